@@ -1,0 +1,90 @@
+"""Every default in one place.
+
+The CLI takes its defaults from here; library functions take a :class:`ReadOptions`.
+
+>>> ReadOptions().layout
+'auto'
+>>> ReadOptions(layout="field").replace(workers=2).workers
+2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Layout names built in; a path to a ``.toml`` file names a user layout.
+BUILTIN_LAYOUTS = ("auto", "us", "in-cts", "field")
+
+#: Image file suffixes read from folders (case-insensitive).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pdf", ".x9", ".x937", ".icl", ".dat")
+
+#: Refuse images with more pixels than this, before decoding (decompression bombs).
+MAX_PIXELS = 120_000_000
+
+#: Refuse input files larger than this many bytes.
+MAX_FILE_BYTES = 2_000_000_000
+
+#: LeNet-5 input geometry (the 1998 paper): digit fitted in 20x20, centred by mass
+#: in 28x28, padded to 32x32; background -0.1, ink 1.175.
+INPUT_SIZE = 32
+FIT_SIZE = 20
+CENTER_SIZE = 28
+BACKGROUND_VALUE = -0.1
+INK_VALUE = 1.175
+
+#: Default confidence a read needs to go through without review, used when neither
+#: ``target_error`` nor ``review_threshold`` is given and the model ships no table.
+DEFAULT_REVIEW_THRESHOLD = 0.9
+
+#: Default target error rate of auto-accepted reads.
+DEFAULT_TARGET_ERROR = 0.01
+
+#: Classifier batch size.
+DEFAULT_BATCH_SIZE = 512
+
+#: Where the real development data lives (tests and scripts only).
+DATA_ENV = "CHEQUE_READER_DATA"
+
+
+def data_dir() -> Path:
+    """The development data folder: ``$CHEQUE_READER_DATA`` or ``../shared/data``.
+
+    >>> isinstance(data_dir(), Path)
+    True
+    """
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def default_workers() -> int:
+    """Worker processes for a batch: one per core, at most 8."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Options for reading cheques; one object passed through the pipeline.
+
+    ``review_threshold`` wins over ``target_error`` when both are set.
+    """
+
+    layout: str = "auto"
+    target_error: float | None = DEFAULT_TARGET_ERROR
+    review_threshold: float | None = None
+    device: str = "cpu"
+    backend: str = "torch"
+    model_path: str | None = None
+    batch_size: int = DEFAULT_BATCH_SIZE
+    workers: int = 1
+    max_pixels: int = MAX_PIXELS
+    max_file_bytes: int = MAX_FILE_BYTES
+    keep_digit_reads: bool = True
+
+    def replace(self, **changes) -> "ReadOptions":
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,77 @@
+"""Loaders for the real development data in ``../shared/data`` (never shipped).
+
+Scripts and tests read the data from :func:`cheque_reader.config.data_dir`
+(``$CHEQUE_READER_DATA`` overrides it). ORAND CAR-A is split once, by image, into a
+training part and a fixed 20% validation fold that no model is trained on: every
+figure on CAR-A is reported on that fold.
+
+>>> orand_fold("a_car_000154.jpg") in ("train", "val")
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import data_dir
+
+#: Share of ORAND CAR-A images held out as the validation fold.
+ORAND_VAL_SHARE = 0.2
+
+
+def orand_fold(file_name: str) -> str:
+    """``"val"`` for the fixed 20% validation fold of ORAND CAR-A, else ``"train"``.
+
+    The fold is decided by a hash of the file name, so it never changes.
+    """
+    h = int(hashlib.sha1(Path(file_name).name.encode()).hexdigest()[:8], 16)
+    return "val" if (h % 1000) < ORAND_VAL_SHARE * 1000 else "train"
+
+
+def require(path: Path) -> Path:
+    """``path`` if it exists, else raise ``FileNotFoundError`` naming the data folder."""
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found: development data is read from ../shared/data or $CHEQUE_READER_DATA"
+        )
+    return path
+
+
+def load_mnist(root: Path | None = None) -> dict[str, np.ndarray]:
+    """MNIST as in ``mnist.npz``: ``x_train``, ``y_train``, ``x_test``, ``y_test`` (light ink on dark)."""
+    path = require((root or data_dir()) / "mnist" / "mnist.npz")
+    with np.load(path) as npz:
+        return {k: npz[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+
+
+def orand_dir(root: Path | None = None) -> Path:
+    """The ORAND CAR-A folder."""
+    return require((root or data_dir()) / "orand_car_a")
+
+
+def load_orand_labels(root: Path | None = None) -> pd.DataFrame:
+    """ORAND CAR-A ``labels.csv`` with a ``fold`` column; ``amount_string`` kept as text."""
+    df = pd.read_csv(orand_dir(root) / "labels.csv", dtype={"file": str, "amount_string": str})
+    df["fold"] = df["file"].map(orand_fold)
+    return df
+
+
+def load_orand_digits(root: Path | None = None) -> pd.DataFrame:
+    """ORAND CAR-A per-digit boxes (``file,digit,x,y,w,h``) with a ``fold`` column."""
+    df = pd.read_csv(orand_dir(root) / "digits.csv", dtype={"file": str})
+    df["fold"] = df["file"].map(orand_fold)
+    return df
+
+
+def idrbt_dir(root: Path | None = None) -> Path:
+    """The IDRBT whole-cheque folder."""
+    return require((root or data_dir()) / "cheques_idrbt")
+
+
+def load_idrbt_labels(root: Path | None = None) -> pd.DataFrame:
+    """IDRBT ``labels.csv``; ``amount_digits`` kept as text."""
+    return pd.read_csv(idrbt_dir(root) / "labels.csv", dtype={"file": str, "amount_digits": str})

@@ -1,0 +1,52 @@
+"""Exceptions, each with the exit code the CLI gives when it ends a run.
+
+Per-page problems (a corrupt file) never end a batch: they become an ``error`` row
+whose message is ``str(exc)``. Only usage and output problems end a run.
+
+>>> InputError("x.png: not an image").exit_code
+1
+"""
+
+from __future__ import annotations
+
+#: Exit codes (DESIGN.md): 0 all read, 1 some pages need review or failed, 2 bad usage.
+EXIT_OK = 0
+EXIT_NEEDS_ATTENTION = 1
+EXIT_USAGE = 2
+EXIT_OUTPUT = 3
+
+
+class ChequeReaderError(Exception):
+    """Base class of the errors this package raises."""
+
+    exit_code = EXIT_NEEDS_ATTENTION
+
+
+class InputError(ChequeReaderError):
+    """An input file cannot be read as pages (corrupt, empty, wrong type, too big)."""
+
+
+class ImageTooLargeError(InputError):
+    """An image claims more pixels than the configured limit."""
+
+
+class UsageError(ChequeReaderError):
+    """Bad options or arguments."""
+
+    exit_code = EXIT_USAGE
+
+
+class LayoutError(UsageError):
+    """A layout name or layout file that cannot be used."""
+
+
+class ModelError(ChequeReaderError):
+    """Weights that are missing, corrupt or do not match their sidecar."""
+
+    exit_code = EXIT_USAGE
+
+
+class OutputError(ChequeReaderError):
+    """The output cannot be written (unwritable path, full disk)."""
+
+    exit_code = EXIT_OUTPUT

@@ -1,0 +1,178 @@
+"""Frozen dataclasses passed between the pipeline stages.
+
+Images are ``uint8`` 2-D grayscale numpy arrays indexed ``[row, col]``, paper light
+(255) and ink dark. Boxes are :class:`BBox` in pixels of the image they were found on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+#: Values of ``ChequeResult.status``.
+STATUS_OK = "ok"
+STATUS_NO_FIELD = "no_field"
+STATUS_NO_DIGITS = "no_digits"
+STATUS_ERROR = "error"
+
+#: Review reason codes, in the order they are reported.
+REVIEW_REASONS = ("low_confidence", "no_field", "segmentation", "grammar", "error")
+
+
+@dataclass(frozen=True)
+class BBox:
+    """An axis-aligned box ``(x, y, w, h)``, top-left origin, in pixels.
+
+    >>> BBox(10, 20, 30, 40).x2
+    40
+    >>> round(BBox(0, 0, 10, 10).iou(BBox(5, 0, 10, 10)), 3)
+    0.333
+    """
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def x2(self) -> int:
+        return self.x + self.w
+
+    @property
+    def y2(self) -> int:
+        return self.y + self.h
+
+    @property
+    def area(self) -> int:
+        return max(self.w, 0) * max(self.h, 0)
+
+    def iou(self, other: "BBox") -> float:
+        """Intersection over union with ``other`` (0 when either is empty)."""
+        ix = max(0, min(self.x2, other.x2) - max(self.x, other.x))
+        iy = max(0, min(self.y2, other.y2) - max(self.y, other.y))
+        inter = ix * iy
+        union = self.area + other.area - inter
+        return inter / union if union > 0 else 0.0
+
+    def union(self, other: "BBox") -> "BBox":
+        """The smallest box holding both boxes."""
+        x, y = min(self.x, other.x), min(self.y, other.y)
+        return BBox(x, y, max(self.x2, other.x2) - x, max(self.y2, other.y2) - y)
+
+    def shift(self, dx: int, dy: int) -> "BBox":
+        """The same box moved by ``(dx, dy)``."""
+        return BBox(self.x + dx, self.y + dy, self.w, self.h)
+
+    def clip(self, width: int, height: int) -> "BBox":
+        """The part of the box inside an image of ``width`` x ``height``."""
+        x, y = min(max(self.x, 0), width), min(max(self.y, 0), height)
+        return BBox(x, y, max(0, min(self.x2, width) - x), max(0, min(self.y2, height) - y))
+
+    def crop(self, image: np.ndarray) -> np.ndarray:
+        """The pixels of ``image`` inside the box (a view, clipped to the image)."""
+        b = self.clip(image.shape[1], image.shape[0])
+        return image[b.y : b.y2, b.x : b.x2]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One decoded page of an input file.
+
+    ``image`` is grayscale; ``color`` is the BGR original when the source had colour
+    (colour dropout uses it), else ``None``. ``extra`` carries per-item metadata that
+    becomes extra result columns (X9.37 item sequence number, MICR amount).
+    """
+
+    source: str
+    page: int
+    image: np.ndarray
+    color: np.ndarray | None = None
+    dpi: float | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Field:
+    """The courtesy-amount field found on a page.
+
+    ``bbox`` is in page pixels (of the page as given, before deskewing); ``image`` is
+    the grayscale field crop after deskewing, ``color`` the BGR crop when known.
+    """
+
+    bbox: BBox
+    image: np.ndarray
+    color: np.ndarray | None = None
+    layout: str = "field"
+    score: float = 1.0
+    angle: float = 0.0
+    upside_down: bool = False
+
+
+@dataclass(frozen=True)
+class DigitCandidate:
+    """A piece of ink that may be a digit or a separator.
+
+    ``bbox`` is in field-image pixels; ``image`` is the ink crop (dark on light).
+    ``kind`` is ``"digit"`` or the separator character (``, . - /``).
+    ``start`` and ``end`` index the left-to-right primitive pieces this candidate
+    covers: a plain segmentation has ``end == start + 1``; over-segmentation adds
+    candidates that span several pieces (merged strokes) or share one (split cuts).
+    """
+
+    bbox: BBox
+    image: np.ndarray
+    kind: str = "digit"
+    start: int = 0
+    end: int = 1
+
+
+@dataclass(frozen=True)
+class DigitRead:
+    """One classified digit: its label, calibrated confidence and runner-up."""
+
+    label: int
+    confidence: float
+    alt_label: int
+    alt_confidence: float
+    bbox: BBox
+
+
+@dataclass(frozen=True)
+class AmountRead:
+    """The digits and separators of a field, put together.
+
+    >>> AmountRead(digits="123456", text="1,234.56", amount="1234.56", confidence=0.98)
+    AmountRead(digits='123456', text='1,234.56', amount='1234.56', confidence=0.98, grammar_ok=True, convention='')
+    """
+
+    digits: str
+    text: str
+    amount: str | None
+    confidence: float
+    grammar_ok: bool = True
+    convention: str = ""
+
+
+@dataclass(frozen=True)
+class ChequeResult:
+    """Everything read from one page: one row of ``results.csv``."""
+
+    source: str
+    page: int
+    status: str
+    digits: str = ""
+    text: str = ""
+    amount: str | None = None
+    confidence: float = 0.0
+    needs_review: bool = True
+    review_reasons: tuple[str, ...] = ()
+    field: BBox | None = None
+    n_digits: int = 0
+    model: str = ""
+    elapsed_ms: float = 0.0
+    error: str = ""
+    digit_reads: tuple[DigitRead, ...] = ()
+    layout: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
