@@ -6,7 +6,8 @@ Images are ``uint8`` 2-D grayscale numpy arrays indexed ``[row, col]``, paper li
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
@@ -90,7 +91,7 @@ class Page:
     image: np.ndarray
     color: np.ndarray | None = None
     dpi: float | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -175,4 +176,4 @@ class ChequeResult:
     error: str = ""
     digit_reads: tuple[DigitRead, ...] = ()
     layout: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = dataclasses.field(default_factory=dict)

@@ -1,0 +1,125 @@
+"""Digits and separators into amount text, value and a grammar check.
+
+Three writing conventions are understood: US (``1,234.56``), Indian (``25,00,000/-``)
+and European (``1.234,56``). Terminators (``/-``, ``-``, ``=``, ``.-``) and fraction cents
+(``1234 56/100``) are accepted.
+
+>>> parse_amount("1,234.56")
+ParsedAmount(value='1234.56', convention='us', grammar_ok=True)
+>>> parse_amount("25,00,000/-")
+ParsedAmount(value='2500000.00', convention='in', grammar_ok=True)
+>>> parse_amount("1.234,56").value
+'1234.56'
+>>> parse_amount("1,2,3").grammar_ok
+False
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from .types import AmountRead
+
+#: Conventions in the order they are tried when no preference is given.
+CONVENTIONS = ("us", "in", "eu")
+
+_GRAMMARS = {
+    # integer part, optional decimal part
+    "us": re.compile(r"^(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d{2}))?$"),
+    "in": re.compile(r"^(?P<int>\d{1,2}(?:,\d{2})*,\d{3}|\d+)(?:\.(?P<dec>\d{2}))?$"),
+    "eu": re.compile(r"^(?P<int>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<dec>\d{2}))?$"),
+}
+_FRACTION = re.compile(r"^(?P<int>[\d,.]*\d)\s*(?P<dec>\d{2})/100$")
+_TERMINATOR = re.compile(r"(?:[./]?[-=]+|/)$")
+
+
+@dataclass(frozen=True)
+class ParsedAmount:
+    """The value of an amount text, the convention that parsed it, and whether one did."""
+
+    value: str | None
+    convention: str
+    grammar_ok: bool
+
+
+def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
+    """Parse amount ``text`` (digits and ``, . - / =`` separators) into a decimal string.
+
+    ``prefer`` (``"us"``, ``"in"`` or ``"eu"``) is tried first. When no convention parses
+    the text, the value is formed from the digits alone and ``grammar_ok`` is False.
+
+    >>> parse_amount("125.-")
+    ParsedAmount(value='125.00', convention='us', grammar_ok=True)
+    >>> parse_amount("1234 56/100").value
+    '1234.56'
+    """
+    body = text.strip().replace(" ", "")
+    frac = _FRACTION.match(text.strip())
+    if frac:
+        head = parse_amount(frac.group("int"), prefer)
+        if head.value is not None and head.value.endswith(".00"):
+            return ParsedAmount(head.value[:-3] + "." + frac.group("dec"), head.convention, head.grammar_ok)
+    body = _TERMINATOR.sub("", body)
+    order = ([prefer] if prefer in _GRAMMARS else []) + [c for c in CONVENTIONS if c != prefer]
+    for convention in order:
+        m = _GRAMMARS[convention].match(body)
+        if m:
+            integer = re.sub(r"\D", "", m.group("int"))
+            return ParsedAmount(_format(integer, m.group("dec")), convention, True)
+    digits = re.sub(r"\D", "", body)
+    return ParsedAmount(_format(digits, None) if digits else None, "", False)
+
+
+def _format(integer: str, decimals: str | None) -> str:
+    integer = integer.lstrip("0") or "0"
+    return f"{integer}.{decimals or '00'}"
+
+
+def format_amount(value: str, convention: str = "us") -> str:
+    """Write a decimal string the way ``convention`` groups it (the inverse of :func:`parse_amount`).
+
+    >>> format_amount("2500000.00", "in")
+    '25,00,000.00'
+    >>> format_amount("1234.56", "eu")
+    '1.234,56'
+    """
+    integer, _, dec = value.partition(".")
+    dec = (dec + "00")[:2]
+    if convention == "in" and len(integer) > 3:
+        head, tail = integer[:-3], integer[-3:]
+        groups = [head[max(0, i - 2) : i] for i in range(len(head), 0, -2)][::-1]
+        grouped = ",".join(groups + [tail])
+    else:
+        groups = [integer[max(0, i - 3) : i] for i in range(len(integer), 0, -3)][::-1]
+        grouped = ("." if convention == "eu" else ",").join(groups)
+    return f"{grouped},{dec}" if convention == "eu" else f"{grouped}.{dec}"
+
+
+def assemble_amount(tokens: Sequence[tuple[str, float]], prefer: str | None = None) -> AmountRead:
+    """Join ``(character, confidence)`` tokens left to right into an :class:`AmountRead`.
+
+    Digit tokens are ``"0"``..``"9"``; any other character is a separator and goes into
+    ``text`` only. The confidence is the product of the digit confidences (the
+    probability that every digit is right, if the calibrated digits are independent).
+
+    >>> a = assemble_amount([("7", 0.9), ("2", 1.0), (".", 1.0), ("0", 1.0), ("0", 1.0)])
+    >>> a.digits, a.text, a.amount, round(a.confidence, 2)
+    ('7200', '72.00', '72.00', 0.9)
+    """
+    text = "".join(ch for ch, _ in tokens)
+    digits = "".join(ch for ch, _ in tokens if ch.isdigit())
+    logp = sum(math.log(max(p, 1e-12)) for ch, p in tokens if ch.isdigit())
+    if not digits:
+        return AmountRead(digits="", text=text, amount=None, confidence=0.0, grammar_ok=False)
+    parsed = parse_amount(text, prefer)
+    return AmountRead(
+        digits=digits,
+        text=text,
+        amount=parsed.value,
+        confidence=math.exp(logp),
+        grammar_ok=parsed.grammar_ok,
+        convention=parsed.convention,
+    )

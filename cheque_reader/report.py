@@ -1,0 +1,130 @@
+"""The result schema (a contract: other tools parse it) and row conversion.
+
+>>> from cheque_reader.types import ChequeResult
+>>> row = result_row(ChequeResult(source="a.png", page=1, status="error", error="bad file"))
+>>> list(row) == list(RESULT_COLUMNS)
+True
+>>> row["needs_review"], row["review_reasons"]
+('true', '')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .types import ChequeResult
+
+#: Columns of ``results.csv``, in order (DESIGN.md).
+RESULT_COLUMNS = (
+    "source",
+    "page",
+    "status",
+    "digits",
+    "text",
+    "amount",
+    "confidence",
+    "needs_review",
+    "review_reasons",
+    "field_x",
+    "field_y",
+    "field_w",
+    "field_h",
+    "n_digits",
+    "model",
+    "elapsed_ms",
+    "error",
+)
+
+#: Columns of the optional ``digits.csv``.
+DIGIT_COLUMNS = ("source", "page", "index", "label", "confidence", "alt_label", "alt_confidence", "x", "y", "w", "h")
+
+#: pandas dtypes to read ``results.csv`` back without losing leading zeros.
+RESULT_DTYPES = {
+    "source": "string",
+    "page": "Int64",
+    "status": "string",
+    "digits": "string",
+    "text": "string",
+    "amount": "string",
+    "confidence": "float64",
+    "needs_review": "string",
+    "review_reasons": "string",
+    "field_x": "Int64",
+    "field_y": "Int64",
+    "field_w": "Int64",
+    "field_h": "Int64",
+    "n_digits": "Int64",
+    "model": "string",
+    "elapsed_ms": "float64",
+    "error": "string",
+}
+
+
+def result_row(result: ChequeResult) -> dict:
+    """One ``results.csv`` row (plain Python values, CSV-ready) for ``result``.
+
+    Extra per-item columns (``result.extra``, e.g. X9.37 item sequence) follow the schema columns.
+    """
+    f = result.field
+    row = {
+        "source": result.source,
+        "page": int(result.page),
+        "status": result.status,
+        "digits": result.digits,
+        "text": result.text,
+        "amount": result.amount or "",
+        "confidence": round(float(result.confidence), 6),
+        "needs_review": "true" if result.needs_review else "false",
+        "review_reasons": ";".join(result.review_reasons),
+        "field_x": f.x if f else None,
+        "field_y": f.y if f else None,
+        "field_w": f.w if f else None,
+        "field_h": f.h if f else None,
+        "n_digits": int(result.n_digits),
+        "model": result.model,
+        "elapsed_ms": round(float(result.elapsed_ms), 2),
+        "error": result.error,
+    }
+    row.update({k: v for k, v in result.extra.items() if k not in row})
+    return row
+
+
+def digit_rows(result: ChequeResult) -> list[dict]:
+    """``digits.csv`` rows for ``result``: one per digit read, boxes in field pixels."""
+    return [
+        {
+            "source": result.source,
+            "page": int(result.page),
+            "index": i,
+            "label": d.label,
+            "confidence": round(float(d.confidence), 6),
+            "alt_label": d.alt_label,
+            "alt_confidence": round(float(d.alt_confidence), 6),
+            "x": d.bbox.x,
+            "y": d.bbox.y,
+            "w": d.bbox.w,
+            "h": d.bbox.h,
+        }
+        for i, d in enumerate(result.digit_reads)
+    ]
+
+
+def results_frame(results: list[ChequeResult]) -> pd.DataFrame:
+    """A DataFrame with exactly :data:`RESULT_COLUMNS` (plus extra columns when present)."""
+    rows = [result_row(r) for r in results]
+    df = pd.DataFrame(rows, columns=_columns_of(rows))
+    return df.astype({k: v for k, v in RESULT_DTYPES.items() if k in df.columns})
+
+
+def _columns_of(rows: list[dict]) -> list[str]:
+    cols = list(RESULT_COLUMNS)
+    for row in rows:
+        cols += [k for k in row if k not in cols]
+    return cols
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a ``results.csv`` back with the schema's dtypes (digits stay text)."""
+    return pd.read_csv(path, dtype=RESULT_DTYPES, keep_default_na=False, na_values={"confidence": [""], "elapsed_ms": [""]})
