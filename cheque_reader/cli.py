@@ -1,0 +1,139 @@
+"""The ``cheque-reader`` command: a thin adapter over the library.
+
+Exit codes: 0 every page read with no review needed, 1 some pages need review or
+failed, 2 bad usage, 3 the output could not be written.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import config
+from .errors import EXIT_NEEDS_ATTENTION, EXIT_OK, ChequeReaderError, UsageError
+
+log = logging.getLogger("cheque_reader")
+
+
+def _fail(exc: ChequeReaderError) -> None:
+    click.echo(f"cheque-reader: error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="cheque-reader")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+def main(verbose: int) -> None:
+    """Read the handwritten courtesy amount on scanned bank cheques.
+
+    \b
+    Typical use:
+      cheque-reader read scans/ -o results.csv          # every scan in a folder
+      cheque-reader evaluate results.csv --truth truth.csv
+      cheque-reader review results.csv --out review/    # a page to correct the doubtful reads
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=str))
+@click.option("-o", "--output", default="results.csv", show_default=True,
+              help="Results file; the format follows the extension: .csv, .parquet or .jsonl.")
+@click.option("--digits-out", type=click.Path(dir_okay=False), help="Also write one row per digit read (CSV).")
+@click.option("--from-list", "from_list", type=click.Path(exists=True, dir_okay=False),
+              help="Read input paths from this file, one per line.")
+@click.option("--layout", default=config.ReadOptions.layout, show_default=True,
+              help="Where the amount is: auto, us, in-cts, field (each image is the amount field) or a layout .toml file.")
+@click.option("--target-error", type=float, default=config.DEFAULT_TARGET_ERROR, show_default=True,
+              help="Error rate allowed among reads that skip review; picks the confidence threshold from the model's table.")
+@click.option("--review-threshold", type=click.FloatRange(0, 1),
+              help="Confidence below which a read needs review (overrides --target-error).")
+@click.option("--workers", type=click.IntRange(1), default=config.default_workers(), show_default=True,
+              help="Worker processes for decoding and the image stages.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Where the classifier runs.")
+@click.option("--backend", type=click.Choice(["torch", "onnx"]), default="torch", show_default=True,
+              help="Classifier backend (onnx needs the [onnx] extra).")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
+              help="Weights file to use instead of the shipped model (e.g. from `finetune`).")
+@click.option("--resume", is_flag=True, help="Skip pages already in the output file and append the rest.")
+@click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
+              help="Write each page as a PNG with the field, cuts and digit labels drawn on it.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: only on a terminal).")
+def read(inputs, output, digits_out, from_list, layout, target_error, review_threshold, workers, device,
+         backend, model_path, resume, annotate_dir, progress):
+    """Read the amounts of INPUT files and folders into a results file.
+
+    INPUT may be image files (PNG, JPEG, TIFF, BMP), PDFs, X9.37 image cash letter
+    files, folders (searched recursively) or glob patterns. Every page gives one row;
+    a file that cannot be read gives an error row and the run goes on.
+
+    \b
+    Examples:
+      cheque-reader read samples/ -o results.csv
+      cheque-reader read --layout field fields/*.png -o fields.csv --digits-out digits.csv
+      cheque-reader read scans/ -o results.csv --resume      # continue a stopped run
+      cheque-reader read scans/ --review-threshold 0.95      # send more reads to review
+    """
+    from .batch import read_folder
+    from .io import read_from_list
+
+    items = list(inputs) + (read_from_list(from_list) if from_list else [])
+    if not items:
+        _fail(UsageError("no INPUT given (see cheque-reader read --help)"))
+    options = config.ReadOptions(
+        layout=layout,
+        target_error=target_error,
+        review_threshold=review_threshold,
+        workers=workers,
+        device=device,
+        backend=backend,
+        model_path=model_path,
+    )
+    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        with _ProgressBar(show) as bar:
+            df = read_folder(items, options=options, output=output, digits_output=digits_out,
+                             resume=resume, progress=bar.update, annotate_dir=annotate_dir)
+    except ChequeReaderError as exc:
+        _fail(exc)
+    n = len(df)
+    n_review = int((df["needs_review"] == "true").sum()) if n else 0
+    n_error = int((df["status"] == "error").sum()) if n else 0
+    click.echo(f"{n} pages read into {output}: {n - n_review} accepted, {n_review} need review ({n_error} errors)",
+               err=True)
+    sys.exit(EXIT_NEEDS_ATTENTION if n_review else EXIT_OK)
+
+
+class _ProgressBar:
+    """A tqdm bar fed by ``read_folder``'s ``progress(done, total)`` callback."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+    def update(self, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="page", file=sys.stderr, dynamic_ncols=True)
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
