@@ -1,0 +1,68 @@
+import pytest
+from hypothesis import given, strategies as st
+
+from cheque_reader.amount import assemble_amount, format_amount, parse_amount
+
+
+@pytest.mark.parametrize(
+    "text, value, convention",
+    [
+        ("1,234.56", "1234.56", "us"),
+        ("1234.56", "1234.56", "us"),
+        ("72.00", "72.00", "us"),
+        ("125.-", "125.00", "us"),
+        ("125/-", "125.00", "us"),
+        ("25,00,000/-", "2500000.00", "in"),
+        ("1,00,000", "100000.00", "in"),
+        ("1.234,56", "1234.56", "eu"),
+        ("12,50", "12.50", "eu"),
+        ("2.250", "2250.00", "eu"),
+        ("0500", "500.00", "us"),
+    ],
+)
+def test_parse_amount_conventions(text, value, convention):
+    parsed = parse_amount(text)
+    assert (parsed.value, parsed.convention, parsed.grammar_ok) == (value, convention, True)
+
+
+def test_fraction_cents():
+    assert parse_amount("1234 56/100").value == "1234.56"
+    assert parse_amount("1,234 56/100").value == "1234.56"
+
+
+@pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,"])
+def test_grammar_violations_are_flagged(text):
+    assert not parse_amount(text).grammar_ok
+
+
+def test_preferred_convention_wins_for_ambiguous_text():
+    # "1,234" is US one thousand two hundred thirty-four; nothing else parses "1,234" differently,
+    # but "1,000" under Indian grouping is the same value: preference only picks the label.
+    assert parse_amount("1,000", prefer="in").convention == "in"
+    assert parse_amount("1,000").convention == "us"
+
+
+def test_assemble_amount_confidence_is_product_of_digits():
+    read = assemble_amount([("1", 0.5), (",", 0.1), ("2", 0.5), ("3", 1.0), ("4", 1.0)])
+    assert read.digits == "1234"
+    assert read.text == "1,234"
+    assert read.confidence == pytest.approx(0.25)
+    assert read.amount == "1234.00"
+
+
+def test_assemble_amount_without_digits():
+    read = assemble_amount([(",", 1.0)])
+    assert read.digits == "" and read.amount is None and not read.grammar_ok
+
+
+@given(
+    st.integers(min_value=0, max_value=10**9),
+    st.integers(min_value=0, max_value=99),
+    st.sampled_from(["us", "in", "eu"]),
+)
+def test_format_parse_round_trip(integer, cents, convention):
+    value = f"{integer}.{cents:02d}"
+    text = format_amount(value, convention)
+    parsed = parse_amount(text, prefer=convention)
+    assert parsed.grammar_ok
+    assert parsed.value == value

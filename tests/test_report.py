@@ -1,0 +1,42 @@
+import pandas as pd
+
+from cheque_reader.report import RESULT_COLUMNS, digit_rows, read_results, result_row, results_frame
+from cheque_reader.types import BBox, ChequeResult, DigitRead
+
+
+def _result(**kw):
+    base = dict(source="dir/a b,\"c\".png", page=2, status="ok", digits="0072", text="0072", amount="72.00",
+                confidence=0.97, needs_review=False, field=BBox(1, 2, 3, 4), n_digits=4, model="m",
+                digit_reads=(DigitRead(0, 0.9, 8, 0.05, BBox(0, 0, 5, 9)),))
+    base.update(kw)
+    return ChequeResult(**base)
+
+
+def test_schema_columns_match_design():
+    assert RESULT_COLUMNS[:3] == ("source", "page", "status")
+    assert len(RESULT_COLUMNS) == 17 and len(set(RESULT_COLUMNS)) == 17
+
+
+def test_row_round_trips_through_csv_with_leading_zeros_and_quoting(tmp_path):
+    path = tmp_path / "r.csv"
+    results_frame([_result(), _result(page=3, status="no_field", digits="", field=None, needs_review=True,
+                                      review_reasons=("no_field",))]).to_csv(path, index=False)
+    back = read_results(path)
+    assert list(back.columns) == list(RESULT_COLUMNS)
+    assert back.loc[0, "digits"] == "0072"
+    assert back.loc[0, "source"] == 'dir/a b,"c".png'
+    assert back.loc[1, "review_reasons"] == "no_field"
+    assert pd.isna(back.loc[1, "field_x"])
+    assert back.loc[0, "field_w"] == 3
+
+
+def test_extra_columns_follow_schema():
+    row = result_row(_result(extra={"item_sequence": "17"}))
+    assert list(row)[: len(RESULT_COLUMNS)] == list(RESULT_COLUMNS)
+    assert row["item_sequence"] == "17"
+
+
+def test_digit_rows():
+    rows = digit_rows(_result())
+    assert rows == [{"source": 'dir/a b,"c".png', "page": 2, "index": 0, "label": 0, "confidence": 0.9,
+                     "alt_label": 8, "alt_confidence": 0.05, "x": 0, "y": 0, "w": 5, "h": 9}]
