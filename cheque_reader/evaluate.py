@@ -1,0 +1,536 @@
+"""Metrics of a run against ground truth: accuracy, field IoU, risk–coverage, calibration.
+
+A truth table has one row per page with the source file, an optional page number
+(default 1) and the digit string; other column names can be given (ORAND CAR-A's
+``labels.csv`` uses ``file`` and ``amount_string``). Truth rows are matched to result
+rows by exact path first, then by path suffix, then by file name when that is unique.
+A truth row without a result counts as a wrong read that was never accepted.
+
+Definitions (all over the matched truth rows unless said otherwise):
+
+- string accuracy: share of rows whose ``digits`` equal the truth exactly;
+- digit accuracy: ``1 - sum(edit distance) / sum(len(truth digits))`` (Levenshtein
+  distance between digit strings, pooled over rows, floored at 0) — a character
+  accuracy, so a dropped or extra digit costs one;
+- field IoU: where the truth has ``field_x, field_y, field_w, field_h``;
+- read rate at error ``e``: the largest share of all truth rows that can be accepted
+  by a confidence threshold (accept ``confidence >= t``) while the accepted reads have
+  at most error ``e`` (the risk–coverage curve);
+- ECE: expected calibration error of ``confidence`` against exact-string correctness,
+  15 equal-width bins, weighted by bin size;
+- auto error: error rate among the reads the run did not flag (``needs_review`` false).
+
+>>> import pandas as pd
+>>> res = pd.DataFrame({"source": ["d/a.png", "d/b.png"], "page": [1, 1], "digits": ["12", "70"],
+...                     "confidence": [0.9, 0.4], "needs_review": ["false", "true"]})
+>>> truth = pd.DataFrame({"source": ["a.png", "b.png"], "digits": ["12", "71"]})
+>>> rep = evaluate_results(res, truth)
+>>> rep.n, rep.string_accuracy, rep.digit_accuracy
+(2, 0.5, 0.75)
+>>> rep.read_rate["0.01"]
+0.5
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger("cheque_reader")
+
+#: Error targets of the read-rate table (0.1%, 0.5%, 1%, 2%).
+ERROR_TARGETS = (0.001, 0.005, 0.01, 0.02)
+
+#: Bins of the reliability diagram and ECE.
+ECE_BINS = 15
+
+FIELD_COLUMNS = ("field_x", "field_y", "field_w", "field_h")
+
+
+def target_key(target: float) -> str:
+    """The text key of an error target in tables (``0.01 -> "0.01"``).
+
+    >>> target_key(0.001), target_key(0.02)
+    ('0.001', '0.02')
+    """
+    return f"{float(target):g}"
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """What :func:`evaluate_results` measured.
+
+    ``confidence`` and ``correct`` hold one entry per truth row (``nan`` / ``False``
+    where no result matched) so that curves can be drawn again from the report.
+    """
+
+    n: int
+    n_matched: int
+    n_missing: int
+    n_extra_results: int
+    string_accuracy: float
+    digit_accuracy: float
+    n_field: int = 0
+    field_iou_mean: float | None = None
+    field_iou_share_050: float | None = None
+    read_rate: Mapping[str, float] = field(default_factory=dict)
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    ece: float | None = None
+    auto_rate: float | None = None
+    auto_error: float | None = None
+    confidence: tuple[float, ...] = ()
+    correct: tuple[bool, ...] = ()
+
+    def summary(self) -> dict:
+        """The scalar figures as a plain dict (no per-row arrays)."""
+        d = asdict(self)
+        d.pop("confidence")
+        d.pop("correct")
+        return d
+
+    def format(self) -> str:
+        """A short human-readable table of the figures."""
+
+        def pct(v: float | None) -> str:
+            return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}%"
+
+        lines = [
+            f"pages evaluated     {self.n} (matched {self.n_matched}, missing {self.n_missing}, "
+            f"results without truth {self.n_extra_results})",
+            f"string accuracy     {pct(self.string_accuracy)}",
+            f"digit accuracy      {pct(self.digit_accuracy)}",
+        ]
+        if self.n_field:
+            lines.append(
+                f"field IoU           mean {self.field_iou_mean:.3f}, IoU>=0.5 {pct(self.field_iou_share_050)} "
+                f"of {self.n_field}"
+            )
+        for key, rate in self.read_rate.items():
+            thr = self.thresholds.get(key)
+            thr_txt = "" if thr is None or thr > 1 else f" (threshold {thr:.4f})"
+            lines.append(f"read rate @ {100 * float(key):g}% err".ljust(20) + f"{pct(rate)}{thr_txt}")
+        lines.append(f"ECE                 {pct(self.ece)}")
+        if self.auto_rate is not None:
+            lines.append(f"auto-accepted       {pct(self.auto_rate)}, their error {pct(self.auto_error)}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- strings
+
+
+def clean_digits(value) -> str:
+    """The digits of a truth or result value as text; missing values give ``""``.
+
+    >>> clean_digits("0,120.50"), clean_digits(None), clean_digits(float("nan"))
+    ('012050', '', '')
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return re.sub(r"\D", "", str(value))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insert, delete, substitute each cost 1).
+
+    >>> edit_distance("1234", "1204"), edit_distance("", "12"), edit_distance("123", "13")
+    (1, 2, 1)
+    """
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _norm_path(value) -> str:
+    s = "" if value is None or value is pd.NA else str(value)
+    s = s.replace("\\", "/")
+    while s.startswith("./"):
+        s = s[2:]
+    return s
+
+
+def _as_bool(value) -> bool | None:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    s = str(value).strip().lower()
+    if s in ("true", "1", "yes"):
+        return True
+    if s in ("false", "0", "no"):
+        return False
+    return None
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def load_truth(path: str | Path, *, truth_source: str = "source", truth_digits: str = "digits") -> pd.DataFrame:
+    """Read a truth CSV keeping the source and digit columns as text (leading zeros kept)."""
+    return pd.read_csv(path, dtype={truth_source: str, truth_digits: str}, keep_default_na=False)
+
+
+def match_truth(
+    results: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    truth_source: str = "source",
+    truth_page: str = "page",
+    truth_digits: str = "digits",
+) -> pd.DataFrame:
+    """One row per truth row with the matched result beside it.
+
+    Columns: ``source, page, truth, digits, confidence, needs_review, matched, correct,
+    distance`` and ``iou`` (``nan`` where the truth or the result has no field box).
+    """
+    for col in (truth_source, truth_digits):
+        if col not in truth.columns:
+            raise KeyError(f"truth has no column {col!r} (columns: {', '.join(map(str, truth.columns))})")
+    res = results.reset_index(drop=True)
+    res_src = [_norm_path(s) for s in res["source"]]
+    res_page = [int(p) if not pd.isna(p) else 1 for p in res.get("page", pd.Series([1] * len(res)))]
+    exact: dict[tuple[str, int], int] = {}
+    by_name: dict[tuple[str, int], list[int]] = {}
+    for i, (s, p) in enumerate(zip(res_src, res_page)):
+        exact.setdefault((s, p), i)
+        by_name.setdefault((PurePosixPath(s).name, p), []).append(i)
+
+    def find(src: str, page: int) -> int | None:
+        if (src, page) in exact:
+            return exact[(src, page)]
+        names = by_name.get((PurePosixPath(src).name, page), [])
+        suffix = [i for i in names if res_src[i].endswith("/" + src) or src.endswith("/" + res_src[i])]
+        if len(suffix) == 1:
+            return suffix[0]
+        if len(names) == 1:
+            return names[0]
+        if len(names) > 1:
+            log.warning("truth %s page %d matches %d results by file name; not matched", src, page, len(names))
+        return None
+
+    has_truth_box = all(c in truth.columns for c in FIELD_COLUMNS)
+    has_res_box = all(c in res.columns for c in FIELD_COLUMNS)
+    rows = []
+    used: set[int] = set()
+    for _, t in truth.iterrows():
+        src = _norm_path(t[truth_source])
+        page = t[truth_page] if truth_page in truth.columns else 1
+        page = 1 if page is None or page == "" or pd.isna(page) else int(page)
+        want = clean_digits(t[truth_digits])
+        i = find(src, page)
+        row = {"source": src, "page": page, "truth": want, "digits": "", "confidence": np.nan,
+               "needs_review": None, "matched": i is not None, "iou": np.nan}
+        if i is not None:
+            used.add(i)
+            r = res.iloc[i]
+            row["digits"] = clean_digits(r.get("digits"))
+            conf = r.get("confidence")
+            row["confidence"] = float(conf) if conf is not None and not pd.isna(conf) and conf != "" else np.nan
+            row["needs_review"] = _as_bool(r.get("needs_review"))
+            if has_truth_box:
+                tb = [t[c] for c in FIELD_COLUMNS]
+                if all(v is not None and v != "" and not pd.isna(v) for v in tb):
+                    rb = [r[c] for c in FIELD_COLUMNS] if has_res_box else [None] * 4
+                    if all(v is not None and v != "" and not pd.isna(v) for v in rb):
+                        row["iou"] = _iou([float(v) for v in tb], [float(v) for v in rb])
+                    else:
+                        row["iou"] = 0.0
+        row["correct"] = bool(i is not None and row["digits"] == want)
+        row["distance"] = edit_distance(row["digits"], want)
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=["source", "page", "truth", "digits", "confidence", "needs_review",
+                                      "matched", "correct", "distance", "iou"])
+    out.attrs["n_extra_results"] = len(res) - len(used)
+    return out
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    union = max(aw, 0) * max(ah, 0) + max(bw, 0) * max(bh, 0) - inter
+    return inter / union if union > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- risk–coverage and calibration
+
+
+def risk_coverage(confidence: Iterable[float], correct: Iterable[bool]) -> pd.DataFrame:
+    """The risk–coverage curve: one row per distinct confidence threshold, highest first.
+
+    Each row accepts the reads with ``confidence >= threshold``: ``accepted`` reads,
+    ``coverage`` (accepted / all, ``nan`` confidences never accepted) and ``risk``
+    (their error rate).
+
+    >>> risk_coverage([0.9, 0.8, 0.8, 0.3], [True, True, False, True]).round(3).values.tolist()
+    [[0.9, 1.0, 0.25, 0.0], [0.8, 3.0, 0.75, 0.333], [0.3, 4.0, 1.0, 0.25]]
+    """
+    conf = np.asarray(list(confidence), dtype=float)
+    ok = np.asarray(list(correct), dtype=bool)
+    n = len(conf)
+    keep = ~np.isnan(conf)
+    conf, ok = conf[keep], ok[keep]
+    if len(conf) == 0:
+        return pd.DataFrame(columns=["threshold", "accepted", "coverage", "risk"], dtype=float)
+    order = np.argsort(-conf, kind="stable")
+    conf, ok = conf[order], ok[order]
+    wrong = np.cumsum(~ok)
+    accepted = np.arange(1, len(conf) + 1)
+    last = np.r_[conf[1:] != conf[:-1], True]  # the last row of each tie group
+    return pd.DataFrame(
+        {
+            "threshold": conf[last],
+            "accepted": accepted[last].astype(float),
+            "coverage": accepted[last] / n,
+            "risk": wrong[last] / accepted[last],
+        }
+    )
+
+
+#: A threshold no confidence reaches: accept nothing.
+REJECT_ALL = float(np.nextafter(1.0, 2.0))
+
+
+def threshold_table(
+    confidence: Iterable[float], correct: Iterable[bool], targets: Sequence[float] = ERROR_TARGETS
+) -> dict[str, float]:
+    """For each target error, the lowest threshold whose accepted reads stay within it.
+
+    Reads with ``confidence >= threshold`` are accepted. Where no threshold works
+    (the most confident read is already wrong), the table holds :data:`REJECT_ALL`.
+    Measure it on held-out real fields; the model's sidecar ships it.
+
+    >>> conf = [0.99, 0.98, 0.97, 0.96, 0.9, 0.8, 0.7, 0.6]
+    >>> ok = [True, True, True, True, False, True, True, False]
+    >>> threshold_table(conf, ok, targets=(0.0, 0.2, 0.5))
+    {'0': 0.96, '0.2': 0.7, '0.5': 0.6}
+    """
+    curve = risk_coverage(confidence, correct)
+    table = {}
+    for t in targets:
+        fit = curve[curve["risk"] <= t + 1e-12]
+        table[target_key(t)] = float(fit["threshold"].min()) if len(fit) else REJECT_ALL
+    return table
+
+
+def read_rates(
+    confidence: Iterable[float], correct: Iterable[bool], targets: Sequence[float] = ERROR_TARGETS
+) -> dict[str, float]:
+    """Coverage (share of all reads accepted) at each target error.
+
+    >>> read_rates([0.99, 0.9, 0.8, 0.7], [True, True, False, True], targets=(0.0, 0.3))
+    {'0': 0.5, '0.3': 1.0}
+    """
+    curve = risk_coverage(confidence, correct)
+    out = {}
+    for t in targets:
+        fit = curve[curve["risk"] <= t + 1e-12]
+        out[target_key(t)] = float(fit["coverage"].max()) if len(fit) else 0.0
+    return out
+
+
+def reliability(confidence: Iterable[float], correct: Iterable[bool], n_bins: int = ECE_BINS) -> pd.DataFrame:
+    """Reliability table: per equal-width confidence bin, its count, mean confidence and accuracy."""
+    conf = np.asarray(list(confidence), dtype=float)
+    ok = np.asarray(list(correct), dtype=float)
+    keep = ~np.isnan(conf)
+    conf, ok = np.clip(conf[keep], 0.0, 1.0), ok[keep]
+    idx = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    rows = []
+    for b in range(n_bins):
+        m = idx == b
+        rows.append(
+            {
+                "lo": b / n_bins,
+                "hi": (b + 1) / n_bins,
+                "count": int(m.sum()),
+                "confidence": float(conf[m].mean()) if m.any() else np.nan,
+                "accuracy": float(ok[m].mean()) if m.any() else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def expected_calibration_error(confidence: Iterable[float], correct: Iterable[bool], n_bins: int = ECE_BINS) -> float:
+    """ECE: the bin-size-weighted mean of ``|accuracy - confidence|`` over equal-width bins.
+
+    >>> expected_calibration_error([0.9, 0.9, 0.1, 0.1], [True, False, False, False], n_bins=10)
+    0.25
+    """
+    table = reliability(confidence, correct, n_bins)
+    used = table[table["count"] > 0]
+    if used.empty:
+        return float("nan")
+    gap = (used["accuracy"] - used["confidence"]).abs()
+    return float(round((gap * used["count"]).sum() / used["count"].sum(), 12))
+
+
+# --------------------------------------------------------------------------- string-confidence calibration
+
+
+def fit_string_calibration(confidence: Iterable[float], correct: Iterable[bool]) -> dict:
+    """Fit Platt scaling on the logit of the string confidence: ``p' = sigmoid(a * logit(p) + b)``.
+
+    Returns ``{"method": "platt_logit", "a": ..., "b": ...}`` for the weights sidecar;
+    :func:`apply_string_calibration` applies it. ``a < 1`` softens over-confident scores.
+
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.5, 1.0, 4000)
+    >>> ok = rng.uniform(size=4000) < p ** 3  # true probability p**3: over-confident
+    >>> params = fit_string_calibration(p, ok)
+    >>> ece_before = expected_calibration_error(p, ok)
+    >>> ece_after = expected_calibration_error(apply_string_calibration(p, params), ok)
+    >>> bool(ece_after < ece_before / 2)
+    True
+    """
+    from scipy.optimize import minimize
+
+    conf = np.asarray(list(confidence), dtype=float)
+    ok = np.asarray(list(correct), dtype=float)
+    keep = ~np.isnan(conf)
+    z = _logit(conf[keep])
+    y = ok[keep]
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b = theta
+        s = a * z + b
+        # log(1 + exp(s)) - y * s, stable
+        loss = np.logaddexp(0.0, s) - y * s
+        p = 1.0 / (1.0 + np.exp(-s))
+        g = p - y
+        return float(loss.mean()), np.array([float((g * z).mean()), float(g.mean())])
+
+    fit = minimize(nll, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    a, b = (float(v) for v in fit.x)
+    return {"method": "platt_logit", "a": round(a, 6), "b": round(b, 6), "n": int(keep.sum())}
+
+
+def apply_string_calibration(confidence, params: Mapping | None):
+    """Apply :func:`fit_string_calibration`'s parameters (``None`` leaves values as they are).
+
+    >>> float(apply_string_calibration(0.8, {"method": "platt_logit", "a": 1.0, "b": 0.0}))
+    0.8
+    """
+    conf = np.asarray(confidence, dtype=float)
+    if not params:
+        return conf
+    if params.get("method") != "platt_logit":
+        raise ValueError(f"unknown string calibration method {params.get('method')!r}")
+    s = float(params["a"]) * _logit(conf) + float(params["b"])
+    return 1.0 / (1.0 + np.exp(-s))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
+    return np.log(p) - np.log1p(-p)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def evaluate_results(
+    results: pd.DataFrame,
+    truth: pd.DataFrame,
+    *,
+    truth_source: str = "source",
+    truth_page: str = "page",
+    truth_digits: str = "digits",
+    targets: Sequence[float] = ERROR_TARGETS,
+) -> EvaluationReport:
+    """Measure a run (``results.csv`` as a DataFrame) against ground truth.
+
+    ``truth_*`` name the truth columns; read truth digits as text (:func:`load_truth`)
+    so that leading zeros survive. See the module docstring for the definitions.
+    """
+    m = match_truth(results, truth, truth_source=truth_source, truth_page=truth_page, truth_digits=truth_digits)
+    n = len(m)
+    if n == 0:
+        raise ValueError("the truth table has no rows")
+    correct = m["correct"].to_numpy(bool)
+    total_len = int(m["truth"].str.len().sum())
+    digit_acc = max(0.0, 1.0 - m["distance"].sum() / total_len) if total_len else float(correct.mean())
+    iou = m["iou"].dropna()
+    conf = m["confidence"].to_numpy(float)
+    flagged = m["needs_review"]
+    auto = m[m["matched"] & (flagged == False)]  # noqa: E712 (object column holding bools / None)
+    has_flags = m["matched"].any() and flagged[m["matched"]].notna().any()
+    return EvaluationReport(
+        n=n,
+        n_matched=int(m["matched"].sum()),
+        n_missing=int((~m["matched"]).sum()),
+        n_extra_results=int(m.attrs.get("n_extra_results", 0)),
+        string_accuracy=float(correct.mean()),
+        digit_accuracy=float(digit_acc),
+        n_field=len(iou),
+        field_iou_mean=float(iou.mean()) if len(iou) else None,
+        field_iou_share_050=float((iou >= 0.5).mean()) if len(iou) else None,
+        read_rate=read_rates(conf, correct, targets),
+        thresholds=threshold_table(conf, correct, targets),
+        ece=expected_calibration_error(conf, correct) if np.isfinite(conf).any() else None,
+        auto_rate=float(len(auto) / n) if has_flags else None,
+        auto_error=float((~auto["correct"]).mean()) if has_flags and len(auto) else None,
+        confidence=tuple(float(c) for c in conf),
+        correct=tuple(bool(c) for c in correct),
+    )
+
+
+def plot_evaluation(report: EvaluationReport, path: str | Path, *, title: str | None = None) -> Path:
+    """Write a PNG with the risk–coverage curve and the reliability diagram of ``report``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    fig = Figure(figsize=(10, 4.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(1, 2)
+
+    curve = risk_coverage(report.confidence, report.correct)
+    if len(curve):
+        ax1.plot(np.r_[0.0, curve["coverage"]], 100 * np.r_[curve["risk"].iloc[0], curve["risk"]],
+                 drawstyle="steps-post", color="tab:blue")
+    for key, rate in report.read_rate.items():
+        ax1.axhline(100 * float(key), color="0.8", lw=0.8, ls="--")
+        ax1.plot([rate], [100 * float(key)], "o", color="tab:red", ms=4)
+        ax1.annotate(f"{100 * rate:.1f}% @ {100 * float(key):g}%", (rate, 100 * float(key)),
+                     textcoords="offset points", xytext=(4, 3), fontsize=7)
+    ax1.set_xlim(0, 1)
+    ax1.set_ylim(0, max(5.0, 100 * (1 - report.string_accuracy) * 1.1))
+    ax1.set_xlabel("coverage (share read automatically)")
+    ax1.set_ylabel("error among accepted reads (%)")
+    ax1.set_title("risk–coverage")
+    ax1.grid(alpha=0.3)
+
+    table = reliability(report.confidence, report.correct)
+    used = table[table["count"] > 0]
+    width = 1.0 / len(table)
+    ax2.bar(used["lo"] + width / 2, used["accuracy"], width=width * 0.9, color="tab:blue", alpha=0.7,
+            label="accuracy")
+    ax2.plot([0, 1], [0, 1], color="0.4", ls="--", lw=1, label="perfect calibration")
+    ax2.plot(used["confidence"], used["accuracy"], "o", color="tab:orange", ms=3, label="mean confidence")
+    for _, r in used.iterrows():
+        ax2.annotate(str(int(r["count"])), (r["lo"] + width / 2, r["accuracy"]), ha="center",
+                     textcoords="offset points", xytext=(0, 2), fontsize=6)
+    ece = "n/a" if report.ece is None else f"{100 * report.ece:.2f}%"
+    ax2.set_title(f"reliability (ECE {ece})")
+    ax2.set_xlabel("confidence")
+    ax2.set_ylabel("share exactly right")
+    ax2.set_xlim(0, 1)
+    ax2.set_ylim(0, 1.05)
+    ax2.legend(fontsize=7, loc="upper left")
+    fig.suptitle(title or f"n={report.n}, string accuracy {100 * report.string_accuracy:.1f}%", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path

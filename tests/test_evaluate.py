@@ -1,0 +1,193 @@
+"""Evaluation metrics on small hand-made tables whose answers were worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cheque_reader.config import data_dir
+from cheque_reader.evaluate import (
+    REJECT_ALL,
+    apply_string_calibration,
+    edit_distance,
+    evaluate_results,
+    expected_calibration_error,
+    fit_string_calibration,
+    load_truth,
+    match_truth,
+    plot_evaluation,
+    read_rates,
+    risk_coverage,
+    threshold_table,
+)
+
+
+def results_frame(rows):
+    cols = ["source", "page", "digits", "confidence", "needs_review", "field_x", "field_y", "field_w", "field_h"]
+    return pd.DataFrame(rows, columns=cols).astype({"digits": "string", "source": "string"})
+
+
+@pytest.fixture
+def four():
+    # 3 of 4 exact; the wrong one has one substituted digit of 4.
+    res = results_frame(
+        [
+            ["scans/a.png", 1, "1234", 0.99, "false", 0, 0, 10, 10],
+            ["scans/b.png", 1, "0500", 0.95, "false", 0, 0, 10, 10],
+            ["scans/c.png", 1, "77", 0.60, "true", 5, 0, 10, 10],
+            ["scans/d.png", 1, "1299", 0.90, "false", 0, 0, 20, 10],
+        ]
+    )
+    truth = pd.DataFrame(
+        {
+            "file": ["a.png", "b.png", "c.png", "d.png"],
+            "amount_string": ["1234", "0500", "77", "1200"],
+            "field_x": [0, 0, 0, 0],
+            "field_y": [0, 0, 0, 0],
+            "field_w": [10, 10, 10, 10],
+            "field_h": [10, 10, 10, 10],
+        }
+    )
+    return res, truth
+
+
+def test_three_of_four(four):
+    res, truth = four
+    rep = evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
+    assert rep.n == 4 and rep.n_matched == 4 and rep.n_missing == 0
+    assert rep.string_accuracy == 0.75
+    # edit distances 0,0,0,2 over 4+4+2+4 = 14 truth digits
+    assert rep.digit_accuracy == pytest.approx(1 - 2 / 14)
+    # IoU: 1, 1, 5*10/(100+100-50)=1/3, 100/200=0.5
+    assert rep.n_field == 4
+    assert rep.field_iou_mean == pytest.approx((1 + 1 + 1 / 3 + 0.5) / 4)
+    assert rep.field_iou_share_050 == 0.75
+    # sorted by confidence: .99 ok, .95 ok, .90 wrong, .60 ok -> 0.5% error: 2 of 4 read
+    assert rep.read_rate["0.005"] == 0.5
+    assert rep.read_rate["0.02"] == 0.5
+    assert rep.thresholds["0.01"] == 0.95
+    # not flagged: a, b, d; d is wrong -> 1/3
+    assert rep.auto_rate == 0.75
+    assert rep.auto_error == pytest.approx(1 / 3)
+    assert "string accuracy     75.00%" in rep.format()
+
+
+def test_missing_results_count_as_wrong(four):
+    res, truth = four
+    rep = evaluate_results(res.iloc[:2], truth, truth_source="file", truth_digits="amount_string")
+    assert rep.n == 4 and rep.n_missing == 2
+    assert rep.string_accuracy == 0.5
+    # missing reads are never accepted: coverage counts them in the denominator
+    assert rep.read_rate["0.001"] == 0.5
+    assert math.isnan(rep.confidence[2]) and rep.correct[2] is False
+
+
+def test_matching_exact_path_before_file_name():
+    res = results_frame(
+        [
+            ["x/a.png", 1, "1", 0.5, "true", None, None, None, None],
+            ["y/a.png", 1, "2", 0.5, "true", None, None, None, None],
+            ["y/a.png", 2, "3", 0.5, "true", None, None, None, None],
+        ]
+    )
+    truth = pd.DataFrame({"source": ["y/a.png", "y/a.png", "a.png"], "page": [1, 2, 1], "digits": ["2", "3", "1"]})
+    m = match_truth(res, truth)
+    assert m["digits"].tolist() == ["2", "3", ""]  # bare "a.png" is ambiguous between x/ and y/
+    assert m["matched"].tolist() == [True, True, False]
+    assert m.attrs["n_extra_results"] == 1
+
+
+def test_page_defaults_to_one_and_suffix_match():
+    res = results_frame([["in/scans/b.tif", 2, "9", 0.9, "false", None, None, None, None],
+                         ["in/scans/b.tif", 1, "8", 0.9, "false", None, None, None, None]])
+    truth = pd.DataFrame({"source": ["scans/b.tif"], "digits": ["8"]})
+    rep = evaluate_results(res, truth)
+    assert rep.string_accuracy == 1.0 and rep.n_extra_results == 1
+    assert rep.n_field == 0 and rep.field_iou_mean is None
+
+
+def test_load_truth_keeps_leading_zeros(tmp_path):
+    p = tmp_path / "labels.csv"
+    p.write_text("file,amount_string\na.jpg,0050\nb.jpg,007\n")
+    truth = load_truth(p, truth_source="file", truth_digits="amount_string")
+    assert truth["amount_string"].tolist() == ["0050", "007"]
+    res = results_frame([["a.jpg", 1, "50", 0.9, "false", None, None, None, None],
+                         ["b.jpg", 1, "007", 0.9, "false", None, None, None, None]])
+    rep = evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
+    assert rep.string_accuracy == 0.5
+    assert rep.digit_accuracy == pytest.approx(1 - 2 / 7)
+
+
+def test_edit_distance():
+    assert edit_distance("", "") == 0
+    assert edit_distance("12345", "1245") == 1
+    assert edit_distance("123", "321") == 2
+    assert edit_distance("1", "") == 1
+
+
+def test_threshold_table_known_sorted_example():
+    conf = [0.99, 0.97, 0.95, 0.93, 0.91, 0.85, 0.80, 0.75, 0.70, 0.50]
+    ok = [True, True, True, True, True, True, True, False, True, False]
+    # risk at each cut: 0,0,0,0,0,0,0, 1/8=.125, 1/9=.111, 2/10=.2
+    table = threshold_table(conf, ok, targets=(0.001, 0.12, 0.2))
+    assert table == {"0.001": 0.80, "0.12": 0.70, "0.2": 0.50}
+    assert read_rates(conf, ok, targets=(0.001, 0.12)) == {"0.001": 0.7, "0.12": 0.9}
+
+
+def test_threshold_table_ties_and_impossible():
+    # the two 0.9 reads are accepted together: risk 1/3 at 0.9, never 0 with 2 accepted
+    table = threshold_table([0.95, 0.9, 0.9], [True, True, False], targets=(0.0, 0.3, 0.34))
+    assert table == {"0": 0.95, "0.3": 0.95, "0.34": 0.9}
+    assert threshold_table([0.9, 0.5], [False, True], targets=(0.01,)) == {"0.01": REJECT_ALL}
+    assert REJECT_ALL > 1.0
+
+
+def test_risk_coverage_ignores_nan_confidence_but_counts_it():
+    curve = risk_coverage([0.8, np.nan], [True, False])
+    assert curve["coverage"].tolist() == [0.5]
+    assert curve["risk"].tolist() == [0.0]
+
+
+def test_ece_by_hand():
+    # bin [0.9,1.0): conf 0.95 x2, 1 right -> gap 0.45; bin [0.2,0.3): conf 0.25 x2, 0 right -> 0.25
+    ece = expected_calibration_error([0.95, 0.95, 0.25, 0.25], [True, False, False, False], n_bins=10)
+    assert ece == pytest.approx((2 * 0.45 + 2 * 0.25) / 4)
+    assert expected_calibration_error([1.0, 0.0], [True, False], n_bins=10) == 0.0
+
+
+def test_string_calibration_fixes_overconfidence():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.3, 1.0, 5000)
+    ok = rng.uniform(size=5000) < p**2
+    params = fit_string_calibration(p, ok)
+    assert params["method"] == "platt_logit" and params["n"] == 5000
+    cal = apply_string_calibration(p, params)
+    assert np.all(np.diff(cal[np.argsort(p)]) >= 0)  # monotone: the ranking is kept
+    assert expected_calibration_error(cal, ok) < 0.02 < expected_calibration_error(p, ok)
+    assert np.array_equal(apply_string_calibration(p, None), p)
+
+
+def test_plot_evaluation_writes_png(four, tmp_path):
+    res, truth = four
+    rep = evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
+    out = plot_evaluation(rep, tmp_path / "sub" / "risk.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert out.stat().st_size > 5000
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not (data_dir() / "orand_car_a" / "labels.csv").exists(), reason="needs ../shared/data (ORAND CAR-A)")
+def test_orand_labels_evaluate_against_themselves():
+    from cheque_reader.datasets import load_orand_labels
+
+    truth = load_orand_labels()
+    assert (truth["amount_string"].str.len() == truth["n_digits"]).all()  # read as text
+    res = pd.DataFrame({"source": "images/" + truth["file"], "page": 1, "digits": truth["amount_string"],
+                        "confidence": 0.9, "needs_review": "false"})
+    res.loc[0, "digits"] = res.loc[0, "digits"] + "1"
+    rep = evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
+    assert rep.n == len(truth) == rep.n_matched
+    assert rep.string_accuracy == pytest.approx(1 - 1 / len(truth))
