@@ -1,0 +1,491 @@
+"""Input files to grayscale pages.
+
+Formats are recognised by their content, not their name: PNG, JPEG, BMP, TIFF
+(multi-page, Group 4 bitonal, LZW, 16-bit), PDF (``pypdfium2``, the ``[pdf]`` extra)
+and ANSI X9.37 / X9.100-187 image cash letters (:mod:`cheque_reader.x937`, one page
+per item). The pixel count is checked from the header, before decoding, against
+``ReadOptions.max_pixels``. Every problem with a file is an
+:class:`~cheque_reader.errors.InputError` whose message says what is wrong.
+
+>>> import numpy as np, cv2, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "a.png")
+>>> cv2.imwrite(path, np.full((20, 30), 255, np.uint8))
+True
+>>> [(p.page, p.image.shape) for p in load_pages(path)]
+[(1, (20, 30))]
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .config import IMAGE_SUFFIXES, ReadOptions
+from .errors import ImageTooLargeError, InputError
+from .types import Page
+
+log = logging.getLogger("cheque_reader")
+
+#: Resolution PDF pages are rendered at.
+PDF_DPI = 200
+
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input to read: ``path`` is what is opened, ``source`` what the result rows say.
+
+    ``source`` is the path as given, or relative to the folder given for files found in a folder.
+    """
+
+    path: str
+    source: str
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the inputs
+
+
+def read_from_list(path: str | Path) -> list[str]:
+    """Input paths from a text file, one per line (blank lines skipped).
+
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "list.txt")
+    >>> _ = open(f, "w").write("a.png\\n\\n b c.tif \\n")
+    >>> read_from_list(f)
+    ['a.png', ' b c.tif ']
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the input list: {_reason(exc)}") from exc
+    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+
+
+def iter_inputs(inputs: Sequence[str | Path], *, recursive: bool = True) -> list[InputFile]:
+    """The files to read, in order: folders (sorted, recursive), globs and plain paths.
+
+    Inside folders only files with a known suffix (``config.IMAGE_SUFFIXES``) are taken and
+    hidden names (starting with ``.``) are skipped; a directory whose name has an image suffix
+    (``x.png/``) is listed as an input so that it gets its error row. A path that does not exist
+    is kept, so that it gets an error row too.
+
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(d, "sub"))
+    >>> for name in ("b.png", "sub/a.tif", "notes.txt"):
+    ...     _ = open(os.path.join(d, name), "wb").write(b"x")
+    >>> [f.source for f in iter_inputs([d, "missing.png"])]
+    ['b.png', 'sub/a.tif', 'missing.png']
+    """
+    out: list[InputFile] = []
+    for item in inputs:
+        item = os.fspath(item)
+        if os.path.isdir(item):
+            out.extend(_walk(item, recursive))
+        elif not os.path.lexists(item) and _GLOB_CHARS & set(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                out.append(InputFile(item, item))
+            for m in matches:
+                if os.path.isdir(m):
+                    out.extend(_walk(m, recursive))
+                else:
+                    out.append(InputFile(m, m))
+        else:
+            out.append(InputFile(item, item))
+    return out
+
+
+def _walk(folder: str, recursive: bool) -> Iterator[InputFile]:
+    seen: set[str] = set()
+
+    def visit(directory: str, rel: str) -> Iterator[InputFile]:
+        real = os.path.realpath(directory)
+        if real in seen:  # a symlinked folder seen before (or a loop)
+            log.warning("skipping %s: folder already read (symlink loop?)", directory)
+            return
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            yield InputFile(directory, rel or directory)  # unreadable folder: its error row
+            log.warning("cannot list %s: %s", directory, exc)
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            name_rel = f"{rel}/{entry.name}" if rel else entry.name
+            has_suffix = entry.name.lower().endswith(IMAGE_SUFFIXES)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir and not has_suffix:
+                if recursive:
+                    yield from visit(entry.path, name_rel)
+            elif has_suffix:
+                yield InputFile(entry.path, name_rel)
+
+    yield from visit(folder, "")
+
+
+# --------------------------------------------------------------------------------------------
+# Opening files
+
+
+class Document:
+    """An opened input: ``n_pages`` pages, each decoded on demand by :meth:`page`.
+
+    ``page(i)`` (0-based) raises :class:`InputError` for a page that cannot be read, so that
+    one bad page of a multi-page file costs only its own row.
+    """
+
+    kind = "image"
+
+    def __init__(self, source: str, n_pages: int):
+        self.source = source
+        self.n_pages = n_pages
+
+    def page(self, index: int) -> Page:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "Document":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def sniff(data: bytes) -> str | None:
+    """The format of a file from its first bytes: png, jpeg, tiff, bmp, pdf, x937, gif, webp or None.
+
+    >>> sniff(b"\\x89PNG\\r\\n\\x1a\\n"), sniff(b"hello")
+    ('png', None)
+    """
+    from .x937 import looks_like_x937
+
+    head = data[:16]
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head.startswith(b"BM"):
+        return "bmp"
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if looks_like_x937(data):
+        return "x937"
+    return None
+
+
+def read_bytes(path: str | Path, options: ReadOptions = ReadOptions(), source: str | None = None) -> bytes:
+    """The bytes of an input file; every OS problem is an :class:`InputError` saying what is wrong."""
+    source = source if source is not None else os.fspath(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise InputError(f"{source}: {_reason(exc)}") from exc
+    import stat as _stat
+
+    if _stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{source}: is a directory, not an image file")
+    if not _stat.S_ISREG(st.st_mode):
+        raise InputError(f"{source}: not a regular file")
+    if st.st_size == 0:
+        raise InputError(f"{source}: empty file (0 bytes)")
+    if st.st_size > options.max_file_bytes:
+        raise InputError(f"{source}: file is {st.st_size} bytes, more than the limit of {options.max_file_bytes}")
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise InputError(f"{source}: {_reason(exc)}") from exc
+
+
+def open_document(path: str | Path, options: ReadOptions = ReadOptions(), source: str | None = None) -> Document:
+    """Open an input file: read it, recognise its format and parse its header(s).
+
+    Raises :class:`InputError` when the file as a whole cannot be read.
+    """
+    source = source if source is not None else os.fspath(path)
+    data = read_bytes(path, options, source)
+    kind = sniff(data)
+    if kind in ("png", "jpeg", "bmp", "gif", "webp"):
+        return _ImageDocument(source, data, kind, options)
+    if kind == "tiff":
+        return _TiffDocument(source, data, options)
+    if kind == "pdf":
+        return _PdfDocument(source, data, options)
+    if kind == "x937":
+        from .x937 import X937Document
+
+        return X937Document(source, data, options)
+    raise InputError(f"{source}: not a supported image file ({_describe(data)})")
+
+
+def iter_pages(path: str | Path, options: ReadOptions = ReadOptions(), source: str | None = None) -> Iterator[Page]:
+    """The pages of a file, decoded one at a time; raises :class:`InputError` at the first bad one."""
+    with open_document(path, options, source) as doc:
+        for i in range(doc.n_pages):
+            yield doc.page(i)
+
+
+def load_pages(path: str | Path, options: ReadOptions = ReadOptions(), source: str | None = None) -> list[Page]:
+    """All pages of an input file (grayscale ``image``, BGR ``color`` for colour sources).
+
+    Raises :class:`InputError` (or :class:`ImageTooLargeError`) with a clear message when the
+    file, or one of its pages, cannot be read.
+    """
+    return list(iter_pages(path, options, source))
+
+
+# --------------------------------------------------------------------------------------------
+# Formats
+
+
+def check_pixels(source: str, width: int, height: int, options: ReadOptions, what: str = "image") -> None:
+    """Refuse an image whose header claims more than ``options.max_pixels`` pixels (before decoding)."""
+    if width <= 0 or height <= 0:
+        raise InputError(f"{source}: {what} has no pixels ({width}x{height})")
+    if width * height > options.max_pixels:
+        raise ImageTooLargeError(
+            f"{source}: {what} is {width}x{height} = {width * height} pixels, more than the limit of "
+            f"{options.max_pixels} (ReadOptions.max_pixels); refused before decoding"
+        )
+
+
+def _pil_open(source: str, data: bytes, what: str):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{source}: {what} header claims too many pixels: {exc}") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(f"{source}: corrupt {what}: {exc}") from exc
+
+
+class _ImageDocument(Document):
+    """PNG, JPEG, BMP (and GIF/WebP): one page, decoded by OpenCV at full resolution."""
+
+    def __init__(self, source: str, data: bytes, kind: str, options: ReadOptions):
+        super().__init__(source, 1)
+        self.data, self.kind, self.options = data, kind, options
+        what = kind.upper()
+        img = _pil_open(source, data, f"{what} image")
+        self.size, self.mode = img.size, img.mode
+        self.dpi = _dpi_of(img)
+        check_pixels(source, *img.size, options, f"{what} image")
+        if kind == "jpeg" and not _jpeg_complete(data):
+            raise InputError(f"{source}: truncated JPEG (the data ends before the end-of-image marker)")
+        if kind == "png" and b"IEND" not in data[-64:]:
+            raise InputError(f"{source}: truncated PNG (no IEND chunk at the end of the file)")
+
+    def page(self, index: int) -> Page:
+        import cv2
+
+        what = self.kind.upper()
+        arr = None
+        if self.kind in ("png", "jpeg", "bmp", "webp"):
+            flag = cv2.IMREAD_UNCHANGED if self.kind in ("png", "bmp", "webp") else (
+                cv2.IMREAD_GRAYSCALE if self.mode == "L" else cv2.IMREAD_COLOR
+            )
+            try:
+                arr = cv2.imdecode(np.frombuffer(self.data, np.uint8), flag)
+            except cv2.error:
+                arr = None
+        if arr is None:  # GIF, unusual modes, or OpenCV refused: let Pillow try
+            arr = _pil_decode(self.source, _pil_open(self.source, self.data, f"{what} image"), what)
+            return _page(self.source, 1, arr, self.dpi, rgb=True)
+        return _page(self.source, 1, arr, self.dpi, rgb=False)
+
+
+class _TiffDocument(Document):
+    """TIFF, one page per directory; decoded by Pillow (libtiff: Group 4, LZW, 16-bit)."""
+
+    def __init__(self, source: str, data: bytes, options: ReadOptions):
+        self.img = _pil_open(source, data, "TIFF image")
+        self.options = options
+        try:
+            n = int(getattr(self.img, "n_frames", 1))
+        except Exception as exc:  # a broken IFD chain
+            raise InputError(f"{source}: corrupt TIFF: {exc}") from exc
+        super().__init__(source, n)
+
+    def page(self, index: int) -> Page:
+        what = f"TIFF page {index + 1}"
+        try:
+            self.img.seek(index)
+        except (EOFError, OSError, ValueError) as exc:
+            raise InputError(f"{self.source}: cannot read {what}: {exc}") from exc
+        check_pixels(self.source, *self.img.size, self.options, what)
+        arr = _pil_decode(self.source, self.img, what)
+        return _page(self.source, index + 1, arr, _dpi_of(self.img), rgb=True)
+
+    def close(self) -> None:
+        self.img.close()
+
+
+class _PdfDocument(Document):
+    """PDF, rendered page by page at :data:`PDF_DPI` by pypdfium2."""
+
+    kind = "pdf"
+
+    def __init__(self, source: str, data: bytes, options: ReadOptions):
+        try:
+            import pypdfium2 as pdfium
+        except ImportError as exc:
+            raise InputError(
+                f"{source}: reading PDF needs pypdfium2: pip install 'cheque-reader[pdf]'"
+            ) from exc
+        self.options = options
+        try:
+            self.pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            msg = str(exc)
+            if "password" in msg.lower():
+                raise InputError(f"{source}: encrypted PDF (needs a password)") from exc
+            raise InputError(f"{source}: corrupt PDF: {msg}") from exc
+        n = len(self.pdf)
+        if n == 0:
+            self.pdf.close()
+            raise InputError(f"{source}: PDF has no pages")
+        super().__init__(source, n)
+
+    def page(self, index: int) -> Page:
+        import pypdfium2 as pdfium
+
+        what = f"PDF page {index + 1}"
+        scale = PDF_DPI / 72.0
+        try:
+            pg = self.pdf[index]
+            w_pt, h_pt = pg.get_size()
+            check_pixels(self.source, round(w_pt * scale), round(h_pt * scale), self.options, what)
+            bitmap = pg.render(scale=scale)
+            arr = bitmap.to_numpy().copy()  # BGR(A), pdfium's native order
+        except pdfium.PdfiumError as exc:
+            raise InputError(f"{self.source}: cannot render {what}: {exc}") from exc
+        return _page(self.source, index + 1, arr, float(PDF_DPI), rgb=False)
+
+    def close(self) -> None:
+        self.pdf.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Pixels
+
+
+def _pil_decode(source: str, img, what: str) -> np.ndarray:
+    """Pillow image -> numpy (gray 2-D, or RGB / RGBA 3-D), 16-bit and odd modes handled."""
+    try:
+        mode = img.mode
+        if mode == "1":
+            return np.asarray(img.convert("L"))
+        if mode in ("L", "RGB", "RGBA"):
+            return np.asarray(img)
+        if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+            return _to_uint8(np.asarray(img))
+        if mode in ("LA", "PA") or (mode == "P" and "transparency" in img.info):
+            return np.asarray(img.convert("RGBA"))
+        return np.asarray(img.convert("RGB"))  # P, CMYK, YCbCr, LAB, ...
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise InputError(f"{source}: corrupt or truncated {what}: {exc}") from exc
+
+
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    """Scale a 16-bit (or int/float) image to uint8 over its type's range (floats: 0-1 or min-max)."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.uint16 or (arr.dtype.kind in "iu" and arr.max(initial=0) > 255):
+        return (arr.astype(np.float32) * (255.0 / 65535.0) + 0.5).clip(0, 255).astype(np.uint8)
+    if arr.dtype.kind == "f":
+        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+        if lo >= 0.0 and hi <= 1.0:
+            lo, hi = 0.0, 1.0
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        return np.nan_to_num((arr - lo) * scale).clip(0, 255).astype(np.uint8)
+    return arr.clip(0, 255).astype(np.uint8)
+
+
+def _page(source: str, number: int, arr: np.ndarray, dpi: float | None, rgb: bool) -> Page:
+    """A :class:`Page` from decoded pixels; ``rgb`` says the channel order is RGB (Pillow), not BGR."""
+    import cv2
+
+    arr = _to_uint8(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim == 2:
+        return Page(source, number, np.ascontiguousarray(arr), dpi=dpi)
+    if arr.ndim != 3 or arr.shape[2] not in (2, 3, 4):
+        raise InputError(f"{source}: page {number} has an unsupported pixel layout {arr.shape}")
+    if arr.shape[2] == 2:  # gray + alpha
+        gray = arr[:, :, 0].astype(np.float32)
+        alpha = arr[:, :, 1].astype(np.float32) / 255.0
+        gray = (gray * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+        return Page(source, number, gray, dpi=dpi)
+    if arr.shape[2] == 4:  # composite on white paper: transparent areas are paper
+        alpha = arr[:, :, 3:4].astype(np.float32) / 255.0
+        arr = (arr[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    color = np.ascontiguousarray(arr[:, :, ::-1] if rgb else arr)
+    return Page(source, number, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color=color, dpi=dpi)
+
+
+def _dpi_of(img) -> float | None:
+    dpi = img.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if value and value > 1 else None
+
+
+def _jpeg_complete(data: bytes) -> bool:
+    """Whether the JPEG data ends with its end-of-image marker (trailing padding allowed)."""
+    # 0xFFD9 cannot occur inside entropy-coded data (0xFF is stuffed), so a marker near the
+    # end means the scan data is complete; trailing bytes after it are tolerated.
+    return b"\xff\xd9" in data[-4096:]
+
+
+def _describe(data: bytes) -> str:
+    head = data[:512]
+    try:
+        head.decode("utf-8")
+        return "it looks like a text file"
+    except UnicodeDecodeError:
+        return f"unknown content starting with {data[:8]!r}"
+
+
+def _reason(exc: OSError) -> str:
+    """A short, clear reason for an OS error."""
+    code = getattr(exc, "errno", None)
+    return {
+        errno.ENOENT: "no such file",
+        errno.ELOOP: "symlink loop (too many levels of symbolic links)",
+        errno.EACCES: "permission denied (file is not readable)",
+        errno.EPERM: "operation not permitted",
+        errno.EISDIR: "is a directory, not an image file",
+        errno.ENOTDIR: "a part of the path is not a directory",
+        errno.ENAMETOOLONG: "file name too long",
+    }.get(code, exc.strerror or str(exc))
