@@ -1,17 +1,35 @@
-"""Review flags: which reads go to a person, and why.
+"""Review: which reads go to a person and why, the HTML review page, corrections.
+
+Flags (used by the pipeline):
 
 >>> review_reasons("ok", confidence=0.95, threshold=0.9)
 ()
 >>> review_reasons("ok", confidence=0.5, threshold=0.9, grammar_ok=False)
 ('low_confidence', 'grammar')
+
+The review page (:func:`write_review_page`) is one static HTML file plus PNG crops,
+written only inside the folder given. Every text on it (file names are untrusted) is
+escaped by Jinja2's autoescaping; the data the script needs travels as JSON in a
+``<script type="application/json">`` block and is shown with ``textContent`` only.
+The reviewer's corrections come back as ``corrections.csv`` (``source,page,digits``),
+read by :func:`load_corrections`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+from pathlib import Path
 from typing import Mapping
 
+import numpy as np
+import pandas as pd
+
 from .config import DEFAULT_REVIEW_THRESHOLD, ReadOptions
-from .types import STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD
+from .types import REVIEW_REASONS, STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD
+
+log = logging.getLogger("cheque_reader")
 
 
 def resolve_threshold(options: ReadOptions, metadata: Mapping | None = None) -> float:
@@ -61,3 +79,248 @@ def review_reasons(
     if not grammar_ok:
         reasons.append("grammar")
     return tuple(reasons)
+
+
+# --------------------------------------------------------------------------- the review page
+
+#: Columns of ``corrections.csv``.
+CORRECTION_COLUMNS = ("source", "page", "digits")
+
+#: Largest side of a whole-page thumbnail shown when a page has no amount field.
+THUMBNAIL_MAX = 1000
+
+#: Digit-box colours by confidence: (lowest confidence, colour), checked in order.
+BOX_COLOURS = ((0.9, "#1a7f37"), (0.5, "#d97706"), (0.0, "#d1242f"))
+
+
+def _box_colour(confidence: float) -> str:
+    for lo, colour in BOX_COLOURS:
+        if confidence >= lo:
+            return colour
+    return BOX_COLOURS[-1][1]
+
+
+def _truthy(value) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+def _text(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        if value is None or value is pd.NA or value == "" or pd.isna(value):
+            return None
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, everything: bool = False) -> list[dict]:
+    """The reads to review, worst first (lowest confidence, then input order).
+
+    Each item is a plain dict: ``source, page, status, digits, text, confidence,
+    reasons`` (list), ``field`` (``[x, y, w, h]`` page pixels or ``None``), ``error``
+    and ``boxes``: the digit boxes of ``digits`` (a ``digits.csv`` frame) for that page,
+    as dicts ``label, confidence, x, y, w, h`` in field pixels.
+
+    >>> df = pd.DataFrame({"source": ["a.png", "b.png"], "page": [1, 1], "digits": ["12", "7"],
+    ...                    "confidence": [0.95, 0.2], "needs_review": ["false", "true"],
+    ...                    "review_reasons": ["", "low_confidence"]})
+    >>> [(i["source"], i["reasons"]) for i in review_items(df)]
+    [('b.png', ['low_confidence'])]
+    """
+    boxes: dict[tuple[str, int], list[dict]] = {}
+    if digits is not None and len(digits):
+        for _, d in digits.sort_values(["index"] if "index" in digits.columns else []).iterrows():
+            key = (_text(d["source"]), _int_or_none(d.get("page")) or 1)
+            boxes.setdefault(key, []).append(
+                {
+                    "label": _text(d.get("label")),
+                    "confidence": float(d["confidence"]) if not pd.isna(d.get("confidence")) else 0.0,
+                    **{k: float(d[k]) for k in ("x", "y", "w", "h")},
+                }
+            )
+    items = []
+    for order, (_, r) in enumerate(results.iterrows()):
+        if not everything and not _truthy(r.get("needs_review", True)):
+            continue
+        source, page = _text(r.get("source")), _int_or_none(r.get("page")) or 1
+        conf = r.get("confidence")
+        conf = float(conf) if conf is not None and conf != "" and not pd.isna(conf) else 0.0
+        fbox = [_int_or_none(r.get(c)) for c in ("field_x", "field_y", "field_w", "field_h")]
+        reasons = [x for x in _text(r.get("review_reasons")).split(";") if x]
+        items.append(
+            {
+                "order": order,
+                "source": source,
+                "page": page,
+                "status": _text(r.get("status")),
+                "digits": _text(r.get("digits")),
+                "text": _text(r.get("text")),
+                "confidence": conf,
+                "reasons": reasons,
+                "field": fbox if all(v is not None for v in fbox) and fbox[2] > 0 and fbox[3] > 0 else None,
+                "error": _text(r.get("error")),
+                "boxes": boxes.get((source, page), []),
+            }
+        )
+    items.sort(key=lambda it: (it["confidence"], it["order"]))
+    return items
+
+
+def _load_page_image(path: Path, page: int, cache: dict) -> np.ndarray | None:
+    """Grayscale page ``page`` of ``path`` through :mod:`cheque_reader.io`, ``None`` if unreadable."""
+    key = str(path)
+    if key not in cache:
+        try:
+            from . import io
+            from .config import ReadOptions
+
+            cache.clear()  # keep one file's pages in memory at a time
+            cache[key] = {p.page: p.image for p in io.load_pages(str(path), ReadOptions())}
+        except Exception as exc:  # an unreadable scan still gets its row on the page
+            log.warning("review: cannot load %s: %s", path, exc)
+            cache[key] = {}
+    return cache[key].get(page)
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("cannot encode PNG")
+    path.write_bytes(buf.tobytes())
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def write_review_page(
+    results: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    digits: pd.DataFrame | None = None,
+    image_root: str | Path | None = None,
+    everything: bool = False,
+    title: str = "cheque-reader review",
+) -> Path:
+    """Write a static HTML review page of the reads that need review; return its path.
+
+    ``out_dir/index.html`` holds the page and ``out_dir/crops/item-NNNNN.png`` the
+    amount-field crops (generated names: the user's file names never become paths).
+    Nothing is written outside ``out_dir``. Scans are found at ``image_root / source``
+    (``source`` as in the results; ``image_root`` defaults to the current folder).
+    Digit boxes from ``digits`` (``digits.csv``) are in field pixels, i.e. relative to
+    the field box's top-left corner. The page works offline from ``file://``: Enter
+    accepts the typed digits and moves on, Tab moves on, and "Export" downloads
+    ``corrections.csv``.
+    """
+    import jinja2
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    crops = out / "crops"
+    crops.mkdir(exist_ok=True)
+    if not _inside(crops, out):
+        raise OSError(f"{crops} leads outside {out}; refusing to write there")
+    for old in crops.glob("item-*.png"):  # crops of an earlier page in this folder
+        old.unlink()
+    root = Path(image_root) if image_root is not None else Path(".")
+    items = review_items(results, digits=digits, everything=everything)
+    cache: dict = {}
+    for n, it in enumerate(items, 1):
+        it["id"] = n
+        it["crop"] = None
+        image = _load_page_image(root / it["source"], it["page"], cache) if it["source"] else None
+        if image is None:
+            continue
+        if it["field"] is not None:
+            x, y, w, h = it["field"]
+            crop = image[max(y, 0) : y + h, max(x, 0) : x + w]
+            scale = 1.0
+        else:  # no field: show the whole page, scaled down
+            import cv2
+
+            crop = image
+            scale = min(1.0, THUMBNAIL_MAX / max(image.shape))
+            if scale < 1.0:
+                crop = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                                  interpolation=cv2.INTER_AREA)
+            it["boxes"] = []
+        if crop.size == 0:
+            continue
+        name = f"item-{n:05d}.png"
+        target = crops / name
+        if not _inside(target, out):
+            raise OSError(f"{target} leads outside {out}; refusing to write there")
+        _write_png(target, np.ascontiguousarray(crop))
+        ch, cw = crop.shape[:2]
+        it["crop"] = f"crops/{name}"
+        it["crop_w"], it["crop_h"] = cw, ch
+        # display width: small fields are enlarged for reading, large ones shrunk
+        it["display_w"] = int(min(760, max(360, 2.5 * cw)))
+        it["box_css"] = [
+            {
+                "label": b["label"],
+                "confidence": b["confidence"],
+                "colour": _box_colour(b["confidence"]),
+                "left": round(100 * b["x"] / cw, 3),
+                "top": round(100 * b["y"] / ch, 3),
+                "width": round(100 * b["w"] / cw, 3),
+                "height": round(100 * b["h"] / ch, 3),
+            }
+            for b in it["boxes"]
+        ]
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("cheque_reader", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    reasons_present = [r for r in REVIEW_REASONS if any(r in it["reasons"] for it in items)]
+    reasons_present += sorted({r for it in items for r in it["reasons"]} - set(reasons_present))
+    data = [
+        {"id": it["id"], "source": it["source"], "page": it["page"], "digits": it["digits"], "reasons": it["reasons"]}
+        for it in items
+    ]
+    html = env.get_template("review.html.j2").render(
+        title=title,
+        items=items,
+        data=data,
+        reasons=reasons_present,
+        n_results=len(results),
+        store_key="cheque-reader-review:" + hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16],
+    )
+    page = out / "index.html"
+    if not _inside(page, out):
+        raise OSError(f"{page} leads outside {out}; refusing to write there")
+    page.write_text(html, encoding="utf-8")
+    return page
+
+
+def load_corrections(path: str | Path) -> pd.DataFrame:
+    """Read ``corrections.csv`` (``source,page,digits``) from the review page.
+
+    Digits stay text (leading zeros kept); ``page`` is an integer (default 1); the
+    separators a reviewer may type (``, . - / space``) are dropped; a row whose digits
+    hold anything else raises ``ValueError``.
+    """
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in ("source", "digits") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: corrections need columns source,page,digits (missing {', '.join(missing)})")
+    if "page" not in df.columns:
+        df["page"] = "1"
+    df["page"] = df["page"].replace("", "1").astype("Int64")
+    df["digits"] = df["digits"].str.replace(r"[\s,.\-/]", "", regex=True)
+    bad = df[~df["digits"].str.fullmatch(r"\d*")]
+    if len(bad):
+        raise ValueError(f"{path}: digits must be digits, got {bad['digits'].iloc[0]!r} for {bad['source'].iloc[0]!r}")
+    return df[list(CORRECTION_COLUMNS)].astype({"source": "string", "digits": "string"}).reset_index(drop=True)

@@ -1,0 +1,142 @@
+"""The review page (static HTML + crops) and corrections import."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from cheque_reader.review import load_corrections, review_items, write_review_page
+
+XSS = "<img src=x onerror=alert(1)>.png"
+
+
+def make_scans(folder, names):
+    """A page per name: white 200x400 with a dark block inside the field box (50,60,120,40)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, name in enumerate(names):
+        img = np.full((200, 400), 255, np.uint8)
+        img[70:90, 60 + 10 * k : 80 + 10 * k] = 0
+        assert cv2.imencode(".png", img)[0]
+        (folder / name).write_bytes(cv2.imencode(".png", img)[1].tobytes())
+
+
+def results_of(rows):
+    cols = ["source", "page", "status", "digits", "text", "confidence", "needs_review", "review_reasons",
+            "field_x", "field_y", "field_w", "field_h", "error"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+@pytest.fixture
+def run(tmp_path):
+    scans = tmp_path / "scans"
+    names = ["a.png", XSS, "c d,\"q\".png"]
+    make_scans(scans, names)
+    results = results_of(
+        [
+            ["a.png", 1, "ok", "1234", "12.34", 0.97, "false", "", 50, 60, 120, 40, ""],
+            [XSS, 1, "ok", "070", "0.70", 0.30, "true", "low_confidence;grammar", 50, 60, 120, 40, ""],
+            ["c d,\"q\".png", 1, "ok", "55", "55", 0.60, "true", "low_confidence", 50, 60, 120, 40, ""],
+            ["gone.png", 1, "error", "", "", 0.0, "true", "error", None, None, None, None, "<b>bad</b> file"],
+        ]
+    )
+    digits = pd.DataFrame(
+        {"source": [XSS, XSS], "page": [1, 1], "index": [0, 1], "label": [0, 7], "confidence": [0.95, 0.3],
+         "x": [10, 60], "y": [5, 5], "w": [30, 30], "h": [20, 20]}
+    )
+    return tmp_path, scans, results, digits
+
+
+def test_items_worst_first_and_only_flagged(run):
+    _, _, results, digits = run
+    items = review_items(results, digits=digits)
+    assert [i["source"] for i in items] == ["gone.png", XSS, "c d,\"q\".png"]
+    assert items[1]["reasons"] == ["low_confidence", "grammar"]
+    assert [b["label"] for b in items[1]["boxes"]] == ["0", "7"]
+    assert items[0]["field"] is None and items[1]["field"] == [50, 60, 120, 40]
+    assert len(review_items(results, everything=True)) == 4
+
+
+def test_page_escapes_untrusted_text(run):
+    tmp, scans, results, digits = run
+    page = write_review_page(results, tmp / "review", digits=digits, image_root=scans)
+    text = page.read_text(encoding="utf-8")
+    assert "<img src=x" not in text
+    assert "<b>bad</b>" not in text
+    assert html.escape(XSS, quote=False) in text
+    assert "&lt;b&gt;bad&lt;/b&gt; file" in text
+    # the JSON block carries the raw names, with < and > escaped so it cannot close the script
+    block = re.search(r'<script id="review-data" type="application/json">(.*?)</script>', text, re.S).group(1)
+    assert "<" not in block
+    assert [d["source"] for d in json.loads(block)] == ["gone.png", XSS, "c d,\"q\".png"]
+    # reviewed reads are there, the accepted one is not
+    assert text.count('class="item"') == 3
+    assert "a.png" not in block
+
+
+def test_crops_only_under_out_dir_with_generated_names(run):
+    tmp, scans, results, digits = run
+    before = {p for p in tmp.rglob("*")}
+    out = tmp / "review"
+    page = write_review_page(results, out, digits=digits, image_root=scans)
+    written = {p for p in tmp.rglob("*")} - before
+    assert page == out / "index.html"
+    assert all(p == out or out in p.parents for p in written)
+    crops = sorted(p.name for p in (out / "crops").iterdir())
+    assert crops == ["item-00002.png", "item-00003.png"]  # item 1 (gone.png) has no image
+    crop = cv2.imread(str(out / "crops" / "item-00002.png"), cv2.IMREAD_GRAYSCALE)
+    assert crop.shape == (40, 120)  # the field box, cut from the scan
+    # the dark block at page rows 70..90, cols 70..90 lands at field rows 10..30, cols 20..40
+    assert crop[10:30, 20:40].max() == 0 and crop[0:10].min() == 255
+    # digit boxes are placed in percent of the field crop (x=60 of 120 -> 50%)
+    text = page.read_text(encoding="utf-8")
+    assert "left: 50.0%" in text and "top: 12.5%" in text
+
+
+def test_second_run_replaces_old_crops(run):
+    tmp, scans, results, digits = run
+    out = tmp / "review"
+    write_review_page(results, out, digits=digits, image_root=scans)
+    write_review_page(results.iloc[:2], out, image_root=scans)
+    assert sorted(p.name for p in (out / "crops").iterdir()) == ["item-00001.png"]
+
+
+def test_no_field_shows_whole_page(tmp_path):
+    scans = tmp_path / "s"
+    make_scans(scans, ["p.png"])
+    results = results_of([["p.png", 1, "no_field", "", "", 0.0, "true", "no_field", None, None, None, None, ""]])
+    write_review_page(results, tmp_path / "r", image_root=scans)
+    assert cv2.imread(str(tmp_path / "r" / "crops" / "item-00001.png"), cv2.IMREAD_GRAYSCALE).shape == (200, 400)
+
+
+def test_empty_review(tmp_path):
+    results = results_of([["a.png", 1, "ok", "1", "1", 0.99, "false", "", 0, 0, 5, 5, ""]])
+    text = write_review_page(results, tmp_path / "r").read_text()
+    assert "No read needs review." in text
+
+
+def test_load_corrections_round_trip(tmp_path):
+    df = pd.DataFrame({"source": [XSS, "dir/a,b.png", 'q"uote.tif', "línea\nnueva.png"], "page": [1, 2, 3, 1],
+                       "digits": ["0070", "1,234.56", "", "5"]})
+    p = tmp_path / "corrections.csv"
+    df.to_csv(p, index=False)
+    got = load_corrections(p)
+    assert got.columns.tolist() == ["source", "page", "digits"]
+    assert got["source"].tolist() == df["source"].tolist()
+    assert got["page"].tolist() == [1, 2, 3, 1]
+    assert got["digits"].tolist() == ["0070", "123456", "", "5"]
+
+
+def test_load_corrections_rejects_bad_digits(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("source,page,digits\na.png,1,12x4\n")
+    with pytest.raises(ValueError, match="12x4"):
+        load_corrections(p)
+    p.write_text("file,digits\na.png,1\n")
+    with pytest.raises(ValueError, match="source"):
+        load_corrections(p)
