@@ -1,0 +1,162 @@
+"""The review page in a real headless browser (Debian's chromium driven by playwright).
+
+Opens the page from file://, corrects two reads with the keyboard, exports
+corrections.csv and checks its content; a file named like an HTML tag must not run
+script. Skips when chromium or playwright is missing, except in CI (``CI=true``),
+where it fails instead. Set ``REVIEW_SCREENSHOT=/path.png`` to keep a screenshot.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from cheque_reader.review import load_corrections, write_review_page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+XSS = "<img src=x onerror=alert(1)>.png"
+XSS2 = '<img src=y onerror="window.__pwned=1">.png'
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = []
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing.append("playwright is not installed (pip install playwright; no `playwright install` needed)")
+    if not Path(CHROMIUM).exists():
+        missing.append("Debian's chromium is not installed (apt-get install chromium)")
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("browser test cannot run in CI: " + "; ".join(missing))
+        pytest.skip("; ".join(missing))
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def field_scan(path: Path, text: str) -> None:
+    img = np.full((220, 520), 255, np.uint8)
+    cv2.rectangle(img, (40, 60), (480, 160), 120, 1)
+    cv2.putText(img, text, (60, 135), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 2.2, 20, 3, cv2.LINE_AA)
+    path.write_bytes(cv2.imencode(".png", img)[1].tobytes())
+
+
+@pytest.fixture
+def review_page(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    names = [XSS, "b,1 \"x\".png", XSS2, "d.png"]
+    for name, text in zip(names, ["70.71", "1,250", "33", "9.10"]):
+        field_scan(scans / name, text)
+    box = dict(field_x=40, field_y=60, field_w=440, field_h=100)
+    results = pd.DataFrame(
+        [
+            dict(source=XSS, page=1, status="ok", digits="7071", text="70.71", confidence=0.2, needs_review="true",
+                 review_reasons="low_confidence;grammar", **box),
+            dict(source="b,1 \"x\".png", page=1, status="ok", digits="1290", text="1,290", confidence=0.5,
+                 needs_review="true", review_reasons="low_confidence", **box),
+            dict(source=XSS2, page=1, status="ok", digits="38", text="38", confidence=0.6, needs_review="true",
+                 review_reasons="low_confidence", **box),
+            dict(source="d.png", page=1, status="ok", digits="910", text="9.10", confidence=0.99,
+                 needs_review="false", review_reasons="", **box),
+        ]
+    )
+    digits = pd.DataFrame(
+        [dict(source="b,1 \"x\".png", page=1, index=i, label=lab, confidence=c, x=x, y=18, w=60, h=70)
+         for i, (lab, c, x) in enumerate([(1, 0.99, 25), (2, 0.97, 120), (9, 0.35, 210), (0, 0.7, 300)])]
+    )
+    return write_review_page(results, tmp_path / "review", digits=digits, image_root=scans)
+
+
+def test_correct_two_reads_and_export(browser, review_page, tmp_path):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    dialogs, errors = [], []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(review_page.as_uri())
+    page.wait_for_load_state("load")
+
+    # worst first; the first input has the focus, holding the read value
+    assert page.locator(".item").count() == 3
+    assert page.evaluate("document.activeElement.dataset.id") == "1"
+    assert page.input_value("#item-1 .fix") == "7071"
+
+    # item 1: type the right digits (typing replaces the selected read), Enter moves on
+    page.keyboard.type("7071")
+    page.keyboard.press("Backspace")
+    page.keyboard.type("1")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.dataset.id") == "2"
+    # item 2: a wrong key is refused, then the real correction typed with its separator
+    page.keyboard.type("12a")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.dataset.id") == "2"
+    assert "digits only" in page.inner_text("#item-2 .state")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("1,250")
+    page.keyboard.press("Enter")
+    # item 3: Tab moves on without accepting
+    assert page.evaluate("document.activeElement.dataset.id") == "3"
+    page.keyboard.press("Tab")
+    assert page.inner_text("#progress") == "2 of 3 done"
+    assert "accepted: 1250" in page.inner_text("#item-2 .state")
+
+    # the filter by reason shows only matching reads
+    page.select_option("#filter", "grammar")
+    assert page.locator(".item:visible").count() == 1
+    page.select_option("#filter", ":pending")
+    assert page.locator(".item:visible").count() == 1
+    page.select_option("#filter", "")
+
+    # digit boxes are drawn, coloured by confidence
+    assert page.locator("#item-2 .box").count() == 4
+    page.screenshot(path=os.environ.get("REVIEW_SCREENSHOT", str(tmp_path / "review.png")), full_page=True)
+
+    with page.expect_download() as info:
+        page.click("#export")
+    download = info.value
+    assert download.suggested_filename == "corrections.csv"
+    saved = tmp_path / "corrections.csv"
+    download.save_as(saved)
+    raw = saved.read_text(encoding="utf-8")
+    assert raw.splitlines()[0] == "source,page,digits"
+    got = load_corrections(saved)
+    assert got.to_dict("list") == {"source": [XSS, "b,1 \"x\".png"], "page": [1, 1], "digits": ["7071", "1250"]}
+    assert pd.read_csv(io.StringIO(raw), dtype=str)["digits"].tolist() == ["7071", "1250"]
+
+    # untrusted names are shown as text and never run
+    assert dialogs == [] and errors == []
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.locator('img[src="x"], img[src="y"]').count() == 0
+    assert XSS in page.inner_text("#item-1 .src")
+    context.close()
+
+
+def test_corrections_survive_reload(browser, review_page):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(review_page.as_uri())
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
+    page.reload()
+    page.wait_for_load_state("load")
+    if page.inner_text("#progress") == "0 of 3 done":
+        pytest.skip("this chromium gives file:// pages no localStorage")
+    assert page.inner_text("#progress") == "1 of 3 done"
+    assert page.input_value("#item-1 .fix") == "5"
+    context.close()
