@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import config
-from .errors import EXIT_NEEDS_ATTENTION, EXIT_OK, ChequeReaderError, UsageError
+from .errors import EXIT_NEEDS_ATTENTION, EXIT_OK, ChequeReaderError, OutputError, UsageError
 
 log = logging.getLogger("cheque_reader")
 
@@ -107,6 +107,84 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     click.echo(f"{n} pages read into {output}: {n - n_review} accepted, {n_review} need review ({n_error} errors)",
                err=True)
     sys.exit(EXIT_NEEDS_ATTENTION if n_review else EXIT_OK)
+
+
+@main.command()
+@click.argument("results", type=click.Path(exists=True, dir_okay=False))
+@click.option("--truth", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Ground truth CSV: one row per page with source, optional page, and digits.")
+@click.option("--truth-source", default="source", show_default=True, help="Truth column with the file name or path.")
+@click.option("--truth-page", default="page", show_default=True, help="Truth column with the page (default 1 when absent).")
+@click.option("--truth-digits", default="digits", show_default=True, help="Truth column with the digit string.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG with the risk-coverage curve and reliability diagram.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the figures as JSON.")
+def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_out):
+    """Measure RESULTS against ground truth.
+
+    Prints string accuracy (digits exact), digit accuracy (1 - edit distance / truth
+    digits), field IoU where the truth has field_x..field_h, the share read
+    automatically at 0.1%, 0.5%, 1% and 2% error (risk-coverage), the confidence
+    threshold for each, and the ECE of the confidence. Truth sources may be bare file
+    names; they are matched by path, then by file name.
+
+    \b
+    Examples:
+      cheque-reader evaluate results.csv --truth samples/truth.csv --plot risk.png
+      cheque-reader evaluate r.csv --truth ../shared/data/orand_car_a/labels.csv \\
+          --truth-source file --truth-digits amount_string
+    """
+    import json
+
+    from .evaluate import evaluate_results, load_truth, plot_evaluation
+    from .report import read_results
+
+    try:
+        truth_df = load_truth(truth, truth_source=truth_source, truth_digits=truth_digits)
+        report = evaluate_results(read_results(results), truth_df, truth_source=truth_source,
+                                  truth_page=truth_page, truth_digits=truth_digits)
+    except (KeyError, ValueError) as exc:
+        _fail(UsageError(f"cannot evaluate {results} against {truth}: {exc}"))
+    click.echo(report.format())
+    if plot:
+        click.echo(f"plot written to {plot_evaluation(report, plot)}", err=True)
+    if json_out:
+        Path(json_out).write_text(json.dumps(report.summary(), indent=2) + "\n")
+
+
+@main.command()
+@click.argument("results", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", default="review", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the page (index.html) and its crops; nothing is written elsewhere.")
+@click.option("--digits", "digits_csv", type=click.Path(exists=True, dir_okay=False),
+              help="digits.csv from `read --digits-out`: draws the digit boxes coloured by confidence.")
+@click.option("--images", "image_root", type=click.Path(exists=True, file_okay=False),
+              help="Folder the results' source paths are relative to (the folder given to `read`). Default: here.")
+@click.option("--all", "everything", is_flag=True, help="Show every read, not only those that need review.")
+def review(results, out_dir, digits_csv, image_root, everything):
+    """Write a static HTML page to review and correct the doubtful reads of RESULTS.
+
+    Worst reads first, each with its amount-field crop; type the right digits, Enter
+    accepts and moves on, Tab skips; "Export" downloads corrections.csv
+    (source,page,digits) for `finetune`. Open OUT/index.html in a browser; it works
+    offline.
+
+    \b
+    Examples:
+      cheque-reader read scans/ -o results.csv --digits-out digits.csv
+      cheque-reader review results.csv --digits digits.csv --images scans/ --out review/
+    """
+    import pandas as pd
+
+    from .report import read_results
+    from .review import write_review_page
+
+    digits = pd.read_csv(digits_csv, dtype={"source": str}, keep_default_na=False) if digits_csv else None
+    try:
+        page = write_review_page(read_results(results), out_dir, digits=digits, image_root=image_root,
+                                 everything=everything)
+    except OSError as exc:
+        _fail(OutputError(f"cannot write the review page in {out_dir}: {exc}"))
+    click.echo(str(page))
 
 
 class _ProgressBar:

@@ -191,3 +191,29 @@ def test_orand_labels_evaluate_against_themselves():
     rep = evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
     assert rep.n == len(truth) == rep.n_matched
     assert rep.string_accuracy == pytest.approx(1 - 1 / len(truth))
+
+
+def test_cli_evaluate(tmp_path):
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    (tmp_path / "r.csv").write_text(
+        "source,page,status,digits,text,amount,confidence,needs_review,review_reasons,field_x,field_y,field_w,"
+        "field_h,n_digits,model,elapsed_ms,error\n"
+        "in/a.jpg,1,ok,0120,1.20,1.20,0.99,false,,,,,,4,m,1,\n"
+        "in/b.jpg,1,ok,55,55,55,0.40,true,low_confidence,,,,,2,m,1,\n"
+    )
+    (tmp_path / "t.csv").write_text("file,amount_string\na.jpg,0120\nb.jpg,56\n")
+    res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv"),
+                                    "--truth-source", "file", "--truth-digits", "amount_string",
+                                    "--plot", str(tmp_path / "p.png"), "--json", str(tmp_path / "e.json")])
+    assert res.exit_code == 0, res.output
+    assert "string accuracy     50.00%" in res.output
+    assert "digit accuracy      83.33%" in res.output  # 1 - 1/6
+    assert (tmp_path / "p.png").stat().st_size > 0
+    import json
+
+    assert json.loads((tmp_path / "e.json").read_text())["read_rate"]["0.01"] == 0.5
+    bad = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv")])
+    assert bad.exit_code == 2 and "no column 'source'" in bad.output

@@ -140,3 +140,19 @@ def test_load_corrections_rejects_bad_digits(tmp_path):
     p.write_text("file,digits\na.png,1\n")
     with pytest.raises(ValueError, match="source"):
         load_corrections(p)
+
+
+def test_cli_review(run):
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    tmp, scans, results, digits = run
+    results.to_csv(tmp / "results.csv", index=False)
+    digits.to_csv(tmp / "digits.csv", index=False)
+    res = CliRunner().invoke(main, ["review", str(tmp / "results.csv"), "--out", str(tmp / "rv"),
+                                    "--digits", str(tmp / "digits.csv"), "--images", str(scans)])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == str(tmp / "rv" / "index.html")
+    assert sorted(p.name for p in (tmp / "rv" / "crops").iterdir()) == ["item-00002.png", "item-00003.png"]
+    assert (tmp / "rv" / "index.html").read_text().count('class="box"') == 2
