@@ -168,19 +168,28 @@ class X937Document:
         item = self.items[index]
         extra = {"item_sequence": item.sequence, "micr_amount": item.amount}
         where = f"item {index + 1} (sequence {item.sequence or '?'})"
+
+        def fail(message: str) -> InputError:
+            exc = InputError(f"{self.source}: {where}: {message}")
+            exc.extra = extra  # the item's columns stay on its error row
+            return exc
+
         if item.error:
-            raise InputError(f"{self.source}: {where}: {item.error}")
+            raise fail(item.error)
         if item.image_offset < 0 or item.image_length == 0:
-            raise InputError(f"{self.source}: {where} has no front image")
+            raise fail("no front image")
         blob = self.data[item.image_offset : item.image_offset + item.image_length]
         kind = sniff(blob)
         if kind != "tiff":
-            raise InputError(f"{self.source}: {where}: front image is not a TIFF ({kind or 'unknown data'})")
-        doc = _TiffDocument(self.source, blob, self.options)
+            raise fail(f"front image is not a TIFF ({kind or 'unknown data'})")
         try:
-            p = doc.page(0)
-        finally:
-            doc.close()
+            doc = _TiffDocument(self.source, blob, self.options)
+            try:
+                p = doc.page(0)
+            finally:
+                doc.close()
+        except InputError as exc:
+            raise fail(f"front image: {str(exc).removeprefix(self.source + ': ')}") from exc
         from dataclasses import replace
 
         return replace(p, page=index + 1, extra=extra)

@@ -1,0 +1,774 @@
+"""Many files: worker processes, big classifier batches, ordered streaming output, resume.
+
+The per-page image stages (decode, locate, clean, segment, normalize:
+:func:`cheque_reader.pipeline.prepare_page`) run in worker processes; the main process
+gathers the digit tensors of many pages into large classifier batches (one
+:class:`~cheque_reader.classify.DigitClassifier` per process), finishes the pages and
+writes the rows in input order as they complete. In-flight work is bounded, so memory
+stays flat whatever the number of files.
+
+Faults: a file that cannot be read is an ``error`` row; a worker process that dies costs
+only the file it was reading an error row (the pool is restarted); ``resume=True`` skips
+the pages already in the output and repairs a last line cut off by a kill.
+
+>>> import numpy as np, cv2, tempfile, os
+>>> d = tempfile.mkdtemp()
+>>> _ = cv2.imwrite(os.path.join(d, "blank.png"), np.full((40, 120), 255, np.uint8))
+>>> df = read_folder([d], options=ReadOptions(layout="field"))
+>>> df[["source", "page", "status"]].values.tolist()
+[['blank.png', 1, 'no_digits']]
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import csv
+import dataclasses
+import errno
+import json
+import logging
+import multiprocessing
+import os
+import re
+import sys
+import tempfile
+import time
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import io as cio
+from .config import ReadOptions
+from .errors import ChequeReaderError, InputError, OutputError, UsageError
+from .report import DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, digit_rows, result_row
+from .types import STATUS_ERROR, STATUS_OK, ChequeResult
+from .x937 import X937_COLUMNS
+
+log = logging.getLogger("cheque_reader")
+
+#: Pages per worker task (a multi-page file is split into tasks of this many pages).
+CHUNK_PAGES = 8
+
+#: Test-only fault injection: a worker process reading a file whose source contains this
+#: environment variable's value exits at once (as a crash would). Never set it in production.
+CRASH_ENV = "CHEQUE_READER_TEST_CRASH"
+
+#: Flush the rows of pages that wait for a classifier batch at least this often (seconds).
+MAX_HOLD_S = 1.0
+
+ProgressFn = Callable[[int, "int | None"], None]
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def read_folder(
+    inputs: Sequence[str | os.PathLike] | str | os.PathLike,
+    *,
+    options: ReadOptions = ReadOptions(),
+    output: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+    digits_output: str | os.PathLike | None = None,
+    annotate_dir: str | os.PathLike | None = None,
+    classifier=None,
+    executor=None,
+) -> pd.DataFrame:
+    """Read every page of ``inputs`` (files, folders, globs); one row per page, in input order.
+
+    Parameters
+    ----------
+    inputs : paths, folders (recursive, sorted) or glob patterns.
+    options : :class:`ReadOptions`; ``options.workers`` worker processes (1: in this process).
+    output : results file, written as the run goes; the format follows the extension:
+        ``.csv`` (streamed, flushed row by row), ``.parquet`` or ``.jsonl`` (written atomically
+        at the end). ``None``: only return the frame.
+    resume : skip the pages already in ``output`` (and ``digits_output``) and append the rest.
+    progress : called as ``progress(pages_done, pages_total_or_None)``.
+    digits_output : optional per-digit CSV (``report.DIGIT_COLUMNS``).
+    annotate_dir : write one annotated PNG per page there.
+    classifier : a :class:`DigitClassifier` to use (default: the one ``options`` describe).
+    executor : a ``concurrent.futures.Executor`` to run the page stages on (e.g. a Dask
+        client's executor); default: a process pool of ``options.workers``.
+
+    Returns
+    -------
+    DataFrame with exactly ``report.RESULT_COLUMNS`` (plus ``item_sequence`` and
+    ``micr_amount`` when an input is an X9.37 file): every row of the output, earlier
+    runs' rows included when resuming.
+
+    Raises
+    ------
+    OutputError : the output cannot be written (unwritable path, full disk).
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    files = cio.iter_inputs(list(inputs))
+    columns = list(RESULT_COLUMNS) + (list(X937_COLUMNS) if _any_x937(files) else [])
+    sink = open_sink(output, columns, resume=resume)
+    digits_sink = open_sink(digits_output, list(DIGIT_COLUMNS), resume=resume, keep=sink.done) if digits_output else None
+    annotator = _Annotator(annotate_dir) if annotate_dir else None
+    try:
+        for result in iter_results(
+            files, options, skip=sink.done, progress=progress, classifier=classifier, executor=executor,
+            want_images=annotator is not None,
+        ):
+            if digits_sink is not None and result.digit_reads:
+                for row in digit_rows(result):
+                    digits_sink.write(row)
+            sink.write(result_row(result))
+            if annotator is not None:
+                annotator.write(result)
+        sink.close()
+        if digits_sink is not None:
+            digits_sink.close()
+    except BaseException:
+        sink.abort()
+        if digits_sink is not None:
+            digits_sink.abort()
+        raise
+    return sink.frame()
+
+
+def iter_results(
+    files: Sequence[cio.InputFile],
+    options: ReadOptions = ReadOptions(),
+    *,
+    skip: set[tuple[str, int]] | frozenset = frozenset(),
+    progress: ProgressFn | None = None,
+    classifier=None,
+    executor=None,
+    want_images: bool = False,
+) -> Iterator[ChequeResult]:
+    """The results of every page of ``files`` (except ``skip``'s ``(source, page)``), in input order."""
+    engine = _Engine(files, options, skip=skip, progress=progress, classifier=classifier,
+                     executor=executor, want_images=want_images)
+    yield from engine.run()
+
+
+# --------------------------------------------------------------------------------------------
+# Work done in the workers
+
+
+@dataclass(frozen=True)
+class _Task:
+    index: int  # position of the file in the input list
+    file: cio.InputFile
+    start: int  # first page, 0-based
+    count: int
+    skip: frozenset  # 1-based page numbers already done (resume)
+    want_images: bool = False
+
+
+@dataclass
+class _Chunk:
+    index: int
+    start: int
+    n_pages: int  # pages in the file (1 for a file that cannot be opened)
+    items: list  # PreparedPage, or None for a skipped page, one per page of the chunk
+    images: dict = field(default_factory=dict)  # page -> grayscale image (annotations)
+
+
+def _worker_init() -> None:
+    """Per worker process: no OpenCV thread pool, one torch thread (the cores are the workers)."""
+    import cv2
+
+    cv2.setNumThreads(0)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _work_in_worker(task: _Task, options: ReadOptions) -> _Chunk:
+    crash = os.environ.get(CRASH_ENV)
+    if crash and crash in task.file.source:
+        os._exit(70)  # test-only fault injection: die as a crashing decoder would
+    return prepare_chunk(task, options)
+
+
+def prepare_chunk(task: _Task, options: ReadOptions) -> _Chunk:
+    """Open one file and run the image stages on pages ``task.start .. task.start + task.count``."""
+    from .pipeline import PreparedPage, prepare_page
+
+    src = task.file.source
+
+    def error(page: int, message: str, extra=None, t0=None) -> PreparedPage:
+        ms = (time.perf_counter() - t0) * 1000 if t0 else 0.0
+        return PreparedPage(src, page, STATUS_ERROR, error=message, elapsed_ms=ms, extra=dict(extra or {}))
+
+    t0 = time.perf_counter()
+    try:
+        doc = cio.open_document(task.file.path, options, src)
+    except ChequeReaderError as exc:
+        item = None if 1 in task.skip else error(1, str(exc), t0=t0)
+        return _Chunk(task.index, 0, 1, [item])
+    except Exception as exc:  # a decoder bug: one error row, the batch goes on
+        log.exception("opening %s failed", src)
+        return _Chunk(task.index, 0, 1, [None if 1 in task.skip else error(1, f"internal error: {exc!r}", t0=t0)])
+    items, images = [], {}
+    with doc:
+        stop = min(doc.n_pages, task.start + task.count)
+        for i in range(task.start, stop):
+            number = i + 1
+            if number in task.skip:
+                items.append(None)
+                continue
+            t0 = time.perf_counter()
+            try:
+                page = doc.page(i)
+            except ChequeReaderError as exc:
+                items.append(error(number, str(exc), getattr(exc, "extra", None), t0))
+                continue
+            except Exception as exc:
+                log.exception("decoding %s page %d failed", src, number)
+                items.append(error(number, f"internal error decoding page: {exc!r}", None, t0))
+                continue
+            decode_ms = (time.perf_counter() - t0) * 1000
+            prepared = prepare_page(page, options)
+            items.append(dataclasses.replace(prepared, elapsed_ms=prepared.elapsed_ms + decode_ms))
+            if task.want_images:
+                images[number] = page.image
+        return _Chunk(task.index, task.start, doc.n_pages, items, images)
+
+
+# --------------------------------------------------------------------------------------------
+# The engine (main process)
+
+
+class _InlineExecutor(cf.Executor):
+    """Runs each task at once, in this process (``workers=1``)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future
+            fut.set_exception(exc)
+        return fut
+
+
+def _pool_context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+class _Engine:
+    def __init__(self, files, options, *, skip, progress, classifier, executor, want_images):
+        self.files = list(files)
+        self.options = options
+        self.progress = progress
+        self.want_images = want_images
+        self.classifier = classifier
+        self.external = executor
+        skip_by_source: dict[str, set[int]] = collections.defaultdict(set)
+        for source, page in skip:
+            skip_by_source[source].add(int(page))
+        self.skip = {k: frozenset(v) for k, v in skip_by_source.items()}
+        self.n_skipped = sum(len(v) for v in self.skip.values())
+        self.workers = max(1, int(options.workers))
+        self.window = 4 * self.workers + 2
+        self.pool = None
+        self.inline = executor is None and self.workers <= 1
+        self.n_pages: dict[int, int] = {}
+        self.done_pages = 0
+
+    # -- executor management
+    def _new_pool(self):
+        if self.external is not None:
+            return self.external
+        if self.inline:
+            return _InlineExecutor()
+        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context(),
+                                      initializer=_worker_init)
+
+    def _submit(self, task: _Task):
+        fn = prepare_chunk if (self.inline or self.external is not None) else _work_in_worker
+        return self.pool.submit(fn, task, self.options)
+
+    def _task(self, index: int, start: int) -> _Task:
+        f = self.files[index]
+        return _Task(index, f, start, CHUNK_PAGES, self.skip.get(f.source, frozenset()), self.want_images)
+
+    def _total(self) -> int | None:
+        known = sum(self.n_pages.values()) + (len(self.files) - len(self.n_pages))
+        return max(0, known - self.n_skipped)
+
+    # -- main loop
+    def run(self) -> Iterator[ChequeResult]:
+        from .pipeline import get_classifier
+
+        self.pool = self._new_pool()  # before the model is loaded: forked workers stay small
+        if self.classifier is None:
+            self.classifier = get_classifier(self.options)
+        queue: collections.deque[_Task] = collections.deque(self._task(i, 0) for i in range(len(self.files)))
+        in_flight: dict[cf.Future, _Task] = {}
+        done: dict[tuple[int, int], _Chunk] = {}
+        suspects: collections.deque[_Task] = collections.deque()
+        ready: list = []  # PreparedPage in output order, waiting for classification
+        ready_since = None
+        head = (0, 0)  # next (file index, chunk start) to emit
+        try:
+            while queue or in_flight or suspects or ready or head[0] < len(self.files):
+                # submit: suspects alone (to find a crashing file), else up to the window
+                if suspects:
+                    if not in_flight:
+                        t = suspects.popleft()
+                        in_flight[self._submit(t)] = t
+                else:
+                    while queue and len(in_flight) + len(done) < self.window:
+                        t = queue.popleft()
+                        in_flight[self._submit(t)] = t
+                if in_flight:
+                    finished, _ = cf.wait(list(in_flight), timeout=MAX_HOLD_S, return_when=cf.FIRST_COMPLETED)
+                    broken: list[_Task] = []
+                    for fut in finished:
+                        t = in_flight.pop(fut)
+                        try:
+                            chunk = fut.result()
+                        except BrokenProcessPool:
+                            broken.append(t)
+                            continue
+                        except Exception as exc:  # the executor failed this task (e.g. a Dask worker died)
+                            log.warning("task for %s failed: %r", t.file.source, exc)
+                            chunk = self._failed_chunk(t, f"worker failed: {type(exc).__name__}: {exc}")
+                        self._accept(chunk, t, queue, done)
+                    if broken:
+                        self._handle_broken(broken, in_flight, suspects, queue, done)
+                # emit chunks in input order
+                while head in done:
+                    chunk = done.pop(head)
+                    ready.extend((p, chunk.images.get(p.page)) for p in chunk.items if p is not None)
+                    ready_since = ready_since or time.monotonic()
+                    head = self._advance(head)
+                while head[0] < len(self.files) and head[0] in self.n_pages and head[1] >= self.n_pages[head[0]]:
+                    head = (head[0] + 1, 0)
+                n_cands = sum(p.n_candidates for p, _ in ready)
+                end = not queue and not in_flight and not suspects
+                if ready and (end or n_cands >= self.options.batch_size or len(ready) >= 4 * CHUNK_PAGES
+                              or time.monotonic() - (ready_since or 0) > MAX_HOLD_S):
+                    yield from self._finish(ready)
+                    ready, ready_since = [], None
+                if end and not ready and head[0] < len(self.files) and head not in done:
+                    break  # nothing left to wait for (should not happen)
+        finally:
+            if self.pool is not None and self.external is None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _advance(self, head: tuple[int, int]) -> tuple[int, int]:
+        index, start = head
+        n = self.n_pages.get(index, 1)
+        nxt = start + CHUNK_PAGES
+        return (index, nxt) if nxt < n else (index + 1, 0)
+
+    def _accept(self, chunk: _Chunk, task: _Task, queue, done) -> None:
+        if task.start == 0:
+            self.n_pages[task.index] = chunk.n_pages
+            # the rest of a multi-page file: next in line, so that output keeps flowing
+            more = [self._task(task.index, s) for s in range(CHUNK_PAGES, chunk.n_pages, CHUNK_PAGES)]
+            queue.extendleft(reversed(more))
+        done[(task.index, task.start)] = chunk
+
+    def _failed_chunk(self, task: _Task, message: str) -> _Chunk:
+        from .pipeline import PreparedPage
+
+        n = self.n_pages.get(task.index, 1)
+        stop = min(n, task.start + task.count)
+        items = [None if p + 1 in task.skip else PreparedPage(task.file.source, p + 1, STATUS_ERROR, error=message)
+                 for p in range(task.start, stop)]
+        return _Chunk(task.index, task.start, n, items)
+
+    def _handle_broken(self, broken, in_flight, suspects, queue, done) -> None:
+        """A worker died: every task in flight failed with it. Restart the pool, then re-run
+        those tasks one at a time; the one that breaks the pool alone gets error rows."""
+        alone = len(broken) == 1 and not in_flight  # it was the only task running: the culprit
+        rest = [in_flight.pop(f) for f in list(in_flight)]
+        try:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        except Exception:  # noqa: BLE001 - it is broken already
+            pass
+        self.pool = self._new_pool()
+        if alone:
+            t = broken[0]
+            log.error("a worker process died while reading %s", t.file.source)
+            self._accept(self._failed_chunk(t, "worker process died while reading this file "
+                                               "(crash or out of memory in the decoder)"), t, queue, done)
+        else:
+            suspects.extend(sorted(broken + rest, key=lambda t: (t.index, t.start)))
+
+    def _finish(self, ready: list) -> Iterator[ChequeResult]:
+        from .pipeline import error_result, finish_page
+
+        todo = [p for p, _ in ready if p.status == STATUS_OK and p.n_candidates]
+        preds, per_page_ms = {}, {}
+        if todo:
+            x = np.concatenate([p.tensors for p in todo], axis=0)
+            t0 = time.perf_counter()
+            pred = self.classifier.predict_tensors(x)
+            ms = (time.perf_counter() - t0) * 1000
+            a = 0
+            for p in todo:
+                b = a + p.n_candidates
+                preds[id(p)] = _slice_predictions(pred, a, b)
+                per_page_ms[id(p)] = ms * p.n_candidates / len(x)
+                a = b
+        for p, image in ready:
+            try:
+                result = finish_page(p, preds.get(id(p)), self.classifier, self.options, per_page_ms.get(id(p), 0.0))
+            except Exception as exc:  # a bug in a later stage: one error row
+                log.exception("finishing %s page %d failed", p.source, p.page)
+                result = error_result(p.source, p.page, f"internal error: {exc!r}", model=self.classifier.model_id)
+            if image is not None:
+                result = _WithImage(result, image, p)
+            self.done_pages += 1
+            yield result
+            if self.progress is not None:
+                self.progress(self.done_pages, self._total())
+
+
+def _slice_predictions(pred, a: int, b: int):
+    values = {}
+    for f in dataclasses.fields(pred):
+        v = getattr(pred, f.name)
+        values[f.name] = v[a:b] if isinstance(v, np.ndarray) and v.ndim >= 1 else v
+    return type(pred)(**values)
+
+
+class _WithImage:
+    """A result carrying its page image and prepared page (annotation only)."""
+
+    def __init__(self, result, image, prepared):
+        self.__dict__.update(result=result, image=image, prepared=prepared)
+
+    def __getattr__(self, name):
+        return getattr(self.result, name)
+
+
+def _any_x937(files: Sequence[cio.InputFile]) -> bool:
+    common = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pdf")
+    for f in files:
+        if f.path.lower().endswith(common):
+            continue
+        try:
+            with open(f.path, "rb") as fh:
+                if cio.sniff(fh.read(16)) == "x937":
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Annotations
+
+
+class _Annotator:
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the annotation folder {folder}: {exc.strerror or exc}") from exc
+        self.n = 0
+
+    def write(self, result) -> None:
+        import cv2
+
+        self.n += 1
+        if not isinstance(result, _WithImage):
+            return
+        try:
+            from . import annotate, segment
+        except ImportError:  # annotate.py not there yet
+            return
+        p = result.prepared
+        try:
+            chosen = ()
+            if p.candidates:
+                chosen = tuple(range(len(p.candidates)))
+            image = annotate.annotate_page(result.image, result.result, p.field, p.candidates, chosen)
+        except Exception as exc:  # noqa: BLE001 - an annotation never ends a run
+            log.warning("cannot annotate %s page %d: %s", p.source, p.page, exc)
+            return
+        if isinstance(image, np.ndarray):
+            stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(p.source).stem)[:60] or "page"
+            name = f"{self.n:06d}_{stem}_p{p.page}.png"
+            cv2.imwrite(str(self.folder / name), image)
+
+
+# --------------------------------------------------------------------------------------------
+# Output sinks
+
+
+def open_sink(path, columns: list[str], *, resume: bool = False, keep=None) -> "_Sink":
+    """A row sink for ``path`` (by extension: .csv streamed, .parquet / .jsonl atomic; None: memory).
+
+    ``keep`` (digits file): on resume, keep only rows whose ``(source, page)`` is in ``keep``.
+    """
+    if path is None:
+        return _Sink(columns)
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return _AtomicSink(path, columns, resume, "parquet")
+    if suffix in (".jsonl", ".ndjson"):
+        return _AtomicSink(path, columns, resume, "jsonl")
+    if suffix in (".csv", ".txt", ""):
+        return _CsvSink(path, columns, resume, keep)
+    raise UsageError(f"unknown output format {suffix!r} for {path}: use .csv, .parquet or .jsonl")
+
+
+class _Sink:
+    """Rows kept in memory; the base of the file sinks."""
+
+    def __init__(self, columns):
+        self.columns = list(columns)
+        self.rows: list[tuple] = []
+        self.old: pd.DataFrame | None = None
+        self.done: set[tuple[str, int]] = set()
+
+    def _values(self, row: dict) -> tuple:
+        return tuple(row.get(c) for c in self.columns)
+
+    def write(self, row: dict) -> None:
+        self.rows.append(self._values(row))
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
+
+    def frame(self) -> pd.DataFrame:
+        new = _frame(self.rows, self.columns)
+        if self.old is not None and len(self.old):
+            return pd.concat([self.old, new], ignore_index=True) if len(new) else self.old
+        return new
+
+
+def _dtypes(columns) -> dict:
+    return {c: RESULT_DTYPES.get(c, "string") for c in columns} if "status" in columns else {}
+
+
+def _frame(rows, columns) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(rows, columns=columns)
+    return df.astype(_dtypes(columns)) if len(columns) else df
+
+
+def _output_error(path, exc: OSError, what="write") -> OutputError:
+    reason = {errno.ENOSPC: "no space left on device (disk full)", errno.EACCES: "permission denied",
+              errno.EROFS: "read-only file system", errno.EISDIR: "it is a directory",
+              errno.ENOENT: "no such folder", errno.EDQUOT: "disk quota exceeded"}.get(exc.errno, exc.strerror or str(exc))
+    return OutputError(f"cannot {what} {path}: {reason}")
+
+
+class _CsvSink(_Sink):
+    """``results.csv`` streamed: header first, then one complete, flushed line per row."""
+
+    def __init__(self, path: Path, columns, resume: bool, keep):
+        super().__init__(columns)
+        self.path = path
+        self.f = None
+        self.n_new = 0
+        if resume and path.exists():
+            self.columns, old_rows, valid_bytes, clean = _read_csv_prefix(path, self.columns)
+            if keep is not None:
+                key_cols = (self.columns.index("source"), self.columns.index("page"))
+                kept = [r for r in old_rows if (r[key_cols[0]], _int(r[key_cols[1]])) in keep]
+                clean = clean and len(kept) == len(old_rows)
+                old_rows = kept
+            if not clean:
+                _rewrite_csv(path, self.columns, old_rows)
+            self.old = _csv_frame(old_rows, self.columns)
+            if "page" in self.columns:
+                s, pg = self.columns.index("source"), self.columns.index("page")
+                self.done = {(r[s], _int(r[pg])) for r in old_rows}
+            mode = "a"
+        else:
+            mode = "w"
+        try:
+            if path.parent and not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.f = open(path, mode, newline="", encoding="utf-8")
+            self.offset = self.f.tell()
+            if mode == "w":
+                self._write_line(self.columns)
+        except OSError as exc:
+            self._close_quietly()
+            raise _output_error(path, exc) from exc
+
+    def _write_line(self, values) -> None:
+        buf = StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(["" if v is None else v for v in values])
+        try:
+            self.f.write(buf.getvalue())
+            self.f.flush()
+            self.offset = self.f.tell()
+        except OSError as exc:
+            self._truncate_back()
+            raise _output_error(self.path, exc) from exc
+
+    def _truncate_back(self) -> None:
+        """After a failed write: cut the file back to the last complete line."""
+        try:
+            os.truncate(self.path, self.offset)
+        except OSError:
+            pass
+        self._close_quietly()
+
+    def _close_quietly(self) -> None:
+        if self.f is not None:
+            try:
+                self.f.close()
+            except OSError:
+                pass
+            self.f = None
+
+    def write(self, row: dict) -> None:
+        values = self._values(row)
+        self._write_line(values)
+        self.rows.append(values)
+        self.n_new += 1
+
+    def close(self) -> None:
+        if self.f is not None:
+            try:
+                self.f.close()
+            except OSError as exc:
+                self.f = None
+                raise _output_error(self.path, exc) from exc
+            self.f = None
+
+    def abort(self) -> None:
+        self._close_quietly()
+
+
+class _AtomicSink(_Sink):
+    """Parquet / JSONL: rows kept, the file written once at the end (temp file + ``os.replace``)."""
+
+    def __init__(self, path: Path, columns, resume: bool, fmt: str):
+        super().__init__(columns)
+        self.path, self.fmt = path, fmt
+        if fmt == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError as exc:
+                raise UsageError("Parquet output needs pyarrow: pip install 'cheque-reader[parquet]'") from exc
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.exists():
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise _output_error(path, exc, "create the folder of") from exc
+        if not os.access(parent, os.W_OK) or (path.exists() and (path.is_dir() or not os.access(path, os.W_OK))):
+            raise OutputError(f"cannot write {path}: " + ("it is a directory" if path.is_dir() else "permission denied"))
+        if resume and path.exists():
+            old = pd.read_parquet(path) if fmt == "parquet" else pd.read_json(path, lines=True, dtype=False)
+            for c in old.columns:
+                if c not in self.columns:
+                    self.columns.append(c)
+            self.old = old.reindex(columns=self.columns).astype(_dtypes(self.columns))
+            self.done = {(str(s), int(p)) for s, p in zip(old["source"], old["page"])}
+
+    def close(self) -> None:
+        df = self.frame()
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent or ".")
+        os.close(fd)
+        try:
+            if self.fmt == "parquet":
+                df.to_parquet(tmp, index=False)
+            else:
+                df.to_json(tmp, orient="records", lines=True, force_ascii=False)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            _remove(tmp)
+            raise _output_error(self.path, exc) from exc
+        except BaseException:
+            _remove(tmp)
+            raise
+
+
+def _remove(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _int(v) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _read_csv_prefix(path: Path, columns: list[str]) -> tuple[list[str], list[list[str]], int, bool]:
+    """The complete rows of a CSV being resumed: (columns, rows, valid byte length, file is clean).
+
+    A row counts only when re-serializing it gives back exactly the bytes in the file and it
+    ends with a newline, so a line cut off by a kill (even inside a quoted field) is dropped.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _output_error(path, exc, "read (to resume)") from exc
+    text = raw.decode("utf-8", errors="surrogateescape")
+    records: list[list[str]] = []
+    try:
+        for rec in csv.reader(StringIO(text, newline=""), strict=True):
+            records.append(rec)
+    except csv.Error:
+        pass  # an unterminated quote at the cut: keep what parsed
+    if not records:
+        return columns, [], 0, False
+    header = records[0]
+    if "source" not in header or "page" not in header:
+        raise OutputError(f"cannot resume {path}: it is not a results file (no source/page header)")
+    pos = 0
+    good: list[list[str]] = []
+    for i, rec in enumerate(records):
+        buf = StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(rec)
+        line = buf.getvalue()
+        if not text.startswith(line, pos) or len(rec) != len(header):
+            break
+        pos += len(line)
+        if i:
+            good.append(rec)
+    clean = pos == len(text)
+    if not clean:
+        log.warning("%s: dropping an incomplete last row (%d bytes) before resuming", path, len(text) - pos)
+    return header, good, pos, clean
+
+
+def _rewrite_csv(path: Path, columns, rows) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(columns)
+            w.writerows(rows)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove(tmp)
+        raise _output_error(path, exc, "repair (to resume)") from exc
+
+
+def _csv_frame(rows, columns) -> pd.DataFrame:
+    if not rows:
+        return _frame([], columns)
+    buf = StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    w.writerows(rows)
+    buf.seek(0)
+    dtypes = _dtypes(columns)
+    if not dtypes:
+        return pd.read_csv(buf, keep_default_na=False)
+    return pd.read_csv(buf, dtype=dtypes, keep_default_na=False,
+                       na_values={c: [""] for c, t in dtypes.items() if t in ("float64", "Int64")})
