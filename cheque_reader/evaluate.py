@@ -115,7 +115,7 @@ class EvaluationReport:
         for key, rate in self.read_rate.items():
             thr = self.thresholds.get(key)
             thr_txt = "" if thr is None or thr > 1 else f" (threshold {thr:.4f})"
-            lines.append(f"read rate @ {100 * float(key):g}% err".ljust(20) + f"{pct(rate)}{thr_txt}")
+            lines.append(f"read @ {100 * float(key):g}% error".ljust(20) + f"{pct(rate)}{thr_txt}")
         lines.append(f"ECE                 {pct(self.ece)}")
         if self.auto_rate is not None:
             lines.append(f"auto-accepted       {pct(self.auto_rate)}, their error {pct(self.auto_error)}")

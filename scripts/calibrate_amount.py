@@ -1,17 +1,22 @@
 """Measure and calibrate the amount (whole-string) confidence on ORAND CAR-A's validation fold.
 
-Step 1 lists the validation images, step 2 reads them with the CLI, step 3 measures:
+Step 1 lists the images, step 2 reads them with the CLI, step 3 measures:
 
-    python scripts/calibrate_amount.py list -o /tmp/val.txt
-    cheque-reader read --layout field --from-list /tmp/val.txt -o /tmp/val.csv --digits-out /tmp/val_digits.csv
-    python scripts/calibrate_amount.py measure /tmp/val.csv [--plot /tmp/val.png] [--sidecar-json /tmp/cal.json]
+    python scripts/calibrate_amount.py list --which val -o /tmp/val.txt
+    python scripts/calibrate_amount.py list --which cal -o /tmp/cal.txt
+    cheque-reader read --layout field --from-list /tmp/val.txt -o /tmp/val.csv
+    cheque-reader read --layout field --from-list /tmp/cal.txt -o /tmp/cal.csv
+    python scripts/calibrate_amount.py measure /tmp/val.csv --fit /tmp/cal.csv [--plot /tmp/val.png] \
+        [--sidecar-json /tmp/cal.json]
 
+``cal`` is the 10% of CAR-A training-fold images that scripts/train_lenet.py holds out
+for calibration (same seed), ``val`` the validation fold: neither is trained on.
 ``measure`` prints the figures of the confidence as it is in the results (string
-accuracy, read rate at 0.1/0.5/1/2% error, ECE), then a two-fold cross-fit inside the
-fold (fit Platt scaling and thresholds on one half by file-name hash, measure on the
-other, and the reverse) so the calibrated figures are honest, and finally the
-parameters fitted on the whole fold: ``string_calibration`` and ``thresholds`` for the
-weights sidecar. Platt scaling is monotone, so it changes ECE and thresholds but never
+accuracy, read rate at 0.1/0.5/1/2% error, ECE). With ``--fit``, it fits Platt scaling
+of the string confidence and the threshold table on the calibration images and
+measures them on the validation fold (honest); without, it cross-fits two halves of
+the validation fold. It prints ``string_calibration`` and ``thresholds`` for the
+weights sidecar. Platt scaling is monotone: it changes ECE and the thresholds, never
 the read rate at a given error.
 """
 
@@ -26,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cheque_reader.datasets import load_orand_labels, orand_dir
+from cheque_reader.datasets import load_orand_digits, load_orand_labels, orand_dir
 from cheque_reader.evaluate import (
     ERROR_TARGETS,
     apply_string_calibration,
@@ -46,15 +51,37 @@ def val_labels() -> pd.DataFrame:
     return labels[labels["fold"] == "val"].reset_index(drop=True)
 
 
+def cal_names(seed: int = 1998) -> set[str]:
+    """The training-fold images scripts/train_lenet.py holds out for calibration (its ``--seed``)."""
+    d = load_orand_digits()
+    names = np.unique(d.loc[d["fold"] == "train", "file"].to_numpy())
+    return set(np.random.default_rng(seed + 1).choice(names, size=max(1, len(names) // 10), replace=False))
+
+
+def cal_labels(seed: int = 1998) -> pd.DataFrame:
+    labels = load_orand_labels()
+    return labels[labels["file"].isin(cal_names(seed))].reset_index(drop=True)
+
+
 def half_of(name: str) -> int:
     return int(hashlib.sha1(("half:" + Path(name).name).encode()).hexdigest()[:8], 16) % 2
 
 
 def cmd_list(args) -> None:
     images = orand_dir() / "images"
-    paths = [str(images / f) for f in val_labels()["file"]]
+    labels = val_labels() if args.which == "val" else cal_labels(args.seed)
+    paths = [str(images / f) for f in labels["file"]]
     Path(args.output).write_text("\n".join(paths) + "\n")
-    print(f"{len(paths)} validation images listed in {args.output}", file=sys.stderr)
+    print(f"{len(paths)} {args.which} images listed in {args.output}", file=sys.stderr)
+
+
+def report_thresholds(conf, ok, table) -> None:
+    for key, thr in table.items():
+        acc = conf >= thr
+        wrong = int((acc & ~ok).sum())
+        err = wrong / acc.sum() if acc.any() else 0.0
+        print(f"target {100 * float(key):g}% error: threshold {thr:.4f} accepts {100 * acc.mean():.1f}% "
+              f"with {100 * err:.2f}% error ({wrong}/{int(acc.sum())})")
 
 
 def cmd_measure(args) -> None:
@@ -70,6 +97,28 @@ def cmd_measure(args) -> None:
     m = match_truth(results, truth, truth_source="file", truth_digits="amount_string")
     conf = m["confidence"].fillna(0.0).to_numpy(float)
     ok = m["correct"].to_numpy(bool)
+
+    if args.fit:
+        mc = match_truth(read_results(args.fit), cal_labels(args.seed), truth_source="file",
+                         truth_digits="amount_string")
+        cconf, cok = mc["confidence"].fillna(0.0).to_numpy(float), mc["correct"].to_numpy(bool)
+        params = fit_string_calibration(cconf, cok)
+        table = threshold_table(apply_string_calibration(cconf, params), cok)
+        cal = apply_string_calibration(conf, params)
+        print(f"\n== fitted on {len(cconf)} calibration images (string accuracy {100 * cok.mean():.1f}%), "
+              f"measured on the validation fold ==")
+        print(f"ECE raw {100 * expected_calibration_error(conf, ok):.2f}%  "
+              f"calibrated {100 * expected_calibration_error(cal, ok):.2f}%  (n={len(conf)})")
+        report_thresholds(cal, ok, table)
+        out = {"string_calibration": params, "thresholds": table,
+               "thresholds_data": f"ORAND CAR-A calibration images (10% of train fold, n={len(cconf)}), "
+                                  "string confidence after string_calibration"}
+        print("\n== for the weights sidecar ==")
+        print(json.dumps(out, indent=2))
+        if args.sidecar_json:
+            Path(args.sidecar_json).write_text(json.dumps(out, indent=2) + "\n")
+        return
+
     half = np.array([half_of(s) for s in m["source"]])
 
     # two-fold cross-fit: calibration and thresholds from one half, measured on the other
@@ -107,9 +156,13 @@ def main(argv=None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("list", help="write the validation-fold image paths, one per line")
     p.add_argument("-o", "--output", required=True)
+    p.add_argument("--which", choices=("val", "cal"), default="val")
+    p.add_argument("--seed", type=int, default=1998, help="train_lenet.py's --seed")
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("measure", help="measure and calibrate a results.csv of the validation fold")
     p.add_argument("results")
+    p.add_argument("--fit", help="results.csv of the calibration images: fit there, measure on RESULTS")
+    p.add_argument("--seed", type=int, default=1998, help="train_lenet.py's --seed")
     p.add_argument("--plot")
     p.add_argument("--sidecar-json")
     p.set_defaults(func=cmd_measure)
