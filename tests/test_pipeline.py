@@ -1,0 +1,98 @@
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from cheque_reader import pipeline
+from cheque_reader.config import ReadOptions
+from cheque_reader.types import STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, STATUS_OK, Page
+
+STATUSES = {STATUS_OK, STATUS_NO_FIELD, STATUS_NO_DIGITS, STATUS_ERROR}
+
+
+def _field_with_digits(text: str) -> np.ndarray:
+    """A hand-made amount field: printed-looking digits, dark on light."""
+    img = np.full((80, 60 + 38 * len(text), 3), 250, np.uint8)
+    cv2.putText(img, text, (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (20, 20, 20), 4, cv2.LINE_AA)
+    return img
+
+
+def test_blank_field_has_no_digits_and_needs_review():
+    result = pipeline.read_cheque(np.full((60, 200), 255, np.uint8), layout="field")
+    assert result.status == STATUS_NO_DIGITS
+    assert result.needs_review and result.review_reasons == ("segmentation",)
+    assert result.model  # the weights id is always reported
+
+
+def test_reads_clear_digits_in_a_field():
+    result = pipeline.read_cheque(_field_with_digits("4072"), layout="field")
+    assert result.status == STATUS_OK
+    assert result.digits == "4072"
+    assert result.n_digits == 4
+    assert 0.0 < result.confidence <= 1.0
+    assert [r.label for r in result.digit_reads] == [4, 0, 7, 2]
+    assert result.field.w == 60 + 38 * 4
+
+
+def test_missing_file_gives_an_error_result(tmp_path):
+    result = pipeline.read_cheque(tmp_path / "nope.png")
+    assert result.status == STATUS_ERROR
+    assert result.error and "nope.png" in result.error
+    assert result.review_reasons == ("error",)
+
+
+def test_prepared_page_pickles_for_worker_processes():
+    page = Page("x.png", 1, cv2.cvtColor(_field_with_digits("15"), cv2.COLOR_BGR2GRAY))
+    prepared = pipeline.prepare_page(page, ReadOptions(layout="field"))
+    assert prepared.status == STATUS_OK
+    back = pickle.loads(pickle.dumps(prepared))
+    assert back.tensors.shape == prepared.tensors.shape
+    assert back.tensors.shape[1:] == (1, 32, 32)
+
+
+def test_split_stages_equal_read_page():
+    page = Page("x.png", 1, cv2.cvtColor(_field_with_digits("309"), cv2.COLOR_BGR2GRAY))
+    options = ReadOptions(layout="field")
+    clf = pipeline.get_classifier(options)
+    prepared = pipeline.prepare_page(page, options)
+    split = pipeline.finish_page(prepared, pipeline.classify_prepared(prepared, clf), clf, options)
+    whole = pipeline.read_page(page, clf, options)
+    assert (split.digits, split.text, split.confidence) == (whole.digits, whole.text, whole.confidence)
+
+
+def test_review_threshold_option_controls_the_flag():
+    image = _field_with_digits("58")
+    strict = pipeline.read_cheque(image, layout="field", options=ReadOptions(review_threshold=1.0))
+    lax = pipeline.read_cheque(image, layout="field", options=ReadOptions(review_threshold=0.0))
+    assert strict.needs_review and "low_confidence" in strict.review_reasons
+    assert "low_confidence" not in lax.review_reasons
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    h=st.integers(1, 300),
+    w=st.integers(1, 500),
+    kind=st.sampled_from(["noise", "blank", "black", "blobs"]),
+    layout=st.sampled_from(["field", "auto", "us", "in-cts"]),
+    seed=st.integers(0, 2**16),
+)
+def test_random_images_never_raise(h, w, kind, layout, seed):
+    rng = np.random.default_rng(seed)
+    if kind == "noise":
+        img = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    elif kind == "blank":
+        img = np.full((h, w), 255, np.uint8)
+    elif kind == "black":
+        img = np.zeros((h, w), np.uint8)
+    else:
+        img = np.full((h, w), 255, np.uint8)
+        for _ in range(5):
+            cv2.circle(img, (int(rng.integers(0, w)), int(rng.integers(0, h))), int(rng.integers(1, 30)), 0, -1)
+    result = pipeline.read_cheque(img, layout=layout)
+    assert result.status in STATUSES
+    assert 0.0 <= result.confidence <= 1.0
+    assert result.n_digits == len(result.digits)
+    if result.status != STATUS_OK:
+        assert result.needs_review
