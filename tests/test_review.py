@@ -156,3 +156,15 @@ def test_cli_review(run):
     assert res.output.strip() == str(tmp / "rv" / "index.html")
     assert sorted(p.name for p in (tmp / "rv" / "crops").iterdir()) == ["item-00002.png", "item-00003.png"]
     assert (tmp / "rv" / "index.html").read_text().count('class="box"') == 2
+
+
+def test_refuses_crops_folder_leading_outside(run):
+    tmp, scans, results, digits = run
+    elsewhere = tmp / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp / "rv"
+    out.mkdir()
+    (out / "crops").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(OSError, match="outside"):
+        write_review_page(results, out, image_root=scans)
+    assert list(elsewhere.iterdir()) == []
