@@ -187,6 +187,47 @@ def review(results, out_dir, digits_csv, image_root, everything):
     click.echo(str(page))
 
 
+@main.command()
+@click.option("--corrections", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="corrections.csv (source,page,digits) exported from the review page.")
+@click.option("--results", "results_csv", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The results.csv the corrections were made on (its field boxes are reused).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Weights file to write (.pt); its .json sidecar is written beside it.")
+@click.option("--images", "image_root", type=click.Path(exists=True, file_okay=False),
+              help="Folder the results' source paths are relative to (the folder given to `read`). Default: here.")
+@click.option("--model", "base_model", type=click.Path(exists=True, dir_okay=False),
+              help="Model to start from (default: the shipped model).")
+@click.option("--epochs", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def finetune(corrections, results_csv, output, image_root, base_model, epochs, seed):
+    """Fine-tune the digit model on reviewed corrections; use it with `read --model`.
+
+    The corrected pages' digits are cut again from their scans (where the number of
+    digits found matches the corrected string) and the model is trained on them.
+
+    \b
+    Examples:
+      cheque-reader finetune --corrections corrections.csv --results results.csv \\
+          --images scans/ -o model.pt
+      cheque-reader read scans/ --model model.pt -o results2.csv
+    """
+    from .finetune import finetune as run_finetune
+    from .report import read_results
+    from .review import load_corrections
+
+    try:
+        out = run_finetune(load_corrections(corrections), read_results(results_csv), out_path=output,
+                           base_model=base_model, epochs=epochs, seed=seed, image_root=image_root)
+    except ValueError as exc:
+        _fail(UsageError(str(exc)))
+    except OSError as exc:
+        _fail(OutputError(f"cannot write {output}: {exc}"))
+    except ChequeReaderError as exc:
+        _fail(exc)
+    click.echo(str(out))
+
+
 class _ProgressBar:
     """A tqdm bar fed by ``read_folder``'s ``progress(done, total)`` callback."""
 

@@ -1,0 +1,310 @@
+"""Fine-tune the digit classifier on a reviewer's corrections: read, review, correct, read better.
+
+For every corrected page, the pipeline's image stages are run again on the amount field
+the results name (the field box cut from the scan, read as ``layout="field"``); the
+digits the pipeline chose are labelled with the corrected digit string when their
+count matches it (pages where it does not are skipped: the segmentation, not the
+classifier, was wrong there). The base LeNet-5 is then trained a few epochs on those
+digits (small random affine distortions), with batch-norm statistics frozen and a
+distillation term that keeps its outputs on the pages' other candidates (separators,
+fragments: the ``not_digit`` class) close to the base model's. When enough pages are
+corrected, a seeded fifth of them is held out to refit the temperature and to report
+the digit accuracy before and after. Weights and a JSON sidecar are written so that
+``DigitClassifier(model_path=...)`` and ``cheque-reader read --model PATH`` use them.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import BACKGROUND_VALUE, INPUT_SIZE, ReadOptions
+from .types import STATUS_OK, Page
+
+log = logging.getLogger("cheque_reader")
+
+#: Defaults of :func:`finetune`.
+FINETUNE_EPOCHS = 10
+FINETUNE_LR = 3e-4
+FINETUNE_BATCH = 64
+#: Share of corrected pages held out (temperature, before/after figures) and the least
+#: number of held-out digits for that to be worth it.
+HOLDOUT_SHARE = 0.2
+MIN_HOLDOUT_DIGITS = 40
+
+
+@dataclass(frozen=True)
+class CorrectionDigits:
+    """Digits cut from corrected pages: normalized inputs and their corrected labels.
+
+    ``x`` ``(N, 1, 32, 32)`` float32 and ``y`` ``(N,)`` int64 are the chosen digits;
+    ``page_of`` ``(N,)`` numbers the page each came from; ``other`` holds the pages'
+    remaining candidates (for distillation). ``skipped`` counts pages not used, by reason.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    page_of: np.ndarray
+    other: np.ndarray
+    n_pages: int
+    skipped: dict = field(default_factory=dict)
+
+
+def _key(source, page) -> tuple[str, int]:
+    return str(source), int(page) if page is not None and not pd.isna(page) else 1
+
+
+def collect_digits(
+    corrections: pd.DataFrame,
+    results: pd.DataFrame,
+    *,
+    classifier=None,
+    image_root: str | Path | None = None,
+    options: ReadOptions | None = None,
+) -> CorrectionDigits:
+    """Cut and label the digits of the corrected pages (see the module docstring)."""
+    from . import io
+    from .pipeline import classify_prepared, finish_page, get_classifier, prepare_page
+
+    options = (options or ReadOptions()).replace(layout="field")
+    classifier = classifier or get_classifier(options)
+    root = Path(image_root) if image_root is not None else Path(".")
+    by_key = {}
+    for _, r in results.iterrows():
+        by_key.setdefault(_key(r["source"], r.get("page")), r)
+    xs, ys, pages, others = [], [], [], []
+    skipped: dict[str, int] = {}
+    n_pages = 0
+    cache: dict[str, dict[int, np.ndarray]] = {}
+
+    def skip(reason: str) -> None:
+        skipped[reason] = skipped.get(reason, 0) + 1
+
+    for _, c in corrections.iterrows():
+        src, page = _key(c["source"], c.get("page"))
+        want = str(c["digits"])
+        r = by_key.get((src, page))
+        if r is None:
+            skip("no result row")
+            continue
+        box = [r.get(k) for k in ("field_x", "field_y", "field_w", "field_h")]
+        if any(v is None or v == "" or pd.isna(v) for v in box) or not want:
+            skip("no field or no digits")
+            continue
+        path = str(root / src)
+        if path not in cache:
+            cache.clear()
+            try:
+                cache[path] = {p.page: p.image for p in io.load_pages(path, options)}
+            except Exception as exc:
+                log.warning("finetune: cannot load %s: %s", path, exc)
+                cache[path] = {}
+        image = cache[path].get(page)
+        if image is None:
+            skip("scan not readable")
+            continue
+        x, y, w, h = (int(v) for v in box)
+        crop = np.ascontiguousarray(image[max(y, 0) : y + h, max(x, 0) : x + w])
+        prepared = prepare_page(Page(src, page, crop), options)
+        preds = classify_prepared(prepared, classifier)
+        if prepared.status != STATUS_OK or preds is None:
+            skip("no candidates")
+            continue
+        result = finish_page(prepared, preds, classifier, options)
+        boxes = [d.bbox for d in result.digit_reads]
+        if len(boxes) != len(want):
+            skip("digit count differs")
+            continue
+        used: list[int] = []
+        for b in boxes:
+            i = next((k for k, cand in enumerate(prepared.candidates) if cand.bbox == b and k not in used), None)
+            if i is None:
+                break
+            used.append(i)
+        if len(used) != len(want):
+            skip("digit count differs")
+            continue
+        xs.append(prepared.tensors[used])
+        ys.extend(int(ch) for ch in want)
+        pages.extend([n_pages] * len(used))
+        rest = [k for k in range(prepared.n_candidates) if k not in used]
+        if rest:
+            others.append(prepared.tensors[rest])
+        n_pages += 1
+    empty = np.zeros((0, 1, INPUT_SIZE, INPUT_SIZE), np.float32)
+    return CorrectionDigits(
+        x=np.concatenate(xs).astype(np.float32) if xs else empty,
+        y=np.asarray(ys, np.int64),
+        page_of=np.asarray(pages, np.int64),
+        other=np.concatenate(others).astype(np.float32) if others else empty,
+        n_pages=n_pages,
+        skipped=skipped,
+    )
+
+
+def _augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Small random affine distortions (shift +-2 px, scale 0.9-1.1, rotation +-8 deg) of 32x32 inputs."""
+    import cv2
+
+    out = np.empty_like(x)
+    c = (INPUT_SIZE - 1) / 2
+    for i in range(len(x)):
+        m = cv2.getRotationMatrix2D((c, c), rng.uniform(-8, 8), rng.uniform(0.9, 1.1))
+        m[:, 2] += rng.uniform(-2, 2, 2)
+        out[i, 0] = cv2.warpAffine(x[i, 0], m, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=BACKGROUND_VALUE)
+    return out
+
+
+def _load_net(model_path: Path):
+    import torch
+
+    from .classify import load_metadata
+    from .model import build_model
+
+    meta, data = load_metadata(model_path)
+    net = build_model(meta["architecture"])
+    net.load_state_dict(torch.load(_io.BytesIO(data), map_location="cpu", weights_only=True))
+    return net, meta
+
+
+def _logits(net, x: np.ndarray) -> np.ndarray:
+    import torch
+
+    net.eval()
+    with torch.inference_mode():
+        return np.concatenate([net(torch.from_numpy(x[i : i + 1024])).numpy() for i in range(0, len(x), 1024)]) \
+            if len(x) else np.zeros((0, 11), np.float32)
+
+
+def finetune(
+    corrections: pd.DataFrame,
+    results: pd.DataFrame,
+    *,
+    out_path: str | Path,
+    base_model: str | Path | None = None,
+    epochs: int = FINETUNE_EPOCHS,
+    seed: int = 0,
+    image_root: str | Path | None = None,
+    lr: float = FINETUNE_LR,
+    batch_size: int = FINETUNE_BATCH,
+    distill_weight: float = 1.0,
+) -> Path:
+    """Fine-tune ``base_model`` (default: the shipped one) on corrected digits; write weights + sidecar.
+
+    ``corrections``: ``source,page,digits`` (:func:`cheque_reader.review.load_corrections`);
+    ``results``: the ``results.csv`` the corrections were made on (field boxes);
+    scans are found at ``image_root / source``. Returns ``out_path`` (``.pt``); the sidecar
+    is ``out_path`` with suffix ``.json``. Raises ``ValueError`` when no page gives digits.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from .calibrate import fit_temperature
+    from .classify import DigitClassifier, DigitPredictions, default_model_path, model_id_of
+
+    t_start = time.time()
+    base_path = Path(base_model) if base_model else default_model_path()
+    classifier = DigitClassifier(model_path=str(base_path))
+    data = collect_digits(corrections, results, classifier=classifier, image_root=image_root,
+                          options=ReadOptions(model_path=str(base_path)))
+    if len(data.y) == 0:
+        raise ValueError(f"no usable corrected digits (pages skipped: {data.skipped or 'none given'})")
+    log.info("finetune: %d digits from %d pages; skipped %s", len(data.y), data.n_pages, data.skipped)
+
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    hold_pages = rng.permutation(data.n_pages)[: int(round(HOLDOUT_SHARE * data.n_pages))]
+    hold = np.isin(data.page_of, hold_pages)
+    if hold.sum() < MIN_HOLDOUT_DIGITS or (~hold).sum() == 0:
+        hold[:] = False
+    x_tr, y_tr = data.x[~hold], data.y[~hold]
+
+    net, meta = _load_net(base_path)
+    teacher, _ = _load_net(base_path)
+    teacher.eval()
+    other = torch.from_numpy(data.other)
+    with torch.no_grad():
+        teacher_other = F.log_softmax(teacher(other), dim=1) if len(other) else None
+    before_hold = _logits(net, data.x[hold])
+
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
+    history = []
+    for epoch in range(epochs):
+        net.train()
+        for m in net.modules():  # keep the base model's normalization statistics
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        xa = torch.from_numpy(_augment(x_tr, rng))
+        ya = torch.from_numpy(y_tr)
+        perm = torch.from_numpy(rng.permutation(len(ya)))
+        total, steps = 0.0, 0
+        for b in range(0, len(perm), batch_size):
+            idx = perm[b : b + batch_size]
+            loss = F.cross_entropy(net(xa[idx]), ya[idx])
+            if teacher_other is not None and distill_weight > 0:
+                j = torch.from_numpy(rng.integers(0, len(other), min(batch_size, len(other))))
+                student = F.log_softmax(net(other[j]), dim=1)
+                loss = loss + distill_weight * F.kl_div(student, teacher_other[j], log_target=True,
+                                                        reduction="batchmean")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach())
+            steps += 1
+        history.append({"epoch": epoch + 1, "loss": round(total / max(steps, 1), 5)})
+    net.eval()
+
+    temperature = float(meta.get("temperature") or 1.0)
+    metrics: dict = {"train_digits": int(len(y_tr)), "holdout_digits": int(hold.sum())}
+    if hold.any():
+        after_hold = _logits(net, data.x[hold])
+        temperature = fit_temperature(after_hold, data.y[hold])
+        y_h = data.y[hold]
+        metrics["holdout_digit_accuracy_before"] = float(
+            (DigitPredictions.from_logits(before_hold).labels == y_h).mean())
+        metrics["holdout_digit_accuracy_after"] = float(
+            (DigitPredictions.from_logits(after_hold).labels == y_h).mean())
+
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    buf = _io.BytesIO()
+    torch.save({k: v.detach().clone().contiguous() for k, v in net.state_dict().items()}, buf)
+    weights = buf.getvalue()
+    import hashlib
+
+    side = dict(meta)
+    side.pop("onnx_sha256", None)
+    side.update(
+        name=out.stem,
+        temperature=temperature,
+        sha256=hashlib.sha256(weights).hexdigest(),
+        base_model=model_id_of(meta),
+        finetune={
+            "corrected_pages": int(len(corrections)),
+            "pages_used": data.n_pages,
+            "pages_skipped": data.skipped,
+            "digits": int(len(data.y)),
+            "distillation_candidates": int(len(data.other)),
+            "epochs": epochs,
+            "lr": lr,
+            "seed": seed,
+            "seconds": round(time.time() - t_start, 1),
+            "history": history,
+            "metrics": metrics,
+            "note": "thresholds and string_calibration are the base model's, not re-measured",
+        },
+    )
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(weights)
+    tmp.replace(out)
+    side_path = out.with_suffix(".json")
+    side_path.write_text(json.dumps(side, indent=1) + "\n")
+    return out
