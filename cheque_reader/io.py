@@ -277,14 +277,19 @@ def check_pixels(source: str, width: int, height: int, options: ReadOptions, wha
 def _pil_open(source: str, data: bytes, what: str):
     from PIL import Image, UnidentifiedImageError
 
+    limit = Image.MAX_IMAGE_PIXELS
     try:
+        # our own limit (check_pixels, configurable) replaces Pillow's fixed one
+        Image.MAX_IMAGE_PIXELS = None
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")  # "Corrupt EXIF data" and the like
             return Image.open(BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"{source}: {what} header claims too many pixels: {exc}") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InputError(f"{source}: corrupt {what}: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise InputError(f"{source}: corrupt or truncated {what}: its header cannot be read") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputError(f"{source}: corrupt or truncated {what}: {exc}") from exc
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 class _ImageDocument(Document):
@@ -367,6 +372,8 @@ class _PdfDocument(Document):
             msg = str(exc)
             if "password" in msg.lower():
                 raise InputError(f"{source}: encrypted PDF (needs a password)") from exc
+            if "Success" in msg:  # PDFium refuses a document with an empty page tree this way
+                raise InputError(f"{source}: PDF has no pages") from exc
             raise InputError(f"{source}: corrupt PDF: {msg}") from exc
         n = len(self.pdf)
         if n == 0:
@@ -400,6 +407,9 @@ class _PdfDocument(Document):
 def _pil_decode(source: str, img, what: str) -> np.ndarray:
     """Pillow image -> numpy (gray 2-D, or RGB / RGBA 3-D), 16-bit and odd modes handled."""
     try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img.load()
         mode = img.mode
         if mode == "1":
             return np.asarray(img.convert("L"))

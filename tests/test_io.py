@@ -1,0 +1,289 @@
+"""io: input discovery, every format to grayscale pages, clear errors for bad files.
+
+Every test file is generated here (cv2 / Pillow / pypdfium2 drawing), nothing is shipped.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import os
+import struct
+import time
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from cheque_reader import io as cio
+from cheque_reader.config import ReadOptions
+from cheque_reader.errors import ImageTooLargeError, InputError
+
+
+def ink_image(h=60, w=160, text="42"):
+    g = np.full((h, w), 255, np.uint8)
+    cv2.putText(g, text, (8, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 0, 3)
+    return g
+
+
+def colour_image(h=60, w=160):
+    c = np.full((h, w, 3), 255, np.uint8)
+    c[:, :, 0] = 230  # light blue paper (B high in BGR)
+    cv2.putText(c, "7", (8, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (0, 0, 200), 3)  # red ink
+    return c
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose IHDR claims ``width`` x ``height`` (8-bit gray) with one tiny IDAT."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+
+
+# ------------------------------------------------------------------------------ formats
+
+
+def test_gray_png_is_read_exactly(tmp_path):
+    g = ink_image()
+    cv2.imwrite(str(tmp_path / "a.png"), g)
+    (page,) = cio.load_pages(tmp_path / "a.png")
+    assert page.page == 1 and page.color is None
+    assert page.image.dtype == np.uint8 and np.array_equal(page.image, g)
+
+
+def test_colour_jpeg_keeps_bgr_and_gives_gray(tmp_path):
+    c = colour_image()
+    cv2.imwrite(str(tmp_path / "c.jpg"), c, [cv2.IMWRITE_JPEG_QUALITY, 98])
+    (page,) = cio.load_pages(tmp_path / "c.jpg")
+    assert page.color is not None and page.color.shape == c.shape
+    # red ink stays red in BGR order (channel 2 high, 0 low), paper stays bluish
+    ink = page.color[35, 20:40]
+    assert np.abs(page.color.astype(int) - c).mean() < 4
+    assert page.image.shape == c.shape[:2]
+    assert abs(int(page.image[2, 2]) - int(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY)[2, 2])) <= 3
+
+
+@pytest.mark.parametrize("fmt", ["bmp", "png"])
+def test_colour_lossless_exact(tmp_path, fmt):
+    c = colour_image()
+    path = tmp_path / f"c.{fmt}"
+    cv2.imwrite(str(path), c)
+    (page,) = cio.load_pages(path)
+    assert np.array_equal(page.color, c)
+    assert np.array_equal(page.image, cv2.cvtColor(c, cv2.COLOR_BGR2GRAY))
+
+
+@pytest.mark.parametrize("suffix", ["png", "tif"])
+def test_16bit_scaled_to_uint8(tmp_path, suffix):
+    g = ink_image()
+    Image.fromarray(g.astype(np.uint16) * 257).save(tmp_path / f"g16.{suffix}")
+    (page,) = cio.load_pages(tmp_path / f"g16.{suffix}")
+    assert page.image.dtype == np.uint8
+    assert np.abs(page.image.astype(int) - g).max() <= 1
+
+
+def test_rgba_transparent_background_is_paper(tmp_path):
+    g = ink_image()
+    rgba = np.dstack([np.zeros_like(g)] * 3 + [255 - g])  # black ink, transparent elsewhere
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    (page,) = cio.load_pages(tmp_path / "rgba.png")
+    assert page.image[0, 0] == 255  # transparent corner is white paper, not black
+    assert np.abs(page.image.astype(int) - g).mean() < 2
+
+
+@pytest.mark.parametrize("mode,suffix", [("P", "png"), ("CMYK", "jpg"), ("CMYK", "tif"), ("LA", "png"), ("1", "bmp")])
+def test_other_modes(tmp_path, mode, suffix):
+    g = ink_image()
+    img = Image.fromarray(np.dstack([g, g, g])).convert(mode)
+    path = tmp_path / f"m.{suffix}"
+    img.save(path, quality=98) if suffix == "jpg" else img.save(path)
+    (page,) = cio.load_pages(path)
+    assert page.image.dtype == np.uint8 and page.image.shape == g.shape
+    assert np.abs(page.image.astype(int) - g).mean() < 6
+
+
+@pytest.mark.parametrize("compression", ["group4", "tiff_lzw", "tiff_deflate", None])
+def test_tiff_compressions(tmp_path, compression):
+    g = ink_image()
+    img = Image.fromarray(g)
+    if compression == "group4":
+        img = img.point(lambda v: 255 if v >= 128 else 0).convert("1")
+    path = tmp_path / "t.tif"
+    img.save(path, compression=compression, dpi=(200, 200)) if compression else img.save(path, dpi=(200, 200))
+    (page,) = cio.load_pages(path)
+    expected = np.where(g >= 128, 255, 0) if compression == "group4" else g
+    assert np.array_equal(page.image, expected.astype(np.uint8))
+    assert page.dpi == pytest.approx(200)
+
+
+def test_multipage_tiff_pages_in_order(tmp_path):
+    frames = [Image.fromarray(ink_image(text=str(i))).convert("1") for i in range(3)]
+    frames[0].save(tmp_path / "m.tif", save_all=True, append_images=frames[1:], compression="group4")
+    pages = cio.load_pages(tmp_path / "m.tif")
+    assert [p.page for p in pages] == [1, 2, 3]
+    for i, p in enumerate(pages):
+        assert np.array_equal(p.image > 127, np.asarray(frames[i]))
+    assert not np.array_equal(pages[0].image, pages[1].image)
+
+
+def test_pdf_pages_rendered_at_200_dpi(tmp_path):
+    pytest.importorskip("pypdfium2")
+    a, b = Image.fromarray(ink_image(text="1")), Image.fromarray(ink_image(text="2"))
+    a.save(tmp_path / "d.pdf", save_all=True, append_images=[b], resolution=100)
+    pages = cio.load_pages(tmp_path / "d.pdf")
+    assert [p.page for p in pages] == [1, 2]
+    # 160x60 px at 100 dpi = 1.6 x 0.6 in -> 320 x 120 px at 200 dpi
+    assert abs(pages[0].image.shape[1] - 320) <= 2 and abs(pages[0].image.shape[0] - 120) <= 2
+    assert pages[0].dpi == 200 and pages[0].image.min() < 50 and pages[0].image.max() > 200
+
+
+def test_format_comes_from_content_not_name(tmp_path):
+    g = ink_image()
+    cv2.imwrite(str(tmp_path / "real.png"), g)
+    os.replace(tmp_path / "real.png", tmp_path / "named.jpg")
+    (page,) = cio.load_pages(tmp_path / "named.jpg")
+    assert np.array_equal(page.image, g)
+
+
+# ------------------------------------------------------------------------------ limits and bad files
+
+
+def test_pixel_bomb_refused_before_decoding(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(png_header_only(40000, 40000))
+    t0 = time.perf_counter()
+    with pytest.raises(ImageTooLargeError, match="40000x40000"):
+        cio.load_pages(tmp_path / "bomb.png")
+    assert time.perf_counter() - t0 < 1.0  # nothing the size of 1.6 gigapixels was decoded
+
+
+def test_pixel_limit_is_configurable(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), ink_image(60, 160))
+    cio.load_pages(tmp_path / "a.png", ReadOptions(max_pixels=60 * 160))
+    with pytest.raises(ImageTooLargeError, match="limit of 9599"):
+        cio.load_pages(tmp_path / "a.png", ReadOptions(max_pixels=60 * 160 - 1))
+    Image.fromarray(ink_image(60, 160)).save(tmp_path / "a.tif")
+    with pytest.raises(ImageTooLargeError, match="TIFF page 1"):
+        cio.load_pages(tmp_path / "a.tif", ReadOptions(max_pixels=100))
+
+
+def _bytes_of(fmt: str) -> bytes:
+    buf = _io.BytesIO()
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 300), dtype=np.uint8))
+    img.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt,name", [("PNG", "t.png"), ("JPEG", "t.jpg"), ("TIFF", "t.tif")])
+@pytest.mark.parametrize("frac", [0.02, 0.5, 0.95])
+def test_truncated_files_say_so(tmp_path, fmt, name, frac):
+    data = _bytes_of(fmt)
+    (tmp_path / name).write_bytes(data[: max(8, int(len(data) * frac))])
+    with pytest.raises(InputError, match="truncated|corrupt"):
+        cio.load_pages(tmp_path / name)
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda p: p.write_bytes(b""), "empty file"),
+        (lambda p: p.write_text("just some notes, not a picture\n"), "not a supported image.*text file"),
+        (lambda p: p.mkdir(), "is a directory"),
+        (lambda p: os.symlink(p.name, p), "symlink loop"),
+        (lambda p: None, "no such file"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40), "corrupt or truncated PNG"),
+    ],
+    ids=["empty", "text", "directory", "symlink-loop", "missing", "garbage-png"],
+)
+def test_bad_files_have_clear_messages(tmp_path, make, match):
+    path = tmp_path / "x.png"
+    make(path)
+    with pytest.raises(InputError, match=match) as info:
+        cio.load_pages(path, source="x.png")
+    assert str(info.value).startswith("x.png: ")
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    path = tmp_path / "secret.png"
+    cv2.imwrite(str(path), ink_image())
+    if os.geteuid() == 0:  # root reads anything: make open() refuse as the OS would
+        def refuse(*a, **k):
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(cio, "open", refuse, raising=False)
+    else:
+        path.chmod(0)
+    with pytest.raises(InputError, match="permission denied"):
+        cio.load_pages(path)
+
+
+def test_pdf_faults(tmp_path):
+    pdfium = pytest.importorskip("pypdfium2")
+    empty = pdfium.PdfDocument.new()
+    empty.save(tmp_path / "empty.pdf")
+    with pytest.raises(InputError, match="no pages"):
+        cio.load_pages(tmp_path / "empty.pdf")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\n\x00\x01 this is not a PDF body\n")
+    with pytest.raises(InputError, match="corrupt PDF"):
+        cio.load_pages(tmp_path / "broken.pdf")
+    # standard security handler, revision 2: the empty user password does not open it
+    enc = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+           b"2 0 obj<</Type/Pages/Kids[4 0 R]/Count 1>>endobj\n"
+           b"4 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 100]>>endobj\n"
+           b"3 0 obj<</Filter/Standard/V 1/R 2/O<" + b"ab" * 32 + b">/U<" + b"cd" * 32 + b">/P -4>>endobj\n"
+           b"trailer<</Root 1 0 R/Encrypt 3 0 R/ID[<00112233445566778899aabbccddeeff>"
+           b"<00112233445566778899aabbccddeeff>]>>\n%%EOF\n")
+    (tmp_path / "enc.pdf").write_bytes(enc)
+    with pytest.raises(InputError, match="encrypted PDF"):
+        cio.load_pages(tmp_path / "enc.pdf")
+
+
+def test_tiny_and_blank_images_are_pages(tmp_path):
+    cv2.imwrite(str(tmp_path / "one.png"), np.zeros((1, 1), np.uint8))
+    cv2.imwrite(str(tmp_path / "blank.png"), np.full((300, 600), 255, np.uint8))
+    assert cio.load_pages(tmp_path / "one.png")[0].image.shape == (1, 1)
+    assert cio.load_pages(tmp_path / "blank.png")[0].image.min() == 255
+
+
+def test_file_size_limit(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.png"), ink_image())
+    with pytest.raises(InputError, match="more than the limit"):
+        cio.load_pages(tmp_path / "a.png", ReadOptions(max_file_bytes=10))
+
+
+# ------------------------------------------------------------------------------ discovery
+
+
+def test_iter_inputs_folders_globs_lists(tmp_path):
+    for rel in ["b.png", "a/z.TIF", "a/b/c.jpg", ".hidden.png", "a/.x/d.png", "notes.txt", "scan 1,\"q\".pdf"]:
+        p = tmp_path / "in" / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+    (tmp_path / "in" / "dir.png").mkdir()
+    found = cio.iter_inputs([tmp_path / "in"])
+    assert [f.source for f in found] == ["a/b/c.jpg", "a/z.TIF", "b.png", "dir.png", "scan 1,\"q\".pdf"]
+    assert all(os.path.exists(f.path) for f in found)
+    assert [f.source for f in cio.iter_inputs([tmp_path / "in"], recursive=False)] == ["b.png", "dir.png", "scan 1,\"q\".pdf"]
+    pattern = str(tmp_path / "in" / "a" / "**" / "*.jpg")
+    assert [f.path for f in cio.iter_inputs([pattern])] == [str(tmp_path / "in" / "a" / "b" / "c.jpg")]
+    assert [f.source for f in cio.iter_inputs(["nothing-*.png", "gone.png"])] == ["nothing-*.png", "gone.png"]
+    lst = tmp_path / "list.txt"
+    lst.write_text(f"{tmp_path / 'in' / 'b.png'}\n\n{tmp_path / 'in' / 'a'}\n")
+    assert [f.source for f in cio.iter_inputs(cio.read_from_list(lst))] == [str(tmp_path / "in" / "b.png"), "b/c.jpg", "z.TIF"]
+
+
+def test_iter_inputs_survives_folder_symlink_loop(tmp_path):
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    (tmp_path / "in" / "sub" / "a.png").write_bytes(b"x")
+    os.symlink(tmp_path / "in", tmp_path / "in" / "sub" / "back")
+    assert [f.source for f in cio.iter_inputs([tmp_path / "in"])] == ["sub/a.png"]
+
+
+def test_sniff():
+    assert cio.sniff(png_header_only(2, 2)) == "png"
+    assert cio.sniff(b"\xff\xd8\xff\xe0") == "jpeg"
+    assert cio.sniff(b"II*\x00....") == "tiff" and cio.sniff(b"MM\x00*....") == "tiff"
+    assert cio.sniff(b"%PDF-1.7") == "pdf" and cio.sniff(b"BM....") == "bmp"
+    assert cio.sniff(b"hello world") is None

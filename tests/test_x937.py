@@ -1,0 +1,143 @@
+"""X9.37 image cash letters: round trip through our writer, record positions, damaged files."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from cheque_reader import io as cio
+from cheque_reader.errors import InputError
+from cheque_reader.x937 import X937Document, X937Item, looks_like_x937, tiff_g4, write_x937
+
+
+def cheque(i: int, h=120, w=300) -> np.ndarray:
+    g = np.full((h, w), 255, np.uint8)
+    cv2.putText(g, f"{i:03d}", (10, 80), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 0, 4)
+    return g
+
+
+def records(data: bytes):
+    """(offset, body) of every record, walking the 4-byte big-endian length prefixes."""
+    pos, out = 0, []
+    while pos < len(data):
+        n = int.from_bytes(data[pos : pos + 4], "big")
+        out.append((pos, data[pos + 4 : pos + 4 + n]))
+        pos += 4 + n
+    return out
+
+
+@pytest.mark.parametrize("encoding", ["ebcdic", "ascii"])
+def test_round_trip(tmp_path, encoding):
+    items = [X937Item(cheque(i), amount_cents=100 * i + 7, sequence=f"{9000 + i:015d}") for i in range(6)]
+    path = tmp_path / "cash.x937"
+    write_x937(path, items, encoding=encoding)
+    pages = cio.load_pages(path)
+    assert [p.page for p in pages] == [1, 2, 3, 4, 5, 6]
+    for i, p in enumerate(pages):
+        assert p.extra == {"item_sequence": f"{9000 + i:015d}", "micr_amount": f"{i}.{7:02d}"}
+        assert np.array_equal(p.image, np.where(cheque(i) >= 128, 255, 0).astype(np.uint8))
+
+
+def test_record_layout_follows_the_standard(tmp_path):
+    """Check the writer against the standard's positions, independently of the reader."""
+    path = tmp_path / "c.x937"
+    write_x937(path, [X937Item(cheque(1), amount_cents=123456, sequence="000000000004242")])
+    recs = records(path.read_bytes())
+    types = [r[:2].decode("cp037") for _, r in recs]
+    assert types == ["01", "10", "20", "25", "50", "52", "70", "90", "99"]
+    assert all(len(r) == 80 for (_, r), t in zip(recs, types) if t != "52")
+    detail = recs[3][1].decode("cp037")
+    assert detail[47:57] == "0000123456"  # field 7, item amount, positions 48-57
+    assert detail[57:72] == "000000000004242"  # field 8, item sequence number, positions 58-72
+    view = recs[4][1].decode("cp037")
+    assert view[31] == "0"  # view side indicator, position 32: front
+    data52 = recs[5][1]
+    key_len = int(data52[101:106].decode("cp037"))  # length of image reference key, 102-106
+    p = 106 + key_len
+    sig_len = int(data52[p : p + 5].decode("cp037"))
+    p += 5 + sig_len
+    img_len = int(data52[p : p + 7].decode("cp037"))
+    blob = data52[p + 7 :]
+    assert img_len == len(blob) and blob[:4] == b"II*\x00"
+    assert int(view[24:31]) == img_len  # image view data size, positions 25-31
+
+
+def test_front_image_chosen_over_back(tmp_path):
+    front, back = cheque(1), np.full((120, 300), 0, np.uint8)
+    write_x937(tmp_path / "c.x937", [X937Item(front, 500, back=back), X937Item(cheque(2), 600, back=back)])
+    pages = cio.load_pages(tmp_path / "c.x937")
+    assert len(pages) == 2
+    assert pages[0].image.mean() > 200 and pages[1].image.mean() > 200  # the dark back is never taken
+
+
+def test_tiff_bytes_items_and_detection(tmp_path):
+    blob = tiff_g4(cheque(3))
+    write_x937(tmp_path / "c.icl", [X937Item(blob, 1)], encoding="ascii")
+    data = (tmp_path / "c.icl").read_bytes()
+    assert looks_like_x937(data) and cio.sniff(data) == "x937"
+    assert not looks_like_x937(b"\x00\x00\x00\x50" + b"XX" + b" " * 78)
+    assert cio.load_pages(tmp_path / "c.icl")[0].extra["micr_amount"] == "0.01"
+
+
+def _cut_file(tmp_path, n=5, cut_in_item=4):
+    path = tmp_path / "cut.x937"
+    write_x937(path, [X937Item(cheque(i), 100 + i) for i in range(n)])
+    data = path.read_bytes()
+    recs = records(data)
+    details = [off for off, r in recs if r[:2] == b"\xf2\xf5"]
+    images = [(off, r) for off, r in recs if r[:2] == b"\xf5\xf2"]
+    off, rec = images[cut_in_item - 1]
+    assert off > details[cut_in_item - 1]
+    path.write_bytes(data[: off + 4 + len(rec) // 2])  # the item's image record cut in half
+    return path
+
+
+def test_file_cut_mid_record_keeps_complete_items(tmp_path):
+    path = _cut_file(tmp_path)
+    doc = X937Document.from_path(path)
+    assert doc.n_pages == 4 and "cut off mid-record" in doc.truncated
+    for i in range(3):
+        assert doc.page(i).extra["micr_amount"] == f"1.{i:02d}"
+    with pytest.raises(InputError, match="cut off mid-record") as info:
+        doc.page(3)
+    assert info.value.extra["micr_amount"] == "1.03"
+    with pytest.raises(InputError, match="item 4"):
+        cio.load_pages(path)  # the all-or-nothing loader says which item
+
+
+def test_file_cut_inside_a_length_prefix(tmp_path):
+    path = tmp_path / "c.x937"
+    write_x937(path, [X937Item(cheque(1), 1), X937Item(cheque(2), 2)])
+    recs = records(path.read_bytes())
+    second_image = [off for off, r in recs if r[:2] == b"\xf5\xf2"][1]
+    path.write_bytes(path.read_bytes()[: second_image + 2])
+    doc = X937Document.from_path(path)
+    assert doc.n_pages == 2 and "record length" in doc.truncated
+    doc.page(0)
+    with pytest.raises(InputError):
+        doc.page(1)
+
+
+@pytest.mark.parametrize("data,match", [
+    (b"\x00\x00\x00\x50" + "01".encode("cp037") + b"\x40" * 78, "no check items"),
+    (b"\x00\x00\x00\x50" + "01".encode("cp037") + b"\x40" * 10, "no check items.*cut off"),
+])
+def test_files_without_items(tmp_path, data, match):
+    (tmp_path / "e.x937").write_bytes(data)
+    with pytest.raises(InputError, match=match):
+        cio.load_pages(tmp_path / "e.x937")
+
+
+def test_item_without_image_is_an_error_page(tmp_path):
+    path = tmp_path / "c.x937"
+    write_x937(path, [X937Item(cheque(1), 1), X937Item(cheque(2), 2)])
+    data = bytearray(path.read_bytes())
+    # turn the first item's Type 52 into an unknown record type "53": its image is gone
+    first52 = [off for off, r in records(bytes(data)) if r[:2] == b"\xf5\xf2"][0]
+    data[first52 + 5] = ord("3".encode("cp037"))
+    path.write_bytes(bytes(data))
+    doc = X937Document.from_path(path)
+    with pytest.raises(InputError, match="no front image"):
+        doc.page(0)
+    assert doc.page(1).extra["micr_amount"] == "0.02"
