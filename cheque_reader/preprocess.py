@@ -1,0 +1,268 @@
+"""Clean an amount field into binary ink: colour dropout, flat-fielding, binarization, line removal.
+
+The output of :func:`clean_field` is ``uint8`` with paper 255 and ink 0, the shape of
+``field.image``. The steps:
+
+1. colour before gray: with a colour crop, the darkest channel of each pixel is used,
+   so light tinted backgrounds, coloured security patterns and printed guide lines in
+   a light tint fade while blue, black and other dark inks stay dark;
+2. flat-field: the paper level is estimated by a grey closing wider than a pen stroke
+   and divided out (uneven lighting, tinted boxes);
+3. binarize: Sauvola's local threshold, restricted to pixels clearly darker than paper,
+   so thin ballpoint strokes survive while faint patterns drop;
+4. remove printed box and guide lines: horizontal and vertical runs much longer than a
+   digit (morphological opening), a currency-sign cell closed by a vertical rule, and
+   specks.
+
+>>> import numpy as np
+>>> img = np.full((60, 200), 230, np.uint8)
+>>> img[50:52, :] = 90                 # a printed guide line
+>>> img[10:45, 40:44] = 30             # a pen stroke ("1")
+>>> ink = clean_field(Field(BBox(0, 0, 200, 60), img))
+>>> bool((ink[10:45, 40:44] == 0).mean() > 0.9), bool((ink[50:52, 100:150] == 255).all())
+(True, True)
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+from skimage.filters import threshold_otsu, threshold_sauvola
+
+from .types import BBox, Field
+
+log = logging.getLogger("cheque_reader")
+
+#: Sauvola's ``k``: larger keeps less faint ink.
+SAUVOLA_K = 0.2
+
+#: A pixel must be at least this much darker than the estimated paper (fraction of paper level).
+MIN_DARKNESS = 0.22
+
+#: The global (Otsu) bound is never set darker than this (a field of mostly heavy ink).
+MIN_OTSU = 0.35
+
+#: Horizontal lines at least this long (fraction of the field width, or the height
+#: times LINE_H_PER_HEIGHT, whichever is larger) are removed.
+LINE_H_FRACTION = 0.35
+LINE_H_PER_HEIGHT = 1.5
+
+#: Vertical lines at least this long (fraction of the field height) are removed.
+LINE_V_FRACTION = 0.5
+
+#: Micro-text: components shorter than this fraction of the field height, at least this many in a row.
+MICROTEXT_HEIGHT = 0.12
+MICROTEXT_MIN_COUNT = 8
+
+#: A printed currency sign inside the box ends within this fraction of the field width.
+SIGN_MAX_RIGHT = 0.13
+
+#: Ink components smaller than this fraction of the field height squared are specks.
+SPECK_AREA = 0.0012
+
+
+def to_gray(field: Field) -> np.ndarray:
+    """The field as one gray channel where ink is dark: the darkest colour channel when colour is known.
+
+    >>> import numpy as np
+    >>> bgr = np.zeros((1, 2, 3), np.uint8); bgr[0, 0] = (240, 200, 150); bgr[0, 1] = (160, 60, 40)
+    >>> to_gray(Field(BBox(0, 0, 2, 1), bgr[..., 1], bgr)).tolist()   # light-blue paper, blue ink
+    [[150, 40]]
+    """
+    if field.color is not None and field.color.ndim == 3 and field.color.shape[:2] == field.image.shape[:2]:
+        return field.color.min(axis=2)
+    return field.image
+
+
+def flatten_background(gray: np.ndarray, stroke: int) -> np.ndarray:
+    """``gray`` divided by its paper level (grey closing wider than a stroke), as float in 0-1 (paper 1)."""
+    k = max(3, 2 * stroke + 1)
+    paper = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    paper = cv2.GaussianBlur(paper, (0, 0), k / 2.0)
+    return np.clip(gray.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0), 0.0, 1.0)
+
+
+def binarize(gray: np.ndarray) -> np.ndarray:
+    """Ink mask (``bool``, True = ink) of a gray field, by flat-fielding and Sauvola.
+
+    >>> import numpy as np
+    >>> g = np.full((40, 40), 200, np.uint8); g[10:30, 18:22] = 40
+    >>> int(binarize(g).sum())
+    80
+    """
+    h, w = gray.shape
+    if h < 3 or w < 3:
+        return np.zeros(gray.shape, bool)
+    stroke = max(2, int(round(h / 8)))
+    flat = flatten_background(gray, stroke)
+    window = max(11, (h // 3) | 1)
+    t = threshold_sauvola(flat, window_size=window, k=SAUVOLA_K, r=0.5)
+    # a global (Otsu) bound drops security patterns and tints lighter than the pen
+    glob = threshold_otsu(flat) if flat.min() < flat.max() else 0.0
+    ink = (flat < t) & (flat < min(1.0 - MIN_DARKNESS, max(glob, MIN_OTSU)))
+    return ink
+
+
+def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray) -> np.ndarray:
+    """Thin vertical printed rules of at least ``min_len`` whose both ends meet a horizontal line or the border."""
+    h, w = u8.shape
+    # ruled lines binarize 1-2 px wide with breaks and 1 px jogs: bridge them
+    bridged = cv2.dilate(cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(1, 7)), _rect(3, 1))
+    ver = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(1, min_len))
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ver, connectivity=8)
+    keep = np.zeros(n, bool)
+    tol = 5
+    for i in range(1, n):
+        x, y, cw, ch, _ = stats[i]
+        if cw > max(6, w // 40):
+            continue
+        ends = []
+        for yy in (y, y + ch - 1):
+            at_border = yy <= tol or yy >= h - 1 - tol
+            at_line = len(hor_rows) > 0 and np.abs(hor_rows - yy).min() <= tol
+            ends.append(at_border or at_line)
+        keep[i] = all(ends)
+    return (keep[lab] & (u8 > 0)).astype(np.uint8)
+
+
+def _rect(w: int, h: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_RECT, (w, h))
+
+
+def _horizontal_lines(u8: np.ndarray, min_len: int) -> np.ndarray:
+    # printed lines often binarize dashed: bridge short gaps before looking for long runs
+    bridged = cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(5, 1))
+    return cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(min_len, 1)) & u8
+
+
+def remove_lines(ink: np.ndarray) -> np.ndarray:
+    """``ink`` (bool) without long horizontal runs and box-side vertical rules (box and guide lines).
+
+    Strokes crossing a removed line are bridged again where ink sits right above and below it.
+    """
+    h, w = ink.shape
+    u8 = ink.astype(np.uint8)
+    hlen = int(max(15, LINE_H_FRACTION * w, LINE_H_PER_HEIGHT * h))
+    vlen = int(max(9, LINE_V_FRACTION * h))
+    hor = _horizontal_lines(u8, hlen)
+    rows = np.nonzero(hor.any(axis=1))[0]
+    ver = _vertical_rules(u8, vlen, rows)
+    lines = (hor | ver).astype(bool)
+    if not lines.any():
+        return ink
+    # grow the line mask a little (anti-aliased edges), then give back pixels of strokes crossing it
+    grown = cv2.dilate(lines.astype(np.uint8), _rect(3, 3)).astype(bool)
+    out = ink & ~grown
+    keep = _crossing_strokes(out, cv2.dilate(hor, _rect(3, 3)).astype(bool))
+    return out | (keep & ink)
+
+
+def _crossing_strokes(rest: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Pixels of ``lines`` that join ink right above and right below (a stroke crossing a line)."""
+    h = rest.shape[0]
+    reach = max(3, h // 12)
+    k = np.ones((reach, 1), np.uint8)
+    above = cv2.dilate(rest.astype(np.uint8), k, anchor=(0, 0)).astype(bool)  # ink at or above within reach
+    below = cv2.dilate(rest.astype(np.uint8), k, anchor=(0, reach - 1)).astype(bool)
+    return lines & above & below
+
+
+def drop_currency_cell(ink: np.ndarray) -> np.ndarray:
+    """Blank what lies left of a printed vertical rule in the left 30% of the field.
+
+    The rule must run from one horizontal line (or the border) to another, as the
+    rupee-sign cell of CTS cheques does; a handwritten ``1`` does not.
+    """
+    h, w = ink.shape
+    u8 = ink.astype(np.uint8)
+    rows = np.nonzero(_horizontal_lines(u8, max(15, w // 3)).any(axis=1))[0]
+    lw = max(1, int(0.3 * w))
+    ver = _vertical_rules(np.ascontiguousarray(u8[:, :lw]), max(9, int(0.4 * h)), rows)
+    cols = np.nonzero(ver.any(axis=0))[0]
+    # the box's own left side sits at the very left: the cell rule is further in
+    cols = cols[cols > 0.04 * w]
+    if len(cols) == 0:
+        return ink
+    out = ink.copy()
+    out[:, : cols.max() + 1] = False
+    return out
+
+
+def drop_microtext(ink: np.ndarray) -> np.ndarray:
+    """Drop rows of many tiny components (pre-printed micro-text lines along the box).
+
+    A band counts when it holds at least ``MICROTEXT_MIN_COUNT`` components shorter than
+    ``MICROTEXT_HEIGHT`` of the field height, spread over at least 40% of the width.
+    """
+    h, w = ink.shape
+    n, lab, stats, cent = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    if n <= MICROTEXT_MIN_COUNT:
+        return ink
+    tiny = np.nonzero(stats[1:, cv2.CC_STAT_HEIGHT] < MICROTEXT_HEIGHT * h)[0] + 1
+    if len(tiny) < MICROTEXT_MIN_COUNT:
+        return ink
+    cy = cent[tiny, 1]
+    band = max(3.0, 0.04 * h)
+    drop = np.zeros(n, bool)
+    for i in tiny:
+        near = tiny[np.abs(cy - cent[i, 1]) <= band]
+        if len(near) < MICROTEXT_MIN_COUNT:
+            continue
+        x0 = stats[near, cv2.CC_STAT_LEFT].min()
+        x1 = (stats[near, cv2.CC_STAT_LEFT] + stats[near, cv2.CC_STAT_WIDTH]).max()
+        if x1 - x0 >= 0.4 * w:
+            drop[near] = True
+    return ink & ~drop[lab]
+
+
+def drop_left_sign(ink: np.ndarray) -> np.ndarray:
+    """Drop a printed currency sign standing alone at the left edge of a boxed field.
+
+    The sign is the leftmost component when it ends within ``SIGN_MAX_RIGHT`` of the
+    width, is 15-70% of the field height and no other ink starts left of its right edge.
+    """
+    h, w = ink.shape
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return ink
+    idx = np.nonzero(stats[1:, cv2.CC_STAT_HEIGHT] > 0.1 * h)[0] + 1   # ignore specks
+    if len(idx) < 2:
+        return ink
+    order = idx[np.argsort(stats[idx, cv2.CC_STAT_LEFT])]
+    first = order[0]
+    x, y, cw, ch, _ = stats[first]
+    if x + cw > SIGN_MAX_RIGHT * w or not 0.15 * h <= ch <= 0.7 * h:
+        return ink
+    if stats[order[1:], cv2.CC_STAT_LEFT].min() < x + cw:
+        return ink
+    return ink & (lab != first)
+
+
+def drop_specks(ink: np.ndarray, min_area: int) -> np.ndarray:
+    """``ink`` without connected components smaller than ``min_area`` pixels."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    small = np.zeros(n, bool)
+    small[1:] = stats[1:, cv2.CC_STAT_AREA] < min_area
+    return ink & ~small[lab]
+
+
+def clean_field(field: Field) -> np.ndarray:
+    """Binary ink of the field: ``uint8``, paper 255, ink 0, same shape as ``field.image``.
+
+    See the module docstring for the steps.
+    """
+    gray = to_gray(field)
+    h, w = gray.shape[:2]
+    if h == 0 or w == 0:
+        return np.full(gray.shape[:2], 255, np.uint8)
+    ink = binarize(gray)
+    if field.layout != "field":
+        ink = drop_currency_cell(ink)
+    ink = remove_lines(ink)
+    ink = drop_specks(ink, max(4, int(SPECK_AREA * h * h)))
+    ink = drop_microtext(ink)
+    if field.layout != "field":
+        ink = drop_left_sign(ink)
+    return np.where(ink, 0, 255).astype(np.uint8)
