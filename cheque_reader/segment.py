@@ -1,0 +1,376 @@
+"""Binary ink of a field -> digit candidates and separators; the best path through them.
+
+:func:`segment_field` works in four steps:
+
+1. connected components of the ink (8-connectivity), specks dropped;
+2. the digit band (typical top, bottom and height of the tall components) tells
+   separators from digits: ``.`` (small, low), ``,`` (small, reaching below the
+   baseline), ``-`` (flat), ``/`` (a tall slanted stroke ending the amount, as in
+   ``25,00,000/-``); stray marks above the band are dropped;
+3. broken strokes are merged (pieces overlapping horizontally: the hat of a 5, an open 4);
+4. over-segmentation: a piece wider than a digit is cut at minima of its vertical ink
+   projection into primitive pieces; candidates are every run of up to
+   ``MAX_SPAN`` neighbouring primitives (``DigitCandidate.start``/``end``), and also pairs of
+   narrow neighbouring pieces (a digit written in two strokes).
+
+:func:`best_path` picks the cover of the primitives that maximises the product of the
+classifier's probabilities ``max_k P(k) * (1 - P(not digit))`` (LeCun et al. 1998), so a
+wrong cut, whose halves look like fragments, loses to the right one.
+
+Images are ``uint8`` with paper 255 and ink 0; boxes are in field pixels.
+
+>>> import numpy as np
+>>> ink = np.full((40, 60), 255, np.uint8)
+>>> ink[5:35, 5:15] = 0; ink[5:35, 30:40] = 0; ink[31:35, 50:54] = 0   # two digits and a dot
+>>> [c.kind for c in segment_field(ink)]
+['digit', 'digit', '.']
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .types import BBox, DigitCandidate
+
+log = logging.getLogger("cheque_reader")
+
+#: Components with fewer pixels than this fraction of the band height squared are specks.
+SPECK_FRACTION = 0.004
+
+#: A piece is "wide" (may hold touching digits) above this many typical digit widths.
+WIDE_FACTOR = 1.35
+
+#: Most primitives one candidate may span.
+MAX_SPAN = 3
+
+#: A cut column holds at most this fraction of the piece's densest column.
+CUT_MAX_INK = 0.45
+
+#: Separators are at most this fraction of the digit band height tall ('/' excepted).
+SEPARATOR_HEIGHT = 0.45
+
+
+@dataclass
+class _Piece:
+    mask: np.ndarray  # bool, whole field shape is too big: kept as crop + offset
+    x: int
+    y: int
+    kind: str = "digit"
+
+    @property
+    def w(self) -> int:
+        return self.mask.shape[1]
+
+    @property
+    def h(self) -> int:
+        return self.mask.shape[0]
+
+    @property
+    def x2(self) -> int:
+        return self.x + self.w
+
+    @property
+    def y2(self) -> int:
+        return self.y + self.h
+
+
+def _merge(a: _Piece, b: _Piece) -> _Piece:
+    x, y = min(a.x, b.x), min(a.y, b.y)
+    x2, y2 = max(a.x2, b.x2), max(a.y2, b.y2)
+    m = np.zeros((y2 - y, x2 - x), bool)
+    m[a.y - y : a.y2 - y, a.x - x : a.x2 - x] |= a.mask
+    m[b.y - y : b.y2 - y, b.x - x : b.x2 - x] |= b.mask
+    return _Piece(m, x, y, a.kind)
+
+
+def _components(ink: np.ndarray) -> list[_Piece]:
+    mask = (ink < 128).astype(np.uint8)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    out = []
+    for i in range(1, n):
+        x, y, w, h, _ = stats[i]
+        out.append(_Piece(lab[y : y + h, x : x + w] == i, int(x), int(y)))
+    return out
+
+
+@dataclass(frozen=True)
+class Band:
+    """The digit band: typical top and bottom row of the digits, their height and width."""
+
+    top: float
+    bottom: float
+    height: float
+    digit_width: float
+
+
+def digit_band(pieces: list[_Piece]) -> Band:
+    """The band of the tall pieces (those at least half as tall as the tallest)."""
+    hs = np.array([p.h for p in pieces], float)
+    tall = [p for p in pieces if p.h >= 0.5 * hs.max()]
+    top = float(np.median([p.y for p in tall]))
+    bottom = float(np.median([p.y2 for p in tall]))
+    height = max(1.0, bottom - top)
+    widths = [p.w for p in tall if p.w <= 1.1 * height]
+    dw = float(np.median(widths)) if widths else 0.6 * height
+    dw = float(np.clip(dw, 0.35 * height, 1.0 * height))
+    return Band(top, bottom, height, dw)
+
+
+def _slant(p: _Piece) -> float:
+    """Angle of a piece's main axis from vertical in degrees: positive leaning right like ``/``.
+
+    >>> _slant(_Piece(np.eye(10, dtype=bool)[::-1], 0, 0))
+    45.0
+    """
+    ys, xs = np.nonzero(p.mask)
+    if len(xs) < 3:
+        return 0.0
+    cov = np.cov(np.vstack([xs, ys]).astype(float))
+    _, vecs = np.linalg.eigh(cov)
+    vx, vy = vecs[:, 1]
+    ang = float(np.degrees(np.arctan2(abs(vx), abs(vy))))
+    return round(ang, 1) if vx * vy < 0 else round(-ang, 1)
+
+
+def separator_kind(p: _Piece, band: Band, is_last: bool) -> str | None:
+    """The separator ``p`` is (``. , - /``), ``"noise"`` for a stray mark, or ``None`` for a digit."""
+    H = band.height
+    mid = 0.5 * (band.top + band.bottom)
+    cy = p.y + 0.5 * p.h
+    if p.h <= SEPARATOR_HEIGHT * H:
+        if p.w >= 1.6 * p.h and p.w >= 0.3 * H:
+            return "-"
+        if p.y2 < band.top + 0.3 * H and p.h < 0.3 * H:
+            return "noise"  # a stray mark above the digits
+        if cy > mid:
+            if p.y2 > band.bottom + 0.08 * H and p.h > 1.3 * p.w:
+                return ","
+            return "." if p.h <= 0.3 * H else ","
+        if p.h < 0.2 * H and p.w < 0.2 * H:
+            return "noise"
+        return None
+    if is_last:
+        # the terminator of '25,00,000/-': a long slanted stroke, often taller than the digits
+        s = _slant(p)
+        if s > 25 and (p.h > 1.15 * H or p.w > 0.8 * H):
+            return "/"
+    return None
+
+
+def _cuts(p: _Piece, dw: float) -> list[int]:
+    """Candidate cut columns (piece coordinates): minima of the vertical ink projection and
+    valleys of the upper and lower contours (where two touching digits meet)."""
+    m = p.mask
+    prof = m.sum(axis=0).astype(float)
+    if len(prof) < 5:
+        return []
+    k = max(1, int(dw / 8)) | 1
+    box = np.ones(k) / k
+    sm = np.convolve(prof, box, mode="same")
+    has = m.any(axis=0)
+    upper = np.where(has, m.argmax(axis=0), p.h).astype(float)
+    lower = np.where(has, p.h - 1 - m[::-1].argmax(axis=0), -1).astype(float)
+    up_s = np.convolve(upper, box, mode="same")
+    lo_s = np.convolve(lower, box, mode="same")
+    lo, hi = max(1, int(0.3 * dw)), min(p.w - 1, int(p.w - 0.3 * dw))
+    peak = sm.max()
+    win = max(2, int(0.25 * dw))
+    scored: list[tuple[float, int]] = []
+    for c in range(lo, hi):
+        a, b = max(0, c - win), min(p.w, c + win + 1)
+        if sm[c] <= sm[a:b].min() + 1e-9 and sm[c] <= CUT_MAX_INK * peak:
+            scored.append((sm[c] / peak, c))
+        # upper contour dips (a valley seen from above) / lower contour rises (seen from below)
+        if up_s[c] >= up_s[a:b].max() - 1e-9 and up_s[c] - min(up_s[a], up_s[b - 1]) > 0.12 * p.h:
+            scored.append((0.5, c))
+        if lo_s[c] <= lo_s[a:b].min() + 1e-9 and max(lo_s[a], lo_s[b - 1]) - lo_s[c] > 0.12 * p.h:
+            scored.append((0.5, c))
+    scored.sort()
+    chosen: list[int] = []
+    for _, c in scored:
+        if all(abs(c - o) >= 0.3 * dw for o in chosen):
+            chosen.append(c)
+        if len(chosen) >= 8:
+            break
+    return sorted(chosen)
+
+
+def _split(p: _Piece, cuts: list[int]) -> list[_Piece]:
+    out = []
+    edges = [0, *cuts, p.w]
+    for a, b in zip(edges[:-1], edges[1:]):
+        m = p.mask[:, a:b]
+        rows = np.nonzero(m.any(axis=1))[0]
+        if len(rows) == 0:
+            continue
+        out.append(_Piece(m[rows[0] : rows[-1] + 1], p.x + a, p.y + int(rows[0])))
+    return out
+
+
+def _crop(p: _Piece) -> np.ndarray:
+    return np.where(p.mask, 0, 255).astype(np.uint8)
+
+
+def _merge_broken(pieces: list[_Piece], band: Band) -> list[_Piece]:
+    """Merge pieces overlapping horizontally by at least half the narrower one, if the union stays digit-sized."""
+    pieces = sorted(pieces, key=lambda p: p.x)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(pieces)):
+            for j in range(i + 1, len(pieces)):
+                a, b = pieces[i], pieces[j]
+                if b.x >= a.x2:
+                    break
+                ov = min(a.x2, b.x2) - max(a.x, b.x)
+                if ov < 0.5 * min(a.w, b.w):
+                    continue
+                u = _merge(a, b)
+                if u.h > 1.5 * band.height or u.w > 1.3 * band.digit_width + 0.2 * band.height:
+                    continue
+                pieces[i] = u
+                del pieces[j]
+                merged = True
+                break
+            if merged:
+                break
+    return pieces
+
+
+def segment_field(ink: np.ndarray) -> tuple[DigitCandidate, ...]:
+    """Digit and separator candidates of a binary field (paper 255, ink 0), left to right.
+
+    Candidates of kind ``"digit"`` may overlap (over-segmentation); :func:`best_path`
+    chooses among them. Separators have ``end == start + 1`` and no alternative.
+
+    >>> import numpy as np
+    >>> import cv2
+    >>> ink = np.full((40, 90), 255, np.uint8)
+    >>> for x in (5, 30, 48):  # a "0", then two touching "0"s
+    ...     _ = cv2.ellipse(ink, (x + 8, 20), (7, 14), 0, 0, 360, 0, 3)
+    >>> cands = segment_field(ink)
+    >>> sorted((c.bbox.x, c.bbox.w) for c in cands if c.bbox.w > 15)[:3]   # whole rings among the candidates
+    [(4, 19), (29, 18), (29, 27)]
+    """
+    if ink.ndim != 2 or ink.size == 0:
+        return ()
+    pieces = _components(ink)
+    if not pieces:
+        return ()
+    band = digit_band(pieces)
+    speck = max(3, int(SPECK_FRACTION * band.height * band.height))
+    pieces = [p for p in pieces if p.mask.sum() >= speck]
+    if not pieces:
+        return ()
+    band = digit_band(pieces)
+
+    # separators first (they must not be merged into digits), then merge broken strokes
+    pieces.sort(key=lambda p: p.x + 0.5 * p.w)
+    big_idx = [i for i, p in enumerate(pieces) if p.h > SEPARATOR_HEIGHT * band.height]
+    last_big = big_idx[-1] if big_idx else -1
+    seps, digits = [], []
+    for i, p in enumerate(pieces):
+        kind = separator_kind(p, band, is_last=(i == last_big and len(big_idx) > 1))
+        if kind == "noise":
+            continue
+        if kind is None:
+            digits.append(p)
+        else:
+            p.kind = kind
+            seps.append(p)
+    digits = _merge_broken(digits, band)
+
+    # primitives: wide digit pieces cut at projection minima; a group id per original piece
+    prims: list[tuple[_Piece, int]] = []
+    for gid, p in enumerate(digits):
+        parts = [p]
+        if p.w > WIDE_FACTOR * band.digit_width:
+            cuts = _cuts(p, band.digit_width)
+            if cuts:
+                parts = _split(p, cuts)
+        prims.extend((q, gid) for q in parts)
+    prims.extend((s, -1 - k) for k, s in enumerate(seps))
+    prims.sort(key=lambda t: t[0].x + 0.5 * t[0].w)
+
+    cands: list[DigitCandidate] = []
+    n = len(prims)
+    for i in range(n):
+        p, g = prims[i]
+        if p.kind != "digit":
+            cands.append(DigitCandidate(BBox(p.x, p.y, p.w, p.h), _crop(p), p.kind, i, i + 1))
+            continue
+        acc = p
+        cands.append(DigitCandidate(BBox(p.x, p.y, p.w, p.h), _crop(p), "digit", i, i + 1))
+        for j in range(i + 1, min(n, i + MAX_SPAN)):
+            q, gq = prims[j]
+            if q.kind != "digit":
+                break
+            same = gq == g
+            narrow_pair = j == i + 1 and acc.w < 0.75 * band.digit_width and q.w < 0.75 * band.digit_width
+            if not (same or narrow_pair):
+                break
+            acc = _merge(acc, q)
+            if acc.w > 1.6 * band.digit_width + 0.1 * band.height:
+                break
+            cands.append(DigitCandidate(BBox(acc.x, acc.y, acc.w, acc.h), _crop(acc), "digit", i, j + 1))
+            if not same:
+                break
+    return tuple(cands)
+
+
+def best_path(candidates, predictions=None) -> tuple[int, ...]:
+    """Indices of the candidates covering the primitives left to right with the best score.
+
+    A digit candidate scores ``log(max_k P(k) * (1 - P(not digit)))``; a separator scores 0.
+    Without predictions, the fewest candidates win (whole pieces, no cuts).
+
+    >>> import numpy as np
+    >>> from cheque_reader.types import DigitCandidate, BBox
+    >>> img = np.zeros((2, 2), np.uint8)
+    >>> cands = [DigitCandidate(BBox(0, 0, 1, 1), img, "digit", 0, 1),
+    ...          DigitCandidate(BBox(1, 0, 1, 1), img, "digit", 1, 2),
+    ...          DigitCandidate(BBox(0, 0, 2, 1), img, "digit", 0, 2)]
+    >>> best_path(cands)
+    (2,)
+    """
+    cands = list(candidates)
+    if not cands:
+        return ()
+    n = max(c.end for c in cands)
+    if predictions is not None and len(predictions) == len(cands):
+        probs = np.asarray(predictions.probs, float)
+        nd = np.asarray(predictions.not_digit, float)
+        conf = probs.max(axis=1) * (1.0 - nd)
+        score = np.log(np.clip(conf, 1e-9, 1.0))
+    else:
+        score = np.full(len(cands), -1.0)
+    score = np.where([c.kind != "digit" for c in cands], 0.0, score)
+    best = np.full(n + 1, -np.inf)
+    back = [-1] * (n + 1)
+    best[0] = 0.0
+    by_start: dict[int, list[int]] = {}
+    for i, c in enumerate(cands):
+        by_start.setdefault(c.start, []).append(i)
+    for s in range(n):
+        if not np.isfinite(best[s]):
+            continue
+        for i in by_start.get(s, []):
+            e = cands[i].end
+            v = best[s] + score[i]
+            if v > best[e]:
+                best[e] = v
+                back[e] = i
+    if not np.isfinite(best[n]):
+        # no full cover (should not happen): fall back to single pieces in order
+        return tuple(i for i, c in enumerate(cands) if c.end == c.start + 1)
+    path = []
+    e = n
+    while e > 0:
+        i = back[e]
+        path.append(i)
+        e = cands[i].start
+    return tuple(reversed(path))
