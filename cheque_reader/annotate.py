@@ -1,0 +1,100 @@
+"""Pictures of a read: the page with the found field, and the field with its cuts, digits and confidences.
+
+The first thing to open when a read is wrong (``cheque-reader read --annotate DIR``).
+
+>>> import numpy as np
+>>> from cheque_reader.types import ChequeResult
+>>> out = annotate_page(np.full((100, 300), 255, np.uint8), ChequeResult("x.png", 1, "no_field"), None, (), ())
+>>> out.ndim, out.shape[2], out.dtype
+(3, 3, dtype('uint8'))
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from .types import ChequeResult, DigitCandidate, Field
+
+#: Width in pixels of the annotated picture.
+OUT_WIDTH = 1000
+
+_GREEN = (0, 170, 0)
+_RED = (0, 0, 230)
+_BLUE = (200, 80, 0)
+_ORANGE = (0, 140, 255)
+_GRAY = (170, 170, 170)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _bgr(img: np.ndarray) -> np.ndarray:
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(img[:, :, :3])
+
+
+def _fit(img: np.ndarray, width: int) -> tuple[np.ndarray, float]:
+    s = width / max(1, img.shape[1])
+    out = cv2.resize(img, (width, max(1, int(round(img.shape[0] * s)))), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+    return out, s
+
+
+def _text(img: np.ndarray, s: str, org: tuple[int, int], color, scale: float = 0.6, thick: int = 1) -> None:
+    cv2.putText(img, s, org, _FONT, scale, (255, 255, 255), thick + 3, cv2.LINE_AA)
+    cv2.putText(img, s, org, _FONT, scale, color, thick, cv2.LINE_AA)
+
+
+def annotate_page(
+    page_image: np.ndarray,
+    result: ChequeResult,
+    field: Field | None,
+    candidates: Sequence[DigitCandidate],
+    chosen: Sequence[int],
+) -> np.ndarray:
+    """A BGR picture of one read.
+
+    Top: the page with the found field (green). Below it: the field enlarged, every
+    candidate in light grey, the primitive cuts in red, the chosen digits in blue with
+    their label and confidence, the chosen separators in orange; last, a line with the
+    status, the digits, the text and the string confidence.
+    """
+    page, _ = _fit(_bgr(page_image), OUT_WIDTH)
+    s_page = OUT_WIDTH / max(1, page_image.shape[1])
+    if result.field is not None:
+        b = result.field
+        cv2.rectangle(page, (int(b.x * s_page), int(b.y * s_page)), (int(b.x2 * s_page), int(b.y2 * s_page)), _GREEN, 2)
+        _text(page, f"field ({result.layout or (field.layout if field else '')})", (int(b.x * s_page), max(14, int(b.y * s_page) - 6)), _GREEN)
+    parts = [page]
+    if field is not None and field.image.size:
+        fimg = field.color if field.color is not None else field.image
+        big, s = _fit(_bgr(fimg), OUT_WIDTH)
+        big = cv2.copyMakeBorder(big, 0, 40, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+        for c in candidates:
+            x0, y0, x1, y1 = (int(v * s) for v in (c.bbox.x, c.bbox.y, c.bbox.x2, c.bbox.y2))
+            cv2.rectangle(big, (x0, y0), (x1, y1), _GRAY, 1)
+        # cuts: boundaries between neighbouring primitives inside one chosen path
+        cut_x = sorted({int(c.bbox.x * s) for c in candidates if c.start > 0})
+        for x in cut_x:
+            cv2.line(big, (x, 0), (x, big.shape[0] - 41), _RED, 1)
+        reads = {(r.bbox.x, r.bbox.y, r.bbox.w, r.bbox.h): r for r in result.digit_reads}
+        for i in chosen:
+            c = candidates[i]
+            x0, y0, x1, y1 = (int(v * s) for v in (c.bbox.x, c.bbox.y, c.bbox.x2, c.bbox.y2))
+            if c.kind == "digit":
+                cv2.rectangle(big, (x0, y0), (x1, y1), _BLUE, 2)
+                r = reads.get((c.bbox.x, c.bbox.y, c.bbox.w, c.bbox.h))
+                label = f"{r.label} {r.confidence:.2f}" if r else "?"
+                _text(big, label, (x0, big.shape[0] - 14), _BLUE, 0.55, 1)
+            else:
+                cv2.rectangle(big, (x0, y0), (x1, y1), _ORANGE, 2)
+                _text(big, c.kind, (x0, big.shape[0] - 14), _ORANGE, 0.7, 2)
+        parts.append(big)
+    footer = np.full((36, OUT_WIDTH, 3), 255, np.uint8)
+    msg = f"{result.status}  digits={result.digits or '-'}  text={result.text or '-'}  conf={result.confidence:.3f}"
+    if result.review_reasons:
+        msg += "  review: " + ",".join(result.review_reasons)
+    _text(footer, msg, (8, 24), (0, 0, 0), 0.6, 1)
+    parts.append(footer)
+    return np.vstack(parts)

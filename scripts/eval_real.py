@@ -1,0 +1,188 @@
+"""Figures on the real development data (issue 4), printed as one table.
+
+- ORAND CAR-A validation fold (``--layout field``): digit-string accuracy;
+- IDRBT, all 40 whole cheques (``--layout auto``): fields found with IoU >= 0.5 against the
+  labelled box, digit-string accuracy on the rows not marked uncertain;
+- the most common failure kinds on both sets, with counts.
+
+Usage::
+
+    PYTHONPATH=. python scripts/eval_real.py [--model PATH] [--annotate DIR] [--limit N]
+
+Without weights (no model shipped yet) it still reports field location and, instead of
+string accuracy, how often the segmentation finds the right number of digits.
+Data is read from ``../shared/data`` or ``$CHEQUE_READER_DATA``; nothing is written into
+the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cheque_reader import annotate, datasets, pipeline, segment  # noqa: E402
+from cheque_reader.config import ReadOptions  # noqa: E402
+from cheque_reader.errors import ModelError  # noqa: E402
+from cheque_reader.types import BBox, Page  # noqa: E402
+
+
+def failure_kind(read: str, truth: str) -> str:
+    """A short name for how ``read`` differs from ``truth`` (both digit strings)."""
+    if read == truth:
+        return "ok"
+    if not read:
+        return "nothing read"
+    if len(read) == len(truth) + 1:
+        if read[:-1] == truth:
+            return "extra digit at the end (tail/terminator read as a digit)"
+        if read[1:] == truth:
+            return "extra digit at the start (sign/mark read as a digit)"
+        return "one extra digit inside (split digit or separator read as digit)"
+    if len(read) + 1 == len(truth):
+        return "one digit missing (merged touching digits or dropped stroke)"
+    if len(read) != len(truth):
+        return f"length off by {len(read) - len(truth):+d}"
+    wrong = [(t, r) for t, r in zip(truth, read) if t != r]
+    if len(wrong) == 1:
+        return f"one digit misread {wrong[0][0]}->{wrong[0][1]}"
+    return f"{len(wrong)} digits misread"
+
+
+def load_page(path: Path, name: str) -> Page:
+    color = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if color is None:
+        raise SystemExit(f"cannot read {path}")
+    gray = cv2.cvtColor(color, cv2.COLOR_BGR2GRAY)
+    b, g, r = cv2.split(color)
+    is_gray = np.array_equal(b, g) and np.array_equal(g, r)
+    return Page(name, 1, gray, None if is_gray else color)
+
+
+def read(page: Page, layout: str, classifier, annotate_dir: Path | None, tag: str):
+    """(result, chosen digits count without a model) for one page."""
+    options = ReadOptions(layout=layout)
+    prepared = pipeline.prepare_page(page, options)
+    if classifier is None:
+        n = 0
+        if prepared.candidates:
+            chosen = segment.best_path(prepared.candidates)
+            n = sum(prepared.candidates[i].kind == "digit" for i in chosen)
+        return None, prepared, n
+    preds = pipeline.classify_prepared(prepared, classifier)
+    result = pipeline.finish_page(prepared, preds, classifier, options)
+    if annotate_dir is not None:
+        chosen = segment.best_path(prepared.candidates, preds) if preds is not None else ()
+        pic = annotate.annotate_page(page.color if page.color is not None else page.image, result,
+                                     prepared.field, prepared.candidates, chosen)
+        cv2.imwrite(str(annotate_dir / f"{tag}.png"), pic)
+    return result, prepared, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", help="weights file (default: the shipped model)")
+    ap.add_argument("--annotate", type=Path, help="write annotated PNGs of failures here (e.g. /tmp/ann)")
+    ap.add_argument("--limit", type=int, default=0, help="ORAND images at most (0: the whole fold)")
+    ap.add_argument("--skip-orand", action="store_true")
+    ap.add_argument("--skip-idrbt", action="store_true")
+    ap.add_argument("--fold", default="val", choices=("val", "train", "all"))
+    args = ap.parse_args(argv)
+
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        classifier = pipeline.get_classifier(ReadOptions(model_path=args.model))
+        model = classifier.model_id
+    except ModelError as exc:
+        print(f"no classifier ({exc}): segmentation-only figures", file=sys.stderr)
+        classifier, model = None, "none"
+    ann = args.annotate
+    if ann is not None:
+        ann.mkdir(parents=True, exist_ok=True)
+
+    rows: list[tuple[str, str, str]] = []
+    kinds: collections.Counter[str] = collections.Counter()
+    t0 = time.perf_counter()
+
+    if not args.skip_orand:
+        df = datasets.load_orand_labels()
+        if args.fold != "all":
+            df = df[df["fold"] == args.fold]
+        if args.limit:
+            df = df.head(args.limit)
+        d = datasets.orand_dir() / "images"
+        ok = seg_ok = 0
+        for f, truth in zip(df["file"], df["amount_string"]):
+            page = load_page(d / f, f)
+            res, prep, n = read(page, "field", classifier, None, f)
+            if res is None:
+                seg_ok += n == len(truth)
+                continue
+            kind = failure_kind(res.digits, truth)
+            ok += kind == "ok"
+            if kind != "ok":
+                kinds["ORAND: " + kind] += 1
+                if ann is not None:
+                    read(page, "field", classifier, ann, "orand_" + Path(f).stem)
+        name = f"ORAND CAR-A {args.fold} fold ({len(df)} fields, --layout field)"
+        if classifier is None:
+            rows.append((name, "right digit count (no model)", f"{seg_ok}/{len(df)} = {seg_ok / max(1, len(df)):.1%}"))
+        else:
+            rows.append((name, "digit-string accuracy", f"{ok}/{len(df)} = {ok / max(1, len(df)):.1%}"))
+
+    if not args.skip_idrbt:
+        df = datasets.load_idrbt_labels()
+        d = datasets.idrbt_dir() / "images"
+        found = ok = certain = seg_ok = 0
+        for _, r in df.iterrows():
+            page = load_page(d / r["file"], r["file"])
+            res, prep, n = read(page, "auto", classifier, None, r["file"])
+            label = BBox(int(r["amount_x"]), int(r["amount_y"]), int(r["amount_w"]), int(r["amount_h"]))
+            iou = prep.field.bbox.iou(label) if prep.field is not None else 0.0
+            found += iou >= 0.5
+            truth = str(r["amount_digits"])
+            if int(r["amount_uncertain"]):
+                continue
+            certain += 1
+            if res is None:
+                seg_ok += n == len(truth)
+                continue
+            kind = "field not found (IoU < 0.5)" if iou < 0.5 else failure_kind(res.digits, truth)
+            ok += kind == "ok"
+            if kind != "ok":
+                kinds["IDRBT: " + kind] += 1
+                if ann is not None:
+                    read(page, "auto", classifier, ann, "idrbt_" + Path(r["file"]).stem)
+        rows.append(("IDRBT whole cheques (40, --layout auto)", "field found, IoU >= 0.5", f"{found}/{len(df)}"))
+        if classifier is None:
+            rows.append(("IDRBT, amount_uncertain == 0", "right digit count (no model)", f"{seg_ok}/{certain} = {seg_ok / max(1, certain):.1%}"))
+        else:
+            rows.append(("IDRBT, amount_uncertain == 0", "digit-string accuracy", f"{ok}/{certain} = {ok / max(1, certain):.1%}"))
+
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    print(f"model: {model}   ({time.perf_counter() - t0:.0f} s)")
+    print(f"{'set':<{w0}}  {'measure':<{w1}}  value")
+    for a, b, c in rows:
+        print(f"{a:<{w0}}  {b:<{w1}}  {c}")
+    if kinds:
+        print("\ntop failure kinds:")
+        for k, v in kinds.most_common(10):
+            print(f"  {v:4d}  {k}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
