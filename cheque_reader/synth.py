@@ -382,8 +382,8 @@ def _write(
             g = _digit_glyph(
                 source.sample(int(ch), rng), gh, pen, slant + rng.normal(0, 3.0), rng.uniform(0.88, 1.12)
             )
-            if prev_digit and rng.random() < touching:
-                x -= rng.uniform(0.03, 0.14) * h
+            if prev_digit and rng.random() < touching:  # touch or overlap the previous digit
+                x -= min(rng.uniform(0.03, 0.14) * h, 0.45 * glyphs[-1][0].shape[1])
             else:
                 x += max(0.03, rng.normal(0.13, 0.05)) * h * scale
             bottom = base - up * h + rng.normal(0, 0.03) * h
