@@ -1,0 +1,297 @@
+"""``DigitClassifier``: batched, calibrated LeNet-5 digit classification.
+
+The weights are package data (``cheque_reader/weights/<name>.pt``) with a JSON sidecar
+(``<name>.json``: architecture, classes, temperature, training data, metrics, sha256). The
+weights file's sha256 is checked against the sidecar before anything is loaded. A model
+is loaded once per process and shared by every ``DigitClassifier`` that asks for the
+same ``(path, device, backend)``.
+
+>>> import numpy as np
+>>> clf = DigitClassifier()
+>>> crop = np.full((40, 24), 255, np.uint8); crop[4:36, 10:14] = 0     # a "1"
+>>> pred = clf.predict([crop])
+>>> pred.probs.shape, pred.labels.shape, pred.not_digit.shape
+((1, 10), (1,), (1,))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .config import DEFAULT_BATCH_SIZE, INPUT_SIZE
+from .errors import ModelError, UsageError
+from .normalize import normalize_batch
+
+log = logging.getLogger("cheque_reader")
+
+#: The default weights inside the package.
+DEFAULT_MODEL = "lenet5.pt"
+
+BACKENDS = ("torch", "onnx")
+
+_CACHE: dict[tuple[str, str, str], "_Loaded"] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DigitPredictions:
+    """Classifier output for ``N`` candidates.
+
+    ``labels``: ``(N,)`` int, the most probable digit 0-9.
+    ``probs``: ``(N, 10)`` float, calibrated P(digit = k | it is a digit); rows sum to 1.
+    ``not_digit``: ``(N,)`` float, calibrated P(the candidate is not a single digit).
+    """
+
+    labels: np.ndarray
+    probs: np.ndarray
+    not_digit: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """``(N,)`` probability of the chosen label (given it is a digit)."""
+        return self.probs.max(axis=1) if len(self) else np.zeros(0, np.float32)
+
+    @classmethod
+    def from_logits(cls, logits: np.ndarray, temperature: float = 1.0) -> "DigitPredictions":
+        """Predictions from ``(N, 11)`` logits (digits 0-9 then not_digit) and a temperature.
+
+        >>> import numpy as np
+        >>> p = DigitPredictions.from_logits(np.array([[0.0] * 10 + [np.log(10.0)]]))
+        >>> round(float(p.not_digit[0]), 3), round(float(p.probs.sum()), 3)
+        (0.5, 1.0)
+        """
+        z = np.asarray(logits, dtype=np.float64) / float(temperature)
+        if z.ndim != 2 or z.shape[1] not in (10, 11):
+            raise ValueError(f"expected (N, 10) or (N, 11) logits, got shape {z.shape}")
+        z = z - z.max(axis=1, keepdims=True) if len(z) else z
+        e = np.exp(z)
+        p = e / e.sum(axis=1, keepdims=True) if len(z) else e
+        digit = p[:, :10]
+        not_digit = p[:, 10] if z.shape[1] == 11 else np.zeros(len(z))
+        s = digit.sum(axis=1, keepdims=True)
+        probs = np.divide(digit, s, out=np.full_like(digit, 0.1), where=s > 0)
+        return cls(
+            labels=probs.argmax(axis=1).astype(np.int64) if len(z) else np.zeros(0, np.int64),
+            probs=probs.astype(np.float32),
+            not_digit=not_digit.astype(np.float32),
+        )
+
+
+@dataclass
+class _Loaded:
+    run: Any  # callable: float32 (n,1,32,32) array -> (n, C) logits array
+    metadata: dict
+    model_id: str
+    temperature: float
+
+
+class DigitClassifier:
+    """Classify digit crops with LeNet-5, in batches, with calibrated probabilities.
+
+    Parameters
+    ----------
+    model_path : weights file (``.pt``) with its ``.json`` sidecar beside it; ``None`` for the
+        model shipped in the package.
+    device : ``"cpu"`` or a torch device such as ``"cuda"`` (torch backend).
+    backend : ``"torch"`` or ``"onnx"`` (ONNX Runtime, the optional ``onnx`` extra).
+    batch_size : digits per forward pass.
+
+    Raises :class:`~cheque_reader.errors.ModelError` when the weights are missing or do not
+    match the sidecar's sha256, :class:`~cheque_reader.errors.UsageError` for a bad backend.
+    """
+
+    def __init__(self, model_path: str | None = None, device: str = "cpu", backend: str = "torch",
+                 batch_size: int = DEFAULT_BATCH_SIZE):
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown classifier backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if batch_size < 1:
+            raise UsageError("batch_size must be at least 1")
+        self.backend = backend
+        self.device = device
+        self.batch_size = int(batch_size)
+        self._loaded = _load(model_path, device, backend)
+
+    @property
+    def model_id(self) -> str:
+        """Weights id for result rows, e.g. ``"lenet5-v1-1a2b3c4d"``."""
+        return self._loaded.model_id
+
+    @property
+    def metadata(self) -> dict:
+        """The weights' JSON sidecar."""
+        return self._loaded.metadata
+
+    @property
+    def temperature(self) -> float:
+        return self._loaded.temperature
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Raw ``(N, C)`` logits (before temperature) of ``(N, 1, 32, 32)`` float32 inputs."""
+        x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+        if x.ndim == 3:
+            x = x[:, None]
+        if x.ndim != 4 or x.shape[1:] != (1, INPUT_SIZE, INPUT_SIZE):
+            raise ValueError(f"expected inputs of shape (N, 1, {INPUT_SIZE}, {INPUT_SIZE}), got {x.shape}")
+        n_out = len(self.metadata.get("classes") or ()) or 11
+        if len(x) == 0:
+            return np.zeros((0, n_out), np.float32)
+        parts = [self._loaded.run(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
+        return np.concatenate(parts, axis=0)
+
+    def predict_tensors(self, x: np.ndarray) -> DigitPredictions:
+        """Predictions for normalized inputs (:func:`cheque_reader.normalize.normalize_batch`)."""
+        return DigitPredictions.from_logits(self.logits(x), self.temperature)
+
+    def predict(self, crops: Sequence[np.ndarray]) -> DigitPredictions:
+        """Predictions for digit crops (``uint8``, dark ink on light paper, any size)."""
+        return self.predict_tensors(normalize_batch(list(crops)))
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def default_model_path() -> Path:
+    """The shipped default weights file."""
+    return Path(str(resources.files("cheque_reader").joinpath("weights", DEFAULT_MODEL)))
+
+
+def sidecar_path(model_path: str | Path) -> Path:
+    """``lenet5.pt`` -> ``lenet5.json``."""
+    return Path(model_path).with_suffix(".json")
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_metadata(model_path: str | Path) -> tuple[dict, bytes]:
+    """The sidecar and the weights' bytes, after checking the sha256 (:class:`ModelError` if not)."""
+    path = Path(model_path)
+    side = sidecar_path(path)
+    if not path.is_file():
+        raise ModelError(f"model weights not found: {path}")
+    if not side.is_file():
+        raise ModelError(f"model sidecar not found: {side}")
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{side}: unreadable sidecar: {exc}") from exc
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if meta.get("sha256") != digest:
+        raise ModelError(f"{path}: sha256 {digest[:12]}... does not match its sidecar ({str(meta.get('sha256'))[:12]}...)")
+    return meta, data
+
+
+def model_id_of(meta: dict) -> str:
+    """``"<name>-v<version>-<sha8>"``."""
+    return f"{meta.get('name', 'lenet5')}-v{meta.get('version', 1)}-{str(meta.get('sha256', ''))[:8]}"
+
+
+def _load(model_path: str | None, device: str, backend: str) -> _Loaded:
+    path = Path(model_path).resolve() if model_path else default_model_path()
+    key = (str(path), str(device), backend)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            return hit
+        meta, data = load_metadata(path)
+        net = _torch_model(meta, data, path)
+        run = _onnx_runner(net, meta, path) if backend == "onnx" else _torch_runner(net, device)
+        loaded = _Loaded(run=run, metadata=meta, model_id=model_id_of(meta),
+                         temperature=float(meta.get("temperature") or 1.0))
+        _CACHE[key] = loaded
+        log.info("loaded model %s (%s, %s)", loaded.model_id, backend, device)
+        return loaded
+
+
+def clear_cache() -> None:
+    """Forget loaded models (tests)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+def _torch_model(meta: dict, data: bytes, path: Path):
+    import torch
+
+    from .model import build_model
+
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        net = build_model(meta["architecture"])
+        net.load_state_dict(state)
+    except Exception as exc:  # corrupt file, wrong architecture
+        raise ModelError(f"{path}: cannot load weights: {exc}") from exc
+    net.eval()
+    return net
+
+
+def _torch_runner(net, device: str):
+    import torch
+
+    model = net.fused() if hasattr(net, "fused") else net
+    try:
+        model = model.to(device).eval()
+    except (RuntimeError, AssertionError) as exc:
+        raise UsageError(f"device {device!r} is not available: {exc}") from exc
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(x).to(device)).float().cpu().numpy()
+
+    return run
+
+
+def _onnx_runner(net, meta: dict, path: Path):
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise UsageError("backend 'onnx' needs onnxruntime: pip install 'cheque-reader[onnx]'") from exc
+    onnx_path = path.with_suffix(".onnx")
+    if onnx_path.is_file() and meta.get("onnx_sha256") == sha256_file(onnx_path):
+        model_bytes = onnx_path.read_bytes()
+    else:
+        model_bytes = export_onnx(net)
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    import torch
+
+    opts.intra_op_num_threads = max(1, torch.get_num_threads())  # honour the caller's thread limit
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return sess.run(None, {name: x})[0]
+
+    return run
+
+
+def export_onnx(net) -> bytes:
+    """The model as ONNX bytes (batch dimension dynamic), batch norm folded."""
+    import torch
+
+    model = net.fused() if hasattr(net, "fused") else net.eval()
+    buf = io.BytesIO()
+    x = torch.zeros(2, 1, INPUT_SIZE, INPUT_SIZE)
+    torch.onnx.export(model, (x,), buf, input_names=["x"], output_names=["logits"],
+                      dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}}, opset_version=17, dynamo=False)
+    return buf.getvalue()

