@@ -136,8 +136,8 @@ def _slant(p: _Piece) -> float:
     return round(ang, 1) if vx * vy < 0 else round(-ang, 1)
 
 
-def separator_kind(p: _Piece, band: Band, is_last: bool) -> str | None:
-    """The separator ``p`` is (``. , - /``), ``"noise"`` for a stray mark, or ``None`` for a digit."""
+def separator_kind(p: _Piece, band: Band) -> str | None:
+    """The separator ``p`` is (``. , -``), ``"noise"`` for a stray mark, or ``None`` for a digit."""
     H = band.height
     mid = 0.5 * (band.top + band.bottom)
     cy = p.y + 0.5 * p.h
@@ -153,12 +153,44 @@ def separator_kind(p: _Piece, band: Band, is_last: bool) -> str | None:
         if p.h < 0.2 * H and p.w < 0.2 * H:
             return "noise"
         return None
-    if is_last:
-        # the terminator of '25,00,000/-': a long slanted stroke, often taller than the digits
-        s = _slant(p)
-        if s > 25 and (p.h > 1.15 * H or p.w > 0.8 * H):
-            return "/"
+    # a big comma: starts in the lower half of the band and hangs well below it
+    if p.y > band.top + 0.5 * H and p.y2 > band.bottom + 0.15 * H and p.h < 0.8 * H and p.w < 0.5 * H:
+        return ","
+    if p.w >= 2.5 * p.h and p.h < 0.7 * H:
+        return "-"  # a long tail or strike
     return None
+
+
+def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
+    """Whether the rightmost digit-sized piece is the ``/`` of a ``/-`` terminator rather than a ``1``."""
+    H = band.height
+    s = _slant(p)
+    if before_dash and p.h > 1.1 * H and s > 0:
+        return True  # a tall stroke right before the dash
+    if s < 18:
+        return False
+    return before_dash or p.h > 1.1 * H or p.w > 0.8 * H or s > 35
+
+
+def _mark_terminator(prims: list[tuple[_Piece, int]], band: Band) -> None:
+    """Mark the trailing ``-`` strokes and the ``/`` of a ``/-`` terminator among the rightmost primitives."""
+    H = band.height
+    n_digits = sum(q.kind == "digit" for q, _ in prims)
+    j = len(prims) - 1
+    dash = False
+    while j >= 0 and n_digits > 1:
+        q = prims[j][0]
+        if q.kind == "-":
+            dash = True
+        elif q.kind == "digit" and (q.h < SEPARATOR_HEIGHT * H or (q.w > 1.5 * q.h and q.h < 0.7 * H)):
+            q.kind = "-"
+            dash = True
+            n_digits -= 1
+        else:
+            break
+        j -= 1
+    if j >= 0 and n_digits > 1 and prims[j][0].kind == "digit" and is_terminator_slash(prims[j][0], band, dash):
+        prims[j][0].kind = "/"
 
 
 def _cuts(p: _Piece, dw: float) -> list[int]:
@@ -269,12 +301,9 @@ def segment_field(ink: np.ndarray) -> tuple[DigitCandidate, ...]:
     band = digit_band(pieces)
 
     # separators first (they must not be merged into digits), then merge broken strokes
-    pieces.sort(key=lambda p: p.x + 0.5 * p.w)
-    big_idx = [i for i, p in enumerate(pieces) if p.h > SEPARATOR_HEIGHT * band.height]
-    last_big = big_idx[-1] if big_idx else -1
     seps, digits = [], []
-    for i, p in enumerate(pieces):
-        kind = separator_kind(p, band, is_last=(i == last_big and len(big_idx) > 1))
+    for p in pieces:
+        kind = separator_kind(p, band)
         if kind == "noise":
             continue
         if kind is None:
@@ -295,6 +324,8 @@ def segment_field(ink: np.ndarray) -> tuple[DigitCandidate, ...]:
         prims.extend((q, gid) for q in parts)
     prims.extend((s, -1 - k) for k, s in enumerate(seps))
     prims.sort(key=lambda t: t[0].x + 0.5 * t[0].w)
+
+    _mark_terminator(prims, band)
 
     cands: list[DigitCandidate] = []
     n = len(prims)
