@@ -50,6 +50,9 @@ MAX_SPAN = 3
 #: A cut column holds at most this fraction of the piece's densest column.
 CUT_MAX_INK = 0.45
 
+#: A terminator '/' is a thin straight stroke: minor/major axis ratio at most this.
+SLASH_MAX_ELONGATION = 0.3
+
 #: Separators are at most this fraction of the digit band height tall ('/' excepted).
 SEPARATOR_HEIGHT = 0.45
 
@@ -120,6 +123,19 @@ def digit_band(pieces: list[_Piece]) -> Band:
     return Band(top, bottom, height, dw)
 
 
+def _elongation(p: _Piece) -> float:
+    """Minor over major axis length of the ink (0 for a thin straight stroke, about 1 for a blob).
+
+    >>> round(_elongation(_Piece(np.eye(20, dtype=bool), 0, 0)), 2)
+    0.0
+    """
+    ys, xs = np.nonzero(p.mask)
+    if len(xs) < 3:
+        return 1.0
+    vals = np.linalg.eigvalsh(np.cov(np.vstack([xs, ys]).astype(float)))
+    return float(np.sqrt(max(vals[0], 0.0) / max(vals[1], 1e-9)))
+
+
 def _slant(p: _Piece) -> float:
     """Angle of a piece's main axis from vertical in degrees: positive leaning right like ``/``.
 
@@ -164,6 +180,8 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
 def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
     """Whether the rightmost digit-sized piece is the ``/`` of a ``/-`` terminator rather than a ``1``."""
     H = band.height
+    if _elongation(p) > SLASH_MAX_ELONGATION:
+        return False  # a digit's loop or bend, not a single stroke
     s = _slant(p)
     if before_dash and p.h > 1.1 * H and s > 0:
         return True  # a tall stroke right before the dash
@@ -182,7 +200,7 @@ def _mark_terminator(prims: list[tuple[_Piece, int]], band: Band) -> None:
         q = prims[j][0]
         if q.kind == "-":
             dash = True
-        elif q.kind == "digit" and (q.h < SEPARATOR_HEIGHT * H or (q.w > 1.5 * q.h and q.h < 0.7 * H)):
+        elif q.kind == "digit" and (q.w > 1.5 * q.h and q.h < 0.7 * H) and _elongation(q) < 0.35:
             q.kind = "-"
             dash = True
             n_digits -= 1

@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-orand", action="store_true")
     ap.add_argument("--skip-idrbt", action="store_true")
     ap.add_argument("--fold", default="val", choices=("val", "train", "all"))
+    ap.add_argument("--verbose", action="store_true", help="print every failure: file, truth, read")
     args = ap.parse_args(argv)
 
     try:
@@ -134,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             ok += kind == "ok"
             if kind != "ok":
                 kinds["ORAND: " + kind] += 1
+                if args.verbose:
+                    print(f"ORAND {f} truth={truth} read={res.digits} text={res.text} [{kind}]")
                 if ann is not None:
                     read(page, "field", classifier, ann, "orand_" + Path(f).stem)
         name = f"ORAND CAR-A {args.fold} fold ({len(df)} fields, --layout field)"
@@ -163,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             ok += kind == "ok"
             if kind != "ok":
                 kinds["IDRBT: " + kind] += 1
+                if args.verbose:
+                    print(f"IDRBT {r['file']} truth={truth} read={res.digits} text={res.text} [{kind}]")
                 if ann is not None:
                     read(page, "auto", classifier, ann, "idrbt_" + Path(r["file"]).stem)
         rows.append(("IDRBT whole cheques (40, --layout auto)", "field found, IoU >= 0.5", f"{found}/{len(df)}"))
