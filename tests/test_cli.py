@@ -1,0 +1,93 @@
+"""The command line on the shipped samples and on real data (when present)."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from cheque_reader.cli import main
+from cheque_reader.datasets import load_orand_labels, orand_dir
+from cheque_reader.evaluate import evaluate_results, load_truth
+from cheque_reader.report import RESULT_COLUMNS, read_results
+
+from conftest import needs_data
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+@pytest.fixture(scope="module")
+def samples_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "results.csv"
+    digits = out.with_name("digits.csv")
+    result = CliRunner().invoke(main, ["read", str(SAMPLES), "-o", str(out), "--digits-out", str(digits),
+                                       "--workers", "2", "--no-progress"])
+    return result, out, digits
+
+
+def test_read_samples_writes_one_row_per_page(samples_run):
+    result, out, digits = samples_run
+    assert result.exit_code in (0, 1), result.output
+    df = read_results(out)
+    truth = pd.read_csv(SAMPLES / "truth.csv", dtype=str)
+    assert list(df.columns) == list(RESULT_COLUMNS)
+    assert sorted(zip(df["source"], df["page"].astype(int))) == sorted(zip(truth["source"], truth["page"].astype(int)))
+    assert (df["status"] != "error").all()
+    assert "pages read into" in result.output
+    d = pd.read_csv(digits, dtype={"source": str})
+    assert len(d) == df["n_digits"].sum()
+
+
+def test_samples_digit_string_accuracy_at_least_90_percent(samples_run):
+    _, out, _ = samples_run
+    report = evaluate_results(read_results(out), load_truth(SAMPLES / "truth.csv"))
+    assert report.n == 15
+    assert report.string_accuracy >= 0.90
+
+
+def test_evaluate_command_prints_accuracy(samples_run, tmp_path):
+    _, out, _ = samples_run
+    plot = tmp_path / "risk.png"
+    result = CliRunner().invoke(main, ["evaluate", str(out), "--truth", str(SAMPLES / "truth.csv"), "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    assert "string accuracy" in result.output.lower()
+    assert plot.stat().st_size > 1000
+
+
+def test_help_explains_with_examples():
+    result = CliRunner().invoke(main, ["read", "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and "--layout" in result.output and "--resume" in result.output
+
+
+def test_no_input_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["read", "-o", str(tmp_path / "r.csv")])
+    assert result.exit_code == 2
+    assert "no INPUT" in result.output
+
+
+def test_bad_file_gives_error_row_and_exit_code_1(tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_text("this is not a png")
+    out = tmp_path / "r.csv"
+    result = CliRunner().invoke(main, ["read", str(bad), "-o", str(out), "--workers", "1", "--no-progress"])
+    assert result.exit_code == 1
+    df = read_results(out)
+    assert len(df) == 1 and df.loc[0, "status"] == "error" and df.loc[0, "error"]
+
+
+@needs_data("orand_car_a", "images")
+def test_orand_validation_fold_reads_real_fields(tmp_path):
+    """Real amount fields (ORAND CAR-A val fold, never trained on): no errors, most strings right."""
+    labels = load_orand_labels()
+    val = labels[labels["fold"] == "val"].head(60)
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(str(orand_dir() / "images" / f) for f in val["file"]))
+    out = tmp_path / "orand.csv"
+    result = CliRunner().invoke(main, ["read", "--layout", "field", "--from-list", str(listing), "-o", str(out),
+                                       "--workers", "2", "--no-progress"])
+    assert result.exit_code in (0, 1), result.output
+    df = read_results(out)
+    assert len(df) == len(val) and (df["status"] != "error").all()
+    report = evaluate_results(df, val.rename(columns={"file": "source", "amount_string": "digits"}))
+    assert report.string_accuracy >= 0.75
