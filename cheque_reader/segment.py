@@ -53,6 +53,13 @@ CUT_MAX_INK = 0.45
 #: A terminator '/' is a thin straight stroke: minor/major axis ratio at most this.
 SLASH_MAX_ELONGATION = 0.3
 
+#: best_path: log-score taken from a digit reading per unit of height below 0.55 of the band.
+SMALL_DIGIT_PENALTY = 4.0
+
+#: best_path: log prior of dropping a primitive as noise, and its growth with size above 0.3 band.
+NOISE_LOG_PRIOR = -0.3
+BIG_NOISE_PENALTY = 3.0
+
 #: Separators are at most this fraction of the digit band height tall ('/' excepted).
 SEPARATOR_HEIGHT = 0.45
 
@@ -111,13 +118,19 @@ class Band:
 
 
 def digit_band(pieces: list[_Piece]) -> Band:
-    """The band of the tall pieces (those at least half as tall as the tallest)."""
+    """The band of the digit-sized pieces: typical top, bottom, height and width.
+
+    Robust to a tall ``/`` or flourish: the height is the median of the pieces at least
+    0.4 times the tallest, then of those near that median.
+    """
     hs = np.array([p.h for p in pieces], float)
-    tall = [p for p in pieces if p.h >= 0.5 * hs.max()]
-    top = float(np.median([p.y for p in tall]))
-    bottom = float(np.median([p.y2 for p in tall]))
-    height = max(1.0, bottom - top)
-    widths = [p.w for p in tall if p.w <= 1.1 * height]
+    big = hs[hs >= 0.4 * hs.max()]
+    h0 = float(np.median(big))
+    core = [p for p in pieces if 0.7 * h0 <= p.h <= 1.5 * h0] or [p for p in pieces if p.h >= 0.4 * hs.max()]
+    top = float(np.median([p.y for p in core]))
+    bottom = float(np.median([p.y2 for p in core]))
+    height = max(1.0, float(np.median([p.h for p in core])))
+    widths = [p.w for p in core if p.w <= 1.1 * height]
     dw = float(np.median(widths)) if widths else 0.6 * height
     dw = float(np.clip(dw, 0.35 * height, 1.0 * height))
     return Band(top, bottom, height, dw)
@@ -153,27 +166,25 @@ def _slant(p: _Piece) -> float:
 
 
 def separator_kind(p: _Piece, band: Band) -> str | None:
-    """The separator ``p`` is (``. , -``), ``"noise"`` for a stray mark, or ``None`` for a digit."""
+    """The separator ``p`` is (``. , -``), ``"noise"`` for a stray mark, or ``None`` for a digit.
+
+    ``-``: flat; ``.``: tiny, low; ``,``: a short thin stroke low in the band reaching the
+    baseline. A small round piece (a small ``0``) stays a digit.
+    """
     H = band.height
     mid = 0.5 * (band.top + band.bottom)
     cy = p.y + 0.5 * p.h
-    if p.h <= SEPARATOR_HEIGHT * H:
-        if p.w >= 1.6 * p.h and p.w >= 0.3 * H:
-            return "-"
-        if p.y2 < band.top + 0.3 * H and p.h < 0.3 * H:
-            return "noise"  # a stray mark above the digits
-        if cy > mid:
-            if p.y2 > band.bottom + 0.08 * H and p.h > 1.3 * p.w:
-                return ","
-            return "." if p.h <= 0.3 * H else ","
-        if p.h < 0.2 * H and p.w < 0.2 * H:
-            return "noise"
-        return None
-    # a big comma: starts in the lower half of the band and hangs well below it
-    if p.y > band.top + 0.5 * H and p.y2 > band.bottom + 0.15 * H and p.h < 0.8 * H and p.w < 0.5 * H:
-        return ","
-    if p.w >= 2.5 * p.h and p.h < 0.7 * H:
+    e = _elongation(p)
+    if p.h <= SEPARATOR_HEIGHT * H and p.w >= 1.6 * p.h and p.w >= 0.3 * H:
+        return "-"
+    if p.w >= 2.5 * p.h and p.h < 0.7 * H and e < 0.35:
         return "-"  # a long tail or strike
+    if max(p.w, p.h) <= 0.25 * H:
+        if cy > mid:
+            return "."
+        return "noise"  # a stray mark above the digits
+    if p.h <= 0.65 * H and p.w <= 0.45 * H and e < 0.45 and p.y >= band.top + 0.35 * H and p.y2 >= band.bottom - 0.1 * H:
+        return ","
     return None
 
 
@@ -354,28 +365,28 @@ def segment_field(ink: np.ndarray) -> tuple[DigitCandidate, ...]:
             continue
         acc = p
         cands.append(DigitCandidate(BBox(p.x, p.y, p.w, p.h), _crop(p), "digit", i, i + 1))
+        all_same = True
         for j in range(i + 1, min(n, i + MAX_SPAN)):
             q, gq = prims[j]
             if q.kind != "digit":
                 break
-            same = gq == g
-            narrow_pair = j == i + 1 and acc.w < 0.75 * band.digit_width and q.w < 0.75 * band.digit_width
-            if not (same or narrow_pair):
-                break
+            all_same = all_same and gq == g
             acc = _merge(acc, q)
-            if acc.w > 1.6 * band.digit_width + 0.1 * band.height:
+            limit = (1.6 if all_same else 1.25) * band.digit_width + 0.1 * band.height
+            if acc.w > limit or acc.h > 1.6 * band.height:
                 break
             cands.append(DigitCandidate(BBox(acc.x, acc.y, acc.w, acc.h), _crop(acc), "digit", i, j + 1))
-            if not same:
-                break
     return tuple(cands)
 
 
 def best_path(candidates, predictions=None) -> tuple[int, ...]:
-    """Indices of the candidates covering the primitives left to right with the best score.
+    """Indices of the chosen candidates, left to right: the best cover of the primitives.
 
-    A digit candidate scores ``log(max_k P(k) * (1 - P(not digit)))``; a separator scores 0.
-    Without predictions, the fewest candidates win (whole pieces, no cuts).
+    Each primitive is covered once: by a digit candidate (score
+    ``log(max_k P(k) * (1 - P(not digit)))`` plus a size prior that disfavours tiny
+    pieces), by a separator (score 0), or, for a single primitive, dropped as noise
+    (score ``log P(not digit)`` plus a prior favouring small pieces). Dropped pieces are
+    not in the result. Without predictions, the fewest candidates win (whole pieces, no cuts).
 
     >>> import numpy as np
     >>> from cheque_reader.types import DigitCandidate, BBox
@@ -390,16 +401,24 @@ def best_path(candidates, predictions=None) -> tuple[int, ...]:
     if not cands:
         return ()
     n = max(c.end for c in cands)
-    if predictions is not None and len(predictions) == len(cands):
+    is_digit = np.array([c.kind == "digit" for c in cands])
+    have = predictions is not None and len(predictions) == len(cands)
+    if have:
         probs = np.asarray(predictions.probs, float)
-        nd = np.asarray(predictions.not_digit, float)
-        conf = probs.max(axis=1) * (1.0 - nd)
-        score = np.log(np.clip(conf, 1e-9, 1.0))
+        nd = np.clip(np.asarray(predictions.not_digit, float), 1e-6, 1 - 1e-6)
+        heights = np.array([c.bbox.h for c in cands], float)
+        dh = heights[is_digit] if is_digit.any() else heights
+        H = float(np.median(dh[dh >= 0.5 * dh.max()]))
+        rel = heights / max(H, 1.0)
+        digit_score = np.log(np.clip(probs.max(axis=1) * (1.0 - nd), 1e-9, 1.0))
+        digit_score -= SMALL_DIGIT_PENALTY * np.maximum(0.0, 0.55 - rel)
+        noise_score = np.log(nd) + NOISE_LOG_PRIOR - BIG_NOISE_PENALTY * np.maximum(0.0, rel - 0.3)
     else:
-        score = np.full(len(cands), -1.0)
-    score = np.where([c.kind != "digit" for c in cands], 0.0, score)
+        digit_score = np.full(len(cands), -1.0)
+        noise_score = np.full(len(cands), -np.inf)
+    score = np.where(is_digit, digit_score, 0.0)
     best = np.full(n + 1, -np.inf)
-    back = [-1] * (n + 1)
+    back: list[tuple[int, bool]] = [(-1, False)] * (n + 1)
     best[0] = 0.0
     by_start: dict[int, list[int]] = {}
     for i, c in enumerate(cands):
@@ -409,17 +428,22 @@ def best_path(candidates, predictions=None) -> tuple[int, ...]:
             continue
         for i in by_start.get(s, []):
             e = cands[i].end
-            v = best[s] + score[i]
-            if v > best[e]:
-                best[e] = v
-                back[e] = i
+            options = [(score[i], True)]
+            if is_digit[i] and e == s + 1:
+                options.append((noise_score[i], False))
+            for sc, keep in options:
+                v = best[s] + sc
+                if v > best[e]:
+                    best[e] = v
+                    back[e] = (i, keep)
     if not np.isfinite(best[n]):
         # no full cover (should not happen): fall back to single pieces in order
         return tuple(i for i, c in enumerate(cands) if c.end == c.start + 1)
     path = []
     e = n
     while e > 0:
-        i = back[e]
-        path.append(i)
+        i, keep = back[e]
+        if keep:
+            path.append(i)
         e = cands[i].start
     return tuple(reversed(path))
