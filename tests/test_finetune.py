@@ -1,0 +1,74 @@
+"""Fine-tuning on corrections: the corrected labels are learnt and the model loads through the usual API."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from cheque_reader.classify import DigitClassifier, load_metadata
+from cheque_reader.finetune import collect_digits, finetune
+
+
+def field_image(digits: str) -> np.ndarray:
+    """A clean amount field with well separated printed digits."""
+    img = np.full((70, 60 * len(digits) + 20), 255, np.uint8)
+    for k, d in enumerate(digits):
+        cv2.putText(img, d, (15 + 60 * k, 55), cv2.FONT_HERSHEY_SIMPLEX, 1.7, 0, 4, cv2.LINE_AA)
+    return img
+
+
+@pytest.fixture(scope="module")
+def corrected(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("fields")
+    rng = np.random.default_rng(3)
+    rows, corr = [], []
+    for k in range(8):
+        digits = "".join(str(d) for d in rng.integers(0, 10, 4))
+        name = f"f{k:02d}.png"
+        img = field_image(digits)
+        cv2.imwrite(str(tmp_path / name), img)
+        rows.append(dict(source=name, page=1, status="ok", digits=digits, confidence=0.5, needs_review="true",
+                         field_x=0, field_y=0, field_w=img.shape[1], field_h=img.shape[0]))
+        # the "reviewer" relabels every digit d as (d + 1) % 10: a mapping the base model cannot know
+        corr.append(dict(source=name, page=1, digits="".join(str((int(c) + 1) % 10) for c in digits)))
+    corr.append(dict(source="missing.png", page=1, digits="12"))
+    return tmp_path, pd.DataFrame(rows), pd.DataFrame(corr)
+
+
+def test_collect_digits_labels_the_chosen_digits(corrected):
+    tmp, results, corrections = corrected
+    data = collect_digits(corrections, results, image_root=tmp)
+    assert data.skipped.get("no result row") == 1
+    assert data.n_pages >= 6, data.skipped  # clean printed fields segment into 4 digits
+    assert data.x.shape == (len(data.y), 1, 32, 32) and len(data.y) == 4 * data.n_pages
+    truth = np.concatenate([[(int(c) + 1) % 10 for c in d] for d in corrections["digits"][:-1]])
+    assert set(np.unique(data.y)) <= set(np.unique(truth))
+
+
+def test_finetune_learns_corrections_and_loads(corrected, tmp_path):
+    tmp, results, corrections = corrected
+    data = collect_digits(corrections, results, image_root=tmp)
+    base = DigitClassifier()
+    before = float((base.predict_tensors(data.x).labels == data.y).mean())
+    out = finetune(corrections, results, out_path=tmp_path / "models" / "ft.pt", image_root=tmp, epochs=25, seed=0,
+                   lr=2e-3)
+    assert out == tmp_path / "models" / "ft.pt"
+    meta, _ = load_metadata(out)  # sha256 checked against the sidecar
+    assert meta["base_model"] == base.model_id
+    assert meta["finetune"]["digits"] == len(data.y) and meta["finetune"]["pages_skipped"]["no result row"] == 1
+    tuned = DigitClassifier(model_path=str(out))
+    assert tuned.model_id != base.model_id
+    after = float((tuned.predict_tensors(data.x).labels == data.y).mean())
+    assert before < 0.3 and after > 0.8, (before, after)
+    assert json.loads(out.with_suffix(".json").read_text())["name"] == "ft"
+
+
+def test_finetune_without_usable_pages_raises(corrected, tmp_path):
+    tmp, results, corrections = corrected
+    with pytest.raises(ValueError, match="no usable corrected digits"):
+        finetune(corrections.iloc[-1:], results, out_path=tmp_path / "x.pt", image_root=tmp)
+    assert not (tmp_path / "x.pt").exists()
