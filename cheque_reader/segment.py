@@ -175,10 +175,15 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     mid = 0.5 * (band.top + band.bottom)
     cy = p.y + 0.5 * p.h
     e = _elongation(p)
-    if p.h <= SEPARATOR_HEIGHT * H and p.w >= 1.6 * p.h and p.w >= 0.3 * H:
-        return "-"
-    if p.w >= 2.5 * p.h and p.h < 0.7 * H and e < 0.35:
-        return "-"  # a long tail or strike
+    flat = (p.h <= SEPARATOR_HEIGHT * H and p.w >= 1.6 * p.h and p.w >= 0.3 * H) or (
+        p.w >= 2.5 * p.h and p.h < 0.7 * H and e < 0.35
+    )
+    if flat:
+        # a dash or tail lies across the band; thin scraps above or below are left-over printed lines
+        in_band = band.top + 0.15 * H <= cy <= band.bottom + 0.1 * H
+        return "-" if in_band and p.h >= max(2.0, 0.06 * H) else "noise"
+    if p.w >= 1.6 * p.h and p.h < 0.15 * H:
+        return "noise"
     if max(p.w, p.h) <= 0.25 * H:
         if cy > mid:
             return "."
