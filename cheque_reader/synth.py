@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -349,10 +349,16 @@ def _digit_glyph(img28: np.ndarray, height: float, pen: float, slant: float, asp
     out_h = max(6, int(round(height)))
     out_w = max(2, int(round(w * out_h / h * aspect)))
     g = cv2.resize(g, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-    threshold = int(np.clip(118 - (pen - 1.0) * 150, 45, 200))
+    threshold = int(np.clip(118 - (pen - 1.0) * (120 if pen > 1 else 70), 60, 160))
     a = cv2.LUT(g, _pen_lut(threshold))
-    if pen > 1.2:
-        k = 2 * int(round((pen - 1.0) * 0.05 * out_h)) + 1
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((a > 64).astype(np.uint8), connectivity=8)
+    if n > 2:  # drop specks (faint MNIST pixels) that would read as dots
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        small = np.flatnonzero(areas < 0.08 * areas.max()) + 1
+        if len(small):
+            a[np.isin(labels, small)] = 0
+    if pen > 1.25:
+        k = 2 * int(round((pen - 1.1) * 0.04 * out_h)) + 1
         if k >= 3:
             a = cv2.dilate(a, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     a = _shear(a, math.tan(math.radians(slant)))
@@ -395,9 +401,9 @@ def _write(
             strokes.append(("u", glyphs[-2][1], x))
         else:
             prev_digit = False
-            width = {",": 0.2, ".": 0.2, "-": 0.5, "/": 0.42, " ": 0.3, "gap": 0.12, "=": 0.5}.get(ch, 0.3)
+            width = {",": 0.2, ".": 0.2, "-": 0.5, "/": 0.55, " ": 0.3, "gap": 0.12, "=": 0.5}.get(ch, 0.3)
             jitter = rng.normal(0, 0.03) * h
-            strokes.append((ch, x + 0.06 * h, jitter))
+            strokes.append((ch, x + (0.16 if ch == "/" else 0.06) * h, jitter))
             x += width * h
     width = int(x + h)
     canvas = np.zeros((int(3.0 * h), width), np.uint8)
@@ -457,23 +463,48 @@ def _script(text: str, height: float, pen_px: int, rng: np.random.Generator, sla
     return _tight(_shear(canvas, math.tan(math.radians(slant))))
 
 
+def _cursive(n_cycles: int, xh: float, rng: np.random.Generator) -> np.ndarray:
+    """Points of a looping cursive stroke: ``n_cycles`` letter-like cycles of x-height ``xh``."""
+    per = 28
+    t = np.linspace(0, n_cycles, n_cycles * per, endpoint=False)
+    cycle = t.astype(int)
+    up = np.where(rng.random(n_cycles) < 0.25, rng.uniform(2.0, 3.0, n_cycles), rng.uniform(0.8, 1.2, n_cycles))
+    down = np.where(rng.random(n_cycles) < 0.12, rng.uniform(1.5, 2.5, n_cycles), rng.uniform(0.0, 0.25, n_cycles))
+    loop = rng.uniform(0.0, 1.0, n_cycles) * xh
+    width = rng.uniform(1.1, 2.2, n_cycles) * xh
+    phase = 2 * np.pi * t
+    s = -np.cos(phase)  # starts at the bottom of each cycle
+    x = np.cumsum(width[cycle] / per) - loop[cycle] * np.sin(phase)
+    y = np.where(s > 0, -up[cycle] * s, -down[cycle] * s) * xh
+    return np.stack([x, y], 1)
+
+
 def _signature(width: int, height: int, pen_px: int, rng: np.random.Generator) -> np.ndarray:
-    """A looping scribble that reads as a signature."""
+    """A scribbled cursive signature: a tall capital, one or two looping words, maybe a flourish."""
+    xh = height * rng.uniform(0.1, 0.16)
+    parts = []
+    cap_t = np.linspace(0, 2 * np.pi, 40)
+    cap_h = height * rng.uniform(0.5, 0.75)
+    parts.append(np.stack([0.3 * cap_h * np.sin(cap_t) * rng.uniform(0.6, 1.2), -cap_h * (0.5 - 0.5 * np.cos(cap_t / 2))], 1))
+    x0 = 0.3 * cap_h
+    for _ in range(int(rng.integers(1, 3))):
+        word = _cursive(int(rng.integers(5, 10)), xh, rng)
+        word[:, 0] += x0
+        parts.append(word)
+        x0 = word[:, 0].max() + xh * rng.uniform(0.8, 1.6)
+    if rng.random() < 0.6:
+        fx = np.linspace(-0.1 * x0, x0 * 1.05, 40)
+        parts.append(np.stack([fx, xh * rng.uniform(0.6, 1.2) - xh * 0.8 * np.sin(np.linspace(0, np.pi, 40))], 1))
+    shear = math.tan(math.radians(rng.uniform(5, 25)))
+    for part in parts:
+        part[:, 0] -= shear * part[:, 1]
+    pts = np.concatenate(parts)
+    origin, extent = pts.min(0), np.ptp(pts, 0)
+    scale = min(1.0, (width - 2 * pen_px) / max(1.0, extent[0]), (height - 2 * pen_px) / max(1.0, extent[1]))
     canvas = np.zeros((height, width), np.uint8)
-    n = 400
-    t = np.linspace(0, 1, n)
-    loops = rng.uniform(4, 9)
-    r = height * 0.22 * (1 + 0.35 * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t + rng.uniform(0, 6)))
-    xs = width * (0.12 + 0.78 * t) + 0.6 * r * np.cos(2 * np.pi * loops * t)
-    ys = height * (0.52 - 0.08 * t) + r * np.sin(2 * np.pi * loops * t) * (1 + 0.6 * np.sin(7 * t))
-    # a tall capital at the start and a flourish underneath
-    cap_t = np.linspace(0, 2 * np.pi, 60)
-    cap = np.stack([width * 0.1 + height * 0.12 * np.sin(cap_t), height * (0.45 - 0.3 * np.cos(cap_t / 2))], 1)
-    swash = np.stack([np.linspace(width * 0.05, width * 0.95, 50),
-                      height * 0.82 - height * 0.1 * np.sin(np.linspace(0, np.pi, 50))], 1)
-    for pts in (cap, np.stack([xs, ys], 1), swash if rng.random() < 0.7 else swash[:0]):
-        if len(pts):
-            cv2.polylines(canvas, [np.round(pts).astype(np.int32)], False, 255, pen_px, cv2.LINE_AA)
+    for part in parts:
+        p = (part - origin) * scale + pen_px
+        cv2.polylines(canvas, [np.round(p).astype(np.int32)], False, 255, pen_px, cv2.LINE_AA)
     return canvas
 
 
@@ -579,28 +610,40 @@ def _rupee(img: np.ndarray, x: int, y: int, h: int, colour, thick: int) -> None:
 # ----------------------------------------------------------------------------- background
 
 
-def _paper(height: int, width: int, scheme, background: str, rng: np.random.Generator) -> np.ndarray:
-    paper, pattern, _ = scheme
+_TILE = 256
+
+
+@lru_cache(maxsize=128)
+def _pattern_tile(scheme_index: int, background: str, variant: int) -> np.ndarray:
+    """A periodic tile of two families of fine wavy lines (guilloche-like), BGR."""
+    paper, pattern, _ = _SCHEMES[scheme_index]
+    rng = np.random.default_rng([scheme_index, len(background), variant])
+    strength = 0.55 if background == "pattern" else 0.9
+    tint = 0.5 if background == "pattern" else 1.0
+    yy, xx = np.mgrid[0:_TILE, 0:_TILE].astype(np.float32) * np.float32(2 * np.pi / _TILE)
+    n1, n2 = (int(v) for v in rng.integers(14, 24, 2))
+    m1, m2 = (int(v) for v in rng.integers(1, 4, 2))
+    a1, a2, p1, p2 = (float(v) for v in rng.uniform([1.8, 1.8, 0, 0], [6, 6, 6, 6]))
+    t1 = (np.cos(n1 * yy + a1 * np.sin(m1 * xx + p1)) + 1) * 0.5
+    t2 = (np.cos(n2 * xx + a2 * np.sin(m2 * yy + p2)) + 1) * 0.5 * float(rng.uniform(0.4, 1.0))
+    t = np.maximum(t1, t2) ** 6
+    white = np.float32([250, 250, 250])
+    base = white + (np.float32(paper) - white) * tint
+    tile = np.clip(base - t[..., None] * (base - np.float32(pattern)) * strength, 0, 255).astype(np.uint8)
+    tile.flags.writeable = False
+    return tile
+
+
+def _paper(height: int, width: int, scheme_index: int, background: str, rng: np.random.Generator) -> np.ndarray:
+    """The cheque paper: near-white, or a repeated security pattern tile (``pattern``, ``coloured``)."""
     if background == "plain":
         img = np.empty((height, width, 3), np.uint8)
         img[:] = (246, 248, 248)
         return img
-    strength = 0.55 if background == "pattern" else 0.9
-    tint = 0.5 if background == "pattern" else 1.0
-    # a periodic tile of two families of fine wavy lines (guilloche-like), repeated
-    T = 256
-    yy, xx = np.mgrid[0:T, 0:T].astype(np.float32) * np.float32(2 * np.pi / T)
-    n1, n2 = rng.integers(14, 24, 2)
-    m1, m2 = rng.integers(1, 4, 2)
-    a1, a2 = rng.uniform(0.6, 2.0, 2)
-    t1 = np.cos(n1 * yy + a1 * np.sin(m1 * xx + rng.uniform(0, 6)) * 3)
-    t2 = np.cos(n2 * xx + a2 * np.sin(m2 * yy + rng.uniform(0, 6)) * 3)
-    t = np.maximum((t1 + 1) * 0.5, (t2 + 1) * 0.5 * rng.uniform(0.4, 1.0)) ** 6
-    white = np.float32([250, 250, 250])
-    base = white + (np.float32(paper) - white) * tint
-    tile = np.clip(base - t[..., None] * (base - np.float32(pattern)) * strength, 0, 255).astype(np.uint8)
-    oy, ox = (int(v) for v in rng.integers(0, T, 2))
-    return np.tile(tile, (height // T + 2, width // T + 2, 1))[oy : oy + height, ox : ox + width].copy()
+    tile = _pattern_tile(scheme_index, background, int(rng.integers(32)))
+    oy, ox = (int(v) for v in rng.integers(0, _TILE, 2))
+    reps = (height // _TILE + 2, width // _TILE + 2, 1)
+    return np.ascontiguousarray(np.tile(tile, reps)[oy : oy + height, ox : ox + width])
 
 
 # ----------------------------------------------------------------------------- layouts
@@ -920,13 +963,14 @@ def render_cheque(
     win, hin, default_dpi = _GEOMETRY[kind]
     dpi = float(style.dpi or default_dpi)
     width, height = int(round(win * dpi)), int(round(hin * dpi))
-    scheme = _SCHEMES[rng.integers(len(_SCHEMES))]
+    scheme_index = int(rng.integers(len(_SCHEMES)))
+    scheme = _SCHEMES[scheme_index]
     background = style.background or BACKGROUNDS[int(rng.choice(3, p=[0.2, 0.65, 0.15]))]
     ink = INKS[style.ink or ("blue", "black", "grey")[int(rng.choice(3, p=[0.55, 0.35, 0.1]))]]
     pen = float(style.pen if style.pen is not None else np.clip(math.exp(rng.normal(0, 0.22)), 0.6, 1.6))
     slant = float(style.slant if style.slant is not None else np.clip(rng.normal(4, 6), -10, 18))
 
-    img = _paper(height, width, scheme, background, rng)
+    img = _paper(height, width, scheme_index, background, rng)
     anchors = _DRAW[kind](img, dpi, scheme, rng)
     digit_boxes = _handwriting(img, anchors, digit_source, rng, ink, pen, slant, style.touching, tokens, value, dpi)
     field = anchors.field
@@ -957,13 +1001,10 @@ def render_cheque(
         img = cv2.GaussianBlur(img, (0, 0), blur)
     noise = style.noise if style.noise is not None else rng.uniform(1.0, 5.0)
     if noise > 0:
-        tile = np.rint(rng.normal(0, noise, (128, 128)))
-        pos = np.repeat(np.clip(tile, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
-        neg = np.repeat(np.clip(-tile, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+        tile = np.clip(np.rint(rng.normal(128, noise, (128, 128, 3))), 0, 255).astype(np.uint8)
         oy, ox = (int(v) for v in rng.integers(0, 128, 2))
         reps = (height // 128 + 2, width // 128 + 2, 1)
-        img = cv2.add(img, np.tile(pos, reps)[oy : oy + height, ox : ox + width])
-        img = cv2.subtract(img, np.tile(neg, reps)[oy : oy + height, ox : ox + width])
+        img = cv2.addWeighted(img, 1.0, np.tile(tile, reps)[oy : oy + height, ox : ox + width], 1.0, -128.0)
     if style.jpeg_quality:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(style.jpeg_quality)])
         img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
@@ -1000,6 +1041,66 @@ def random_style(rng: np.random.Generator, layouts: Sequence[str] = LAYOUTS, har
     return style
 
 
+def render_many(
+    digit_source: DigitSource, n: int, *, seed: int = 0, layouts: Sequence[str] = LAYOUTS, hard: float = 0.5
+) -> Iterator[SynthCheque]:
+    """``n`` cheques in :func:`random_style` styles; cheque ``i`` depends only on ``(seed, i)``.
+
+    >>> import numpy as np
+    >>> src = DigitSource.from_arrays(np.pad(np.full((10, 20, 8), 255), ((0, 0), (4, 4), (10, 10))), np.arange(10))
+    >>> [c.layout for c in render_many(src, 2, seed=1, layouts=("in-cts",))]
+    ['in-cts', 'in-cts']
+    """
+    for i in range(n):
+        rng = np.random.default_rng([seed, i])
+        yield render_cheque(digit_source, rng, style=random_style(rng, layouts, hard))
+
+
+#: Columns of a synthetic set's ``truth.csv`` (the samples' columns, then what was drawn).
+TRUTH_COLUMNS = ("source", "page", "digits", "amount", "field_x", "field_y", "field_w", "field_h", "text", "layout",
+                 "kind", "amount_format", "dpi", "angle")
+
+
+def truth_row(cheque: SynthCheque, source: str, page: int = 1) -> dict:
+    """One ``truth.csv`` row (:data:`TRUTH_COLUMNS`) for ``cheque`` saved as ``source``."""
+    f = cheque.field
+    return dict(source=source, page=page, digits=cheque.digits, amount=cheque.amount, field_x=f.x, field_y=f.y,
+                field_w=f.w, field_h=f.h, text=cheque.text, layout=cheque.layout, kind=cheque.kind,
+                amount_format=cheque.amount_format, dpi=cheque.dpi, angle=round(cheque.angle, 3))
+
+
+def write_synthetic_set(
+    out: str | Path,
+    digit_source: DigitSource,
+    n: int,
+    *,
+    seed: int = 0,
+    layouts: Sequence[str] = LAYOUTS,
+    hard: float = 0.5,
+    kinds: Sequence[str] = ("png", "jpeg", "tiff-g4"),
+) -> list[dict]:
+    """Render ``n`` cheques into ``out`` (file kinds in turn) with a ``truth.csv``; return its rows.
+
+    For benchmarks: render from :func:`mnist_test_digits` into a scratch folder, never into the repository.
+    """
+    import csv
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ext = {"png": "png", "jpeg": "jpg", "tiff-g4": "tif"}
+    rows = []
+    for i, cheque in enumerate(render_many(digit_source, n, seed=seed, layouts=layouts, hard=hard)):
+        kind = kinds[i % len(kinds)]
+        name = f"synth_{i:05d}.{ext[kind]}"
+        save_scan(cheque.image, out / name, kind=kind, dpi=cheque.dpi)
+        rows.append(truth_row(cheque, name))
+    with open(out / "truth.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=TRUTH_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
 # ----------------------------------------------------------------------------- saving
 
 #: Scan file kinds :func:`save_scan` writes and their default resolution.
@@ -1012,11 +1113,15 @@ def _bitonal(image: np.ndarray) -> np.ndarray:
     return bw
 
 
-def save_scan(image: np.ndarray, path: str | Path, *, kind: str, dpi: float | None = None, quality: int = 85) -> Path:
+def save_scan(
+    image: np.ndarray, path: str | Path, *, kind: str, dpi: float | None = None, quality: int = 85,
+    optimize: bool = False,
+) -> Path:
     """Write a BGR (or grayscale) scan as ``kind``: ``"png"`` (8-bit grayscale),
     ``"jpeg"`` (colour) or ``"tiff-g4"`` (bitonal, CCITT Group 4, as Check 21 images).
 
     ``dpi`` defaults to :data:`SCAN_KINDS` (300, 300, 200); it is written into the file.
+    ``optimize`` spends time on smaller PNG/JPEG files (for shipped samples).
 
     >>> import numpy as np, tempfile, os
     >>> p = save_scan(np.full((20, 30, 3), 255, np.uint8), os.path.join(tempfile.mkdtemp(), "a.tif"), kind="tiff-g4")
@@ -1031,10 +1136,10 @@ def save_scan(image: np.ndarray, path: str | Path, *, kind: str, dpi: float | No
     path = Path(path)
     if kind == "png":
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        Image.fromarray(gray, "L").save(path, dpi=(dpi, dpi), optimize=True)
+        Image.fromarray(gray, "L").save(path, dpi=(dpi, dpi), optimize=optimize, compress_level=9 if optimize else 1)
     elif kind == "jpeg":
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
-        Image.fromarray(rgb).save(path, quality=int(quality), dpi=(dpi, dpi), optimize=True)
+        Image.fromarray(rgb).save(path, quality=int(quality), dpi=(dpi, dpi), optimize=optimize)
     else:
         Image.fromarray(_bitonal(image)).convert("1").save(path, compression="group4", dpi=(dpi, dpi))
     return path

@@ -87,7 +87,7 @@ def make_samples(out: Path, seed: int = SEED) -> list[dict]:
             pages.append(cheque.image)
             page = len(pages)
         else:
-            save_scan(cheque.image, out / name, kind=kind, dpi=cheque.dpi, quality=80)
+            save_scan(cheque.image, out / name, kind=kind, dpi=cheque.dpi, quality=80, optimize=True)
             page = 1
         f = cheque.field
         rows.append(dict(source=name, page=page, digits=cheque.digits, amount=cheque.amount, field_x=f.x,

