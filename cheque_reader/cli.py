@@ -118,7 +118,9 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
 @click.option("--truth-digits", default="digits", show_default=True, help="Truth column with the digit string.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG with the risk-coverage curve and reliability diagram.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the figures as JSON.")
-def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_out):
+@click.option("--ignore-missing", is_flag=True,
+              help="Leave out truth rows that have no result (when only part of the truth set was read).")
+def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_out, ignore_missing):
     """Measure RESULTS against ground truth.
 
     Prints string accuracy (digits exact), digit accuracy (1 - edit distance / truth
@@ -141,7 +143,7 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
     try:
         truth_df = load_truth(truth, truth_source=truth_source, truth_digits=truth_digits)
         report = evaluate_results(read_results(results), truth_df, truth_source=truth_source,
-                                  truth_page=truth_page, truth_digits=truth_digits)
+                                  truth_page=truth_page, truth_digits=truth_digits, ignore_missing=ignore_missing)
     except (KeyError, ValueError) as exc:
         _fail(UsageError(f"cannot evaluate {results} against {truth}: {exc}"))
     click.echo(report.format())

@@ -448,13 +448,21 @@ def evaluate_results(
     truth_page: str = "page",
     truth_digits: str = "digits",
     targets: Sequence[float] = ERROR_TARGETS,
+    ignore_missing: bool = False,
 ) -> EvaluationReport:
     """Measure a run (``results.csv`` as a DataFrame) against ground truth.
 
     ``truth_*`` name the truth columns; read truth digits as text (:func:`load_truth`)
-    so that leading zeros survive. See the module docstring for the definitions.
+    so that leading zeros survive. Truth rows without a result count as wrong reads,
+    or are left out with ``ignore_missing`` (when only part of a truth set was read;
+    ``n_missing`` still counts them). See the module docstring for the definitions.
     """
     m = match_truth(results, truth, truth_source=truth_source, truth_page=truth_page, truth_digits=truth_digits)
+    n_missing = int((~m["matched"]).sum())
+    if ignore_missing:
+        extra = m.attrs.get("n_extra_results", 0)
+        m = m[m["matched"]].reset_index(drop=True)
+        m.attrs["n_extra_results"] = extra
     n = len(m)
     if n == 0:
         raise ValueError("the truth table has no rows")
@@ -469,7 +477,7 @@ def evaluate_results(
     return EvaluationReport(
         n=n,
         n_matched=int(m["matched"].sum()),
-        n_missing=int((~m["matched"]).sum()),
+        n_missing=n_missing,
         n_extra_results=int(m.attrs.get("n_extra_results", 0)),
         string_accuracy=float(correct.mean()),
         digit_accuracy=float(digit_acc),
@@ -500,11 +508,13 @@ def plot_evaluation(report: EvaluationReport, path: str | Path, *, title: str | 
     if len(curve):
         ax1.plot(np.r_[0.0, curve["coverage"]], 100 * np.r_[curve["risk"].iloc[0], curve["risk"]],
                  drawstyle="steps-post", color="tab:blue")
+    lines = []
     for key, rate in report.read_rate.items():
-        ax1.axhline(100 * float(key), color="0.8", lw=0.8, ls="--")
+        ax1.axhline(100 * float(key), color="0.85", lw=0.8, ls="--")
         ax1.plot([rate], [100 * float(key)], "o", color="tab:red", ms=4)
-        ax1.annotate(f"{100 * rate:.1f}% @ {100 * float(key):g}%", (rate, 100 * float(key)),
-                     textcoords="offset points", xytext=(4, 3), fontsize=7)
+        lines.append(f"{100 * rate:5.1f}% read at {100 * float(key):g}% error")
+    ax1.text(0.02, 0.97, "\n".join(lines), transform=ax1.transAxes, va="top", ha="left", fontsize=8,
+             family="monospace", bbox=dict(boxstyle="round", fc="white", ec="0.8"))
     ax1.set_xlim(0, 1)
     ax1.set_ylim(0, max(5.0, 100 * (1 - report.string_accuracy) * 1.1))
     ax1.set_xlabel("coverage (share read automatically)")

@@ -217,3 +217,10 @@ def test_cli_evaluate(tmp_path):
     assert json.loads((tmp_path / "e.json").read_text())["read_rate"]["0.01"] == 0.5
     bad = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv")])
     assert bad.exit_code == 2 and "no column 'source'" in bad.output
+
+
+def test_ignore_missing(four):
+    res, truth = four
+    rep = evaluate_results(res.iloc[:2], truth, truth_source="file", truth_digits="amount_string",
+                           ignore_missing=True)
+    assert rep.n == 2 and rep.n_missing == 2 and rep.string_accuracy == 1.0
