@@ -401,7 +401,7 @@ def _write(
             strokes.append(("u", glyphs[-2][1], x))
         else:
             prev_digit = False
-            width = {",": 0.2, ".": 0.2, "-": 0.5, "/": 0.55, " ": 0.3, "gap": 0.12, "=": 0.5}.get(ch, 0.3)
+            width = {",": 0.2, ".": 0.2, "-": 0.5, "/": 0.66, " ": 0.3, "gap": 0.12, "=": 0.5}.get(ch, 0.3)
             jitter = rng.normal(0, 0.03) * h
             strokes.append((ch, x + (0.16 if ch == "/" else 0.06) * h, jitter))
             x += width * h
@@ -432,7 +432,7 @@ def _write(
                 y = base + dy * h + j
                 cv2.line(canvas, (int(sx), int(y)), (int(sx + 0.36 * h), int(y - 0.02 * h)), 255, pen_px, aa)
         elif ch == "/":
-            cv2.line(canvas, (int(sx), int(base + 0.04 * h)), (int(sx + 0.3 * h), int(base - 0.95 * h)), 255,
+            cv2.line(canvas, (int(sx), int(base + 0.04 * h)), (int(sx + 0.42 * h), int(base - 0.95 * h)), 255,
                      pen_px, aa)
         elif ch == "u":
             y = int(base - 0.36 * h)
@@ -613,7 +613,7 @@ def _rupee(img: np.ndarray, x: int, y: int, h: int, colour, thick: int) -> None:
 _TILE = 256
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=160)
 def _pattern_tile(scheme_index: int, background: str, variant: int) -> np.ndarray:
     """A periodic tile of two families of fine wavy lines (guilloche-like), BGR."""
     paper, pattern, _ = _SCHEMES[scheme_index]
@@ -640,7 +640,7 @@ def _paper(height: int, width: int, scheme_index: int, background: str, rng: np.
         img = np.empty((height, width, 3), np.uint8)
         img[:] = (246, 248, 248)
         return img
-    tile = _pattern_tile(scheme_index, background, int(rng.integers(32)))
+    tile = _pattern_tile(scheme_index, background, int(rng.integers(16)))
     oy, ox = (int(v) for v in rng.integers(0, _TILE, 2))
     reps = (height // _TILE + 2, width // _TILE + 2, 1)
     return np.ascontiguousarray(np.tile(tile, reps)[oy : oy + height, ox : ox + width])
@@ -792,8 +792,12 @@ def _in_cts(img, dpi, scheme, rng) -> _Anchors:
     cv2.rectangle(img, (field.x, field.y), (field.x2, field.y2), _PRINT, max(1, g(0.006)))
     divider = field.x + g(0.4)
     cv2.line(img, (divider, field.y), (divider, field.y2), _PRINT, max(1, g(0.006)))
-    rh = g(0.24)
-    _rupee(img, field.x + g(0.12), field.y + (field.h - rh) // 2, rh, _PRINT, max(2, g(0.012)))
+    if rng.random() < 0.75:
+        rh = g(0.24)
+        _rupee(img, field.x + g(0.12), field.y + (field.h - rh) // 2, rh, _PRINT, max(2, g(0.012)))
+    else:
+        _put(img, "Rs.", field.x + g(0.06), field.y + field.h // 2 + g(0.045), g(0.09), _PRINT,
+             cv2.FONT_HERSHEY_DUPLEX)
     cv2.rectangle(img, (g(0.25), g(1.92)), (g(1.6), g(2.3)), _PRINT, 1)
     _put(img, "A/c No.", g(0.38), g(2.17), g(0.09), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
     _put(img, " ".join(_digits(rng, 14)), g(1.75), g(2.22), g(0.15), (130, 80, 90), cv2.FONT_HERSHEY_DUPLEX,
@@ -1024,13 +1028,16 @@ def render_cheque(
 
 
 def random_style(rng: np.random.Generator, layouts: Sequence[str] = LAYOUTS, hard: float = 0.5) -> ChequeStyle:
-    """A style for benchmarks: a random layout, and with chance ``hard`` one or two hard cases.
+    """A style for benchmarks: a random layout, sometimes a scanner-bed margin, and with chance
+    ``hard`` one or two hard cases of :data:`HARD_STYLES`.
 
     >>> import numpy as np
     >>> random_style(np.random.default_rng(0), layouts=("us",)).layout
     'us'
     """
     style = ChequeStyle(layout=str(layouts[rng.integers(len(layouts))]))
+    if rng.random() < 0.15:  # the cheque lies on a scanner bed
+        style = replace(style, margin=float(rng.uniform(0.15, 0.6)))
     if rng.random() < hard:
         names = [n for n in HARD_STYLES if n != "in-cts"]
         for name in rng.choice(names, size=int(rng.integers(1, 3)), replace=False):
