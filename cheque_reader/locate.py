@@ -85,6 +85,9 @@ FIELD_PAD_X = 0.02
 FIELD_PAD_TOP = 0.15
 FIELD_PAD_BOTTOM = 0.35
 
+#: Skew below this many degrees is left alone.
+MIN_DESKEW = 0.3
+
 #: Score given to a prior rectangle used without a printed box found.
 PRIOR_SCORE = 0.05
 
@@ -223,13 +226,16 @@ def find_cheque(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
     if not 1.6 <= aspect <= 3.5:
         return None
     corners = cv2.boxPoints(rect) / scale
-    angle = rect[2]
-    if rw < rh:
-        angle -= 90.0
-    if angle < -45:
-        angle += 90
-    if angle > 45:
-        angle -= 90
+    # skew of the long side (image coordinates, y down): rotating by it straightens the cheque
+    edges = [corners[(i + 1) % 4] - corners[i] for i in range(4)]
+    dx, dy = max(edges, key=lambda v: float(np.hypot(*v)))
+    angle = float(np.degrees(np.arctan2(dy, dx)))
+    while angle > 90:
+        angle -= 180
+    while angle <= -90:
+        angle += 180
+    if abs(angle) > 45:
+        return None  # a cheque standing on its side is not handled
     return corners, float(angle)
 
 
@@ -326,6 +332,8 @@ def _cheque_views(page: Page) -> list[tuple[str, np.ndarray, np.ndarray, float, 
         corners, angle = found
     else:
         angle = estimate_skew(gray)
+        if abs(angle) < MIN_DESKEW:
+            angle = 0.0  # not worth resampling the page
         corners = None
     m, nw, nh = _rotation(W, H, angle)
     crop = BBox(0, 0, nw, nh)
@@ -336,7 +344,9 @@ def _cheque_views(page: Page) -> list[tuple[str, np.ndarray, np.ndarray, float, 
         crop = BBox(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).clip(nw, nh)
     elif abs(angle) > 0.5:
         # the rotated canvas is larger than the cheque: crop it to the printed content
-        crop = _content_box(_warp(gray, m, (nw, nh)))
+        content = _content_box(_warp(gray, m, (nw, nh)))
+        if content.w >= 0.5 * W and content.h >= 0.5 * H:  # a sparse page keeps the whole canvas
+            crop = content
     m_view = m.copy()
     m_view[:, 2] -= (crop.x, crop.y)
     view = _warp(gray, m_view, (crop.w, crop.h)) if (abs(angle) > 0.05 or corners is not None) else gray
