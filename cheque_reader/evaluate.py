@@ -395,25 +395,22 @@ def fit_string_calibration(confidence: Iterable[float], correct: Iterable[bool])
     >>> bool(ece_after < ece_before / 2)
     True
     """
-    from scipy.optimize import minimize
-
     conf = np.asarray(list(confidence), dtype=float)
     ok = np.asarray(list(correct), dtype=float)
     keep = ~np.isnan(conf)
-    z = _logit(conf[keep])
+    X = np.column_stack([_logit(conf[keep]), np.ones(int(keep.sum()))])
     y = ok[keep]
-
-    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        a, b = theta
-        s = a * z + b
-        # log(1 + exp(s)) - y * s, stable
-        loss = np.logaddexp(0.0, s) - y * s
-        p = 1.0 / (1.0 + np.exp(-s))
-        g = p - y
-        return float(loss.mean()), np.array([float((g * z).mean()), float(g.mean())])
-
-    fit = minimize(nll, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
-    a, b = (float(v) for v in fit.x)
+    theta = np.array([1.0, 0.0])
+    ridge = 1e-6 * np.eye(2)  # keeps the Newton step defined when the data separate perfectly
+    for _ in range(100):  # Newton's method on the logistic log-likelihood (2 parameters)
+        p = 1.0 / (1.0 + np.exp(-(X @ theta)))
+        grad = X.T @ (p - y) + ridge @ theta
+        hess = (X * (p * (1 - p))[:, None]).T @ X + ridge
+        step = np.linalg.solve(hess, grad)
+        theta = theta - np.clip(step, -5, 5)
+        if np.abs(step).max() < 1e-9:
+            break
+    a, b = (float(v) for v in theta)
     return {"method": "platt_logit", "a": round(a, 6), "b": round(b, 6), "n": int(keep.sum())}
 
 
