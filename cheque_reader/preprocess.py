@@ -109,7 +109,7 @@ def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray) -> np.nd
     """Thin vertical printed rules of at least ``min_len`` whose both ends meet a horizontal line or the border."""
     h, w = u8.shape
     # ruled lines binarize 1-2 px wide with breaks and 1 px jogs: bridge them
-    bridged = cv2.dilate(cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(1, 7)), _rect(3, 1))
+    bridged = cv2.dilate(cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(1, 3)), _rect(3, 1))
     ver = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(1, min_len))
     n, lab, stats, _ = cv2.connectedComponentsWithStats(ver, connectivity=8)
     keep = np.zeros(n, bool)

@@ -1,0 +1,82 @@
+"""preprocess.clean_field on small hand-drawn fields: lines go, strokes stay, colour drops out."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from cheque_reader import preprocess
+from cheque_reader.types import BBox, Field
+
+
+def field(img: np.ndarray, color: np.ndarray | None = None, layout: str = "field") -> Field:
+    return Field(BBox(0, 0, img.shape[1], img.shape[0]), img, color, layout=layout)
+
+
+def digit_one(img: np.ndarray, x: int, y0: int, y1: int, value: int = 30, width: int = 3) -> None:
+    cv2.line(img, (x + 4, y0), (x, y1), value, width)
+
+
+def test_output_contract():
+    img = np.full((60, 200), 230, np.uint8)
+    digit_one(img, 50, 10, 48)
+    ink = preprocess.clean_field(field(img))
+    assert ink.shape == img.shape and ink.dtype == np.uint8
+    assert set(np.unique(ink)) <= {0, 255}
+    assert (ink == 0).any()
+
+
+def test_removes_straight_line_keeps_digit_stroke():
+    img = np.full((60, 240), 225, np.uint8)
+    cv2.line(img, (0, 52), (239, 52), 80, 2)        # printed guide line under the digits
+    digit_one(img, 60, 8, 50)                       # a "1" standing on the line
+    cv2.circle(img, (140, 30), 14, 35, 3)           # a "0"
+    ink = preprocess.clean_field(field(img)) == 0
+    assert not ink[51:54, 170:239].any(), "the guide line is gone"
+    assert ink[10:45, 58:66].sum() > 60, "the 1 is kept"
+    assert ink[16:45, 124:157].sum() > 150, "the 0 is kept"
+
+
+def test_box_and_currency_cell_removed():
+    img = np.full((90, 400), 240, np.uint8)
+    cv2.rectangle(img, (5, 15), (394, 74), 60, 2)   # the printed box
+    cv2.line(img, (70, 15), (70, 74), 60, 2)        # the rupee-sign cell rule
+    cv2.putText(img, "Z", (22, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 20, 3)  # a printed sign in the cell
+    digit_one(img, 150, 25, 65)
+    ink = preprocess.clean_field(field(img, layout="in-cts")) == 0
+    assert not ink[:, :75].any(), "sign cell blanked"
+    assert not ink[14:18, 100:390].any() and not ink[72:77, 100:390].any(), "box lines removed"
+    assert not ink[20:70, 392:397].any(), "right box side removed"
+    assert ink[27:63, 148:158].sum() > 60, "the digit stays"
+
+
+def test_colour_background_dropped_ink_kept():
+    h, w = 60, 200
+    bgr = np.zeros((h, w, 3), np.uint8)
+    bgr[:] = (240, 215, 170)                         # light blue paper (BGR)
+    for x in range(-h, w, 6):                        # a light-blue diagonal security pattern
+        cv2.line(bgr, (x, 0), (x + h, h), (230, 190, 120), 1)
+    cv2.line(bgr, (84, 8), (80, 50), (150, 50, 30), 3)  # blue ballpoint "1"
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    ink = preprocess.clean_field(field(gray, bgr)) == 0
+    assert ink[10:48, 77:88].sum() > 60
+    pattern = ink.copy()
+    pattern[:, 70:95] = False
+    assert pattern.sum() < 0.01 * pattern.size, "the pattern drops out"
+
+
+def test_thin_faint_stroke_survives():
+    img = np.full((50, 150), 235, np.uint8)
+    cv2.line(img, (40, 8), (36, 42), 150, 1)        # a faint 1 px ballpoint stroke
+    ink = preprocess.clean_field(field(img)) == 0
+    assert ink[8:43, 34:43].sum() >= 25
+
+
+def test_microtext_row_removed():
+    img = np.full((80, 400), 240, np.uint8)
+    for x in range(10, 390, 9):                      # a row of tiny printed marks along the bottom
+        cv2.rectangle(img, (x, 66), (x + 4, 69), 60, -1)
+    cv2.circle(img, (200, 35), 15, 30, 3)
+    ink = preprocess.clean_field(field(img, layout="in-cts")) == 0
+    assert not ink[62:72].any()
+    assert ink[18:52, 183:218].sum() > 100
