@@ -1,0 +1,43 @@
+"""annotate_page draws the field, the chosen digits and the read on a picture."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cheque_reader import annotate
+from cheque_reader.types import BBox, ChequeResult, DigitCandidate, DigitRead, Field
+
+
+def test_picture_of_a_read():
+    page = np.full((400, 1000), 255, np.uint8)
+    fbox = BBox(700, 100, 250, 80)
+    field = Field(fbox, page[100:180, 700:950].copy(), layout="us")
+    img = np.zeros((30, 15), np.uint8)
+    cands = (
+        DigitCandidate(BBox(20, 20, 15, 30), img, "digit", 0, 1),
+        DigitCandidate(BBox(40, 45, 4, 4), img[:4, :4], ".", 1, 2),
+        DigitCandidate(BBox(50, 20, 15, 30), img, "digit", 2, 3),
+    )
+    reads = (DigitRead(1, 0.97, 7, 0.02, cands[0].bbox), DigitRead(5, 0.91, 6, 0.05, cands[2].bbox))
+    result = ChequeResult("x.png", 1, "ok", digits="15", text="1.5", confidence=0.88, field=fbox,
+                          digit_reads=reads, layout="us")
+    pic = annotate.annotate_page(page, result, field, cands, (0, 1, 2))
+    assert pic.ndim == 3 and pic.shape[2] == 3 and pic.dtype == np.uint8
+    assert pic.shape[1] == annotate.OUT_WIDTH
+    assert pic.shape[0] > 400 + 80      # page on top, enlarged field below it, a footer
+    # the field rectangle is drawn in green on the page part
+    top = pic[: 400]
+    green = (top[:, :, 1] > 150) & (top[:, :, 0] < 60) & (top[:, :, 2] < 60)
+    assert green[95:105, 690:960].any()
+    # the field part has the blue digit boxes (BGR blue channel high, red low)
+    bottom = pic[400:-36]
+    blue = (bottom[:, :, 0] > 150) & (bottom[:, :, 2] < 60)
+    assert blue.sum() > 100
+
+
+def test_no_field():
+    page = np.full((120, 300, 3), 200, np.uint8)
+    res = ChequeResult("x.png", 1, "no_field", review_reasons=("no_field",))
+    pic = annotate.annotate_page(page, res, None, (), ())
+    assert pic.shape[1] == annotate.OUT_WIDTH
+    assert pic.shape[0] == round(120 * annotate.OUT_WIDTH / 300) + 36

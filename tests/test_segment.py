@@ -1,0 +1,143 @@
+"""segment on tiny hand-made ink arrays (paper 255, ink 0) and best_path with hand-made predictions."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from cheque_reader import segment
+from cheque_reader.classify import DigitPredictions
+from cheque_reader.types import BBox, DigitCandidate
+
+
+def blank(h: int = 40, w: int = 120) -> np.ndarray:
+    return np.full((h, w), 255, np.uint8)
+
+
+def ring(img: np.ndarray, cx: int, cy: int = 20, rx: int = 7, ry: int = 13) -> None:
+    cv2.ellipse(img, (cx, cy), (rx, ry), 0, 0, 360, 0, 3)
+
+
+def kinds(cands) -> list[str]:
+    return [c.kind for c in cands]
+
+
+def test_empty_and_blank():
+    assert segment.segment_field(blank()) == ()
+    assert segment.best_path(()) == ()
+
+
+def test_two_blobs_two_candidates():
+    ink = blank()
+    ring(ink, 20)
+    ring(ink, 60)
+    cands = segment.segment_field(ink)
+    assert kinds(cands) == ["digit", "digit"]
+    assert cands[0].bbox.x < cands[1].bbox.x
+    assert [(c.start, c.end) for c in cands] == [(0, 1), (1, 2)]
+    assert cands[0].image.dtype == np.uint8 and (cands[0].image == 0).any()
+
+
+def test_dot_below_baseline_is_separator():
+    ink = blank()
+    ring(ink, 20)
+    ink[31:35, 34:38] = 0            # a dot at the baseline
+    ring(ink, 55)
+    ring(ink, 80)
+    assert kinds(segment.segment_field(ink)) == ["digit", ".", "digit", "digit"]
+
+
+def test_comma_hanging_below_is_separator():
+    ink = blank(50)
+    ring(ink, 20)
+    cv2.line(ink, (36, 28), (32, 41), 0, 2)   # a comma: short thin stroke reaching below the digits
+    ring(ink, 55)
+    ring(ink, 80)
+    assert kinds(segment.segment_field(ink)) == ["digit", ",", "digit", "digit"]
+
+
+def test_small_zero_stays_a_digit():
+    ink = blank(50)
+    ring(ink, 20)
+    ring(ink, 45, cy=25, rx=5, ry=7)   # a small 0 (Indian amounts often have them)
+    ring(ink, 70)
+    assert kinds(segment.segment_field(ink)) == ["digit", "digit", "digit"]
+
+
+def test_terminator_slash_dash():
+    ink = blank(60, 160)
+    for cx in (20, 45, 70):
+        ring(ink, cx, cy=30)
+    cv2.line(ink, (100, 50), (115, 5), 0, 2)    # '/' taller than the digits, leaning right
+    cv2.line(ink, (118, 30), (140, 30), 0, 3)   # '-'
+    assert kinds(segment.segment_field(ink)) == ["digit", "digit", "digit", "/", "-"]
+
+
+def test_upright_one_at_the_end_stays_a_digit():
+    ink = blank(50, 120)
+    ring(ink, 20, cy=25)
+    ring(ink, 45, cy=25)
+    cv2.line(ink, (70, 12), (69, 38), 0, 3)     # a final "1"
+    assert kinds(segment.segment_field(ink)) == ["digit", "digit", "digit"]
+
+
+def test_broken_five_is_merged():
+    ink = blank(50, 80)
+    cv2.line(ink, (14, 10), (30, 10), 0, 3)          # the hat of a 5, not touching the body
+    cv2.line(ink, (14, 14), (13, 24), 0, 3)
+    cv2.ellipse(ink, (20, 31), (8, 8), 0, -120, 150, 0, 3)
+    ring(ink, 55, cy=25)
+    cands = segment.segment_field(ink)
+    assert kinds(cands) == ["digit", "digit"]
+    assert cands[0].bbox.y <= 10 and cands[0].bbox.y2 >= 38
+
+
+def test_touching_digits_get_cut_candidates():
+    ink = blank(40, 90)
+    ring(ink, 13)
+    ring(ink, 37)          # touches the next one
+    ring(ink, 55)
+    cands = segment.segment_field(ink)
+    digits = [c for c in cands if c.kind == "digit"]
+    spans = {(c.start, c.end) for c in digits}
+    # the pieces of the wide component are covered both singly and together
+    assert any(e - s >= 2 for s, e in spans)
+    widths = sorted(c.bbox.w for c in digits)
+    assert any(abs(w - 17) <= 3 for w in widths), widths   # one whole ring among the candidates
+
+
+def _cand(x: int, w: int, start: int, end: int, kind: str = "digit", h: int = 30) -> DigitCandidate:
+    return DigitCandidate(BBox(x, 0, w, h), np.zeros((h, w), np.uint8), kind, start, end)
+
+
+def _preds(rows: list[tuple[int, float, float]]) -> DigitPredictions:
+    """(label, P(label), P(not digit)) per candidate."""
+    probs = np.full((len(rows), 10), 0.0, np.float32)
+    for i, (lab, p, _) in enumerate(rows):
+        probs[i] = (1 - p) / 9
+        probs[i, lab] = p
+    return DigitPredictions(
+        labels=np.array([r[0] for r in rows]),
+        probs=probs,
+        not_digit=np.array([r[2] for r in rows], np.float32),
+    )
+
+
+def test_best_path_prefers_right_cut():
+    # primitives 0,1,2: the truth is "0" = 0+1 and "7" = 2
+    cands = [
+        _cand(0, 8, 0, 1), _cand(0, 16, 0, 2), _cand(8, 8, 1, 2), _cand(8, 16, 1, 3), _cand(16, 10, 2, 3),
+    ]
+    preds = _preds([(1, 0.6, 0.7), (0, 0.99, 0.02), (1, 0.6, 0.7), (0, 0.5, 0.9), (7, 0.97, 0.03)])
+    assert segment.best_path(cands, preds) == (1, 4)
+
+
+def test_best_path_keeps_separators_and_drops_noise():
+    cands = [_cand(0, 15, 0, 1), _cand(16, 3, 1, 2, ",", h=8), _cand(20, 3, 2, 3, h=5), _cand(25, 15, 3, 4)]
+    preds = _preds([(2, 0.98, 0.01), (1, 0.5, 0.9), (4, 0.4, 0.8), (5, 0.97, 0.02)])
+    assert segment.best_path(cands, preds) == (0, 1, 3)   # the tiny scrap (2) is dropped as noise
+
+
+def test_best_path_without_predictions_takes_whole_pieces():
+    cands = [_cand(0, 8, 0, 1), _cand(8, 8, 1, 2), _cand(0, 16, 0, 2)]
+    assert segment.best_path(cands) == (2,)
