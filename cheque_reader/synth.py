@@ -508,14 +508,22 @@ def _signature(width: int, height: int, pen_px: int, rng: np.random.Generator) -
     return canvas
 
 
-def _blend(img: np.ndarray, alpha: np.ndarray, x: int, y: int, colour, strength: float = 1.0) -> None:
-    """Lay ink ``colour`` over ``img`` (BGR) through ``alpha`` at ``(x, y)``, multiplicatively."""
+def _blend(img: np.ndarray, alpha: np.ndarray, x: int, y: int, colour, strength: float = 1.0,
+           rng: np.random.Generator | None = None) -> None:
+    """Lay ink ``colour`` over ``img`` (BGR) through ``alpha`` at ``(x, y)``, multiplicatively.
+
+    With ``rng``, the ink density varies smoothly along the strokes (ballpoint pressure).
+    """
     H, W = img.shape[:2]
     x0, y0 = max(0, x), max(0, y)
     x1, y1 = min(W, x + alpha.shape[1]), min(H, y + alpha.shape[0])
     if x1 <= x0 or y1 <= y0:
         return
-    a = alpha[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32)[..., None] * (strength / 255.0)
+    a = alpha[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32) * (strength / 255.0)
+    if rng is not None:
+        low = rng.uniform(0.72, 1.0, (max(2, a.shape[0] // 16), max(2, a.shape[1] // 16))).astype(np.float32)
+        a *= cv2.resize(low, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_CUBIC)
+    a = a[..., None]
     roi = img[y0:y1, x0:x1]
     absorb = 1.0 - np.asarray(colour, np.float32) / 255.0
     roi[:] = np.clip(roi * (1.0 - a * absorb) + 0.5, 0, 255).astype(np.uint8)
@@ -869,7 +877,7 @@ def _handwriting(img, anchors: _Anchors, source, rng, ink, pen, slant, touching,
     free_x, free_y = wb.w - strip.shape[1], wb.h - strip.shape[0]
     ox = wb.x + int(free_x * min(1.0, abs(rng.normal(0.12, 0.2))))
     oy = wb.y + int(free_y * rng.uniform(0.3, 0.75))
-    _blend(img, strip, ox, oy, ink, strength)
+    _blend(img, strip, ox, oy, ink, strength, rng)
     digit_boxes = [b.shift(ox, oy) for b in boxes]
     # date
     day, month, year = _date_text(rng)
@@ -877,17 +885,17 @@ def _handwriting(img, anchors: _Anchors, source, rng, ink, pen, slant, touching,
         _, x0, x1, y = anchors.date
         toks = [("x", c, 1.0, 0.0) if c.isdigit() else ("s", c, 1.0, 0.0) for c in f"{month}/{day}/{year % 100:02d}"]
         strip, _ = _write(source, rng, toks, g(0.15), pen, slant, 0.0)
-        _blend(img, strip, x0 + int(rng.uniform(0.05, 0.3) * (x1 - x0)), y - strip.shape[0] - g(0.02), ink, strength)
+        _blend(img, strip, x0 + int(rng.uniform(0.05, 0.3) * (x1 - x0)), y - strip.shape[0] - g(0.02), ink, strength, rng)
     else:
         for b, c in zip(anchors.date[1], f"{day:02d}{month:02d}{year}"):
             strip, _ = _write(source, rng, [("x", c, 1.0, 0.0)], b.h * 0.7, pen, slant, 0.0)
-            _blend(img, strip, b.x + (b.w - strip.shape[1]) // 2, b.y + (b.h - strip.shape[0]) // 2, ink, strength)
+            _blend(img, strip, b.x + (b.w - strip.shape[1]) // 2, b.y + (b.h - strip.shape[0]) // 2, ink, strength, rng)
     pen_px = max(2, int(round(g(0.014) * pen)))
     # payee
     payee = anchors.payees[rng.integers(len(anchors.payees))]
     x0, x1, y = anchors.payee
     strip = _script(payee, g(0.11), pen_px, rng)
-    _blend(img, strip, x0 + int(rng.uniform(0, 0.15) * (x1 - x0)), y - int(strip.shape[0] * 0.8), ink, strength)
+    _blend(img, strip, x0 + int(rng.uniform(0, 0.15) * (x1 - x0)), y - int(strip.shape[0] * 0.8), ink, strength, rng)
     # legal amount
     integer, _, cents = value.partition(".")
     integer = int(integer)
@@ -901,17 +909,17 @@ def _handwriting(img, anchors: _Anchors, source, rng, ink, pen, slant, touching,
         f = (x1 - x0) / strip.shape[1]
         strip = cv2.resize(strip, (x1 - x0, max(1, int(strip.shape[0] * f))), interpolation=cv2.INTER_AREA)
     _blend(img, strip, x0 + int(rng.uniform(0, 0.4) * (x1 - x0 - strip.shape[1])), y - int(strip.shape[0] * 0.8),
-           ink, strength)
+           ink, strength, rng)
     # memo
     if anchors.memo is not None and rng.random() < 0.6:
         x0, x1, y = anchors.memo
         strip = _script(_MEMOS[rng.integers(len(_MEMOS))], g(0.09), pen_px, rng)
-        _blend(img, strip, x0 + g(0.1), y - int(strip.shape[0] * 0.8), ink, strength)
+        _blend(img, strip, x0 + g(0.1), y - int(strip.shape[0] * 0.8), ink, strength, rng)
     # signature
     for x0, x1, y in anchors.signatures:
         w = int((x1 - x0) * rng.uniform(0.6, 0.95))
         sig = _signature(w, g(0.45), pen_px, rng)
-        _blend(img, sig, x0 + int(rng.uniform(0, 1) * (x1 - x0 - w)), y - int(g(0.45) * 0.75), ink, strength)
+        _blend(img, sig, x0 + int(rng.uniform(0, 1) * (x1 - x0 - w)), y - int(g(0.45) * 0.75), ink, strength, rng)
     return digit_boxes
 
 
@@ -971,6 +979,7 @@ def render_cheque(
     scheme = _SCHEMES[scheme_index]
     background = style.background or BACKGROUNDS[int(rng.choice(3, p=[0.2, 0.65, 0.15]))]
     ink = INKS[style.ink or ("blue", "black", "grey")[int(rng.choice(3, p=[0.55, 0.35, 0.1]))]]
+    ink = tuple(int(v) for v in np.clip(np.asarray(ink) + rng.normal(0, 8, 3), 0, 255))
     pen = float(style.pen if style.pen is not None else np.clip(math.exp(rng.normal(0, 0.22)), 0.6, 1.6))
     slant = float(style.slant if style.slant is not None else np.clip(rng.normal(4, 6), -10, 18))
 
