@@ -72,3 +72,21 @@ def test_finetune_without_usable_pages_raises(corrected, tmp_path):
     with pytest.raises(ValueError, match="no usable corrected digits"):
         finetune(corrections.iloc[-1:], results, out_path=tmp_path / "x.pt", image_root=tmp)
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_cli_finetune(corrected, tmp_path):
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    tmp, results, corrections = corrected
+    results.to_csv(tmp_path / "results.csv", index=False)
+    corrections.to_csv(tmp_path / "corrections.csv", index=False)
+    args = ["finetune", "--corrections", str(tmp_path / "corrections.csv"), "--results", str(tmp_path / "results.csv"),
+            "--images", str(tmp), "-o", str(tmp_path / "m.pt"), "--epochs", "1"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert DigitClassifier(model_path=str(tmp_path / "m.pt")).metadata["finetune"]["epochs"] == 1
+    corrections.iloc[-1:].to_csv(tmp_path / "none.csv", index=False)
+    res = CliRunner().invoke(main, args[:2] + [str(tmp_path / "none.csv")] + args[3:])
+    assert res.exit_code == 2 and "no usable corrected digits" in res.output
