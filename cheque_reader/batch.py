@@ -321,9 +321,13 @@ class _Engine:
                         t = suspects.popleft()
                         in_flight[self._submit(t)] = t
                 else:
-                    while queue and len(in_flight) + len(done) < self.window:
+                    # the queue is in input order, so the chunk the output waits for (``head``) is
+                    # either done, in flight, or queue[0]: it is always submitted, window or not
+                    head_waiting = head not in done and all((t.index, t.start) != head for t in in_flight.values())
+                    while queue and (len(in_flight) + len(done) < self.window or head_waiting):
                         t = queue.popleft()
                         in_flight[self._submit(t)] = t
+                        head_waiting = False
                 if in_flight:
                     finished, _ = cf.wait(list(in_flight), timeout=MAX_HOLD_S, return_when=cf.FIRST_COMPLETED)
                     broken: list[_Task] = []
@@ -533,7 +537,7 @@ class _Sink:
         self.done: set[tuple[str, int]] = set()
 
     def _values(self, row: dict) -> tuple:
-        return tuple(row.get(c) for c in self.columns)
+        return tuple(row.get(c, "") for c in self.columns)  # a column a row lacks (extras) is empty
 
     def write(self, row: dict) -> None:
         self.rows.append(self._values(row))
@@ -724,7 +728,9 @@ def _read_csv_prefix(path: Path, columns: list[str]) -> tuple[list[str], list[li
             records.append(rec)
     except csv.Error:
         pass  # an unterminated quote at the cut: keep what parsed
-    if not records:
+    buf = StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(columns)
+    if not records or buf.getvalue().startswith(text):  # empty, or killed while writing the header
         return columns, [], 0, False
     header = records[0]
     if "source" not in header or "page" not in header:

@@ -1,0 +1,186 @@
+"""batch: ordered rows, worker processes = in-process, chunked multi-page files, formats, resume.
+
+Inputs are amount fields drawn here with OpenCV (``layout="field"``); the checks are about
+the engine (order, completeness, equality across modes), not about reading accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from cheque_reader import batch
+from cheque_reader.config import ReadOptions
+from cheque_reader.report import DIGIT_COLUMNS, RESULT_COLUMNS, read_results
+from cheque_reader.x937 import X937Item, write_x937
+
+FIELD = ReadOptions(layout="field")
+
+
+def field_image(text: str, seed: int = 0, h: int = 64, w: int = 260) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    g = np.full((h, w), 255, np.uint8)
+    x = 8
+    for ch in text:
+        cv2.putText(g, ch, (x, h - 16 + int(rng.integers(-3, 4))), cv2.FONT_HERSHEY_SIMPLEX,
+                    1.3 + 0.2 * rng.random(), 0, 2 + int(rng.integers(0, 2)))
+        x += 26 + int(rng.integers(0, 6))
+    return g
+
+
+def make_folder(root, n_png=6, tiff_pages=11, x937_items=10, bad=True):
+    """A small mixed folder: PNGs, a multi-page TIFF (more pages than a chunk), an X9.37 file, bad files."""
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n_png):
+        cv2.imwrite(str(root / f"p{i:02d}.png"), field_image(f"{123 + 37 * i}", i))
+    if tiff_pages:
+        frames = [Image.fromarray(field_image(f"{i}{i + 1}", 50 + i)).convert("1") for i in range(tiff_pages)]
+        frames[0].save(root / "multi.tif", save_all=True, append_images=frames[1:], compression="group4")
+    if x937_items:
+        write_x937(root / "cash.x937", [X937Item(field_image(f"{i}05", 80 + i), 100 * i + 5) for i in range(x937_items)])
+    if bad:
+        (root / "empty.png").write_bytes(b"")
+        (root / "notes.png").write_text("not an image")
+    return root
+
+
+def no_elapsed(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=["elapsed_ms"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    root = make_folder(tmp_path_factory.mktemp("mixed") / "in")
+    ref = batch.read_folder([root], options=FIELD)
+    return root, ref
+
+
+def test_rows_complete_and_in_input_order(mixed):
+    root, ref = mixed
+    assert list(ref.columns) == list(RESULT_COLUMNS) + ["item_sequence", "micr_amount"]
+    keys = list(zip(ref["source"], ref["page"]))
+    assert keys == ([("cash.x937", p) for p in range(1, 11)] + [("empty.png", 1)]
+                    + [("multi.tif", p) for p in range(1, 12)] + [("notes.png", 1)]
+                    + [(f"p{i:02d}.png", 1) for i in range(6)])
+    errors = ref[ref["status"] == "error"]
+    assert set(errors["source"]) == {"empty.png", "notes.png"}
+    assert (ref.loc[ref["source"] == "cash.x937", "micr_amount"].tolist()
+            == [f"{i}.05" for i in range(10)])
+    assert ref.loc[ref["source"] != "cash.x937", "micr_amount"].fillna("").eq("").all()
+    assert ref["model"].str.len().gt(0).all()
+
+
+def test_worker_processes_equal_in_process(mixed):
+    root, ref = mixed
+    seen = []
+    df = batch.read_folder([root], options=FIELD.replace(workers=2), progress=lambda d, t: seen.append((d, t)))
+    pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(ref))
+    assert [d for d, _ in seen] == list(range(1, len(ref) + 1))
+    assert seen[-1][1] == len(ref)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
+def test_output_formats_hold_the_frame(mixed, tmp_path, suffix):
+    root, ref = mixed
+    out = tmp_path / f"results.{suffix}"
+    df = batch.read_folder([root], options=FIELD, output=out)
+    if suffix == "csv":
+        back = read_results(out).astype({"item_sequence": "string", "micr_amount": "string"})
+        pd.testing.assert_frame_equal(back, df, check_dtype=False)
+    elif suffix == "parquet":
+        pd.testing.assert_frame_equal(pd.read_parquet(out), df, check_dtype=False)
+    else:
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [(r["source"], r["page"]) for r in rows] == list(zip(df["source"], df["page"]))
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(ref))
+
+
+def test_no_x937_columns_without_x937(tmp_path):
+    root = make_folder(tmp_path / "in", n_png=2, tiff_pages=0, x937_items=0, bad=False)
+    df = batch.read_folder([root], options=FIELD)
+    assert list(df.columns) == list(RESULT_COLUMNS)
+
+
+def test_digits_output_matches_results(mixed, tmp_path):
+    root, _ = mixed
+    df = batch.read_folder([root], options=FIELD, output=tmp_path / "r.csv", digits_output=tmp_path / "d.csv")
+    digits = pd.read_csv(tmp_path / "d.csv", keep_default_na=False)
+    assert list(digits.columns) == list(DIGIT_COLUMNS)
+    per_page = digits.groupby(["source", "page"]).size()
+    for row in df.itertuples():
+        assert per_page.get((row.source, row.page), 0) == row.n_digits
+
+
+UGLY_NAMES = ["a b.png", "ünï €.png", "comma,name.png", 'quote"d.png', "new\nline.png", "x.png"]
+
+
+@pytest.fixture()
+def ugly(tmp_path):
+    root = tmp_path / "ugly"
+    root.mkdir()
+    for i, name in enumerate(UGLY_NAMES):
+        cv2.imwrite(str(tmp_path / "tmp.png"), field_image(f"{i + 1}0{i}", i))
+        (tmp_path / "tmp.png").rename(root / name)
+    (root / "z.png").write_text("broken")
+    return root
+
+
+def test_csv_quoting_of_hostile_names(ugly, tmp_path):
+    out = tmp_path / "r.csv"
+    df = batch.read_folder([ugly], options=FIELD, output=out)
+    back = read_results(out)
+    assert sorted(back["source"].tolist()) == sorted(UGLY_NAMES + ["z.png"])
+    assert back["source"].tolist() == df["source"].tolist()
+
+
+def test_resume_after_a_cut_at_any_byte(ugly, tmp_path):
+    """Cut the CSV at many points (mid-line, mid-quoted-newline, right after a row): resume repairs it
+    and the result equals an uninterrupted run, every page exactly once."""
+    full_path = tmp_path / "full.csv"
+    full = batch.read_folder([ugly], options=FIELD, output=full_path)
+    data = full_path.read_bytes()
+    cuts = sorted({len(data) // 3, data.index(b"new\nline") + 4, data.index(b"new\nline") - 1,
+                   data.rindex(b"\n", 0, len(data) - 1) + 1, len(data) - 1, data.index(b"\n") + 1, 5})
+    for cut in cuts:
+        out = tmp_path / f"cut{cut}.csv"
+        out.write_bytes(data[:cut])
+        df = batch.read_folder([ugly], options=FIELD, output=out, resume=True)
+        back = read_results(out)
+        pd.testing.assert_frame_equal(no_elapsed(back), no_elapsed(read_results(full_path)), obj=f"cut at {cut}")
+        pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(back), check_dtype=False)
+    assert len(full) == len(UGLY_NAMES) + 1
+
+
+def test_resume_of_a_complete_run_does_no_work(ugly, tmp_path):
+    out = tmp_path / "r.csv"
+    batch.read_folder([ugly], options=FIELD, output=out)
+    before = out.read_bytes()
+    seen = []
+    df = batch.read_folder([ugly], options=FIELD.replace(workers=2), output=out, resume=True,
+                           progress=lambda d, t: seen.append(d))
+    assert out.read_bytes() == before and seen == [] and len(df) == len(UGLY_NAMES) + 1
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl"])
+def test_resume_atomic_formats(mixed, tmp_path, suffix):
+    root, ref = mixed
+    out = tmp_path / f"r.{suffix}"
+    part = tmp_path / "part"
+    part.mkdir()
+    for name in ["p00.png", "p01.png", "multi.tif"]:
+        (part / name).write_bytes((root / name).read_bytes())
+    batch.read_folder([part], options=FIELD, output=out)
+    # the same sources, now read from the full folder: the first run's pages are skipped
+    for name in ["p00.png", "p01.png", "multi.tif"]:
+        (part / name).unlink()
+    seen = []
+    df = batch.read_folder([root], options=FIELD, output=out, resume=True, progress=lambda d, t: seen.append(d))
+    assert len(seen) == len(ref) - 13
+    assert sorted(zip(df["source"], df["page"])) == sorted(zip(ref["source"], ref["page"]))
+    assert not df.duplicated(["source", "page"]).any()
