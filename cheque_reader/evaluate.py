@@ -429,6 +429,26 @@ def apply_string_calibration(confidence, params: Mapping | None):
     return 1.0 / (1.0 + np.exp(-s))
 
 
+def compose_string_calibration(inner: Mapping | None, outer: Mapping) -> dict:
+    """The one Platt scaling equal to applying ``inner`` then ``outer``.
+
+    Use it when ``outer`` was fitted on confidences that ``inner`` had already calibrated.
+
+    >>> compose_string_calibration({"method": "platt_logit", "a": 2.0, "b": 1.0},
+    ...                            {"method": "platt_logit", "a": 0.5, "b": -1.0, "n": 10})
+    {'method': 'platt_logit', 'a': 1.0, 'b': -0.5, 'n': 10}
+    """
+    if not inner:
+        return dict(outer)
+    for params in (inner, outer):
+        if params.get("method") != "platt_logit":
+            raise ValueError(f"unknown string calibration method {params.get('method')!r}")
+    a1, b1, a2, b2 = (float(inner["a"]), float(inner["b"]), float(outer["a"]), float(outer["b"]))
+    out = dict(outer)
+    out.update(a=round(a2 * a1, 6), b=round(a2 * b1 + b2, 6))
+    return out
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
     return np.log(p) - np.log1p(-p)

@@ -35,6 +35,7 @@ from cheque_reader.datasets import load_orand_digits, load_orand_labels, orand_d
 from cheque_reader.evaluate import (
     ERROR_TARGETS,
     apply_string_calibration,
+    compose_string_calibration,
     evaluate_results,
     expected_calibration_error,
     fit_string_calibration,
@@ -117,6 +118,8 @@ def cmd_measure(args) -> None:
         print(json.dumps(out, indent=2))
         if args.sidecar_json:
             Path(args.sidecar_json).write_text(json.dumps(out, indent=2) + "\n")
+        if args.update_sidecar:
+            update_sidecar(Path(args.update_sidecar), out, results)
         return
 
     half = np.array([half_of(s) for s in m["source"]])
@@ -151,6 +154,26 @@ def cmd_measure(args) -> None:
         Path(args.sidecar_json).write_text(json.dumps(out, indent=2) + "\n")
 
 
+def update_sidecar(path: Path, fitted: dict, results: pd.DataFrame) -> None:
+    """Merge ``string_calibration`` and ``thresholds`` into a weights sidecar (the weights' sha256 is unchanged).
+
+    The results were read with the sidecar's current ``string_calibration`` (if any) already
+    applied, so the new fit is composed with it.
+    """
+    meta = json.loads(path.read_text())
+    models = set(results["model"].dropna().astype(str)) if "model" in results.columns else set()
+    sha = str(meta.get("sha256", ""))[:8]
+    if models and not all(m.endswith(sha) for m in models):
+        raise SystemExit(f"results were read with {sorted(models)}, not with {path} (sha256 {sha}...)")
+    old = meta.get("string_calibration")
+    meta["string_calibration"] = compose_string_calibration(old, fitted["string_calibration"])
+    meta["thresholds"] = fitted["thresholds"]
+    meta["thresholds_data"] = fitted["thresholds_data"]
+    meta["thresholds_command"] = "python scripts/calibrate_amount.py " + " ".join(sys.argv[1:])
+    path.write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"updated {path}: string_calibration {meta['string_calibration']} (composed with {old})", file=sys.stderr)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -165,6 +188,7 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=1998, help="train_lenet.py's --seed")
     p.add_argument("--plot")
     p.add_argument("--sidecar-json")
+    p.add_argument("--update-sidecar", help="weights sidecar (.json) to merge string_calibration and thresholds into")
     p.set_defaults(func=cmd_measure)
     args = ap.parse_args(argv)
     args.func(args)

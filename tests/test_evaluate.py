@@ -224,3 +224,15 @@ def test_ignore_missing(four):
     rep = evaluate_results(res.iloc[:2], truth, truth_source="file", truth_digits="amount_string",
                            ignore_missing=True)
     assert rep.n == 2 and rep.n_missing == 2 and rep.string_accuracy == 1.0
+
+
+def test_compose_string_calibration_equals_applying_twice():
+    from cheque_reader.evaluate import compose_string_calibration
+
+    p = np.linspace(0.01, 0.99, 50)
+    inner = {"method": "platt_logit", "a": 1.7, "b": -0.4}
+    outer = {"method": "platt_logit", "a": 0.6, "b": 0.3}
+    twice = apply_string_calibration(apply_string_calibration(p, inner), outer)
+    once = apply_string_calibration(p, compose_string_calibration(inner, outer))
+    assert np.allclose(twice, once, atol=1e-6)
+    assert compose_string_calibration(None, outer) == outer
