@@ -300,7 +300,7 @@ def _amount_tokens(amount: str, fmt: str) -> tuple[list[tuple], str, str, str]:
     elif fmt == "dash":
         text = f"{integer}.-"
     elif fmt == "superscript":
-        toks = d(integer) + [("s", "gap", 1.0, 0.0)] + d(cents, 0.56, 0.44) + [("u", "", 1.0, 0.0)]
+        toks = d(integer) + [("s", "gap", 1.0, 0.0)] + d(cents, 0.62, 0.38) + [("u", "", 1.0, 0.0)]
         return toks, integer + cents, f"{integer}.{cents}", value
     elif fmt == "in-grouped":
         text = f"{_group(integer, True)}/-"
@@ -398,12 +398,13 @@ def _write(
             x += g.shape[1]
             prev_digit = True
         elif kind == "u":
-            strokes.append(("u", glyphs[-2][1], x))
+            bottom = max(gy + g.shape[0] for g, _, gy, _ in glyphs[-2:])
+            strokes.append(("u", glyphs[-2][1], x, bottom + 0.12 * h))
         else:
             prev_digit = False
             width = {",": 0.2, ".": 0.2, "-": 0.5, "/": 0.66, " ": 0.3, "gap": 0.12, "=": 0.5}.get(ch, 0.3)
             jitter = rng.normal(0, 0.03) * h
-            strokes.append((ch, x + (0.16 if ch == "/" else 0.06) * h, jitter))
+            strokes.append((ch, x + (0.16 if ch == "/" else 0.06) * h, jitter, 0.0))
             x += width * h
     width = int(x + h)
     canvas = np.zeros((int(3.0 * h), width), np.uint8)
@@ -416,7 +417,7 @@ def _write(
         if counted:
             boxes.append(BBox(gx, gy, roi.shape[1], roi.shape[0]))
     aa = cv2.LINE_AA
-    for ch, sx, j in strokes:
+    for ch, sx, j, uy in strokes:
         if ch == ",":
             p = np.array([[sx + 0.08 * h, base - 0.06 * h + j], [sx + 0.07 * h, base + 0.06 * h + j],
                           [sx - 0.02 * h, base + 0.2 * h + j]], np.int32)
@@ -434,8 +435,8 @@ def _write(
         elif ch == "/":
             cv2.line(canvas, (int(sx), int(base + 0.04 * h)), (int(sx + 0.42 * h), int(base - 0.95 * h)), 255,
                      pen_px, aa)
-        elif ch == "u":
-            y = int(base - 0.36 * h)
+        elif ch == "u":  # underline under superscript cents, clear of them
+            y = int(uy)
             cv2.line(canvas, (int(sx), y), (int(j), y + int(rng.normal(0, 0.02) * h)), 255, pen_px, aa)
     x0, y0, w, hh = cv2.boundingRect(canvas)
     return canvas[y0 : y0 + hh, x0 : x0 + w], [b.shift(-x0, -y0) for b in boxes]

