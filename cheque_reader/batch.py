@@ -669,8 +669,9 @@ class _AtomicSink(_Sink):
                 parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise _output_error(path, exc, "create the folder of") from exc
-        if not os.access(parent, os.W_OK) or (path.exists() and (path.is_dir() or not os.access(path, os.W_OK))):
-            raise OutputError(f"cannot write {path}: " + ("it is a directory" if path.is_dir() else "permission denied"))
+        if path.is_dir():
+            raise OutputError(f"cannot write {path}: it is a directory")
+        _remove(self._temp())  # fail now, not after the whole run, when the folder is not writable
         if resume and path.exists():
             old = pd.read_parquet(path) if fmt == "parquet" else pd.read_json(path, lines=True, dtype=False)
             for c in old.columns:
@@ -679,10 +680,17 @@ class _AtomicSink(_Sink):
             self.old = old.reindex(columns=self.columns).astype(_dtypes(self.columns))
             self.done = {(str(s), int(p)) for s, p in zip(old["source"], old["page"])}
 
+    def _temp(self) -> str:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent or ".")
+        except OSError as exc:
+            raise _output_error(self.path, exc) from exc
+        os.close(fd)
+        return tmp
+
     def close(self) -> None:
         df = self.frame()
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent or ".")
-        os.close(fd)
+        tmp = self._temp()
         try:
             if self.fmt == "parquet":
                 df.to_parquet(tmp, index=False)
