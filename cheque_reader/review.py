@@ -296,6 +296,7 @@ def write_review_page(
         data=data,
         reasons=reasons_present,
         n_results=len(results),
+        everything=everything,
         store_key="cheque-reader-review:" + hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16],
     )
     page = out / "index.html"
