@@ -17,6 +17,7 @@ read by :func:`load_corrections`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -53,7 +54,15 @@ def resolve_threshold(options: ReadOptions, metadata: Mapping | None = None) -> 
         if usable:
             return usable[max(usable)]
         return max(float(v) for v in table.values())
+    if options.target_error is not None:
+        _warn_no_table(str((metadata or {}).get("name", "")))
     return DEFAULT_REVIEW_THRESHOLD
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_no_table(model: str) -> None:
+    log.warning("model %r ships no thresholds table: --target-error falls back to review threshold %.2f",
+                model, DEFAULT_REVIEW_THRESHOLD)
 
 
 def review_reasons(

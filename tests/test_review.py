@@ -168,3 +168,28 @@ def test_refuses_crops_folder_leading_outside(run):
     with pytest.raises(OSError, match="outside"):
         write_review_page(results, out, image_root=scans)
     assert list(elsewhere.iterdir()) == []
+
+
+def test_resolve_threshold_policy(caplog):
+    from cheque_reader.config import DEFAULT_REVIEW_THRESHOLD, ReadOptions
+    from cheque_reader.review import resolve_threshold
+
+    meta = {"name": "m1", "thresholds": {"0.001": 0.99, "0.005": 0.97, "0.01": 0.9, "0.02": 0.8}}
+    assert resolve_threshold(ReadOptions(target_error=0.01), meta) == 0.9
+    assert resolve_threshold(ReadOptions(target_error=0.015), meta) == 0.9  # strictest entry within target
+    assert resolve_threshold(ReadOptions(target_error=0.05), meta) == 0.8
+    assert resolve_threshold(ReadOptions(target_error=0.0001), meta) == 0.99  # below every entry: strictest
+    assert resolve_threshold(ReadOptions(target_error=0.01, review_threshold=0.5), meta) == 0.5
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        assert resolve_threshold(ReadOptions(target_error=0.01), {"name": "no-table"}) == DEFAULT_REVIEW_THRESHOLD
+    assert "ships no thresholds table" in caplog.text
+
+
+def test_review_reasons_codes():
+    from cheque_reader.review import review_reasons
+
+    assert review_reasons("error") == ("error",)
+    assert review_reasons("no_field") == ("no_field",)
+    assert review_reasons("no_digits") == ("segmentation",)
+    assert review_reasons("ok", confidence=0.9, threshold=0.9) == ()
+    assert review_reasons("ok", confidence=0.89, threshold=0.9, segmentation_ok=False) == ("low_confidence", "segmentation")
