@@ -1,0 +1,109 @@
+"""The batch over a Dask distributed cluster (the optional ``[dask]`` extra).
+
+The Dask workers run what the local worker processes run (open the file, decode, locate,
+clean, segment, normalize: :func:`cheque_reader.batch.prepare_chunk`); this process
+classifies the gathered digit tensors in large batches and writes the rows in input order,
+exactly as :func:`cheque_reader.batch.read_folder` does. The rows are the same as a local
+run's (``elapsed_ms`` aside). The workers must see the input paths (a shared file system).
+
+>>> read_folder_dask([], n_workers=0)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import os
+from typing import Sequence
+
+import pandas as pd
+
+from .config import ReadOptions, default_workers
+from .errors import UsageError
+
+log = logging.getLogger("cheque_reader")
+
+
+class DaskExecutor(cf.Executor):
+    """A ``concurrent.futures.Executor`` over a ``dask.distributed.Client``.
+
+    Each ``submit`` becomes a Dask task (``pure=False``: never deduplicated); its result
+    arrives through an ordinary :class:`concurrent.futures.Future`.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self._keep: set = set()
+
+    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
+        out: cf.Future = cf.Future()
+        dask_future = self.client.submit(fn, *args, pure=False, **kwargs)
+        self._keep.add(dask_future)
+
+        def done(f) -> None:
+            self._keep.discard(f)
+            try:
+                out.set_result(f.result())
+            except BaseException as exc:  # noqa: BLE001 - delivered through the future
+                out.set_exception(exc)
+
+        dask_future.add_done_callback(done)
+        return out
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        if cancel_futures and self._keep:
+            self.client.cancel(list(self._keep))
+
+
+def _worker_setup() -> None:
+    from .batch import _worker_init
+
+    _worker_init()
+
+
+def read_folder_dask(
+    inputs: Sequence[str | os.PathLike] | str | os.PathLike,
+    options: ReadOptions = ReadOptions(),
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    client=None,
+    **kwargs,
+) -> pd.DataFrame:
+    """:func:`~cheque_reader.batch.read_folder` with the page stages on a Dask cluster.
+
+    Parameters
+    ----------
+    scheduler : address of a running scheduler (``tcp://host:8786``) to connect to; or
+    n_workers : start a ``LocalCluster`` of this many single-threaded worker processes; or
+    client : an existing ``dask.distributed.Client``.
+    kwargs : the other :func:`read_folder` arguments (``output``, ``resume``, ``progress``, ...).
+    """
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise UsageError("a Dask cluster needs dask.distributed: pip install 'cheque-reader[dask]'") from exc
+    from .batch import read_folder
+
+    cluster = None
+    own_client = client is None
+    if client is None:
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout="20s")
+            except OSError as exc:
+                raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        else:
+            n = int(n_workers or default_workers())
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+    try:
+        client.run(_worker_setup)
+        threads = sum(client.nthreads().values()) or 1
+        log.info("Dask cluster %s: %d worker threads", client.scheduler.address if client.scheduler else "?", threads)
+        return read_folder(inputs, options=options.replace(workers=threads), executor=DaskExecutor(client), **kwargs)
+    finally:
+        if own_client:
+            client.close()
+        if cluster is not None:
+            cluster.close()
