@@ -227,7 +227,9 @@ def drop_left_sign(ink: np.ndarray) -> np.ndarray:
     n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if n <= 2:
         return ink
-    idx = np.nonzero(stats[1:, cv2.CC_STAT_HEIGHT] > 0.1 * h)[0] + 1   # ignore specks
+    cy = stats[1:, cv2.CC_STAT_TOP] + stats[1:, cv2.CC_STAT_HEIGHT] / 2.0
+    # ignore specks and strays near the top or bottom edge (descenders from the line above)
+    idx = np.nonzero((stats[1:, cv2.CC_STAT_HEIGHT] > 0.1 * h) & (cy > 0.2 * h) & (cy < 0.8 * h))[0] + 1
     if len(idx) < 2:
         return ink
     order = idx[np.argsort(stats[idx, cv2.CC_STAT_LEFT])]

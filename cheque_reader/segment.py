@@ -56,6 +56,9 @@ SLASH_MAX_ELONGATION = 0.3
 #: best_path: log-score taken from a digit reading per unit of height below 0.55 of the band.
 SMALL_DIGIT_PENALTY = 4.0
 
+#: best_path: log prior added per digit read (below 0 favours fewer, whole digits over cuts).
+DIGIT_LOG_PRIOR = -0.5
+
 #: best_path: log prior of dropping a primitive as noise, and its growth with size above 0.3 band.
 NOISE_LOG_PRIOR = -0.3
 BIG_NOISE_PENALTY = 3.0
@@ -120,13 +123,12 @@ class Band:
 def digit_band(pieces: list[_Piece]) -> Band:
     """The band of the digit-sized pieces: typical top, bottom, height and width.
 
-    Robust to a tall ``/`` or flourish: the height is the median of the pieces at least
-    0.4 times the tallest, then of those near that median.
+    Robust to a tall ``/``, a big first digit or a flourish: the height is the median of
+    the pieces at least 0.2 times the tallest, then of those near that median.
     """
     hs = np.array([p.h for p in pieces], float)
-    big = hs[hs >= 0.4 * hs.max()]
-    h0 = float(np.median(big))
-    core = [p for p in pieces if 0.7 * h0 <= p.h <= 1.5 * h0] or [p for p in pieces if p.h >= 0.4 * hs.max()]
+    h0 = float(np.median(hs[hs >= 0.2 * hs.max()]))
+    core = [p for p in pieces if 0.6 * h0 <= p.h <= 1.6 * h0] or [p for p in pieces if p.h >= 0.2 * hs.max()]
     top = float(np.median([p.y for p in core]))
     bottom = float(np.median([p.y2 for p in core]))
     height = max(1.0, float(np.median([p.h for p in core])))
@@ -178,18 +180,24 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     flat = (p.h <= SEPARATOR_HEIGHT * H and p.w >= 1.6 * p.h and p.w >= 0.3 * H) or (
         p.w >= 2.5 * p.h and p.h < 0.7 * H and e < 0.35
     )
+    if not flat and e < 0.25 and p.w >= 0.6 * H and abs(_slant(p)) > 50:
+        flat = True  # a thin stroke closer to horizontal than vertical: a tail or strike
     if flat:
         # a dash or tail lies across the band; thin scraps above or below are left-over printed lines
         in_band = band.top + 0.15 * H <= cy <= band.bottom + 0.1 * H
         return "-" if in_band and p.h >= max(2.0, 0.06 * H) else "noise"
     if p.w >= 1.6 * p.h and p.h < 0.15 * H:
         return "noise"
+    if p.y2 < band.top + 0.35 * H:
+        return "noise"  # wholly above the digits: a descender from the line above, a scrap
     if max(p.w, p.h) <= 0.25 * H:
         if cy > mid:
             return "."
         return "noise"  # a stray mark above the digits
     if p.h <= 0.65 * H and p.w <= 0.45 * H and e < 0.45 and p.y >= band.top + 0.35 * H and p.y2 >= band.bottom - 0.1 * H:
         return ","
+    if p.h <= 0.95 * H and p.w <= 0.5 * H and e < 0.4 and p.y >= band.top + 0.3 * H and p.y2 >= band.bottom + 0.15 * H:
+        return ","  # a long comma hanging well below the baseline
     return None
 
 
@@ -199,8 +207,9 @@ def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
     if _elongation(p) > SLASH_MAX_ELONGATION:
         return False  # a digit's loop or bend, not a single stroke
     s = _slant(p)
-    if before_dash and p.h > 1.1 * H and s > 0:
-        return True  # a tall stroke right before the dash
+    if before_dash and s > -10:
+        return True  # a straight stroke right before the closing dash: '/-'
+
     if s < 18:
         return False
     return before_dash or p.h > 1.1 * H or p.w > 0.8 * H or s > 35
@@ -307,6 +316,28 @@ def _merge_broken(pieces: list[_Piece], band: Band) -> list[_Piece]:
     return pieces
 
 
+def _attach_hats(pieces: list[_Piece], band: Band) -> list[_Piece]:
+    """Join small strokes in the upper half of the band to the digit below them (the hat of a 5, a 7's bar)."""
+    H = band.height
+    mid = 0.5 * (band.top + band.bottom)
+    big = [p for p in pieces if p.h >= 0.6 * H]
+    out = []
+    for p in pieces:
+        if p.h < SEPARATOR_HEIGHT * H and p.y + 0.5 * p.h < mid and big:
+            def overlap(q: _Piece) -> int:
+                return min(p.x2, q.x2) - max(p.x, q.x)
+            host = max(big, key=overlap)
+            if overlap(host) >= 0.5 * p.w and _merge(host, p).h <= 1.5 * H:
+                k = next(i for i, q in enumerate(big) if q is host)
+                merged = _merge(host, p)
+                big[k] = merged
+                continue
+        out.append(p)
+    # replace the hosts by their merged versions
+    hosts = {id(q) for q in pieces if q.h >= 0.6 * H}
+    return [q for q in out if id(q) not in hosts] + big
+
+
 def segment_field(ink: np.ndarray) -> tuple[DigitCandidate, ...]:
     """Digit and separator candidates of a binary field (paper 255, ink 0), left to right.
 
@@ -334,7 +365,8 @@ def segment_field(ink: np.ndarray) -> tuple[DigitCandidate, ...]:
         return ()
     band = digit_band(pieces)
 
-    # separators first (they must not be merged into digits), then merge broken strokes
+    pieces = _attach_hats(pieces, band)
+    # separators next (they must not be merged into digits), then merge broken strokes
     seps, digits = [], []
     for p in pieces:
         kind = separator_kind(p, band)
@@ -417,6 +449,7 @@ def best_path(candidates, predictions=None) -> tuple[int, ...]:
         rel = heights / max(H, 1.0)
         digit_score = np.log(np.clip(probs.max(axis=1) * (1.0 - nd), 1e-9, 1.0))
         digit_score -= SMALL_DIGIT_PENALTY * np.maximum(0.0, 0.55 - rel)
+        digit_score += DIGIT_LOG_PRIOR
         noise_score = np.log(nd) + NOISE_LOG_PRIOR - BIG_NOISE_PENALTY * np.maximum(0.0, rel - 0.3)
     else:
         digit_score = np.full(len(cands), -1.0)
