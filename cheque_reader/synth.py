@@ -95,7 +95,7 @@ class ChequeStyle:
     handwriting in degrees (positive leans right); ``pen`` stroke width factor (0.5 thin,
     1 normal, 2 thick); ``ink`` a key of :data:`INKS`; ``background`` one of
     :data:`BACKGROUNDS`; ``skew`` page rotation in degrees (random within
-    ``max_skew``); ``noise`` grey-level sigma; ``blur`` Gaussian sigma in pixels;
+    ``max_skew``); ``noise`` grey-level sigma of the paper grain; ``blur`` Gaussian sigma in pixels;
     ``jpeg_quality`` a JPEG round trip (``0``: none); ``dpi`` render resolution;
     ``margin`` inches of scanner bed around the cheque.
 
@@ -643,16 +643,25 @@ def _pattern_tile(scheme_index: int, background: str, variant: int) -> np.ndarra
     return tile
 
 
-def _paper(height: int, width: int, scheme_index: int, background: str, rng: np.random.Generator) -> np.ndarray:
-    """The cheque paper: near-white, or a repeated security pattern tile (``pattern``, ``coloured``)."""
+def _paper(height: int, width: int, scheme_index: int, background: str, noise: float,
+           rng: np.random.Generator) -> np.ndarray:
+    """The cheque paper: near-white, or a repeated security pattern tile (``pattern``, ``coloured``),
+    with grain of grey-level sigma ``noise`` (scanner noise, drawn once per page on the tile)."""
     if background == "plain":
-        img = np.empty((height, width, 3), np.uint8)
-        img[:] = (246, 248, 248)
-        return img
-    tile = _pattern_tile(scheme_index, background, int(rng.integers(16)))
-    oy, ox = (int(v) for v in rng.integers(0, _TILE, 2))
-    reps = (height // _TILE + 2, width // _TILE + 2, 1)
-    return np.ascontiguousarray(np.tile(tile, reps)[oy : oy + height, ox : ox + width])
+        tile = np.empty((_TILE, _TILE, 3), np.uint8)
+        tile[:] = (246, 248, 248)
+    else:
+        tile = _pattern_tile(scheme_index, background, int(rng.integers(16)))
+        oy, ox = (int(v) for v in rng.integers(0, _TILE, 2))
+        tile = np.roll(tile, (oy, ox), axis=(0, 1))
+    if noise > 0:
+        grain = rng.standard_normal((_TILE, _TILE, 3), dtype=np.float32) * np.float32(noise)
+        tile = np.clip(tile + grain + 0.5, 0, 255).astype(np.uint8)
+    img = np.empty((height, width, 3), np.uint8)
+    for y in range(0, height, _TILE):
+        for x in range(0, width, _TILE):
+            img[y : y + _TILE, x : x + _TILE] = tile[: height - y, : width - x]
+    return img
 
 
 # ----------------------------------------------------------------------------- layouts
@@ -984,7 +993,8 @@ def render_cheque(
     pen = float(style.pen if style.pen is not None else np.clip(math.exp(rng.normal(0, 0.22)), 0.6, 1.6))
     slant = float(style.slant if style.slant is not None else np.clip(rng.normal(4, 6), -10, 18))
 
-    img = _paper(height, width, scheme_index, background, rng)
+    noise = float(style.noise if style.noise is not None else rng.uniform(1.0, 5.0))
+    img = _paper(height, width, scheme_index, background, noise, rng)
     anchors = _DRAW[kind](img, dpi, scheme, rng)
     digit_boxes = _handwriting(img, anchors, digit_source, rng, ink, pen, slant, style.touching, tokens, value, dpi)
     field = anchors.field
@@ -1013,12 +1023,6 @@ def render_cheque(
     blur = style.blur if style.blur is not None else (rng.uniform(0.3, 1.1) if rng.random() < 0.6 else 0.0)
     if blur > 0.05:
         img = cv2.GaussianBlur(img, (0, 0), blur)
-    noise = style.noise if style.noise is not None else rng.uniform(1.0, 5.0)
-    if noise > 0:
-        tile = np.clip(np.rint(rng.normal(128, noise, (128, 128, 3))), 0, 255).astype(np.uint8)
-        oy, ox = (int(v) for v in rng.integers(0, 128, 2))
-        reps = (height // 128 + 2, width // 128 + 2, 1)
-        img = cv2.addWeighted(img, 1.0, np.tile(tile, reps)[oy : oy + height, ox : ox + width], 1.0, -128.0)
     if style.jpeg_quality:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(style.jpeg_quality)])
         img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
