@@ -120,7 +120,9 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the figures as JSON.")
 @click.option("--ignore-missing", is_flag=True,
               help="Leave out truth rows that have no result (when only part of the truth set was read).")
-def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_out, ignore_missing):
+@click.option("--details", type=click.Path(dir_okay=False),
+              help="Write one row per truth row (truth, read, confidence, correct, edit distance, IoU) as CSV.")
+def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_out, ignore_missing, details):
     """Measure RESULTS against ground truth.
 
     Prints string accuracy (digits exact), digit accuracy (1 - edit distance / truth
@@ -137,15 +139,18 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
     """
     import json
 
-    from .evaluate import evaluate_results, load_truth, plot_evaluation
+    from .evaluate import evaluate_results, load_truth, match_truth, plot_evaluation
     from .report import read_results
 
+    cols = dict(truth_source=truth_source, truth_page=truth_page, truth_digits=truth_digits)
     try:
         truth_df = load_truth(truth, truth_source=truth_source, truth_digits=truth_digits)
-        report = evaluate_results(read_results(results), truth_df, truth_source=truth_source,
-                                  truth_page=truth_page, truth_digits=truth_digits, ignore_missing=ignore_missing)
+        results_df = read_results(results)
+        report = evaluate_results(results_df, truth_df, ignore_missing=ignore_missing, **cols)
     except (KeyError, ValueError) as exc:
         _fail(UsageError(f"cannot evaluate {results} against {truth}: {exc}"))
+    if details:
+        match_truth(results_df, truth_df, **cols).to_csv(details, index=False)
     click.echo(report.format())
     if plot:
         click.echo(f"plot written to {plot_evaluation(report, plot)}", err=True)

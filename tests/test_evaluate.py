@@ -207,7 +207,8 @@ def test_cli_evaluate(tmp_path):
     (tmp_path / "t.csv").write_text("file,amount_string\na.jpg,0120\nb.jpg,56\n")
     res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv"),
                                     "--truth-source", "file", "--truth-digits", "amount_string",
-                                    "--plot", str(tmp_path / "p.png"), "--json", str(tmp_path / "e.json")])
+                                    "--plot", str(tmp_path / "p.png"), "--json", str(tmp_path / "e.json"),
+                                    "--details", str(tmp_path / "d.csv")])
     assert res.exit_code == 0, res.output
     assert "string accuracy     50.00%" in res.output
     assert "digit accuracy      83.33%" in res.output  # 1 - 1/6
@@ -215,6 +216,8 @@ def test_cli_evaluate(tmp_path):
     import json
 
     assert json.loads((tmp_path / "e.json").read_text())["read_rate"]["0.01"] == 0.5
+    d = pd.read_csv(tmp_path / "d.csv", dtype={"truth": str, "digits": str})
+    assert d["truth"].tolist() == ["0120", "56"] and d["correct"].tolist() == [True, False]
     bad = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv")])
     assert bad.exit_code == 2 and "no column 'source'" in bad.output
 
