@@ -286,8 +286,13 @@ def _split(p: _Piece, cuts: list[int]) -> list[_Piece]:
     return out
 
 
-def _crop(p: _Piece) -> np.ndarray:
-    return np.where(p.mask, 0, 255).astype(np.uint8)
+def _crop(p: _Piece, gray: np.ndarray | None = None) -> np.ndarray:
+    """The candidate's ink: binary, or the gray pixels under its (slightly grown) mask on white paper."""
+    if gray is None:
+        return np.where(p.mask, 0, 255).astype(np.uint8)
+    g = gray[p.y : p.y2, p.x : p.x2]
+    grown = cv2.dilate(p.mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return np.where(grown, g, 255).astype(np.uint8)
 
 
 def _merge_broken(pieces: list[_Piece], band: Band) -> list[_Piece]:
@@ -338,8 +343,12 @@ def _attach_hats(pieces: list[_Piece], band: Band) -> list[_Piece]:
     return [q for q in out if id(q) not in hosts] + big
 
 
-def segment_field(ink: np.ndarray) -> tuple[DigitCandidate, ...]:
+def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[DigitCandidate, ...]:
     """Digit and separator candidates of a binary field (paper 255, ink 0), left to right.
+
+    With ``gray`` (the field's gray image, same shape), candidate images keep the gray
+    levels of their ink (paper outside the stroke mask set to 255), closer to what the
+    classifier saw in training; otherwise they are binary.
 
     Candidates of kind ``"digit"`` may overlap (over-segmentation); :func:`best_path`
     chooses among them. Separators have ``end == start + 1`` and no alternative.
@@ -398,10 +407,10 @@ def segment_field(ink: np.ndarray) -> tuple[DigitCandidate, ...]:
     for i in range(n):
         p, g = prims[i]
         if p.kind != "digit":
-            cands.append(DigitCandidate(BBox(p.x, p.y, p.w, p.h), _crop(p), p.kind, i, i + 1))
+            cands.append(DigitCandidate(BBox(p.x, p.y, p.w, p.h), _crop(p, gray), p.kind, i, i + 1))
             continue
         acc = p
-        cands.append(DigitCandidate(BBox(p.x, p.y, p.w, p.h), _crop(p), "digit", i, i + 1))
+        cands.append(DigitCandidate(BBox(p.x, p.y, p.w, p.h), _crop(p, gray), "digit", i, i + 1))
         all_same = True
         for j in range(i + 1, min(n, i + MAX_SPAN)):
             q, gq = prims[j]
@@ -412,7 +421,7 @@ def segment_field(ink: np.ndarray) -> tuple[DigitCandidate, ...]:
             limit = (1.6 if all_same else 1.25) * band.digit_width + 0.1 * band.height
             if acc.w > limit or acc.h > 1.6 * band.height:
                 break
-            cands.append(DigitCandidate(BBox(acc.x, acc.y, acc.w, acc.h), _crop(acc), "digit", i, j + 1))
+            cands.append(DigitCandidate(BBox(acc.x, acc.y, acc.w, acc.h), _crop(acc, gray), "digit", i, j + 1))
     return tuple(cands)
 
 
