@@ -97,7 +97,8 @@ class ChequeStyle:
     :data:`BACKGROUNDS`; ``skew`` page rotation in degrees (random within
     ``max_skew``); ``noise`` grey-level sigma of the paper grain; ``blur`` Gaussian sigma in pixels;
     ``jpeg_quality`` a JPEG round trip (``0``: none); ``dpi`` render resolution;
-    ``margin`` inches of scanner bed around the cheque.
+    ``margin`` inches of scanner bed around the cheque; ``tail`` the chance of a long
+    strike-through tail after the amount (written ``-`` in the text).
 
     >>> ChequeStyle(layout="in-cts", pen=2.0).pen
     2.0
@@ -108,6 +109,7 @@ class ChequeStyle:
     amount_format: str | None = None
     amount: str | None = None
     touching: float = 0.12
+    tail: float = 0.08
     slant: float | None = None
     pen: float | None = None
     ink: str | None = None
@@ -124,6 +126,7 @@ class ChequeStyle:
 #: Styles for the hard cases (benchmarks pick from these).
 HARD_STYLES = {
     "touching": ChequeStyle(touching=0.9),
+    "tail": ChequeStyle(tail=1.0),
     "slant": ChequeStyle(slant=22.0),
     "backslant": ChequeStyle(slant=-15.0),
     "thick": ChequeStyle(pen=2.0),
@@ -402,7 +405,7 @@ def _write(
             strokes.append(("u", glyphs[-2][1], x, bottom + 0.12 * h))
         else:
             prev_digit = False
-            width = {",": 0.2, ".": 0.2, "-": 0.5, "/": 0.66, " ": 0.3, "gap": 0.12, "=": 0.5}.get(ch, 0.3)
+            width = {",": 0.2, ".": 0.2, "-": 0.5, "/": 0.66, " ": 0.3, "gap": 0.12, "=": 0.5, "~": 1.3}.get(ch, 0.3)
             jitter = rng.normal(0, 0.03) * h
             strokes.append((ch, x + (0.16 if ch == "/" else 0.06) * h, jitter, 0.0))
             x += width * h
@@ -425,6 +428,9 @@ def _write(
         elif ch == ".":
             r = max(2, int(round(pen_px * 0.75)))
             cv2.circle(canvas, (int(sx + 0.05 * h), int(base - r + j)), r, 255, -1, aa)
+        elif ch == "~":  # a long tail that strikes out the rest of the box
+            y = base - 0.4 * h + j
+            cv2.line(canvas, (int(sx + 0.05 * h), int(y)), (int(sx + 1.2 * h), int(y - 0.05 * h)), 255, pen_px, aa)
         elif ch == "-":
             y = base - 0.45 * h + j
             cv2.line(canvas, (int(sx), int(y)), (int(sx + 0.36 * h), int(y - 0.03 * h)), 255, pen_px, aa)
@@ -981,6 +987,8 @@ def render_cheque(
     if "." not in amount:
         amount += ".00"
     tokens, digits, text, value = _amount_tokens(amount, fmt)
+    if fmt not in ("dash", "in-grouped", "in-plain") and rng.random() < style.tail:
+        tokens, text = tokens + [("s", "~", 1.0, 0.0)], text + "-"
 
     win, hin, default_dpi = _GEOMETRY[kind]
     dpi = float(style.dpi or default_dpi)
@@ -1056,7 +1064,7 @@ def random_style(rng: np.random.Generator, layouts: Sequence[str] = LAYOUTS, har
         names = [n for n in HARD_STYLES if n != "in-cts"]
         for name in rng.choice(names, size=int(rng.integers(1, 3)), replace=False):
             hard_style = HARD_STYLES[str(name)]
-            changes = {f: getattr(hard_style, f) for f in ("touching", "slant", "pen", "ink", "background")
+            changes = {f: getattr(hard_style, f) for f in ("touching", "tail", "slant", "pen", "ink", "background")
                        if getattr(hard_style, f) != getattr(ChequeStyle(), f)}
             style = replace(style, **changes)
     return style

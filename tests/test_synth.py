@@ -268,3 +268,17 @@ def test_mnist_test_digits_render_at_run_time():
     assert np.bincount(src.labels, minlength=10).min() > 800
     c = render_cheque(src, np.random.default_rng(0), style=ChequeStyle(amount="90.17", amount_format="plain"))
     assert c.digits == "9017" and len(c.digit_boxes) == 4
+
+
+def test_tail_strikes_out_the_rest_of_the_box(digits):
+    plain = render_cheque(digits, np.random.default_rng(6), style=ChequeStyle(amount="44.87", amount_format="plain",
+                                                                              tail=0.0, **CLEAN))
+    tail = render_cheque(digits, np.random.default_rng(6), style=ChequeStyle(amount="44.87", amount_format="plain",
+                                                                             tail=1.0, **CLEAN))
+    assert (plain.text, tail.text) == ("44.87", "44.87-")
+    assert tail.digits == plain.digits == "4487" and parse_amount(tail.text).value == "44.87"
+    # the tail is ink to the right of the last digit, on the digits' rows
+    gray = cv2.cvtColor(tail.image, cv2.COLOR_BGR2GRAY)
+    last = tail.digit_boxes[-1]
+    right = gray[last.y : last.y2, last.x2 + 4 : tail.field.x2 - 8]
+    assert (right < 128).any(axis=0).sum() > last.h
