@@ -198,13 +198,16 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
         return ","
     if p.h <= 0.95 * H and p.w <= 0.5 * H and e < 0.4 and p.y >= band.top + 0.3 * H and p.y2 >= band.bottom + 0.15 * H:
         return ","  # a long comma hanging well below the baseline
+    if p.h <= 1.15 * H and e < 0.25 and p.y >= band.top + 0.25 * H and p.y2 >= band.bottom + 0.25 * H:
+        return ","  # a long straight comma stroke, starting low and ending well below the digits
     return None
 
 
 def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
     """Whether the rightmost digit-sized piece is the ``/`` of a ``/-`` terminator rather than a ``1``."""
     H = band.height
-    if _elongation(p) > SLASH_MAX_ELONGATION:
+    tall_before_dash = before_dash and p.h > 1.1 * H
+    if _elongation(p) > (SLASH_MAX_ELONGATION + 0.15 if tall_before_dash else SLASH_MAX_ELONGATION):
         return False  # a digit's loop or bend, not a single stroke
     s = _slant(p)
     if before_dash and s > -10:
