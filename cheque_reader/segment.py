@@ -168,7 +168,8 @@ def _slant(p: _Piece) -> float:
 
 
 def separator_kind(p: _Piece, band: Band) -> str | None:
-    """The separator ``p`` is (``. , -``), ``"noise"`` for a stray mark, or ``None`` for a digit.
+    """The separator ``p`` is (``. , -``), ``"noise"`` for a stray mark, ``"tail"`` for a flat
+    stroke off the band (a dash only if it ends the amount), or ``None`` for a digit.
 
     ``-``: flat; ``.``: tiny, low; ``,``: a short thin stroke low in the band reaching the
     baseline. A small round piece (a small ``0``) stays a digit.
@@ -185,7 +186,9 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     if flat:
         # a dash or tail lies across the band; thin scraps above or below are left-over printed lines
         in_band = band.top + 0.15 * H <= cy <= band.bottom + 0.1 * H
-        return "-" if in_band and p.h >= max(2.0, 0.06 * H) else "noise"
+        if in_band and p.h >= max(2.0, 0.06 * H):
+            return "-"
+        return "tail" if p.h >= max(2.0, 0.06 * H) and p.w >= 0.6 * H else "noise"
     if p.w >= 1.6 * p.h and p.h < 0.15 * H:
         return "noise"
     if p.y2 < band.top + 0.35 * H:
@@ -212,6 +215,8 @@ def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
     s = _slant(p)
     if before_dash and s > -10:
         return True  # a straight stroke right before the closing dash: '/-'
+    if p.h > 1.4 * H and _elongation(p) < 0.2:
+        return True  # a very tall thin closing stroke
 
     if s < 18:
         return False
@@ -228,7 +233,9 @@ def _mark_terminator(prims: list[tuple[_Piece, int]], band: Band) -> None:
         q = prims[j][0]
         if q.kind == "-":
             dash = True
-        elif q.kind == "digit" and (q.w > 1.5 * q.h and q.h < 0.7 * H) and _elongation(q) < 0.35:
+        elif q.kind == "digit" and (
+            (q.w > 1.5 * q.h and q.h < 0.7 * H and _elongation(q) < 0.35) or (q.h < 0.3 * H and q.w < 0.6 * H)
+        ):
             q.kind = "-"
             dash = True
             n_digits -= 1
@@ -380,8 +387,12 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     pieces = _attach_hats(pieces, band)
     # separators next (they must not be merged into digits), then merge broken strokes
     seps, digits = [], []
-    for p in pieces:
-        kind = separator_kind(p, band)
+    kinds = [separator_kind(p, band) for p in pieces]
+    right = max((p.x2 for p, k in zip(pieces, kinds) if k is None), default=0)
+    for p, kind in zip(pieces, kinds):
+        if kind == "tail":
+            # a flourish off the band: the closing dash when it is right of every digit
+            kind = "-" if p.x >= right - 0.2 * band.height else "noise"
         if kind == "noise":
             continue
         if kind is None:
