@@ -661,8 +661,8 @@ def _paper(height: int, width: int, scheme_index: int, background: str, noise: f
         oy, ox = (int(v) for v in rng.integers(0, _TILE, 2))
         tile = np.roll(tile, (oy, ox), axis=(0, 1))
     if noise > 0:
-        grain = rng.standard_normal((_TILE, _TILE, 3), dtype=np.float32) * np.float32(noise)
-        tile = np.clip(tile + grain + 0.5, 0, 255).astype(np.uint8)
+        grain = rng.standard_normal((_TILE, _TILE), dtype=np.float32) * np.float32(noise)
+        tile = cv2.add(tile, cv2.merge([grain, grain, grain]), dtype=cv2.CV_8U)
     img = np.empty((height, width, 3), np.uint8)
     for y in range(0, height, _TILE):
         for x in range(0, width, _TILE):
@@ -787,7 +787,7 @@ def _in_cts(img, dpi, scheme, rng) -> _Anchors:
     g = lambda v: int(round(v * dpi))  # noqa: E731
     theme = scheme[2]
     W, H = 8.0, 3.67
-    img[g(H - 0.6) :, :] = (250, 250, 250)  # MICR clear band
+    cv2.rectangle(img, (0, g(H - 0.6)), (img.shape[1], img.shape[0]), (250, 250, 250), -1)  # MICR clear band
     bank = _BANKS_IN[rng.integers(len(_BANKS_IN))]
     cv2.rectangle(img, (g(0.4), g(0.06)), (g(2.4), g(0.66)), theme, -1)
     cv2.rectangle(img, (g(0.55), g(0.14)), (g(2.25), g(0.58)), (90, 215, 250), -1)
