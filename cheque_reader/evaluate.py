@@ -377,6 +377,24 @@ def expected_calibration_error(confidence: Iterable[float], correct: Iterable[bo
     return float(round((gap * used["count"]).sum() / used["count"].sum(), 12))
 
 
+def ece_noise_floor(confidence: Iterable[float], n_bins: int = ECE_BINS, n_sim: int = 200, seed: int = 0) -> float:
+    """The ECE a perfectly calibrated confidence would show on this many reads (mean over simulations).
+
+    Outcomes are drawn as ``Bernoulli(confidence)``; on small sets the ECE estimate is biased
+    upwards by sampling noise, so compare a measured ECE with this floor.
+
+    >>> round(ece_noise_floor([0.5] * 10000), 2) < 0.02 < round(ece_noise_floor([0.5] * 50), 2)
+    True
+    """
+    conf = np.asarray(list(confidence), dtype=float)
+    conf = np.clip(conf[~np.isnan(conf)], 0.0, 1.0)
+    if len(conf) == 0:
+        return float("nan")
+    rng = np.random.default_rng(seed)
+    return float(np.mean([expected_calibration_error(conf, rng.uniform(size=len(conf)) < conf, n_bins)
+                          for _ in range(n_sim)]))
+
+
 # --------------------------------------------------------------------------- string-confidence calibration
 
 

@@ -36,6 +36,7 @@ from cheque_reader.evaluate import (
     ERROR_TARGETS,
     apply_string_calibration,
     compose_string_calibration,
+    ece_noise_floor,
     evaluate_results,
     expected_calibration_error,
     fit_string_calibration,
@@ -109,7 +110,8 @@ def cmd_measure(args) -> None:
         print(f"\n== fitted on {len(cconf)} calibration images (string accuracy {100 * cok.mean():.1f}%), "
               f"measured on the validation fold ==")
         print(f"ECE raw {100 * expected_calibration_error(conf, ok):.2f}%  "
-              f"calibrated {100 * expected_calibration_error(cal, ok):.2f}%  (n={len(conf)})")
+              f"calibrated {100 * expected_calibration_error(cal, ok):.2f}%  (n={len(conf)}; a perfectly "
+              f"calibrated confidence would show {100 * ece_noise_floor(cal):.2f}% on this n by sampling noise)")
         report_thresholds(cal, ok, table)
         out = {"string_calibration": params, "thresholds": table,
                "thresholds_data": f"ORAND CAR-A calibration images (10% of train fold, n={len(cconf)}), "

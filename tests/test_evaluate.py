@@ -239,3 +239,11 @@ def test_compose_string_calibration_equals_applying_twice():
     once = apply_string_calibration(p, compose_string_calibration(inner, outer))
     assert np.allclose(twice, once, atol=1e-6)
     assert compose_string_calibration(None, outer) == outer
+
+
+def test_ece_noise_floor_shrinks_with_n():
+    from cheque_reader.evaluate import ece_noise_floor
+
+    small = ece_noise_floor(np.linspace(0.05, 0.95, 40))
+    large = ece_noise_floor(np.linspace(0.05, 0.95, 4000), n_sim=50)
+    assert large < 0.03 < small
