@@ -63,6 +63,9 @@ DIGIT_LOG_PRIOR = -0.5
 NOISE_LOG_PRIOR = -0.3
 BIG_NOISE_PENALTY = 3.0
 
+#: A small stroke above the middle of the band joins the digit under at least this share of its width.
+HAT_OVERLAP = 0.5
+
 #: Separators are at most this fraction of the digit band height tall ('/' excepted).
 SEPARATOR_HEIGHT = 0.45
 
@@ -342,7 +345,7 @@ def _attach_hats(pieces: list[_Piece], band: Band) -> list[_Piece]:
             def overlap(q: _Piece) -> int:
                 return min(p.x2, q.x2) - max(p.x, q.x)
             host = max(big, key=overlap)
-            if overlap(host) >= 0.5 * p.w and _merge(host, p).h <= 1.5 * H:
+            if overlap(host) >= HAT_OVERLAP * p.w and _merge(host, p).h <= 1.5 * H:
                 k = next(i for i, q in enumerate(big) if q is host)
                 merged = _merge(host, p)
                 big[k] = merged
