@@ -492,7 +492,8 @@ def _signature(width: int, height: int, pen_px: int, rng: np.random.Generator) -
     parts = []
     cap_t = np.linspace(0, 2 * np.pi, 40)
     cap_h = height * rng.uniform(0.5, 0.75)
-    parts.append(np.stack([0.3 * cap_h * np.sin(cap_t) * rng.uniform(0.6, 1.2), -cap_h * (0.5 - 0.5 * np.cos(cap_t / 2))], 1))
+    cap_w = 0.3 * cap_h * rng.uniform(0.6, 1.2)
+    parts.append(np.stack([cap_w * np.sin(cap_t), -cap_h * (0.5 - 0.5 * np.cos(cap_t / 2))], 1))
     x0 = 0.3 * cap_h
     for _ in range(int(rng.integers(1, 3))):
         word = _cursive(int(rng.integers(5, 10)), xh, rng)
@@ -720,10 +721,10 @@ def _us_personal(img, dpi, scheme, rng) -> _Anchors:
     _put(img, "MP", g(5.72), g(2.3), g(0.035))
     account = _digits(rng, int(rng.integers(8, 11)))
     _micr(img, f"T{_routing(rng)}T {account}U {number:04d}", g(0.45), g(H - 0.19), dpi)
-    pad = g(0.03)
+    pad, vpad = g(0.06), g(0.035)
     return _Anchors(
         field=field,
-        write_box=BBox(field.x + pad, field.y + pad, field.w - 2 * pad, field.h - 2 * pad),
+        write_box=BBox(field.x + pad, field.y + vpad, field.w - 2 * pad, field.h - 2 * vpad),
         date=("line", g(4.2), g(5.5), g(0.93)),
         payee=(g(1.0), g(4.3), g(1.3)),
         legal=(g(0.35), g(4.85), g(1.72)),
@@ -770,10 +771,10 @@ def _us_business(img, dpi, scheme, rng) -> _Anchors:
     cv2.line(img, (g(5.0), g(2.74)), (g(8.1), g(2.74)), _PRINT, max(1, g(0.006)))
     _put(img, "AUTHORIZED SIGNATURE", g(5.9), g(2.86), g(0.045))
     _micr(img, f"U{number:06d}U T{_routing(rng)}T {_digits(rng, 10)}U", g(1.2), g(H - 0.2), dpi)
-    pad = g(0.03)
+    pad, vpad = g(0.06), g(0.035)
     return _Anchors(
         field=field,
-        write_box=BBox(field.x + pad, field.y + pad, field.w - 2 * pad, field.h - 2 * pad),
+        write_box=BBox(field.x + pad, field.y + vpad, field.w - 2 * pad, field.h - 2 * vpad),
         date=("line", g(6.5), g(8.0), g(1.03)),
         payee=(g(1.2), g(5.7), g(1.99)),
         legal=(g(0.9), g(6.15), g(1.47)),
@@ -834,10 +835,10 @@ def _in_cts(img, dpi, scheme, rng) -> _Anchors:
     _put(img, "CTS-2010", g(0.05), g(H - 0.05), g(0.035))
     serial = _digits(rng, 6)
     _micr(img, f"U{serial}U {_digits(rng, 9)}T {_digits(rng, 6)}U 31", g(2.5), g(H - 0.2), dpi)
-    pad = g(0.03)
+    pad, vpad = g(0.06), g(0.035)
     return _Anchors(
         field=field,
-        write_box=BBox(divider + pad, field.y + pad, field.x2 - divider - 2 * pad, field.h - 2 * pad),
+        write_box=BBox(divider + pad, field.y + vpad, field.x2 - divider - 2 * pad, field.h - 2 * vpad),
         date=("boxes", date_boxes),
         payee=(g(0.8), g(6.7), g(0.96)),
         legal=(g(1.2), g(7.6), g(1.24)),
@@ -901,7 +902,8 @@ def _handwriting(img, anchors: _Anchors, source, rng, ink, pen, slant, touching,
         _, x0, x1, y = anchors.date
         toks = [("x", c, 1.0, 0.0) if c.isdigit() else ("s", c, 1.0, 0.0) for c in f"{month}/{day}/{year % 100:02d}"]
         strip, _ = _write(source, rng, toks, g(0.15), pen, slant, 0.0)
-        _blend(img, strip, x0 + int(rng.uniform(0.05, 0.3) * (x1 - x0)), y - strip.shape[0] - g(0.02), ink, strength, rng)
+        x = x0 + int(rng.uniform(0.05, 0.3) * (x1 - x0))
+        _blend(img, strip, x, y - strip.shape[0] - g(0.02), ink, strength, rng)
     else:
         for b, c in zip(anchors.date[1], f"{day:02d}{month:02d}{year}"):
             strip, _ = _write(source, rng, [("x", c, 1.0, 0.0)], b.h * 0.7, pen, slant, 0.0)

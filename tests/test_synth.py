@@ -271,10 +271,11 @@ def test_mnist_test_digits_render_at_run_time():
 
 
 def test_tail_strikes_out_the_rest_of_the_box(digits):
-    plain = render_cheque(digits, np.random.default_rng(6), style=ChequeStyle(amount="44.87", amount_format="plain",
-                                                                              tail=0.0, **CLEAN))
-    tail = render_cheque(digits, np.random.default_rng(6), style=ChequeStyle(amount="44.87", amount_format="plain",
-                                                                             tail=1.0, **CLEAN))
+    def render(tail):
+        style = ChequeStyle(amount="44.87", amount_format="plain", ink="black", tail=tail, **CLEAN)
+        return render_cheque(digits, np.random.default_rng(6), style=style)
+
+    plain, tail = render(0.0), render(1.0)
     assert (plain.text, tail.text) == ("44.87", "44.87-")
     assert tail.digits == plain.digits == "4487" and parse_amount(tail.text).value == "44.87"
     # the tail is ink to the right of the last digit, on the digits' rows
