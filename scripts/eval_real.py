@@ -52,8 +52,15 @@ def failure_kind(read: str, truth: str) -> str:
         return f"length off by {len(read) - len(truth):+d}"
     wrong = [(t, r) for t, r in zip(truth, read) if t != r]
     if len(wrong) == 1:
-        return f"one digit misread {wrong[0][0]}->{wrong[0][1]}"
-    return f"{len(wrong)} digits misread"
+        return "one digit misread (right segmentation length)"
+    return f"{len(wrong)} digits misread (right length)"
+
+
+def confusions(read: str, truth: str) -> list[str]:
+    """``"t->r"`` for each digit misread when the lengths agree."""
+    if len(read) != len(truth):
+        return []
+    return [f"{t}->{r}" for t, r in zip(truth, read) if t != r]
 
 
 def load_page(path: Path, name: str) -> Page:
@@ -115,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[tuple[str, str, str]] = []
     kinds: collections.Counter[str] = collections.Counter()
+    confused: collections.Counter[str] = collections.Counter()
     t0 = time.perf_counter()
 
     if not args.skip_orand:
@@ -133,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             kind = failure_kind(res.digits, truth)
             ok += kind == "ok"
+            confused.update(confusions(res.digits, truth))
             if kind != "ok":
                 kinds["ORAND: " + kind] += 1
                 if args.verbose:
@@ -164,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             kind = "field not found (IoU < 0.5)" if iou < 0.5 else failure_kind(res.digits, truth)
             ok += kind == "ok"
+            if iou >= 0.5:
+                confused.update(confusions(res.digits, truth))
             if kind != "ok":
                 kinds["IDRBT: " + kind] += 1
                 if args.verbose:
@@ -186,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\ntop failure kinds:")
         for k, v in kinds.most_common(10):
             print(f"  {v:4d}  {k}")
+    if confused:
+        print("\nmost common digit confusions (truth->read, same-length reads):")
+        print("  " + ", ".join(f"{k} x{v}" for k, v in confused.most_common(10)))
     return 0
 
 
