@@ -66,6 +66,9 @@ BIG_NOISE_PENALTY = 3.0
 #: A small stroke above the middle of the band joins the digit under at least this share of its width.
 HAT_OVERLAP = 0.5
 
+#: A final thin stroke with no dash after it is a '/' only when this many band heights tall.
+SLASH_ALONE_HEIGHT = 1.3
+
 #: Separators are at most this fraction of the digit band height tall ('/' excepted).
 SEPARATOR_HEIGHT = 0.45
 
@@ -218,12 +221,11 @@ def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
     s = _slant(p)
     if before_dash and s > -10:
         return True  # a straight stroke right before the closing dash: '/-'
-    if p.h > 1.4 * H and _elongation(p) < 0.2:
-        return True  # a very tall thin closing stroke
-
-    if s < 18:
-        return False
-    return before_dash or p.h > 1.1 * H or p.w > 0.8 * H or s > 35
+    # without a dash a final '1' or '7' looks alike: only a thin stroke clearly taller or flatter than digits
+    e = _elongation(p)
+    if p.h > SLASH_ALONE_HEIGHT * H and e < 0.2:
+        return True
+    return s > 40 and e < 0.2 and p.w > 0.8 * H
 
 
 def _mark_terminator(prims: list[tuple[_Piece, int]], band: Band) -> None:
