@@ -209,6 +209,10 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
         return ","  # a long comma hanging well below the baseline
     if p.h <= 1.15 * H and e < 0.25 and p.y >= band.top + 0.25 * H and p.y2 >= band.bottom + 0.25 * H:
         return ","  # a long straight comma stroke, starting low and ending well below the digits
+    if p.h <= 2.0 * H and e < 0.25 and p.y >= band.top + 0.5 * H and p.y2 >= band.bottom + 0.4 * H:
+        return ","  # no digit starts in the lower half of the band and plunges far below it
+    if p.y >= band.bottom:
+        return "noise"  # wholly below the digits
     return None
 
 
