@@ -428,7 +428,7 @@ class _Engine:
                 log.exception("finishing %s page %d failed", p.source, p.page)
                 result = error_result(p.source, p.page, f"internal error: {exc!r}", model=self.classifier.model_id)
             if image is not None:
-                result = _WithImage(result, image, p)
+                result = _WithImage(result, image, p, _chosen(p, preds.get(id(p))))
             self.done_pages += 1
             yield result
             if self.progress is not None:
@@ -443,11 +443,23 @@ def _slice_predictions(pred, a: int, b: int):
     return type(pred)(**values)
 
 
-class _WithImage:
-    """A result carrying its page image and prepared page (annotation only)."""
+def _chosen(prepared, predictions) -> tuple[int, ...]:
+    """The candidates the path search chose (for annotations)."""
+    if predictions is None or not prepared.candidates:
+        return ()
+    try:
+        from .segment import best_path
 
-    def __init__(self, result, image, prepared):
-        self.__dict__.update(result=result, image=image, prepared=prepared)
+        return tuple(best_path(prepared.candidates, predictions))
+    except Exception:  # noqa: BLE001 - an annotation never ends a run
+        return ()
+
+
+class _WithImage:
+    """A result carrying its page image, prepared page and chosen candidates (annotation only)."""
+
+    def __init__(self, result, image, prepared, chosen=()):
+        self.__dict__.update(result=result, image=image, prepared=prepared, chosen=chosen)
 
     def __getattr__(self, name):
         return getattr(self.result, name)
@@ -486,23 +498,23 @@ class _Annotator:
         self.n += 1
         if not isinstance(result, _WithImage):
             return
-        try:
-            from . import annotate, segment
-        except ImportError:  # annotate.py not there yet
-            return
+        from . import annotate
+
         p = result.prepared
         try:
-            chosen = ()
-            if p.candidates:
-                chosen = tuple(range(len(p.candidates)))
-            image = annotate.annotate_page(result.image, result.result, p.field, p.candidates, chosen)
+            image = annotate.annotate_page(result.image, result.result, p.field, p.candidates, result.chosen)
         except Exception as exc:  # noqa: BLE001 - an annotation never ends a run
             log.warning("cannot annotate %s page %d: %s", p.source, p.page, exc)
             return
-        if isinstance(image, np.ndarray):
-            stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(p.source).stem)[:60] or "page"
-            name = f"{self.n:06d}_{stem}_p{p.page}.png"
-            cv2.imwrite(str(self.folder / name), image)
+        # index-based, sanitized name: never a path separator, never outside the folder
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(p.source).stem)[:60].strip("_") or "page"
+        name = f"{self.n:06d}_{stem}_p{p.page}.png"
+        ok, png = cv2.imencode(".png", image)
+        if ok:
+            try:
+                (self.folder / name).write_bytes(png.tobytes())
+            except OSError as exc:
+                raise _output_error(self.folder / name, exc) from exc
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ the engine (order, completeness, equality across modes), not about reading accur
 from __future__ import annotations
 
 import json
+import re
 
 import cv2
 import numpy as np
@@ -184,3 +185,12 @@ def test_resume_atomic_formats(mixed, tmp_path, suffix):
     assert len(seen) == len(ref) - 13
     assert sorted(zip(df["source"], df["page"])) == sorted(zip(ref["source"], ref["page"]))
     assert not df.duplicated(["source", "page"]).any()
+
+
+def test_annotations_one_safe_png_per_decoded_page(ugly, tmp_path):
+    out = tmp_path / "ann"
+    df = batch.read_folder([ugly], options=FIELD.replace(workers=2), annotate_dir=out)
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == (df["status"] != "error").sum() == len(UGLY_NAMES)
+    assert all(re.fullmatch(r"\d{6}_[A-Za-z0-9_-]+_p1\.png", n) for n in names), names
+    assert all(cv2.imread(str(out / n)) is not None for n in names)
