@@ -198,7 +198,8 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     if p.w >= 1.6 * p.h and p.h < 0.15 * H:
         return "noise"
     if p.y2 < band.top + 0.35 * H:
-        return "noise"  # wholly above the digits: a descender from the line above, a scrap
+        # wholly above the digits: superscript cents if at the end (decided by the caller), else a scrap
+        return "high" if p.h >= 0.3 * H else "noise"
     if max(p.w, p.h) <= 0.25 * H:
         if cy > mid:
             return "."
@@ -230,6 +231,22 @@ def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
     if p.h > SLASH_ALONE_HEIGHT * H and e < 0.2:
         return True
     return s > 40 and e < 0.2 and p.w > 0.8 * H
+
+
+def _mark_fraction(prims: list[tuple[_Piece, int]], band: Band) -> None:
+    """Mark the ``/`` of ``xx/100`` cents: a thin slanted stroke clearly taller than the few small
+    digit pieces (the ``100``, maybe over-cut) that end the amount after it."""
+    digit_idx = [i for i, (q, _) in enumerate(prims) if q.kind == "digit"]
+    for n_after in range(2, 7):
+        if len(digit_idx) < n_after + 3:
+            break
+        q = prims[digit_idx[-n_after - 1]][0]
+        after = [prims[j][0] for j in digit_idx[-n_after:]]
+        span = max(a.x2 for a in after) - min(a.x for a in after)
+        if (span <= 4.0 * band.digit_width and q.h >= 1.25 * max(a.h for a in after)
+                and _elongation(q) < 0.2 and _slant(q) > 15 and all(a.x >= q.x + 0.5 * q.w for a in after)):
+            q.kind = "/"
+            return
 
 
 def _mark_terminator(prims: list[tuple[_Piece, int]], band: Band) -> None:
@@ -398,7 +415,16 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     seps, digits = [], []
     kinds = [separator_kind(p, band) for p in pieces]
     right = max((p.x2 for p, k in zip(pieces, kinds) if k is None), default=0)
+    # superscript cents: raised pieces after the last digit on the band
+    sup = [p for p, k in zip(pieces, kinds) if k == "high" and p.x >= right - 0.1 * band.height]
+    if sup:
+        x0, x1 = min(p.x for p in sup), max(p.x2 for p in sup)
+        seps.append(_Piece(np.ones((1, 1), bool), max(0, x0 - 1), int(band.bottom) - 1, "."))
     for p, kind in zip(pieces, kinds):
+        if kind == "high":
+            kind = None if any(p is q for q in sup) else "noise"
+        if kind == "-" and sup and p.x < x1 and p.x2 > x0 and p.y > min(q.y2 for q in sup) - 2:
+            kind = "noise"  # the line under superscript cents
         if kind == "tail":
             # a flourish off the band: the closing dash when it is right of every digit
             kind = "-" if p.x >= right - 0.2 * band.height else "noise"
@@ -423,6 +449,7 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     prims.extend((s, -1 - k) for k, s in enumerate(seps))
     prims.sort(key=lambda t: t[0].x + 0.5 * t[0].w)
 
+    _mark_fraction(prims, band)
     _mark_terminator(prims, band)
 
     cands: list[DigitCandidate] = []
