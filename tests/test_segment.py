@@ -141,3 +141,25 @@ def test_best_path_keeps_separators_and_drops_noise():
 def test_best_path_without_predictions_takes_whole_pieces():
     cands = [_cand(0, 8, 0, 1), _cand(8, 8, 1, 2), _cand(0, 16, 0, 2)]
     assert segment.best_path(cands) == (2,)
+
+
+def test_superscript_cents_get_a_point():
+    ink = blank(70, 200)
+    for cx in (20, 50, 80):
+        ring(ink, cx, cy=45, rx=9, ry=15)
+    ring(ink, 108, cy=14, rx=5, ry=8)      # raised cents, wholly above the digits
+    ring(ink, 126, cy=14, rx=5, ry=8)
+    cands = segment.segment_field(ink)
+    assert kinds(cands) == ["digit", "digit", "digit", ".", "digit", "digit"]
+
+
+def test_fraction_slash_before_small_denominator():
+    ink = blank(70, 260)
+    for cx in (20, 48, 76, 104):
+        ring(ink, cx, cy=35, rx=9, ry=15)
+    cv2.line(ink, (125, 58), (145, 8), 0, 3)          # the '/' of 56/100, taller than the 100
+    cv2.line(ink, (160, 40), (160, 58), 0, 3)         # small "1"
+    ring(ink, 180, cy=49, rx=6, ry=9)
+    ring(ink, 200, cy=49, rx=6, ry=9)
+    ks = [c.kind for c in segment.segment_field(ink) if c.end == c.start + 1]   # the primitives
+    assert ks[:4] == ["digit"] * 4 and ks[4] == "/" and ks[5:] == ["digit"] * 3, ks
