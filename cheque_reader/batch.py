@@ -26,7 +26,6 @@ import concurrent.futures as cf
 import csv
 import dataclasses
 import errno
-import json
 import logging
 import multiprocessing
 import os
@@ -38,14 +37,14 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import io as cio
 from .config import ReadOptions
-from .errors import ChequeReaderError, InputError, OutputError, UsageError
+from .errors import ChequeReaderError, OutputError, UsageError
 from .report import DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, digit_rows, result_row
 from .types import STATUS_ERROR, STATUS_OK, ChequeResult
 from .x937 import X937_COLUMNS

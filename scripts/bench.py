@@ -32,7 +32,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -42,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cheque_reader import synth  # noqa: E402
-from cheque_reader.x937 import X937Item, tiff_g4, write_x937  # noqa: E402
+from cheque_reader.x937 import X937Item, write_x937  # noqa: E402
 
 KINDS = {
     # kind: (scan kind for save_scan, suffix, dpi, layouts)
