@@ -33,11 +33,9 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, t_min: float = 0.
     optimiser state and is deterministic.
 
     >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> labels = rng.integers(0, 3, 2000)
-    >>> true = np.eye(3)[labels] * 2.0 + rng.normal(size=(2000, 3))
-    >>> 0.8 < fit_temperature(true * 3.0, labels) / 3.0 < 1.25   # logits 3x too sharp: T close to 3
-    True
+    >>> # always 10 nats sure, right 3 times out of 4: T = 10 / ln 3
+    >>> round(fit_temperature(np.array([[10.0, 0.0]] * 4), np.array([0, 0, 0, 1])), 2)
+    9.1
     """
     z = torch.as_tensor(np.asarray(logits, dtype=np.float64))
     y = torch.as_tensor(np.asarray(labels, dtype=np.int64))

@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -38,6 +39,12 @@ log = logging.getLogger("cheque_reader")
 DEFAULT_MODEL = "lenet5.pt"
 
 BACKENDS = ("torch", "onnx")
+
+#: torch on CPU: the first batch at least this big switches to an optimized TorchScript graph.
+TORCH_OPTIMIZE_MIN = 256
+
+#: ONNX Runtime: batches at least this big are split over the torch thread count.
+ONNX_SPLIT_MIN = 128
 
 _CACHE: dict[tuple[str, str, str], "_Loaded"] = {}
 _LOCK = threading.Lock()
@@ -252,12 +259,36 @@ def _torch_runner(net, device: str):
         model = model.to(device).eval()
     except (RuntimeError, AssertionError) as exc:
         raise UsageError(f"device {device!r} is not available: {exc}") from exc
+    state = {"model": model, "optimized": str(device) != "cpu"}
 
     def run(x: np.ndarray) -> np.ndarray:
+        if not state["optimized"] and len(x) >= TORCH_OPTIMIZE_MIN:
+            # tracing costs about a second: only worth it once big batches arrive
+            state["model"], state["optimized"] = _optimized(model, device), True
         with torch.inference_mode():
-            return model(torch.from_numpy(x).to(device)).float().cpu().numpy()
+            return state["model"](torch.from_numpy(x).to(device)).float().cpu().numpy()
 
     return run
+
+
+def _optimized(model, device: str):
+    """On CPU, a frozen TorchScript graph with oneDNN-prepacked convolutions (about 1.5-2x faster
+    than eager); the eager module when that is unavailable or disagrees with it."""
+    import torch
+
+    if str(device) != "cpu":
+        return model
+    try:
+        with torch.inference_mode():
+            probe = torch.linspace(-0.1, 1.175, 3 * INPUT_SIZE * INPUT_SIZE).reshape(3, 1, INPUT_SIZE, INPUT_SIZE)
+            frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, probe)))
+            for n in (1, 3):
+                if not torch.allclose(frozen(probe[:n]), model(probe[:n]), atol=1e-4, rtol=1e-4):
+                    raise RuntimeError("optimized graph disagrees with the model")
+        return frozen
+    except Exception as exc:  # pragma: no cover - depends on the torch build
+        log.debug("TorchScript optimization unavailable (%s); using eager mode", exc)
+        return model
 
 
 def _onnx_runner(net, meta: dict, path: Path):
@@ -270,17 +301,27 @@ def _onnx_runner(net, meta: dict, path: Path):
         model_bytes = onnx_path.read_bytes()
     else:
         model_bytes = export_onnx(net)
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     import torch
 
-    opts.intra_op_num_threads = max(1, torch.get_num_threads())  # honour the caller's thread limit
+    threads = max(1, torch.get_num_threads())  # honour the caller's thread limit
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Small convolutions scale poorly across threads inside one run: run one thread per
+    # run and split big batches over ``threads`` concurrent runs instead.
+    opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+
+    def one(x: np.ndarray) -> np.ndarray:
+        return sess.run(None, {name: x})[0]
 
     def run(x: np.ndarray) -> np.ndarray:
-        return sess.run(None, {name: x})[0]
+        if pool is None or len(x) < ONNX_SPLIT_MIN:
+            return one(x)
+        parts = np.array_split(x, threads)
+        return np.concatenate(list(pool.map(one, parts)), axis=0)
 
     return run
 

@@ -168,7 +168,7 @@ class LeNet5Classic(nn.Module):
     softmax of the logits is the posterior the paper's loss trains.
     """
 
-    def __init__(self, j: float = 1.0, n_classes: int = 11):
+    def __init__(self, j: float = 5.0, n_classes: int = 11):
         super().__init__()
         self.config = dict(j=j, n_classes=n_classes)
         self.c1 = nn.Conv2d(1, 6, 5)

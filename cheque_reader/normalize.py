@@ -37,6 +37,12 @@ BOX_THRESHOLD = 0.3
 #: Ink weaker than this (0-1, after stretching) is taken as paper noise and dropped.
 NOISE_FLOOR = 0.12
 
+#: Ink weaker than this share of the crop's Otsu threshold is dropped as background texture.
+OTSU_SHARE = 0.8
+
+#: Connected ink pieces with less than this share of the crop's ink pixels are dropped (specks).
+SPECK_SHARE = 0.03
+
 #: The paper level is taken no darker than this many gray levels of "ink" (0-255): a crop that
 #: is all dark (a tight crop of a thick stroke) stays ink instead of becoming paper.
 MAX_PAPER_INK = 100.0
@@ -55,13 +61,33 @@ def ink_map(crop: np.ndarray) -> np.ndarray:
     if img.size == 0:
         return np.zeros(img.shape, np.float32)
     a = 255.0 - img.astype(np.float32)
-    paper = min(float(np.percentile(a, 2)), MAX_PAPER_INK)
+    flat = a.ravel()
+    k = int(0.02 * (flat.size - 1))
+    paper = min(float(np.partition(flat, k)[k]), MAX_PAPER_INK)  # 2nd percentile: the paper level
     a -= paper
     peak = float(a.max())
     if peak < MIN_CONTRAST:
         return np.zeros(img.shape, np.float32)
     a *= 1.0 / peak
-    a[a < NOISE_FLOOR] = 0.0
+    # Ink lighter than Otsu's split of this crop is background texture (security patterns,
+    # scanner noise): drop it, keeping the gray levels of the ink itself.
+    u8 = (a * 255.0).astype(np.uint8)
+    otsu, _ = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    floor = max(NOISE_FLOOR, OTSU_SHARE * otsu / 255.0)
+    a[a < floor] = 0.0
+    return _drop_specks(a)
+
+
+def _drop_specks(a: np.ndarray) -> np.ndarray:
+    """Remove connected ink specks holding under ``SPECK_SHARE`` of the crop's ink."""
+    mask = (a > 0).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 2:
+        return a
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    small = np.flatnonzero(areas < SPECK_SHARE * areas.sum()) + 1
+    if small.size:
+        a[np.isin(labels, small)] = 0.0
     return a
 
 
@@ -71,7 +97,7 @@ def normalize_digit(crop: np.ndarray) -> np.ndarray:
     Always returns a finite array; empty, blank or degenerate crops give all background.
 
     >>> import numpy as np
-    >>> normalize_digit(np.zeros((0, 0), np.uint8)).max() == np.float32(-0.1)
+    >>> bool(normalize_digit(np.zeros((0, 0), np.uint8)).max() == np.float32(-0.1))
     True
     """
     img = _as_gray_uint8(crop)
@@ -96,8 +122,12 @@ def normalize_batch(crops: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def ink_to_input(ink: np.ndarray) -> np.ndarray:
-    """Map ink strength 0-1 to the network's range (background -0.1, ink 1.175)."""
-    return (BACKGROUND_VALUE + (INK_VALUE - BACKGROUND_VALUE) * ink).astype(np.float32)
+    """Map ink strength 0-1 to the network's range (background -0.1, ink 1.175).
+
+    >>> ink_to_input(np.array([0.0, 1.0])).tolist() == [np.float32(-0.1), np.float32(1.175)]
+    True
+    """
+    return _ink_to_input_inplace(np.array(ink, dtype=np.float32))
 
 
 def _as_gray_uint8(crop: np.ndarray) -> np.ndarray:
@@ -128,15 +158,24 @@ def _place(ink: np.ndarray) -> np.ndarray:
     nh, nw = max(1, min(FIT_SIZE, round(h * s))), max(1, min(FIT_SIZE, round(w * s)))
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
     digit = cv2.resize(box, (nw, nh), interpolation=interp)
-    digit = np.clip(digit, 0.0, 1.0)
-    mass = float(digit.sum())
+    if interp == cv2.INTER_LINEAR:  # area averaging stays in 0-1; linear may not at the edges
+        np.clip(digit, 0.0, 1.0, out=digit)
+    # (not cv2.moments: it reads an (n, 2) array as a contour)
+    row_mass, col_mass = digit.sum(axis=1), digit.sum(axis=0)
+    mass = float(row_mass.sum())
     if mass <= 0:
         return ink_to_input(out)
-    cy = float((digit.sum(axis=1) * np.arange(nh)).sum()) / mass
-    cx = float((digit.sum(axis=0) * np.arange(nw)).sum()) / mass
+    cy = float(row_mass @ np.arange(nh, dtype=np.float32)) / mass
+    cx = float(col_mass @ np.arange(nw, dtype=np.float32)) / mass
     margin = (INPUT_SIZE - CENTER_SIZE) // 2
     centre = INPUT_SIZE / 2 - 0.5  # pixel-centre coordinates of the field's centre
-    top = int(np.clip(round(centre - cy), margin, margin + CENTER_SIZE - nh))
-    left = int(np.clip(round(centre - cx), margin, margin + CENTER_SIZE - nw))
+    top = min(max(round(centre - cy), margin), margin + CENTER_SIZE - nh)
+    left = min(max(round(centre - cx), margin), margin + CENTER_SIZE - nw)
     out[top : top + nh, left : left + nw] = digit
     return ink_to_input(out)
+
+
+def _ink_to_input_inplace(x: np.ndarray) -> np.ndarray:
+    x *= INK_VALUE - BACKGROUND_VALUE
+    x += BACKGROUND_VALUE
+    return x

