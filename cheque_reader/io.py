@@ -370,9 +370,11 @@ class _PdfDocument(Document):
             self.pdf = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:
             msg = str(exc)
-            if "password" in msg.lower():
+            # PDFium's error code is process-global and stale after some failures, so the
+            # file itself says whether it is encrypted
+            if b"/Encrypt" in data:
                 raise InputError(f"{source}: encrypted PDF (needs a password)") from exc
-            if "Success" in msg:  # PDFium refuses a document with an empty page tree this way
+            if "Success" in msg or "password" in msg.lower():  # how PDFium refuses an empty page tree
                 raise InputError(f"{source}: PDF has no pages") from exc
             raise InputError(f"{source}: corrupt PDF: {msg}") from exc
         n = len(self.pdf)

@@ -238,6 +238,9 @@ def test_pdf_faults(tmp_path):
     (tmp_path / "enc.pdf").write_bytes(enc)
     with pytest.raises(InputError, match="encrypted PDF"):
         cio.load_pages(tmp_path / "enc.pdf")
+    # PDFium's last-error code is stale after the encrypted file: still "no pages", not "encrypted"
+    with pytest.raises(InputError, match="no pages"):
+        cio.load_pages(tmp_path / "empty.pdf")
 
 
 def test_tiny_and_blank_images_are_pages(tmp_path):
