@@ -338,6 +338,26 @@ def error_rate(logits: np.ndarray, y: np.ndarray) -> float:
     return float((logits[:, :10].argmax(1) != y).mean())
 
 
+def evaluate(model_path: str | None, backend: str = "torch") -> dict:
+    """The shipped figures through ``DigitClassifier`` (normalization included): MNIST test error
+    and ECE, ORAND CAR-A val-fold digit accuracy (crops cut with the given boxes) and ECE."""
+    from cheque_reader.classify import DigitClassifier
+
+    clf = DigitClassifier(model_path=model_path, backend=backend)
+    m = datasets.load_mnist()
+    out = {"model": clf.model_id, "backend": backend}
+    p = clf.predict([mnist_crop(x) for x in m["x_test"]])
+    y = m["y_test"].astype(np.int64)
+    out["mnist_test"] = {"n": int(len(y)), "error": float((p.labels != y).mean()),
+                         "ece": expected_calibration_error(p.probs, y)}
+    crops, y, _ = load_orand_crops("val")
+    p = clf.predict(crops)
+    out["orand_val_fold"] = {"n": int(len(y)), "accuracy": float((p.labels == y).mean()),
+                             "ece": expected_calibration_error(p.probs, y),
+                             "not_digit_over_0.5": float((p.not_digit > 0.5).mean())}
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", choices=("modern", "classic"), default="modern")
@@ -361,9 +381,14 @@ def main(argv=None) -> int:
     ap.add_argument("--name", default=None, help="output name (default lenet5 / lenet5_classic)")
     ap.add_argument("--out-dir", default=str(WEIGHTS))
     ap.add_argument("--limit", type=int, default=0, help="use only this many MNIST train digits (smoke runs)")
+    ap.add_argument("--evaluate", metavar="WEIGHTS", nargs="?", const="", default=None,
+                    help="only evaluate weights (default: the shipped lenet5.pt) through DigitClassifier")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
+    if args.evaluate is not None:
+        print(json.dumps(evaluate(args.evaluate or None), indent=1))
+        return 0
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     t_start = time.time()
