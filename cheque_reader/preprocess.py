@@ -131,22 +131,28 @@ def _rect(w: int, h: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_RECT, (w, h))
 
 
-def _horizontal_lines(u8: np.ndarray, min_len: int) -> np.ndarray:
+def _horizontal_lines(u8: np.ndarray, min_len: int, wander: bool = False) -> np.ndarray:
     # printed lines often binarize dashed: bridge short gaps before looking for long runs
-    bridged = cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(5, 1))
-    return cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(min_len, 1)) & u8
+    if not wander:
+        bridged = cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(5, 1))
+        return cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(min_len, 1)) & u8
+    # a resampled (deskewed) line also wanders by a pixel: allow that too
+    bridged = cv2.dilate(cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(9, 1)), _rect(1, 3))
+    found = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(min_len, 1))
+    return cv2.dilate(found, _rect(1, 3)) & u8
 
 
-def remove_lines(ink: np.ndarray) -> np.ndarray:
+def remove_lines(ink: np.ndarray, wander: bool = False) -> np.ndarray:
     """``ink`` (bool) without long horizontal runs and box-side vertical rules (box and guide lines).
 
     Strokes crossing a removed line are bridged again where ink sits right above and below it.
+    ``wander``: the field was resampled (deskewed), so printed lines may step by a pixel.
     """
     h, w = ink.shape
     u8 = ink.astype(np.uint8)
     hlen = int(max(15, LINE_H_FRACTION * w, LINE_H_PER_HEIGHT * h))
     vlen = int(max(9, LINE_V_FRACTION * h))
-    hor = _horizontal_lines(u8, hlen)
+    hor = _horizontal_lines(u8, hlen, wander)
     rows = np.nonzero(hor.any(axis=1))[0]
     ver = _vertical_rules(u8, vlen, rows)
     lines = (hor | ver).astype(bool)
@@ -262,7 +268,7 @@ def clean_field(field: Field) -> np.ndarray:
     ink = binarize(gray)
     if field.layout != "field":
         ink = drop_currency_cell(ink)
-    ink = remove_lines(ink)
+    ink = remove_lines(ink, wander=field.angle != 0)
     ink = drop_specks(ink, max(4, int(SPECK_AREA * h * h)))
     ink = drop_microtext(ink)
     if field.layout != "field":
