@@ -146,7 +146,8 @@ def remove_lines(ink: np.ndarray, wander: bool = False) -> np.ndarray:
     """``ink`` (bool) without long horizontal runs and box-side vertical rules (box and guide lines).
 
     Strokes crossing a removed line are bridged again where ink sits right above and below it.
-    ``wander``: the field was resampled (deskewed), so printed lines may step by a pixel.
+    ``wander``: printed lines may step by a pixel (a resampled field, or a box on a slightly
+    skewed page); bare field crops (``layout="field"``) are searched strictly.
     """
     h, w = ink.shape
     u8 = ink.astype(np.uint8)
@@ -268,7 +269,7 @@ def clean_field(field: Field) -> np.ndarray:
     ink = binarize(gray)
     if field.layout != "field":
         ink = drop_currency_cell(ink)
-    ink = remove_lines(ink, wander=field.angle != 0)
+    ink = remove_lines(ink, wander=field.angle != 0 or field.layout != "field")
     ink = drop_specks(ink, max(4, int(SPECK_AREA * h * h)))
     ink = drop_microtext(ink)
     if field.layout != "field":
