@@ -43,6 +43,9 @@ BACKENDS = ("torch", "onnx")
 #: torch on CPU: the first batch at least this big switches to an optimized TorchScript graph.
 TORCH_OPTIMIZE_MIN = 256
 
+#: torch: batches smaller than this run on one thread (OpenMP barriers cost more than they save).
+TORCH_SMALL_BATCH = 128
+
 #: ONNX Runtime: batches at least this big are split over the torch thread count.
 ONNX_SPLIT_MIN = 128
 
@@ -265,8 +268,16 @@ def _torch_runner(net, device: str):
         if not state["optimized"] and len(x) >= TORCH_OPTIMIZE_MIN:
             # tracing costs about a second: only worth it once big batches arrive
             state["model"], state["optimized"] = _optimized(model, device), True
-        with torch.inference_mode():
-            return state["model"](torch.from_numpy(x).to(device)).float().cpu().numpy()
+        threads = torch.get_num_threads()
+        small = len(x) < TORCH_SMALL_BATCH and threads > 1
+        if small:  # a small batch gains nothing from threads, and loses a lot on a busy machine
+            torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                return state["model"](torch.from_numpy(x).to(device)).float().cpu().numpy()
+        finally:
+            if small:
+                torch.set_num_threads(threads)
 
     return run
 
