@@ -108,10 +108,15 @@ def assemble_amount(tokens: Sequence[tuple[str, float]], prefer: str | None = No
     >>> a = assemble_amount([("7", 0.9), ("2", 1.0), (".", 1.0), ("0", 1.0), ("0", 1.0)])
     >>> a.digits, a.text, a.amount, round(a.confidence, 2)
     ('7200', '72.00', '72.00', 0.9)
+
+    Fraction cents keep their numerator only: ``1234 56/100`` has the digits ``123456``.
     """
     text = "".join(ch for ch, _ in tokens)
-    digits = "".join(ch for ch, _ in tokens if ch.isdigit())
-    logp = sum(math.log(max(p, 1e-12)) for ch, p in tokens if ch.isdigit())
+    digit_tokens = [(ch, p) for ch, p in tokens if ch.isdigit()]
+    if _FRACTION.match(text.replace(" ", "")):
+        digit_tokens = digit_tokens[:-3]  # the "/100" denominator is printed form, not amount digits
+    digits = "".join(ch for ch, _ in digit_tokens)
+    logp = sum(math.log(max(p, 1e-12)) for _, p in digit_tokens)
     if not digits:
         return AmountRead(digits="", text=text, amount=None, confidence=0.0, grammar_ok=False)
     parsed = parse_amount(text, prefer)

@@ -37,6 +37,7 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("distributed").setLevel(max(level, logging.DEBUG))  # Dask logs INFO by default
 
 
 @main.command()
@@ -63,9 +64,12 @@ def main(verbose: int) -> None:
 @click.option("--resume", is_flag=True, help="Skip pages already in the output file and append the rest.")
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
               help="Write each page as a PNG with the field, cuts and digit labels drawn on it.")
+@click.option("--scheduler", help="Run the page stages on an existing Dask cluster at this address (tcp://host:8786).")
+@click.option("--dask-workers", type=click.IntRange(1),
+              help="Start a local Dask cluster with this many workers (needs the [dask] extra).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: only on a terminal).")
 def read(inputs, output, digits_out, from_list, layout, target_error, review_threshold, workers, device,
-         backend, model_path, resume, annotate_dir, progress):
+         backend, model_path, resume, annotate_dir, scheduler, dask_workers, progress):
     """Read the amounts of INPUT files and folders into a results file.
 
     INPUT may be image files (PNG, JPEG, TIFF, BMP), PDFs, X9.37 image cash letter
@@ -78,6 +82,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
       cheque-reader read --layout field fields/*.png -o fields.csv --digits-out digits.csv
       cheque-reader read scans/ -o results.csv --resume      # continue a stopped run
       cheque-reader read scans/ --review-threshold 0.95      # send more reads to review
+      cheque-reader read scans/ --dask-workers 4             # page stages on a local Dask cluster
     """
     from .batch import read_folder
     from .io import read_from_list
@@ -97,8 +102,14 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     show = sys.stderr.isatty() if progress is None else progress
     try:
         with _ProgressBar(show) as bar:
-            df = read_folder(items, options=options, output=output, digits_output=digits_out,
-                             resume=resume, progress=bar.update, annotate_dir=annotate_dir)
+            kwargs = dict(output=output, digits_output=digits_out, resume=resume, progress=bar.update,
+                          annotate_dir=annotate_dir)
+            if scheduler or dask_workers:
+                from .distributed import read_folder_dask
+
+                df = read_folder_dask(items, options, scheduler=scheduler, n_workers=dask_workers, **kwargs)
+            else:
+                df = read_folder(items, options=options, **kwargs)
     except ChequeReaderError as exc:
         _fail(exc)
     n = len(df)

@@ -66,3 +66,11 @@ def test_format_parse_round_trip(integer, cents, convention):
     parsed = parse_amount(text, prefer=convention)
     assert parsed.grammar_ok
     assert parsed.value == value
+
+
+def test_fraction_denominator_is_not_an_amount_digit():
+    tokens = [(c, 0.9) for c in "123456/100"]
+    read = assemble_amount(tokens)
+    assert read.digits == "123456"
+    assert read.amount == "1234.56"
+    assert read.confidence == pytest.approx(0.9**6)
