@@ -140,6 +140,7 @@ def finish_page(
         tokens.append((str(label), conf))
 
     read = assemble_amount(tokens, prefer=LAYOUT_CONVENTION.get(common["layout"]))
+    reads = reads[: len(read.digits)]  # a "/100" denominator is dropped from the digits: drop its reads too
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
     threshold = resolve_threshold(options, classifier.metadata)
     reasons = review_reasons(status, confidence=read.confidence, threshold=threshold, grammar_ok=read.grammar_ok)
