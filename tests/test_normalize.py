@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from cheque_reader.config import BACKGROUND_VALUE, INK_VALUE
 from cheque_reader.normalize import ink_map, normalize_batch, normalize_digit
@@ -113,3 +114,18 @@ def test_ink_map_and_batch():
     x = normalize_batch(crops)
     assert x.shape == (2, 1, 32, 32) and x.dtype == np.float32
     assert normalize_batch([]).shape == (0, 1, 32, 32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(1, 120), w=st.integers(1, 120), seed=st.integers(0, 2**16),
+       kind=st.sampled_from(["noise", "blank", "black", "speck"]))
+def test_normalize_is_always_a_finite_32x32_input(h, w, seed, kind):
+    rng = np.random.default_rng(seed)
+    crop = {"noise": lambda: rng.integers(0, 256, (h, w), dtype=np.uint8),
+            "blank": lambda: np.full((h, w), 255, np.uint8),
+            "black": lambda: np.zeros((h, w), np.uint8),
+            "speck": lambda: np.where(rng.random((h, w)) < 0.01, 0, 255).astype(np.uint8)}[kind]()
+    x = normalize_digit(crop)
+    assert x.shape == (32, 32) and x.dtype == np.float32
+    assert np.isfinite(x).all()
+    assert x.min() >= BACKGROUND_VALUE - 1e-6 and x.max() <= INK_VALUE + 1e-6
