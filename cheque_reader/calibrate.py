@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
-import torch.nn.functional as F
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -37,6 +35,9 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, t_min: float = 0.
     >>> round(fit_temperature(np.array([[10.0, 0.0]] * 4), np.array([0, 0, 0, 1])), 2)
     9.1
     """
+    import torch  # only here: the rest of this module is numpy
+    import torch.nn.functional as F
+
     z = torch.as_tensor(np.asarray(logits, dtype=np.float64))
     y = torch.as_tensor(np.asarray(labels, dtype=np.int64))
     if len(y) == 0:
@@ -61,43 +62,70 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, t_min: float = 0.
     return float(np.exp((lo + hi) / 2))
 
 
-def reliability_table(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> pd.DataFrame:
-    """Per confidence bin: ``lo, hi, count, confidence`` (mean top probability), ``accuracy``, ``gap``.
+def reliability(confidence, correct, n_bins: int = 15) -> pd.DataFrame:
+    """Per equal-width confidence bin ``[lo, hi)``: ``count``, mean ``confidence``, ``accuracy``, ``gap``.
 
-    Bins are equal-width on the top-class probability; empty bins are kept with count 0.
+    ``confidence`` is the probability given to each prediction, ``correct`` whether it was
+    right. NaN confidences are ignored; empty bins are kept with count 0.
+
+    >>> reliability([0.9, 0.9, 0.1], [True, False, False], n_bins=2)["count"].tolist()
+    [1, 2]
+    """
+    conf = np.asarray(list(confidence), dtype=float)
+    ok = np.asarray(list(correct), dtype=float)
+    keep = ~np.isnan(conf)
+    conf, ok = np.clip(conf[keep], 0.0, 1.0), ok[keep]
+    idx = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    rows = []
+    for b in range(n_bins):
+        m = idx == b
+        c = float(conf[m].mean()) if m.any() else np.nan
+        a = float(ok[m].mean()) if m.any() else np.nan
+        rows.append({"lo": b / n_bins, "hi": (b + 1) / n_bins, "count": int(m.sum()), "confidence": c,
+                     "accuracy": a, "gap": abs(c - a) if m.any() else np.nan})
+    return pd.DataFrame(rows)
+
+
+def calibration_error(confidence, correct, n_bins: int = 15) -> float:
+    """ECE: the count-weighted mean of ``|accuracy - confidence|`` over :func:`reliability` bins.
+
+    NaN when there is nothing to measure.
+
+    >>> calibration_error([0.9, 0.9, 0.1, 0.1], [True, False, False, False], n_bins=10)
+    0.25
+    """
+    t = reliability(confidence, correct, n_bins)
+    used = t[t["count"] > 0]
+    if used.empty:
+        return float("nan")
+    return float(round((used["gap"] * used["count"]).sum() / used["count"].sum(), 12))
+
+
+def reliability_table(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> pd.DataFrame:
+    """:func:`reliability` of a classifier's top-class probabilities against ``labels``.
 
     >>> import numpy as np
     >>> t = reliability_table(np.array([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 0]), n_bins=5)
     >>> t["count"].tolist()
-    [0, 0, 0, 1, 1]
+    [0, 0, 0, 0, 2]
     """
-    p = np.asarray(probs, dtype=np.float64)
-    y = np.asarray(labels)
-    conf = p.max(axis=1) if len(p) else np.zeros(0)
-    pred = p.argmax(axis=1) if len(p) else np.zeros(0, int)
-    correct = (pred == y).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
-    rows = []
-    for b in range(n_bins):
-        m = idx == b
-        n = int(m.sum())
-        c = float(conf[m].mean()) if n else float("nan")
-        a = float(correct[m].mean()) if n else float("nan")
-        rows.append({"lo": edges[b], "hi": edges[b + 1], "count": n, "confidence": c, "accuracy": a,
-                     "gap": abs(c - a) if n else float("nan")})
-    return pd.DataFrame(rows)
+    conf, correct = _top(probs, labels)
+    return reliability(conf, correct, n_bins)
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
-    """ECE: the count-weighted mean of ``|accuracy - confidence|`` over equal-width bins (0-1).
+    """ECE of a classifier's top-class probabilities against ``labels`` (0 when empty).
 
     >>> import numpy as np
     >>> expected_calibration_error(np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([0, 1]))
     0.0
     """
-    t = reliability_table(probs, labels, n_bins)
-    n = t["count"].sum()
-    if n == 0:
-        return 0.0
-    return float((t["count"] * t["gap"].fillna(0.0)).sum() / n)
+    conf, correct = _top(probs, labels)
+    return calibration_error(conf, correct, n_bins) if len(conf) else 0.0
+
+
+def _top(probs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(probs, dtype=np.float64)
+    if not len(p):
+        return np.zeros(0), np.zeros(0, bool)
+    return p.max(axis=1), p.argmax(axis=1) == np.asarray(labels)

@@ -43,6 +43,8 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .calibrate import calibration_error, reliability
+
 log = logging.getLogger("cheque_reader")
 
 #: Error targets of the read-rate table (0.1%, 0.5%, 1%, 2%).
@@ -341,40 +343,13 @@ def read_rates(
     return out
 
 
-def reliability(confidence: Iterable[float], correct: Iterable[bool], n_bins: int = ECE_BINS) -> pd.DataFrame:
-    """Reliability table: per equal-width confidence bin, its count, mean confidence and accuracy."""
-    conf = np.asarray(list(confidence), dtype=float)
-    ok = np.asarray(list(correct), dtype=float)
-    keep = ~np.isnan(conf)
-    conf, ok = np.clip(conf[keep], 0.0, 1.0), ok[keep]
-    idx = np.minimum((conf * n_bins).astype(int), n_bins - 1)
-    rows = []
-    for b in range(n_bins):
-        m = idx == b
-        rows.append(
-            {
-                "lo": b / n_bins,
-                "hi": (b + 1) / n_bins,
-                "count": int(m.sum()),
-                "confidence": float(conf[m].mean()) if m.any() else np.nan,
-                "accuracy": float(ok[m].mean()) if m.any() else np.nan,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def expected_calibration_error(confidence: Iterable[float], correct: Iterable[bool], n_bins: int = ECE_BINS) -> float:
-    """ECE: the bin-size-weighted mean of ``|accuracy - confidence|`` over equal-width bins.
+    """ECE of the string confidence (:func:`cheque_reader.calibrate.calibration_error`).
 
     >>> expected_calibration_error([0.9, 0.9, 0.1, 0.1], [True, False, False, False], n_bins=10)
     0.25
     """
-    table = reliability(confidence, correct, n_bins)
-    used = table[table["count"] > 0]
-    if used.empty:
-        return float("nan")
-    gap = (used["accuracy"] - used["confidence"]).abs()
-    return float(round((gap * used["count"]).sum() / used["count"].sum(), 12))
+    return calibration_error(confidence, correct, n_bins)
 
 
 def ece_noise_floor(confidence: Iterable[float], n_bins: int = ECE_BINS, n_sim: int = 200, seed: int = 0) -> float:
