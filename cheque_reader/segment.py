@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -475,6 +476,27 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     return tuple(cands)
 
 
+def candidate_scores(candidates: Sequence[DigitCandidate], predictions) -> tuple[np.ndarray, np.ndarray]:
+    """Log scores :func:`best_path` gives each candidate: as a digit, and dropped as noise.
+
+    The digit score is ``log(max_k P(k) * (1 - P(not digit)))`` with a prior against pieces
+    much shorter than the digit band; the noise score is ``log P(not digit)`` with a prior
+    against dropping tall pieces.
+    """
+    cands = list(candidates)
+    is_digit = np.array([c.kind == "digit" for c in cands])
+    probs = np.asarray(predictions.probs, float)
+    nd = np.clip(np.asarray(predictions.not_digit, float), 1e-6, 1 - 1e-6)
+    heights = np.array([c.bbox.h for c in cands], float)
+    dh = heights[is_digit] if is_digit.any() else heights
+    band = float(np.median(dh[dh >= 0.5 * dh.max()]))
+    rel = heights / max(band, 1.0)
+    digit = np.log(np.clip(probs.max(axis=1) * (1.0 - nd), 1e-9, 1.0))
+    digit += DIGIT_LOG_PRIOR - SMALL_DIGIT_PENALTY * np.maximum(0.0, 0.55 - rel)
+    noise = np.log(nd) + NOISE_LOG_PRIOR - BIG_NOISE_PENALTY * np.maximum(0.0, rel - 0.3)
+    return digit, noise
+
+
 def best_path(candidates, predictions=None) -> tuple[int, ...]:
     """Indices of the chosen candidates, left to right: the best cover of the primitives.
 
@@ -498,18 +520,8 @@ def best_path(candidates, predictions=None) -> tuple[int, ...]:
         return ()
     n = max(c.end for c in cands)
     is_digit = np.array([c.kind == "digit" for c in cands])
-    have = predictions is not None and len(predictions) == len(cands)
-    if have:
-        probs = np.asarray(predictions.probs, float)
-        nd = np.clip(np.asarray(predictions.not_digit, float), 1e-6, 1 - 1e-6)
-        heights = np.array([c.bbox.h for c in cands], float)
-        dh = heights[is_digit] if is_digit.any() else heights
-        H = float(np.median(dh[dh >= 0.5 * dh.max()]))
-        rel = heights / max(H, 1.0)
-        digit_score = np.log(np.clip(probs.max(axis=1) * (1.0 - nd), 1e-9, 1.0))
-        digit_score -= SMALL_DIGIT_PENALTY * np.maximum(0.0, 0.55 - rel)
-        digit_score += DIGIT_LOG_PRIOR
-        noise_score = np.log(nd) + NOISE_LOG_PRIOR - BIG_NOISE_PENALTY * np.maximum(0.0, rel - 0.3)
+    if predictions is not None and len(predictions) == len(cands):
+        digit_score, noise_score = candidate_scores(cands, predictions)
     else:
         digit_score = np.full(len(cands), -1.0)
         noise_score = np.full(len(cands), -np.inf)

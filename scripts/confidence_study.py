@@ -41,16 +41,8 @@ def path_scores(cands, preds):
     """Viterbi best score and forward log-partition over covers, with best_path's scores."""
     n = max(c.end for c in cands)
     is_digit = np.array([c.kind == "digit" for c in cands])
-    probs = np.asarray(preds.probs, float)
     nd = np.clip(np.asarray(preds.not_digit, float), 1e-6, 1 - 1e-6)
-    heights = np.array([c.bbox.h for c in cands], float)
-    dh = heights[is_digit] if is_digit.any() else heights
-    H = float(np.median(dh[dh >= 0.5 * dh.max()]))
-    rel = heights / max(H, 1.0)
-    digit = np.log(np.clip(probs.max(axis=1) * (1.0 - nd), 1e-9, 1.0))
-    digit -= segment.SMALL_DIGIT_PENALTY * np.maximum(0.0, 0.55 - rel)
-    digit += segment.DIGIT_LOG_PRIOR
-    noise = np.log(nd) + segment.NOISE_LOG_PRIOR - segment.BIG_NOISE_PENALTY * np.maximum(0.0, rel - 0.3)
+    digit, noise = segment.candidate_scores(cands, preds)
     score = np.where(is_digit, digit, 0.0)
     best = np.full(n + 1, -np.inf)
     logz = np.full(n + 1, -np.inf)
