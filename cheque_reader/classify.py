@@ -43,8 +43,9 @@ BACKENDS = ("torch", "onnx")
 #: torch on CPU: the first batch at least this big switches to an optimized TorchScript graph.
 TORCH_OPTIMIZE_MIN = 256
 
-#: torch: batches smaller than this run on one thread (OpenMP barriers cost more than they save).
-TORCH_SMALL_BATCH = 128
+#: torch on CPU: batches at least this big are split over the torch thread count (one thread each);
+#: smaller ones run on one thread (OpenMP barriers cost more than they save).
+TORCH_SPLIT_MIN = 128
 
 #: ONNX Runtime: batches at least this big are split over the torch thread count.
 ONNX_SPLIT_MIN = 128
@@ -262,22 +263,36 @@ def _torch_runner(net, device: str):
         model = model.to(device).eval()
     except (RuntimeError, AssertionError) as exc:
         raise UsageError(f"device {device!r} is not available: {exc}") from exc
-    state = {"model": model, "optimized": str(device) != "cpu"}
+    cpu = str(device) == "cpu"
+    state = {"model": model, "optimized": not cpu, "pool": None}
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return state["model"](torch.from_numpy(x).to(device)).float().cpu().numpy()
+
+    def one_thread(x: np.ndarray) -> np.ndarray:
+        torch.set_num_threads(1)
+        return forward(x)
 
     def run(x: np.ndarray) -> np.ndarray:
         if not state["optimized"] and len(x) >= TORCH_OPTIMIZE_MIN:
             # tracing costs about a second: only worth it once big batches arrive
             state["model"], state["optimized"] = _optimized(model, device), True
         threads = torch.get_num_threads()
-        small = len(x) < TORCH_SMALL_BATCH and threads > 1
-        if small:  # a small batch gains nothing from threads, and loses a lot on a busy machine
-            torch.set_num_threads(1)
+        if not cpu or threads == 1:
+            return forward(x)
+        # Small convolutions scale badly inside one op (OpenMP barriers cost more than they save,
+        # and collapse when another process holds a core): run one torch thread per chunk instead,
+        # big batches split over ``threads`` concurrent chunks (the ops release the GIL).
         try:
-            with torch.inference_mode():
-                return state["model"](torch.from_numpy(x).to(device)).float().cpu().numpy()
+            if len(x) < TORCH_SPLIT_MIN:
+                return one_thread(x)
+            if state["pool"] is None or state["pool"]._max_workers != threads:
+                state["pool"] = ThreadPoolExecutor(threads)
+            parts = np.array_split(x, threads)
+            return np.concatenate(list(state["pool"].map(one_thread, parts)), axis=0)
         finally:
-            if small:
-                torch.set_num_threads(threads)
+            torch.set_num_threads(threads)
 
     return run
 
