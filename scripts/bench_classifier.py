@@ -6,6 +6,9 @@ pipeline: calibrated probabilities included), after a warm-up, taking the best o
 ``--repeats`` timed runs of about ``--seconds`` each. Peak memory is the process's
 maximum resident set size (``resource.getrusage``) after each backend's runs.
 
+The load average before and after is printed with the results: on a shared machine the
+figures are only as good as the quiet moment they were taken in.
+
 Example::
 
     PYTHONPATH=. python scripts/bench_classifier.py --threads 2
@@ -84,11 +87,15 @@ def main(argv=None) -> int:
     normalize_batch(crops)
     norm_rate = len(crops) / (time.perf_counter() - t0)
 
-    results = {"machine": platform.processor() or platform.machine(), "threads": args.threads,
-               "device": args.device, "torch": torch.__version__, "normalize_digits_per_s": round(norm_rate)}
+    results = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+               "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+               "threads": args.threads, "device": args.device, "torch": torch.__version__,
+               "load_average_before": [round(v, 2) for v in os.getloadavg()],
+               "normalize_digits_per_s": round(norm_rate)}
     for backend in args.backends.split(","):
         try:
-            clf = DigitClassifier(model_path=args.model_path, device=args.device, backend=backend)
+            clf = DigitClassifier(model_path=args.model_path, device=args.device, backend=backend,
+                                  batch_size=max(512, *(int(v) for v in args.batches.split(","))))
         except Exception as exc:  # optional backend missing
             results[backend] = {"error": str(exc)}
             continue
@@ -98,6 +105,7 @@ def main(argv=None) -> int:
         rates["peak_rss_mb"] = round(peak_rss_mb(), 1)
         results[backend] = rates
         print(backend, rates, flush=True)
+    results["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
     print(json.dumps(results, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

@@ -667,6 +667,7 @@ def main(argv=None) -> int:
             "threads": args.threads,
             "setup_seconds": round(t_data, 1),
             "seconds": round(time.time() - t_start, 1),
+            "cpu_seconds": round(time.process_time(), 1),  # this process's CPU time (wall time waits on others)
             "torch": torch.__version__,
             "history": history,
         },

@@ -77,6 +77,26 @@ def test_batching_does_not_change_results():
     np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)
 
 
+def test_thread_split_matches_one_thread_and_restores_threads():
+    torch = pytest.importorskip("torch")
+    from cheque_reader.classify import TORCH_SPLIT_MIN
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-0.1, 1.175, (TORCH_SPLIT_MIN * 2 + 3, 1, 32, 32)).astype(np.float32)
+    clf = DigitClassifier()
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = clf.logits(x)
+        torch.set_num_threads(2)
+        split = clf.logits(x)
+        assert torch.get_num_threads() == 2  # the split runs on one thread each, then restores
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_allclose(split, one, atol=1e-4, rtol=1e-4)
+    assert (split.argmax(1) == one.argmax(1)).all()
+
+
 def test_one_model_per_process():
     a, b = DigitClassifier(), DigitClassifier(batch_size=64)
     assert a._loaded is b._loaded

@@ -85,3 +85,30 @@ def test_build_model_roundtrip():
     assert arch["parameters"] == count_parameters(m2)
     with pytest.raises(ValueError):
         build_model({"name": "AlexNet"})
+
+
+def _train_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "train_lenet.py"
+    spec = importlib.util.spec_from_file_location("train_lenet", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_training_distortions_are_seeded_and_keep_the_background():
+    T = _train_script()
+    x = torch.full((6, 1, 32, 32), -0.1)
+    x[:, :, 10:22, 14:18] = 1.175  # a "1"
+    a = T.batch_augment(x, torch.Generator().manual_seed(5), strength=1.0, elastic_p=1.0)
+    b = T.batch_augment(x, torch.Generator().manual_seed(5), strength=1.0, elastic_p=1.0)
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, x)                      # it distorts
+    assert torch.allclose(a[:, :, :3], torch.full_like(a[:, :, :3], -0.1), atol=1e-5)  # far paper stays paper
+    assert float(a.max()) <= 1.175 + 1e-5 and float(a.min()) >= -0.1 - 1e-5
+    ink = (a > 0.5).flatten(1).sum(1).float()
+    assert bool(((ink > 20) & (ink < 120)).all())        # the stroke survives, roughly its size (48 px)
+    same = T.batch_augment(x, torch.Generator().manual_seed(5), strength=0.0, elastic_p=0.0)
+    torch.testing.assert_close(same, x)
