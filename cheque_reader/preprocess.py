@@ -29,7 +29,6 @@ import logging
 
 import cv2
 import numpy as np
-from skimage.filters import threshold_otsu, threshold_sauvola
 
 from .types import BBox, Field
 
@@ -77,11 +76,62 @@ def to_gray(field: Field) -> np.ndarray:
 
 
 def flatten_background(gray: np.ndarray, stroke: int) -> np.ndarray:
-    """``gray`` divided by its paper level (grey closing wider than a stroke), as float in 0-1 (paper 1)."""
+    """``gray`` divided by its paper level (grey closing wider than a stroke), as float in 0-1 (paper 1).
+
+    The paper level is smooth, so it is estimated on the field shrunk about ``stroke / 4``
+    times and enlarged back (the closing and the blur cost the same at any stroke width).
+    """
     k = max(3, 2 * stroke + 1)
-    paper = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    paper = cv2.GaussianBlur(paper, (0, 0), k / 2.0)
+    f = max(1, stroke // 4)
+    h, w = gray.shape
+    small = cv2.resize(gray, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA) if f > 1 else gray
+    ks = max(3, (k // f) | 1)
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (ks, ks)))
+    paper = cv2.GaussianBlur(paper, (0, 0), k / (2.0 * f))
+    if f > 1:
+        paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.clip(gray.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0), 0.0, 1.0)
+
+
+def threshold_sauvola(image: np.ndarray, window_size: int, k: float = SAUVOLA_K, r: float = 0.5) -> np.ndarray:
+    """Sauvola's local threshold ``m * (1 + k * (s / r - 1))`` (mean ``m`` and deviation ``s`` over a
+    centred ``window_size`` square, borders reflected): skimage's, by OpenCV box filters.
+
+    >>> img = np.random.default_rng(0).random((30, 40)).astype(np.float32)
+    >>> from skimage.filters import threshold_sauvola as sk
+    >>> bool(np.allclose(threshold_sauvola(img, 11, 0.2, 0.5), sk(img, window_size=11, k=0.2, r=0.5), atol=1e-5))
+    True
+    """
+    x = image.astype(np.float64)
+    size = (int(window_size), int(window_size))
+    m = cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT_101)
+    m2 = cv2.boxFilter(x * x, -1, size, borderType=cv2.BORDER_REFLECT_101)
+    s = np.sqrt(np.clip(m2 - m * m, 0, None))
+    return (m * (1 + k * (s / r - 1))).astype(image.dtype if image.dtype.kind == "f" else np.float64)
+
+
+def threshold_otsu(image: np.ndarray, nbins: int = 256) -> float:
+    """Otsu's threshold of ``image`` over ``nbins`` bins between its minimum and maximum (as skimage's).
+
+    >>> threshold_otsu(np.array([0.1, 0.1, 0.2, 0.8, 0.9, 0.9], np.float32)) < 0.8
+    True
+    """
+    x = image.ravel().astype(np.float64)
+    lo, hi = float(x.min()), float(x.max())
+    if lo == hi:
+        return lo
+    idx = ((x - lo) * (nbins / (hi - lo))).astype(np.intp)
+    np.clip(idx, 0, nbins - 1, out=idx)
+    counts = np.bincount(idx, minlength=nbins).astype(np.float32)  # as skimage does
+    edges = np.linspace(lo, hi, nbins + 1)
+    centers = (edges[:-1] + edges[1:]) / 2.0
+    w1 = np.cumsum(counts)
+    w2 = np.cumsum(counts[::-1])[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m1 = np.cumsum(counts * centers) / w1
+        m2 = (np.cumsum((counts * centers)[::-1]) / w2[::-1])[::-1]
+    var = w1[:-1] * w2[1:] * (m1[:-1] - m2[1:]) ** 2
+    return float(centers[int(np.nanargmax(var))])
 
 
 def binarize(gray: np.ndarray) -> np.ndarray:
@@ -114,9 +164,12 @@ def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray) -> np.nd
     n, lab, stats, _ = cv2.connectedComponentsWithStats(ver, connectivity=8)
     keep = np.zeros(n, bool)
     tol = 5
+    # a box side at the very edge may be as thick as the printed lines it meets (thick bitonal boxes)
+    side_w = max(6, w // 40, min(_longest_run(hor_rows) + 1, h // 10))
     for i in range(1, n):
         x, y, cw, ch, _ = stats[i]
-        if cw > max(6, w // 40):
+        at_edge = x + cw / 2 < 0.08 * w or x + cw / 2 > 0.92 * w
+        if cw > (side_w if at_edge else max(6, w // 40)):
             continue
         ends = []
         for yy in (y, y + ch - 1):
@@ -125,6 +178,19 @@ def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray) -> np.nd
             ends.append(at_border or at_line)
         keep[i] = all(ends)
     return (keep[lab] & (u8 > 0)).astype(np.uint8)
+
+
+def _longest_run(values: np.ndarray) -> int:
+    """Length of the longest run of consecutive integers in sorted ``values``.
+
+    >>> _longest_run(np.array([3, 4, 5, 9, 10]))
+    3
+    """
+    if len(values) == 0:
+        return 0
+    breaks = np.nonzero(np.diff(values) != 1)[0]
+    bounds = np.concatenate([[-1], breaks, [len(values) - 1]])
+    return int(np.diff(bounds).max())
 
 
 def _rect(w: int, h: int) -> np.ndarray:
@@ -228,7 +294,8 @@ def drop_left_sign(ink: np.ndarray) -> np.ndarray:
     """Drop a printed currency sign standing alone at the left edge of a boxed field.
 
     The sign is the leftmost component when it ends within ``SIGN_MAX_RIGHT`` of the
-    width, is 15-70% of the field height and no other ink starts left of its right edge.
+    width, is 15-70% of the field height, not a thin upright stroke (a ``1``), and no other
+    ink starts left of its right edge.
     """
     h, w = ink.shape
     n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
@@ -244,6 +311,8 @@ def drop_left_sign(ink: np.ndarray) -> np.ndarray:
     x, y, cw, ch, _ = stats[first]
     if x + cw > SIGN_MAX_RIGHT * w or not 0.15 * h <= ch <= 0.7 * h:
         return ink
+    if cw < 0.3 * ch:
+        return ink  # a thin upright stroke is a handwritten "1", not a printed sign
     if stats[order[1:], cv2.CC_STAT_LEFT].min() < x + cw:
         return ink
     return ink & (lab != first)
