@@ -88,8 +88,17 @@ FIELD_PAD_BOTTOM = 0.35
 #: Skew below this many degrees is left alone.
 MIN_DESKEW = 0.3
 
+#: A skew is taken only when its row profile is this much sharper than the upright one's
+#: (measured: rendered scans skewed 0.3 degrees or more score at least 1.13).
+SKEW_MIN_GAIN = 1.03
+
 #: Score given to a prior rectangle used without a printed box found.
 PRIOR_SCORE = 0.05
+
+#: The cheque, its skew and the printed box are searched on a view of the page shrunk by a
+#: whole factor (OpenCV's fast area averaging) to at most this many pixels on its longer side;
+#: only the field is cropped (and turned) from the full-resolution page.
+WORK_MAX_SIDE = 800
 
 
 def load_layout(path: str | Path) -> Layout:
@@ -160,57 +169,77 @@ def _ink_mask(gray: np.ndarray, block: int) -> np.ndarray:
     return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 12)
 
 
-def _line_skew(ink: np.ndarray, gray: np.ndarray, max_angle: float) -> float | None:
-    """Length-weighted median angle of long straight dark lines, or ``None`` when there are too few."""
+def _profile_sharpness(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray, pad: int, height: int) -> np.ndarray:
+    """Sum of squared row counts of the points ``(xs, ys)`` projected along each angle (degrees)."""
+    nb = height + 2 * pad
+    t = np.tan(np.radians(angles)).astype(np.float32)
+    rows = np.rint(ys[None, :] - xs[None, :] * t[:, None]).astype(np.int32) + pad
+    np.clip(rows, 0, nb - 1, out=rows)
+    rows += (np.arange(len(angles), dtype=np.int32) * nb)[:, None]
+    counts = np.bincount(rows.ravel(), minlength=nb * len(angles)).reshape(len(angles), nb).astype(np.float64)
+    return np.einsum("ij,ij->i", counts, counts)
+
+
+def _skew_small(small: np.ndarray, max_angle: float) -> float:
+    """:func:`estimate_skew` on an already shrunk page."""
+    ink = _ink_mask(small, 15)
     h, w = ink.shape
+    # printed rules and text are dark; tints and security patterns are not
     dark = ink.copy()
-    dark[gray > np.median(gray) - 40] = 0  # printed rules are dark; tints and patterns are not
-    lines = cv2.HoughLinesP(dark, 1, np.pi / 720, threshold=max(30, w // 8), minLineLength=int(0.2 * w), maxLineGap=4)
-    if lines is None:
-        return None
-    segs = np.asarray(lines).reshape(-1, 4).astype(float)
-    dx, dy = segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1]
-    ang = np.degrees(np.arctan2(dy, dx))
-    ang = np.where(ang > 90, ang - 180, np.where(ang < -90, ang + 180, ang))
-    length = np.hypot(dx, dy)
-    keep = np.abs(ang) <= max_angle
-    if length[keep].sum() < 0.6 * w:
-        return None
-    a, wt = ang[keep], length[keep]
-    order = np.argsort(a)
-    cum = np.cumsum(wt[order])
-    return float(round(a[order][np.searchsorted(cum, 0.5 * cum[-1])], 2))
+    dark[small > np.median(small) - 40] = 0
+    ys, xs = np.nonzero(dark)
+    if len(xs) < 0.6 * w:
+        # no dark structure: horizontal structure of any ink (text rows), blobs dropped
+        ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _rect(5, 1))
+        ys, xs = np.nonzero(ink)
+        if len(xs) < 10:
+            return 0.0
+    xs = xs.astype(np.float32) - w / 2.0
+    ys = ys.astype(np.float32)
+    pad = int(w * np.tan(np.radians(max_angle)) / 2.0) + 2
+    # coarse to fine: 1 degree steps on a quarter of the points in 3-pixel rows, then 0.2 and
+    # 0.05 degree steps around the best (measured on 80 rendered scans: 0.04 degree mean error)
+    coarse = np.arange(-max_angle, max_angle + 1e-6, 1.0)
+    best = coarse[int(np.argmax(_profile_sharpness(xs[::4] / 3, ys[::4] / 3, coarse, pad // 3 + 1, h // 3 + 1)))]
+    mid = np.arange(best - 1.0, best + 1.0 + 1e-6, 0.2)
+    best = mid[int(np.argmax(_profile_sharpness(xs[::2], ys[::2], mid, pad, h)))]
+    fine = np.arange(best - 0.2, best + 0.2 + 1e-6, 0.05)
+    sharp = _profile_sharpness(xs, ys, np.append(fine, 0.0), pad, h)
+    if sharp[:-1].max() < SKEW_MIN_GAIN * sharp[-1]:
+        return 0.0  # no angle lines the ink up clearly better than upright (a few glyphs, no rules)
+    # the angle whose projection lines the points up with the rows straightens the page
+    return float(round(fine[int(np.argmax(sharp[:-1]))], 2))
 
 
 def estimate_skew(gray: np.ndarray, max_angle: float = MAX_SKEW) -> float:
-    """Skew in degrees (rotate by it to straighten): from long printed lines when there are
-    some (Hough), else from the sharpness of the row projection profile (text lines).
+    """Skew in degrees (rotate by it to straighten), from the sharpness of the row projection
+    profile of dark structure (printed rules, text), searched coarse to fine.
 
     >>> img = np.full((200, 400), 255, np.uint8)
     >>> img[60:63, 40:360] = 0; img[140:143, 40:360] = 0
     >>> abs(estimate_skew(img)) < 0.5
     True
     """
-    scale = min(1.0, 600.0 / max(gray.shape))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    ink = _ink_mask(small, 15)
-    from_lines = _line_skew(ink, small, max_angle)
-    if from_lines is not None:
-        return from_lines
-    # keep horizontal structure (lines, text rows), drop blobs
-    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 1)))
-    h, w = ink.shape
+    small, _ = _shrink(gray)
+    return _skew_small(small, max_angle)
 
-    def sharpness(angle: float) -> float:
-        m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
-        rot = cv2.warpAffine(ink, m, (w, h), flags=cv2.INTER_NEAREST)
-        prof = rot.sum(axis=1, dtype=np.float64)
-        return float(np.sum(np.diff(prof) ** 2))
 
-    angles = np.arange(-max_angle, max_angle + 1e-6, 1.0)
-    best = max(angles, key=sharpness)
-    fine = np.arange(best - 1.0, best + 1.0 + 1e-6, 0.1)
-    return float(round(max(fine, key=sharpness), 2))
+def _work_factor(shape: tuple[int, ...]) -> int:
+    """The whole factor that brings the longer side of an image of ``shape`` to ``WORK_MAX_SIDE`` or less."""
+    return max(1, -(-max(shape[:2]) // WORK_MAX_SIDE))
+
+
+def _shrink(gray: np.ndarray, darkest: bool = False) -> tuple[np.ndarray, int]:
+    """``gray`` shrunk by :func:`_work_factor` (the last ``k - 1`` rows/columns dropped): each
+    ``k`` x ``k`` block by its mean, or with ``darkest`` by its darkest pixel (thin printed
+    lines keep their darkness)."""
+    k = _work_factor(gray.shape)
+    if k == 1:
+        return gray, 1
+    h, w = gray.shape[0] // k, gray.shape[1] // k
+    if darkest:
+        return cv2.erode(gray[: h * k, : w * k], _rect(k, k), anchor=(0, 0))[::k, ::k].copy(), k
+    return cv2.resize(gray[: h * k, : w * k], (w, h), interpolation=cv2.INTER_AREA), k
 
 
 def find_cheque(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -219,9 +248,13 @@ def find_cheque(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
     A bed is recognised when the page border is uniform and a rectangular region of a
     cheque-like aspect, not touching the border, differs from it.
     """
-    h, w = gray.shape
-    scale = min(1.0, 800.0 / max(h, w))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    small, k = _shrink(gray)
+    return _cheque_small(small, k)
+
+
+def _cheque_small(small: np.ndarray, k: int) -> tuple[np.ndarray, float] | None:
+    """:func:`find_cheque` on the page shrunk by ``k``; corners in page pixels."""
+    scale = 1.0 / k
     small = cv2.GaussianBlur(small, (5, 5), 0)
     sh, sw = small.shape
     bw = max(2, int(0.01 * min(sh, sw)))
@@ -277,25 +310,30 @@ def _rect(w: int, h: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_RECT, (w, h))
 
 
-def _find_box(gray: np.ndarray, prior: BBox) -> _Found | None:
-    """The printed rectangle nearest the prior on an upright cheque image ``gray``."""
+def _find_box(gray: np.ndarray, prior: BBox, k: int = 1) -> _Found | None:
+    """The printed rectangle nearest the prior on an upright cheque image ``gray``
+    (a page shrunk ``k`` times: the pixel sizes below are for full resolution)."""
+
+    def px(n: int) -> int:  # odd, so that a structuring element does not shift what it dilates
+        return max(1, int(round(n / k))) | 1
+
     H, W = gray.shape
     mx, my = int(0.5 * prior.w), int(1.2 * prior.h)
     region = BBox(prior.x - mx, prior.y - my, prior.w + 2 * mx, prior.h + 2 * my).clip(W, H)
     if region.area == 0:
         return None
     sub = region.crop(gray)
-    ink = _ink_mask(sub, max(15, prior.h // 4))
+    ink = _ink_mask(sub, max(px(15), prior.h // 4))
     # security patterns and tints are light: keep clearly dark structures only
     ink[sub > np.median(sub) - 40] = 0
-    hk = max(15, int(0.25 * prior.w))
-    vk = max(9, int(0.45 * prior.h))
+    hk = max(px(15), int(0.25 * prior.w))
+    vk = max(px(9), int(0.45 * prior.h))
     # thin grey printed lines come out dotted and slightly slanted: bridge gaps first
-    hink = cv2.dilate(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, _rect(15, 1)), _rect(1, 3))
-    vink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, _rect(1, 9))
+    hink = cv2.dilate(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, _rect(px(15), 1)), _rect(1, px(3)))
+    vink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, _rect(1, px(9)))
     hor = cv2.morphologyEx(hink, cv2.MORPH_OPEN, _rect(hk, 1))
     ver = cv2.morphologyEx(vink, cv2.MORPH_OPEN, _rect(1, vk))
-    hor_d = cv2.dilate(hor, _rect(1, 5)) > 0
+    hor_d = cv2.dilate(hor, _rect(1, px(5))) > 0
     csum = np.zeros((hor_d.shape[0], hor_d.shape[1] + 1), np.int32)
     np.cumsum(hor_d, axis=1, out=csum[:, 1:])
     n, _, stats, _ = cv2.connectedComponentsWithStats(ver, connectivity=8)
@@ -312,8 +350,8 @@ def _find_box(gray: np.ndarray, prior: BBox) -> _Found | None:
                 continue
             # the top and bottom lines: best-covered rows near the sides' ends
             cover = (csum[:, xr + 1] - csum[:, xl]) / float(w + 1)
-            t0, t1 = max(min(tl, tr) - 3, 0), min(max(tl, tr) + 12, len(cover))
-            b0, b1 = max(min(bl, br) - 12, 0), min(max(bl, br) + 3, len(cover))
+            t0, t1 = max(min(tl, tr) - px(3), 0), min(max(tl, tr) + px(12), len(cover))
+            b0, b1 = max(min(bl, br) - px(12), 0), min(max(bl, br) + px(3), len(cover))
             if t1 <= t0 or b1 <= b0:
                 continue
             top = t0 + int(np.argmax(cover[t0:t1]))
@@ -337,30 +375,56 @@ def _find_box(gray: np.ndarray, prior: BBox) -> _Found | None:
 
 def _content_box(gray: np.ndarray) -> BBox:
     """The box holding nearly all dark structure of ``gray`` (robust to specks)."""
-    scale = min(1.0, 800.0 / max(gray.shape))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    small, k = _shrink(gray)
     ys, xs = np.nonzero(_ink_mask(small, 15))
     if len(xs) < 50:
         return BBox(0, 0, gray.shape[1], gray.shape[0])
-    x0, x1 = np.quantile(xs, [0.002, 0.998]) / scale
-    y0, y1 = np.quantile(ys, [0.002, 0.998]) / scale
+    x0, x1 = np.quantile(xs, [0.002, 0.998]) * k
+    y0, y1 = np.quantile(ys, [0.002, 0.998]) * k
     return BBox(int(x0), int(y0), int(x1 - x0) + 1, int(y1 - y0) + 1).clip(gray.shape[1], gray.shape[0])
 
 
-def _cheque_views(page: Page) -> list[tuple[str, np.ndarray, np.ndarray, float, bool]]:
-    """Deskewed upright and upside-down views of the cheque: ``(tag, gray, M page->view, angle, flipped)``."""
-    gray = page.image
-    H, W = gray.shape
-    found = find_cheque(gray)
+@dataclass(frozen=True)
+class _View:
+    """The cheque deskewed (and maybe turned), shrunk by ``k``: ``m`` maps the shrunk page onto
+    ``image``; the same view at full resolution is ``m`` with its shift times ``k``."""
+
+    image: np.ndarray
+    m: np.ndarray
+    k: int
+    angle: float
+    flipped: bool
+
+    @property
+    def m_full(self) -> np.ndarray:
+        """The full-resolution page -> full-resolution view map (pixel centres: a shrunk pixel
+        ``i`` is the block ``k i .. k i + k - 1``, centred at ``k i + (k - 1) / 2``)."""
+        c = (self.k - 1) / 2.0
+        full = self.m.copy()
+        full[:, 2] = self.k * self.m[:, 2] + c - self.m[:, :2] @ np.array([c, c])
+        return full
+
+
+def _cheque_views(page: Page) -> list[_View]:
+    """Deskewed upright and upside-down views of the cheque, shrunk (see :data:`WORK_MAX_SIDE`).
+
+    Only the shrunk page is ever resampled: the field alone is cropped at full resolution.
+    """
+    mean, k = _shrink(page.image)  # block means: the cheque's outline and the skew
+    small = _shrink(page.image, darkest=True)[0] if k > 1 else mean  # block minima: thin printed lines stay dark
+    H, W = small.shape
+    found = _cheque_small(mean, k)
     if found is not None:
         corners, angle = found
+        corners = corners / k
     else:
-        angle = estimate_skew(gray)
+        angle = _skew_small(mean, MAX_SKEW)
         if abs(angle) < MIN_DESKEW:
             angle = 0.0  # not worth resampling the page
         corners = None
     m, nw, nh = _rotation(W, H, angle)
     crop = BBox(0, 0, nw, nh)
+    rotated = None
     if corners is not None:
         pts = corners @ m[:, :2].T + m[:, 2]
         x0, y0 = np.floor(pts.min(axis=0)).astype(int)
@@ -368,17 +432,20 @@ def _cheque_views(page: Page) -> list[tuple[str, np.ndarray, np.ndarray, float, 
         crop = BBox(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).clip(nw, nh)
     elif abs(angle) > 0.5:
         # the rotated canvas is larger than the cheque: crop it to the printed content
-        content = _content_box(_warp(gray, m, (nw, nh)))
+        rotated = _warp(small, m, (nw, nh))
+        content = _content_box(rotated)
         if content.w >= 0.5 * W and content.h >= 0.5 * H:  # a sparse page keeps the whole canvas
             crop = content
     m_view = m.copy()
     m_view[:, 2] -= (crop.x, crop.y)
-    view = _warp(gray, m_view, (crop.w, crop.h)) if (abs(angle) > 0.05 or corners is not None) else gray
-    views = [("up", view, m_view, angle, False)]
+    if rotated is not None:
+        view = rotated[crop.y : crop.y2, crop.x : crop.x2]
+    elif abs(angle) > 0.05 or corners is not None:
+        view = _warp(small, m_view, (crop.w, crop.h))
+    else:
+        view = small
     flip = np.array([[-1.0, 0.0, crop.w], [0.0, -1.0, crop.h]])
-    m_flip = _compose(flip, m_view)
-    views.append(("down", view[::-1, ::-1], m_flip, angle, True))
-    return views
+    return [_View(view, m_view, k, angle, False), _View(view[::-1, ::-1], _compose(flip, m_view), k, angle, True)]
 
 
 def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -405,24 +472,25 @@ def _field_from(page: Page, box: BBox, m: np.ndarray, layout: str, score: float,
     return Field(bbox=bbox, image=image, color=color, layout=layout, score=score, angle=angle, upside_down=flipped)
 
 
-def _locate_with(page: Page, lay: Layout, views) -> Field:
+def _locate_with(page: Page, lay: Layout, views: list[_View]) -> Field:
     results = []
-    for tag, view, m, angle, flipped in views:
-        prior = lay.rect(view.shape[1], view.shape[0])
-        found = _find_box(view, prior)
+    for v in views:
+        prior = lay.rect(v.image.shape[1], v.image.shape[0])
+        found = _find_box(v.image, prior, v.k)
         if found is not None:
             # an upside-down reading must clearly beat the upright one
-            score = found.score * (0.8 if flipped else 1.0)
-            results.append((score, found.box, view, m, angle, flipped))
+            score = found.score * (0.8 if v.flipped else 1.0)
+            results.append((score, found.box, v))
     if results:
-        score, box, view, m, angle, flipped = max(results, key=lambda r: r[0])
+        score, box, v = max(results, key=lambda r: r[0])
         px, pt, pb = round(FIELD_PAD_X * box.w), round(FIELD_PAD_TOP * box.h), round(FIELD_PAD_BOTTOM * box.h)
-        box = BBox(box.x - px, box.y - pt, box.w + 2 * px, box.h + pt + pb).clip(view.shape[1], view.shape[0])
-        return _field_from(page, box, m, lay.name, score, angle, flipped)
-    tag, view, m, angle, flipped = views[0]
-    prior = lay.rect(view.shape[1], view.shape[0])
-    log.debug("%s: no printed box for layout %s, using the prior rectangle", page.source, lay.name)
-    return _field_from(page, prior, m, lay.name, PRIOR_SCORE, angle, flipped)
+        box = BBox(box.x - px, box.y - pt, box.w + 2 * px, box.h + pt + pb).clip(v.image.shape[1], v.image.shape[0])
+    else:
+        v = views[0]
+        score, box = PRIOR_SCORE, lay.rect(v.image.shape[1], v.image.shape[0])
+        log.debug("%s: no printed box for layout %s, using the prior rectangle", page.source, lay.name)
+    full = BBox(box.x * v.k, box.y * v.k, box.w * v.k, box.h * v.k)
+    return _field_from(page, full, v.m_full, lay.name, score, v.angle, v.flipped)
 
 
 def whole_field(page: Page) -> Field:
