@@ -163,6 +163,19 @@ def _map_box_back(box: BBox, m_total: np.ndarray, page_w: int, page_h: int) -> B
     return BBox(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).clip(page_w, page_h)
 
 
+def _median_u8(a: np.ndarray) -> float:
+    """``np.median`` of a ``uint8`` array, from its histogram (several times faster).
+
+    >>> _median_u8(np.array([[1, 9], [3, 4]], np.uint8)), _median_u8(np.array([5, 1, 7], np.uint8))
+    (3.5, 5.0)
+    """
+    cum = np.cumsum(np.bincount(a.ravel(), minlength=256))
+    n = int(cum[-1])
+    lo = int(np.searchsorted(cum, (n - 1) // 2 + 1))  # the value at 0-based rank (n - 1) // 2
+    hi = int(np.searchsorted(cum, n // 2 + 1))  # ... and at rank n // 2
+    return (lo + hi) / 2.0
+
+
 def _ink_mask(gray: np.ndarray, block: int) -> np.ndarray:
     """Dark structures (255) on light paper (0), by a local mean threshold."""
     block = max(3, block | 1)
@@ -186,7 +199,7 @@ def _skew_small(small: np.ndarray, max_angle: float) -> float:
     h, w = ink.shape
     # printed rules and text are dark; tints and security patterns are not
     dark = ink.copy()
-    dark[small > np.median(small) - 40] = 0
+    dark[small > _median_u8(small) - 40] = 0
     ys, xs = np.nonzero(dark)
     if len(xs) < 0.6 * w:
         # no dark structure: horizontal structure of any ink (text rows), blobs dropped
@@ -325,7 +338,7 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1) -> _Found | None:
     sub = region.crop(gray)
     ink = _ink_mask(sub, max(px(15), prior.h // 4))
     # security patterns and tints are light: keep clearly dark structures only
-    ink[sub > np.median(sub) - 40] = 0
+    ink[sub > _median_u8(sub) - 40] = 0
     hk = max(px(15), int(0.25 * prior.w))
     vk = max(px(9), int(0.45 * prior.h))
     # thin grey printed lines come out dotted and slightly slanted: bridge gaps first
@@ -373,14 +386,28 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1) -> _Found | None:
     return best
 
 
+def _quantiles_from_counts(counts: np.ndarray, qs) -> np.ndarray:
+    """``np.quantile`` of the positions ``i`` repeated ``counts[i]`` times (linear interpolation).
+
+    >>> _quantiles_from_counts(np.array([2, 0, 1, 3]), (0.0, 0.5, 1.0)).tolist()
+    [0.0, 2.5, 3.0]
+    """
+    cum = np.cumsum(counts)
+    pos = np.asarray(qs, float) * (cum[-1] - 1)
+    i0 = np.floor(pos).astype(np.int64)
+    lo = np.searchsorted(cum, i0, side="right")
+    hi = np.searchsorted(cum, np.minimum(i0 + 1, cum[-1] - 1), side="right")
+    return lo + (pos - i0) * (hi - lo)
+
+
 def _content_box(gray: np.ndarray) -> BBox:
     """The box holding nearly all dark structure of ``gray`` (robust to specks)."""
     small, k = _shrink(gray)
-    ys, xs = np.nonzero(_ink_mask(small, 15))
-    if len(xs) < 50:
+    ink = _ink_mask(small, 15) > 0
+    if np.count_nonzero(ink) < 50:
         return BBox(0, 0, gray.shape[1], gray.shape[0])
-    x0, x1 = np.quantile(xs, [0.002, 0.998]) * k
-    y0, y1 = np.quantile(ys, [0.002, 0.998]) * k
+    x0, x1 = _quantiles_from_counts(ink.sum(axis=0), (0.002, 0.998)) * k
+    y0, y1 = _quantiles_from_counts(ink.sum(axis=1), (0.002, 0.998)) * k
     return BBox(int(x0), int(y0), int(x1 - x0) + 1, int(y1 - y0) + 1).clip(gray.shape[1], gray.shape[0])
 
 
@@ -472,7 +499,8 @@ def _field_from(page: Page, box: BBox, m: np.ndarray, layout: str, score: float,
     return Field(bbox=bbox, image=image, color=color, layout=layout, score=score, angle=angle, upside_down=flipped)
 
 
-def _locate_with(page: Page, lay: Layout, views: list[_View]) -> Field:
+def _best_box(page: Page, lay: Layout, views: list[_View]) -> tuple[float, BBox, _View]:
+    """The field for ``lay``: ``(score, box in the view, view)``, the prior rectangle when no box is found."""
     results = []
     for v in views:
         prior = lay.rect(v.image.shape[1], v.image.shape[0])
@@ -485,10 +513,15 @@ def _locate_with(page: Page, lay: Layout, views: list[_View]) -> Field:
         score, box, v = max(results, key=lambda r: r[0])
         px, pt, pb = round(FIELD_PAD_X * box.w), round(FIELD_PAD_TOP * box.h), round(FIELD_PAD_BOTTOM * box.h)
         box = BBox(box.x - px, box.y - pt, box.w + 2 * px, box.h + pt + pb).clip(v.image.shape[1], v.image.shape[0])
-    else:
-        v = views[0]
-        score, box = PRIOR_SCORE, lay.rect(v.image.shape[1], v.image.shape[0])
-        log.debug("%s: no printed box for layout %s, using the prior rectangle", page.source, lay.name)
+        return score, box, v
+    v = views[0]
+    log.debug("%s: no printed box for layout %s, using the prior rectangle", page.source, lay.name)
+    return PRIOR_SCORE, lay.rect(v.image.shape[1], v.image.shape[0]), v
+
+
+def _crop_field(page: Page, lay: Layout, found: tuple[float, BBox, _View]) -> Field:
+    """The field :func:`_best_box` found, cropped (and turned) from the full-resolution page."""
+    score, box, v = found
     full = BBox(box.x * v.k, box.y * v.k, box.w * v.k, box.h * v.k)
     return _field_from(page, full, v.m_full, lay.name, score, v.angle, v.flipped)
 
@@ -522,7 +555,8 @@ def find_amount_field(page: Page, layout: str = "auto") -> Field | None:
         return whole_field(page)
     views = _cheque_views(page)
     if isinstance(lay, Layout):
-        return _locate_with(page, lay, views)
-    fields = [_locate_with(page, LAYOUTS[name], views) for name in AUTO_LAYOUTS]
-    best = max(fields, key=lambda f: f.score)
-    return best
+        return _crop_field(page, lay, _best_box(page, lay, views))
+    # every layout is searched, only the best one's field is cropped
+    found = [(LAYOUTS[name], _best_box(page, LAYOUTS[name], views)) for name in AUTO_LAYOUTS]
+    best, box = max(found, key=lambda f: f[1][0])
+    return _crop_field(page, best, box)
