@@ -1,0 +1,262 @@
+"""LeNet-5 swept along the whole amount field: the paper's Space Displacement Neural Network.
+
+LeCun et al. (1998, section VII) replicate the convolutional network over a field so that it
+reads a string without cutting it into characters first; each position of the sweep outputs
+the class under it. Here the sweep's columns output P(digit k) or P(nothing here) ("blank"),
+and connectionist temporal classification (CTC; Graves et al. 2006) turns the columns into
+a digit string and its probability. Separators (``, . - /``) are read as blank: the reader
+gives the digits. It complements the cut-then-classify path of :mod:`cheque_reader.segment`
+on touching and broken handwriting, and the two readers agreeing is strong evidence.
+
+The input is the field's gray image cropped to its ink (the rows and columns the cleaned
+ink occupies, with a margin), scaled to :data:`INPUT_HEIGHT` rows, paper -0.1, ink 1.175 as
+in the paper.
+
+>>> import numpy as np
+>>> gray = np.full((50, 150), 230, np.uint8); gray[15:35, 20:30] = 20
+>>> x = field_input(gray, gray < 128)
+>>> x.shape[0], round(float(x.min()), 3), round(float(x.max()), 3)
+(32, -0.1, 1.175)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .config import BACKGROUND_VALUE, INK_VALUE
+from .types import BBox
+
+log = logging.getLogger("cheque_reader")
+
+#: Rows of the network's input; the width follows the field's aspect ratio.
+INPUT_HEIGHT = 32
+
+#: Widest input (columns): longer fields are squeezed to this.
+MAX_INPUT_WIDTH = 32 * 16
+
+#: Margin kept around the ink, as a fraction of the ink's height.
+INK_MARGIN = 0.15
+
+#: Output class of "nothing here" (digits are 0-9).
+BLANK = 10
+
+#: Input columns per output column (two 2x2 poolings).
+STRIDE = 4
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+def default_sdnn_path() -> Path:
+    """The shipped SDNN weights."""
+    return WEIGHTS_DIR / "sdnn.pt"
+
+
+def ink_bounds(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(top, bottom, left, right)`` of the ink with a margin, robust to stray specks; ``None`` if no ink."""
+    ys, xs = np.nonzero(ink)
+    if len(ys) < 5:
+        return None
+    h, w = ink.shape
+    top, bottom = np.percentile(ys, 1), np.percentile(ys, 99) + 1
+    left, right = np.percentile(xs, 0.5), np.percentile(xs, 99.5) + 1
+    m = INK_MARGIN * max(bottom - top, 8)
+    return (int(max(0, top - m)), int(min(h, bottom + m)), int(max(0, left - m)), int(min(w, right + m)))
+
+
+def field_input(gray: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
+    """The network's input for a field: ``float32 (INPUT_HEIGHT, W)``, paper -0.1, ink 1.175.
+
+    ``gray``: the field, ``uint8`` paper light; ``ink``: a boolean (or ``uint8`` paper 255 /
+    ink 0) mask of its cleaned ink, used to crop; without it the whole field is used.
+    """
+    return field_input_with_box(gray, ink)[0]
+
+
+def field_input_with_box(gray: np.ndarray, ink: np.ndarray | None = None) -> tuple[np.ndarray, BBox]:
+    """:func:`field_input` and the box of the field it was cut from (to map columns back to pixels)."""
+    gray = np.asarray(gray, np.uint8)
+    h, w = gray.shape
+    box = BBox(0, 0, w, h)
+    if ink is not None:
+        mask = ink if ink.dtype == bool else ink < 128
+        b = ink_bounds(mask)
+        if b is not None:
+            box = BBox(b[2], b[0], b[3] - b[2], b[1] - b[0])
+            gray = gray[b[0] : b[1], b[2] : b[3]]
+    h, w = gray.shape
+    width = int(np.clip(round(INPUT_HEIGHT * w / max(h, 1)), STRIDE * 2, MAX_INPUT_WIDTH))
+    g = cv2.resize(gray, (width, INPUT_HEIGHT), interpolation=cv2.INTER_AREA).astype(np.float32)
+    paper = float(np.percentile(g, 80))
+    ink_level = float(g.min())
+    v = np.clip((paper - g) / max(paper - ink_level, 24.0), 0.0, 1.0)
+    return (BACKGROUND_VALUE + (INK_VALUE - BACKGROUND_VALUE) * v).astype(np.float32), box
+
+
+def stack_inputs(inputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Pad inputs to one width (a multiple of :data:`STRIDE`) with paper: ``(N, 1, H, W)`` and the widths."""
+    widths = np.array([x.shape[1] for x in inputs], int)
+    wmax = int(-(-max(widths) // STRIDE) * STRIDE)
+    out = np.full((len(inputs), 1, INPUT_HEIGHT, wmax), BACKGROUND_VALUE, np.float32)
+    for i, x in enumerate(inputs):
+        out[i, 0, :, : x.shape[1]] = x
+    return out, widths
+
+
+def build_sdnn(config: dict | None = None):
+    """The network (torch imported here): C1-S2-C3-S4 as LeNet-5, C5 spanning the height, F6 over 3 columns."""
+    import torch
+    from torch import nn
+
+    cfg = {"c1": 8, "c3": 16, "c5": 120, "f6": 84, "dropout": 0.2, **(config or {})}
+
+    class SDNN(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.config = cfg
+            self.features = nn.Sequential(
+                nn.Conv2d(1, cfg["c1"], 5, padding=2), nn.BatchNorm2d(cfg["c1"]), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(cfg["c1"], cfg["c3"], 5, padding=2), nn.BatchNorm2d(cfg["c3"]), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(cfg["c3"], cfg["c5"], (INPUT_HEIGHT // 4, 3), padding=(0, 1)),
+                nn.BatchNorm2d(cfg["c5"]), nn.ReLU(),
+            )
+            self.head = nn.Sequential(
+                nn.Dropout(cfg["dropout"]),
+                nn.Conv1d(cfg["c5"], cfg["f6"], 3, padding=1), nn.ReLU(),
+                nn.Conv1d(cfg["f6"], BLANK + 1, 1),
+            )
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            """``(N, 1, 32, W)`` -> log probabilities ``(N, W // 4, 11)``."""
+            f = self.features(x).squeeze(2)
+            return torch.log_softmax(self.head(f), dim=1).transpose(1, 2)
+
+    return SDNN()
+
+
+@dataclass(frozen=True)
+class FieldRead:
+    """The SDNN's reading of one field.
+
+    ``columns``: for each digit, the input columns ``(start, end)`` where it was read;
+    ``log_probs``: the calibrated per-column log probabilities ``(T, 11)``, to score other strings
+    with :func:`string_probability`.
+    """
+
+    digits: str
+    confidence: float
+    digit_confidences: tuple[float, ...]
+    columns: tuple[tuple[int, int], ...]
+    log_probs: np.ndarray = field(default_factory=lambda: np.zeros((0, BLANK + 1), np.float32), repr=False,
+                                  compare=False)
+
+
+def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[tuple[int, int], ...]]:
+    """Best class per column, repeats merged, blanks dropped: the digits, their peak probabilities and columns.
+
+    >>> lp = np.log(np.full((5, 11), 1e-4)); lp[[0, 3, 4], 10] = 0; lp[1, 7] = lp[2, 7] = 0
+    >>> greedy_decode(lp)
+    ('7', (1.0,), ((4, 12),))
+    """
+    best = log_probs.argmax(axis=1)
+    digits, confs, cols = [], [], []
+    t = 0
+    while t < len(best):
+        k = int(best[t])
+        end = t
+        while end + 1 < len(best) and best[end + 1] == k:
+            end += 1
+        if k != BLANK:
+            digits.append(str(k))
+            confs.append(float(np.exp(log_probs[t : end + 1, k].max())))
+            cols.append((t * STRIDE, (end + 1) * STRIDE))
+        t = end + 1
+    return "".join(digits), tuple(confs), tuple(cols)
+
+
+_LOCK = threading.Lock()
+_CACHE: dict[tuple[str, str], tuple] = {}
+
+
+class FieldReader:
+    """Reads whole fields with the shipped SDNN (one model per process).
+
+    >>> reader = FieldReader()   # doctest: +SKIP
+    >>> reader.read([field_input(gray, ink)])[0].digits   # doctest: +SKIP
+    '1500'
+    """
+
+    def __init__(self, model_path: str | Path | None = None, device: str = "cpu") -> None:
+        self.model_path = Path(model_path) if model_path else default_sdnn_path()
+        self.device = device
+        self.net, self.metadata = _load_sdnn(self.model_path, device)
+
+    @property
+    def model_id(self) -> str:
+        return f"sdnn-v{self.metadata.get('version', 1)}-{str(self.metadata.get('sha256', ''))[:8]}"
+
+    def read(self, inputs: list[np.ndarray], batch_size: int = 64) -> list[FieldRead]:
+        """One :class:`FieldRead` per input of :func:`field_input`; the confidence is the CTC
+        probability of the decoded string (summed over its alignments), calibrated by the
+        sidecar's temperature."""
+        import torch
+
+        temperature = float(self.metadata.get("temperature") or 1.0)
+        order = np.argsort([x.shape[1] for x in inputs])  # similar widths together: less padding
+        reads: dict[int, FieldRead] = {}
+        for a in range(0, len(order), batch_size):
+            idx = order[a : a + batch_size]
+            x, widths = stack_inputs([inputs[i] for i in idx])
+            with torch.inference_mode():
+                logits = self.net(torch.from_numpy(x).to(self.device))
+                lp = torch.log_softmax(logits / temperature, dim=2).float().cpu()
+            for j, i in enumerate(idx):
+                frames = max(1, int(widths[j]) // STRIDE)
+                lpi = lp[j, :frames]
+                digits, confs, cols = greedy_decode(lpi.numpy())
+                reads[int(i)] = FieldRead(digits, string_probability(lpi, digits), confs, cols, lpi.numpy())
+        return [reads[i] for i in range(len(inputs))]
+
+
+def string_probability(log_probs, digits: str) -> float:
+    """P(digits | field) under the network: the CTC sum over every alignment of the string."""
+    import torch
+
+    lp = torch.as_tensor(log_probs, dtype=torch.float32)
+    if not digits:
+        return float(torch.exp(lp[:, BLANK].sum()))
+    target = torch.tensor([[int(c) for c in digits]])
+    loss = torch.nn.functional.ctc_loss(
+        lp.unsqueeze(1), target, torch.tensor([lp.shape[0]]), torch.tensor([len(digits)]),
+        blank=BLANK, reduction="sum",
+    )
+    return float(torch.exp(-loss)) if torch.isfinite(loss) else 0.0  # infinite: no alignment fits
+
+
+def _load_sdnn(path: Path, device: str):
+    import io as _io
+
+    import torch
+
+    from .classify import load_metadata
+    from .errors import ModelError
+
+    key = (str(path.resolve()), str(device))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        meta, data = load_metadata(path)
+        try:
+            net = build_sdnn(meta.get("architecture", {}).get("config"))
+            net.load_state_dict(torch.load(_io.BytesIO(data), map_location="cpu", weights_only=True))
+        except Exception as exc:
+            raise ModelError(f"{path}: cannot load SDNN weights: {exc}") from exc
+        net.eval().to(device)
+        _CACHE[key] = (net, meta)
+        log.info("loaded SDNN %s", path.name)
+        return net, meta

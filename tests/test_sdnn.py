@@ -1,0 +1,96 @@
+"""sdnn: the field input, CTC decoding and probability, and the shipped field reader on rendered strings."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cheque_reader import sdnn
+from cheque_reader.config import BACKGROUND_VALUE, INK_VALUE
+
+
+def test_field_input_crops_to_the_ink_and_keeps_the_aspect():
+    gray = np.full((200, 600), 235, np.uint8)
+    gray[80:120, 100:220] = 30  # ink 40 rows x 120 columns, far from the edges
+    x = sdnn.field_input(gray, gray < 128)
+    assert x.shape[0] == sdnn.INPUT_HEIGHT
+    # cropped to the ink plus a 15% margin: aspect about 132 / 52, not the page's 3:1
+    assert abs(x.shape[1] / x.shape[0] - (120 + 2 * 6) / (40 + 2 * 6)) < 0.25
+    assert math.isclose(float(x.min()), BACKGROUND_VALUE, abs_tol=1e-6)
+    assert math.isclose(float(x.max()), INK_VALUE, abs_tol=1e-6)
+
+
+def test_field_input_of_a_blank_field_is_all_paper():
+    x = sdnn.field_input(np.full((40, 100), 240, np.uint8), np.zeros((40, 100), bool))
+    assert x.shape[0] == sdnn.INPUT_HEIGHT
+    assert np.allclose(x, BACKGROUND_VALUE)
+
+
+def test_stack_inputs_pads_with_paper_to_a_multiple_of_the_stride():
+    a = np.full((sdnn.INPUT_HEIGHT, 10), 1.0, np.float32)
+    b = np.full((sdnn.INPUT_HEIGHT, 17), 1.0, np.float32)
+    x, widths = sdnn.stack_inputs([a, b])
+    assert x.shape == (2, 1, sdnn.INPUT_HEIGHT, 20)
+    assert widths.tolist() == [10, 17]
+    assert np.allclose(x[0, 0, :, 10:], BACKGROUND_VALUE) and np.allclose(x[1, 0, :, :17], 1.0)
+
+
+def _columns(labels: list[int], p: float = 0.9) -> np.ndarray:
+    lp = np.full((len(labels), sdnn.BLANK + 1), math.log((1 - p) / sdnn.BLANK))
+    for t, k in enumerate(labels):
+        lp[t, k] = math.log(p)
+    return lp
+
+
+def test_greedy_decode_merges_repeats_and_keeps_blank_separated_doubles():
+    b = sdnn.BLANK
+    digits, confs, cols = sdnn.greedy_decode(_columns([b, 5, 5, b, 0, b, 0, 0, b]))
+    assert digits == "500"
+    assert len(confs) == 3 and all(abs(c - 0.9) < 1e-9 for c in confs)
+    assert cols == ((4, 12), (16, 20), (24, 32))
+
+
+def test_string_probability_sums_alignments_and_rules_out_impossible_strings():
+    b = sdnn.BLANK
+    lp = _columns([b, 7, b], p=0.9)
+    p7 = sdnn.string_probability(lp, "7")
+    p_blank = sdnn.string_probability(lp, "")
+    p1 = sdnn.string_probability(lp, "1")
+    # "7" is read through several alignments (blank-7-blank is the main one)
+    assert p7 > 0.9 ** 3 and p7 < 1.0
+    assert p7 > p1 and p7 > p_blank
+    assert sdnn.string_probability(lp, "7777") == 0.0  # 3 columns cannot hold 4 digits
+
+
+@pytest.fixture(scope="module")
+def reader():
+    if not sdnn.default_sdnn_path().is_file():
+        pytest.skip("no shipped SDNN weights (cheque_reader/weights/sdnn.pt)")
+    return sdnn.FieldReader()
+
+
+def _strip(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """A handwritten-looking string drawn with OpenCV's Hershey script font."""
+    import cv2
+
+    img = np.full((70, 40 + 34 * len(text)), 235, np.uint8)
+    cv2.putText(img, text, (10, 52), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 20, 3, cv2.LINE_AA)
+    return img, img < 128
+
+
+def test_reader_reads_rendered_amounts(reader):
+    truths = ["125", "3400", "90817", "62"]
+    reads = reader.read([sdnn.field_input(*_strip(t)) for t in truths])
+    assert len(reads) == len(truths)
+    right = sum(r.digits == t for r, t in zip(reads, truths))
+    assert right >= 3, [r.digits for r in reads]
+    for r in reads:
+        assert 0.0 <= r.confidence <= 1.0
+        assert len(r.digit_confidences) == len(r.digits) == len(r.columns)
+
+
+def test_reader_is_unsure_of_a_blank_field(reader):
+    read = reader.read([sdnn.field_input(np.full((50, 160), 235, np.uint8), None)])[0]
+    assert read.digits == "" or read.confidence < 0.5
