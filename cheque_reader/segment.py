@@ -556,3 +556,65 @@ def best_path(candidates, predictions=None) -> tuple[int, ...]:
             path.append(i)
         e = cands[i].start
     return tuple(reversed(path))
+
+
+def best_path_for(candidates, predictions, digits: str) -> tuple[int, ...] | None:
+    """The best cover of the primitives whose digits spell ``digits`` (another reader's string), or ``None``.
+
+    The same covers as :func:`best_path`, but the ``j``-th digit candidate kept must read as
+    ``digits[j]``: its score is the path score with the classifier's ``P(digits[j])`` in place of
+    its best probability. Gives the boxes, separators and text for a string read elsewhere.
+
+    >>> import numpy as np
+    >>> from cheque_reader.classify import DigitPredictions
+    >>> img = np.zeros((30, 10), np.uint8)
+    >>> cands = [DigitCandidate(BBox(0, 0, 10, 30), img, "digit", 0, 1),
+    ...          DigitCandidate(BBox(12, 20, 3, 3), img, ".", 1, 2),
+    ...          DigitCandidate(BBox(16, 0, 10, 30), img, "digit", 2, 3)]
+    >>> probs = np.full((3, 10), 0.01); probs[0, 7] = probs[0, 1] = 0.45; probs[2, 5] = 0.91
+    >>> pred = DigitPredictions(probs.argmax(1), probs, np.array([0.05, 0.9, 0.05]))
+    >>> best_path_for(cands, pred, "15"), best_path_for(cands, pred, "155")
+    ((0, 1, 2), None)
+    """
+    cands = list(candidates)
+    if not cands or predictions is None or len(predictions) != len(cands):
+        return None
+    n, m = max(c.end for c in cands), len(digits)
+    digit_score, noise_score = candidate_scores(cands, predictions)
+    probs = np.clip(np.asarray(predictions.probs, float), 1e-9, 1.0)
+    log_best = np.log(probs.max(axis=1))
+    best = np.full((n + 1, m + 1), -np.inf)
+    back: dict[tuple[int, int], tuple[int, int, int, bool]] = {}
+    best[0, 0] = 0.0
+    by_start: dict[int, list[int]] = {}
+    for i, c in enumerate(cands):
+        by_start.setdefault(c.start, []).append(i)
+    for s in range(n):
+        for j in range(m + 1):
+            here = best[s, j]
+            if not np.isfinite(here):
+                continue
+            for i in by_start.get(s, []):
+                c = cands[i]
+                moves = []
+                if c.kind != "digit":
+                    moves.append((j, 0.0, True))
+                else:
+                    if j < m:
+                        k = int(digits[j])
+                        moves.append((j + 1, digit_score[i] + np.log(probs[i, k]) - log_best[i], True))
+                    if c.end == s + 1:
+                        moves.append((j, noise_score[i], False))
+                for j2, sc, keep in moves:
+                    if here + sc > best[c.end, j2]:
+                        best[c.end, j2] = here + sc
+                        back[(c.end, j2)] = (i, s, j, keep)
+    if not np.isfinite(best[n, m]):
+        return None
+    path, state = [], (n, m)
+    while state != (0, 0):
+        i, s, j, keep = back[state]
+        if keep:
+            path.append(i)
+        state = (s, j)
+    return tuple(reversed(path))
