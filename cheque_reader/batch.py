@@ -230,10 +230,26 @@ def prepare_chunk(task: _Task, options: ReadOptions) -> _Chunk:
                 continue
             decode_ms = (time.perf_counter() - t0) * 1000
             prepared = prepare_page(page, options)
-            items.append(dataclasses.replace(prepared, elapsed_ms=prepared.elapsed_ms + decode_ms))
+            prepared = dataclasses.replace(prepared, elapsed_ms=prepared.elapsed_ms + decode_ms)
             if task.want_images:
                 images[number] = page.image
+            else:
+                prepared = without_pixels(prepared)
+            items.append(prepared)
         return _Chunk(task.index, task.start, doc.n_pages, items, images)
+
+
+_NO_PIXELS = np.zeros((0, 0), np.uint8)
+
+
+def without_pixels(prepared):
+    """``prepared`` without the field's and the candidates' pixels (boxes, kinds and tensors kept):
+    what the main process needs to finish a page, a small fraction of the bytes to send back."""
+    field = prepared.field
+    if field is not None:
+        field = dataclasses.replace(field, image=_NO_PIXELS, color=None)
+    candidates = tuple(dataclasses.replace(c, image=_NO_PIXELS) for c in prepared.candidates)
+    return dataclasses.replace(prepared, field=field, candidates=candidates)
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,51 +430,32 @@ class _Engine:
             suspects.extend(sorted(broken + rest, key=lambda t: (t.index, t.start)))
 
     def _finish(self, ready: list) -> Iterator[ChequeResult]:
-        from .pipeline import error_result, finish_page
+        from .pipeline import classify_pages, error_result, finish_page, get_field_reader
 
-        todo = [p for p, _ in ready if p.status == STATUS_OK and p.n_candidates]
-        preds, per_page_ms = {}, {}
-        if todo:
-            x = np.concatenate([p.tensors for p in todo], axis=0)
-            t0 = time.perf_counter()
-            pred = self.classifier.predict_tensors(x)
-            ms = (time.perf_counter() - t0) * 1000
-            a = 0
-            for p in todo:
-                b = a + p.n_candidates
-                preds[id(p)] = _slice_predictions(pred, a, b)
-                per_page_ms[id(p)] = ms * p.n_candidates / len(x)
-                a = b
-        for p, image in ready:
+        page_reads = classify_pages([p for p, _ in ready], self.classifier, get_field_reader(self.options))
+        for (p, image), reads in zip(ready, page_reads):
             try:
-                result = finish_page(p, preds.get(id(p)), self.classifier, self.options, per_page_ms.get(id(p), 0.0))
+                result = finish_page(p, reads.predictions, self.classifier, self.options, reads.classify_ms,
+                                     reads.field_read)
             except Exception as exc:  # a bug in a later stage: one error row
                 log.exception("finishing %s page %d failed", p.source, p.page)
                 result = error_result(p.source, p.page, f"internal error: {exc!r}", model=self.classifier.model_id)
             if image is not None:
-                result = _WithImage(result, image, p, _chosen(p, preds.get(id(p))))
+                result = _WithImage(result, image, p, _chosen(p, reads))
             self.done_pages += 1
             yield result
             if self.progress is not None:
                 self.progress(self.done_pages, self._total())
 
 
-def _slice_predictions(pred, a: int, b: int):
-    values = {}
-    for f in dataclasses.fields(pred):
-        v = getattr(pred, f.name)
-        values[f.name] = v[a:b] if isinstance(v, np.ndarray) and v.ndim >= 1 else v
-    return type(pred)(**values)
-
-
-def _chosen(prepared, predictions) -> tuple[int, ...]:
-    """The candidates the path search chose (for annotations)."""
-    if predictions is None or not prepared.candidates:
+def _chosen(prepared, reads) -> tuple[int, ...]:
+    """The candidates the result was read from (for annotations)."""
+    if reads.predictions is None or not prepared.candidates:
         return ()
     try:
-        from .segment import best_path
+        from .pipeline import choose_path
 
-        return tuple(best_path(prepared.candidates, predictions))
+        return tuple(choose_path(prepared, reads.predictions, reads.field_read)[0] or ())
     except Exception:  # noqa: BLE001 - an annotation never ends a run
         return ()
 

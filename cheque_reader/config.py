@@ -70,7 +70,9 @@ def default_workers() -> int:
 class ReadOptions:
     """Options for reading cheques; one object passed through the pipeline.
 
-    ``review_threshold`` wins over ``target_error`` when both are set.
+    ``review_threshold`` wins over ``target_error`` when both are set. ``field_reader``
+    adds the second reader, the SDNN that reads the whole field without cutting it
+    (:mod:`cheque_reader.sdnn`), when its weights are there.
     """
 
     layout: str = "auto"
@@ -84,6 +86,7 @@ class ReadOptions:
     max_pixels: int = MAX_PIXELS
     max_file_bytes: int = MAX_FILE_BYTES
     keep_digit_reads: bool = True
+    field_reader: bool = True
 
     def replace(self, **changes) -> "ReadOptions":
         """A copy with ``changes`` applied."""

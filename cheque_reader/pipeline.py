@@ -19,6 +19,7 @@ predictions belongs to ``candidates[i]``, so the path search can use the classif
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io, locate, preprocess, segment
+from . import io, locate, preprocess, sdnn, segment
 from .amount import assemble_amount
 from .classify import DigitClassifier, DigitPredictions
 from .config import ReadOptions
@@ -38,6 +39,7 @@ from .types import (
     STATUS_NO_DIGITS,
     STATUS_NO_FIELD,
     STATUS_OK,
+    BBox,
     ChequeResult,
     DigitCandidate,
     DigitRead,
@@ -61,6 +63,8 @@ class PreparedPage:
     field: Field | None = None
     candidates: tuple[DigitCandidate, ...] = ()
     tensors: np.ndarray | None = None
+    field_input: np.ndarray | None = None
+    field_input_box: BBox | None = None
     error: str = ""
     elapsed_ms: float = 0.0
     extra: dict | None = None
@@ -88,7 +92,11 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         if not candidates:
             return done(STATUS_NO_DIGITS, field=field)
         tensors = normalize_batch([c.image for c in candidates])
-        return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors)
+        sweep, box = None, None
+        if options.field_reader:
+            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field), ink)
+        return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
+                    field_input_box=box)
     except ChequeReaderError as exc:
         return done(STATUS_ERROR, error=str(exc))
     except Exception as exc:  # a bug or a pathological page: one error row, the batch goes on
@@ -102,8 +110,9 @@ def finish_page(
     classifier: DigitClassifier,
     options: ReadOptions = ReadOptions(),
     classify_ms: float = 0.0,
+    field_read: sdnn.FieldRead | None = None,
 ) -> ChequeResult:
-    """Choose the digits from the predictions, form the amount and set the review flags."""
+    """Choose the digits from the predictions (and the SDNN's reading), form the amount and set the review flags."""
     t0 = time.perf_counter()
     field = prepared.field
     common = dict(
@@ -125,32 +134,24 @@ def finish_page(
             **common,
         )
 
-    chosen = segment.best_path(prepared.candidates, predictions)
-    tokens, reads = [], []
-    for i in chosen:
-        cand = prepared.candidates[i]
-        if cand.kind != "digit":
-            tokens.append((cand.kind, 1.0))
-            continue
-        order = np.argsort(predictions.probs[i])[::-1]
-        p_digit = 1.0 - float(predictions.not_digit[i])
-        label, alt = int(order[0]), int(order[1])
-        conf = float(predictions.probs[i, label]) * p_digit
-        reads.append(DigitRead(label, conf, alt, float(predictions.probs[i, alt]) * p_digit, cand.bbox))
-        tokens.append((str(label), conf))
-
-    read = assemble_amount(tokens, prefer=LAYOUT_CONVENTION.get(common["layout"]))
-    reads = reads[: len(read.digits)]  # a "/100" denominator is dropped from the digits: drop its reads too
+    chosen, agree = choose_path(prepared, predictions, field_read)
+    read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
-    threshold = resolve_threshold(options, classifier.metadata)
-    reasons = review_reasons(status, confidence=read.confidence, threshold=threshold, grammar_ok=read.grammar_ok)
+    confidence, metadata = read.confidence, classifier.metadata
+    if field_read is not None:
+        metadata = field_reader_metadata(options) or metadata
+        confidence = amount_confidence(field_read.confidence, read.confidence, agree, metadata.get("amount_calibration"))
+        common["model"] = f"{classifier.model_id}+{field_reader_id(options)}"
+    threshold = resolve_threshold(options, metadata)
+    reasons = review_reasons(status, confidence=confidence, threshold=threshold, grammar_ok=read.grammar_ok,
+                             segmentation_ok=agree)
     elapsed = prepared.elapsed_ms + classify_ms + (time.perf_counter() - t0) * 1000
     return ChequeResult(
         status=status,
         digits=read.digits,
         text=read.text,
         amount=read.amount,
-        confidence=read.confidence,
+        confidence=confidence,
         needs_review=bool(reasons),
         review_reasons=reasons,
         n_digits=len(read.digits),
@@ -158,6 +159,81 @@ def finish_page(
         digit_reads=tuple(reads) if options.keep_digit_reads else (),
         **common,
     )
+
+
+def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen: tuple[int, ...] | None,
+              field_read: sdnn.FieldRead | None, layout: str):
+    """The amount and digit reads of a path; with ``field_read``, its digits label the path's digit candidates
+    (or, when no path spells them, stand alone with boxes from the columns they were read in)."""
+    forced = field_read.digits if field_read is not None and field_read.digits else None
+    tokens, reads = [], []
+    if chosen is None:  # the segmentation cannot spell the SDNN's string
+        sweep = prepared.field_input_box
+        width = prepared.field_input.shape[1] if prepared.field_input is not None else 1
+        for ch, conf, (a, b) in zip(forced, field_read.digit_confidences, field_read.columns):
+            x = sweep.x + int(a * sweep.w / width)
+            box = BBox(x, sweep.y, max(1, int((b - a) * sweep.w / width)), sweep.h)
+            reads.append(DigitRead(int(ch), conf, int(ch), 0.0, box))
+            tokens.append((ch, conf))
+    else:
+        j = 0
+        for i in chosen:
+            cand = prepared.candidates[i]
+            if cand.kind != "digit":
+                tokens.append((cand.kind, 1.0))
+                continue
+            probs = predictions.probs[i]
+            p_digit = 1.0 - float(predictions.not_digit[i])
+            order = np.argsort(probs)[::-1]
+            label = int(forced[j]) if forced else int(order[0])
+            alt = int(order[0]) if int(order[0]) != label else int(order[1])
+            conf = float(probs[label]) * p_digit
+            reads.append(DigitRead(label, conf, alt, float(probs[alt]) * p_digit, cand.bbox))
+            tokens.append((str(label), conf))
+            j += 1
+    read = assemble_amount(tokens, prefer=LAYOUT_CONVENTION.get(layout))
+    return read, reads[: len(read.digits)]  # a "/100" denominator is dropped from the digits: drop its reads too
+
+
+def amount_confidence(sdnn_confidence: float, segment_confidence: float, agree: bool, calibration: dict | None) -> float:
+    """P(the amount is right) from both readers: a logistic over the logits of their confidences and
+    whether they agree, fitted on held-out real fields (``amount_calibration`` in the SDNN's sidecar).
+
+    Without a calibration, the SDNN's confidence, halved when the readers disagree.
+
+    >>> amount_confidence(0.9, 0.8, True, None), amount_confidence(0.9, 0.8, False, None)
+    (0.9, 0.45)
+    >>> cal = {"coef": [1.0, 0.0, 2.0], "intercept": -1.0}
+    >>> round(amount_confidence(0.5, 0.5, True, cal), 3)   # sigmoid(0 + 0 + 2 - 1)
+    0.731
+    """
+    if not calibration:
+        return float(sdnn_confidence if agree else 0.5 * sdnn_confidence)
+    x = np.array([_logit(sdnn_confidence), _logit(segment_confidence), float(agree)])
+    z = float(np.dot(calibration["coef"], x) + calibration["intercept"])
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def _logit(p: float) -> float:
+    p = min(max(float(p), 1e-6), 1 - 1e-6)
+    return float(np.log(p / (1 - p)))
+
+
+def choose_path(
+    prepared: PreparedPage, predictions: DigitPredictions, field_read: sdnn.FieldRead | None = None
+) -> tuple[tuple[int, ...] | None, bool]:
+    """The candidates kept, and whether the two readers agree.
+
+    The segmentation's best path; when the SDNN read other digits, its string wins and the
+    path is the best one that spells it (``None`` when none does).
+    """
+    chosen = segment.best_path(prepared.candidates, predictions)
+    if field_read is None or not field_read.digits:
+        return chosen, True
+    seg_digits = "".join(str(int(predictions.probs[i].argmax())) for i in chosen if prepared.candidates[i].kind == "digit")
+    if seg_digits == field_read.digits:
+        return chosen, True
+    return segment.best_path_for(prepared.candidates, predictions, field_read.digits), False
 
 
 def error_result(source: str, page: int, message: str, elapsed_ms: float = 0.0, model: str = "") -> ChequeResult:
@@ -188,6 +264,78 @@ def classify_prepared(prepared: PreparedPage, classifier: DigitClassifier) -> Di
     return classifier.predict_tensors(prepared.tensors)
 
 
+_NO_FIELD_READER = object()
+_FIELD_READERS: dict[tuple, object] = {}
+
+
+def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader | None:
+    """The SDNN field reader (one per process), or ``None`` when ``options.field_reader`` is off
+    or no SDNN weights are shipped next to the classifier's."""
+    if not options.field_reader:
+        return None
+    key = (options.device,)
+    reader = _FIELD_READERS.get(key)
+    if reader is None:
+        path = sdnn.default_sdnn_path()
+        if not path.is_file():
+            log.warning("no SDNN weights at %s: reading with the segmenting reader only", path)
+            reader = _NO_FIELD_READER
+        else:
+            reader = sdnn.FieldReader(path, device=options.device)
+        _FIELD_READERS[key] = reader
+    return None if reader is _NO_FIELD_READER else reader
+
+
+def _rows(pred: DigitPredictions, a: int, b: int) -> DigitPredictions:
+    """Rows ``a:b`` of every per-candidate array of ``pred``."""
+    values = {f.name: getattr(pred, f.name) for f in dataclasses.fields(pred)}
+    return type(pred)(**{k: v[a:b] if isinstance(v, np.ndarray) and v.ndim >= 1 else v for k, v in values.items()})
+
+
+def field_reader_metadata(options: ReadOptions = ReadOptions()) -> dict | None:
+    """The SDNN's sidecar (its amount calibration and thresholds), or ``None`` without the field reader."""
+    reader = get_field_reader(options)
+    return reader.metadata if reader is not None else None
+
+
+def field_reader_id(options: ReadOptions = ReadOptions()) -> str:
+    reader = get_field_reader(options)
+    return reader.model_id if reader is not None else ""
+
+
+@dataclass(frozen=True)
+class PageReads:
+    """What the networks said about one prepared page: LeNet-5 on each candidate, the SDNN on the field."""
+
+    predictions: DigitPredictions | None
+    field_read: sdnn.FieldRead | None
+    classify_ms: float
+
+
+def classify_pages(
+    prepared: list[PreparedPage], classifier: DigitClassifier, field_reader: sdnn.FieldReader | None = None
+) -> list[PageReads]:
+    """Run both networks over many prepared pages in large batches (one call per network)."""
+    todo = [i for i, p in enumerate(prepared) if p.status == STATUS_OK and p.n_candidates]
+    preds: dict[int, DigitPredictions] = {}
+    reads: dict[int, sdnn.FieldRead] = {}
+    ms = 0.0
+    if todo:
+        t0 = time.perf_counter()
+        pred = classifier.predict_tensors(np.concatenate([prepared[i].tensors for i in todo], axis=0))
+        a = 0
+        for i in todo:
+            b = a + prepared[i].n_candidates
+            preds[i] = _rows(pred, a, b)
+            a = b
+        sweep = [i for i in todo if prepared[i].field_input is not None]
+        if field_reader is not None and sweep:
+            for i, r in zip(sweep, field_reader.read([prepared[i].field_input for i in sweep])):
+                reads[i] = r
+        ms = (time.perf_counter() - t0) * 1000 / len(todo)
+    return [PageReads(preds.get(i), reads.get(i), ms if i in preds else 0.0) for i in range(len(prepared))]
+
+
 def read_page(page: Page, classifier: DigitClassifier | None = None, options: ReadOptions = ReadOptions()) -> ChequeResult:
     """Read one decoded page.
 
@@ -198,9 +346,8 @@ def read_page(page: Page, classifier: DigitClassifier | None = None, options: Re
     """
     classifier = classifier or get_classifier(options)
     prepared = prepare_page(page, options)
-    t0 = time.perf_counter()
-    predictions = classify_prepared(prepared, classifier)
-    return finish_page(prepared, predictions, classifier, options, (time.perf_counter() - t0) * 1000)
+    reads = classify_pages([prepared], classifier, get_field_reader(options))[0]
+    return finish_page(prepared, reads.predictions, classifier, options, reads.classify_ms, reads.field_read)
 
 
 def _page_from_array(image: np.ndarray) -> Page:

@@ -57,9 +57,38 @@ def test_split_stages_equal_read_page():
     options = ReadOptions(layout="field")
     clf = pipeline.get_classifier(options)
     prepared = pipeline.prepare_page(page, options)
-    split = pipeline.finish_page(prepared, pipeline.classify_prepared(prepared, clf), clf, options)
+    reads = pipeline.classify_pages([prepared], clf, pipeline.get_field_reader(options))[0]
+    split = pipeline.finish_page(prepared, reads.predictions, clf, options, field_read=reads.field_read)
     whole = pipeline.read_page(page, clf, options)
     assert (split.digits, split.text, split.confidence) == (whole.digits, whole.text, whole.confidence)
+
+
+def test_classify_pages_batches_many_pages_like_one_at_a_time():
+    options = ReadOptions(layout="field")
+    clf = pipeline.get_classifier(options)
+    reader = pipeline.get_field_reader(options)
+    pages = [Page(f"{t}.png", 1, cv2.cvtColor(_field_with_digits(t), cv2.COLOR_BGR2GRAY)) for t in ("309", "71", "4580")]
+    prepared = [pipeline.prepare_page(p, options) for p in pages]
+    prepared.insert(1, pipeline.prepare_page(Page("blank.png", 1, np.full((40, 90), 255, np.uint8)), options))
+    together = pipeline.classify_pages(prepared, clf, reader)
+    assert together[1].predictions is None and together[1].field_read is None
+    for p, t in zip(prepared, together):
+        alone = pipeline.classify_pages([p], clf, reader)[0]
+        if t.predictions is None:
+            continue
+        assert np.allclose(alone.predictions.probs, t.predictions.probs, atol=1e-5)
+        assert len(t.predictions) == p.n_candidates
+        if reader is not None:
+            assert alone.field_read.digits == t.field_read.digits
+
+
+def test_without_the_field_reader_the_segmenting_reader_alone_decides():
+    page = Page("x.png", 1, cv2.cvtColor(_field_with_digits("309"), cv2.COLOR_BGR2GRAY))
+    options = ReadOptions(layout="field", field_reader=False)
+    prepared = pipeline.prepare_page(page, options)
+    assert prepared.field_input is None
+    result = pipeline.read_page(page, options=options)
+    assert "+sdnn" not in result.model and result.status == "ok"
 
 
 def test_review_threshold_option_controls_the_flag():

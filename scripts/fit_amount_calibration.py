@@ -1,0 +1,117 @@
+"""Fit the amount confidence of the two-reader pipeline and its threshold table on held-out real fields.
+
+The calibration images are the 10% of ORAND CAR-A's training fold that scripts/train_lenet.py and
+scripts/train_sdnn.py hold out (same ``--seed``): neither network trained on them. For each,
+the pipeline's evidence is collected as ``read`` computes it (:func:`cheque_reader.pipeline.choose_path`
+and :func:`~cheque_reader.pipeline.assemble_read`): the SDNN's string probability, the
+segmenting reader's product of digit confidences for the same string, and whether the two
+readers agree. A logistic regression on (logit, logit, agree) gives P(amount right)
+(:func:`cheque_reader.pipeline.amount_confidence`), then :func:`cheque_reader.evaluate.threshold_table`
+picks the threshold for each target error. Both go into the SDNN's sidecar:
+
+    PYTHONPATH=. python scripts/fit_amount_calibration.py --update-sidecar cheque_reader/weights/sdnn.json
+
+Measure on the validation fold afterwards (honest: nothing there was fitted):
+
+    python scripts/calibrate_amount.py list --which val -o /tmp/val.txt
+    cheque-reader read --layout field --from-list /tmp/val.txt -o /tmp/val.csv
+    cheque-reader evaluate /tmp/val.csv --truth ../shared/data/orand_car_a/labels.csv --truth-source file \\
+        --truth-digits amount_string --ignore-missing --plot /tmp/val.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from calibrate_amount import cal_labels  # noqa: E402
+
+from cheque_reader import io, pipeline  # noqa: E402
+from cheque_reader.config import ReadOptions  # noqa: E402
+from cheque_reader.datasets import orand_dir  # noqa: E402
+from cheque_reader.evaluate import expected_calibration_error, threshold_table  # noqa: E402
+
+
+def evidence(files: list[str]) -> np.ndarray:
+    """``(n, 3)``: SDNN confidence, segmenting confidence of the chosen string, readers agree."""
+    options = ReadOptions(layout="field")
+    clf = pipeline.get_classifier(options)
+    reader = pipeline.get_field_reader(options)
+    if reader is None:
+        raise SystemExit("no SDNN weights: nothing to calibrate")
+    rows, digits = [], []
+    for f in files:
+        prep = pipeline.prepare_page(io.load_pages(str(orand_dir() / "images" / f), options)[0], options)
+        reads = pipeline.classify_pages([prep], clf, reader)[0]
+        if reads.predictions is None or reads.field_read is None:
+            rows.append((0.0, 0.0, 0.0))
+            digits.append("")
+            continue
+        chosen, agree = pipeline.choose_path(prep, reads.predictions, reads.field_read)
+        read, _ = pipeline.assemble_read(prep, reads.predictions, chosen, reads.field_read, "field")
+        rows.append((reads.field_read.confidence, read.confidence, float(agree)))
+        digits.append(read.digits)
+    return np.array(rows, float), digits
+
+
+def features(ev: np.ndarray) -> np.ndarray:
+    p = np.clip(ev[:, :2], 1e-6, 1 - 1e-6)
+    return np.column_stack([np.log(p / (1 - p)), ev[:, 2]])
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray, float]:
+    """Newton's method on the L2-penalised logistic log-likelihood (intercept not penalised)."""
+    X = np.column_stack([x, np.ones(len(x))])
+    theta = np.zeros(X.shape[1])
+    pen = ridge * np.eye(X.shape[1])
+    pen[-1, -1] = 1e-8
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(X @ theta)))
+        grad = X.T @ (p - y) + pen @ theta
+        hess = (X * (p * (1 - p))[:, None]).T @ X + pen
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=1998, help="the training scripts' --seed")
+    ap.add_argument("--ridge", type=float, default=1.0, help="L2 penalty on the coefficients (few images)")
+    ap.add_argument("--update-sidecar", type=Path, help="SDNN sidecar to write amount_calibration and thresholds into")
+    args = ap.parse_args(argv)
+    labels = cal_labels(args.seed)
+    ev, digits = evidence(list(labels["file"]))
+    ok = np.array([d == t for d, t in zip(digits, labels["amount_string"].fillna(""))])
+    coef, intercept = fit_logistic(features(ev), ok.astype(float), args.ridge)
+    cal = {"features": ["logit_sdnn_confidence", "logit_segment_confidence", "readers_agree"],
+           "coef": [round(float(c), 6) for c in coef], "intercept": round(intercept, 6), "n": int(len(ok))}
+    conf = np.array([pipeline.amount_confidence(a, b, bool(c), cal) for a, b, c in ev])
+    table = threshold_table(conf, ok)
+    print(f"{len(ok)} calibration fields, string accuracy {100 * ok.mean():.1f}%, readers agree on "
+          f"{100 * ev[:, 2].mean():.1f}%; ECE raw {100 * expected_calibration_error(ev[:, 0], ok):.1f}% "
+          f"-> calibrated {100 * expected_calibration_error(conf, ok):.1f}% (on the fit images)")
+    print(json.dumps({"amount_calibration": cal, "thresholds": table}, indent=1))
+    if args.update_sidecar:
+        meta = json.loads(args.update_sidecar.read_text())
+        meta["amount_calibration"] = cal
+        meta["thresholds"] = table
+        meta["thresholds_data"] = (f"ORAND CAR-A calibration images (10% of the training fold, n={len(ok)}), "
+                                   "amount confidence after amount_calibration")
+        meta["thresholds_command"] = "PYTHONPATH=. python scripts/fit_amount_calibration.py " + " ".join(
+            argv if argv is not None else sys.argv[1:])
+        args.update_sidecar.write_text(json.dumps(meta, indent=1) + "\n")
+        print(f"updated {args.update_sidecar}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
