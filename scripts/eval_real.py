@@ -83,10 +83,12 @@ def read(page: Page, layout: str, classifier, annotate_dir: Path | None, tag: st
             chosen = segment.best_path(prepared.candidates)
             n = sum(prepared.candidates[i].kind == "digit" for i in chosen)
         return None, prepared, n
-    preds = pipeline.classify_prepared(prepared, classifier)
-    result = pipeline.finish_page(prepared, preds, classifier, options)
+    reads = pipeline.classify_pages([prepared], classifier, pipeline.get_field_reader(options))[0]
+    result = pipeline.finish_page(prepared, reads.predictions, classifier, options, field_read=reads.field_read)
     if annotate_dir is not None:
-        chosen = segment.best_path(prepared.candidates, preds) if preds is not None else ()
+        chosen = ()
+        if reads.predictions is not None:
+            chosen = pipeline.choose_path(prepared, reads.predictions, reads.field_read)[0] or ()
         pic = annotate.annotate_page(page.color if page.color is not None else page.image, result,
                                      prepared.field, prepared.candidates, chosen)
         cv2.imwrite(str(annotate_dir / f"{tag}.png"), pic)
