@@ -94,7 +94,8 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         tensors = normalize_batch([c.image for c in candidates])
         sweep, box = None, None
         if options.field_reader:
-            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field), ink)
+            rows = (min(c.bbox.y for c in candidates), max(c.bbox.y2 for c in candidates))
+            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field), ink, rows)
         return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
                     field_input_box=box)
     except ChequeReaderError as exc:

