@@ -207,7 +207,7 @@ class FieldReader:
     def __init__(self, model_path: str | Path | None = None, device: str = "cpu") -> None:
         self.model_path = Path(model_path) if model_path else default_sdnn_path()
         self.device = device
-        self.net, self.metadata = _load_sdnn(self.model_path, device)
+        self.nets, self.metadata = _load_sdnn(self.model_path, device)
 
     @property
     def model_id(self) -> str:
@@ -221,31 +221,32 @@ class FieldReader:
         probability (summed over alignments, temperature-calibrated) averaged over the widths,
         and the best one is kept with that average as its confidence.
         """
-        per_width = [self._log_probs([_stretch(x, f) for x in inputs], batch_size) for f in stretches]
+        temperatures = self.metadata.get("temperatures") or [self.metadata.get("temperature") or 1.0]
+        views = [(net, float(t), f) for net, t in zip(self.nets, temperatures) for f in stretches]
+        per_view = [self._log_probs(net, t, [_stretch(x, f) for x in inputs], batch_size) for net, t, f in views]
         out = []
         for i in range(len(inputs)):
-            lps = [w[i] for w in per_width]
+            lps = [w[i] for w in per_view]
             decoded = [greedy_decode(lp) for lp in lps]
             scores = {d[0]: float(np.mean([string_probability(lp, d[0]) for lp in lps])) for d in decoded}
             best = max(scores, key=scores.get)
             v = next(k for k, d in enumerate(decoded) if d[0] == best)
-            f = stretches[v]
+            f = views[v][2]
             cols = tuple((int(a / f), int(b / f)) for a, b in decoded[v][2])
             out.append(FieldRead(best, scores[best], decoded[v][1], cols, lps[0]))
         return out
 
-    def _log_probs(self, inputs: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
+    def _log_probs(self, net, temperature: float, inputs: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
         """The calibrated per-column log probabilities ``(T, 11)`` of each input."""
         import torch
 
-        temperature = float(self.metadata.get("temperature") or 1.0)
         order = np.argsort([x.shape[1] for x in inputs])  # similar widths together: less padding
         out: list[np.ndarray] = [None] * len(inputs)  # type: ignore[list-item]
         for a in range(0, len(order), batch_size):
             idx = order[a : a + batch_size]
             x, widths = stack_inputs([inputs[i] for i in idx])
             with torch.inference_mode():
-                logits = self.net(torch.from_numpy(x).to(self.device))
+                logits = net(torch.from_numpy(x).to(self.device))
                 lp = torch.log_softmax(logits / temperature, dim=2).float().cpu().numpy()
             for j, i in enumerate(idx):
                 out[int(i)] = lp[j, : max(1, int(widths[j]) // STRIDE)]
@@ -275,6 +276,7 @@ def string_probability(log_probs, digits: str) -> float:
 
 
 def _load_sdnn(path: Path, device: str):
+    """The networks of a weights file (one, or an ensemble saved as ``{"0": state, "1": state, ...}``)."""
     import io as _io
 
     import torch
@@ -287,12 +289,19 @@ def _load_sdnn(path: Path, device: str):
         if key in _CACHE:
             return _CACHE[key]
         meta, data = load_metadata(path)
+        arch = meta.get("architecture", {})
         try:
-            net = build_sdnn(meta.get("architecture", {}).get("config"))
-            net.load_state_dict(torch.load(_io.BytesIO(data), map_location="cpu", weights_only=True))
+            state = torch.load(_io.BytesIO(data), map_location="cpu", weights_only=True)
+            if "members" in arch:
+                nets = [build_sdnn(cfg) for cfg in arch["members"]]
+                for i, net in enumerate(nets):
+                    net.load_state_dict(state[str(i)])
+            else:
+                nets = [build_sdnn(arch.get("config"))]
+                nets[0].load_state_dict(state)
         except Exception as exc:
             raise ModelError(f"{path}: cannot load SDNN weights: {exc}") from exc
-        net.eval().to(device)
-        _CACHE[key] = (net, meta)
-        log.info("loaded SDNN %s", path.name)
-        return net, meta
+        nets = [net.eval().to(device) for net in nets]
+        _CACHE[key] = (nets, meta)
+        log.info("loaded SDNN %s (%d network%s)", path.name, len(nets), "s" * (len(nets) > 1))
+        return nets, meta
