@@ -94,7 +94,8 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         tensors = normalize_batch([c.image for c in candidates])
         sweep, box = None, None
         if options.field_reader:
-            rows = (min(c.bbox.y for c in candidates), max(c.bbox.y2 for c in candidates))
+            digits = [c for c in candidates if c.kind == "digit"] or candidates  # not a tall '/' or a low comma
+            rows = (min(c.bbox.y for c in digits), max(c.bbox.y2 for c in digits))
             sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field), ink, rows)
         return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
                     field_input_box=box)
