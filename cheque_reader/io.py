@@ -374,7 +374,7 @@ class _PdfDocument(Document):
             # file itself says whether it is encrypted
             if b"/Encrypt" in data:
                 raise InputError(f"{source}: encrypted PDF (needs a password)") from exc
-            if "Success" in msg or "password" in msg.lower():  # how PDFium refuses an empty page tree
+            if _empty_page_tree(data) or "Success" in msg or "password" in msg.lower():
                 raise InputError(f"{source}: PDF has no pages") from exc
             raise InputError(f"{source}: corrupt PDF: {msg}") from exc
         n = len(self.pdf)
@@ -400,6 +400,17 @@ class _PdfDocument(Document):
 
     def close(self) -> None:
         self.pdf.close()
+
+
+def _empty_page_tree(data: bytes) -> bool:
+    """Whether a PDF's page tree says it has no pages (``/Count 0`` and no page object).
+
+    >>> _empty_page_tree(b"<</Count 0/Kids[]/Type/Pages>>"), _empty_page_tree(b"<</Type/Pages/Count 1>><</Type/Page>>")
+    (True, False)
+    """
+    import re
+
+    return re.search(rb"/Count\s*0(?![0-9])", data) is not None and re.search(rb"/Type\s*/Page(?!s)", data) is None
 
 
 # --------------------------------------------------------------------------------------------
