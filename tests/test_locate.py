@@ -127,3 +127,27 @@ def test_idrbt_fields_found():
         found += f is not None and f.bbox.iou(label) >= 0.5 and not f.upside_down
     # labels are hand-drawn and loose: measured 38/40 (the two misses are offset labels)
     assert found >= 36, f"found {found}/{len(df)}"
+
+
+@pytest.mark.parametrize("angle", [0.6, -1.3, 2.7, -8.0])
+def test_skew_estimate_is_precise(angle):
+    skewed, _ = rotate(cheque_page(4), angle, fill=245)
+    assert abs(locate.estimate_skew(skewed) + angle) < 0.15  # Hough segments (session 1): 0.18 at 0.6 deg
+
+
+def test_page_of_few_glyphs_is_not_turned():
+    page = np.full((H, W), 250, np.uint8)
+    cv2.putText(page, "123", (950, 210), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 20, 3)
+    assert locate.estimate_skew(page) == 0.0
+
+
+def test_large_page_cropped_at_full_resolution():
+    """A 300 dpi-sized page is searched shrunk; the field still comes from the full-resolution pixels."""
+    big = cv2.resize(cheque_page(5), (W * 2, H * 2), interpolation=cv2.INTER_CUBIC)
+    f = locate.find_amount_field(Page("p", 1, big), "us")
+    truth = BBox(BOX.x * 2, BOX.y * 2, BOX.w * 2, BOX.h * 2)
+    assert locate._work_factor(big.shape) == 3
+    assert f.bbox.iou(truth) > 0.6 and f.image.shape == (f.bbox.h, f.bbox.w)
+    # the crop is the page's own pixels: the box's top-left corner lands where the page has it
+    inner = f.image[(truth.y - f.bbox.y) + 8 : (truth.y - f.bbox.y) + 20, (truth.x - f.bbox.x) - 3 : (truth.x - f.bbox.x) + 5]
+    assert (inner < 128).any()

@@ -80,3 +80,26 @@ def test_microtext_row_removed():
     ink = preprocess.clean_field(field(img, layout="in-cts")) == 0
     assert not ink[62:72].any()
     assert ink[18:52, 183:218].sum() > 100
+
+
+def test_thresholds_match_skimage():
+    from skimage.filters import threshold_otsu, threshold_sauvola
+
+    rng = np.random.default_rng(3)
+    for i in range(20):
+        img = (rng.random((int(rng.integers(20, 90)), int(rng.integers(20, 200)))) ** rng.uniform(1, 4)).astype(np.float32)
+        assert abs(preprocess.threshold_otsu(img) - threshold_otsu(img)) < 1e-6
+        win = int(rng.integers(3, 40)) | 1
+        np.testing.assert_allclose(preprocess.threshold_sauvola(img, win, 0.2, 0.5),
+                                   threshold_sauvola(img, window_size=win, k=0.2, r=0.5), atol=1e-5)
+
+
+def test_thick_box_sides_removed_thin_leading_one_kept():
+    img = np.full((120, 300), 245, np.uint8)
+    cv2.rectangle(img, (8, 12), (292, 100), 0, 6)           # a thick bitonal box (sides ~7 px)
+    cv2.line(img, (40, 30), (40, 80), 20, 8)                # a handwritten "1" first, near the left
+    cv2.circle(img, (120, 55), 20, 20, 6)                   # a "0"
+    ink = preprocess.clean_field(field(img, layout="us")) == 0
+    assert not ink[20:95, 286:299].any() and not ink[20:95, 2:14].any(), "box sides removed"
+    assert ink[30:80, 36:45].sum() > 200, "the '1' is not taken for a printed sign"
+    assert ink[35:76, 100:141].sum() > 300
