@@ -6,6 +6,9 @@ cropped away), deskewed, and tried upright and upside down; near the prior the p
 box is looked for (long horizontal and vertical lines forming a rectangle). When no box
 is found the prior rectangle itself is returned with a low score.
 
+All of this runs on the page shrunk by a whole factor to at most :data:`WORK_MAX_SIDE`
+pixels (about 100 dpi); only the field is cut, and turned, from the full-resolution page.
+
 Built-in layouts: ``us`` (ANSI X9.7-like personal/business cheques: courtesy box at the
 right, after the ``$``), ``in-cts`` (India CTS-2010: boxed field after the rupee sign,
 right side, upper-middle band), ``field`` (the input already is the field) and ``auto``
