@@ -94,9 +94,7 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         tensors = normalize_batch([c.image for c in candidates])
         sweep, box = None, None
         if options.field_reader:
-            digits = [c for c in candidates if c.kind == "digit"] or candidates  # not a tall '/' or a low comma
-            rows = (min(c.bbox.y for c in digits), max(c.bbox.y2 for c in digits))
-            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field), ink, rows)
+            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field), ink, *_sweep_limits(candidates))
         return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
                     field_input_box=box)
     except ChequeReaderError as exc:
@@ -104,6 +102,22 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
     except Exception as exc:  # a bug or a pathological page: one error row, the batch goes on
         log.exception("page %s:%s failed", page.source, page.page)
         return done(STATUS_ERROR, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _sweep_limits(candidates: tuple[DigitCandidate, ...]) -> tuple[tuple[int, int], int | None]:
+    """The rows of the digit candidates (not a tall '/' or a hanging comma) and the first column
+    of a closing '/-' after the last of them (``None`` when there is none).
+
+    Only an unmistakable closing counts: a '/' much taller than the digits with a '-' after it
+    (the segmenter also calls a flat chain of zeros or a final 7 '-' or '/').
+    """
+    digits = [c for c in candidates if c.kind == "digit"] or list(candidates)
+    rows = (min(c.bbox.y for c in digits), max(c.bbox.y2 for c in digits))
+    last = max(c.bbox.x2 for c in digits)
+    height = float(np.median([c.bbox.h for c in digits]))
+    slashes = [c for c in candidates if c.kind == "/" and c.bbox.x >= last - 2 and c.bbox.h >= 1.4 * height]
+    dashed = [s for s in slashes if any(c.kind == "-" and c.bbox.x >= s.bbox.x + 0.5 * s.bbox.w for c in candidates)]
+    return rows, (min(s.bbox.x for s in dashed) if dashed else None)
 
 
 def finish_page(

@@ -82,12 +82,13 @@ def field_input(gray: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
 
 
 def field_input_with_box(
-    gray: np.ndarray, ink: np.ndarray | None = None, rows: tuple[int, int] | None = None
+    gray: np.ndarray, ink: np.ndarray | None = None, rows: tuple[int, int] | None = None, end: int | None = None
 ) -> tuple[np.ndarray, BBox]:
     """:func:`field_input` and the box of the field it was cut from (to map columns back to pixels).
 
-    ``rows`` (``top, bottom``: the rows of the segmenter's pieces, say) limits the ink that
-    sets the crop, so that printed text above or below the amount is left out.
+    ``rows`` (``top, bottom``: the rows of the digits the segmenter found, say) limits the ink
+    that sets the crop, so that printed text above or below the amount is left out; ``end``
+    (the first column of a closing ``/-``, say) cuts the crop there.
     """
     gray = np.asarray(gray, np.uint8)
     h, w = gray.shape
@@ -98,10 +99,14 @@ def field_input_with_box(
             keep = np.zeros(h, bool)
             keep[max(0, rows[0]) : max(0, rows[1])] = True
             mask = mask & keep[:, None]
+        if end is not None:
+            mask = mask.copy()
+            mask[:, max(0, end) :] = False
         b = ink_bounds(mask)
         if b is not None:
-            box = BBox(b[2], b[0], b[3] - b[2], b[1] - b[0])
-            gray = gray[b[0] : b[1], b[2] : b[3]]
+            right = b[3] if end is None else max(b[2] + 1, min(b[3], end))
+            box = BBox(b[2], b[0], right - b[2], b[1] - b[0])
+            gray = gray[b[0] : b[1], b[2] : right]
     h, w = gray.shape
     width = int(np.clip(round(INPUT_HEIGHT * w / max(h, 1)), STRIDE * 2, MAX_INPUT_WIDTH))
     g = cv2.resize(gray, (width, INPUT_HEIGHT), interpolation=cv2.INTER_AREA).astype(np.float32)

@@ -117,6 +117,7 @@ class StripMaker:
         elif thick < 0.85:
             d = cv2.erode(d, np.ones((2, 1), np.uint8))
         top = int(np.clip(top_of(hh), 0, H - hh))
+        self.rows.append((top, top + hh))
         x = max(0, min(x, canvas.shape[1] - ww))
         canvas[top : top + hh, x : x + ww] = np.maximum(canvas[top : top + hh, x : x + ww], d)
         return x + ww
@@ -142,6 +143,7 @@ class StripMaker:
 
     def render(self, digits: str, rng) -> tuple[np.ndarray, np.ndarray]:
         H = 56
+        self.rows: list[tuple[int, int]] = []
         dh = int(rng.integers(22, 34))
         base = int(rng.integers(dh + 6, H - 4))  # baseline row
         canvas = np.zeros((H, 80 + 40 * len(digits) * 2), np.float32)
@@ -194,10 +196,12 @@ class StripMaker:
             x += int(0.45 * dh)
             for k in "100":
                 x = self.glyph(canvas, int(k), x, lambda h: base - h + 2, small, thick, rng) + 1
-        elif rng.random() < 0.35:  # a closing dash or "/-"
-            if rng.random() < 0.4:
-                cv2.line(canvas, (x + 3, base), (x + 3 + int(0.4 * dh), base - dh), 1.0, max(1, int(2 * thick)))
-                x += int(0.5 * dh)
+        elif rng.random() < 0.45:  # a closing dash or "/-" (the slash often much taller than the digits)
+            if rng.random() < 0.55:
+                low, high = base + int(dh * rng.uniform(0.0, 0.5)), base - int(dh * rng.uniform(0.9, 1.8))
+                cv2.line(canvas, (x + 3, low), (x + 3 + int(rng.uniform(0.2, 0.6) * dh), high), 1.0,
+                         max(1, int(2 * thick)))
+                x += int(0.6 * dh)
             y = base - int(dh * rng.uniform(0.2, 0.6))
             cv2.line(canvas, (x + 3, y), (x + 3 + int(dh * rng.uniform(0.4, 1.2)), y + int(rng.integers(-3, 2))),
                      1.0, max(1, int(2 * thick)))
@@ -232,7 +236,8 @@ class StripMaker:
     def sample(self, rng) -> tuple[np.ndarray, str]:
         digits = self.string(rng)
         gray, ink = self.render(digits, rng)
-        return sdnn.field_input(gray, ink), digits
+        rows = (min(r[0] for r in self.rows), max(r[1] for r in self.rows))  # as the pipeline crops: digit rows
+        return sdnn.field_input_with_box(gray, ink, rows)[0], digits
 
 
 def ctc_batch(inputs: list[np.ndarray], labels: list[str]):
