@@ -256,7 +256,8 @@ def read_strings(net, inputs: list[np.ndarray], temperature: float = 1.0, bs: in
         for a in range(0, len(inputs), bs):
             chunk = inputs[a : a + bs]
             x, widths = sdnn.stack_inputs(chunk)
-            lp = torch.log_softmax(net(torch.from_numpy(x)) / temperature, dim=2)
+            device = next(net.parameters()).device
+            lp = torch.log_softmax(net(torch.from_numpy(x).to(device)) / temperature, dim=2).cpu()
             for j in range(len(chunk)):
                 li = lp[j, : max(1, widths[j] // sdnn.STRIDE)]
                 out.append(sdnn.greedy_decode(li.numpy())[0])
@@ -293,6 +294,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model-seed", type=int, help="initialisation and sampling (default: --seed); ensemble members differ here")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--width", default="8,16,120,84", help="c1,c3,c5,f6 feature maps")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the data are made on the CPU either way)")
     ap.add_argument("--out", type=Path, default=Path(sdnn.WEIGHTS_DIR))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -319,7 +321,7 @@ def main(argv=None) -> int:
     maker = StripMaker(m["x_train"][keep], m["y_train"][keep])
 
     c1, c3, c5, f6 = (int(v) for v in args.width.split(","))
-    net = sdnn.build_sdnn({"c1": c1, "c3": c3, "c5": c5, "f6": f6})
+    net = sdnn.build_sdnn({"c1": c1, "c3": c3, "c5": c5, "f6": f6}).to(args.device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * args.steps, pct_start=0.15)
     ctc = torch.nn.CTCLoss(blank=sdnn.BLANK, zero_infinity=True)
@@ -338,7 +340,7 @@ def main(argv=None) -> int:
                 strings.append(si)
             keep_i = [i for i, s in enumerate(strings) if s]
             x, tg, il, tl = ctc_batch([inputs[i] for i in keep_i], [strings[i] for i in keep_i])
-            loss = ctc(net(x).transpose(0, 1), tg, il, tl)
+            loss = ctc(net(x.to(args.device)).transpose(0, 1).float().cpu(), tg, il, tl)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -362,7 +364,7 @@ def main(argv=None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     pt = args.out / "sdnn.pt"
-    torch.save(net.state_dict(), pt)
+    torch.save({k: v.cpu() for k, v in net.state_dict().items()}, pt)
     digest = hashlib.sha256(pt.read_bytes()).hexdigest()
     meta = {
         "name": "sdnn", "version": 1, "sha256": digest,
@@ -374,7 +376,7 @@ def main(argv=None) -> int:
         "temperature": temperature,
         "training": {"command": "PYTHONPATH=. python scripts/train_sdnn.py " + " ".join(argv or sys.argv[1:]),
                      "seed": args.seed, "model_seed": model_seed, "epochs": args.epochs, "steps": args.steps, "batch": args.batch,
-                     "threads": args.threads, "seconds": round(time.time() - t0, 1), "torch": torch.__version__,
+                     "threads": args.threads, "device": args.device, "seconds": round(time.time() - t0, 1), "torch": torch.__version__,
                      "history": history},
         "data": {"orand_car_a": f"training fold minus calibration images: {len(train_files)} fields (amount_string)",
                  "calibration": f"{len(cal_files)} ORAND CAR-A training-fold images held out (temperature)",
