@@ -144,7 +144,7 @@ def test_real_cheque_digits_given_boxes(clf):
     assert len(labels) > 800
     p = clf.predict(crops)
     acc = float((p.labels == labels).mean())
-    assert acc >= 0.93, acc  # chance is 0.1; the shipped lenet5 measures 0.968 on this fold
+    assert acc >= 0.93, acc  # chance is 0.1; the shipped lenet5 measures 0.958 on this fold
     assert float((p.not_digit > 0.5).mean()) < 0.05
     right = p.labels == labels
     assert p.confidence[right].mean() > p.confidence[~right].mean()
