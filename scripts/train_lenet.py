@@ -346,6 +346,14 @@ def batch_augment(x: torch.Tensor, gen: torch.Generator, strength: float = 1.0, 
     return out + BACKGROUND_VALUE
 
 
+def maybe_binarize(img: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    """With probability ``p``, Otsu-binarize a crop (the pipeline classifies binarized ink)."""
+    if p <= 0 or rng.random() >= p or img.size == 0:
+        return img
+    _, out = cv2.threshold(img, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return out
+
+
 class TrainingSet:
     """Every training input, normalized once: clean MNIST, scan-distorted MNIST variants, ORAND
     train-fold crops (clean + distorted variants) and generated negatives. An epoch is a list of
@@ -356,7 +364,7 @@ class TrainingSet:
 
     @classmethod
     def build(cls, rng, mnist_x, mnist_y, orand_crops, orand_y, *, scan_pool: int, crop_strength: float,
-              orand_variants: int, neg_pool: int) -> "TrainingSet":
+              orand_variants: int, neg_pool: int, binarize: float = 0.0) -> "TrainingSet":
         parts, labels, groups, at = [], [], {}, 0
 
         def add(name, x, y):
@@ -370,13 +378,20 @@ class TrainingSet:
         add("mnist", normalize_batch([mnist_crop(v) for v in mnist_x]), mnist_y)
         if scan_pool and crop_strength > 0:
             pick = rng.choice(len(mnist_x), size=min(scan_pool, len(mnist_x)), replace=False)
-            add("mnist_scan", normalize_batch([distort_crop(mnist_crop(mnist_x[i]), rng, crop_strength) for i in pick]),
-                mnist_y[pick])
+            add("mnist_scan", normalize_batch([maybe_binarize(distort_crop(mnist_crop(mnist_x[i]), rng, crop_strength),
+                                                              rng, binarize) for i in pick]), mnist_y[pick])
         log.info("MNIST inputs ready (%.0f s)", time.time() - t0)
         if len(orand_y):
             # variant 0 is the crop as cut; the others distorted (padding, elastic, stroke, scan effects)
+            # (variant 1, when binarizing: Otsu-binarized as cut, what the pipeline's cleaned ink looks like)
             for v in range(orand_variants):
-                xs = [c if v == 0 else distort_crop(c, rng, 0.6 * max(crop_strength, 0.5)) for c in orand_crops]
+                if v == 0:
+                    xs = orand_crops
+                elif v == 1 and binarize > 0:
+                    xs = [maybe_binarize(c, rng, 1.0) for c in orand_crops]
+                else:
+                    xs = [maybe_binarize(distort_crop(c, rng, 0.6 * max(crop_strength, 0.5)), rng, binarize)
+                          for c in orand_crops]
                 add(f"orand_{v}", normalize_batch(xs), orand_y)
         if neg_pool:
             add("neg", normalize_batch(make_negatives(neg_pool, rng, mnist_x, mnist_y)), np.full(neg_pool, NOT_DIGIT))
@@ -390,7 +405,8 @@ class TrainingSet:
         g = self.groups
         idx = [g["mnist"]]
         if "mnist_scan" in g and scan_share > 0:
-            idx.append(rng.choice(g["mnist_scan"], size=int(scan_share * len(g["mnist"])), replace=False))
+            idx.append(rng.choice(g["mnist_scan"], size=min(len(g["mnist_scan"]), int(scan_share * len(g["mnist"]))),
+                                  replace=False))
         variants = [g[k] for k in sorted(g) if k.startswith("orand_")]
         for _ in range(orand_repeat if variants else 0):
             which = rng.integers(0, len(variants), len(variants[0]))
@@ -480,6 +496,9 @@ def main(argv=None) -> int:
     ap.add_argument("--elastic", type=float, default=0.5, help="share of inputs given an elastic distortion per step")
     ap.add_argument("--crop-strength", type=float, default=1.0,
                     help="strength of the elastic/stroke/scan distortions of crops before normalization (0: none)")
+    ap.add_argument("--binarize", type=float, default=0.0,
+                    help="share of the distorted crops (scan MNIST, ORAND variants) Otsu-binarized after distortion; "
+                         "> 0 also adds each ORAND crop binarized as cut")
     ap.add_argument("--ema", type=float, default=0.999, help="EMA decay of the shipped weights (0: last weights)")
     ap.add_argument("--width", default="6,16,120,84", help="modern: c1,c3,c5,f6")
     ap.add_argument("--rbf-j", type=float, default=5.0, help="classic: the constant j of the paper's MAP loss")
@@ -545,7 +564,7 @@ def main(argv=None) -> int:
     modern = args.arch == "modern"
     train = TrainingSet.build(data_rng, xtr, ytr, otr_crops, otr_y, scan_pool=args.scan_pool,
                               crop_strength=args.crop_strength, orand_variants=max(1, args.orand_variants),
-                              neg_pool=args.neg_pool if modern else 0)
+                              neg_pool=args.neg_pool if modern else 0, binarize=args.binarize)
     n_neg = int(args.neg_share * len(xtr)) if modern else 0
     epoch_kw = dict(scan_share=args.scan_share, orand_repeat=args.orand_repeat if use_orand else 0, n_neg=n_neg)
     steps_per_epoch = len(train.epoch(np.random.default_rng(0), **epoch_kw)) // args.batch_size
@@ -662,6 +681,7 @@ def main(argv=None) -> int:
             "augmentation": {"per_step": {"paper_strength": args.strength, "elastic_share": args.elastic},
                              "crop_strength": args.crop_strength, "scan_pool": args.scan_pool,
                              "scan_share": args.scan_share, "orand_variants": args.orand_variants,
+                             "binarize": args.binarize,
                              "orand_repeat": args.orand_repeat if use_orand else 0},
             "device": str(device),
             "threads": args.threads,
