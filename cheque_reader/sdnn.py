@@ -52,6 +52,9 @@ BLANK = 10
 #: Input columns per output column (two 2x2 poolings).
 STRIDE = 4
 
+#: Paper columns after each input in a batch: more than an output column's reach (about 20).
+PAPER_MARGIN = 24
+
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
@@ -117,9 +120,13 @@ def field_input_with_box(
 
 
 def stack_inputs(inputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Pad inputs to one width (a multiple of :data:`STRIDE`) with paper: ``(N, 1, H, W)`` and the widths."""
+    """Pad inputs to one width with paper: ``(N, 1, H, W)`` and the widths.
+
+    Every input gets at least :data:`PAPER_MARGIN` columns of paper on its right, wider than
+    the network's reach, so its output columns are the same alone or in any batch.
+    """
     widths = np.array([x.shape[1] for x in inputs], int)
-    wmax = int(-(-max(widths) // STRIDE) * STRIDE)
+    wmax = int(-(-(max(widths) + PAPER_MARGIN) // STRIDE) * STRIDE)
     out = np.full((len(inputs), 1, INPUT_HEIGHT, wmax), BACKGROUND_VALUE, np.float32)
     for i, x in enumerate(inputs):
         out[i, 0, :, : x.shape[1]] = x

@@ -38,9 +38,8 @@ def test_read_samples_writes_one_row_per_page(samples_run):
     assert len(d) == df["n_digits"].sum()
 
 
-#: Issue 2 asks for 90% on the samples; 12/15 (80%) is measured today. This floor guards
-#: against regressions and is NOT the target: the gap is reported in the issue.
-SAMPLES_ACCURACY_FLOOR = 0.80
+#: Issue 2 asks for 90% on the samples (14/15, 93.3%, measured with the two readers).
+SAMPLES_ACCURACY_FLOOR = 0.90
 
 
 def test_samples_digit_string_accuracy_floor(samples_run):
@@ -83,8 +82,8 @@ def test_bad_file_gives_error_row_and_exit_code_1(tmp_path):
 
 @needs_data("orand_car_a", "images")
 def test_orand_validation_fold_reads_real_fields(tmp_path):
-    """Real amount fields (ORAND CAR-A val fold, never trained on): no error rows, and at least the
-    measured 50% of strings right on these 60 (issue 4's target is 90%: the gap is reported there)."""
+    """Real amount fields (ORAND CAR-A val fold, never trained on): no error rows, and at least 75% of
+    strings right on these 60 (80% measured; issue 4's target is 90% on the fold: the gap is reported there)."""
     labels = load_orand_labels()
     val = labels[labels["fold"] == "val"].head(60)
     listing = tmp_path / "list.txt"
@@ -96,4 +95,4 @@ def test_orand_validation_fold_reads_real_fields(tmp_path):
     df = read_results(out)
     assert len(df) == len(val) and (df["status"] != "error").all()
     report = evaluate_results(df, val.rename(columns={"file": "source", "amount_string": "digits"}))
-    assert report.string_accuracy >= 0.50
+    assert report.string_accuracy >= 0.75

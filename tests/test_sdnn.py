@@ -32,9 +32,11 @@ def test_stack_inputs_pads_with_paper_to_a_multiple_of_the_stride():
     a = np.full((sdnn.INPUT_HEIGHT, 10), 1.0, np.float32)
     b = np.full((sdnn.INPUT_HEIGHT, 17), 1.0, np.float32)
     x, widths = sdnn.stack_inputs([a, b])
-    assert x.shape == (2, 1, sdnn.INPUT_HEIGHT, 20)
+    assert x.shape[:3] == (2, 1, sdnn.INPUT_HEIGHT)
+    assert x.shape[3] % sdnn.STRIDE == 0 and x.shape[3] >= 17 + sdnn.PAPER_MARGIN
     assert widths.tolist() == [10, 17]
     assert np.allclose(x[0, 0, :, 10:], BACKGROUND_VALUE) and np.allclose(x[1, 0, :, :17], 1.0)
+    assert np.allclose(x[1, 0, :, 17:], BACKGROUND_VALUE)
 
 
 def _columns(labels: list[int], p: float = 0.9) -> np.ndarray:
@@ -89,6 +91,15 @@ def test_reader_reads_rendered_amounts(reader):
     for r in reads:
         assert 0.0 <= r.confidence <= 1.0
         assert len(r.digit_confidences) == len(r.digits) == len(r.columns)
+
+
+def test_reader_gives_the_same_reading_alone_and_in_any_batch(reader):
+    inputs = [sdnn.field_input(*_strip(t)) for t in ("7", "125", "3400", "90817", "62")]
+    together = reader.read(inputs)
+    for x, r in zip(inputs, together):
+        alone = reader.read([x])[0]
+        assert alone.digits == r.digits
+        assert abs(alone.confidence - r.confidence) < 1e-6
 
 
 def test_reader_is_unsure_of_a_blank_field(reader):
