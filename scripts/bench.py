@@ -20,6 +20,7 @@ Examples::
     python scripts/bench.py --n 300 --kinds tiff-g4,jpeg,x937 --workers 2
     python scripts/bench.py --n 1000,5000 --kinds tiff-g4 --unique 20     # RSS flatness
     python scripts/bench.py --n 0 --tesseract 60 --profile 10
+    python scripts/bench.py --n 0 --kinds field --unique 1 --orand 0   # real fields, ours vs Tesseract
 """
 
 from __future__ import annotations
@@ -276,6 +277,38 @@ def tesseract_vs_ours(cheques, kind: str, workers: int) -> dict:
     return res
 
 
+def orand_vs_tesseract(workers: int, limit: int = 0) -> dict:
+    """Field level on real data: the ORAND CAR-A validation fold's amount fields (``../shared/data``),
+    read by us with ``layout="field"`` and by Tesseract (``--psm 7``, digit whitelist, one process per
+    field, as a user would call it). Nothing is copied: the folder read holds symbolic links."""
+    from cheque_reader.datasets import load_orand_labels, orand_dir
+
+    df = load_orand_labels()
+    val = df[df["fold"] == "val"].reset_index(drop=True)
+    if limit > 0:
+        val = val.iloc[:limit]
+    truth = ["".join(ch for ch in str(s) if ch.isdigit()) for s in val["amount_string"]]
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "fields").mkdir()
+    for name in val["file"]:
+        os.symlink(orand_dir() / "images" / name, tmp / "fields" / name)
+    info = run_child(tmp / "fields", tmp / "ours.csv", workers, layout="field")
+    res = {"n": len(val), "ours": dict(pages_s=len(val) / info["read_s"], steady=info["steady"],
+                                       acc=accuracy(tmp / "ours.csv", truth))}
+    exe = shutil.which("tesseract")
+    if exe is not None:
+        got = []
+        t = time.perf_counter()
+        for name in val["file"]:
+            r = subprocess.run([exe, str(tmp / "fields" / name), "stdout", "--psm", "7", "-c",
+                                "tessedit_char_whitelist=0123456789"], capture_output=True, text=True)
+            got.append("".join(ch for ch in r.stdout if ch.isdigit()))
+        el = time.perf_counter() - t
+        res["tesseract"] = dict(pages_s=len(val) / el, acc=float(np.mean([g == t for g, t in zip(got, truth)])))
+    shutil.rmtree(tmp, ignore_errors=True)
+    return res
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", default="200", help="pages per kind; several sizes comma-separated (RSS flatness)")
@@ -286,6 +319,8 @@ def main(argv=None) -> None:
     ap.add_argument("--tesseract", type=int, default=0, help="fields for the Tesseract comparison (0: skip)")
     ap.add_argument("--profile", type=int, default=0, help="pages per kind for the per-stage table (0: skip)")
     ap.add_argument("--classifier", action="store_true", help="digits/s of the classifier alone")
+    ap.add_argument("--orand", type=int, default=None, metavar="N",
+                    help="field level on real data: ORAND CAR-A validation fields (0: all 193), ours and Tesseract")
     args = ap.parse_args(argv)
 
     work = args.work or Path(tempfile.mkdtemp(prefix="cheque-bench-"))
@@ -353,6 +388,22 @@ def main(argv=None) -> None:
                   f"| {t['pages_s']:.1f} | | {t['acc']:.3f} |")
             print(f"| speed ratio on the same field crops, ours (whole run) / tesseract "
                   f"| {f['pages_s'] / t['pages_s']:.2f}x | {f['steady'] / t['pages_s']:.2f}x (steady) | |")
+    if args.orand is not None:
+        res = orand_vs_tesseract(args.workers, args.orand)
+        o = res["ours"]
+        print(f"\n| reader, ORAND CAR-A validation fold ({res['n']} real amount fields) | fields/s (whole run) "
+              "| fields/s (steady) | digit-string accuracy |")
+        print("| --- | ---: | ---: | ---: |")
+        print(f"| cheque_reader, layout=field, {args.workers} workers | {o['pages_s']:.1f} | {o['steady']:.1f} "
+              f"| {o['acc']:.3f} |")
+        t = res.get("tesseract")
+        if t is None:
+            print("| tesseract | not installed (apt-get install tesseract-ocr) | | |")
+        else:
+            print(f"| tesseract --psm 7, digit whitelist (one process per field) | {t['pages_s']:.1f} | | {t['acc']:.3f} |")
+            print(f"| speed ratio, ours / tesseract | {o['pages_s'] / t['pages_s']:.1f}x "
+                  f"| {o['steady'] / t['pages_s']:.1f}x (steady) | |")
+        print(f"(load average {os.getloadavg()[0]:.1f})")
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 
