@@ -55,6 +55,8 @@ class CorrectionDigits:
     other: np.ndarray
     n_pages: int
     skipped: dict = field(default_factory=dict)
+    fields: tuple = ()
+    field_digits: tuple = ()
 
 
 def _key(source, page) -> tuple[str, int]:
@@ -80,6 +82,8 @@ def collect_digits(
     for _, r in results.iterrows():
         by_key.setdefault(_key(r["source"], r.get("page")), r)
     xs, ys, pages, others = [], [], [], []
+    fields: list[np.ndarray] = []
+    field_digits: list[str] = []
     skipped: dict[str, int] = {}
     n_pages = 0
     cache: dict[str, dict[int, np.ndarray]] = {}
@@ -117,6 +121,9 @@ def collect_digits(
         if prepared.status != STATUS_OK or preds is None:
             skip("no candidates")
             continue
+        if prepared.field_input is not None and want.isdigit():  # the SDNN needs no digit boxes
+            fields.append(prepared.field_input)
+            field_digits.append(want)
         result = finish_page(prepared, preds, classifier, options)
         boxes = [d.bbox for d in result.digit_reads]
         if len(boxes) != len(want):
@@ -146,6 +153,8 @@ def collect_digits(
         other=np.concatenate(others).astype(np.float32) if others else empty,
         n_pages=n_pages,
         skipped=skipped,
+        fields=tuple(fields),
+        field_digits=tuple(field_digits),
     )
 
 
@@ -302,9 +311,88 @@ def finetune(
             "note": "thresholds and string_calibration are the base model's, not re-measured",
         },
     )
+    from .pipeline import field_reader_path
+
+    base_reader = field_reader_path(ReadOptions(model_path=str(base_path)))
+    if data.fields and base_reader is not None:
+        reader_out = out.with_name(out.stem + "_sdnn.pt")
+        finetune_field_reader(list(data.fields), list(data.field_digits), base_reader, reader_out,
+                              epochs=epochs, lr=lr, seed=seed)
+        side["field_reader"] = reader_out.name
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(weights)
     tmp.replace(out)
     side_path = out.with_suffix(".json")
     side_path.write_text(json.dumps(side, indent=1) + "\n")
+    return out
+
+
+def finetune_field_reader(
+    inputs: list[np.ndarray], digits: list[str], base_path: str | Path, out_path: str | Path, *,
+    epochs: int = FINETUNE_EPOCHS, lr: float = FINETUNE_LR, seed: int = 0, batch_size: int = 32,
+) -> Path:
+    """Fine-tune every network of the SDNN field reader on corrected fields (CTC: the corrected
+    string is all it needs, no digit boxes); write the weights and their sidecar.
+
+    ``inputs`` are :func:`cheque_reader.sdnn.field_input` arrays, ``digits`` their corrected strings.
+    Batch-norm statistics stay the base model's; each field is stretched 0.85-1.2x in width and
+    given a little noise each epoch.
+    """
+    import copy
+    import hashlib
+
+    import cv2
+    import torch
+
+    from . import sdnn
+
+    t0 = time.time()
+    nets, meta = sdnn._load_sdnn(Path(base_path), "cpu")
+    nets = [copy.deepcopy(n) for n in nets]  # the loaded ones are shared by every reader in this process
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    ctc = torch.nn.CTCLoss(blank=sdnn.BLANK, zero_infinity=True)
+    history = []
+    for net in nets:
+        opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
+        for epoch in range(epochs):
+            net.train()
+            for m in net.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+            order = rng.permutation(len(inputs))
+            total = 0.0
+            for b in range(0, len(order), batch_size):
+                idx = order[b : b + batch_size]
+                xs = []
+                for i in idx:
+                    x = inputs[i]
+                    w = int(np.clip(round(x.shape[1] * rng.uniform(0.85, 1.2)), 2 * sdnn.STRIDE, sdnn.MAX_INPUT_WIDTH))
+                    x = cv2.resize(x, (w, x.shape[0]), interpolation=cv2.INTER_LINEAR)
+                    xs.append((x + rng.normal(0, 0.03, x.shape)).astype(np.float32))
+                x, widths = sdnn.stack_inputs(xs)
+                targets = torch.tensor([int(c) for i in idx for c in digits[i]], dtype=torch.long)
+                loss = ctc(net(torch.from_numpy(x)).transpose(0, 1), targets,
+                           torch.tensor(np.maximum(widths // sdnn.STRIDE, 1)), torch.tensor([len(digits[i]) for i in idx]))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach())
+            history.append(round(total / max(1, -(-len(order) // batch_size)), 5))
+        net.eval()
+    out = Path(out_path)
+    state = {str(i): {k: v.detach().clone() for k, v in n.state_dict().items()} for i, n in enumerate(nets)}
+    if "members" not in meta.get("architecture", {}):
+        state = state["0"]
+    buf = _io.BytesIO()
+    torch.save(state, buf)
+    side = dict(meta)
+    side.update(sha256=hashlib.sha256(buf.getvalue()).hexdigest(), name=out.stem,
+                base_model=f"sdnn-v{meta.get('version', 1)}-{str(meta.get('sha256', ''))[:8]}",
+                finetune={"fields": len(inputs), "epochs": epochs, "lr": lr, "seed": seed,
+                          "seconds": round(time.time() - t0, 1), "loss_history": history,
+                          "note": "amount_calibration and thresholds are the base model's, not re-measured"})
+    out.write_bytes(buf.getvalue())
+    out.with_suffix(".json").write_text(json.dumps(side, indent=1) + "\n")
+    log.info("finetune: field reader fine-tuned on %d fields -> %s", len(inputs), out)
     return out

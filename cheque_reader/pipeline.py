@@ -289,17 +289,34 @@ def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader |
     or no SDNN weights are shipped next to the classifier's."""
     if not options.field_reader:
         return None
-    key = (options.device,)
+    path = field_reader_path(options)
+    key = (str(path), options.device)
     reader = _FIELD_READERS.get(key)
     if reader is None:
-        path = sdnn.default_sdnn_path()
-        if not path.is_file():
-            log.warning("no SDNN weights at %s: reading with the segmenting reader only", path)
+        if path is None:
+            log.warning("no SDNN weights: reading with the segmenting reader only")
             reader = _NO_FIELD_READER
         else:
             reader = sdnn.FieldReader(path, device=options.device)
         _FIELD_READERS[key] = reader
     return None if reader is _NO_FIELD_READER else reader
+
+
+def field_reader_path(options: ReadOptions = ReadOptions()) -> Path | None:
+    """The SDNN weights to read with: the one a ``--model`` sidecar names (``"field_reader"``, a file
+    beside it, written by ``finetune``), else the shipped one; ``None`` when there are none."""
+    if options.model_path:
+        import json
+
+        side = Path(options.model_path).with_suffix(".json")
+        try:
+            named = json.loads(side.read_text()).get("field_reader")
+        except (OSError, ValueError):
+            named = None
+        if named:
+            return Path(options.model_path).parent / Path(named).name
+    path = sdnn.default_sdnn_path()
+    return path if path.is_file() else None
 
 
 def _rows(pred: DigitPredictions, a: int, b: int) -> DigitPredictions:
