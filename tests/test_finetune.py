@@ -65,6 +65,19 @@ def test_finetune_learns_corrections_and_loads(corrected, tmp_path):
     after = float((tuned.predict_tensors(data.x).labels == data.y).mean())
     assert before < 0.3 and after > 0.8, (before, after)
     assert json.loads(out.with_suffix(".json").read_text())["name"] == "ft"
+    # the field reader was fine-tuned on the same corrections and is what read --model uses
+    from cheque_reader import pipeline, sdnn
+    from cheque_reader.config import ReadOptions
+
+    if sdnn.default_sdnn_path().is_file():
+        reader_path = pipeline.field_reader_path(ReadOptions(model_path=str(out)))
+        assert reader_path == out.with_name("ft_sdnn.pt")
+        reader_meta, _ = load_metadata(reader_path)
+        assert reader_meta["finetune"]["fields"] == len(data.field_digits) == 8
+        fields = list(data.fields)
+        base_right = sum(r.digits == d for r, d in zip(sdnn.FieldReader().read(fields), data.field_digits))
+        tuned_right = sum(r.digits == d for r, d in zip(sdnn.FieldReader(reader_path).read(fields), data.field_digits))
+        assert tuned_right > base_right, (base_right, tuned_right)
 
 
 def test_finetune_without_usable_pages_raises(corrected, tmp_path):
