@@ -49,6 +49,9 @@ from .types import (
 
 log = logging.getLogger("cheque_reader")
 
+#: A closing '/' (of '/-') is at least this many times as tall as the digits.
+SLASH_DASH_HEIGHT = 1.4
+
 #: The amount convention tried first for each layout.
 LAYOUT_CONVENTION = {"us": "us", "in-cts": "in"}
 
@@ -108,16 +111,24 @@ def _sweep_limits(candidates: tuple[DigitCandidate, ...]) -> tuple[tuple[int, in
     """The rows of the digit candidates (not a tall '/' or a hanging comma) and the first column
     of a closing '/-' after the last of them (``None`` when there is none).
 
-    Only an unmistakable closing counts: a '/' much taller than the digits with a '-' after it
-    (the segmenter also calls a flat chain of zeros or a final 7 '-' or '/').
+    Only unmistakable endings count: a '/' taller than the digits with only a '-' after it
+    (the segmenter also calls a flat chain of zeros or a final 7 '-' or '/'), or the '/' of
+    ``xx/100`` with only small digits after it (the denominator).
     """
     digits = [c for c in candidates if c.kind == "digit"] or list(candidates)
     rows = (min(c.bbox.y for c in digits), max(c.bbox.y2 for c in digits))
-    last = max(c.bbox.x2 for c in digits)
     height = float(np.median([c.bbox.h for c in digits]))
-    slashes = [c for c in candidates if c.kind == "/" and c.bbox.x >= last - 2 and c.bbox.h >= 1.4 * height]
-    dashed = [s for s in slashes if any(c.kind == "-" and c.bbox.x >= s.bbox.x + 0.5 * s.bbox.w for c in candidates)]
-    return rows, (min(s.bbox.x for s in dashed) if dashed else None)
+    last = max(c.bbox.x2 for c in digits)
+    ends = []
+    for s in (c for c in candidates if c.kind == "/"):
+        after = [c for c in candidates if c.bbox.x >= s.bbox.x + 0.5 * s.bbox.w]
+        small = [c for c in after if c.kind == "digit"]
+        if (not small and s.bbox.x >= last - 2 and any(c.kind == "-" for c in after)
+                and s.bbox.h >= SLASH_DASH_HEIGHT * height):
+            ends.append(s.bbox.x)
+        elif len(small) >= 2 and all(c.kind == "digit" and c.bbox.h <= 0.8 * s.bbox.h for c in after):
+            ends.append(s.bbox.x)
+    return rows, (min(ends) if ends else None)
 
 
 def finish_page(

@@ -125,3 +125,23 @@ def test_random_images_never_raise(h, w, kind, layout, seed):
     assert result.n_digits == len(result.digits)
     if result.status != STATUS_OK:
         assert result.needs_review
+
+
+def _cand(x: int, y: int, w: int, h: int, kind: str = "digit"):
+    from cheque_reader.types import BBox, DigitCandidate
+
+    return DigitCandidate(BBox(x, y, w, h), np.zeros((h, w), np.uint8), kind)
+
+
+def test_sweep_ends_before_a_closing_slash_dash_and_a_cents_denominator():
+    digits = [_cand(10 + 25 * k, 20, 20, 30) for k in range(4)]
+    # "1234/-": a slash half again as tall as the digits, then a dash: the sweep stops at the slash
+    rows, end = pipeline._sweep_limits((*digits, _cand(112, 5, 12, 48, "/"), _cand(126, 32, 20, 4, "-")))
+    assert rows == (20, 50) and end == 112
+    # "12 34/100": small denominator digits after the slash
+    rows, end = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), *(_cand(124 + 12 * k, 35, 10, 15)
+                                                                                for k in range(3))))
+    assert end == 112
+    # a short '/' (a final 7 the segmenter took for one) before a dash is not cut off; nor a plain read
+    assert pipeline._sweep_limits((*digits, _cand(112, 20, 12, 31, "/"), _cand(126, 32, 20, 4, "-")))[1] is None
+    assert pipeline._sweep_limits(tuple(digits))[1] is None
