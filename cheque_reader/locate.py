@@ -513,19 +513,27 @@ def _best_box(page: Page, lay: Layout, views: list[_View]) -> tuple[float, BBox,
             score = found.score * (0.8 if v.flipped else 1.0)
             results.append((score, found.box, v))
     if results:
-        score, box, v = max(results, key=lambda r: r[0])
-        px, pt, pb = round(FIELD_PAD_X * box.w), round(FIELD_PAD_TOP * box.h), round(FIELD_PAD_BOTTOM * box.h)
-        box = BBox(box.x - px, box.y - pt, box.w + 2 * px, box.h + pt + pb).clip(v.image.shape[1], v.image.shape[0])
-        return score, box, v
+        return max(results, key=lambda r: r[0])
     v = views[0]
     log.debug("%s: no printed box for layout %s, using the prior rectangle", page.source, lay.name)
     return PRIOR_SCORE, lay.rect(v.image.shape[1], v.image.shape[0]), v
 
 
 def _crop_field(page: Page, lay: Layout, found: tuple[float, BBox, _View]) -> Field:
-    """The field :func:`_best_box` found, cropped (and turned) from the full-resolution page."""
+    """The field :func:`_best_box` found, cropped (and turned) from the full-resolution page.
+
+    A printed box found on the shrunk view runs between the centres of its lines there: the same
+    centres at full resolution, then the margins for handwriting spilling over it, in full pixels.
+    """
     score, box, v = found
-    full = BBox(box.x * v.k, box.y * v.k, box.w * v.k, box.h * v.k)
+    k, vw, vh = v.k, v.image.shape[1] * v.k, v.image.shape[0] * v.k
+    if score == PRIOR_SCORE:
+        full = BBox(box.x * k, box.y * k, box.w * k, box.h * k)
+    else:
+        c = (k - 1) // 2
+        b = BBox(box.x * k + c, box.y * k + c, (box.w - 1) * k + 1, (box.h - 1) * k + 1)
+        px, pt, pb = round(FIELD_PAD_X * b.w), round(FIELD_PAD_TOP * b.h), round(FIELD_PAD_BOTTOM * b.h)
+        full = BBox(b.x - px, b.y - pt, b.w + 2 * px, b.h + pt + pb).clip(vw, vh)
     return _field_from(page, full, v.m_full, lay.name, score, v.angle, v.flipped)
 
 

@@ -168,7 +168,7 @@ def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray) -> np.nd
     side_w = max(6, w // 40, min(_longest_run(hor_rows) + 1, h // 10))
     for i in range(1, n):
         x, y, cw, ch, _ = stats[i]
-        at_edge = x + cw / 2 < 0.08 * w or x + cw / 2 > 0.92 * w
+        at_edge = x + cw / 2 < 0.06 * w or x + cw / 2 > 0.94 * w
         if cw > (side_w if at_edge else max(6, w // 40)):
             continue
         ends = []
