@@ -56,7 +56,10 @@ def main(verbose: int) -> None:
 @click.option("--workers", type=click.IntRange(1), default=config.default_workers(), show_default=True,
               help="Worker processes for decoding and the image stages.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-              help="Where the classifier runs.")
+              help="Where the networks run.")
+@click.option("--field-reader/--no-field-reader", default=True, show_default=True,
+              help="Also read each whole field with the SDNN (LeNet-5 swept along it); its string wins "
+                   "and disagreement is a review reason. Off: the segmenting reader alone (faster).")
 @click.option("--backend", type=click.Choice(["torch", "onnx"]), default="torch", show_default=True,
               help="Classifier backend (onnx needs the [onnx] extra).")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
@@ -69,7 +72,7 @@ def main(verbose: int) -> None:
               help="Start a local Dask cluster with this many workers (needs the [dask] extra).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: only on a terminal).")
 def read(inputs, output, digits_out, from_list, layout, target_error, review_threshold, workers, device,
-         backend, model_path, resume, annotate_dir, scheduler, dask_workers, progress):
+         field_reader, backend, model_path, resume, annotate_dir, scheduler, dask_workers, progress):
     """Read the amounts of INPUT files and folders into a results file.
 
     INPUT may be image files (PNG, JPEG, TIFF, BMP), PDFs, X9.37 image cash letter
@@ -96,6 +99,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
         review_threshold=review_threshold,
         workers=workers,
         device=device,
+        field_reader=field_reader,
         backend=backend,
         model_path=model_path,
     )

@@ -96,3 +96,21 @@ def test_orand_validation_fold_reads_real_fields(tmp_path):
     assert len(df) == len(val) and (df["status"] != "error").all()
     report = evaluate_results(df, val.rename(columns={"file": "source", "amount_string": "digits"}))
     assert report.string_accuracy >= 0.75
+
+
+def test_no_field_reader_reads_with_the_segmenting_reader_alone(tmp_path):
+    out = tmp_path / "r.csv"
+    args = ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--workers", "1", "--no-progress"]
+    both = CliRunner().invoke(main, args)
+    models_both = read_results(out)["model"].tolist()
+    alone = CliRunner().invoke(main, [*args, "--no-field-reader"])
+    models_alone = read_results(out)["model"].tolist()
+    assert both.exit_code in (0, 1) and alone.exit_code in (0, 1), alone.output
+    assert all("+sdnn" in m for m in models_both) or not sdnn_weights_shipped()
+    assert not any("+sdnn" in m for m in models_alone)
+
+
+def sdnn_weights_shipped() -> bool:
+    from cheque_reader import sdnn
+
+    return sdnn.default_sdnn_path().is_file()
