@@ -58,7 +58,12 @@ LAYOUT_CONVENTION = {"us": "us", "in-cts": "in"}
 
 @dataclass(frozen=True)
 class PreparedPage:
-    """A page after the image stages, waiting for its candidates to be classified."""
+    """A page after the image stages, waiting for its candidates to be classified.
+
+    ``tensors`` are the candidates' LeNet-5 inputs (row ``i`` for ``candidates[i]``);
+    ``field_input`` is the SDNN's input for the whole field (``None`` without the field reader)
+    and ``field_input_box`` the part of the field it was cut from.
+    """
 
     source: str
     page: int

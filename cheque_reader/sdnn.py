@@ -9,7 +9,8 @@ gives the digits. It complements the cut-then-classify path of :mod:`cheque_read
 on touching and broken handwriting, and the two readers agreeing is strong evidence.
 
 The input is the field's gray image cropped to its ink (the rows and columns the cleaned
-ink occupies, with a margin), scaled to :data:`INPUT_HEIGHT` rows, paper -0.1, ink 1.175 as
+ink occupies, with a margin; the pipeline keeps to the rows of the digit candidates and
+stops before a closing ``/-``), scaled to :data:`INPUT_HEIGHT` rows, paper -0.1, ink 1.175 as
 in the paper.
 
 >>> import numpy as np
@@ -169,8 +170,8 @@ class FieldRead:
     """The SDNN's reading of one field.
 
     ``columns``: for each digit, the input columns ``(start, end)`` where it was read;
-    ``log_probs``: the calibrated per-column log probabilities ``(T, 11)``, to score other strings
-    with :func:`string_probability`.
+    ``log_probs``: the first network's calibrated per-column log probabilities ``(T, 11)`` at the
+    field's own width, to score other strings with :func:`string_probability`.
     """
 
     digits: str
@@ -233,6 +234,8 @@ class FieldReader:
         probability (summed over alignments, temperature-calibrated) averaged over the widths,
         and the best one is kept with that average as its confidence.
         """
+        if not inputs:
+            return []
         temperatures = self.metadata.get("temperatures") or [self.metadata.get("temperature") or 1.0]
         views = [(net, float(t), f) for net, t in zip(self.nets, temperatures) for f in stretches]
         per_view = [self._log_probs(net, t, [_stretch(x, f) for x in inputs], batch_size) for net, t, f in views]
@@ -244,13 +247,13 @@ class FieldReader:
                     pairs.append((w[i], text))
                     keys.append((i, text))
         probs = string_probabilities(pairs)
-        totals: dict[tuple[int, str], list[float]] = {}
-        for key, p in zip(keys, probs):
-            totals.setdefault(key, []).append(float(p))
+        totals: list[dict[str, list[float]]] = [{} for _ in inputs]
+        for (i, text), p in zip(keys, probs):
+            totals[i].setdefault(text, []).append(float(p))
         out = []
         for i in range(len(inputs)):
             lps = [w[i] for w in per_view]
-            scores = {text: float(np.mean(v)) for (j, text), v in totals.items() if j == i}
+            scores = {text: float(np.mean(v)) for text, v in totals[i].items()}
             best = max(scores, key=scores.get)
             v = next(k for k, d in enumerate(decoded[i]) if d[0] == best)
             f = views[v][2]
@@ -316,18 +319,8 @@ def string_probabilities(pairs: list[tuple[np.ndarray, str]]) -> np.ndarray:
 
 
 def string_probability(log_probs, digits: str) -> float:
-    """P(digits | field) under the network: the CTC sum over every alignment of the string."""
-    import torch
-
-    lp = torch.as_tensor(log_probs, dtype=torch.float32)
-    if not digits:
-        return float(torch.exp(lp[:, BLANK].sum()))
-    target = torch.tensor([[int(c) for c in digits]])
-    loss = torch.nn.functional.ctc_loss(
-        lp.unsqueeze(1), target, torch.tensor([lp.shape[0]]), torch.tensor([len(digits)]),
-        blank=BLANK, reduction="sum",
-    )
-    return float(torch.exp(-loss)) if torch.isfinite(loss) else 0.0  # infinite: no alignment fits
+    """P(digits | field) under the network: the CTC sum over every alignment of the string (0 when none fits)."""
+    return float(string_probabilities([(np.asarray(log_probs, np.float32), digits)])[0])
 
 
 def _load_sdnn(path: Path, device: str):
