@@ -20,6 +20,8 @@ predictions belongs to ``candidates[i]``, so the path search can use the classif
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -321,18 +323,21 @@ def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader |
 def field_reader_path(options: ReadOptions = ReadOptions()) -> Path | None:
     """The SDNN weights to read with: the one a ``--model`` sidecar names (``"field_reader"``, a file
     beside it, written by ``finetune``), else the shipped one; ``None`` when there are none."""
-    if options.model_path:
-        import json
-
-        side = Path(options.model_path).with_suffix(".json")
-        try:
-            named = json.loads(side.read_text()).get("field_reader")
-        except (OSError, ValueError):
-            named = None
-        if named:
-            return Path(options.model_path).parent / Path(named).name
+    named = _named_field_reader(options.model_path) if options.model_path else None
+    if named:
+        return Path(options.model_path).parent / named
     path = sdnn.default_sdnn_path()
     return path if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=16)
+def _named_field_reader(model_path: str) -> str | None:
+    """The ``field_reader`` file name a weights sidecar names (read once per process)."""
+    try:
+        named = json.loads(Path(model_path).with_suffix(".json").read_text()).get("field_reader")
+    except (OSError, ValueError):
+        return None
+    return Path(named).name if named else None
 
 
 def _rows(pred: DigitPredictions, a: int, b: int) -> DigitPredictions:
