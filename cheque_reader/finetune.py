@@ -73,7 +73,7 @@ def collect_digits(
 ) -> CorrectionDigits:
     """Cut and label the digits of the corrected pages (see the module docstring)."""
     from . import io
-    from .pipeline import classify_prepared, finish_page, get_classifier, prepare_page
+    from .pipeline import classify_pages, finish_page, get_classifier, prepare_page
 
     options = (options or ReadOptions()).replace(layout="field")
     classifier = classifier or get_classifier(options)
@@ -117,7 +117,7 @@ def collect_digits(
         x, y, w, h = (int(v) for v in box)
         crop = np.ascontiguousarray(image[max(y, 0) : y + h, max(x, 0) : x + w])
         prepared = prepare_page(Page(src, page, crop), options)
-        preds = classify_prepared(prepared, classifier)
+        preds = classify_pages([prepared], classifier)[0].predictions
         if prepared.status != STATUS_OK or preds is None:
             skip("no candidates")
             continue
@@ -170,6 +170,16 @@ def _augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out[i, 0] = cv2.warpAffine(x[i, 0], m, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=BACKGROUND_VALUE)
     return out
+
+
+def _train_keeping_norm_statistics(net) -> None:
+    """Training mode, except batch norm: the base model's normalization statistics are kept."""
+    import torch
+
+    net.train()
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
 
 
 def _load_net(model_path: Path):
@@ -247,10 +257,7 @@ def finetune(
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
     history = []
     for epoch in range(epochs):
-        net.train()
-        for m in net.modules():  # keep the base model's normalization statistics
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.eval()
+        _train_keeping_norm_statistics(net)
         xa = torch.from_numpy(_augment(x_tr, rng))
         ya = torch.from_numpy(y_tr)
         perm = torch.from_numpy(rng.permutation(len(ya)))
@@ -356,10 +363,7 @@ def finetune_field_reader(
     for net in nets:
         opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
         for epoch in range(epochs):
-            net.train()
-            for m in net.modules():
-                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            _train_keeping_norm_statistics(net)
             order = rng.permutation(len(inputs))
             total = 0.0
             for b in range(0, len(order), batch_size):

@@ -172,10 +172,11 @@ def finish_page(
     read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
     confidence, metadata = read.confidence, classifier.metadata
-    if field_read is not None:
-        metadata = field_reader_metadata(options) or metadata
+    reader = get_field_reader(options) if field_read is not None else None
+    if reader is not None:  # the SDNN's sidecar holds the two-reader calibration and thresholds
+        metadata = reader.metadata
         confidence = amount_confidence(field_read.confidence, read.confidence, agree, metadata.get("amount_calibration"))
-        common["model"] = f"{classifier.model_id}+{field_reader_id(options)}"
+        common["model"] = f"{classifier.model_id}+{reader.model_id}"
     threshold = resolve_threshold(options, metadata)
     reasons = review_reasons(status, confidence=confidence, threshold=threshold, grammar_ok=read.grammar_ok,
                              segmentation_ok=agree)
@@ -291,13 +292,6 @@ def get_classifier(options: ReadOptions = ReadOptions()) -> DigitClassifier:
     )
 
 
-def classify_prepared(prepared: PreparedPage, classifier: DigitClassifier) -> DigitPredictions | None:
-    """The predictions for one prepared page's candidates (``None`` when it has none)."""
-    if prepared.status != STATUS_OK or not prepared.n_candidates:
-        return None
-    return classifier.predict_tensors(prepared.tensors)
-
-
 _NO_FIELD_READER = object()
 _FIELD_READERS: dict[tuple, object] = {}
 
@@ -344,17 +338,6 @@ def _rows(pred: DigitPredictions, a: int, b: int) -> DigitPredictions:
     """Rows ``a:b`` of every per-candidate array of ``pred``."""
     values = {f.name: getattr(pred, f.name) for f in dataclasses.fields(pred)}
     return type(pred)(**{k: v[a:b] if isinstance(v, np.ndarray) and v.ndim >= 1 else v for k, v in values.items()})
-
-
-def field_reader_metadata(options: ReadOptions = ReadOptions()) -> dict | None:
-    """The SDNN's sidecar (its amount calibration and thresholds), or ``None`` without the field reader."""
-    reader = get_field_reader(options)
-    return reader.metadata if reader is not None else None
-
-
-def field_reader_id(options: ReadOptions = ReadOptions()) -> str:
-    reader = get_field_reader(options)
-    return reader.model_id if reader is not None else ""
 
 
 @dataclass(frozen=True)

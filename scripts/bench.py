@@ -223,17 +223,11 @@ def profile_stages(cheques, kind: str, n: int) -> dict:
             prepared.append(pipeline.prepare_page(page, opts))
             acc["prepare"] += time.process_time() - t
     t = time.process_time()
-    if hasattr(pipeline, "classify_pages"):
-        reads = pipeline.classify_pages(prepared, clf, reader)
-    else:
-        reads = [pipeline.classify_prepared(p, clf) for p in prepared]
+    reads = pipeline.classify_pages(prepared, clf, reader)
     acc["classify"] += time.process_time() - t
     t = time.process_time()
     for p, r in zip(prepared, reads):
-        if hasattr(r, "predictions"):
-            pipeline.finish_page(p, r.predictions, clf, opts, r.classify_ms, r.field_read)
-        else:
-            pipeline.finish_page(p, r, clf, opts)
+        pipeline.finish_page(p, r.predictions, clf, opts, r.classify_ms, r.field_read)
     acc["finish"] += time.process_time() - t
     shutil.rmtree(tmp, ignore_errors=True)
     del folder_truth

@@ -34,7 +34,7 @@ from cheque_reader import io, segment  # noqa: E402
 from cheque_reader.config import ReadOptions  # noqa: E402
 from cheque_reader.datasets import orand_dir  # noqa: E402
 from cheque_reader.evaluate import expected_calibration_error, read_rates, risk_coverage  # noqa: E402
-from cheque_reader.pipeline import classify_prepared, finish_page, get_classifier, prepare_page  # noqa: E402
+from cheque_reader.pipeline import classify_pages, finish_page, get_classifier, prepare_page  # noqa: E402
 
 
 def path_scores(cands, preds):
@@ -75,7 +75,7 @@ def main() -> None:
     for r in labels.itertuples():
         page = io.load_pages(str(images / r.file), options)[0]
         prep = prepare_page(page, options)
-        preds = classify_prepared(prep, clf)
+        preds = classify_pages([prep], clf)[0].predictions
         res = finish_page(prep, preds, clf, options)
         row = {"file": r.file, "set": r.set, "ok": res.digits == r.amount_string, "product": res.confidence,
                "grammar_flag": "grammar" in res.review_reasons}
