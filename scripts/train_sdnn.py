@@ -270,18 +270,13 @@ def read_strings(net, inputs: list[np.ndarray], temperature: float = 1.0, bs: in
 
 
 def fit_temperature(lps, labels) -> float:
-    """The temperature minimising the CTC negative log likelihood of the true strings."""
+    """The temperature minimising the CTC negative log likelihood of the true strings
+    (strings no alignment can fit are left out, as ``zero_infinity`` did)."""
     best = (np.inf, 1.0)
     for t in np.arange(0.6, 3.01, 0.05):
-        nll = 0.0
-        for lp, s in zip(lps, labels):
-            if not s:
-                continue
-            p = torch.log_softmax(lp * 1.0 / t, dim=1)
-            loss = torch.nn.functional.ctc_loss(p.unsqueeze(1), torch.tensor([[int(c) for c in s]]),
-                                                torch.tensor([len(lp)]), torch.tensor([len(s)]),
-                                                blank=sdnn.BLANK, reduction="sum", zero_infinity=True)
-            nll += float(loss)
+        pairs = [(torch.log_softmax(lp / t, dim=1).numpy(), s) for lp, s in zip(lps, labels) if s]
+        p = sdnn.string_probabilities(pairs)
+        nll = float(-np.log(p[p > 0]).sum())
         best = min(best, (nll, float(t)))
     return best[1]
 
