@@ -26,6 +26,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -52,7 +53,7 @@ from .types import (
 log = logging.getLogger("cheque_reader")
 
 #: A closing '/' (of '/-') is at least this many times as tall as the digits.
-SLASH_DASH_HEIGHT = 1.4
+SLASH_DASH_HEIGHT = 1.15
 
 #: The amount convention tried first for each layout.
 LAYOUT_CONVENTION = {"us": "us", "in-cts": "in"}
@@ -131,11 +132,20 @@ def _sweep_limits(candidates: tuple[DigitCandidate, ...]) -> tuple[tuple[int, in
         after = [c for c in candidates if c.bbox.x >= s.bbox.x + 0.5 * s.bbox.w]
         small = [c for c in after if c.kind == "digit"]
         if (not small and s.bbox.x >= last - 2 and any(c.kind == "-" for c in after)
-                and s.bbox.h >= SLASH_DASH_HEIGHT * height):
+                and s.bbox.h >= SLASH_DASH_HEIGHT * height and not _top_bar(s.image)):
             ends.append(s.bbox.x)
-        elif len(small) >= 2 and all(c.kind == "digit" and c.bbox.h <= 0.8 * s.bbox.h for c in after):
+        elif len(small) >= 2 and all(c.bbox.h <= 0.8 * s.bbox.h if c.kind == "digit" else c.kind == "-" for c in after):
             ends.append(s.bbox.x)
     return rows, (min(ends) if ends else None)
+
+
+def _top_bar(image: np.ndarray) -> bool:
+    """Whether the ink in the top fifth of a candidate crop (dark on light) spans over half its
+    width: the bar of a ``7`` (or the flag of a ``1``), which a ``/`` does not have."""
+    ink = image < 128
+    rows = ink[: max(1, image.shape[0] // 5)]
+    cols = np.nonzero(rows.any(axis=0))[0]
+    return len(cols) > 0 and cols[-1] - cols[0] + 1 > 0.5 * image.shape[1]
 
 
 def finish_page(
@@ -175,7 +185,7 @@ def finish_page(
     reader = get_field_reader(options) if field_read is not None else None
     if reader is not None:  # the SDNN's sidecar holds the two-reader calibration and thresholds
         metadata = reader.metadata
-        confidence = amount_confidence(field_read.confidence, read.confidence, agree, metadata.get("amount_calibration"))
+        confidence = amount_confidence(amount_evidence(field_read, read, agree), metadata.get("amount_calibration"))
         common["model"] = f"{classifier.model_id}+{reader.model_id}"
     threshold = resolve_threshold(options, metadata)
     reasons = review_reasons(status, confidence=confidence, threshold=threshold, grammar_ok=read.grammar_ok,
@@ -230,21 +240,53 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
     return read, reads[: len(read.digits)]  # a "/100" denominator is dropped from the digits: drop its reads too
 
 
-def amount_confidence(sdnn_confidence: float, segment_confidence: float, agree: bool, calibration: dict | None) -> float:
-    """P(the amount is right) from both readers: a logistic over the logits of their confidences and
-    whether they agree, fitted on held-out real fields (``amount_calibration`` in the SDNN's sidecar).
+@dataclass(frozen=True)
+class AmountEvidence:
+    """What the amount confidence is computed from: the SDNN's string probability, the segmenting
+    reader's product of digit confidences for the same string, whether the two readers agree, the
+    share of the SDNN's views that read the same string, and whether the text obeys the grammar."""
+
+    sdnn_confidence: float
+    segment_confidence: float
+    readers_agree: bool
+    views_agree: float = 1.0
+    grammar_ok: bool = True
+
+    def features(self, names: Sequence[str]) -> np.ndarray:
+        """The named features (see ``AMOUNT_FEATURES``) as a vector."""
+        return np.array([AMOUNT_FEATURES[n](self) for n in names], float)
+
+
+#: The features an ``amount_calibration`` may name, by name.
+AMOUNT_FEATURES = {
+    "logit_sdnn_confidence": lambda e: _logit(e.sdnn_confidence),
+    "logit_segment_confidence": lambda e: _logit(e.segment_confidence),
+    "readers_agree": lambda e: float(e.readers_agree),
+    "views_agree": lambda e: float(e.views_agree),
+    "grammar_ok": lambda e: float(e.grammar_ok),
+}
+
+
+def amount_evidence(field_read: sdnn.FieldRead, read, agree: bool) -> AmountEvidence:
+    """The :class:`AmountEvidence` of a page from the SDNN's reading and the assembled read."""
+    return AmountEvidence(field_read.confidence, read.confidence, bool(agree), field_read.views_agree, read.grammar_ok)
+
+
+def amount_confidence(evidence: AmountEvidence, calibration: dict | None) -> float:
+    """P(the amount is right): a logistic over the features of ``evidence`` that the calibration names,
+    fitted on held-out real fields (``amount_calibration`` in the SDNN's sidecar).
 
     Without a calibration, the SDNN's confidence, halved when the readers disagree.
 
-    >>> amount_confidence(0.9, 0.8, True, None), amount_confidence(0.9, 0.8, False, None)
+    >>> amount_confidence(AmountEvidence(0.9, 0.8, True), None), amount_confidence(AmountEvidence(0.9, 0.8, False), None)
     (0.9, 0.45)
-    >>> cal = {"coef": [1.0, 0.0, 2.0], "intercept": -1.0}
-    >>> round(amount_confidence(0.5, 0.5, True, cal), 3)   # sigmoid(0 + 0 + 2 - 1)
+    >>> cal = {"features": ["logit_sdnn_confidence", "readers_agree"], "coef": [1.0, 2.0], "intercept": -1.0}
+    >>> round(amount_confidence(AmountEvidence(0.5, 0.5, True), cal), 3)   # sigmoid(0 + 2 - 1)
     0.731
     """
     if not calibration:
-        return float(sdnn_confidence if agree else 0.5 * sdnn_confidence)
-    x = np.array([_logit(sdnn_confidence), _logit(segment_confidence), float(agree)])
+        return float(evidence.sdnn_confidence if evidence.readers_agree else 0.5 * evidence.sdnn_confidence)
+    x = evidence.features(calibration["features"])
     z = float(np.dot(calibration["coef"], x) + calibration["intercept"])
     return float(1.0 / (1.0 + np.exp(-z)))
 

@@ -171,7 +171,8 @@ class FieldRead:
 
     ``columns``: for each digit, the input columns ``(start, end)`` where it was read;
     ``log_probs``: the first network's calibrated per-column log probabilities ``(T, 11)`` at the
-    field's own width, to score other strings with :func:`string_probability`.
+    field's own width, to score other strings with :func:`string_probability`;
+    ``views_agree``: the share of views (networks x widths) whose own best reading is ``digits``.
     """
 
     digits: str
@@ -180,6 +181,7 @@ class FieldRead:
     columns: tuple[tuple[int, int], ...]
     log_probs: np.ndarray = field(default_factory=lambda: np.zeros((0, BLANK + 1), np.float32), repr=False,
                                   compare=False)
+    views_agree: float = 1.0
 
 
 def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[tuple[int, int], ...]]:
@@ -229,36 +231,47 @@ class FieldReader:
     def read(self, inputs: list[np.ndarray], batch_size: int = 64, stretches: tuple[float, ...] = STRETCHES) -> list[FieldRead]:
         """One :class:`FieldRead` per input of :func:`field_input`.
 
-        Each field is read at several widths (``stretches``: handwriting is wider or narrower
-        than the training fields); every string decoded at some width is scored by its CTC
-        probability (summed over alignments, temperature-calibrated) averaged over the widths,
-        and the best one is kept with that average as its confidence.
+        Every network reads each field at the first width of ``stretches``; the fields they do
+        not all read alike are read again at the other widths (handwriting is wider or narrower
+        than the training fields), which leaves the strings unchanged on the ORAND fields and
+        saves half the work. Every string decoded in some view is scored by its CTC probability
+        (summed over alignments, temperature-calibrated) averaged over the field's views, and the
+        best one is kept with that average as its confidence.
         """
         if not inputs:
             return []
         temperatures = self.metadata.get("temperatures") or [self.metadata.get("temperature") or 1.0]
-        views = [(net, float(t), f) for net, t in zip(self.nets, temperatures) for f in stretches]
-        per_view = [self._log_probs(net, t, [_stretch(x, f) for x in inputs], batch_size) for net, t, f in views]
-        decoded = [[greedy_decode(w[i]) for w in per_view] for i in range(len(inputs))]
+        nets = list(zip(self.nets, (float(t) for t in temperatures)))
+        # per field, its views: (width factor, log probabilities, greedy decoding)
+        views: list[list[tuple[float, np.ndarray, tuple]]] = [[] for _ in inputs]
+        todo = list(range(len(inputs)))
+        for k, f in enumerate(stretches):
+            if k == 1:
+                todo = [i for i in todo if len({d[0] for _, _, d in views[i]}) > 1]
+            if not todo:
+                break
+            batch = [_stretch(inputs[i], f) for i in todo]
+            for net, t in nets:
+                for i, lp in zip(todo, self._log_probs(net, t, batch, batch_size)):
+                    views[i].append((f, lp, greedy_decode(lp)))
         pairs, keys = [], []
-        for i in range(len(inputs)):
-            for text in dict.fromkeys(d[0] for d in decoded[i]):
-                for w in per_view:
-                    pairs.append((w[i], text))
+        for i, vs in enumerate(views):
+            for text in dict.fromkeys(d[0] for _, _, d in vs):
+                for _, lp, _ in vs:
+                    pairs.append((lp, text))
                     keys.append((i, text))
         probs = string_probabilities(pairs)
         totals: list[dict[str, list[float]]] = [{} for _ in inputs]
         for (i, text), p in zip(keys, probs):
             totals[i].setdefault(text, []).append(float(p))
         out = []
-        for i in range(len(inputs)):
-            lps = [w[i] for w in per_view]
+        for i, vs in enumerate(views):
             scores = {text: float(np.mean(v)) for text, v in totals[i].items()}
             best = max(scores, key=scores.get)
-            v = next(k for k, d in enumerate(decoded[i]) if d[0] == best)
-            f = views[v][2]
-            cols = tuple((int(a / f), int(b / f)) for a, b in decoded[i][v][2])
-            out.append(FieldRead(best, scores[best], decoded[i][v][1], cols, lps[0]))
+            f, _, d = next(v for v in vs if v[2][0] == best)
+            cols = tuple((int(a / f), int(b / f)) for a, b in d[2])
+            share = sum(v[2][0] == best for v in vs) / len(vs)
+            out.append(FieldRead(best, scores[best], d[1], cols, vs[0][1], share))
         return out
 
     def _log_probs(self, net, temperature: float, inputs: list[np.ndarray], batch_size: int) -> list[np.ndarray]:

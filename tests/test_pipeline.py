@@ -127,10 +127,17 @@ def test_random_images_never_raise(h, w, kind, layout, seed):
         assert result.needs_review
 
 
-def _cand(x: int, y: int, w: int, h: int, kind: str = "digit"):
+def _cand(x: int, y: int, w: int, h: int, kind: str = "digit", bar: bool = False):
+    """A candidate whose crop is a '/' stroke (dark on light), with a ``7``'s top bar when ``bar``."""
+    import cv2
+
     from cheque_reader.types import BBox, DigitCandidate
 
-    return DigitCandidate(BBox(x, y, w, h), np.zeros((h, w), np.uint8), kind)
+    image = np.full((h, w), 255, np.uint8)
+    cv2.line(image, (0, h - 1), (w - 1, 0), 0, 2)
+    if bar:
+        image[:2] = 0
+    return DigitCandidate(BBox(x, y, w, h), image, kind)
 
 
 def test_sweep_ends_before_a_closing_slash_dash_and_a_cents_denominator():
@@ -142,6 +149,24 @@ def test_sweep_ends_before_a_closing_slash_dash_and_a_cents_denominator():
     rows, end = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), *(_cand(124 + 12 * k, 35, 10, 15)
                                                                                 for k in range(3))))
     assert end == 112
-    # a short '/' (a final 7 the segmenter took for one) before a dash is not cut off; nor a plain read
+    # ... and a closing dash after the denominator ("12 34/100-")
+    rows, end = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), *(_cand(124 + 12 * k, 35, 10, 15)
+                                                                                for k in range(3)),
+                                        _cand(162, 40, 20, 4, "-")))
+    assert end == 112
+    # a '/' barely taller than the digits, or one with a 7's top bar, before a dash is not cut off; nor a plain read
     assert pipeline._sweep_limits((*digits, _cand(112, 20, 12, 31, "/"), _cand(126, 32, 20, 4, "-")))[1] is None
+    assert pipeline._sweep_limits((*digits, _cand(112, 5, 12, 48, "/", bar=True), _cand(126, 32, 20, 4, "-")))[1] is None
     assert pipeline._sweep_limits(tuple(digits))[1] is None
+
+
+def test_amount_confidence_rises_with_each_piece_of_evidence_the_calibration_names():
+    cal = {"features": ["logit_sdnn_confidence", "readers_agree", "views_agree"], "coef": [0.7, 1.5, 0.3],
+           "intercept": 0.5}
+    base = pipeline.AmountEvidence(0.8, 0.1, False, 0.5)
+    stronger = [pipeline.AmountEvidence(0.95, 0.1, False, 0.5), pipeline.AmountEvidence(0.8, 0.1, True, 0.5),
+                pipeline.AmountEvidence(0.8, 0.1, False, 1.0)]
+    p = pipeline.amount_confidence(base, cal)
+    assert all(pipeline.amount_confidence(e, cal) > p for e in stronger)
+    # a feature the calibration does not name changes nothing
+    assert pipeline.amount_confidence(pipeline.AmountEvidence(0.8, 0.9, False, 0.5, False), cal) == p

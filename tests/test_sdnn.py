@@ -88,9 +88,16 @@ def test_reader_reads_rendered_amounts(reader):
     assert len(reads) == len(truths)
     right = sum(r.digits == t for r, t in zip(reads, truths))
     assert right >= 3, [r.digits for r in reads]
-    for r in reads:
+    n_nets = len(reader.nets)
+    at_first_width = reader.read([sdnn.field_input(*_strip(t)) for t in truths], stretches=sdnn.STRETCHES[:1])
+    for r, first in zip(reads, at_first_width):
         assert 0.0 <= r.confidence <= 1.0
         assert len(r.digit_confidences) == len(r.digits) == len(r.columns)
+        # every network at the first width, or at all widths when they disagreed there
+        n_views = n_nets if first.views_agree == 1.0 else n_nets * len(sdnn.STRETCHES)
+        assert 1 / n_views <= r.views_agree <= 1.0 and abs(r.views_agree * n_views - round(r.views_agree * n_views)) < 1e-9
+        if first.views_agree == 1.0:
+            assert (r.digits, r.confidence) == (first.digits, first.confidence)
 
 
 def test_reader_gives_the_same_reading_alone_and_in_any_batch(reader):
