@@ -605,7 +605,6 @@ class _CsvSink(_Sink):
                 old_rows = kept
             if not clean:
                 _rewrite_csv(path, self.columns, old_rows)
-            self.old = _csv_frame(old_rows, self.columns)
             if "page" in self.columns:
                 s, pg = self.columns.index("source"), self.columns.index("page")
                 self.done = {(r[s], _int(r[pg])) for r in old_rows}
@@ -651,10 +650,12 @@ class _CsvSink(_Sink):
             self.f = None
 
     def write(self, row: dict) -> None:
-        values = self._values(row)
-        self._write_line(values)
-        self.rows.append(values)
+        self._write_line(self._values(row))  # not kept: memory stays flat however many pages
         self.n_new += 1
+
+    def frame(self) -> pd.DataFrame:
+        """Every row of the file (earlier runs' rows too when resuming), read back from disk."""
+        return _read_result_csv(self.path, self.columns)
 
     def close(self) -> None:
         if self.f is not None:
@@ -790,16 +791,10 @@ def _rewrite_csv(path: Path, columns, rows) -> None:
         raise _output_error(path, exc, "repair (to resume)") from exc
 
 
-def _csv_frame(rows, columns) -> pd.DataFrame:
-    if not rows:
-        return _frame([], columns)
-    buf = StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows(rows)
-    buf.seek(0)
+def _read_result_csv(source, columns) -> pd.DataFrame:
+    """A results CSV (path or text buffer) with the result schema's dtypes; empty cells of text columns stay ``""``."""
     dtypes = _dtypes(columns)
     if not dtypes:
-        return pd.read_csv(buf, keep_default_na=False)
-    return pd.read_csv(buf, dtype=dtypes, keep_default_na=False,
+        return pd.read_csv(source, keep_default_na=False, encoding_errors="surrogateescape")
+    return pd.read_csv(source, dtype=dtypes, keep_default_na=False, encoding_errors="surrogateescape",
                        na_values={c: [""] for c, t in dtypes.items() if t in ("float64", "Int64")})

@@ -102,6 +102,17 @@ def test_output_formats_hold_the_frame(mixed, tmp_path, suffix):
     pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(ref))
 
 
+def test_csv_output_keeps_no_rows_in_memory_and_reads_them_back(tmp_path):
+    sink = batch.open_sink(tmp_path / "r.csv", list(RESULT_COLUMNS))
+    for i in range(3):
+        sink.write({"source": f"s{i}.png", "page": 1, "status": "ok", "digits": "007", "confidence": 0.5})
+    sink.close()
+    assert sink.rows == []  # a run of any length holds no rows: the frame comes from the file
+    df = sink.frame()
+    assert list(df["source"]) == ["s0.png", "s1.png", "s2.png"] and list(df["digits"]) == ["007"] * 3
+    assert df["confidence"].dtype == "float64" and list(df.columns) == list(RESULT_COLUMNS)
+
+
 def test_no_x937_columns_without_x937(tmp_path):
     root = make_folder(tmp_path / "in", n_png=2, tiff_pages=0, x937_items=0, bad=False)
     df = batch.read_folder([root], options=FIELD)
