@@ -318,7 +318,11 @@ class _Engine:
     def run(self) -> Iterator[ChequeResult]:
         from .pipeline import get_classifier
 
-        self.pool = self._new_pool()  # before the model is loaded: forked workers stay small
+        self.pool = self._new_pool()
+        if isinstance(self.pool, cf.ProcessPoolExecutor):
+            # fork the workers now, before the networks are loaded here: they never need torch, and
+            # a worker forked after it holds (and slowly touches) ~90 MB more of its pages
+            self.pool.submit(os.getpid).result()
         if self.classifier is None:
             self.classifier = get_classifier(self.options)
         torch_threads = None
