@@ -233,8 +233,8 @@ class FieldReader:
 
         Every network reads each field at the first width of ``stretches``; the fields they do
         not all read alike are read again at the other widths (handwriting is wider or narrower
-        than the training fields), which leaves the strings unchanged on the ORAND fields and
-        saves half the work. Every string decoded in some view is scored by its CTC probability
+        than the training fields): on the ORAND fields this changed no string and skipped the
+        other widths for about half the fields. Every string decoded in some view is scored by its CTC probability
         (summed over alignments, temperature-calibrated) averaged over the field's views, and the
         best one is kept with that average as its confidence.
         """

@@ -2,10 +2,10 @@
 
 The calibration images are the 10% of ORAND CAR-A's training fold that scripts/train_lenet.py and
 scripts/train_sdnn.py hold out (same ``--seed``): neither network trained on them. For each,
-the pipeline's evidence is collected as ``read`` computes it (:func:`cheque_reader.pipeline.choose_path`
-and :func:`~cheque_reader.pipeline.assemble_read`): the SDNN's string probability, the
-segmenting reader's product of digit confidences for the same string, and whether the two
-readers agree. A logistic regression on (logit, logit, agree) gives P(amount right)
+the pipeline's evidence is collected as ``read`` computes it (:func:`cheque_reader.pipeline.amount_evidence`):
+the SDNN's string probability, the segmenting reader's product of digit confidences for the same
+string, whether the two readers agree, the share of the SDNN's views that agree, and the grammar.
+A logistic regression on the ``--features`` named gives P(amount right)
 (:func:`cheque_reader.pipeline.amount_confidence`), then :func:`cheque_reader.evaluate.threshold_table`
 picks the threshold for each target error. Both go into the SDNN's sidecar:
 
