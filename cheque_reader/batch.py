@@ -45,7 +45,7 @@ import pandas as pd
 from . import io as cio
 from .config import ReadOptions
 from .errors import ChequeReaderError, OutputError, UsageError
-from .report import DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, digit_rows, result_row
+from .report import DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, digit_rows, read_results, result_row
 from .types import STATUS_ERROR, STATUS_OK, ChequeResult
 from .x937 import X937_COLUMNS
 
@@ -795,10 +795,8 @@ def _rewrite_csv(path: Path, columns, rows) -> None:
         raise _output_error(path, exc, "repair (to resume)") from exc
 
 
-def _read_result_csv(source, columns) -> pd.DataFrame:
-    """A results CSV (path or text buffer) with the result schema's dtypes; empty cells of text columns stay ``""``."""
-    dtypes = _dtypes(columns)
-    if not dtypes:
-        return pd.read_csv(source, keep_default_na=False, encoding_errors="surrogateescape")
-    return pd.read_csv(source, dtype=dtypes, keep_default_na=False, encoding_errors="surrogateescape",
-                       na_values={c: [""] for c, t in dtypes.items() if t in ("float64", "Int64")})
+def _read_result_csv(path: Path, columns) -> pd.DataFrame:
+    """A results file through :func:`report.read_results`; another CSV (the per-digit one) as written."""
+    if "status" in columns:
+        return read_results(path)
+    return pd.read_csv(path, keep_default_na=False, encoding_errors="surrogateescape")

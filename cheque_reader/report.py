@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
 import pandas as pd
@@ -125,6 +126,9 @@ def _columns_of(rows: list[dict]) -> list[str]:
     return cols
 
 
-def read_results(path: str | Path) -> pd.DataFrame:
-    """Read a ``results.csv`` back with the schema's dtypes (digits stay text)."""
-    return pd.read_csv(path, dtype=RESULT_DTYPES, keep_default_na=False, na_values={"confidence": [""], "elapsed_ms": [""]})
+def read_results(source) -> pd.DataFrame:
+    """Read a ``results.csv`` (path or text buffer) back with the schema's dtypes: digits stay text,
+    extra columns (``item_sequence``, ``micr_amount``) are text, empty numbers are missing."""
+    return pd.read_csv(source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES), keep_default_na=False,
+                       na_values={c: [""] for c, t in RESULT_DTYPES.items() if t in ("float64", "Int64")},
+                       encoding_errors="surrogateescape")
