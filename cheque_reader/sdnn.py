@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -170,8 +170,6 @@ class FieldRead:
     """The SDNN's reading of one field.
 
     ``columns``: for each digit, the input columns ``(start, end)`` where it was read;
-    ``log_probs``: the first network's calibrated per-column log probabilities ``(T, 11)`` at the
-    field's own width, to score other strings with :func:`string_probability`;
     ``views_agree``: the share of views (networks x widths) whose own best reading is ``digits``.
     """
 
@@ -179,8 +177,6 @@ class FieldRead:
     confidence: float
     digit_confidences: tuple[float, ...]
     columns: tuple[tuple[int, int], ...]
-    log_probs: np.ndarray = field(default_factory=lambda: np.zeros((0, BLANK + 1), np.float32), repr=False,
-                                  compare=False)
     views_agree: float = 1.0
 
 
@@ -271,7 +267,7 @@ class FieldReader:
             f, _, d = next(v for v in vs if v[2][0] == best)
             cols = tuple((int(a / f), int(b / f)) for a, b in d[2])
             share = sum(v[2][0] == best for v in vs) / len(vs)
-            out.append(FieldRead(best, scores[best], d[1], cols, vs[0][1], share))
+            out.append(FieldRead(best, scores[best], d[1], cols, share))
         return out
 
     def _log_probs(self, net, temperature: float, inputs: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
