@@ -47,8 +47,10 @@ TORCH_OPTIMIZE_MIN = 256
 #: smaller ones run on one thread (OpenMP barriers cost more than they save).
 TORCH_SPLIT_MIN = 128
 
-#: ONNX Runtime: batches at least this big are split over the torch thread count.
+#: ONNX Runtime: batches at least this big are split over the torch thread count, in runs of
+#: ``ONNX_CHUNK`` digits (small enough for a core's L2 cache: about 1.15x faster at batch 512 here).
 ONNX_SPLIT_MIN = 128
+ONNX_CHUNK = 64
 
 _CACHE: dict[tuple[str, str, str], "_Loaded"] = {}
 _LOCK = threading.Lock()
@@ -346,7 +348,7 @@ def _onnx_runner(net, meta: dict, path: Path):
     def run(x: np.ndarray) -> np.ndarray:
         if pool is None or len(x) < ONNX_SPLIT_MIN:
             return one(x)
-        parts = np.array_split(x, threads)
+        parts = [x[i : i + ONNX_CHUNK] for i in range(0, len(x), ONNX_CHUNK)]
         return np.concatenate(list(pool.map(one, parts)), axis=0)
 
     return run
