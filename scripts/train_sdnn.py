@@ -12,12 +12,13 @@ Data:
 
 The calibration images choose nothing during training; after it, they fit the temperature.
 The validation fold is only read at the end, for the figure in the sidecar. The shipped
-reader is eight such networks put together by ensemble_sdnn.py: ``--model-seed 1`` and ``2``
-(``--epochs 50``, trained before the Indian grouping and lengths 9-10 were added), ``11`` and ``12``
-(``--epochs 45``) and ``13`` to ``16`` (``--epochs 40``); see the model card:
+reader is four such networks put together by ensemble_sdnn.py, two at ``--width 16,32,160,96``
+(``--model-seed 21`` and ``22``) and two at ``--width 24,48,200,128`` (``23`` and ``24``), all
+``--epochs 40``; see the model card:
 
-    PYTHONPATH=. python scripts/train_sdnn.py --epochs 40 --steps 100 --threads 2 --model-seed 13 --out /tmp/m13
-    (add --device cuda on a GPU; about 17 minutes on 2 CPU cores, 5 on an H200)
+    PYTHONPATH=. python scripts/train_sdnn.py --epochs 40 --steps 100 --threads 2 --model-seed 24 --width 24,48,200,128 --out /tmp/m24
+    (add --device cuda on a GPU: 5.5 minutes on an H200, four at once; on 2 CPU cores about 40
+    minutes at 16,32,160,96 and 57 at 24,48,200,128, timed over 20 steps; 17 at the default width)
 """
 
 from __future__ import annotations
