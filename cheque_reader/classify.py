@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -300,18 +301,36 @@ def _torch_runner(net, device: str):
 
 
 def _optimized(model, device: str):
-    """On CPU, a frozen TorchScript graph with oneDNN-prepacked convolutions (about 1.5-2x faster
-    than eager); the eager module when that is unavailable or disagrees with it."""
-    import torch
-
+    """On CPU, :func:`frozen_for_cpu` of the model, checked on batches of 1 and 3 digits."""
     if str(device) != "cpu":
         return model
+    import torch
+
+    probe = torch.linspace(-0.1, 1.175, 3 * INPUT_SIZE * INPUT_SIZE).reshape(3, 1, INPUT_SIZE, INPUT_SIZE)
+    return frozen_for_cpu(model, [probe, probe[:1]])
+
+
+def frozen_for_cpu(model, probes: list):
+    """A frozen TorchScript graph of ``model`` with oneDNN-prepacked convolutions: about 1.5-2.5x
+    faster than eager mode on CPU for these small networks. Traced on ``probes[0]`` and compared
+    with the model on every probe; the eager model itself when that is unavailable or disagrees.
+
+    >>> import torch
+    >>> net = torch.nn.Conv2d(1, 2, 3).eval()
+    >>> fast = frozen_for_cpu(net, [torch.zeros(2, 1, 8, 8), torch.ones(1, 1, 8, 12)])
+    >>> bool(torch.allclose(fast(torch.ones(1, 1, 9, 9)), net(torch.ones(1, 1, 9, 9))))
+    True
+    """
+    import torch
+
     try:
-        with torch.inference_mode():
-            probe = torch.linspace(-0.1, 1.175, 3 * INPUT_SIZE * INPUT_SIZE).reshape(3, 1, INPUT_SIZE, INPUT_SIZE)
-            frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, probe)))
-            for n in (1, 3):
-                if not torch.allclose(frozen(probe[:n]), model(probe[:n]), atol=1e-4, rtol=1e-4):
+        with torch.inference_mode(), warnings.catch_warnings():
+            # TorchScript is deprecated in recent torch but still the fastest CPU path for these
+            # networks; without it, the eager model runs
+            warnings.simplefilter("ignore", DeprecationWarning)
+            frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, probes[0])))
+            for probe in probes:
+                if not torch.allclose(frozen(probe), model(probe), atol=1e-4, rtol=1e-4):
                     raise RuntimeError("optimized graph disagrees with the model")
         return frozen
     except Exception as exc:  # pragma: no cover - depends on the torch build

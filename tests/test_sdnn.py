@@ -112,3 +112,18 @@ def test_reader_gives_the_same_reading_alone_and_in_any_batch(reader):
 def test_reader_is_unsure_of_a_blank_field(reader):
     read = reader.read([sdnn.field_input(np.full((50, 160), 235, np.uint8), None)])[0]
     assert read.digits == "" or read.confidence < 0.5
+
+
+def test_long_runs_switch_to_frozen_graphs_that_read_alike(reader, monkeypatch):
+    torch = pytest.importorskip("torch")
+    inputs = [sdnn.field_input(*_strip(t)) for t in ("7", "125", "3400", "90817", "62")]
+    monkeypatch.setattr(sdnn, "OPTIMIZE_AFTER_FIELDS", 2 * len(inputs))
+    reader = sdnn.FieldReader(reader.model_path)  # a fresh reader: nothing read yet
+    eager = reader.read(inputs)
+    assert reader._fast is None  # 5 fields read: still the eager networks
+    frozen = reader.read(inputs)  # 10: the frozen graphs read these
+    assert reader._fast is not None and len(reader._fast) == len(reader.nets)
+    assert all(isinstance(net, torch.jit.ScriptModule) for net in reader._fast)
+    for a, b in zip(eager, frozen):
+        assert (a.digits, a.columns, a.views_agree) == (b.digits, b.columns, b.views_agree)
+        assert abs(a.confidence - b.confidence) < 1e-5
