@@ -49,7 +49,7 @@ TORCH_OPTIMIZE_MIN = 256
 TORCH_SPLIT_MIN = 128
 
 #: ONNX Runtime: batches at least this big are split over the torch thread count, in runs of
-#: ``ONNX_CHUNK`` digits (small enough for a core's L2 cache: about 1.15x faster at batch 512 here).
+#: ``ONNX_CHUNK`` digits (small enough for a core's L2 cache: about 1.3x faster at batch 512 here).
 ONNX_SPLIT_MIN = 128
 ONNX_CHUNK = 64
 
