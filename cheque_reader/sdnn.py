@@ -209,6 +209,7 @@ def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[
 
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, str], tuple] = {}
+_FROZEN: dict[str, list] = {}  # weights path -> its CPU networks as frozen TorchScript graphs
 
 
 class FieldReader:
@@ -348,13 +349,13 @@ def _frozen_sdnn(path: Path, nets: list) -> list:
 
     from .classify import frozen_for_cpu
 
-    key = (str(path.resolve()), "cpu-frozen")
+    key = str(path.resolve())
     with _LOCK:
-        if key not in _CACHE:
+        if key not in _FROZEN:
             probe = torch.linspace(-0.1, 1.175, 3 * INPUT_HEIGHT * 96).reshape(3, 1, INPUT_HEIGHT, 96)
             other = torch.linspace(1.175, -0.1, INPUT_HEIGHT * 140).reshape(1, 1, INPUT_HEIGHT, 140)
-            _CACHE[key] = ([frozen_for_cpu(net, [probe, other]) for net in nets], None)
-        return _CACHE[key][0]
+            _FROZEN[key] = [frozen_for_cpu(net, [probe, other]) for net in nets]
+        return _FROZEN[key]
 
 
 def _load_sdnn(path: Path, device: str):
