@@ -112,3 +112,21 @@ def test_training_distortions_are_seeded_and_keep_the_background():
     assert bool(((ink > 20) & (ink < 120)).all())        # the stroke survives, roughly its size (48 px)
     same = T.batch_augment(x, torch.Generator().manual_seed(5), strength=0.0, elastic_p=0.0)
     torch.testing.assert_close(same, x)
+
+
+def test_distillation_loss_mixes_labels_and_teachers():
+    T = _train_script()
+    torch.manual_seed(0)
+    student, teacher = LeNet5().eval(), LeNet5().eval()
+    x, y = torch.randn(8, 1, 32, 32), torch.randint(0, 10, (8,))
+    logits = student(x)
+    ce = torch.nn.functional.cross_entropy(logits, y)
+    torch.testing.assert_close(T.distillation_loss(logits, y, [teacher], x, 0.0, 3.0), ce)
+    # a student that is its own teacher has nothing to learn from it
+    assert float(T.distillation_loss(logits, y, [student], x, 1.0, 3.0)) == pytest.approx(0.0, abs=1e-6)
+    assert float(T.distillation_loss(logits, y, [teacher], x, 1.0, 3.0)) > 1e-4
+    # the gradient of the distillation term pulls the student towards the teacher
+    s = logits.detach().clone().requires_grad_(True)
+    T.distillation_loss(s, y, [teacher], x, 1.0, 1.0).backward()
+    gap = torch.softmax(s.detach(), 1) - torch.softmax(teacher(x).detach(), 1)
+    torch.testing.assert_close(s.grad, gap / len(x), atol=1e-6, rtol=1e-4)
