@@ -530,8 +530,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--teacher", default=None,
                     help="modern: distil from these weights (.pt with a .json sidecar; comma-separated: their mean)")
-    ap.add_argument("--kd-weight", type=float, default=0.7, help="share of the distillation term in the loss")
-    ap.add_argument("--kd-temperature", type=float, default=3.0, help="temperature of the distillation term")
+    ap.add_argument("--kd-weight", type=float, default=0.5, help="share of the distillation term in the loss")
+    ap.add_argument("--kd-temperature", type=float, default=2.0, help="temperature of the distillation term")
     ap.add_argument("--name", default=None, help="output name (default lenet5 / lenet5_classic)")
     ap.add_argument("--out-dir", default=str(WEIGHTS))
     ap.add_argument("--limit", type=int, default=0, help="use only this many MNIST train digits (smoke runs)")
@@ -606,7 +606,9 @@ def main(argv=None) -> int:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch + 10,
                                                 pct_start=0.15)
     ema = EMA(model, args.ema) if args.ema > 0 else None
-    teachers = [load_teacher(p, device) for p in args.teacher.split(",")] if args.teacher and modern else []
+    if args.teacher and not modern:
+        ap.error("--teacher: distillation is for the modern LeNet5 (the classic net keeps the paper's MAP loss)")
+    teachers = [load_teacher(p, device) for p in args.teacher.split(",")] if args.teacher else []
     gen = torch.Generator(device=device).manual_seed(args.seed + 4)
     history = []
 
