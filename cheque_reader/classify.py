@@ -354,7 +354,7 @@ def _onnx_runner(net, meta: dict, path: Path):
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Small convolutions scale poorly across threads inside one run: run one thread per
-    # run and split big batches over ``threads`` concurrent runs instead.
+    # run and split big batches into runs of ``ONNX_CHUNK`` digits, ``threads`` at a time.
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])

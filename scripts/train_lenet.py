@@ -542,6 +542,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
+    if args.teacher and args.arch != "modern":
+        ap.error("--teacher: distillation is for the modern LeNet5 (the classic net keeps the paper's MAP loss)")
     if args.evaluate is not None:
         print(json.dumps(evaluate(args.evaluate or None), indent=1))
         return 0
@@ -606,8 +608,6 @@ def main(argv=None) -> int:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch + 10,
                                                 pct_start=0.15)
     ema = EMA(model, args.ema) if args.ema > 0 else None
-    if args.teacher and not modern:
-        ap.error("--teacher: distillation is for the modern LeNet5 (the classic net keeps the paper's MAP loss)")
     teachers = [load_teacher(p, device) for p in args.teacher.split(",")] if args.teacher else []
     gen = torch.Generator(device=device).manual_seed(args.seed + 4)
     history = []
