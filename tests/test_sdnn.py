@@ -127,3 +127,37 @@ def test_long_runs_switch_to_frozen_graphs_that_read_alike(reader, monkeypatch):
     for a, b in zip(eager, frozen):
         assert (a.digits, a.columns, a.views_agree) == (b.digits, b.columns, b.views_agree)
         assert abs(a.confidence - b.confidence) < 1e-5
+
+
+def _train_sdnn_script():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        spec = importlib.util.spec_from_file_location("train_sdnn", scripts / "train_sdnn.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(scripts))
+    return mod
+
+
+def test_lakh_strips_are_round_indian_amounts_and_off_by_default():
+    T = _train_sdnn_script()
+    rng0 = np.random.default_rng(0)
+    x = np.zeros((50, 28, 28), np.uint8)
+    for i in range(50):  # a thick blob per "digit", enough for the strip maker
+        x[i, 6 + i % 5 : 22, 9 : 19 + i % 4] = 255
+    y = np.arange(50) % 10
+    plain = T.StripMaker(x, y)
+    assert not any((plain.string(rng0), plain.lakh)[1] for _ in range(200))
+    lakh = T.StripMaker(x, y, lakh_share=1.0)
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        field, digits = lakh.sample(rng)
+        assert lakh.lakh and 5 <= len(digits) <= 9 and digits[0] != "0"
+        assert digits[3:] == "0" * (len(digits) - 3)     # at most three leading digits, then zeros
+        assert field.shape[0] == sdnn.INPUT_HEIGHT and field.max() > 0.5  # ink on paper
