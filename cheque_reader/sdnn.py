@@ -276,8 +276,10 @@ class FieldReader:
             best = max(scores, key=scores.get)
             f, _, d = next(v for v in vs if v[2][0] == best)
             cols = tuple((int(a / f), int(b / f)) for a, b in d[2])
-            share = sum(v[2][0] == best for v in vs) / len(vs)
-            out.append(FieldRead(best, scores[best], d[1], cols, share))
+            read = FieldRead(best, scores[best], d[1], cols, sum(v[2][0] == best for v in vs) / len(vs))
+            if len(best) > 1 and best[0] == "0":
+                read = _without_leading_zero(read, [lp for _, lp, _ in vs], [v[2][0] for v in vs])
+            out.append(read)
         return out
 
     def _log_probs(self, net, temperature: float, inputs: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
@@ -295,6 +297,37 @@ class FieldReader:
             for j, i in enumerate(idx):
                 out[int(i)] = lp[j, : max(1, int(widths[j]) // STRIDE)]
         return out
+
+
+def _without_leading_zero(read: FieldRead, log_probs: list[np.ndarray], view_bests: list[str]) -> FieldRead:
+    """An amount of two or more digits never starts with 0 (no cheque is written for less than one
+    unit): the most probable string one edit of the first digit away (0 replaced by 1-9, dropped,
+    or a digit put before it), scored like any other over the field's views; ``read`` when none
+    of them fits at all. The changed digit's confidence is the new string's probability, its
+    columns those of the digit it replaces (or the first digit's).
+
+    >>> p = np.full((12, 11), 0.01); p[:, BLANK] = 0.9; p[4, [5, BLANK]] = p[8, [3, BLANK]] = 0.9, 0.01
+    >>> p[1, [0, BLANK, 1]] = 0.6, 0.3, 0.05    # a faint "0", most likely a stray mark, before "53"
+    >>> read = FieldRead("053", 0.5, (0.6, 0.9, 0.9), ((1, 2), (4, 5), (8, 9)))
+    >>> _without_leading_zero(read, [np.log(p)], ["053"]).digits
+    '53'
+    """
+    rest = read.digits[1:]
+    options = [k + rest for k in "123456789"] + [k + read.digits for k in "123456789"]
+    if rest[0] != "0":
+        options.append(rest)
+    probs = string_probabilities([(lp, text) for text in options for lp in log_probs])
+    mean = probs.reshape(len(options), len(log_probs)).mean(axis=1)
+    k = int(np.argmax(mean))
+    if mean[k] <= 0:
+        return read
+    text, p = options[k], float(mean[k])
+    share = sum(v == text for v in view_bests) / len(view_bests)
+    if len(text) == len(read.digits):  # the 0 replaced
+        return FieldRead(text, p, (p,) + read.digit_confidences[1:], read.columns, share)
+    if len(text) < len(read.digits):  # the 0 dropped
+        return FieldRead(text, p, read.digit_confidences[1:], read.columns[1:], share)
+    return FieldRead(text, p, (p,) + read.digit_confidences, read.columns[:1] + read.columns, share)
 
 
 def _stretch(x: np.ndarray, factor: float) -> np.ndarray:

@@ -161,3 +161,24 @@ def test_lakh_strips_are_round_indian_amounts_and_off_by_default():
         assert lakh.lakh and 5 <= len(digits) <= 9 and digits[0] != "0"
         assert digits[3:] == "0" * (len(digits) - 3)     # at most three leading digits, then zeros
         assert field.shape[0] == sdnn.INPUT_HEIGHT and field.max() > 0.5  # ink on paper
+
+
+def test_a_leading_zero_is_replaced_by_the_likeliest_one_edit_amount():
+    p = np.full((12, 11), 0.01)
+    p[:, sdnn.BLANK] = 0.9
+    p[1, [0, 1, sdnn.BLANK]] = 0.6, 0.35, 0.01   # a "1" that looks like a "0"
+    p[4, [5, sdnn.BLANK]] = 0.9, 0.01
+    p[8, [3, sdnn.BLANK]] = 0.9, 0.01
+    read = sdnn.FieldRead("053", 0.5, (0.6, 0.9, 0.9), ((1, 2), (4, 5), (8, 9)), 1.0)
+    fixed = sdnn._without_leading_zero(read, [np.log(p)], ["053"])
+    assert fixed.digits == "153"
+    assert fixed.columns == read.columns and fixed.digit_confidences[1:] == read.digit_confidences[1:]
+    assert fixed.confidence == pytest.approx(sdnn.string_probability(np.log(p), "153"))
+    assert fixed.views_agree == 0.0                # no view read it: the confidence says so
+    assert fixed.confidence < read.confidence
+
+
+def test_reader_never_returns_an_amount_with_a_leading_zero(reader):
+    reads = reader.read([sdnn.field_input(*_strip(t)) for t in ("053", "0120", "07", "0")])
+    assert [r.digits for r in reads if len(r.digits) > 1 and r.digits[0] == "0"] == []
+    assert reads[-1].digits in ("0", "")                      # a lone zero stays what it is
