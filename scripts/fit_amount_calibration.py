@@ -77,10 +77,26 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray
     return theta[:-1], float(theta[-1])
 
 
+RIDGE_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+def loo_log_loss(x: np.ndarray, y: np.ndarray, ridge: float) -> float:
+    """Mean leave-one-out log-loss of :func:`fit_logistic` (each field predicted by a fit without it)."""
+    losses = []
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        coef, intercept = fit_logistic(x[keep], y[keep], ridge)
+        p = float(np.clip(1.0 / (1.0 + np.exp(-(x[i] @ coef + intercept))), 1e-6, 1 - 1e-6))
+        losses.append(-np.log(p) if y[i] else -np.log(1.0 - p))
+    return float(np.mean(losses))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1998, help="the training scripts' --seed")
-    ap.add_argument("--ridge", type=float, default=1.0, help="L2 penalty on the coefficients (few images)")
+    ap.add_argument("--ridge", default="loo",
+                    help="L2 penalty on the coefficients (few images), or 'loo': the value of "
+                         f"{', '.join(map(str, RIDGE_GRID))} with the least leave-one-out log-loss")
     ap.add_argument("--features", default="logit_sdnn_confidence,readers_agree,views_agree",
                     help="comma-separated names from cheque_reader.pipeline.AMOUNT_FEATURES (few: 88 images; "
                          "on them the segmenting reader's confidence weighed ~0 and grammar_ok came out negative)")
@@ -90,9 +106,16 @@ def main(argv=None) -> int:
     ev, digits = evidence(list(labels["file"]))
     ok = np.array([d == t for d, t in zip(digits, labels["amount_string"].fillna(""))])
     names = args.features.split(",")
-    coef, intercept = fit_logistic(np.array([e.features(names) for e in ev]), ok.astype(float), args.ridge)
+    x = np.array([e.features(names) for e in ev])
+    if args.ridge == "loo":
+        losses = {r: loo_log_loss(x, ok.astype(float), r) for r in RIDGE_GRID}
+        print("leave-one-out log-loss by ridge: " + ", ".join(f"{r}: {v:.4f}" for r, v in losses.items()))
+        ridge = min(losses, key=losses.get)
+    else:
+        ridge = float(args.ridge)
+    coef, intercept = fit_logistic(x, ok.astype(float), ridge)
     cal = {"features": names, "coef": [round(float(c), 6) for c in coef], "intercept": round(intercept, 6),
-           "n": int(len(ok))}
+           "n": int(len(ok)), "ridge": ridge}
     conf = np.array([pipeline.amount_confidence(e, cal) for e in ev])
     table = threshold_table(conf, ok)
     raw = np.array([e.sdnn_confidence for e in ev])

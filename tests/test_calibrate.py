@@ -56,3 +56,38 @@ def test_temperature_scaling_reduces_ece_of_overconfident_logits():
     sharp = base * 4.0
     t = fit_temperature(sharp, labels)
     assert expected_calibration_error(softmax(sharp, t), labels) < 0.5 * expected_calibration_error(softmax(sharp), labels)
+
+
+def _fit_amount_script():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        spec = importlib.util.spec_from_file_location("fit_amount_calibration", scripts / "fit_amount_calibration.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(scripts))
+    return mod
+
+
+def test_amount_calibration_ridge_by_leave_one_out_follows_the_signal():
+    F = _fit_amount_script()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 1))
+    signal = (x[:, 0] + 0.3 * rng.normal(size=80) > 0).astype(float)
+    noise = (rng.random(80) < 0.5).astype(float)
+    # a strong signal wants little shrinkage, pure noise a lot
+    assert F.loo_log_loss(x, signal, 0.01) < F.loo_log_loss(x, signal, 10.0)
+    assert F.loo_log_loss(x, noise, 10.0) < F.loo_log_loss(x, noise, 0.01)
+    # by hand on 12 fields: each predicted by a fit on the other 11
+    xs, ys = x[:12], signal[:12]
+    losses = []
+    for i in range(12):
+        coef, b = F.fit_logistic(np.delete(xs, i, axis=0), np.delete(ys, i), 1.0)
+        p = 1 / (1 + np.exp(-(xs[i] @ coef + b)))
+        losses.append(-np.log(p) if ys[i] else -np.log(1 - p))
+    assert F.loo_log_loss(xs, ys, 1.0) == pytest.approx(np.mean(losses))
