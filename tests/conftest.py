@@ -16,3 +16,20 @@ def needs_data(*parts: str):
     """Skip when ``../shared/data/<parts>`` is absent (a user's fresh clone); CI has it."""
     path = DATA.joinpath(*parts)
     return pytest.mark.skipif(not path.exists(), reason=f"needs {path} (../shared/data or $CHEQUE_READER_DATA)")
+
+
+def load_script(name: str):
+    """``scripts/<name>.py`` as a module (its own folder on the path while it loads, as when run)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    scripts = Path(__file__).resolve().parent.parent / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        spec = importlib.util.spec_from_file_location(name, scripts / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(scripts))
+    return mod

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cheque_reader.calibrate import expected_calibration_error, fit_temperature, reliability_table, softmax
+from conftest import load_script
 
 
 def test_ece_by_hand():
@@ -58,24 +59,8 @@ def test_temperature_scaling_reduces_ece_of_overconfident_logits():
     assert expected_calibration_error(softmax(sharp, t), labels) < 0.5 * expected_calibration_error(softmax(sharp), labels)
 
 
-def _fit_amount_script():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    scripts = Path(__file__).resolve().parent.parent / "scripts"
-    sys.path.insert(0, str(scripts))
-    try:
-        spec = importlib.util.spec_from_file_location("fit_amount_calibration", scripts / "fit_amount_calibration.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(scripts))
-    return mod
-
-
 def test_amount_calibration_ridge_by_leave_one_out_follows_the_signal():
-    F = _fit_amount_script()
+    F = load_script("fit_amount_calibration")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(80, 1))
     signal = (x[:, 0] + 0.3 * rng.normal(size=80) > 0).astype(float)

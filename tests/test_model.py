@@ -17,6 +17,7 @@ from cheque_reader.model import (
     rbf_codes,
     squash,
 )
+from conftest import load_script
 
 
 def test_classic_parameter_count_is_the_papers():
@@ -87,19 +88,8 @@ def test_build_model_roundtrip():
         build_model({"name": "AlexNet"})
 
 
-def _train_script():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parent.parent / "scripts" / "train_lenet.py"
-    spec = importlib.util.spec_from_file_location("train_lenet", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_training_distortions_are_seeded_and_keep_the_background():
-    T = _train_script()
+    T = load_script("train_lenet")
     x = torch.full((6, 1, 32, 32), -0.1)
     x[:, :, 10:22, 14:18] = 1.175  # a "1"
     a = T.batch_augment(x, torch.Generator().manual_seed(5), strength=1.0, elastic_p=1.0)
@@ -115,7 +105,7 @@ def test_training_distortions_are_seeded_and_keep_the_background():
 
 
 def test_distillation_loss_mixes_labels_and_teachers():
-    T = _train_script()
+    T = load_script("train_lenet")
     torch.manual_seed(0)
     student, teacher = LeNet5().eval(), LeNet5().eval()
     x, y = torch.randn(8, 1, 32, 32), torch.randint(0, 10, (8,))

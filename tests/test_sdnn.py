@@ -9,6 +9,7 @@ import pytest
 
 from cheque_reader import sdnn
 from cheque_reader.config import BACKGROUND_VALUE, INK_VALUE
+from conftest import load_script
 
 
 def test_field_input_crops_to_the_ink_and_keeps_the_aspect():
@@ -129,24 +130,8 @@ def test_long_runs_switch_to_frozen_graphs_that_read_alike(reader, monkeypatch):
         assert abs(a.confidence - b.confidence) < 1e-5
 
 
-def _train_sdnn_script():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    scripts = Path(__file__).resolve().parent.parent / "scripts"
-    sys.path.insert(0, str(scripts))
-    try:
-        spec = importlib.util.spec_from_file_location("train_sdnn", scripts / "train_sdnn.py")
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(scripts))
-    return mod
-
-
 def test_lakh_strips_are_round_indian_amounts_and_off_by_default():
-    T = _train_sdnn_script()
+    T = load_script("train_sdnn")
     rng0 = np.random.default_rng(0)
     x = np.zeros((50, 28, 28), np.uint8)
     for i in range(50):  # a thick blob per "digit", enough for the strip maker
