@@ -3,7 +3,9 @@
 - ORAND CAR-A validation fold (``--layout field``): digit-string accuracy;
 - IDRBT, all 40 whole cheques (``--layout auto``): fields found with IoU >= 0.5 against the
   labelled box, digit-string accuracy on the rows not marked uncertain;
-- the most common failure kinds on both sets, with counts.
+- the most common failure kinds on both sets, with counts;
+- with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13 and 180 degrees) and
+  on a dark scanner bed (also turned -5 degrees): the amount right, per change.
 
 Usage::
 
@@ -28,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cheque_reader import annotate, datasets, pipeline, segment  # noqa: E402
+from cheque_reader import annotate, datasets, locate, pipeline, segment  # noqa: E402
 from cheque_reader.config import ReadOptions  # noqa: E402
 from cheque_reader.errors import ModelError  # noqa: E402
 from cheque_reader.types import BBox, Page  # noqa: E402
@@ -61,6 +63,28 @@ def confusions(read: str, truth: str) -> list[str]:
     if len(read) != len(truth):
         return []
     return [f"{t}->{r}" for t, r in zip(truth, read) if t != r]
+
+
+def _turned(image: np.ndarray, angle: float, fill: tuple[int, int, int]) -> np.ndarray:
+    """``image`` turned ``angle`` degrees counter-clockwise on a canvas that holds all of it."""
+    m, w, h = locate._rotation(image.shape[1], image.shape[0], angle)
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill)
+
+
+def _on_bed(image: np.ndarray) -> np.ndarray:
+    """``image`` on a dark scanner bed, with uneven margins."""
+    return cv2.copyMakeBorder(image, 160, 200, 140, 220, cv2.BORDER_CONSTANT, value=(40, 40, 40))
+
+
+#: How ``--robustness`` moves the IDRBT scans (colour BGR in, colour BGR out).
+MOVES = {
+    "as scanned": lambda c: c,
+    "turned +8 degrees": lambda c: _turned(c, 8.0, (255, 255, 255)),
+    "turned -13 degrees": lambda c: _turned(c, -13.0, (255, 255, 255)),
+    "upside down": lambda c: cv2.rotate(c, cv2.ROTATE_180),
+    "on a scanner bed": _on_bed,
+    "on a scanner bed, turned -5 degrees": lambda c: _turned(_on_bed(c), -5.0, (40, 40, 40)),
+}
 
 
 def load_page(path: Path, name: str) -> Page:
@@ -104,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-idrbt", action="store_true")
     ap.add_argument("--fold", default="val", choices=("val", "train", "all"))
     ap.add_argument("--verbose", action="store_true", help="print every failure: file, truth, read")
+    ap.add_argument("--robustness", action="store_true",
+                    help="also read the IDRBT cheques with certain labels turned and on a scanner bed (amount only)")
     ap.add_argument("--synth", type=int, default=0, metavar="N",
                     help="also read N synthetic cheques rendered from MNIST test digits (--layout auto)")
     args = ap.parse_args(argv)
@@ -190,6 +216,18 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("IDRBT, amount_uncertain == 0", "right digit count (no model)", f"{seg_ok}/{certain} = {seg_ok / max(1, certain):.1%}"))
         else:
             rows.append(("IDRBT, amount_uncertain == 0", "digit-string accuracy", f"{ok}/{certain} = {ok / max(1, certain):.1%}"))
+
+    if args.robustness and classifier is not None:
+        df = datasets.load_idrbt_labels()
+        df = df[df["amount_uncertain"].astype(int) == 0]
+        d = datasets.idrbt_dir() / "images"
+        for name, move in MOVES.items():
+            ok = 0
+            for f, truth in zip(df["file"], df["amount_digits"].astype(str)):
+                color = move(cv2.imread(str(d / f), cv2.IMREAD_COLOR))
+                res, _, _ = read(Page(f, 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color), "auto", classifier, None, f)
+                ok += res.digits == truth
+            rows.append((f"IDRBT certain labels, {name}", "amount right (no IoU)", f"{ok}/{len(df)} = {ok / len(df):.1%}"))
 
     if args.synth:
         from cheque_reader import synth
