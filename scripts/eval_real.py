@@ -91,6 +91,11 @@ def load_page(path: Path, name: str) -> Page:
     color = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if color is None:
         raise SystemExit(f"cannot read {path}")
+    return page_of(color, name)
+
+
+def page_of(color: np.ndarray, name: str) -> Page:
+    """The page of a BGR image (no colour kept when the three channels are equal)."""
     gray = cv2.cvtColor(color, cv2.COLOR_BGR2GRAY)
     b, g, r = cv2.split(color)
     is_gray = np.array_equal(b, g) and np.array_equal(g, r)
@@ -224,8 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, move in MOVES.items():
             ok = 0
             for f, truth in zip(df["file"], df["amount_digits"].astype(str)):
-                color = move(cv2.imread(str(d / f), cv2.IMREAD_COLOR))
-                res, _, _ = read(Page(f, 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color), "auto", classifier, None, f)
+                res, _, _ = read(page_of(move(cv2.imread(str(d / f), cv2.IMREAD_COLOR)), f), "auto", classifier, None, f)
                 ok += res.digits == truth
             rows.append((f"IDRBT certain labels, {name}", "amount right (no IoU)", f"{ok}/{len(df)} = {ok / len(df):.1%}"))
 
