@@ -58,6 +58,14 @@ MICROTEXT_MIN_COUNT = 8
 #: A printed currency sign inside the box ends within this fraction of the field width.
 SIGN_MAX_RIGHT = 0.13
 
+#: A component whose ink's minor/major axis ratio is below this is a pen stroke (a ``1`` at any
+#: slant), never a printed currency sign.
+SIGN_MIN_ELONGATION = 0.3
+
+#: A printed sign's ink is darker than the handwriting's by at least this (median gray levels):
+#: IDRBT's printed rupee signs 0-15 against pen ink 19-83; a first digit is the pen's own shade.
+SIGN_DARKER_BY = 10
+
 #: Ink components smaller than this fraction of the field height squared are specks.
 SPECK_AREA = 0.0012
 
@@ -290,12 +298,14 @@ def drop_microtext(ink: np.ndarray) -> np.ndarray:
     return ink & ~drop[lab]
 
 
-def drop_left_sign(ink: np.ndarray) -> np.ndarray:
+def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     """Drop a printed currency sign standing alone at the left edge of a boxed field.
 
     The sign is the leftmost component when it ends within ``SIGN_MAX_RIGHT`` of the
-    width, is 15-70% of the field height, not a thin upright stroke (a ``1``), and no other
-    ink starts left of its right edge.
+    width, is 15-70% of the field height, not a thin stroke at any slant (a ``1``: ink
+    elongation below ``SIGN_MIN_ELONGATION``), printed darker than the rest of the ink in
+    ``gray`` (by ``SIGN_DARKER_BY``: a handwritten first digit has the pen's shade), and no
+    other ink starts left of its right edge.
     """
     h, w = ink.shape
     n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
@@ -311,11 +321,30 @@ def drop_left_sign(ink: np.ndarray) -> np.ndarray:
     x, y, cw, ch, _ = stats[first]
     if x + cw > SIGN_MAX_RIGHT * w or not 0.15 * h <= ch <= 0.7 * h:
         return ink
-    if cw < 0.3 * ch:
-        return ink  # a thin upright stroke is a handwritten "1", not a printed sign
+    if cw < 0.3 * ch or ink_elongation(lab[y : y + ch, x : x + cw] == first) < SIGN_MIN_ELONGATION:
+        return ink  # a thin stroke, upright or slanted, is a handwritten "1", not a printed sign
     if stats[order[1:], cv2.CC_STAT_LEFT].min() < x + cw:
         return ink
-    return ink & (lab != first)
+    sign = lab == first
+    if np.median(gray[sign]) > np.median(gray[ink & ~sign]) - SIGN_DARKER_BY:
+        return ink  # the pen's own shade: a handwritten first digit
+    return ink & ~sign
+
+
+def ink_elongation(mask: np.ndarray) -> float:
+    """Minor over major axis length of the ink in ``mask`` (0 for a thin straight stroke at any
+    slant, about 1 for a blob or a ring).
+
+    >>> round(ink_elongation(np.eye(20, dtype=bool)), 2)
+    0.0
+    >>> round(ink_elongation(np.ones((20, 20), bool)), 2)
+    1.0
+    """
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 3:
+        return 1.0
+    vals = np.linalg.eigvalsh(np.cov(np.vstack([xs, ys]).astype(float)))
+    return float(np.sqrt(max(vals[0], 0.0) / max(vals[1], 1e-9)))
 
 
 def drop_specks(ink: np.ndarray, min_area: int) -> np.ndarray:
@@ -342,5 +371,5 @@ def clean_field(field: Field) -> np.ndarray:
     ink = drop_specks(ink, max(4, int(SPECK_AREA * h * h)))
     ink = drop_microtext(ink)
     if field.layout != "field":
-        ink = drop_left_sign(ink)
+        ink = drop_left_sign(ink, gray)
     return np.where(ink, 0, 255).astype(np.uint8)

@@ -35,6 +35,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from .preprocess import ink_elongation
 from .types import BBox, DigitCandidate
 
 log = logging.getLogger("cheque_reader")
@@ -151,11 +152,7 @@ def _elongation(p: _Piece) -> float:
     >>> round(_elongation(_Piece(np.eye(20, dtype=bool), 0, 0)), 2)
     0.0
     """
-    ys, xs = np.nonzero(p.mask)
-    if len(xs) < 3:
-        return 1.0
-    vals = np.linalg.eigvalsh(np.cov(np.vstack([xs, ys]).astype(float)))
-    return float(np.sqrt(max(vals[0], 0.0) / max(vals[1], 1e-9)))
+    return ink_elongation(p.mask)
 
 
 def _slant(p: _Piece) -> float:

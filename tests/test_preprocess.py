@@ -103,3 +103,32 @@ def test_thick_box_sides_removed_thin_leading_one_kept():
     assert not ink[20:95, 286:299].any() and not ink[20:95, 2:14].any(), "box sides removed"
     assert ink[30:80, 36:45].sum() > 200, "the '1' is not taken for a printed sign"
     assert ink[35:76, 100:141].sum() > 300
+
+
+def _left_sign_field(first: str, shade: int) -> np.ndarray:
+    """A boxed field: ``first`` ('1' slanted, '7' or a printed 'S') near the left in ``shade``,
+    then a handwritten '5' and '0' in pen gray 90."""
+    img = np.full((120, 440), 245, np.uint8)
+    cv2.rectangle(img, (4, 8), (436, 110), 40, 2)
+    if first == "1":
+        cv2.line(img, (44, 32), (24, 86), shade, 5)  # a slanted "1": wider than 0.3 of its height
+    elif first == "7":
+        cv2.line(img, (20, 32), (50, 32), shade, 5)
+        cv2.line(img, (50, 32), (30, 86), shade, 5)
+    else:
+        cv2.putText(img, "S", (16, 80), cv2.FONT_HERSHEY_DUPLEX, 1.6, shade, 4)
+    cv2.putText(img, "5", (110, 86), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 90, 5)
+    cv2.circle(img, (210, 60), 24, 90, 5)
+    return preprocess.clean_field(field(img, layout="us")) == 0
+
+
+def test_left_sign_dropped_only_when_printed_darker_than_the_pen():
+    for first in ("1", "7"):
+        ink = _left_sign_field(first, shade=90)
+        assert ink[30:90, 14:56].sum() > 150, f"a handwritten first {first!r} is not taken for a printed sign"
+    assert preprocess.ink_elongation(_left_sign_field("1", 90)[20:95, 14:56]) < preprocess.SIGN_MIN_ELONGATION
+    printed = _left_sign_field("S", shade=10)
+    assert not printed[20:95, 10:60].any(), "a printed sign, darker than the pen, is dropped"
+    kept = _left_sign_field("S", shade=90)
+    assert kept[20:95, 10:60].sum() > 150, "the same shape in the pen's shade is kept"
+    assert printed[30:90, 100:240].sum() > 500 and kept[30:90, 100:240].sum() > 500
