@@ -139,6 +139,35 @@ def _sweep_limits(candidates: tuple[DigitCandidate, ...]) -> tuple[tuple[int, in
     return rows, (min(ends) if ends else None)
 
 
+def without_final_slash(prepared: PreparedPage, field_read: sdnn.FieldRead | None) -> sdnn.FieldRead | None:
+    """``field_read`` without a final ``1`` that the SDNN read on the ``/`` of a closing ``/-``.
+
+    The sweep stops before a ``/-`` only when the slash is clearly taller than the digits
+    (:func:`_sweep_limits`); one of the digits' own height stays in it and is often read as a
+    ``1``. When the segmenter called that stroke a ``/`` with only a ``-`` after it, and the
+    SDNN's last digit is a ``1`` read in its columns, the ``1`` is dropped (not under a ``7``'s
+    top bar). The string's confidence stays that of the read with the ``1``: the change made no
+    read on the 1,080 ORAND fields or the 40 IDRBT cheques, so it is not calibrated on real ones.
+    """
+    if field_read is None or len(field_read.digits) < 2 or field_read.digits[-1] != "1":
+        return field_read
+    box, x_in = prepared.field_input_box, prepared.field_input
+    if box is None or x_in is None or not field_read.columns:
+        return field_read
+    cands = prepared.candidates
+    digits = [c for c in cands if c.kind == "digit"]
+    a, b = field_read.columns[-1]
+    centre = box.x + (a + b) / 2 * box.w / x_in.shape[1]
+    for s in (c for c in cands if c.kind == "/"):
+        after = [c for c in cands if c.bbox.x >= s.bbox.x + 0.5 * s.bbox.w]
+        if (s.bbox.x <= centre <= s.bbox.x2 and any(c.kind == "-" for c in after) and not _top_bar(s.image)
+                and not any(c.kind == "digit" for c in after) and any(c.bbox.x2 <= s.bbox.x for c in digits)):
+            return dataclasses.replace(field_read, digits=field_read.digits[:-1],
+                                       digit_confidences=field_read.digit_confidences[:-1],
+                                       columns=field_read.columns[:-1])
+    return field_read
+
+
 def _top_bar(image: np.ndarray) -> bool:
     """Whether the ink in the top fifth of a candidate crop (dark on light) spans over half its
     width: the bar of a ``7`` (or the flag of a ``1``), which a ``/`` does not have."""
@@ -178,6 +207,7 @@ def finish_page(
             **common,
         )
 
+    field_read = without_final_slash(prepared, field_read)
     chosen, agree = choose_path(prepared, predictions, field_read)
     read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS

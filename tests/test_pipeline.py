@@ -170,3 +170,30 @@ def test_amount_confidence_rises_with_each_piece_of_evidence_the_calibration_nam
     assert all(pipeline.amount_confidence(e, cal) > p for e in stronger)
     # a feature the calibration does not name changes nothing
     assert pipeline.amount_confidence(pipeline.AmountEvidence(0.8, 0.9, False, 0.5, False), cal) == p
+
+
+def test_a_final_one_read_on_the_slash_of_a_closing_slash_dash_is_dropped():
+    from cheque_reader import sdnn
+    from cheque_reader.types import BBox
+
+    digits = [_cand(10 + 25 * k, 20, 20, 30) for k in range(4)]
+    slash, dash = _cand(112, 20, 12, 31, "/"), _cand(126, 32, 20, 4, "-")  # a '/' of the digits' height
+    sweep = np.zeros((32, 128), np.float32)  # one input column per field pixel (box x 0-128)
+
+    def page(cands):
+        return pipeline.PreparedPage("x.png", 1, STATUS_OK, candidates=tuple(cands), field_input=sweep,
+                                     field_input_box=BBox(0, 0, 128, 50))
+
+    def read(digits_read, last_cols):
+        cols = tuple((10 + 25 * k, 28 + 25 * k) for k in range(len(digits_read) - 1)) + (last_cols,)
+        return sdnn.FieldRead(digits_read, 0.9, (0.9,) * len(digits_read), cols, 1.0)
+
+    on_slash = read("12341", (112, 122))
+    assert pipeline.without_final_slash(page([*digits, slash, dash]), on_slash).digits == "1234"
+    # not a '1', not in the slash's columns, no dash after it, a 7's top bar, or no field read: unchanged
+    assert pipeline.without_final_slash(page([*digits, slash, dash]), read("12347", (112, 122))).digits == "12347"
+    assert pipeline.without_final_slash(page([*digits, slash, dash]), read("12341", (85, 100))).digits == "12341"
+    assert pipeline.without_final_slash(page([*digits, slash]), on_slash).digits == "12341"
+    assert pipeline.without_final_slash(page([*digits, _cand(112, 20, 12, 31, "/", bar=True), dash]),
+                                        on_slash).digits == "12341"
+    assert pipeline.without_final_slash(page([*digits, slash, dash]), None) is None
