@@ -145,9 +145,10 @@ def without_final_slash(prepared: PreparedPage, field_read: sdnn.FieldRead | Non
     The sweep stops before a ``/-`` only when the slash is clearly taller than the digits
     (:func:`_sweep_limits`); one of the digits' own height stays in it and is often read as a
     ``1``. When the segmenter called that stroke a ``/`` with only a ``-`` after it, and the
-    SDNN's last digit is a ``1`` read in its columns, the ``1`` is dropped (not under a ``7``'s
-    top bar). The string's confidence stays that of the read with the ``1``: the change made no
-    read on the 1,080 ORAND fields or the 40 IDRBT cheques, so it is not calibrated on real ones.
+    SDNN's last digit is a ``1`` read in its columns, the ``1`` is dropped; not under a ``7``'s
+    top bar, nor in a field with a ``.`` (cents: ``34.71-`` may end in a slanted ``1``).
+    A final ``1.-`` whose dot is lost looks the same, so :func:`finish_page` never counts an
+    edited read as the two readers agreeing: it goes to review, with the right digits more often.
     """
     if field_read is None or len(field_read.digits) < 2 or field_read.digits[-1] != "1":
         return field_read
@@ -155,13 +156,15 @@ def without_final_slash(prepared: PreparedPage, field_read: sdnn.FieldRead | Non
     if box is None or x_in is None or not field_read.columns:
         return field_read
     cands = prepared.candidates
+    if any(c.kind == "." for c in cands):
+        return field_read  # cents: "34.71-" ends with a slanted 1 and a dash
     digits = [c for c in cands if c.kind == "digit"]
     a, b = field_read.columns[-1]
     centre = box.x + (a + b) / 2 * box.w / x_in.shape[1]
     for s in (c for c in cands if c.kind == "/"):
         after = [c for c in cands if c.bbox.x >= s.bbox.x + 0.5 * s.bbox.w]
-        if (s.bbox.x <= centre <= s.bbox.x2 and any(c.kind == "-" for c in after) and not _top_bar(s.image)
-                and not any(c.kind == "digit" for c in after) and any(c.bbox.x2 <= s.bbox.x for c in digits)):
+        if (s.bbox.x <= centre <= s.bbox.x2 and after and all(c.kind == "-" for c in after)
+                and not _top_bar(s.image) and any(c.bbox.x2 <= s.bbox.x for c in digits)):
             return dataclasses.replace(field_read, digits=field_read.digits[:-1],
                                        digit_confidences=field_read.digit_confidences[:-1],
                                        columns=field_read.columns[:-1])
@@ -207,8 +210,10 @@ def finish_page(
             **common,
         )
 
-    field_read = without_final_slash(prepared, field_read)
-    chosen, agree = choose_path(prepared, predictions, field_read)
+    trimmed = without_final_slash(prepared, field_read)
+    chosen, agree = choose_path(prepared, predictions, trimmed)
+    agree = agree and trimmed is field_read  # a read edited by a rule is not two readers agreeing
+    field_read = trimmed
     read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
     confidence, metadata = read.confidence, classifier.metadata

@@ -197,3 +197,18 @@ def test_a_final_one_read_on_the_slash_of_a_closing_slash_dash_is_dropped():
     assert pipeline.without_final_slash(page([*digits, _cand(112, 20, 12, 31, "/", bar=True), dash]),
                                         on_slash).digits == "12341"
     assert pipeline.without_final_slash(page([*digits, slash, dash]), None) is None
+
+
+def test_a_read_edited_by_the_slash_rule_is_never_counted_as_the_readers_agreeing(monkeypatch):
+    import dataclasses
+
+    page = Page("x.png", 1, cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY))
+    options = ReadOptions(layout="field", review_threshold=0.0)
+    plain = pipeline.read_page(page, options=options)
+    assert plain.digits == "4072" and "segmentation" not in plain.review_reasons
+    # the rule hands back a new read (here with the same digits, so the segmenting reader still spells them)
+    monkeypatch.setattr(pipeline, "without_final_slash", lambda prepared, fr: dataclasses.replace(fr))
+    edited = pipeline.read_page(page, options=options)
+    assert edited.digits == "4072"
+    assert "segmentation" in edited.review_reasons and edited.needs_review
+    assert edited.confidence < plain.confidence
