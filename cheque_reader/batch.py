@@ -457,9 +457,9 @@ def _chosen(prepared, reads) -> tuple[int, ...]:
     if reads.predictions is None or not prepared.candidates:
         return ()
     try:
-        from .pipeline import choose_path
+        from .pipeline import choose_reading
 
-        return tuple(choose_path(prepared, reads.predictions, reads.field_read)[0] or ())
+        return tuple(choose_reading(prepared, reads.predictions, reads.field_read)[0] or ())
     except Exception:  # noqa: BLE001 - an annotation never ends a run
         return ()
 

@@ -147,7 +147,7 @@ def without_final_slash(prepared: PreparedPage, field_read: sdnn.FieldRead | Non
     ``1``. When the segmenter called that stroke a ``/`` with only a ``-`` after it, and the
     SDNN's last digit is a ``1`` read in its columns, the ``1`` is dropped; not under a ``7``'s
     top bar, nor in a field with a ``.`` (cents: ``34.71-`` may end in a slanted ``1``).
-    A final ``1.-`` whose dot is lost looks the same, so :func:`finish_page` never counts an
+    A final ``1.-`` whose dot is lost looks the same, so :func:`choose_reading` never counts an
     edited read as the two readers agreeing: it goes to review, with the right digits more often.
     """
     if field_read is None or len(field_read.digits) < 2 or field_read.digits[-1] != "1":
@@ -210,10 +210,7 @@ def finish_page(
             **common,
         )
 
-    trimmed = without_final_slash(prepared, field_read)
-    chosen, agree = choose_path(prepared, predictions, trimmed)
-    agree = agree and trimmed is field_read  # a read edited by a rule is not two readers agreeing
-    field_read = trimmed
+    chosen, agree, field_read = choose_reading(prepared, predictions, field_read)
     read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
     confidence, metadata = read.confidence, classifier.metadata
@@ -329,6 +326,19 @@ def amount_confidence(evidence: AmountEvidence, calibration: dict | None) -> flo
 def _logit(p: float) -> float:
     p = min(max(float(p), 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
+
+
+def choose_reading(
+    prepared: PreparedPage, predictions: DigitPredictions, field_read: sdnn.FieldRead | None = None
+) -> tuple[tuple[int, ...] | None, bool, sdnn.FieldRead | None]:
+    """:func:`choose_path` after the rules that edit the SDNN's read (:func:`without_final_slash`):
+    the candidates kept, whether the two readers agree, and the SDNN read used.
+
+    A read a rule edited never counts as the readers agreeing: it goes to review.
+    """
+    edited = without_final_slash(prepared, field_read)
+    chosen, agree = choose_path(prepared, predictions, edited)
+    return chosen, agree and edited is field_read, edited
 
 
 def choose_path(
