@@ -205,3 +205,14 @@ def test_annotations_one_safe_png_per_decoded_page(ugly, tmp_path):
     assert len(names) == (df["status"] != "error").sum() == len(UGLY_NAMES)
     assert all(re.fullmatch(r"\d{6}_[A-Za-z0-9_-]+_p1\.png", n) for n in names), names
     assert all(cv2.imread(str(out / n)) is not None for n in names)
+
+
+def test_worker_processes_yield_the_cpu_to_the_main_process():
+    import concurrent.futures as cf
+    import os
+
+    if not hasattr(os, "nice"):
+        pytest.skip("os.nice is POSIX only")
+    with cf.ProcessPoolExecutor(1, mp_context=batch._pool_context(), initializer=batch._worker_init) as pool:
+        niceness = pool.submit(os.nice, 0).result()
+    assert niceness == min(19, os.nice(0) + batch.WORKER_NICENESS)
