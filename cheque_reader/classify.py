@@ -338,11 +338,24 @@ def frozen_for_cpu(model, probes: list):
         return model
 
 
-def _onnx_runner(net, meta: dict, path: Path):
+def onnx_session(model_bytes: bytes):
+    """A one-thread ONNX Runtime CPU session (graph optimizations on) for ``model_bytes``.
+
+    Small convolutions scale poorly across threads inside one run: callers run one thread per
+    run and, for big batches, several runs at a time.
+    """
     try:
         import onnxruntime as ort
     except ImportError as exc:
         raise UsageError("backend 'onnx' needs onnxruntime: pip install 'cheque-reader[onnx]'") from exc
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+
+
+def _onnx_runner(net, meta: dict, path: Path):
     onnx_path = path.with_suffix(".onnx")
     if onnx_path.is_file() and meta.get("onnx_sha256") == sha256_file(onnx_path):
         model_bytes = onnx_path.read_bytes()
@@ -351,13 +364,8 @@ def _onnx_runner(net, meta: dict, path: Path):
     import torch
 
     threads = max(1, torch.get_num_threads())  # honour the caller's thread limit
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Small convolutions scale poorly across threads inside one run: run one thread per
-    # run and split big batches into runs of ``ONNX_CHUNK`` digits, ``threads`` at a time.
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
+    # big batches: runs of ``ONNX_CHUNK`` digits, ``threads`` at a time
+    sess = onnx_session(model_bytes)
     name = sess.get_inputs()[0].name
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,22 +210,26 @@ def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[
 
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, str], tuple] = {}
-_FROZEN: dict[str, list] = {}  # weights path -> its CPU networks as frozen TorchScript graphs
+_FROZEN: dict[str, list] = {}  # weights path -> its CPU networks as frozen TorchScript graphs (or ONNX sessions)
 
 
 class FieldReader:
-    """Reads whole fields with the shipped SDNN (one model per process).
+    """Reads whole fields with the shipped SDNN (one model per process); ``backend="onnx"`` runs
+    the networks on ONNX Runtime (CPU, exported when the reader is made).
 
     >>> reader = FieldReader()   # doctest: +SKIP
     >>> reader.read([field_input(gray, ink)])[0].digits   # doctest: +SKIP
     '1500'
     """
 
-    def __init__(self, model_path: str | Path | None = None, device: str = "cpu") -> None:
+    def __init__(self, model_path: str | Path | None = None, device: str = "cpu", backend: str = "torch") -> None:
         self.model_path = Path(model_path) if model_path else default_sdnn_path()
         self.device = device
+        self.backend = backend
         self.nets, self.metadata = _load_sdnn(self.model_path, device)
-        self._fast: list | None = None  # the nets as frozen TorchScript graphs, for long runs
+        # the nets as frozen TorchScript graphs (made after OPTIMIZE_AFTER_FIELDS, for long runs),
+        # or as ONNX Runtime sessions (backend "onnx", CPU)
+        self._fast: list | None = _onnx_sdnn(self.model_path, self.nets) if backend == "onnx" else None
         self._fields_read = 0
 
     @property
@@ -388,6 +393,45 @@ def _frozen_sdnn(path: Path, nets: list) -> list:
             probe = torch.linspace(-0.1, 1.175, 3 * INPUT_HEIGHT * 96).reshape(3, 1, INPUT_HEIGHT, 96)
             other = torch.linspace(1.175, -0.1, INPUT_HEIGHT * 140).reshape(1, 1, INPUT_HEIGHT, 140)
             _FROZEN[key] = [frozen_for_cpu(net, [probe, other]) for net in nets]
+        return _FROZEN[key]
+
+
+def export_onnx(net) -> bytes:
+    """One SDNN network as ONNX bytes, batch and width dynamic."""
+    import io as _io
+
+    import torch
+
+    buf = _io.BytesIO()
+    x = torch.zeros(2, 1, INPUT_HEIGHT, 64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation notices
+        torch.onnx.export(net.eval(), (x,), buf, input_names=["x"], output_names=["logits"],
+                          dynamic_axes={"x": {0: "n", 3: "w"}, "logits": {0: "n", 1: "t"}}, opset_version=17,
+                          dynamo=False)
+    return buf.getvalue()
+
+
+class _OnnxNet:
+    """An ONNX Runtime session called like the torch network (a tensor in, a tensor out)."""
+
+    def __init__(self, model_bytes: bytes) -> None:
+        from .classify import onnx_session
+
+        self.session = onnx_session(model_bytes)
+
+    def __call__(self, x):
+        import torch
+
+        return torch.from_numpy(self.session.run(None, {"x": x.cpu().numpy()})[0])
+
+
+def _onnx_sdnn(path: Path, nets: list) -> list:
+    """The networks of ``path`` as ONNX Runtime sessions, made once per process."""
+    key = "onnx:" + str(path.resolve())
+    with _LOCK:
+        if key not in _FROZEN:
+            _FROZEN[key] = [_OnnxNet(export_onnx(net)) for net in nets]
         return _FROZEN[key]
 
 

@@ -188,3 +188,13 @@ def test_precise_batch_norm_averages_the_statistics_over_the_batches_and_changes
     assert first.momentum == 0.1 and not net.training
     after = net.state_dict()
     assert all(torch.equal(after[k], v) for k, v in weights.items())
+
+
+def test_onnx_backend_reads_like_torch(reader):
+    pytest.importorskip("onnxruntime")
+    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "62", "7")]
+    onnx = sdnn.FieldReader(backend="onnx")
+    assert onnx._fast is not None and type(onnx._fast[0]).__name__ == "_OnnxNet"
+    for a, b in zip(reader.read(fields), onnx.read(fields)):
+        assert a.digits == b.digits and a.columns == b.columns
+        assert abs(a.confidence - b.confidence) < 1e-4 and abs(a.views_agree - b.views_agree) < 1e-9
