@@ -352,6 +352,10 @@ def onnx_session(model_bytes: bytes):
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
+    # inputs change shape from run to run (batch, and the field reader's width): an arena and
+    # memory patterns sized for each shape seen only grow the process (1.0 GB against 0.68 GB)
+    opts.enable_cpu_mem_arena = False
+    opts.enable_mem_pattern = False
     return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
 
 
