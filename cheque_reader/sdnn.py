@@ -226,7 +226,8 @@ class FieldReader:
         self.model_path = Path(model_path) if model_path else default_sdnn_path()
         self.device = device
         self.backend = backend
-        self.nets, self.metadata = _load_sdnn(self.model_path, device)
+        # ONNX Runtime runs on the CPU (as the classifier's): export from the CPU networks
+        self.nets, self.metadata = _load_sdnn(self.model_path, "cpu" if backend == "onnx" else device)
         # the nets as frozen TorchScript graphs (made after OPTIMIZE_AFTER_FIELDS, for long runs),
         # or as ONNX Runtime sessions (backend "onnx", CPU)
         self._fast: list | None = _onnx_sdnn(self.model_path, self.nets) if backend == "onnx" else None
