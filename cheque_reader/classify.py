@@ -390,8 +390,16 @@ def export_onnx(net) -> bytes:
     import torch
 
     model = net.fused() if hasattr(net, "fused") else net.eval()
+    return onnx_bytes(model, torch.zeros(2, 1, INPUT_SIZE, INPUT_SIZE), {"x": {0: "n"}, "logits": {0: "n"}})
+
+
+def onnx_bytes(model, example, dynamic_axes: dict) -> bytes:
+    """``model`` exported to ONNX (input ``x``, output ``logits``, opset 17) from ``example``."""
+    import torch
+
     buf = io.BytesIO()
-    x = torch.zeros(2, 1, INPUT_SIZE, INPUT_SIZE)
-    torch.onnx.export(model, (x,), buf, input_names=["x"], output_names=["logits"],
-                      dynamic_axes={"x": {0: "n"}, "logits": {0: "n"}}, opset_version=17, dynamo=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+        torch.onnx.export(model, (example,), buf, input_names=["x"], output_names=["logits"],
+                          dynamic_axes=dynamic_axes, opset_version=17, dynamo=False)
     return buf.getvalue()

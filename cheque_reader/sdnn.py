@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,7 +209,7 @@ def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[
 
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, str], tuple] = {}
-_FROZEN: dict[str, list] = {}  # weights path -> its CPU networks as frozen TorchScript graphs (or ONNX sessions)
+_FAST: dict[tuple[str, str], list] = {}  # (weights path, kind) -> its networks as frozen TorchScript graphs or ONNX sessions
 
 
 class FieldReader:
@@ -388,29 +387,23 @@ def _frozen_sdnn(path: Path, nets: list) -> list:
 
     from .classify import frozen_for_cpu
 
-    key = str(path.resolve())
+    key = (str(path.resolve()), "torchscript")
     with _LOCK:
-        if key not in _FROZEN:
+        if key not in _FAST:
             probe = torch.linspace(-0.1, 1.175, 3 * INPUT_HEIGHT * 96).reshape(3, 1, INPUT_HEIGHT, 96)
             other = torch.linspace(1.175, -0.1, INPUT_HEIGHT * 140).reshape(1, 1, INPUT_HEIGHT, 140)
-            _FROZEN[key] = [frozen_for_cpu(net, [probe, other]) for net in nets]
-        return _FROZEN[key]
+            _FAST[key] = [frozen_for_cpu(net, [probe, other]) for net in nets]
+        return _FAST[key]
 
 
 def export_onnx(net) -> bytes:
     """One SDNN network as ONNX bytes, batch and width dynamic."""
-    import io as _io
-
     import torch
 
-    buf = _io.BytesIO()
-    x = torch.zeros(2, 1, INPUT_HEIGHT, 64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation notices
-        torch.onnx.export(net.eval(), (x,), buf, input_names=["x"], output_names=["logits"],
-                          dynamic_axes={"x": {0: "n", 3: "w"}, "logits": {0: "n", 1: "t"}}, opset_version=17,
-                          dynamo=False)
-    return buf.getvalue()
+    from .classify import onnx_bytes
+
+    return onnx_bytes(net.eval(), torch.zeros(2, 1, INPUT_HEIGHT, 64),
+                      {"x": {0: "n", 3: "w"}, "logits": {0: "n", 1: "t"}})
 
 
 class _OnnxNet:
@@ -429,11 +422,11 @@ class _OnnxNet:
 
 def _onnx_sdnn(path: Path, nets: list) -> list:
     """The networks of ``path`` as ONNX Runtime sessions, made once per process."""
-    key = "onnx:" + str(path.resolve())
+    key = (str(path.resolve()), "onnx")
     with _LOCK:
-        if key not in _FROZEN:
-            _FROZEN[key] = [_OnnxNet(export_onnx(net)) for net in nets]
-        return _FROZEN[key]
+        if key not in _FAST:
+            _FAST[key] = [_OnnxNet(export_onnx(net)) for net in nets]
+        return _FAST[key]
 
 
 def _load_sdnn(path: Path, device: str):
