@@ -1073,16 +1073,18 @@ def random_style(rng: np.random.Generator, layouts: Sequence[str] = LAYOUTS, har
 
 
 def render_many(
-    digit_source: DigitSource, n: int, *, seed: int = 0, layouts: Sequence[str] = LAYOUTS, hard: float = 0.5
+    digit_source: DigitSource, n: int, *, seed: int = 0, layouts: Sequence[str] = LAYOUTS, hard: float = 0.5,
+    start: int = 0,
 ) -> Iterator[SynthCheque]:
-    """``n`` cheques in :func:`random_style` styles; cheque ``i`` depends only on ``(seed, i)``.
+    """``n`` cheques in :func:`random_style` styles, numbered from ``start``; cheque ``i`` depends
+    only on ``(seed, i)``, so a set can be rendered in parts.
 
     >>> import numpy as np
     >>> src = DigitSource.from_arrays(np.pad(np.full((10, 20, 8), 255), ((0, 0), (4, 4), (10, 10))), np.arange(10))
     >>> [c.layout for c in render_many(src, 2, seed=1, layouts=("in-cts",))]
     ['in-cts', 'in-cts']
     """
-    for i in range(n):
+    for i in range(start, start + n):
         rng = np.random.default_rng([seed, i])
         yield render_cheque(digit_source, rng, style=random_style(rng, layouts, hard))
 

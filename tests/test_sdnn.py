@@ -148,6 +148,27 @@ def test_lakh_strips_are_round_indian_amounts_and_off_by_default():
         assert field.shape[0] == sdnn.INPUT_HEIGHT and field.max() > 0.5  # ink on paper
 
 
+def test_synthetic_cheque_fields_are_read_through_the_pipeline_and_cached(tmp_path):
+    from cheque_reader import synth
+
+    T = load_script("train_sdnn")
+    x = np.zeros((50, 28, 28), np.uint8)
+    for i in range(50):  # a thick blob per "digit"
+        x[i, 6 + i % 5 : 22, 9 : 19 + i % 4] = 255
+    y = np.arange(50) % 10
+    cache = tmp_path / "fields.npz"
+    fields, digits = T.synth_fields(x, y, 3, 1, cache)
+    rendered = [c.digits for c in synth.render_many(synth.DigitSource.from_arrays(x, y), 3, seed=T.SYNTH_SEED)]
+    assert len(fields) >= 2 and all(d in rendered for d in digits)   # the cheques' own amounts
+    for f in fields:
+        assert f.shape[0] == sdnn.INPUT_HEIGHT and f.shape[1] >= 8
+        assert BACKGROUND_VALUE - 1e-6 <= f.min() and f.max() <= INK_VALUE + 1e-6 and f.max() > 0.5
+    again, digits_again = T.synth_fields(np.zeros_like(x), y, 3, 1, cache)  # read back, not rendered again
+    assert digits_again == digits and all(np.array_equal(a, b) for a, b in zip(fields, again))
+    other, _ = T.synth_fields(x, y, 1, 1, cache)                            # another n: rendered afresh
+    assert len(other) <= 1
+
+
 def test_a_leading_zero_is_replaced_by_the_likeliest_one_edit_amount():
     p = np.full((12, 11), 0.01)
     p[:, sdnn.BLANK] = 0.9
