@@ -76,3 +76,18 @@ def test_amount_calibration_ridge_by_leave_one_out_follows_the_signal():
         p = 1 / (1 + np.exp(-(xs[i] @ coef + b)))
         losses.append(-np.log(p) if ys[i] else -np.log(1 - p))
     assert F.loo_log_loss(xs, ys, 1.0) == pytest.approx(np.mean(losses))
+
+
+def test_cross_fitted_figures_follow_the_signal_and_the_policy():
+    F = load_script("fit_amount_calibration")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 1))
+    ok = x[:, 0] > -0.5                              # the feature separates right from wrong reads
+    everyone = np.ones(200, bool)
+    sharp = F.cross_fitted(x, ok, everyone, "1.0", repeats=2)
+    assert sharp["fields"] == 200 and sharp["auto_accepted_error"] <= 0.02   # near the 1% target
+    assert 0.3 < sharp["auto_accepted"] <= ok.mean() + 0.02 and sharp["read_rate_at_target"] > 0.3
+    assert F.cross_fitted(x, ok, ~everyone, "1.0", repeats=2)["auto_accepted"] == 0.0  # nothing eligible
+    noise = rng.random(200) < 0.8                    # 20% wrong, unrelated to the feature
+    blind = F.cross_fitted(x, noise, everyone, "1.0", repeats=2)
+    assert blind["read_rate_at_target"] < 0.2 and blind["ece"] < 0.2
