@@ -1,8 +1,8 @@
 """Digits and separators into amount text, value and a grammar check.
 
 Three writing conventions are understood: US (``1,234.56``), Indian (``25,00,000/-``)
-and European (``1.234,56``). Terminators (``/-``, ``-``, ``=``, ``.-``) and fraction cents
-(``1234 56/100``) are accepted.
+and European (``1.234,56``). Terminators (``/-``, ``-``, ``=``, ``.-``, and a closing ``.``
+as in Chile's ``17.311.``) and fraction cents (``1234 56/100``) are accepted.
 
 >>> parse_amount("1,234.56")
 ParsedAmount(value='1234.56', convention='us', grammar_ok=True)
@@ -33,7 +33,7 @@ _GRAMMARS = {
     "eu": re.compile(r"^(?P<int>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<dec>\d{2}))?$"),
 }
 _FRACTION = re.compile(r"^(?P<int>[\d,.]*\d)\s*(?P<dec>\d{2})/100$")
-_TERMINATOR = re.compile(r"(?:[./]?[-=]+|/)$")
+_TERMINATOR = re.compile(r"(?:[./]?[-=]+|/|\.)$")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
 
     >>> parse_amount("125.-")
     ParsedAmount(value='125.00', convention='us', grammar_ok=True)
+    >>> parse_amount("17.311.")
+    ParsedAmount(value='17311.00', convention='eu', grammar_ok=True)
     >>> parse_amount("1234 56/100").value
     '1234.56'
     """

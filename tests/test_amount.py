@@ -18,6 +18,8 @@ from cheque_reader.amount import assemble_amount, format_amount, parse_amount
         ("12,50", "12.50", "eu"),
         ("2.250", "2250.00", "eu"),
         ("0500", "500.00", "us"),
+        ("17.311.", "17311.00", "eu"),   # a closing point, as on Chilean cheques (ORAND CAR-A)
+        ("26000.", "26000.00", "us"),
     ],
 )
 def test_parse_amount_conventions(text, value, convention):
@@ -30,7 +32,7 @@ def test_fraction_cents():
     assert parse_amount("1,234 56/100").value == "1234.56"
 
 
-@pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,"])
+@pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,", "12.5.", "1..", "."])
 def test_grammar_violations_are_flagged(text):
     assert not parse_amount(text).grammar_ok
 
