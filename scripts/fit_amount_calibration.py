@@ -144,8 +144,8 @@ def main(argv=None) -> int:
                     help="L2 penalty on the coefficients (few images), or 'loo': the value of "
                          f"{', '.join(map(str, RIDGE_GRID))} with the least leave-one-out log-loss")
     ap.add_argument("--features", default="logit_sdnn_confidence,readers_agree,views_agree",
-                    help="comma-separated names from cheque_reader.pipeline.AMOUNT_FEATURES (few: 88 images; "
-                         "on them the segmenting reader's confidence weighed ~0 and grammar_ok came out negative)")
+                    help="comma-separated names from cheque_reader.pipeline.AMOUNT_FEATURES (session 8, cross-fitted "
+                         "on the 281 fields: adding the segmenting reader's confidence or grammar_ok accepts no more)")
     ap.add_argument("--with-val", action="store_true",
                     help="fit on the calibration images and the validation fold together (281 held-out fields)")
     ap.add_argument("--update-sidecar", type=Path, help="SDNN sidecar to write amount_calibration and thresholds into")
