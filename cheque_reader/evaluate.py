@@ -17,7 +17,8 @@ Definitions (all over the matched truth rows unless said otherwise):
   by a confidence threshold (accept ``confidence >= t``) while the accepted reads have
   at most error ``e`` (the risk–coverage curve);
 - ECE: expected calibration error of ``confidence`` against exact-string correctness,
-  15 equal-width bins, weighted by bin size;
+  15 equal-width bins, weighted by bin size; with its noise floor, the ECE a perfectly
+  calibrated confidence would show on this many reads (small sets read high);
 - auto error: error rate among the reads the run did not flag (``needs_review`` false).
 
 >>> import pandas as pd
@@ -85,6 +86,7 @@ class EvaluationReport:
     read_rate: Mapping[str, float] = field(default_factory=dict)
     thresholds: Mapping[str, float] = field(default_factory=dict)
     ece: float | None = None
+    ece_noise_floor: float | None = None
     auto_rate: float | None = None
     auto_error: float | None = None
     confidence: tuple[float, ...] = ()
@@ -118,7 +120,9 @@ class EvaluationReport:
             thr = self.thresholds.get(key)
             thr_txt = "" if thr is None or thr > 1 else f" (threshold {thr:.4f})"
             lines.append(f"read @ {100 * float(key):g}% error".ljust(20) + f"{pct(rate)}{thr_txt}")
-        lines.append(f"ECE                 {pct(self.ece)}")
+        floor = "" if self.ece_noise_floor is None else (
+            f" (a perfectly calibrated confidence would show about {pct(self.ece_noise_floor)} on this many reads)")
+        lines.append(f"ECE                 {pct(self.ece)}{floor}")
         if self.auto_rate is not None:
             lines.append(f"auto-accepted       {pct(self.auto_rate)}, their error {pct(self.auto_error)}")
         return "\n".join(lines)
@@ -497,6 +501,7 @@ def evaluate_results(
         read_rate=read_rates(conf, correct, targets),
         thresholds=threshold_table(conf, correct, targets),
         ece=expected_calibration_error(conf, correct) if np.isfinite(conf).any() else None,
+        ece_noise_floor=ece_noise_floor(conf) if np.isfinite(conf).any() else None,
         auto_rate=float(len(auto) / n) if has_flags else None,
         auto_error=float((~auto["correct"]).mean()) if has_flags and len(auto) else None,
         confidence=tuple(float(c) for c in conf),
@@ -543,7 +548,8 @@ def plot_evaluation(report: EvaluationReport, path: str | Path, *, title: str | 
         ax2.annotate(str(int(r["count"])), (r["lo"] + width / 2, r["accuracy"]), ha="center",
                      textcoords="offset points", xytext=(0, 2), fontsize=6)
     ece = "n/a" if report.ece is None else f"{100 * report.ece:.2f}%"
-    ax2.set_title(f"reliability (ECE {ece})")
+    floor = "" if report.ece_noise_floor is None else f"; {100 * report.ece_noise_floor:.1f}% if perfectly calibrated"
+    ax2.set_title(f"reliability (ECE {ece}{floor})")
     ax2.set_xlabel("confidence")
     ax2.set_ylabel("share exactly right")
     ax2.set_xlim(0, 1)

@@ -12,6 +12,7 @@ from cheque_reader.config import data_dir
 from cheque_reader.evaluate import (
     REJECT_ALL,
     apply_string_calibration,
+    ece_noise_floor,
     edit_distance,
     evaluate_results,
     expected_calibration_error,
@@ -241,9 +242,20 @@ def test_compose_string_calibration_equals_applying_twice():
     assert compose_string_calibration(None, outer) == outer
 
 
-def test_ece_noise_floor_shrinks_with_n():
-    from cheque_reader.evaluate import ece_noise_floor
+def test_the_report_gives_the_ece_noise_floor_beside_the_ece():
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.5, 1.0, 300)
+    ok = rng.uniform(size=300) < conf                         # calibrated by construction
+    res = pd.DataFrame({"source": [f"d/{i}.png" for i in range(300)], "page": 1, "confidence": conf,
+                        "digits": ["12" if o else "13" for o in ok]})
+    truth = pd.DataFrame({"source": [f"{i}.png" for i in range(300)], "digits": "12"})
+    rep = evaluate_results(res, truth)
+    assert rep.ece_noise_floor == pytest.approx(ece_noise_floor(conf))
+    assert 0.02 < rep.ece_noise_floor < 0.08 and abs(rep.ece - rep.ece_noise_floor) < 0.03
+    assert "would show about" in rep.format() and "ece_noise_floor" in rep.summary()
 
+
+def test_ece_noise_floor_shrinks_with_n():
     small = ece_noise_floor(np.linspace(0.05, 0.95, 40))
     large = ece_noise_floor(np.linspace(0.05, 0.95, 4000), n_sim=50)
     assert large < 0.03 < small
