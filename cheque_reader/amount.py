@@ -55,11 +55,11 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
     ParsedAmount(value='125.00', convention='us', grammar_ok=True)
     >>> parse_amount("17.311.")
     ParsedAmount(value='17311.00', convention='eu', grammar_ok=True)
-    >>> parse_amount("1234 56/100").value
-    '1234.56'
+    >>> parse_amount("1234 56/100").value, parse_amount("1234 56/100-").value
+    ('1234.56', '1234.56')
     """
     body = text.strip().replace(" ", "")
-    frac = _FRACTION.match(text.strip())
+    frac = _fraction(text)
     if frac:
         head = parse_amount(frac.group("int"), prefer)
         if head.value is not None and head.value.endswith(".00"):
@@ -73,6 +73,11 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
             return ParsedAmount(_format(integer, m.group("dec")), convention, True)
     digits = re.sub(r"\D", "", body)
     return ParsedAmount(_format(digits, None) if digits else None, "", False)
+
+
+def _fraction(text: str) -> re.Match | None:
+    """The ``xx/100`` cents match of ``text``, spaces and a closing terminator aside."""
+    return _FRACTION.match(_TERMINATOR.sub("", text.strip().replace(" ", "")))
 
 
 def _format(integer: str, decimals: str | None) -> str:
@@ -115,7 +120,7 @@ def assemble_amount(tokens: Sequence[tuple[str, float]], prefer: str | None = No
     """
     text = "".join(ch for ch, _ in tokens)
     digit_tokens = [(ch, p) for ch, p in tokens if ch.isdigit()]
-    if _FRACTION.match(text.replace(" ", "")):
+    if _fraction(text):
         digit_tokens = digit_tokens[:-3]  # the "/100" denominator is printed form, not amount digits
     digits = "".join(ch for ch, _ in digit_tokens)
     logp = sum(math.log(max(p, 1e-12)) for _, p in digit_tokens)

@@ -121,7 +121,8 @@ def _sweep_limits(candidates: tuple[DigitCandidate, ...]) -> tuple[tuple[int, in
 
     Only unmistakable endings count: a '/' taller than the digits with only a '-' after it
     (the segmenter also calls a flat chain of zeros or a final 7 '-' or '/'), or the '/' of
-    ``xx/100`` with only small digits after it (the denominator).
+    ``xx/100`` with only small digits after it (the denominator; a piece of it may pass for a
+    separator).
     """
     digits = [c for c in candidates if c.kind == "digit"] or list(candidates)
     rows = (min(c.bbox.y for c in digits), max(c.bbox.y2 for c in digits))
@@ -134,7 +135,7 @@ def _sweep_limits(candidates: tuple[DigitCandidate, ...]) -> tuple[tuple[int, in
         if (not small and s.bbox.x >= last - 2 and any(c.kind == "-" for c in after)
                 and s.bbox.h >= SLASH_DASH_HEIGHT * height and not _top_bar(s.image)):
             ends.append(s.bbox.x)
-        elif len(small) >= 2 and all(c.bbox.h <= 0.8 * s.bbox.h if c.kind == "digit" else c.kind == "-" for c in after):
+        elif len(small) >= 2 and all(c.bbox.h <= 0.8 * s.bbox.h if c.kind == "digit" else c.kind in ("-", ",", ".") for c in after):
             ends.append(s.bbox.x)
     return rows, (min(ends) if ends else None)
 

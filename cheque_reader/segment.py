@@ -233,7 +233,8 @@ def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
 
 def _mark_fraction(prims: list[tuple[_Piece, int]], band: Band) -> None:
     """Mark the ``/`` of ``xx/100`` cents: a thin slanted stroke clearly taller than the few small
-    digit pieces (the ``100``, maybe over-cut) that end the amount after it."""
+    digit pieces (the ``100``, maybe over-cut) that end the amount after it, and that sit lower
+    than its top (superscript cents after a final ``1`` reach the top of the digits)."""
     digit_idx = [i for i, (q, _) in enumerate(prims) if q.kind == "digit"]
     for n_after in range(2, 7):
         if len(digit_idx) < n_after + 3:
@@ -241,8 +242,9 @@ def _mark_fraction(prims: list[tuple[_Piece, int]], band: Band) -> None:
         q = prims[digit_idx[-n_after - 1]][0]
         after = [prims[j][0] for j in digit_idx[-n_after:]]
         span = max(a.x2 for a in after) - min(a.x for a in after)
-        if (span <= 4.0 * band.digit_width and q.h >= 1.25 * max(a.h for a in after)
-                and _elongation(q) < 0.2 and _slant(q) > 15 and all(a.x >= q.x + 0.5 * q.w for a in after)):
+        if (span <= 4.5 * band.digit_width and q.h >= 1.25 * max(a.h for a in after)
+                and _elongation(q) < 0.25 and _slant(q) > 15 and all(a.x >= q.x + 0.5 * q.w for a in after)
+                and min(a.y for a in after) >= q.y + 0.2 * q.h):
             q.kind = "/"
             return
 

@@ -30,6 +30,9 @@ def test_parse_amount_conventions(text, value, convention):
 def test_fraction_cents():
     assert parse_amount("1234 56/100").value == "1234.56"
     assert parse_amount("1,234 56/100").value == "1234.56"
+    assert parse_amount("256 92/100-").value == "256.92"      # a closing dash after the fraction
+    read = assemble_amount([(c, 1.0) for c in "256 92/100-"])
+    assert read.digits == "25692" and read.grammar_ok           # the denominator is not amount digits
 
 
 @pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,", "12.5.", "1..", "."])

@@ -154,6 +154,10 @@ def test_sweep_ends_before_a_closing_slash_dash_and_a_cents_denominator():
                                                                                 for k in range(3)),
                                         _cand(162, 40, 20, 4, "-")))
     assert end == 112
+    # ... and when the segmenter took the denominator's thin "1" for a comma ("12 34/,00")
+    rows, end = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), _cand(124, 38, 4, 12, ","),
+                                        *(_cand(136 + 12 * k, 35, 10, 15) for k in range(2))))
+    assert end == 112
     # a '/' barely taller than the digits, or one with a 7's top bar, before a dash is not cut off; nor a plain read
     assert pipeline._sweep_limits((*digits, _cand(112, 20, 12, 31, "/"), _cand(126, 32, 20, 4, "-")))[1] is None
     assert pipeline._sweep_limits((*digits, _cand(112, 5, 12, 48, "/", bar=True), _cand(126, 32, 20, 4, "-")))[1] is None

@@ -163,3 +163,14 @@ def test_fraction_slash_before_small_denominator():
     ring(ink, 200, cy=49, rx=6, ry=9)
     ks = [c.kind for c in segment.segment_field(ink) if c.end == c.start + 1]   # the primitives
     assert ks[:4] == ["digit"] * 4 and ks[4] == "/" and ks[5:] == ["digit"] * 3, ks
+
+
+def test_small_cents_at_the_top_after_a_slanted_one_are_no_fraction():
+    ink = blank(70, 260)
+    for cx in (20, 48, 76, 104):
+        ring(ink, cx, cy=35, rx=9, ry=15)
+    cv2.line(ink, (125, 50), (140, 20), 0, 3)         # a slanted final "1" of the digits' height
+    ring(ink, 158, cy=29, rx=6, ry=9)                 # cents "00" level with the digits' tops
+    ring(ink, 178, cy=29, rx=6, ry=9)
+    ks = [c.kind for c in segment.segment_field(ink) if c.end == c.start + 1]
+    assert "/" not in ks and ks.count("digit") == 7, ks
