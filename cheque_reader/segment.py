@@ -68,6 +68,10 @@ BIG_NOISE_PENALTY = 3.0
 #: A small stroke above the middle of the band joins the digit under at least this share of its width.
 HAT_OVERLAP = 0.5
 
+#: A ``.`` or ``,`` whose centre lies this far inside a digit piece's columns (share of its width from
+#: either side) is a scrap of that digit or of a guide line under it: separators stand between digits.
+UNDER_DIGIT_MARGIN = 0.15
+
 #: A final thin stroke with no dash after it is a '/' only when this many band heights tall.
 SLASH_ALONE_HEIGHT = 1.3
 
@@ -213,6 +217,24 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     if p.y >= band.bottom:
         return "noise"  # wholly below the digits
     return None
+
+
+def _drop_marks_under_digits(pieces: list[_Piece], kinds: list[str | None]) -> list[str | None]:
+    """``kinds`` with each ``.`` and ``,`` under a digit piece (centre within its inner columns,
+    ``UNDER_DIGIT_MARGIN``) turned to ``"noise"``: a real point or comma stands in a gap.
+
+    >>> digit = _Piece(np.ones((30, 20), bool), 0, 0)
+    >>> under, gap = _Piece(np.ones((3, 3), bool), 8, 27), _Piece(np.ones((3, 3), bool), 22, 27)
+    >>> _drop_marks_under_digits([digit, under, gap], [None, ".", "."])
+    [None, 'noise', '.']
+    """
+    spans = [(p.x + UNDER_DIGIT_MARGIN * p.w, p.x2 - UNDER_DIGIT_MARGIN * p.w) for p, k in zip(pieces, kinds) if k is None]
+    out = list(kinds)
+    for i, (p, k) in enumerate(zip(pieces, kinds)):
+        cx = p.x + 0.5 * p.w
+        if k in (".", ",") and any(a <= cx <= b for a, b in spans):
+            out[i] = "noise"
+    return out
 
 
 def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
@@ -420,6 +442,7 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     if sup:
         x0, x1 = min(p.x for p in sup), max(p.x2 for p in sup)
         seps.append(_Piece(np.ones((1, 1), bool), max(0, x0 - 1), int(band.bottom) - 1, "."))
+    kinds = _drop_marks_under_digits(pieces, kinds)
     for p, kind in zip(pieces, kinds):
         if kind == "high":
             kind = None if any(p is q for q in sup) else "noise"

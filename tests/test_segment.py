@@ -47,6 +47,16 @@ def test_dot_below_baseline_is_separator():
     assert kinds(segment.segment_field(ink)) == ["digit", ".", "digit", "digit"]
 
 
+def test_a_scrap_under_a_digit_is_no_separator():
+    ink = blank(46)
+    ring(ink, 20)
+    ink[39:43, 19:23] = 0            # a dot-sized scrap right under the first ring (a foot, a line remnant)
+    ring(ink, 55)
+    ink[31:35, 68:72] = 0            # a point in the gap: kept
+    ring(ink, 85)
+    assert kinds(segment.segment_field(ink)) == ["digit", "digit", ".", "digit"]
+
+
 def test_comma_hanging_below_is_separator():
     ink = blank(50)
     ring(ink, 20)
