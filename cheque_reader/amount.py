@@ -1,8 +1,9 @@
 """Digits and separators into amount text, value and a grammar check.
 
 Three writing conventions are understood: US (``1,234.56``), Indian (``25,00,000/-``)
-and European (``1.234,56``). Terminators (``/-``, ``-``, ``=``, ``.-``, and a closing ``.``
-as in Chile's ``17.311.``) and fraction cents (``1234 56/100``) are accepted.
+and European (``1.234,56``). Guard marks before the amount (``--1234``, ``=1234``), terminators
+(``/-``, ``-``, ``=``, ``.-``, ``,-``, and a closing ``.`` or ``,`` as in Chile's ``17.311.``) and
+fraction cents (``1234 56/100``) are accepted.
 
 >>> parse_amount("1,234.56")
 ParsedAmount(value='1234.56', convention='us', grammar_ok=True)
@@ -33,7 +34,8 @@ _GRAMMARS = {
     "eu": re.compile(r"^(?P<int>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<dec>\d{2}))?$"),
 }
 _FRACTION = re.compile(r"^(?P<int>[\d,.]*\d)\s*(?P<dec>\d{2})/100$")
-_TERMINATOR = re.compile(r"(?:[./]?[-=]+|/|\.)$")
+_TERMINATOR = re.compile(r"(?:[.,/]?[-=]+|/|[.,])$")
+_GUARD = re.compile(r"^[-=]+")
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,17 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
     ParsedAmount(value='125.00', convention='us', grammar_ok=True)
     >>> parse_amount("17.311.")
     ParsedAmount(value='17311.00', convention='eu', grammar_ok=True)
+    >>> parse_amount("--64.032--").value, parse_amount("3.158,").value
+    ('64032.00', '3158.00')
     >>> parse_amount("1234 56/100").value, parse_amount("1234 56/100-").value
     ('1234.56', '1234.56')
     """
-    body = text.strip().replace(" ", "")
+    body = _bare(text)
     frac = _fraction(text)
     if frac:
         head = parse_amount(frac.group("int"), prefer)
         if head.value is not None and head.value.endswith(".00"):
             return ParsedAmount(head.value[:-3] + "." + frac.group("dec"), head.convention, head.grammar_ok)
-    body = _TERMINATOR.sub("", body)
     order = ([prefer] if prefer in _GRAMMARS else []) + [c for c in CONVENTIONS if c != prefer]
     for convention in order:
         m = _GRAMMARS[convention].match(body)
@@ -75,9 +78,14 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
     return ParsedAmount(_format(digits, None) if digits else None, "", False)
 
 
+def _bare(text: str) -> str:
+    """``text`` without spaces, leading guard marks and a closing terminator."""
+    return _TERMINATOR.sub("", _GUARD.sub("", text.strip().replace(" ", "")))
+
+
 def _fraction(text: str) -> re.Match | None:
-    """The ``xx/100`` cents match of ``text``, spaces and a closing terminator aside."""
-    return _FRACTION.match(_TERMINATOR.sub("", text.strip().replace(" ", "")))
+    """The ``xx/100`` cents match of ``text``, spaces, guard marks and a closing terminator aside."""
+    return _FRACTION.match(_bare(text))
 
 
 def _format(integer: str, decimals: str | None) -> str:

@@ -20,6 +20,10 @@ from cheque_reader.amount import assemble_amount, format_amount, parse_amount
         ("0500", "500.00", "us"),
         ("17.311.", "17311.00", "eu"),   # a closing point, as on Chilean cheques (ORAND CAR-A)
         ("26000.", "26000.00", "us"),
+        ("3158,", "3158.00", "us"),       # a closing comma (a ",-" whose dash was not written)
+        ("49.575,-", "49575.00", "eu"),
+        ("--64032--", "64032.00", "us"),  # guard marks before and after, against inserted digits
+        ("=1,234.56=", "1234.56", "us"),
     ],
 )
 def test_parse_amount_conventions(text, value, convention):
@@ -35,7 +39,7 @@ def test_fraction_cents():
     assert read.digits == "25692" and read.grammar_ok           # the denominator is not amount digits
 
 
-@pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,", "12.5.", "1..", "."])
+@pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,", "12.5.", "1..", ".", ".298", "1,5,", "-1-2"])
 def test_grammar_violations_are_flagged(text):
     assert not parse_amount(text).grammar_ok
 
