@@ -68,10 +68,6 @@ BIG_NOISE_PENALTY = 3.0
 #: A small stroke above the middle of the band joins the digit under at least this share of its width.
 HAT_OVERLAP = 0.5
 
-#: A ``.`` or ``,`` whose centre lies this far inside a digit piece's columns (share of its width from
-#: either side) is a scrap of that digit or of a guide line under it: separators stand between digits.
-UNDER_DIGIT_MARGIN = 0.15
-
 #: A final thin stroke with no dash after it is a '/' only when this many band heights tall.
 SLASH_ALONE_HEIGHT = 1.3
 
@@ -220,20 +216,26 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
 
 
 def _drop_marks_under_digits(pieces: list[_Piece], kinds: list[str | None]) -> list[str | None]:
-    """``kinds`` with each ``.`` and ``,`` under a digit piece (centre within its inner columns,
-    ``UNDER_DIGIT_MARGIN``) turned to ``"noise"``: a real point or comma stands in a gap.
+    """``kinds`` with each ``.`` under a digit turned to ``"noise"``: a real point stands in a gap,
+    with no digit ink above its middle columns (the middle third), while the foot of a 7 or a
+    scrap of a guide line lies right under a digit's stroke. Commas stay: a comma often hangs
+    under the end of the digit before it.
 
     >>> digit = _Piece(np.ones((30, 20), bool), 0, 0)
-    >>> under, gap = _Piece(np.ones((3, 3), bool), 8, 27), _Piece(np.ones((3, 3), bool), 22, 27)
+    >>> under, gap = _Piece(np.ones((3, 3), bool), 8, 31), _Piece(np.ones((3, 3), bool), 22, 27)
     >>> _drop_marks_under_digits([digit, under, gap], [None, ".", "."])
     [None, 'noise', '.']
     """
-    spans = [(p.x + UNDER_DIGIT_MARGIN * p.w, p.x2 - UNDER_DIGIT_MARGIN * p.w) for p, k in zip(pieces, kinds) if k is None]
     out = list(kinds)
     for i, (p, k) in enumerate(zip(pieces, kinds)):
-        cx = p.x + 0.5 * p.w
-        if k in (".", ",") and any(a <= cx <= b for a, b in spans):
-            out[i] = "noise"
+        if k != ".":
+            continue
+        a, b = p.x + p.w // 3, p.x2 - p.w // 3
+        for q, kq in zip(pieces, kinds):
+            lo, hi = max(a, q.x), min(b, q.x2)
+            if kq is None and lo < hi and q.y < p.y and q.mask[: p.y - q.y, lo - q.x : hi - q.x].any():
+                out[i] = "noise"
+                break
     return out
 
 
