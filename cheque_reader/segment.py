@@ -68,6 +68,10 @@ BIG_NOISE_PENALTY = 3.0
 #: A small stroke above the middle of the band joins the digit under at least this share of its width.
 HAT_OVERLAP = 0.5
 
+#: A ``-`` with at least this share of its columns within a digit's (and its middle within the
+#: digit's rows) is the bar of a crossed 7, not a separator.
+CROSSBAR_OVERLAP = 0.6
+
 #: A final thin stroke with no dash after it is a '/' only when this many band heights tall.
 SLASH_ALONE_HEIGHT = 1.3
 
@@ -215,27 +219,36 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     return None
 
 
-def _drop_marks_under_digits(pieces: list[_Piece], kinds: list[str | None]) -> list[str | None]:
-    """``kinds`` with each ``.`` under a digit turned to ``"noise"``: a real point stands in a gap,
-    with no digit ink above its middle columns (the middle third), while the foot of a 7 or a
-    scrap of a guide line lies right under a digit's stroke. Commas stay: a comma often hangs
-    under the end of the digit before it.
+def _drop_scraps_of_digits(pieces: list[_Piece], kinds: list[str | None]) -> list[str | None]:
+    """``kinds`` with the marks that belong to a digit turned to ``"noise"``: separators stand
+    between digits. A ``.`` with digit ink right above its middle third is the foot of a 7 or a
+    scrap of a guide line under a stroke; a ``-`` lying across a digit (``CROSSBAR_OVERLAP`` of
+    its columns within the digit's, its middle within the digit's rows) is the bar of a crossed 7.
+    Commas stay: a comma often hangs under the end of the digit before it.
 
     >>> digit = _Piece(np.ones((30, 20), bool), 0, 0)
     >>> under, gap = _Piece(np.ones((3, 3), bool), 8, 31), _Piece(np.ones((3, 3), bool), 22, 27)
-    >>> _drop_marks_under_digits([digit, under, gap], [None, ".", "."])
-    [None, 'noise', '.']
+    >>> bar, dash = _Piece(np.ones((2, 10), bool), 8, 15), _Piece(np.ones((2, 10), bool), 22, 15)
+    >>> _drop_scraps_of_digits([digit, under, gap, bar, dash], [None, ".", ".", "-", "-"])
+    [None, 'noise', '.', 'noise', '-']
     """
     out = list(kinds)
+    digits = [q for q, kq in zip(pieces, kinds) if kq is None]
     for i, (p, k) in enumerate(zip(pieces, kinds)):
-        if k != ".":
-            continue
-        a, b = p.x + p.w // 3, p.x2 - p.w // 3
-        for q, kq in zip(pieces, kinds):
-            lo, hi = max(a, q.x), min(b, q.x2)
-            if kq is None and lo < hi and q.y < p.y and q.mask[: p.y - q.y, lo - q.x : hi - q.x].any():
-                out[i] = "noise"
-                break
+        if k == ".":
+            a, b = p.x + p.w // 3, p.x2 - p.w // 3
+            for q in digits:
+                lo, hi = max(a, q.x), min(b, q.x2)
+                if lo < hi and q.y < p.y and q.mask[: p.y - q.y, lo - q.x : hi - q.x].any():
+                    out[i] = "noise"
+                    break
+        elif k == "-":
+            cy = p.y + 0.5 * p.h
+            for q in digits:
+                inside = min(p.x2, q.x2) - max(p.x, q.x)
+                if inside >= CROSSBAR_OVERLAP * p.w and q.y < cy < q.y2:
+                    out[i] = "noise"
+                    break
     return out
 
 
@@ -444,7 +457,7 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     if sup:
         x0, x1 = min(p.x for p in sup), max(p.x2 for p in sup)
         seps.append(_Piece(np.ones((1, 1), bool), max(0, x0 - 1), int(band.bottom) - 1, "."))
-    kinds = _drop_marks_under_digits(pieces, kinds)
+    kinds = _drop_scraps_of_digits(pieces, kinds)
     for p, kind in zip(pieces, kinds):
         if kind == "high":
             kind = None if any(p is q for q in sup) else "noise"

@@ -57,6 +57,18 @@ def test_a_scrap_under_a_digit_is_no_separator():
     assert kinds(segment.segment_field(ink)) == ["digit", "digit", ".", "digit"]
 
 
+def test_the_bar_across_a_digit_is_no_dash():
+    ink = blank(46)
+    cv2.line(ink, (12, 8), (28, 8), 0, 3)     # a 7 whose bar (below) did not touch its stroke
+    cv2.line(ink, (28, 8), (18, 34), 0, 3)
+    ink[20:23, 8:18] = 0
+    ring(ink, 55)
+    ink[19:22, 68:82] = 0                     # a dash between the digits: kept
+    ring(ink, 97)
+    cands = segment.segment_field(ink)
+    assert [c.kind for c in cands if c.end == c.start + 1] == ["digit", "digit", "-", "digit"]
+
+
 def test_comma_hanging_below_is_separator():
     ink = blank(50)
     ring(ink, 20)
