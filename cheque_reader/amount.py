@@ -1,7 +1,7 @@
 """Digits and separators into amount text, value and a grammar check.
 
 Three writing conventions are understood: US (``1,234.56``), Indian (``25,00,000/-``)
-and European (``1.234,56``). Guard marks before the amount (``--1234``, ``=1234``), terminators
+and European (``1.234,56``). Marks before the amount (guard marks ``--1234``, a stray ``.``), terminators
 (``/-``, ``-``, ``=``, ``.-``, ``,-``, and a closing ``.`` or ``,`` as in Chile's ``17.311.``) and
 fraction cents (``1234 56/100``) are accepted.
 
@@ -35,7 +35,9 @@ _GRAMMARS = {
 }
 _FRACTION = re.compile(r"^(?P<int>[\d,.]*\d)\s*(?P<dec>\d{2})/100$")
 _TERMINATOR = re.compile(r"(?:[.,/]?[-=]+|/|[.,])$")
-_GUARD = re.compile(r"^[-=]+")
+#: Marks before the first digit: guard marks (``--1234``) or scraps; a point or comma there
+#: separates nothing, except before cents alone (``.75``), which are kept.
+_GUARD = re.compile(r"^[-=.,]+(?!\d{2}$)")
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,8 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
 
 
 def _bare(text: str) -> str:
-    """``text`` without spaces, leading guard marks and a closing terminator."""
-    return _TERMINATOR.sub("", _GUARD.sub("", text.strip().replace(" ", "")))
+    """``text`` without spaces, a closing terminator and the marks before the first digit."""
+    return _GUARD.sub("", _TERMINATOR.sub("", text.strip().replace(" ", "")))
 
 
 def _fraction(text: str) -> re.Match | None:

@@ -24,6 +24,7 @@ from cheque_reader.amount import assemble_amount, format_amount, parse_amount
         ("49.575,-", "49575.00", "eu"),
         ("--64032--", "64032.00", "us"),  # guard marks before and after, against inserted digits
         ("=1,234.56=", "1234.56", "us"),
+        (".30.668.", "30668.00", "eu"),   # a scrap before the first digit separates nothing
     ],
 )
 def test_parse_amount_conventions(text, value, convention):
@@ -39,7 +40,7 @@ def test_fraction_cents():
     assert read.digits == "25692" and read.grammar_ok           # the denominator is not amount digits
 
 
-@pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,", "12.5.", "1..", ".", ".298", "1,5,", "-1-2"])
+@pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,", "12.5.", "1..", ".", "1,5,", "-1-2", ".75"])
 def test_grammar_violations_are_flagged(text):
     assert not parse_amount(text).grammar_ok
 
