@@ -72,6 +72,10 @@ HAT_OVERLAP = 0.5
 #: digit's rows) is the bar of a crossed 7, not a separator.
 CROSSBAR_OVERLAP = 0.6
 
+#: A ``-`` between digits whose middle lies below ``band.bottom - LOW_DASH * band.height`` (as low as
+#: the digits' feet) is not a separator.
+LOW_DASH = 0.15
+
 #: A final thin stroke with no dash after it is a '/' only when this many band heights tall.
 SLASH_ALONE_HEIGHT = 1.3
 
@@ -219,21 +223,27 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     return None
 
 
-def _drop_scraps_of_digits(pieces: list[_Piece], kinds: list[str | None]) -> list[str | None]:
+def _drop_scraps_of_digits(pieces: list[_Piece], kinds: list[str | None], band: Band) -> list[str | None]:
     """``kinds`` with the marks that belong to a digit turned to ``"noise"``: separators stand
     between digits. A ``.`` with digit ink right above its middle third is the foot of a 7 or a
     scrap of a guide line under a stroke; a ``-`` lying across a digit (``CROSSBAR_OVERLAP`` of
-    its columns within the digit's, its middle within the digit's rows) is the bar of a crossed 7.
-    Commas stay: a comma often hangs under the end of the digit before it.
+    its columns within the digit's, its middle within the digit's rows) is the bar of a crossed 7;
+    a ``-`` between digits whose middle is as low as the digits' feet (``LOW_DASH``) is a joining
+    stroke, a tail or a scrap of the guide line (a dash between digit groups stands higher; a
+    closing dash after the last digit stays wherever it is). Commas stay: a comma often hangs
+    under the end of the digit before it.
 
     >>> digit = _Piece(np.ones((30, 20), bool), 0, 0)
     >>> under, gap = _Piece(np.ones((3, 3), bool), 8, 31), _Piece(np.ones((3, 3), bool), 22, 27)
     >>> bar, dash = _Piece(np.ones((2, 10), bool), 8, 15), _Piece(np.ones((2, 10), bool), 22, 15)
-    >>> _drop_scraps_of_digits([digit, under, gap, bar, dash], [None, ".", ".", "-", "-"])
+    >>> band = Band(top=0, bottom=30, height=30, digit_width=20)
+    >>> _drop_scraps_of_digits([digit, under, gap, bar, dash], [None, ".", ".", "-", "-"], band)
     [None, 'noise', '.', 'noise', '-']
     """
     out = list(kinds)
     digits = [q for q, kq in zip(pieces, kinds) if kq is None]
+    first = min((q.x for q in digits), default=0)
+    last = max((q.x2 for q in digits), default=0)
     for i, (p, k) in enumerate(zip(pieces, kinds)):
         if k == ".":
             a, b = p.x + p.w // 3, p.x2 - p.w // 3
@@ -244,6 +254,9 @@ def _drop_scraps_of_digits(pieces: list[_Piece], kinds: list[str | None]) -> lis
                     break
         elif k == "-":
             cy = p.y + 0.5 * p.h
+            if first < p.x and p.x2 < last and cy >= band.bottom - LOW_DASH * band.height:
+                out[i] = "noise"
+                continue
             for q in digits:
                 inside = min(p.x2, q.x2) - max(p.x, q.x)
                 if inside >= CROSSBAR_OVERLAP * p.w and q.y < cy < q.y2:
@@ -457,7 +470,7 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     if sup:
         x0, x1 = min(p.x for p in sup), max(p.x2 for p in sup)
         seps.append(_Piece(np.ones((1, 1), bool), max(0, x0 - 1), int(band.bottom) - 1, "."))
-    kinds = _drop_scraps_of_digits(pieces, kinds)
+    kinds = _drop_scraps_of_digits(pieces, kinds, band)
     for p, kind in zip(pieces, kinds):
         if kind == "high":
             kind = None if any(p is q for q in sup) else "noise"

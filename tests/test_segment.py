@@ -69,6 +69,17 @@ def test_the_bar_across_a_digit_is_no_dash():
     assert [c.kind for c in cands if c.end == c.start + 1] == ["digit", "digit", "-", "digit"]
 
 
+def test_a_low_stroke_between_digits_is_no_dash():
+    ink = blank(46)
+    ring(ink, 20)
+    ink[32:35, 31:44] = 0                     # a joining stroke or tail at the digits' feet
+    ring(ink, 55)
+    ring(ink, 90)
+    ink[31:34, 100:114] = 0                   # the same after the last digit: a closing dash
+    cands = segment.segment_field(ink)
+    assert [c.kind for c in cands if c.end == c.start + 1] == ["digit", "digit", "digit", "-"]
+
+
 def test_comma_hanging_below_is_separator():
     ink = blank(50)
     ring(ink, 20)
