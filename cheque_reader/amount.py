@@ -1,9 +1,9 @@
 """Digits and separators into amount text, value and a grammar check.
 
 Three writing conventions are understood: US (``1,234.56``), Indian (``25,00,000/-``)
-and European (``1.234,56``). Marks before the amount (guard marks ``--1234``, a stray ``.``), terminators
-(``/-``, ``-``, ``=``, ``.-``, ``,-``, and a closing ``.`` or ``,`` as in Chile's ``17.311.``) and
-fraction cents (``1234 56/100``) are accepted.
+and European (``1.234,56``). Marks before the first digit (guard marks ``--1234``, a stray
+``.``), terminators (``/-``, ``-``, ``=``, ``.-``, ``,-``, and a closing ``.`` or ``,`` as in
+Chile's ``17.311.``) and fraction cents (``1234 56/100``) are accepted.
 
 >>> parse_amount("1,234.56")
 ParsedAmount(value='1234.56', convention='us', grammar_ok=True)
@@ -86,7 +86,7 @@ def _bare(text: str) -> str:
 
 
 def _fraction(text: str) -> re.Match | None:
-    """The ``xx/100`` cents match of ``text``, spaces, guard marks and a closing terminator aside."""
+    """The ``xx/100`` cents match of ``text``, spaces, leading marks and a closing terminator aside."""
     return _FRACTION.match(_bare(text))
 
 
