@@ -72,6 +72,12 @@ HAT_OVERLAP = 0.5
 #: digit's rows) is the bar of a crossed 7, not a separator.
 CROSSBAR_OVERLAP = 0.6
 
+#: A ``.`` whose top lies more than this many band heights below the digits' feet is a scrap.
+POINT_BELOW = 0.2
+
+#: A ``.`` with digit ink at most this many band heights right above it is a scrap of the digit.
+POINT_UNDER_INK = 0.25
+
 #: A ``-`` between digits whose middle lies below ``band.bottom - LOW_DASH * band.height`` (as low as
 #: the digits' feet) is not a separator.
 LOW_DASH = 0.15
@@ -225,8 +231,10 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
 
 def _drop_scraps_of_digits(pieces: list[_Piece], kinds: list[str | None], band: Band) -> list[str | None]:
     """``kinds`` with the marks that belong to a digit turned to ``"noise"``: separators stand
-    between digits. A ``.`` with digit ink right above its middle third is the foot of a 7 or a
-    scrap of a guide line under a stroke; a ``-`` lying across a digit (``CROSSBAR_OVERLAP`` of
+    between digits. A ``.`` wholly below the digits' feet (``POINT_BELOW``) is a scrap of the guide
+    line or of the next field; one with digit ink right above its middle third (within
+    ``POINT_UNDER_INK``: a closing point may sit further under a 5's long hat) is the foot of a 7
+    or a scrap of a line under a stroke; a ``-`` lying across a digit (``CROSSBAR_OVERLAP`` of
     its columns within the digit's, its middle within the digit's rows) is the bar of a crossed 7;
     a ``-`` between digits whose middle is as low as the digits' feet (``LOW_DASH``) is a joining
     stroke, a tail or a scrap of the guide line (a dash between digit groups stands higher; a
@@ -246,10 +254,14 @@ def _drop_scraps_of_digits(pieces: list[_Piece], kinds: list[str | None], band: 
     last = max((q.x2 for q in digits), default=0)
     for i, (p, k) in enumerate(zip(pieces, kinds)):
         if k == ".":
+            if p.y > band.bottom + POINT_BELOW * band.height:
+                out[i] = "noise"  # wholly below the baseline: a scrap of the line or of the next field
+                continue
             a, b = p.x + p.w // 3, p.x2 - p.w // 3
             for q in digits:
                 lo, hi = max(a, q.x), min(b, q.x2)
-                if lo < hi and q.y < p.y and q.mask[: p.y - q.y, lo - q.x : hi - q.x].any():
+                top = max(0, p.y - q.y - int(POINT_UNDER_INK * band.height))
+                if lo < hi and q.y < p.y and q.mask[top : p.y - q.y, lo - q.x : hi - q.x].any():
                     out[i] = "noise"
                     break
         elif k == "-":

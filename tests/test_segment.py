@@ -57,6 +57,16 @@ def test_a_scrap_under_a_digit_is_no_separator():
     assert kinds(segment.segment_field(ink)) == ["digit", "digit", ".", "digit"]
 
 
+def test_a_speck_well_below_the_digits_is_no_point():
+    ink = blank(56)
+    ring(ink, 20)
+    ink[45:49, 34:38] = 0            # a speck well below the baseline (a scrap of the guide line)
+    ring(ink, 55)
+    ink[31:35, 68:72] = 0            # a point at the baseline: kept
+    ring(ink, 85)
+    assert kinds(segment.segment_field(ink)) == ["digit", "digit", ".", "digit"]
+
+
 def test_the_bar_across_a_digit_is_no_dash():
     ink = blank(46)
     cv2.line(ink, (12, 8), (28, 8), 0, 3)     # a 7 whose bar (below) did not touch its stroke
