@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from cheque_reader import segment
 from cheque_reader.classify import DigitPredictions
@@ -47,22 +48,19 @@ def test_dot_below_baseline_is_separator():
     assert kinds(segment.segment_field(ink)) == ["digit", ".", "digit", "digit"]
 
 
-def test_a_scrap_under_a_digit_is_no_separator():
-    ink = blank(46)
-    ring(ink, 20)
-    ink[39:43, 19:23] = 0            # a dot-sized scrap right under the first ring (a foot, a line remnant)
-    ring(ink, 55)
-    ink[31:35, 68:72] = 0            # a point in the gap: kept
-    ring(ink, 85)
-    assert kinds(segment.segment_field(ink)) == ["digit", "digit", ".", "digit"]
-
-
-def test_a_speck_well_below_the_digits_is_no_point():
+@pytest.mark.parametrize(
+    "rows, cols",
+    [
+        ((39, 43), (19, 23)),   # right under the first ring: the foot of a digit, a line remnant
+        ((45, 49), (34, 38)),   # in the gap but well below the baseline: a scrap of the guide line
+    ],
+)
+def test_a_scrap_is_no_point(rows, cols):
     ink = blank(56)
     ring(ink, 20)
-    ink[45:49, 34:38] = 0            # a speck well below the baseline (a scrap of the guide line)
+    ink[rows[0] : rows[1], cols[0] : cols[1]] = 0
     ring(ink, 55)
-    ink[31:35, 68:72] = 0            # a point at the baseline: kept
+    ink[31:35, 68:72] = 0            # a point in the gap at the baseline: kept
     ring(ink, 85)
     assert kinds(segment.segment_field(ink)) == ["digit", "digit", ".", "digit"]
 
