@@ -66,6 +66,9 @@ SIGN_MIN_ELONGATION = 0.3
 #: IDRBT's printed rupee signs 0-15 against pen ink 19-83; a first digit is the pen's own shade.
 SIGN_DARKER_BY = 10
 
+#: A rupee sign's two bars lie in this top share of its height.
+SIGN_BARS_TOP = 0.4
+
 #: Ink components smaller than this fraction of the field height squared are specks.
 SPECK_AREA = 0.0012
 
@@ -304,8 +307,9 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     The sign is the leftmost component when it ends within ``SIGN_MAX_RIGHT`` of the
     width, is 15-70% of the field height, not a thin stroke at any slant (a ``1``: ink
     elongation below ``SIGN_MIN_ELONGATION``), printed darker than the rest of the ink in
-    ``gray`` (by ``SIGN_DARKER_BY``: a handwritten first digit has the pen's shade), and no
-    other ink starts left of its right edge.
+    ``gray`` (by ``SIGN_DARKER_BY``: a handwritten first digit has the pen's shade) or, when a
+    black pen matches the print's shade, with a rupee's two bars at its top
+    (:func:`_two_top_bars`), and no other ink starts left of its right edge.
     """
     h, w = ink.shape
     n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
@@ -326,9 +330,26 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     if stats[order[1:], cv2.CC_STAT_LEFT].min() < x + cw:
         return ink
     sign = lab == first
-    if np.median(gray[sign]) > np.median(gray[ink & ~sign]) - SIGN_DARKER_BY:
-        return ink  # the pen's own shade: a handwritten first digit
+    darker = np.median(gray[sign]) <= np.median(gray[ink & ~sign]) - SIGN_DARKER_BY
+    if not darker and not _two_top_bars(sign[y : y + ch, x : x + cw]):
+        return ink  # the pen's own shade and no rupee's bars: a handwritten first digit
     return ink & ~sign
+
+
+def _two_top_bars(mask: np.ndarray) -> bool:
+    """Whether ``mask`` has two separate horizontal bars across most of its width in its top
+    ``SIGN_BARS_TOP`` rows, the first at the very top: the printed rupee sign's, which no digit has
+    (a 7 or a 5 has one; a crossed 7's bar is lower).
+
+    >>> rupee = np.zeros((40, 24), bool); rupee[0:3] = rupee[9:12] = True; rupee[12:40, 4:7] = True
+    >>> seven = np.zeros((40, 24), bool); seven[0:3] = True; seven[3:40, 12:15] = True
+    >>> _two_top_bars(rupee), _two_top_bars(seven)
+    (True, False)
+    """
+    h, w = mask.shape
+    bar_rows = mask[: max(1, int(SIGN_BARS_TOP * h))].sum(axis=1) >= 0.6 * w
+    starts = np.flatnonzero(bar_rows & ~np.r_[False, bar_rows[:-1]])
+    return bool(len(starts) >= 2 and starts[0] <= 0.1 * h)
 
 
 def ink_elongation(mask: np.ndarray) -> float:

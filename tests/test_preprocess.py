@@ -106,15 +106,22 @@ def test_thick_box_sides_removed_thin_leading_one_kept():
 
 
 def _left_sign_field(first: str, shade: int) -> np.ndarray:
-    """A boxed field: ``first`` ('1' slanted, '7' or a printed 'S') near the left in ``shade``,
+    """A boxed field: ``first`` ('1' slanted, '7', 'crossed 7', a printed 'S' or 'rupee') near the left in ``shade``,
     then a handwritten '5' and '0' in pen gray 90."""
     img = np.full((120, 440), 245, np.uint8)
     cv2.rectangle(img, (4, 8), (436, 110), 40, 2)
     if first == "1":
         cv2.line(img, (44, 32), (24, 86), shade, 5)  # a slanted "1": wider than 0.3 of its height
-    elif first == "7":
+    elif first in ("7", "crossed 7"):
         cv2.line(img, (20, 32), (50, 32), shade, 5)
         cv2.line(img, (50, 32), (30, 86), shade, 5)
+        if first == "crossed 7":
+            cv2.line(img, (28, 60), (52, 60), shade, 5)
+    elif first == "rupee":  # two bars at the top, a bowl and a leg, as printed
+        cv2.line(img, (18, 32), (48, 32), shade, 5)
+        cv2.line(img, (18, 44), (48, 44), shade, 5)
+        cv2.ellipse(img, (22, 45), (16, 12), 0, -90, 90, shade, 5)
+        cv2.line(img, (20, 57), (46, 86), shade, 5)
     else:
         cv2.putText(img, "S", (16, 80), cv2.FONT_HERSHEY_DUPLEX, 1.6, shade, 4)
     cv2.putText(img, "5", (110, 86), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 90, 5)
@@ -132,3 +139,11 @@ def test_left_sign_dropped_only_when_printed_darker_than_the_pen():
     kept = _left_sign_field("S", shade=90)
     assert kept[20:95, 10:60].sum() > 150, "the same shape in the pen's shade is kept"
     assert printed[30:90, 100:240].sum() > 500 and kept[30:90, 100:240].sum() > 500
+
+
+def test_a_rupee_sign_in_the_pen_s_shade_is_dropped_by_its_two_bars():
+    same_shade = _left_sign_field("rupee", shade=90)   # a black pen: the sign is no darker
+    assert not same_shade[20:95, 10:66].any(), "the two bars at the top make it a printed rupee sign"
+    for first in ("7", "crossed 7"):
+        ink = _left_sign_field(first, shade=90)
+        assert ink[30:90, 14:56].sum() > 150, f"a handwritten first {first!r} is kept (one bar at the top)"
