@@ -84,6 +84,11 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray
     return theta[:-1], float(theta[-1])
 
 
+def predict(x: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
+    """P(amount right) of feature rows ``x`` under a :func:`fit_logistic` fit."""
+    return 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
+
+
 RIDGE_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
 
@@ -93,7 +98,7 @@ def loo_log_loss(x: np.ndarray, y: np.ndarray, ridge: float) -> float:
     for i in range(len(y)):
         keep = np.arange(len(y)) != i
         coef, intercept = fit_logistic(x[keep], y[keep], ridge)
-        p = float(np.clip(1.0 / (1.0 + np.exp(-(x[i] @ coef + intercept))), 1e-6, 1 - 1e-6))
+        p = float(np.clip(predict(x[i], coef, intercept), 1e-6, 1 - 1e-6))
         losses.append(-np.log(p) if y[i] else -np.log(1.0 - p))
     return float(np.mean(losses))
 
@@ -124,9 +129,9 @@ def cross_fitted(x: np.ndarray, ok: np.ndarray, eligible: np.ndarray, ridge: str
         for test in np.array_split(perm, folds):
             train = np.setdiff1d(perm, test)
             coef, intercept, _ = fit_calibration(x[train], ok[train], ridge)
-            conf_train = 1.0 / (1.0 + np.exp(-(x[train] @ coef + intercept)))
+            conf_train = predict(x[train], coef, intercept)
             threshold = threshold_table(conf_train, ok[train], targets=(target,))[target_key(target)]
-            oof[test] = 1.0 / (1.0 + np.exp(-(x[test] @ coef + intercept)))
+            oof[test] = predict(x[test], coef, intercept)
             take = (oof[test] >= threshold) & eligible[test]
             accepted += int(take.sum())
             wrong += int((take & ~ok[test]).sum())
