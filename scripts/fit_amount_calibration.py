@@ -4,7 +4,8 @@ The calibration images are the 10% of ORAND CAR-A's training fold that scripts/t
 scripts/train_sdnn.py hold out (same ``--seed``): neither network trained on them. For each,
 the pipeline's evidence is collected as ``read`` computes it (:func:`cheque_reader.pipeline.amount_evidence`):
 the SDNN's string probability, the segmenting reader's product of digit confidences for the same
-string, whether the two readers agree, the share of the SDNN's views that agree, and the grammar.
+string, whether the two readers agree, the share of the SDNN's views that agree, the grammar and the
+number of digits.
 A logistic regression on the ``--features`` named gives P(amount right)
 (:func:`cheque_reader.pipeline.amount_confidence`), then :func:`cheque_reader.evaluate.threshold_table`
 picks the threshold for each target error. Both go into the SDNN's sidecar:
@@ -57,7 +58,7 @@ def evidence(files: list[str]) -> tuple[list[pipeline.AmountEvidence], list[str]
         prep = pipeline.prepare_page(io.load_pages(str(orand_dir() / "images" / f), options)[0], options)
         reads = pipeline.classify_pages([prep], clf, reader)[0]
         if reads.predictions is None or reads.field_read is None:
-            rows.append(pipeline.AmountEvidence(0.0, 0.0, False, 0.0, False))
+            rows.append(pipeline.AmountEvidence(0.0, 0.0, False, 0.0, False, 0))
             digits.append("")
             continue
         chosen, agree, field_read = pipeline.choose_reading(prep, reads.predictions, reads.field_read)
@@ -148,9 +149,10 @@ def main(argv=None) -> int:
     ap.add_argument("--ridge", default="loo",
                     help="L2 penalty on the coefficients (few images), or 'loo': the value of "
                          f"{', '.join(map(str, RIDGE_GRID))} with the least leave-one-out log-loss")
-    ap.add_argument("--features", default="logit_sdnn_confidence,readers_agree,views_agree",
-                    help="comma-separated names from cheque_reader.pipeline.AMOUNT_FEATURES (session 8, cross-fitted "
-                         "on the 281 fields: adding the segmenting reader's confidence or grammar_ok accepts no more)")
+    ap.add_argument("--features", default="logit_sdnn_confidence,readers_agree,views_agree,n_digits",
+                    help="comma-separated names from cheque_reader.pipeline.AMOUNT_FEATURES (cross-fitted on the 281 "
+                         "fields: adding the segmenting reader's confidence or grammar_ok accepts no more (session 8); "
+                         "n_digits lowers the ECE from 4.2%% to 3.3%% (session 10))")
     ap.add_argument("--with-val", action="store_true",
                     help="fit on the calibration images and the validation fold together (281 held-out fields)")
     ap.add_argument("--update-sidecar", type=Path, help="SDNN sidecar to write amount_calibration and thresholds into")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from cheque_reader import pipeline
+from cheque_reader import amount, pipeline
 from cheque_reader.config import ReadOptions
 from cheque_reader.types import STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, STATUS_OK, Page
 
@@ -173,7 +173,21 @@ def test_amount_confidence_rises_with_each_piece_of_evidence_the_calibration_nam
     p = pipeline.amount_confidence(base, cal)
     assert all(pipeline.amount_confidence(e, cal) > p for e in stronger)
     # a feature the calibration does not name changes nothing
-    assert pipeline.amount_confidence(pipeline.AmountEvidence(0.8, 0.9, False, 0.5, False), cal) == p
+    assert pipeline.amount_confidence(pipeline.AmountEvidence(0.8, 0.9, False, 0.5, False, 7), cal) == p
+
+
+def test_the_shipped_amount_calibration_names_known_features_and_counts_the_digits_read():
+    from cheque_reader import sdnn
+
+    if not sdnn.default_sdnn_path().is_file():
+        pytest.skip("no SDNN weights shipped")
+    cal = pipeline.get_field_reader().metadata["amount_calibration"]
+    assert set(cal["features"]) <= set(pipeline.AMOUNT_FEATURES) and len(cal["coef"]) == len(cal["features"])
+    field_read = sdnn.FieldRead("1500", 0.9, (0.99, 0.98, 0.97, 0.96), ((0, 2), (3, 5), (6, 8), (9, 11)), 0.75)
+    read = amount.assemble_amount([(d, 0.9) for d in "1500"])
+    evidence = pipeline.amount_evidence(field_read, read, True)
+    assert (evidence.n_digits, evidence.views_agree, evidence.readers_agree) == (4, 0.75, True)
+    assert evidence.features(cal["features"]).shape == (len(cal["features"]),)
 
 
 def test_a_final_one_read_on_the_slash_of_a_closing_slash_dash_is_dropped():
