@@ -46,7 +46,7 @@ from . import io as cio
 from .config import ReadOptions
 from .errors import ChequeReaderError, OutputError, UsageError
 from .report import DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, digit_rows, read_results, result_row
-from .types import STATUS_ERROR, STATUS_OK, ChequeResult
+from .types import STATUS_ERROR, ChequeResult
 from .x937 import X937_COLUMNS
 
 log = logging.getLogger("cheque_reader")
@@ -466,9 +466,9 @@ def _chosen(prepared, reads) -> tuple[int, ...]:
     if reads.predictions is None or not prepared.candidates:
         return ()
     try:
-        from .pipeline import choose_reading
+        from .pipeline import choose_path
 
-        return tuple(choose_reading(prepared, reads.predictions, reads.field_read)[0] or ())
+        return tuple(choose_path(prepared, reads.predictions, reads.field_read)[0] or ())
     except Exception:  # noqa: BLE001 - an annotation never ends a run
         return ()
 

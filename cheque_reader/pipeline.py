@@ -140,38 +140,6 @@ def _sweep_limits(candidates: tuple[DigitCandidate, ...]) -> tuple[tuple[int, in
     return rows, (min(ends) if ends else None)
 
 
-def without_final_slash(prepared: PreparedPage, field_read: sdnn.FieldRead | None) -> sdnn.FieldRead | None:
-    """``field_read`` without a final ``1`` that the SDNN read on the ``/`` of a closing ``/-``.
-
-    The sweep stops before a ``/-`` only when the slash is clearly taller than the digits
-    (:func:`_sweep_limits`); one of the digits' own height stays in it and is often read as a
-    ``1``. When the segmenter called that stroke a ``/`` with only a ``-`` after it, and the
-    SDNN's last digit is a ``1`` read in its columns, the ``1`` is dropped; not under a ``7``'s
-    top bar, nor in a field with a ``.`` (cents: ``34.71-`` may end in a slanted ``1``).
-    A final ``1.-`` whose dot is lost looks the same, so :func:`choose_reading` never counts an
-    edited read as the two readers agreeing: it goes to review, with the right digits more often.
-    """
-    if field_read is None or len(field_read.digits) < 2 or field_read.digits[-1] != "1":
-        return field_read
-    box, x_in = prepared.field_input_box, prepared.field_input
-    if box is None or x_in is None or not field_read.columns:
-        return field_read
-    cands = prepared.candidates
-    if any(c.kind == "." for c in cands):
-        return field_read  # cents: "34.71-" ends with a slanted 1 and a dash
-    digits = [c for c in cands if c.kind == "digit"]
-    a, b = field_read.columns[-1]
-    centre = box.x + (a + b) / 2 * box.w / x_in.shape[1]
-    for s in (c for c in cands if c.kind == "/"):
-        after = [c for c in cands if c.bbox.x >= s.bbox.x + 0.5 * s.bbox.w]
-        if (s.bbox.x <= centre <= s.bbox.x2 and after and all(c.kind == "-" for c in after)
-                and not _top_bar(s.image) and any(c.bbox.x2 <= s.bbox.x for c in digits)):
-            return dataclasses.replace(field_read, digits=field_read.digits[:-1],
-                                       digit_confidences=field_read.digit_confidences[:-1],
-                                       columns=field_read.columns[:-1])
-    return field_read
-
-
 def _top_bar(image: np.ndarray) -> bool:
     """Whether the ink in the top fifth of a candidate crop (dark on light) spans over half its
     width: the bar of a ``7`` (or the flag of a ``1``), which a ``/`` does not have."""
@@ -211,7 +179,7 @@ def finish_page(
             **common,
         )
 
-    chosen, agree, field_read = choose_reading(prepared, predictions, field_read)
+    chosen, agree = choose_path(prepared, predictions, field_read)
     read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
     confidence, metadata = read.confidence, classifier.metadata
@@ -336,19 +304,6 @@ def amount_confidence(evidence: AmountEvidence, calibration: dict | None) -> flo
 def _logit(p: float) -> float:
     p = min(max(float(p), 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
-
-
-def choose_reading(
-    prepared: PreparedPage, predictions: DigitPredictions, field_read: sdnn.FieldRead | None = None
-) -> tuple[tuple[int, ...] | None, bool, sdnn.FieldRead | None]:
-    """:func:`choose_path` after the rules that edit the SDNN's read (:func:`without_final_slash`):
-    the candidates kept, whether the two readers agree, and the SDNN read used.
-
-    A read a rule edited never counts as the readers agreeing: it goes to review.
-    """
-    edited = without_final_slash(prepared, field_read)
-    chosen, agree = choose_path(prepared, predictions, edited)
-    return chosen, agree and edited is field_read, edited
 
 
 def choose_path(

@@ -126,7 +126,7 @@ def read(page: Page, layout: str, classifier, annotate_dir: Path | None, tag: st
     if annotate_dir is not None:
         chosen = ()
         if reads.predictions is not None:
-            chosen = pipeline.choose_reading(prepared, reads.predictions, reads.field_read)[0] or ()
+            chosen = pipeline.choose_path(prepared, reads.predictions, reads.field_read)[0] or ()
         pic = annotate.annotate_page(page.color if page.color is not None else page.image, result,
                                      prepared.field, prepared.candidates, chosen)
         cv2.imwrite(str(annotate_dir / f"{tag}.png"), pic)

@@ -61,7 +61,8 @@ def evidence(files: list[str]) -> tuple[list[pipeline.AmountEvidence], list[str]
             rows.append(pipeline.AmountEvidence(0.0, 0.0, False, 0.0, False, 0))
             digits.append("")
             continue
-        chosen, agree, field_read = pipeline.choose_reading(prep, reads.predictions, reads.field_read)
+        field_read = reads.field_read
+        chosen, agree = pipeline.choose_path(prep, reads.predictions, field_read)
         read, _ = pipeline.assemble_read(prep, reads.predictions, chosen, field_read, "field")
         rows.append(pipeline.amount_evidence(field_read, read, agree))
         digits.append(read.digits)
