@@ -30,7 +30,7 @@ import logging
 import cv2
 import numpy as np
 
-from .types import BBox, Field
+from .types import Field
 
 log = logging.getLogger("cheque_reader")
 

@@ -11,7 +11,6 @@ True
 from __future__ import annotations
 
 import collections
-from pathlib import Path
 
 import pandas as pd
 

@@ -787,7 +787,7 @@ def _us_business(img, dpi, scheme, rng) -> _Anchors:
 def _in_cts(img, dpi, scheme, rng) -> _Anchors:
     g = lambda v: int(round(v * dpi))  # noqa: E731
     theme = scheme[2]
-    W, H = 8.0, 3.67
+    H = 3.67
     cv2.rectangle(img, (0, g(H - 0.6)), (img.shape[1], img.shape[0]), (250, 250, 250), -1)  # MICR clear band
     bank = _BANKS_IN[rng.integers(len(_BANKS_IN))]
     cv2.rectangle(img, (g(0.4), g(0.06)), (g(2.4), g(0.66)), theme, -1)

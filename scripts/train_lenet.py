@@ -46,7 +46,7 @@ from cheque_reader.calibrate import expected_calibration_error, fit_temperature,
 from cheque_reader.classify import DigitPredictions, export_onnx  # noqa: E402
 from cheque_reader.config import INPUT_SIZE  # noqa: E402
 from cheque_reader.model import CLASSES, NOT_DIGIT, LeNet5, LeNet5Classic, architecture_of, count_parameters  # noqa: E402
-from cheque_reader.normalize import BACKGROUND_VALUE, INK_VALUE, normalize_batch, normalize_digit  # noqa: E402
+from cheque_reader.normalize import BACKGROUND_VALUE, INK_VALUE, normalize_batch  # noqa: E402
 
 log = logging.getLogger("train_lenet")
 WEIGHTS = ROOT / "cheque_reader" / "weights"
@@ -548,7 +548,6 @@ def main(argv=None) -> int:
         print(json.dumps(evaluate(args.evaluate or None), indent=1))
         return 0
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
     t_start = time.time()
 
     (xtr, ytr), (xva, yva), (xte, yte), excluded = load_mnist_split(args.seed, args.n_val)
