@@ -30,7 +30,7 @@ import logging
 import cv2
 import numpy as np
 
-from .types import Field
+from .types import BBox, Field  # noqa: F401 - BBox: the doctests make fields with it
 
 log = logging.getLogger("cheque_reader")
 
