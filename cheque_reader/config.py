@@ -72,14 +72,15 @@ class ReadOptions:
 
     ``review_threshold`` wins over ``target_error`` when both are set. ``field_reader``
     adds the second reader, the SDNN that reads the whole field without cutting it
-    (:mod:`cheque_reader.sdnn`), when its weights are there.
+    (:mod:`cheque_reader.sdnn`), when its weights are there. ``backend`` ``"auto"`` runs both
+    networks on ONNX Runtime when the device is the CPU and the ``onnx`` extra is installed.
     """
 
     layout: str = "auto"
     target_error: float | None = DEFAULT_TARGET_ERROR
     review_threshold: float | None = None
     device: str = "cpu"
-    backend: str = "torch"
+    backend: str = "auto"
     model_path: str | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
     workers: int = 1

@@ -32,7 +32,7 @@ import numpy as np
 
 from . import io, locate, preprocess, sdnn, segment
 from .amount import assemble_amount
-from .classify import DigitClassifier, DigitPredictions
+from .classify import DigitClassifier, DigitPredictions, resolve_backend
 from .config import ReadOptions
 from .errors import ChequeReaderError
 from .normalize import normalize_batch
@@ -354,7 +354,7 @@ def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader |
     if not options.field_reader:
         return None
     path = field_reader_path(options)
-    key = (str(path), options.device, options.backend)
+    key = (str(path), options.device, resolve_backend(options.backend, options.device))
     reader = _FIELD_READERS.get(key)
     if reader is None:
         if path is None:

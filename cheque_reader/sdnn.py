@@ -221,7 +221,10 @@ class FieldReader:
     '1500'
     """
 
-    def __init__(self, model_path: str | Path | None = None, device: str = "cpu", backend: str = "torch") -> None:
+    def __init__(self, model_path: str | Path | None = None, device: str = "cpu", backend: str = "auto") -> None:
+        from .classify import resolve_backend
+
+        backend = resolve_backend(backend, device)
         self.model_path = Path(model_path) if model_path else default_sdnn_path()
         self.device = device
         self.backend = backend

@@ -119,7 +119,7 @@ print(json.dumps({"import_s": t1 - t0, "read_s": t2 - t1, "rows": len(df), "stea
 """
 
 
-def run_child(folder: Path, out: Path, workers: int, layout: str = "auto", backend: str = "torch") -> dict:
+def run_child(folder: Path, out: Path, workers: int, layout: str = "auto", backend: str = "auto") -> dict:
     """Run read_folder in a fresh process; peak RSS of its process tree sampled every 50 ms."""
     import psutil
 
@@ -309,8 +309,9 @@ def main(argv=None) -> None:
     ap.add_argument("--unique", type=int, default=40, help="distinct cheques rendered per kind")
     ap.add_argument("--kinds", default="tiff-g4,jpeg,x937")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--backend", default="torch", choices=("torch", "onnx"),
-                    help="both networks' backend for the whole-process table (onnx needs the [onnx] extra)")
+    ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
+                    help="both networks' backend for the whole-process table (onnx needs the [onnx] extra; "
+                         "auto, as read: onnx when installed)")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir, removed)")
     ap.add_argument("--tesseract", type=int, default=0, help="fields for the Tesseract comparison (0: skip)")
     ap.add_argument("--profile", type=int, default=0, help="pages per kind for the per-stage table (0: skip)")

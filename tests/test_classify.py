@@ -101,6 +101,19 @@ def test_one_model_per_process():
     assert a._loaded is b._loaded
 
 
+def test_auto_backend_is_onnx_runtime_on_the_cpu_when_installed_else_torch(monkeypatch):
+    import sys
+
+    from cheque_reader.classify import resolve_backend
+
+    assert resolve_backend("auto", "cuda") == "torch" and resolve_backend("torch") == "torch"
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if the [onnx] extra were not installed
+    assert resolve_backend("auto") == "torch" and DigitClassifier().backend == "torch"
+    monkeypatch.undo()
+    pytest.importorskip("onnxruntime")
+    assert resolve_backend("auto") == "onnx" and DigitClassifier(backend="auto").backend == "onnx"
+
+
 def test_bad_backend_is_a_usage_error():
     with pytest.raises(UsageError):
         DigitClassifier(backend="tensorflow")
@@ -131,7 +144,7 @@ def test_onnx_parity(clf):
     x = rng.uniform(-0.1, 1.175, (300, 1, 32, 32)).astype(np.float32)
     crops = [np.where(rng.random((30, 22)) < 0.25, 0, 255).astype(np.uint8) for _ in range(50)]
     x = np.concatenate([x, normalize_batch(crops)])
-    a = clf.predict_tensors(x)
+    a = DigitClassifier(backend="torch").predict_tensors(x)
     b = DigitClassifier(backend="onnx").predict_tensors(x)
     assert np.abs(a.probs - b.probs).max() < 1e-4
     assert np.abs(a.not_digit - b.not_digit).max() < 1e-4

@@ -37,7 +37,7 @@ def test_field_reader_on_cuda_matches_cpu():
         img = np.full((70, 40 + 34 * len(text)), 235, np.uint8)
         cv2.putText(img, text, (10, 52), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 20, 3, cv2.LINE_AA)
         inputs.append(sdnn.field_input(img, img < 128))
-    cpu = sdnn.FieldReader(device="cpu").read(inputs)
+    cpu = sdnn.FieldReader(device="cpu", backend="torch").read(inputs)
     gpu = sdnn.FieldReader(device="cuda").read(inputs)
     assert [r.digits for r in cpu] == [r.digits for r in gpu]
     assert np.allclose([r.confidence for r in cpu], [r.confidence for r in gpu], atol=1e-3)

@@ -119,7 +119,7 @@ def test_long_runs_switch_to_frozen_graphs_that_read_alike(reader, monkeypatch):
     torch = pytest.importorskip("torch")
     inputs = [sdnn.field_input(*_strip(t)) for t in ("7", "125", "3400", "90817", "62")]
     monkeypatch.setattr(sdnn, "OPTIMIZE_AFTER_FIELDS", 2 * len(inputs))
-    reader = sdnn.FieldReader(reader.model_path)  # a fresh reader: nothing read yet
+    reader = sdnn.FieldReader(reader.model_path, backend="torch")  # a fresh torch reader: nothing read yet
     eager = reader.read(inputs)
     assert reader._fast is None  # 5 fields read: still the eager networks
     frozen = reader.read(inputs)  # 10: the frozen graphs read these
@@ -216,6 +216,6 @@ def test_onnx_backend_reads_like_torch(reader):
     fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "62", "7")]
     onnx = sdnn.FieldReader(backend="onnx")
     assert onnx._fast is not None and type(onnx._fast[0]).__name__ == "_OnnxNet"
-    for a, b in zip(reader.read(fields), onnx.read(fields)):
+    for a, b in zip(sdnn.FieldReader(backend="torch").read(fields), onnx.read(fields)):
         assert a.digits == b.digits and a.columns == b.columns
         assert abs(a.confidence - b.confidence) < 1e-4 and abs(a.views_agree - b.views_agree) < 1e-9
