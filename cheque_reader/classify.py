@@ -59,6 +59,7 @@ def resolve_backend(backend: str, device: str = "cpu") -> str:
         return "torch"
     return "onnx"
 
+
 #: torch on CPU: the first batch at least this big switches to an optimized TorchScript graph.
 TORCH_OPTIMIZE_MIN = 256
 

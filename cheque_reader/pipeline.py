@@ -247,7 +247,8 @@ class AmountEvidence:
     reader's product of digit confidences for the same string, whether the two readers agree, the
     share of the SDNN's views that read the same string, whether the text obeys the grammar, and
     how many digits were read (the SDNN's string probability falls with each digit faster than its
-    accuracy does: on the held-out ORAND fields 3-digit reads were right as often as 5-digit ones)."""
+    accuracy does: on the held-out ORAND fields 6-digit reads score 0.66 on average against 0.77-0.79
+    for 3 to 5 digits, and are right about as often, 83% against 81-90%)."""
 
     sdnn_confidence: float
     segment_confidence: float

@@ -138,7 +138,7 @@ def test_sha256_mismatch_raises(tmp_path):
         DigitClassifier(model_path=str(tmp_path / "absent.pt"))
 
 
-def test_onnx_parity(clf):
+def test_onnx_parity():
     pytest.importorskip("onnxruntime")
     rng = np.random.default_rng(3)
     x = rng.uniform(-0.1, 1.175, (300, 1, 32, 32)).astype(np.float32)
