@@ -355,14 +355,15 @@ def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader |
     if not options.field_reader:
         return None
     path = field_reader_path(options)
-    key = (str(path), options.device, resolve_backend(options.backend, options.device))
+    backend = resolve_backend(options.backend, options.device)
+    key = (str(path), options.device, backend)
     reader = _FIELD_READERS.get(key)
     if reader is None:
         if path is None:
             log.warning("no SDNN weights: reading with the segmenting reader only")
             reader = _NO_FIELD_READER
         else:
-            reader = sdnn.FieldReader(path, device=options.device, backend=options.backend)
+            reader = sdnn.FieldReader(path, device=options.device, backend=backend)
         _FIELD_READERS[key] = reader
     return None if reader is _NO_FIELD_READER else reader
 
