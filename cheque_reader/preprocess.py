@@ -25,6 +25,7 @@ The output of :func:`clean_field` is ``uint8`` with paper 255 and ink 0, the sha
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import cv2
@@ -81,8 +82,10 @@ def to_gray(field: Field) -> np.ndarray:
     >>> to_gray(Field(BBox(0, 0, 2, 1), bgr[..., 1], bgr)).tolist()   # light-blue paper, blue ink
     [[150, 40]]
     """
-    if field.color is not None and field.color.ndim == 3 and field.color.shape[:2] == field.image.shape[:2]:
-        return field.color.min(axis=2)
+    color = field.color
+    if color is not None and color.ndim == 3 and color.shape[:2] == field.image.shape[:2]:
+        # channel by channel: numpy's min over the last (interleaved) axis is about 25 times slower
+        return functools.reduce(np.minimum, (color[..., c] for c in range(1, color.shape[2])), color[..., 0])
     return field.image
 
 
