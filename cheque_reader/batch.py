@@ -67,6 +67,17 @@ MAX_HOLD_S = 1.0
 #: pages, the workers the bottleneck) 16.1 -> 16.3, 3 of 6: no loss.
 WORKER_NICENESS = 10
 
+#: Tasks in flight (or done, waiting for their turn) per worker. While the main process runs a
+#: classifier batch (about 30 pages: half a second) nothing is submitted, so the workers must have
+#: that much work queued or they idle: 2 cores, 800 Group 4 pages, single-page files, two runs
+#: each: 4 per worker 31.2 / 30.1 pages/s (CPU 162-165%), 16 per worker 35.3 / 35.1 (187-188%),
+#: 32 per worker 33.7 / 35.0. A task's result carries no pixels (:func:`without_pixels`): at most
+#: a few MB wait here.
+WINDOW_TASKS_PER_WORKER = 16
+
+#: The same with ``--annotate``, where every page's image comes back with its task.
+WINDOW_TASKS_PER_WORKER_WITH_IMAGES = 4
+
 ProgressFn = Callable[[int, "int | None"], None]
 
 
@@ -296,7 +307,9 @@ class _Engine:
         self.skip = {k: frozenset(v) for k, v in skip_by_source.items()}
         self.n_skipped = sum(len(v) for v in self.skip.values())
         self.workers = max(1, int(options.workers))
-        self.window = 4 * self.workers + 2
+        # tasks in flight or done and waiting: with annotations each holds its pages' images
+        per_worker = WINDOW_TASKS_PER_WORKER if not want_images else WINDOW_TASKS_PER_WORKER_WITH_IMAGES
+        self.window = per_worker * self.workers + 2
         self.pool = None
         self.inline = executor is None and self.workers <= 1
         self.n_pages: dict[int, int] = {}
