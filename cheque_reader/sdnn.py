@@ -62,9 +62,9 @@ STRIDE = 4
 PAPER_MARGIN = 24
 
 #: A batch holds inputs (sorted by width) up to this many times as wide as its narrowest, margins
-#: included: every input is padded to the batch's widest, and one batch of all the fields of 80
-#: Group 4 cheques (41-273 columns) cost 3.3-3.5 ms a field and network on one CPU thread (ONNX
-#: Runtime), against 1.2-1.3 ms in batches within 1.1 of their narrowest or one field at a time.
+#: included: every input is padded to the batch's widest. One batch of all the fields of 80 Group 4
+#: cheques (41-273 columns) cost 3.3-3.5 ms a field and network on one CPU thread, against 1.2-1.3
+#: ms in batches within 1.1 of their narrowest (ONNX Runtime; frozen TorchScript: 3.5 against 1.5).
 BATCH_WIDTH_RATIO = 1.1
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
