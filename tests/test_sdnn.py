@@ -102,12 +102,24 @@ def test_reader_reads_rendered_amounts(reader):
 
 
 def test_reader_gives_the_same_reading_alone_and_in_any_batch(reader):
-    inputs = [sdnn.field_input(*_strip(t)) for t in ("7", "125", "3400", "90817", "62")]
+    inputs = [sdnn.field_input(*_strip(t)) for t in ("7", "125", "3400", "90817", "62", "126", "3401")]
+    assert any(len(b) > 1 for b in sdnn.width_batches([x.shape[1] for x in inputs], 64))  # some share a batch
     together = reader.read(inputs)
     for x, r in zip(inputs, together):
         alone = reader.read([x])[0]
         assert alone.digits == r.digits
         assert abs(alone.confidence - r.confidence) < 1e-6
+
+
+def test_width_batches_hold_every_input_once_in_short_batches_of_like_widths():
+    widths = np.random.default_rng(0).integers(8, sdnn.MAX_INPUT_WIDTH, 300).tolist()
+    batches = sdnn.width_batches(widths, 16)
+    assert sorted(i for b in batches for i in b) == list(range(300))
+    for b in batches:
+        w = np.array(widths)[b] + sdnn.PAPER_MARGIN
+        assert 1 <= len(b) <= 16 and w.max() <= sdnn.BATCH_WIDTH_RATIO * w.min()
+    # fewer, fuller batches than one input each: only a width or the size limit starts a new one
+    assert len(batches) < 100
 
 
 def test_reader_is_unsure_of_a_blank_field(reader):
