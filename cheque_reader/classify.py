@@ -20,6 +20,9 @@ import hashlib
 import io
 import json
 import logging
+import os
+import sys
+import tempfile
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -249,8 +252,10 @@ def _load(model_path: str | None, device: str, backend: str) -> _Loaded:
         if hit is not None:
             return hit
         meta, data = load_metadata(path)
-        net = _torch_model(meta, data, path)
-        run = _onnx_runner(net, meta, path) if backend == "onnx" else _torch_runner(net, device)
+        if backend == "onnx":
+            run = _onnx_runner(meta, data, path)
+        else:
+            run = _torch_runner(_torch_model(meta, data, path), device)
         loaded = _Loaded(run=run, metadata=meta, model_id=model_id_of(meta),
                          temperature=float(meta.get("temperature") or 1.0))
         _CACHE[key] = loaded
@@ -380,17 +385,57 @@ def onnx_session(model_bytes: bytes):
     return ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
 
 
-def _onnx_runner(net, meta: dict, path: Path):
+def onnx_cache_dir() -> Path:
+    """Where ONNX exports of weights without a shipped ``.onnx`` are kept: ``$CHEQUE_READER_CACHE``,
+    else ``$XDG_CACHE_HOME/cheque_reader``, else ``~/.cache/cheque_reader``."""
+    if os.environ.get("CHEQUE_READER_CACHE"):
+        return Path(os.environ["CHEQUE_READER_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cheque_reader"
+
+
+def cached_onnx_session(name: str, export):
+    """An :func:`onnx_session` of the ONNX bytes kept as ``name`` in :func:`onnx_cache_dir`, or of
+    ``export()``'s, then kept there (written atomically; a cache entry that cannot be read, written
+    or opened is replaced or skipped). ``name`` must identify the weights (their sha256), so that
+    new weights never meet an old export.
+    """
+    path = onnx_cache_dir() / f"{name}.onnx"
+    try:
+        return onnx_session(path.read_bytes())
+    except UsageError:
+        raise  # no onnxruntime
+    except Exception as exc:  # not there yet, or unreadable: export again
+        if path.exists():
+            log.warning("ONNX cache entry %s is unusable (%s); exporting again", path, exc)
+    data = export()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)
+    except OSError as exc:
+        log.debug("cannot keep %s in the ONNX cache: %s", name, exc)
+    return onnx_session(data)
+
+
+def _thread_limit() -> int:
+    """The caller's thread limit: torch's when torch is in use, else the cores this process may use."""
+    if "torch" in sys.modules:
+        return max(1, sys.modules["torch"].get_num_threads())
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else max(1, os.cpu_count() or 1)
+
+
+def _onnx_runner(meta: dict, data: bytes, path: Path):
+    """ONNX Runtime inference of the weights: their shipped ``.onnx`` when its sha256 matches the
+    sidecar's (no torch needed), else an export of the torch model (cached)."""
     onnx_path = path.with_suffix(".onnx")
     if onnx_path.is_file() and meta.get("onnx_sha256") == sha256_file(onnx_path):
-        model_bytes = onnx_path.read_bytes()
+        sess = onnx_session(onnx_path.read_bytes())
     else:
-        model_bytes = export_onnx(net)
-    import torch
-
-    threads = max(1, torch.get_num_threads())  # honour the caller's thread limit
+        sess = cached_onnx_session(f"{meta.get('name', 'lenet5')}-{meta['sha256'][:16]}",
+                                   lambda: export_onnx(_torch_model(meta, data, path)))
+    threads = _thread_limit()
     # big batches: runs of ``ONNX_CHUNK`` digits, ``threads`` at a time
-    sess = onnx_session(model_bytes)
     name = sess.get_inputs()[0].name
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
 

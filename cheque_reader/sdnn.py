@@ -214,9 +214,10 @@ def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[
     return "".join(digits), tuple(confs), tuple(cols)
 
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entered: an ONNX export loads the torch networks
 _CACHE: dict[tuple[str, str], tuple] = {}
-_FAST: dict[tuple[str, str], list] = {}  # (weights path, kind) -> its networks as frozen TorchScript graphs or ONNX sessions
+_FAST: dict[tuple[str, str], list] = {}  # (weights path, kind) -> its networks as frozen TorchScript graphs
+_ONNX: dict[str, tuple[list, dict]] = {}  # weights path -> its networks as ONNX Runtime sessions, and the sidecar
 
 
 class FieldReader:
@@ -235,11 +236,12 @@ class FieldReader:
         self.model_path = Path(model_path) if model_path else default_sdnn_path()
         self.device = device
         self.backend = backend
-        # ONNX Runtime runs on the CPU (as the classifier's): export from the CPU networks
-        self.nets, self.metadata = _load_sdnn(self.model_path, "cpu" if backend == "onnx" else device)
-        # the nets as frozen TorchScript graphs (made after OPTIMIZE_AFTER_FIELDS, for long runs),
-        # or as ONNX Runtime sessions (backend "onnx", CPU)
-        self._fast: list | None = _onnx_sdnn(self.model_path, self.nets) if backend == "onnx" else None
+        self._fast: list | None = None  # the torch nets as frozen TorchScript graphs, after OPTIMIZE_AFTER_FIELDS
+        if backend == "onnx":  # ONNX Runtime sessions on the CPU (as the classifier's)
+            self.nets, self.metadata = _onnx_sdnn(self.model_path)
+            self._fast = self.nets
+        else:
+            self.nets, self.metadata = _load_sdnn(self.model_path, device)
         self._fields_read = 0
 
     @property
@@ -299,17 +301,30 @@ class FieldReader:
 
     def _log_probs(self, net, temperature: float, inputs: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
         """The calibrated per-column log probabilities ``(T, 11)`` of each input."""
-        import torch
-
         out: list[np.ndarray] = [None] * len(inputs)  # type: ignore[list-item]
         for idx in width_batches([x.shape[1] for x in inputs], batch_size):
             x, widths = stack_inputs([inputs[i] for i in idx])
-            with torch.inference_mode():
-                logits = net(torch.from_numpy(x).to(self.device))
-                lp = torch.log_softmax(logits / temperature, dim=2).float().cpu().numpy()
+            if isinstance(net, _OnnxNet):
+                logits = net(x)
+            else:
+                import torch
+
+                with torch.inference_mode():
+                    logits = net(torch.from_numpy(x).to(self.device)).float().cpu().numpy()
+            lp = log_softmax(logits / np.float32(temperature))
             for j, i in enumerate(idx):
                 out[int(i)] = lp[j, : max(1, int(widths[j]) // STRIDE)]
         return out
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """Log-softmax over the last axis.
+
+    >>> np.exp(log_softmax(np.array([[0.0, np.log(3.0)]]))).round(3).tolist()
+    [[0.25, 0.75]]
+    """
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def width_batches(widths: Sequence[int], batch_size: int, ratio: float = BATCH_WIDTH_RATIO) -> list[list[int]]:
@@ -370,15 +385,14 @@ def _stretch(x: np.ndarray, factor: float) -> np.ndarray:
 
 
 def string_probabilities(pairs: list[tuple[np.ndarray, str]]) -> np.ndarray:
-    """:func:`string_probability` of many ``(log_probs, digits)`` pairs in one batched CTC call.
+    """:func:`string_probability` of many ``(log_probs, digits)`` pairs: the CTC forward algorithm
+    (Graves et al. 2006) in log space, all pairs at once.
 
     >>> lp = np.log(np.full((4, 11), 0.01)); lp[:, 10] = np.log(0.5); lp[1, 3] = np.log(0.89)
     >>> p = string_probabilities([(lp, "3"), (lp, "33333"), (lp, "")])
     >>> bool(p[0] > p[2] > 0), float(p[1])
     (True, 0.0)
     """
-    import torch
-
     out = np.zeros(len(pairs))
     full = [k for k, (_, d) in enumerate(pairs) if d]
     for k, (lp, d) in enumerate(pairs):
@@ -386,19 +400,34 @@ def string_probabilities(pairs: list[tuple[np.ndarray, str]]) -> np.ndarray:
             out[k] = float(np.exp(np.asarray(lp, float)[:, BLANK].sum()))
     if not full:
         return out
-    t_max = max(len(pairs[k][0]) for k in full)
-    s_max = max(len(pairs[k][1]) for k in full)
-    lp = torch.zeros((t_max, len(full), BLANK + 1))
-    targets = torch.zeros((len(full), s_max), dtype=torch.long)
+    n = len(full)
+    t_len = np.array([len(pairs[k][0]) for k in full])
+    s_len = np.array([len(pairs[k][1]) for k in full])
+    steps, width = int(t_len.max()), 2 * int(s_len.max()) + 1
+    ext = np.full((n, width), BLANK, np.int64)  # each string with a blank around every digit
+    lp = np.zeros((n, steps, BLANK + 1))
     for j, k in enumerate(full):
         a, d = pairs[k]
-        lp[: len(a), j] = torch.as_tensor(a, dtype=torch.float32)
-        targets[j, : len(d)] = torch.tensor([int(c) for c in d])
-    loss = torch.nn.functional.ctc_loss(
-        lp, targets, torch.tensor([len(pairs[k][0]) for k in full]), torch.tensor([len(pairs[k][1]) for k in full]),
-        blank=BLANK, reduction="none",
-    )
-    out[full] = torch.exp(-loss).nan_to_num(0.0).numpy()  # an impossible string has infinite loss: 0
+        ext[j, 1 : 2 * len(d) : 2] = [int(c) for c in d]
+        lp[j, : len(a)] = a
+    emit = np.take_along_axis(lp, np.broadcast_to(ext[:, None, :], (n, steps, width)), axis=2)
+    inside = np.arange(width)[None, :] < (2 * s_len + 1)[:, None]
+    skip = np.zeros((n, width), bool)  # a digit may follow the one two back (over a blank) unless it repeats it
+    skip[:, 2:] = (ext[:, 2:] != BLANK) & (ext[:, 2:] != ext[:, :-2])
+    alpha = np.full((n, width), -np.inf)
+    alpha[:, :2] = emit[:, 0, :2]
+    alpha[~inside] = -np.inf
+    for t in range(1, steps):
+        one_back = np.full_like(alpha, -np.inf)
+        one_back[:, 1:] = alpha[:, :-1]
+        two_back = np.full_like(alpha, -np.inf)
+        two_back[:, 2:] = alpha[:, :-2]
+        two_back[~skip] = -np.inf
+        step = np.logaddexp(np.logaddexp(alpha, one_back), two_back) + emit[:, t]
+        step[~inside] = -np.inf
+        alpha = np.where((t < t_len)[:, None], step, alpha)
+    rows = np.arange(n)
+    out[full] = np.exp(np.logaddexp(alpha[rows, 2 * s_len], alpha[rows, 2 * s_len - 1]))  # impossible: 0
     return out
 
 
@@ -434,26 +463,36 @@ def export_onnx(net) -> bytes:
 
 
 class _OnnxNet:
-    """An ONNX Runtime session called like the torch network (a tensor in, a tensor out)."""
+    """An ONNX Runtime session of one network: ``(N, 1, H, W)`` float32 inputs in, logits out (numpy)."""
 
-    def __init__(self, model_bytes: bytes) -> None:
-        from .classify import onnx_session
+    def __init__(self, session) -> None:
+        self.session = session
 
-        self.session = onnx_session(model_bytes)
-
-    def __call__(self, x):
-        import torch
-
-        return torch.from_numpy(self.session.run(None, {"x": x.cpu().numpy()})[0])
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"x": x})[0]
 
 
-def _onnx_sdnn(path: Path, nets: list) -> list:
-    """The networks of ``path`` as ONNX Runtime sessions, made once per process."""
-    key = (str(path.resolve()), "onnx")
+def _onnx_sdnn(path: Path) -> tuple[list, dict]:
+    """The networks of ``path`` as ONNX Runtime sessions and the sidecar, made once per process.
+    Their ONNX exports are kept in :func:`classify.onnx_cache_dir`, named by the weights' sha256:
+    a process that finds them there never imports torch (about 2 s at start)."""
+    from .classify import cached_onnx_session, load_metadata
+
+    key = str(path.resolve())
     with _LOCK:
-        if key not in _FAST:
-            _FAST[key] = [_OnnxNet(export_onnx(net)) for net in nets]
-        return _FAST[key]
+        if key not in _ONNX:
+            meta, _ = load_metadata(path)
+            n = len(meta.get("architecture", {}).get("members") or [None])
+            torch_nets: list = []
+
+            def export(i: int) -> bytes:
+                if not torch_nets:
+                    torch_nets.extend(_load_sdnn(path, "cpu")[0])
+                return export_onnx(torch_nets[i])
+
+            _ONNX[key] = ([_OnnxNet(cached_onnx_session(f"sdnn-{meta['sha256'][:16]}-{i}", lambda i=i: export(i)))
+                           for i in range(n)], meta)
+        return _ONNX[key]
 
 
 def _load_sdnn(path: Path, device: str):

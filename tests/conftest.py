@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -10,6 +11,9 @@ from cheque_reader.config import data_dir
 
 DATA = data_dir()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# ONNX exports made by the tests (and the CLI processes they start) go to this session's own cache
+os.environ.setdefault("CHEQUE_READER_CACHE", tempfile.mkdtemp(prefix="cheque-reader-onnx-"))
 
 
 def needs_data(*parts: str):

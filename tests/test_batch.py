@@ -7,7 +7,11 @@ the engine (order, completeness, equality across modes), not about reading accur
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -216,3 +220,17 @@ def test_worker_processes_yield_the_cpu_to_the_main_process():
     with cf.ProcessPoolExecutor(1, mp_context=batch._pool_context(), initializer=batch._worker_init) as pool:
         niceness = pool.submit(os.nice, 0).result()
     assert niceness == min(19, os.nice(0) + batch.WORKER_NICENESS)
+
+
+def test_onnx_runtime_with_its_exports_cached_reads_without_importing_torch(tmp_path):
+    pytest.importorskip("onnxruntime")
+    sample = Path(__file__).resolve().parent.parent / "samples" / "cheque_01.png"
+    code = ("import sys; from cheque_reader import read_folder; from cheque_reader.config import ReadOptions; "
+            f"df = read_folder([{str(sample)!r}], options=ReadOptions(backend='onnx', workers=1)); "
+            "print(df['status'][0], df['digits'][0], 'torch' in sys.modules)")
+    env = dict(os.environ, CHEQUE_READER_CACHE=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+            for _ in range(2)]
+    assert runs[0][-1] == "True" and runs[1][-1] == "False"  # the first run exports the field reader; the second loads it
+    assert runs[0][:2] == runs[1][:2] and runs[0][0] == "ok" and runs[0][1].isdigit()
+    assert len(list((tmp_path / "cache").glob("sdnn-*.onnx"))) >= 1

@@ -150,6 +150,26 @@ def test_onnx_parity():
     assert np.abs(a.not_digit - b.not_digit).max() < 1e-4
 
 
+def test_onnx_cache_keeps_an_export_and_replaces_an_unusable_entry(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from cheque_reader import classify
+
+    monkeypatch.setenv("CHEQUE_READER_CACHE", str(tmp_path))
+    exports = []
+
+    def export():
+        exports.append(1)
+        return default_model_path().with_suffix(".onnx").read_bytes()
+
+    x = np.random.default_rng(0).uniform(-0.1, 1.175, (4, 1, 32, 32)).astype(np.float32)
+    first = classify.cached_onnx_session("demo", export).run(None, {"x": x})[0]
+    again = classify.cached_onnx_session("demo", export).run(None, {"x": x})[0]
+    assert len(exports) == 1 and np.array_equal(first, again) and (tmp_path / "demo.onnx").is_file()
+    (tmp_path / "demo.onnx").write_bytes(b"not onnx")  # a damaged entry: exported again, and replaced
+    assert np.array_equal(classify.cached_onnx_session("demo", export).run(None, {"x": x})[0], first)
+    assert len(exports) == 2 and (tmp_path / "demo.onnx").read_bytes() == export()
+
+
 @needs_data("orand_car_a", "digits.csv")
 def test_real_cheque_digits_given_boxes(clf):
     crops, labels = val_crops()

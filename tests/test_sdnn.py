@@ -223,6 +223,31 @@ def test_precise_batch_norm_averages_the_statistics_over_the_batches_and_changes
     assert all(torch.equal(after[k], v) for k, v in weights.items())
 
 
+def test_string_probabilities_match_torch_ctc():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    pairs = []
+    for _ in range(300):
+        digits = "".join(map(str, rng.integers(0, 10, int(rng.integers(1, 8)))))
+        digits = digits[:1] * len(digits) if rng.random() < 0.3 else digits  # repeats need a blank between
+        # columns that favour one alignment of the digits (each 1-3 columns, blanks between), or noise
+        path = [sdnn.BLANK]
+        for c in digits:
+            path += [int(c)] * int(rng.integers(1, 4)) + [sdnn.BLANK] * int(rng.integers(0, 3))
+        path = path[: int(rng.integers(1, len(path) + 1))] if rng.random() < 0.2 else path  # too short: impossible
+        z = rng.normal(0, 1, (len(path), sdnn.BLANK + 1)) + 5 * np.eye(sdnn.BLANK + 1)[path] * (rng.random() < 0.7)
+        pairs.append(((z - np.log(np.exp(z).sum(1, keepdims=True))).astype(np.float32), digits))
+    loss = torch.nn.functional.ctc_loss(
+        torch.nn.utils.rnn.pad_sequence([torch.from_numpy(lp) for lp, _ in pairs]),
+        torch.nn.utils.rnn.pad_sequence([torch.tensor([int(c) for c in d]) for _, d in pairs], batch_first=True),
+        torch.tensor([len(lp) for lp, _ in pairs]), torch.tensor([len(d) for _, d in pairs]),
+        blank=sdnn.BLANK, reduction="none")
+    expected = torch.exp(-loss.double()).numpy()
+    got = sdnn.string_probabilities(pairs)
+    assert (got == 0).sum() > 10 and (got > 1e-3).sum() > 10  # impossible strings and likely ones
+    assert np.allclose(got, expected, rtol=1e-4, atol=1e-30)
+
+
 def test_onnx_backend_reads_like_torch(reader):
     pytest.importorskip("onnxruntime")
     fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "62", "7")]
