@@ -222,7 +222,7 @@ _ONNX: dict[str, tuple[list, dict]] = {}  # weights path -> its networks as ONNX
 
 class FieldReader:
     """Reads whole fields with the shipped SDNN (one model per process); ``backend="onnx"`` runs
-    the networks on ONNX Runtime (CPU, exported when the reader is made).
+    the networks on ONNX Runtime (CPU; exported once and cached, see :func:`_onnx_sdnn`).
 
     >>> reader = FieldReader()   # doctest: +SKIP
     >>> reader.read([field_input(gray, ink)])[0].digits   # doctest: +SKIP
