@@ -390,7 +390,12 @@ def onnx_cache_dir() -> Path:
     else ``$XDG_CACHE_HOME/cheque_reader``, else ``~/.cache/cheque_reader``."""
     if os.environ.get("CHEQUE_READER_CACHE"):
         return Path(os.environ["CHEQUE_READER_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cheque_reader"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "cheque_reader"
+    try:
+        return Path.home() / ".cache" / "cheque_reader"
+    except (RuntimeError, KeyError):  # no home folder (a service account): the temporary folder
+        return Path(tempfile.gettempdir()) / "cheque_reader"
 
 
 def cached_onnx_session(name: str, export):

@@ -180,3 +180,16 @@ def test_real_cheque_digits_given_boxes(clf):
     assert float((p.not_digit > 0.5).mean()) < 0.05
     right = p.labels == labels
     assert p.confidence[right].mean() > p.confidence[~right].mean()
+
+
+def test_onnx_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    from cheque_reader.classify import onnx_cache_dir
+
+    monkeypatch.setenv("CHEQUE_READER_CACHE", str(tmp_path / "mine"))
+    assert onnx_cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("CHEQUE_READER_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert onnx_cache_dir() == tmp_path / "xdg" / "cheque_reader"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert onnx_cache_dir() == tmp_path / "home" / ".cache" / "cheque_reader"
