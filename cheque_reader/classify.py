@@ -417,6 +417,7 @@ def cached_onnx_session(name: str, export):
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
             tmp.write(data)
+        os.chmod(tmp.name, 0o644)  # readable by all, like an installed file (a shared cache folder)
         os.replace(tmp.name, path)
     except OSError as exc:
         log.debug("cannot keep %s in the ONNX cache: %s", name, exc)
