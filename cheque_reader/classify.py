@@ -413,14 +413,18 @@ def cached_onnx_session(name: str, export):
         if path.exists():
             log.warning("ONNX cache entry %s is unusable (%s); exporting again", path, exc)
     data = export()
+    part = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
+            part = tmp.name
             tmp.write(data)
-        os.chmod(tmp.name, 0o644)  # readable by all, like an installed file (a shared cache folder)
-        os.replace(tmp.name, path)
+        os.chmod(part, 0o644)  # readable by all, like an installed file (a shared cache folder)
+        os.replace(part, path)
     except OSError as exc:
         log.debug("cannot keep %s in the ONNX cache: %s", name, exc)
+        if part is not None and os.path.exists(part):
+            os.unlink(part)
     return onnx_session(data)
 
 

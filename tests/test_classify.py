@@ -193,3 +193,16 @@ def test_onnx_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert onnx_cache_dir() == tmp_path / "home" / ".cache" / "cheque_reader"
+
+
+def test_onnx_cache_that_cannot_be_written_still_gives_a_session(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from cheque_reader import classify
+
+    blocker = tmp_path / "a file, not a folder"
+    blocker.write_text("")
+    monkeypatch.setenv("CHEQUE_READER_CACHE", str(blocker / "cache"))
+    export = default_model_path().with_suffix(".onnx").read_bytes
+    sess = classify.cached_onnx_session("demo", export)
+    assert sess.run(None, {"x": np.zeros((1, 1, 32, 32), np.float32)})[0].shape == (1, 11)
+    assert list(tmp_path.iterdir()) == [blocker]
