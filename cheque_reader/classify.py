@@ -16,6 +16,7 @@ same ``(path, device, backend)``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -423,8 +424,9 @@ def cached_onnx_session(name: str, export):
         os.replace(part, path)
     except OSError as exc:
         log.debug("cannot keep %s in the ONNX cache: %s", name, exc)
-        if part is not None and os.path.exists(part):
-            os.unlink(part)
+        if part is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(part)
     return onnx_session(data)
 
 
