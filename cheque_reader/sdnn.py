@@ -22,9 +22,10 @@ in the paper.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -181,7 +182,9 @@ class FieldRead:
     """The SDNN's reading of one field.
 
     ``columns``: for each digit, the input columns ``(start, end)`` where it was read;
-    ``views_agree``: the share of views (networks x widths) whose own best reading is ``digits``.
+    ``views_agree``: the share of views (networks x widths) whose own best reading is ``digits``;
+    ``view_log_probs`` and ``view_bests``: each view's calibrated per-column log probabilities and
+    its own best reading, so that other strings can be scored as ``digits`` was.
     """
 
     digits: str
@@ -189,6 +192,35 @@ class FieldRead:
     digit_confidences: tuple[float, ...]
     columns: tuple[tuple[int, int], ...]
     views_agree: float = 1.0
+    view_log_probs: tuple[np.ndarray, ...] = field(default=(), compare=False, repr=False)
+    view_bests: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def probabilities(self, strings: Sequence[str]) -> np.ndarray:
+        """Each string's CTC probability averaged over the field's views, as ``confidence`` is
+        ``digits``'s (zeros without views)."""
+        if not self.view_log_probs or not strings:
+            return np.zeros(len(strings))
+        probs = string_probabilities([(lp, text) for text in strings for lp in self.view_log_probs])
+        return probs.reshape(len(strings), len(self.view_log_probs)).mean(axis=1)
+
+    def share_reading(self, digits: str) -> float:
+        """The share of the field's views whose own best reading is ``digits``."""
+        return sum(v == digits for v in self.view_bests) / len(self.view_bests) if self.view_bests else 0.0
+
+    def without_digit(self, k: int) -> "FieldRead":
+        """This read with its ``k``-th digit dropped, scored over the field's views.
+
+        >>> p = np.full((9, 11), 0.01); p[:, BLANK] = 0.9; p[1, [5, BLANK]] = p[5, [0, BLANK]] = 0.9, 0.01
+        >>> p[3, [0, BLANK]] = 0.3, 0.6        # a faint "0" between "5" and "0"
+        >>> read = FieldRead("500", 0.2, (0.9, 0.3, 0.9), ((4, 8), (12, 16), (20, 24)), 1.0, (np.log(p),), ("500",))
+        >>> r = read.without_digit(1); r.digits, r.columns, r.views_agree, bool(r.confidence > read.confidence)
+        ('50', ((4, 8), (20, 24)), 0.0, True)
+        """
+        digits = self.digits[:k] + self.digits[k + 1 :]
+        return dataclasses.replace(
+            self, digits=digits, confidence=float(self.probabilities([digits])[0]),
+            digit_confidences=self.digit_confidences[:k] + self.digit_confidences[k + 1 :],
+            columns=self.columns[:k] + self.columns[k + 1 :], views_agree=self.share_reading(digits))
 
 
 def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[tuple[int, int], ...]]:
@@ -293,9 +325,11 @@ class FieldReader:
             best = max(scores, key=scores.get)
             f, _, d = next(v for v in vs if v[2][0] == best)
             cols = tuple((int(a / f), int(b / f)) for a, b in d[2])
-            read = FieldRead(best, scores[best], d[1], cols, sum(v[2][0] == best for v in vs) / len(vs))
+            bests = tuple(v[2][0] for v in vs)
+            read = FieldRead(best, scores[best], d[1], cols, sum(b == best for b in bests) / len(vs),
+                             tuple(lp for _, lp, _ in vs), bests)
             if len(best) > 1 and best[0] == "0":
-                read = _without_leading_zero(read, [lp for _, lp, _ in vs], [v[2][0] for v in vs])
+                read = _without_leading_zero(read)
             out.append(read)
         return out
 
@@ -348,7 +382,7 @@ def width_batches(widths: Sequence[int], batch_size: int, ratio: float = BATCH_W
     return batches
 
 
-def _without_leading_zero(read: FieldRead, log_probs: list[np.ndarray], view_bests: list[str]) -> FieldRead:
+def _without_leading_zero(read: FieldRead) -> FieldRead:
     """An amount of two or more digits never starts with 0 (no cheque is written for less than one
     unit): the most probable string one edit of the first digit away (0 replaced by 1-9, dropped,
     or a digit put before it), scored like any other over the field's views; ``read`` when none
@@ -357,26 +391,27 @@ def _without_leading_zero(read: FieldRead, log_probs: list[np.ndarray], view_bes
 
     >>> p = np.full((12, 11), 0.01); p[:, BLANK] = 0.9; p[4, [5, BLANK]] = p[8, [3, BLANK]] = 0.9, 0.01
     >>> p[1, [0, BLANK, 1]] = 0.6, 0.3, 0.05    # a faint "0", most likely a stray mark, before "53"
-    >>> read = FieldRead("053", 0.5, (0.6, 0.9, 0.9), ((1, 2), (4, 5), (8, 9)))
-    >>> _without_leading_zero(read, [np.log(p)], ["053"]).digits
+    >>> read = FieldRead("053", 0.5, (0.6, 0.9, 0.9), ((1, 2), (4, 5), (8, 9)), 1.0, (np.log(p),), ("053",))
+    >>> _without_leading_zero(read).digits
     '53'
     """
     rest = read.digits[1:]
     options = [k + rest for k in "123456789"] + [k + read.digits for k in "123456789"]
     if rest[0] != "0":
         options.append(rest)
-    probs = string_probabilities([(lp, text) for text in options for lp in log_probs])
-    mean = probs.reshape(len(options), len(log_probs)).mean(axis=1)
+    mean = read.probabilities(options)
     k = int(np.argmax(mean))
     if mean[k] <= 0:
         return read
     text, p = options[k], float(mean[k])
-    share = sum(v == text for v in view_bests) / len(view_bests)
+    share = read.share_reading(text)
     if len(text) == len(read.digits):  # the 0 replaced
-        return FieldRead(text, p, (p,) + read.digit_confidences[1:], read.columns, share)
+        return dataclasses.replace(read, digits=text, confidence=p, digit_confidences=(p,) + read.digit_confidences[1:],
+                                   views_agree=share)
     if len(text) < len(read.digits):  # the 0 dropped
-        return FieldRead(text, p, read.digit_confidences[1:], read.columns[1:], share)
-    return FieldRead(text, p, (p,) + read.digit_confidences, read.columns[:1] + read.columns, share)
+        return read.without_digit(0)
+    return dataclasses.replace(read, digits=text, confidence=p, digit_confidences=(p,) + read.digit_confidences,
+                               columns=read.columns[:1] + read.columns, views_agree=share)
 
 
 def _stretch(x: np.ndarray, factor: float) -> np.ndarray:

@@ -187,8 +187,8 @@ def test_a_leading_zero_is_replaced_by_the_likeliest_one_edit_amount():
     p[1, [0, 1, sdnn.BLANK]] = 0.6, 0.35, 0.01   # a "1" that looks like a "0"
     p[4, [5, sdnn.BLANK]] = 0.9, 0.01
     p[8, [3, sdnn.BLANK]] = 0.9, 0.01
-    read = sdnn.FieldRead("053", 0.5, (0.6, 0.9, 0.9), ((1, 2), (4, 5), (8, 9)), 1.0)
-    fixed = sdnn._without_leading_zero(read, [np.log(p)], ["053"])
+    read = sdnn.FieldRead("053", 0.5, (0.6, 0.9, 0.9), ((1, 2), (4, 5), (8, 9)), 1.0, (np.log(p),), ("053",))
+    fixed = sdnn._without_leading_zero(read)
     assert fixed.digits == "153"
     assert fixed.columns == read.columns and fixed.digit_confidences[1:] == read.digit_confidences[1:]
     assert fixed.confidence == pytest.approx(sdnn.string_probability(np.log(p), "153"))
@@ -256,3 +256,16 @@ def test_onnx_backend_reads_like_torch(reader):
     for a, b in zip(sdnn.FieldReader(backend="torch").read(fields), onnx.read(fields)):
         assert a.digits == b.digits and a.columns == b.columns
         assert abs(a.confidence - b.confidence) < 1e-4 and abs(a.views_agree - b.views_agree) < 1e-9
+
+
+def test_a_field_read_scores_other_strings_over_its_views_as_it_scored_its_own(reader):
+    reads = reader.read([sdnn.field_input(*_strip(t)) for t in ("4072", "815")])
+    for read in reads:
+        assert len(read.view_log_probs) == len(read.view_bests) >= 4      # every network, at least one width
+        assert read.probabilities([read.digits])[0] == pytest.approx(read.confidence, rel=1e-6)
+        assert read.share_reading(read.digits) == pytest.approx(read.views_agree)
+        shorter = read.without_digit(1)
+        assert shorter.digits == read.digits[0] + read.digits[2:]
+        assert shorter.confidence == pytest.approx(read.probabilities([shorter.digits])[0])
+        assert shorter.confidence < read.confidence                          # it read the digit it dropped
+    assert sdnn.FieldRead("1", 0.5, (0.5,), ((0, 4),)).probabilities(["1", "2"]).tolist() == [0.0, 0.0]
