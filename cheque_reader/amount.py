@@ -115,6 +115,41 @@ def format_amount(value: str, convention: str = "us") -> str:
     return f"{grouped},{dec}" if convention == "eu" else f"{grouped}.{dec}"
 
 
+def grammatical_edits(text: str, prefer: str | None = None) -> list[tuple[int, str]]:
+    """The one-digit edits that make an ungrammatical ``text`` parse (in the ``prefer`` convention,
+    when one is given): ``(k, replacement)`` for the ``k``-th digit dropped (``""``) or read as a
+    separator instead (``","`` or ``"."``). The marks before the first digit and after the last
+    stay as they are (a dropped first digit must not leave a separator leading the amount).
+
+    A digit too many inside a group (a looped 2 read as "02") or a separator read as a digit
+    are the usual ways a read breaks the grammar.
+
+    >>> grammatical_edits("30,0200/-", "in")
+    [(2, ''), (3, ''), (4, ''), (5, '')]
+    >>> grammatical_edits("1,200000/-", "in")     # 1,20,000 or 1,200.00: the same digits
+    [(3, ','), (4, '.')]
+    >>> grammatical_edits("1,234.56")
+    []
+    """
+    if parse_amount(text, prefer).grammar_ok:
+        return []
+    positions = [i for i, ch in enumerate(text) if ch.isdigit()]
+    if not positions:
+        return []
+    first, last = positions[0], positions[-1]
+    edits = []
+    for k, i in enumerate(positions):
+        for replacement in ("", ",", "."):
+            edited = text[:i] + replacement + text[i + 1 :]
+            digits_at = [j for j, ch in enumerate(edited) if ch.isdigit()]
+            if not digits_at or edited[: digits_at[0]] != text[:first] or edited[digits_at[-1] + 1 :] != text[last + 1 :]:
+                continue
+            parsed = parse_amount(edited, prefer)
+            if parsed.grammar_ok and (prefer is None or parsed.convention == prefer):
+                edits.append((k, replacement))
+    return edits
+
+
 def assemble_amount(tokens: Sequence[tuple[str, float]], prefer: str | None = None) -> AmountRead:
     """Join ``(character, confidence)`` tokens left to right into an :class:`AmountRead`.
 

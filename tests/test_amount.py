@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from cheque_reader.amount import assemble_amount, format_amount, parse_amount
+from cheque_reader.amount import assemble_amount, format_amount, grammatical_edits, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -84,3 +84,35 @@ def test_fraction_denominator_is_not_an_amount_digit():
     assert read.digits == "123456"
     assert read.amount == "1234.56"
     assert read.confidence == pytest.approx(0.9**6)
+
+
+def _edited(text: str, k: int, replacement: str) -> str:
+    at = [i for i, ch in enumerate(text) if ch.isdigit()][k]
+    return text[:at] + replacement + text[at + 1 :]
+
+
+@pytest.mark.parametrize(
+    "text, prefer, edit",
+    [
+        ("30,0200/-", "in", (2, "")),        # a looped 2 read as "02": a digit too many in a group
+        ("1,200000/-", "in", (3, ",")),      # a comma read as 0
+        ("39.1528", None, (2, "")),
+        ("1,2345", "us", (1, "")),
+    ],
+)
+def test_grammatical_edits_are_one_digit_edits_that_parse(text, prefer, edit):
+    edits = grammatical_edits(text, prefer)
+    assert edit in edits
+    for k, replacement in edits:
+        parsed = parse_amount(_edited(text, k, replacement), prefer)
+        assert parsed.grammar_ok and (prefer is None or parsed.convention == prefer)
+
+
+def test_grammatical_edits_keep_the_marks_around_the_digits_and_leave_grammatical_text_alone():
+    # dropping the "1" of "1,200000" would leave ",200000", which parses only because a leading
+    # mark is ignored: such edits are not offered
+    assert all(k != 0 for k, _ in grammatical_edits("1,200000/-", "in"))
+    edits = grammatical_edits("12,3456,", None)
+    assert (5, "") in edits and not {(5, ","), (5, ".")} & set(edits)     # nor a new closing mark
+    assert grammatical_edits("25,00,000/-", "in") == [] and grammatical_edits("1.234,56") == []
+    assert grammatical_edits("", None) == [] and grammatical_edits("/-", None) == []
