@@ -31,7 +31,7 @@ from typing import Sequence
 import numpy as np
 
 from . import io, locate, preprocess, sdnn, segment
-from .amount import assemble_amount
+from .amount import assemble_amount, grammatical_edits
 from .classify import DigitClassifier, DigitPredictions, resolve_backend
 from .config import ReadOptions
 from .errors import ChequeReaderError
@@ -57,6 +57,13 @@ SLASH_DASH_HEIGHT = 1.15
 
 #: The amount convention tried first for each layout.
 LAYOUT_CONVENTION = {"us": "us", "in-cts": "in"}
+
+#: A read that breaks the amount grammar becomes its likeliest one-digit edit that obeys it
+#: (:func:`repair_grammar`) when the field reader gives the edit's digits at least this share of
+#: the probability it gives its own. On the development sets (193 ORAND validation fields, 37 IDRBT
+#: cheques, 1,000 synthetic cheques), the 12 edits at any share were 3 right reads from wrong ones,
+#: all at 0.45 or more, and 8 wrong reads from right ones, all at 0.18 or less.
+GRAMMAR_REPAIR_MIN_RATIO = 0.3
 
 
 @dataclass(frozen=True)
@@ -181,6 +188,11 @@ def finish_page(
 
     chosen, agree = choose_path(prepared, predictions, field_read)
     read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
+    repaired = False
+    if field_read is not None and not read.grammar_ok:
+        fixed = repair_grammar(read, reads, field_read, LAYOUT_CONVENTION.get(common["layout"]))
+        if fixed is not None:  # still reviewed: for the grammar, and as a read neither reader gave
+            (read, reads, field_read), repaired, agree = fixed, True, False
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
     confidence, metadata = read.confidence, classifier.metadata
     reader = get_field_reader(options) if field_read is not None else None
@@ -189,8 +201,8 @@ def finish_page(
         confidence = amount_confidence(amount_evidence(field_read, read, agree), metadata.get("amount_calibration"))
         common["model"] = f"{classifier.model_id}+{reader.model_id}"
     threshold = resolve_threshold(options, metadata)
-    reasons = review_reasons(status, confidence=confidence, threshold=threshold, grammar_ok=read.grammar_ok,
-                             segmentation_ok=agree)
+    reasons = review_reasons(status, confidence=confidence, threshold=threshold,
+                             grammar_ok=read.grammar_ok and not repaired, segmentation_ok=agree)
     elapsed = prepared.elapsed_ms + classify_ms + (time.perf_counter() - t0) * 1000
     return ChequeResult(
         status=status,
@@ -239,6 +251,32 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
             j += 1
     read = assemble_amount(tokens, prefer=LAYOUT_CONVENTION.get(layout))
     return read, reads[: len(read.digits)]  # a "/100" denominator is dropped from the digits: drop its reads too
+
+
+def repair_grammar(read, reads: Sequence[DigitRead], field_read: sdnn.FieldRead, prefer: str | None = None):
+    """The read, its digit reads and the field reader's read after the likeliest edit of
+    :func:`~cheque_reader.amount.grammatical_edits` (scored by the field reader, see
+    :data:`GRAMMAR_REPAIR_MIN_RATIO`); ``None`` when no edit qualifies.
+
+    The 1998 paper's cheque reader composed its recognizer with the amount grammar; here the
+    grammar picks among the readings one digit away from the field reader's best.
+    """
+    if read.digits != field_read.digits or len(reads) != len(read.digits):
+        return None
+    edits = grammatical_edits(read.text, prefer)
+    if not edits:
+        return None
+    probs = field_read.probabilities([read.digits[:k] + read.digits[k + 1 :] for k, _ in edits])
+    best = int(np.argmax(probs))
+    if probs[best] <= 0 or probs[best] < GRAMMAR_REPAIR_MIN_RATIO * field_read.confidence:
+        return None
+    k, replacement = edits[best]
+    confidences = iter([r.confidence for r in reads])
+    tokens = [(ch, next(confidences)) if ch.isdigit() else (ch, 1.0) for ch in read.text]
+    at = [i for i, (ch, _) in enumerate(tokens) if ch.isdigit()][k]
+    tokens = tokens[:at] + ([(replacement, 1.0)] if replacement else []) + tokens[at + 1 :]
+    return (assemble_amount(tokens, prefer), tuple(reads[:k]) + tuple(reads[k + 1 :]),
+            field_read.without_digit(k))
 
 
 @dataclass(frozen=True)

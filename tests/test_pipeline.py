@@ -188,3 +188,73 @@ def test_the_shipped_amount_calibration_names_known_features_and_counts_the_digi
     evidence = pipeline.amount_evidence(field_read, read, True)
     assert (evidence.n_digits, evidence.views_agree, evidence.readers_agree) == (4, 0.75, True)
     assert evidence.features(cal["features"]).shape == (len(cal["features"]),)
+
+
+def _views(spelled: dict[int, tuple[int, float]], length: int = 16) -> np.ndarray:
+    """Log probabilities of one view: blank everywhere except ``{column: (digit, probability)}``."""
+    from cheque_reader import sdnn
+
+    p = np.full((length, 11), 0.001)
+    p[:, sdnn.BLANK] = 0.99
+    for t, (digit, prob) in spelled.items():
+        p[t, digit], p[t, sdnn.BLANK] = prob, 1 - prob
+    return np.log(p / p.sum(axis=1, keepdims=True))
+
+
+def _grammar_case(faint: float):
+    """The read "30,0200/-" of a field whose reader saw 3 0 0? 2 0 0 (the third digit ``faint``)."""
+    from cheque_reader import sdnn
+    from cheque_reader.types import BBox, DigitRead
+
+    lp = _views({1: (3, 0.95), 3: (0, 0.95), 5: (0, faint), 7: (2, 0.95), 9: (0, 0.95), 11: (0, 0.95)})
+    digits = "300200"
+    cols = tuple((4 * t, 4 * t + 4) for t in (1, 3, 5, 7, 9, 11))
+    field_read = sdnn.FieldRead(digits, float(sdnn.string_probability(lp, digits)), (0.9,) * 6, cols, 1.0,
+                                (lp,), (digits,))
+    read = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "30,0200/-"], prefer="in")
+    reads = tuple(DigitRead(int(d), 0.9, 0, 0.0, BBox(10 * i, 0, 8, 20)) for i, d in enumerate(digits))
+    return read, reads, field_read
+
+
+def test_repair_grammar_drops_the_digit_the_field_reader_doubts_most():
+    read, reads, field_read = _grammar_case(faint=0.4)
+    assert not read.grammar_ok
+    fixed_read, fixed_reads, fixed_field = pipeline.repair_grammar(read, reads, field_read, "in")
+    assert (fixed_read.digits, fixed_read.text, fixed_read.grammar_ok) == ("30200", "30,200/-", True)
+    assert fixed_read.amount == "30200.00"
+    assert [r.bbox.x for r in fixed_reads] == [0, 10, 30, 40, 50]         # the third digit's read dropped
+    assert fixed_field.digits == "30200" and fixed_field.columns == field_read.columns[:2] + field_read.columns[3:]
+    assert fixed_field.confidence == pytest.approx(float(field_read.probabilities(["30200"])[0]))
+
+
+def test_repair_grammar_leaves_a_read_the_field_reader_is_sure_of():
+    read, reads, field_read = _grammar_case(faint=0.99)     # every digit clear: no edit is likely enough
+    ratio = field_read.probabilities(["30200"])[0] / field_read.confidence
+    assert ratio < pipeline.GRAMMAR_REPAIR_MIN_RATIO
+    assert pipeline.repair_grammar(read, reads, field_read, "in") is None
+    fine = amount.assemble_amount([(c, 0.9) for c in "300200"])
+    assert pipeline.repair_grammar(fine, reads, field_read, "in") is None   # nothing to repair
+
+
+def test_a_repaired_read_still_goes_to_review_for_its_grammar(monkeypatch):
+    from cheque_reader import sdnn
+
+    read, reads, field_read = _grammar_case(faint=0.4)
+    calls = []
+
+    def assemble(prepared, predictions, chosen, fr, layout):
+        calls.append(fr)
+        return read, list(reads)
+
+    prepared = pipeline.prepare_page(pipeline._page_from_array(_field_with_digits("300200")), ReadOptions(layout="field"))
+    monkeypatch.setattr(pipeline, "assemble_read", assemble)
+    monkeypatch.setattr(pipeline, "choose_path", lambda *a: ((), True))
+    monkeypatch.setattr(pipeline, "LAYOUT_CONVENTION", {"field": "in"})
+    classifier = pipeline.get_classifier()
+    predictions = classifier.predict_tensors(np.zeros((0, 1, 32, 32), np.float32))
+    assert prepared.status == STATUS_OK
+    result = pipeline.finish_page(prepared, predictions, classifier, ReadOptions(review_threshold=0.0),
+                                  field_read=field_read)
+    assert calls and isinstance(calls[0], sdnn.FieldRead)
+    assert result.digits == "30200" and result.text == "30,200/-"
+    assert result.needs_review and "grammar" in result.review_reasons and "segmentation" in result.review_reasons
