@@ -116,3 +116,14 @@ def test_grammatical_edits_keep_the_marks_around_the_digits_and_leave_grammatica
     assert (5, "") in edits and not {(5, ","), (5, ".")} & set(edits)     # nor a new closing mark
     assert grammatical_edits("25,00,000/-", "in") == [] and grammatical_edits("1.234,56") == []
     assert grammatical_edits("", None) == [] and grammatical_edits("/-", None) == []
+
+
+@given(st.text(alphabet="0123456789,.-/", max_size=12), st.sampled_from([None, "us", "in", "eu"]))
+def test_grammatical_edits_only_offer_edits_that_parse(text, prefer):
+    edits = grammatical_edits(text, prefer)
+    if parse_amount(text, prefer).grammar_ok:
+        assert edits == []
+    n_digits = sum(ch.isdigit() for ch in text)
+    for k, replacement in edits:
+        assert 0 <= k < n_digits and replacement in ("", ",", ".")
+        assert parse_amount(_edited(text, k, replacement), prefer).grammar_ok
