@@ -23,6 +23,7 @@ import argparse
 import collections
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import cv2
@@ -249,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         from cheque_reader import synth
 
         source = synth.mnist_test_digits()
-        found = ok = accepted = accepted_wrong = 0
+        found = ok = accepted = accepted_wrong = value_ok = accepted_value_wrong = 0
+        value_by_format: dict[str, list[int]] = {}
         for i, ch in enumerate(synth.render_many(source, args.synth, seed=4)):
             gray = cv2.cvtColor(ch.image, cv2.COLOR_BGR2GRAY)
             page = Page(f"synth{i:05d}", 1, gray, ch.image)
@@ -263,6 +265,15 @@ def main(argv: list[str] | None = None) -> int:
             ok += kind == "ok"
             accepted += not res.needs_review
             accepted_wrong += not res.needs_review and kind != "ok"
+            # the amount's value (cents included), which the digit string alone does not fix
+            value_right = res.amount is not None and Decimal(res.amount) == Decimal(ch.amount)
+            value_ok += value_right
+            accepted_value_wrong += not res.needs_review and not value_right
+            tally = value_by_format.setdefault(ch.amount_format, [0, 0])
+            tally[0] += value_right
+            tally[1] += 1
+            if kind == "ok" and not value_right and args.verbose:
+                print(f"SYNTH {i} {ch.layout} value truth={ch.text} read={res.text} [{ch.amount_format}: value wrong]")
             if kind != "ok":
                 kinds["synthetic: " + kind] += 1
                 if args.verbose:
@@ -274,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((name, "digit-string accuracy", f"{ok}/{args.synth} = {ok / args.synth:.1%}"))
         rows.append((name, "auto-accepted (wrong among them)",
                      f"{accepted}/{args.synth} = {accepted / args.synth:.1%} ({accepted_wrong})"))
+        rows.append((name, "amount value right (cents included)", f"{value_ok}/{args.synth} = {value_ok / args.synth:.1%}"))
+        rows.append((name, "auto-accepted with the value wrong", f"{accepted_value_wrong}/{accepted}"))
+        rows.append((name, "value right, by how the amount is written",
+                     ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(value_by_format.items()))))
 
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
