@@ -143,19 +143,19 @@ def _cand(x: int, y: int, w: int, h: int, kind: str = "digit", bar: bool = False
 def test_sweep_ends_before_a_closing_slash_dash_and_a_cents_denominator():
     digits = [_cand(10 + 25 * k, 20, 20, 30) for k in range(4)]
     # "1234/-": a slash half again as tall as the digits, then a dash: the sweep stops at the slash
-    rows, end = pipeline._sweep_limits((*digits, _cand(112, 5, 12, 48, "/"), _cand(126, 32, 20, 4, "-")))
-    assert rows == (20, 50) and end == 112
+    rows, end, fraction = pipeline._sweep_limits((*digits, _cand(112, 5, 12, 48, "/"), _cand(126, 32, 20, 4, "-")))
+    assert rows == (20, 50) and end == 112 and not fraction
     # "12 34/100": small denominator digits after the slash
-    rows, end = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), *(_cand(124 + 12 * k, 35, 10, 15)
+    rows, end, fraction = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), *(_cand(124 + 12 * k, 35, 10, 15)
                                                                                 for k in range(3))))
-    assert end == 112
+    assert end == 112 and fraction
     # ... and a closing dash after the denominator ("12 34/100-")
-    rows, end = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), *(_cand(124 + 12 * k, 35, 10, 15)
+    rows, end, fraction = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), *(_cand(124 + 12 * k, 35, 10, 15)
                                                                                 for k in range(3)),
                                         _cand(162, 40, 20, 4, "-")))
     assert end == 112
     # ... and when the segmenter took the denominator's thin "1" for a comma ("12 34/,00")
-    rows, end = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), _cand(124, 38, 4, 12, ","),
+    rows, end, fraction = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), _cand(124, 38, 4, 12, ","),
                                         *(_cand(136 + 12 * k, 35, 10, 15) for k in range(2))))
     assert end == 112
     # a '/' barely taller than the digits, or one with a 7's top bar, before a dash is not cut off; nor a plain read
@@ -258,3 +258,47 @@ def test_a_repaired_read_still_goes_to_review_for_its_grammar(monkeypatch):
     assert calls and isinstance(calls[0], sdnn.FieldRead)
     assert result.digits == "30200" and result.text == "30,200/-"
     assert result.needs_review and "grammar" in result.review_reasons and "segmentation" in result.review_reasons
+
+
+def _field_with_cents(dollars: str, cents: str, form: str) -> np.ndarray:
+    """A printed-looking amount field whose cents are written ``form``: ``"raised"`` (superscript),
+    ``"level"`` (on the baseline, no separator) or ``"fraction"`` (``cents/100``)."""
+    img = np.full((90, 260 + 38 * len(dollars), 3), 250, np.uint8)
+    ink = (20, 20, 20)
+    if form == "fraction":
+        cv2.putText(img, f"{dollars} {cents}", (20, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.6, ink, 4, cv2.LINE_AA)
+        x = 20 + 36 * (len(dollars) + 3) + 10
+        cv2.line(img, (x, 78), (x + 18, 22), ink, 4, cv2.LINE_AA)
+        cv2.putText(img, "100", (x + 20, 76), cv2.FONT_HERSHEY_SIMPLEX, 0.8, ink, 2, cv2.LINE_AA)
+    else:
+        cv2.putText(img, dollars, (20, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.6, ink, 4, cv2.LINE_AA)
+        x = 26 + 36 * len(dollars)
+        cv2.putText(img, cents, (x, 45 if form == "raised" else 70), cv2.FONT_HERSHEY_SIMPLEX, 1.0, ink, 3, cv2.LINE_AA)
+    return img
+
+
+def test_superscript_cents_and_fraction_cents_give_the_amount_its_cents():
+    raised = pipeline.read_cheque(_field_with_cents("4072", "00", "raised"), layout="field")
+    assert (raised.digits, raised.text, raised.amount) == ("407200", "4072.00", "4072.00")
+    level = pipeline.read_cheque(_field_with_cents("4072", "00", "level"), layout="field")
+    assert "." not in level.text and level.amount == f"{int(level.digits)}.00"   # on the baseline: no cents
+    fraction = pipeline.read_cheque(_field_with_cents("4072", "15", "fraction"), layout="field")
+    assert (fraction.digits, fraction.amount) == ("407215", "4072.15")   # the denominator is no amount digit
+
+
+def test_superscript_cents_need_a_step_up_and_smaller_digits():
+    from cheque_reader.types import BBox
+
+    toks = [(c, 0.9) for c in "4072-00"]
+    dollars = [BBox(10 + 30 * k, 20, 24, 40) for k in range(4)]
+    marked = pipeline.with_superscript_cents(toks, dollars + [BBox(130, 18, 14, 24), BBox(148, 18, 14, 24)])
+    assert "".join(ch for ch, _ in marked) == "4072.00"                  # the underline's '-' dropped
+    # written uphill: every digit a little higher than the one before, the last two no smaller
+    climbing = [BBox(10 + 30 * k, 20 - 5 * k, 24, 40) for k in range(6)]
+    assert pipeline.with_superscript_cents(toks, climbing) == toks
+    # raised but as tall as the others: not cents
+    tall = dollars + [BBox(130, 5, 24, 40), BBox(160, 5, 24, 40)]
+    assert pipeline.with_superscript_cents(toks, tall) == toks
+    # a separator already among the last digits, or an amount that would not parse, stays as read
+    sep = [(c, 0.9) for c in "40,7200"]
+    assert pipeline.with_superscript_cents(sep, dollars + [BBox(130, 18, 14, 24), BBox(148, 18, 14, 24)]) == sep
