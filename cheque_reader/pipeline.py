@@ -293,7 +293,8 @@ def with_superscript_cents(tokens: list[tuple[str, float]], boxes: Sequence[BBox
     """The amount tokens with a '.' before the last two digits when they are written as superscript
     cents: raised and smaller (see :data:`SUPERSCRIPT_RAISE`; ``boxes``: one per digit token), with no
     separator among the last three digits but pieces of the line often drawn under the cents (read
-    as '-', and dropped), and when the amount still parses.
+    as '-', and dropped), and when the amount still parses. (:func:`~cheque_reader.segment.segment_field`
+    marks cents drawn wholly above the digit band; this marks those it took for band digits.)
 
     >>> toks = [(c, 1.0) for c in "8-58-"]
     >>> boxes = [BBox(0, 10, 20, 40), BBox(25, 8, 15, 22), BBox(42, 10, 14, 22)]   # "58" raised
