@@ -274,18 +274,24 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
 
 
 def with_fraction_denominator(tokens: list[tuple[str, float]]) -> list[tuple[str, float]]:
-    """The amount tokens of ``dollars cents/100`` read up to the '/': the marks after the last digit
-    replaced by the printed ``/100`` (which :func:`~cheque_reader.amount.assemble_amount` reads as cents).
+    """The amount tokens of ``dollars cents/100``, whose digits the field reader read up to the '/':
+    the marks after the first '/' dropped, the digits kept in order (the path that spells them may
+    take a cent from the denominator's ink), and the printed ``/100`` put at the end (which
+    :func:`~cheque_reader.amount.assemble_amount` reads as cents).
 
     >>> "".join(ch for ch, _ in with_fraction_denominator([(c, 1.0) for c in "347217/,"]))
     '347217/100'
-    >>> "".join(ch for ch, _ in with_fraction_denominator([(c, 1.0) for c in "15620/0"]))
-    '15620/0'
+    >>> "".join(ch for ch, _ in with_fraction_denominator([(c, 1.0) for c in "1,5620/0-"]))
+    '1,56200/100'
     """
-    digit_at = [i for i, (ch, _) in enumerate(tokens) if ch.isdigit()]
-    if not digit_at or any(ch == "/" for ch, _ in tokens[: digit_at[-1]]):
-        return tokens  # a digit after a '/': the path does not end where the field reader's read did
-    return tokens[: digit_at[-1] + 1] + [("/", 1.0), ("1", 1.0), ("0", 1.0), ("0", 1.0)]
+    slash = next((i for i, (ch, _) in enumerate(tokens) if ch == "/"), len(tokens))
+    digits = [t for t in tokens[slash:] if t[0].isdigit()]
+    head = tokens[:slash]
+    while head and not head[-1][0].isdigit():
+        head = head[:-1]
+    if not head and not digits:
+        return tokens
+    return head + digits + [("/", 1.0), ("1", 1.0), ("0", 1.0), ("0", 1.0)]
 
 
 def with_superscript_cents(tokens: list[tuple[str, float]], boxes: Sequence[BBox],

@@ -302,3 +302,11 @@ def test_superscript_cents_need_a_step_up_and_smaller_digits():
     # a separator already among the last digits, or an amount that would not parse, stays as read
     sep = [(c, 0.9) for c in "40,7200"]
     assert pipeline.with_superscript_cents(sep, dollars + [BBox(130, 18, 14, 24), BBox(148, 18, 14, 24)]) == sep
+
+
+def test_fraction_cents_keep_every_digit_the_field_reader_read_before_the_slash():
+    # the path that spells the field reader's "156200" took the last cent from the denominator
+    tokens = [(c, 0.9) for c in "15620/0-"]
+    read = amount.assemble_amount(pipeline.with_fraction_denominator(tokens))
+    assert (read.digits, read.text, read.amount) == ("156200", "156200/100", "1562.00")
+    assert pipeline.with_fraction_denominator([("/", 1.0)]) == [("/", 1.0)]
