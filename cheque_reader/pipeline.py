@@ -204,9 +204,13 @@ def finish_page(
     chosen, agree = choose_path(prepared, predictions, field_read)
     read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
     repaired = False
-    if field_read is not None and not read.grammar_ok:
-        fixed = repair_grammar(read, reads, field_read, LAYOUT_CONVENTION.get(common["layout"]))
-        if fixed is not None:  # still reviewed: for the grammar, and as a read neither reader gave
+    prefer = LAYOUT_CONVENTION.get(common["layout"])
+    if not read.grammar_ok:  # repaired reads are still reviewed, for their grammar
+        pointed = with_missed_point(read, reads, prefer)
+        fixed = repair_grammar(read, reads, field_read, prefer) if pointed is None and field_read is not None else None
+        if pointed is not None:  # the same digits
+            read, repaired = pointed, True
+        elif fixed is not None:  # other digits: a read neither reader gave
             (read, reads, field_read), repaired, agree = fixed, True, False
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
     confidence, metadata = read.confidence, classifier.metadata
@@ -324,6 +328,29 @@ def with_superscript_cents(tokens: list[tuple[str, float]], boxes: Sequence[BBox
     cents = [t for t in tokens[digit_at[-2] : digit_at[-1] + 1] if t[0].isdigit()]
     marked = tokens[: digit_at[-3] + 1] + [(".", 1.0)] + cents + tokens[digit_at[-1] + 1 :]
     return marked if parse_amount("".join(ch for ch, _ in marked), prefer).grammar_ok else tokens
+
+
+def with_missed_point(read, reads: Sequence[DigitRead], prefer: str | None = None):
+    """The read with a decimal point put before its last two digits when that alone makes its
+    ungrammatical text parse (a point too small, or too close to a digit, to be seen:
+    ``1,00461`` -> ``1,004.61``), else ``None``. The digits stay as read.
+
+    >>> from cheque_reader.amount import assemble_amount
+    >>> with_missed_point(assemble_amount([(c, 0.9) for c in "62,00000"]), ()).text
+    '62,000.00'
+    >>> with_missed_point(assemble_amount([(c, 0.9) for c in "30,0200"]), ()) is None
+    True
+    >>> with_missed_point(assemble_amount([(c, 0.9) for c in "1,75,00000/-"]), ()) is None
+    True
+    """
+    digit_at = [i for i, ch in enumerate(read.text) if ch.isdigit()]
+    if len(digit_at) < 3 or "." in read.text[digit_at[-3] :] or "/" in read.text[digit_at[-1] :]:
+        return None  # ... nor after a closing '/-': a whole amount (``1,75,00000/-`` is 1,75,00,000)
+    text = read.text[: digit_at[-2]] + "." + read.text[digit_at[-2] :]
+    parsed = parse_amount(text, prefer)
+    if not parsed.grammar_ok or not parsed.value:
+        return None
+    return dataclasses.replace(read, text=text, amount=parsed.value, grammar_ok=True, convention=parsed.convention)
 
 
 def repair_grammar(read, reads: Sequence[DigitRead], field_read: sdnn.FieldRead, prefer: str | None = None):

@@ -1,3 +1,4 @@
+import dataclasses
 import pickle
 
 import cv2
@@ -236,26 +237,33 @@ def test_repair_grammar_leaves_a_read_the_field_reader_is_sure_of():
     assert pipeline.repair_grammar(fine, reads, field_read, "in") is None   # nothing to repair
 
 
-def test_a_repaired_read_still_goes_to_review_for_its_grammar(monkeypatch):
-    from cheque_reader import sdnn
-
-    read, reads, field_read = _grammar_case(faint=0.4)
-    calls = []
-
-    def assemble(prepared, predictions, chosen, fr, layout):
-        calls.append(fr)
-        return read, list(reads)
-
+def _finish_with(monkeypatch, read, reads, field_read):
+    """finish_page of a field whose assembled read is ``read`` (no threshold: only the reasons matter)."""
     prepared = pipeline.prepare_page(pipeline._page_from_array(_field_with_digits("300200")), ReadOptions(layout="field"))
-    monkeypatch.setattr(pipeline, "assemble_read", assemble)
+    assert prepared.status == STATUS_OK
+    monkeypatch.setattr(pipeline, "assemble_read", lambda *a: (read, list(reads)))
     monkeypatch.setattr(pipeline, "choose_path", lambda *a: ((), True))
     monkeypatch.setattr(pipeline, "LAYOUT_CONVENTION", {"field": "in"})
     classifier = pipeline.get_classifier()
     predictions = classifier.predict_tensors(np.zeros((0, 1, 32, 32), np.float32))
-    assert prepared.status == STATUS_OK
-    result = pipeline.finish_page(prepared, predictions, classifier, ReadOptions(review_threshold=0.0),
-                                  field_read=field_read)
-    assert calls and isinstance(calls[0], sdnn.FieldRead)
+    return pipeline.finish_page(prepared, predictions, classifier, ReadOptions(review_threshold=0.0), field_read=field_read)
+
+
+def test_a_missed_decimal_point_is_put_back_before_the_cents_and_the_read_still_reviewed(monkeypatch):
+    read, reads, field_read = _grammar_case(faint=0.4)
+    missed = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "1,00461"])   # "1,004.61" lost its point
+    assert not missed.grammar_ok
+    result = _finish_with(monkeypatch, missed, reads[:6], dataclasses.replace(field_read, digits="100461"))
+    assert (result.digits, result.text, result.amount) == ("100461", "1,004.61", "1004.61")
+    assert result.review_reasons == ("grammar",)           # the same digits: the readers still agree
+    # a whole-rupee amount ('/-') takes no point: its value stays that of its digits
+    whole = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "1,75,00000/-"])
+    assert pipeline.with_missed_point(whole, ()) is None and whole.amount == "17500000.00"
+
+
+def test_a_repaired_read_still_goes_to_review_for_its_grammar(monkeypatch):
+    read, reads, field_read = _grammar_case(faint=0.4)
+    result = _finish_with(monkeypatch, read, reads, field_read)
     assert result.digits == "30200" and result.text == "30,200/-"
     assert result.needs_review and "grammar" in result.review_reasons and "segmentation" in result.review_reasons
 
