@@ -206,12 +206,13 @@ def finish_page(
     repaired = False
     prefer = LAYOUT_CONVENTION.get(common["layout"])
     if not read.grammar_ok:  # repaired reads are still reviewed, for their grammar
-        pointed = with_missed_point(read, reads, prefer)
-        fixed = repair_grammar(read, reads, field_read, prefer) if pointed is None and field_read is not None else None
+        pointed = with_missed_point(read, prefer)
         if pointed is not None:  # the same digits
             read, repaired = pointed, True
-        elif fixed is not None:  # other digits: a read neither reader gave
-            (read, reads, field_read), repaired, agree = fixed, True, False
+        elif field_read is not None:
+            fixed = repair_grammar(read, reads, field_read, prefer)
+            if fixed is not None:  # other digits: a read neither reader gave
+                (read, reads, field_read), repaired, agree = fixed, True, False
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
     confidence, metadata = read.confidence, classifier.metadata
     reader = get_field_reader(options) if field_read is not None else None
@@ -330,17 +331,17 @@ def with_superscript_cents(tokens: list[tuple[str, float]], boxes: Sequence[BBox
     return marked if parse_amount("".join(ch for ch, _ in marked), prefer).grammar_ok else tokens
 
 
-def with_missed_point(read, reads: Sequence[DigitRead], prefer: str | None = None):
+def with_missed_point(read, prefer: str | None = None):
     """The read with a decimal point put before its last two digits when that alone makes its
     ungrammatical text parse (a point too small, or too close to a digit, to be seen:
     ``1,00461`` -> ``1,004.61``), else ``None``. The digits stay as read.
 
     >>> from cheque_reader.amount import assemble_amount
-    >>> with_missed_point(assemble_amount([(c, 0.9) for c in "62,00000"]), ()).text
+    >>> with_missed_point(assemble_amount([(c, 0.9) for c in "62,00000"])).text
     '62,000.00'
-    >>> with_missed_point(assemble_amount([(c, 0.9) for c in "30,0200"]), ()) is None
+    >>> with_missed_point(assemble_amount([(c, 0.9) for c in "30,0200"])) is None
     True
-    >>> with_missed_point(assemble_amount([(c, 0.9) for c in "1,75,00000/-"]), ()) is None
+    >>> with_missed_point(assemble_amount([(c, 0.9) for c in "1,75,00000/-"])) is None
     True
     """
     digit_at = [i for i, ch in enumerate(read.text) if ch.isdigit()]

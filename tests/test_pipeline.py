@@ -258,7 +258,7 @@ def test_a_missed_decimal_point_is_put_back_before_the_cents_and_the_read_still_
     assert result.review_reasons == ("grammar",)           # the same digits: the readers still agree
     # a whole-rupee amount ('/-') takes no point: its value stays that of its digits
     whole = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "1,75,00000/-"])
-    assert pipeline.with_missed_point(whole, ()) is None and whole.amount == "17500000.00"
+    assert pipeline.with_missed_point(whole) is None and whole.amount == "17500000.00"
 
 
 def test_a_repaired_read_still_goes_to_review_for_its_grammar(monkeypatch):
