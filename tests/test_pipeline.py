@@ -147,18 +147,17 @@ def test_sweep_ends_before_a_closing_slash_dash_and_a_cents_denominator():
     rows, end, fraction = pipeline._sweep_limits((*digits, _cand(112, 5, 12, 48, "/"), _cand(126, 32, 20, 4, "-")))
     assert rows == (20, 50) and end == 112 and not fraction
     # "12 34/100": small denominator digits after the slash
-    rows, end, fraction = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), *(_cand(124 + 12 * k, 35, 10, 15)
-                                                                                for k in range(3))))
+    slash = _cand(112, 15, 10, 36, "/")
+    denominator = tuple(_cand(124 + 12 * k, 35, 10, 15) for k in range(3))
+    rows, end, fraction = pipeline._sweep_limits((*digits, slash, *denominator))
     assert end == 112 and fraction
     # ... and a closing dash after the denominator ("12 34/100-")
-    rows, end, fraction = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), *(_cand(124 + 12 * k, 35, 10, 15)
-                                                                                for k in range(3)),
-                                        _cand(162, 40, 20, 4, "-")))
-    assert end == 112
+    rows, end, fraction = pipeline._sweep_limits((*digits, slash, *denominator, _cand(162, 40, 20, 4, "-")))
+    assert end == 112 and fraction
     # ... and when the segmenter took the denominator's thin "1" for a comma ("12 34/,00")
-    rows, end, fraction = pipeline._sweep_limits((*digits, _cand(112, 15, 10, 36, "/"), _cand(124, 38, 4, 12, ","),
-                                        *(_cand(136 + 12 * k, 35, 10, 15) for k in range(2))))
-    assert end == 112
+    rows, end, fraction = pipeline._sweep_limits((*digits, slash, _cand(124, 38, 4, 12, ","),
+                                                  *(_cand(136 + 12 * k, 35, 10, 15) for k in range(2))))
+    assert end == 112 and fraction
     # a '/' barely taller than the digits, or one with a 7's top bar, before a dash is not cut off; nor a plain read
     assert pipeline._sweep_limits((*digits, _cand(112, 20, 12, 31, "/"), _cand(126, 32, 20, 4, "-")))[1] is None
     assert pipeline._sweep_limits((*digits, _cand(112, 5, 12, 48, "/", bar=True), _cand(126, 32, 20, 4, "-")))[1] is None
@@ -250,7 +249,7 @@ def _finish_with(monkeypatch, read, reads, field_read):
 
 
 def test_a_missed_decimal_point_is_put_back_before_the_cents_and_the_read_still_reviewed(monkeypatch):
-    read, reads, field_read = _grammar_case(faint=0.4)
+    _, reads, field_read = _grammar_case(faint=0.4)
     missed = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "1,00461"])   # "1,004.61" lost its point
     assert not missed.grammar_ok
     result = _finish_with(monkeypatch, missed, reads[:6], dataclasses.replace(field_read, digits="100461"))
@@ -307,7 +306,7 @@ def test_superscript_cents_need_a_step_up_and_smaller_digits():
     # raised but as tall as the others: not cents
     tall = dollars + [BBox(130, 5, 24, 40), BBox(160, 5, 24, 40)]
     assert pipeline.with_superscript_cents(toks, tall) == toks
-    # a separator already among the last digits, or an amount that would not parse, stays as read
+    # a separator already among the last digits: stays as read
     sep = [(c, 0.9) for c in "40,7200"]
     assert pipeline.with_superscript_cents(sep, dollars + [BBox(130, 18, 14, 24), BBox(148, 18, 14, 24)]) == sep
 
