@@ -19,7 +19,11 @@ Definitions (all over the matched truth rows unless said otherwise):
 - ECE: expected calibration error of ``confidence`` against exact-string correctness,
   15 equal-width bins, weighted by bin size; with its noise floor, the ECE a perfectly
   calibrated confidence would show on this many reads (small sets read high);
-- auto error: error rate among the reads the run did not flag (``needs_review`` false).
+- auto error: error rate among the reads the run did not flag (``needs_review`` false);
+- amount accuracy, where the truth has an ``amount`` column (a decimal value, ``1234.56``): the
+  share of those rows whose ``amount`` has the same value, cents included (right digits with a
+  missed decimal point are a wrong amount); and the share of the unflagged reads among them whose
+  value is wrong.
 
 >>> import pandas as pd
 >>> res = pd.DataFrame({"source": ["d/a.png", "d/b.png"], "page": [1, 1], "digits": ["12", "70"],
@@ -38,6 +42,7 @@ import logging
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Mapping, Sequence
 
@@ -89,6 +94,9 @@ class EvaluationReport:
     ece_noise_floor: float | None = None
     auto_rate: float | None = None
     auto_error: float | None = None
+    n_amount: int = 0
+    amount_accuracy: float | None = None
+    auto_amount_error: float | None = None
     confidence: tuple[float, ...] = ()
     correct: tuple[bool, ...] = ()
 
@@ -125,6 +133,9 @@ class EvaluationReport:
         lines.append(f"ECE                 {pct(self.ece)}{floor}")
         if self.auto_rate is not None:
             lines.append(f"auto-accepted       {pct(self.auto_rate)}, their error {pct(self.auto_error)}")
+        if self.n_amount:
+            auto = "" if self.auto_amount_error is None else f"; accepted with the value wrong {pct(self.auto_amount_error)}"
+            lines.append(f"amount value right  {pct(self.amount_accuracy)} of {self.n_amount} (cents included){auto}")
         return "\n".join(lines)
 
 
@@ -182,8 +193,26 @@ def _as_bool(value) -> bool | None:
 
 
 def load_truth(path: str | Path, *, truth_source: str = "source", truth_digits: str = "digits") -> pd.DataFrame:
-    """Read a truth CSV keeping the source and digit columns as text (leading zeros kept)."""
-    return pd.read_csv(path, dtype={truth_source: str, truth_digits: str}, keep_default_na=False)
+    """Read a truth CSV keeping the source, digit and amount columns as text (leading zeros kept)."""
+    return pd.read_csv(path, dtype={truth_source: str, truth_digits: str, "amount": str}, keep_default_na=False)
+
+
+def same_amount(a, b) -> bool | None:
+    """Whether two amount values are equal as decimals; ``None`` when ``b`` (the truth) is blank.
+
+    >>> same_amount("1234.5", "1234.50"), same_amount("123450.00", "1234.50"), same_amount("", "7.00")
+    (True, False, False)
+    """
+    def value(v):
+        if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
+            return None
+        try:
+            return Decimal(str(v).strip())
+        except InvalidOperation:
+            return None
+
+    want = value(b)
+    return None if want is None else value(a) == want
 
 
 def match_truth(
@@ -235,11 +264,14 @@ def match_truth(
         want = clean_digits(t[truth_digits])
         i = find(src, page)
         row = {"source": src, "page": page, "truth": want, "digits": "", "confidence": np.nan,
-               "needs_review": None, "matched": i is not None, "iou": np.nan}
+               "needs_review": None, "matched": i is not None, "iou": np.nan,
+               "amount_right": same_amount(None, t["amount"]) if "amount" in truth.columns else None}
         if i is not None:
             used.add(i)
             r = res.iloc[i]
             row["digits"] = clean_digits(r.get("digits"))
+            if "amount" in truth.columns:
+                row["amount_right"] = same_amount(r.get("amount"), t["amount"])
             conf = r.get("confidence")
             row["confidence"] = float(conf) if conf is not None and not pd.isna(conf) and conf != "" else np.nan
             row["needs_review"] = _as_bool(r.get("needs_review"))
@@ -255,7 +287,7 @@ def match_truth(
         row["distance"] = edit_distance(row["digits"], want)
         rows.append(row)
     out = pd.DataFrame(rows, columns=["source", "page", "truth", "digits", "confidence", "needs_review",
-                                      "matched", "correct", "distance", "iou"])
+                                      "matched", "correct", "distance", "iou", "amount_right"])
     out.attrs["n_extra_results"] = len(res) - len(used)
     return out
 
@@ -488,6 +520,8 @@ def evaluate_results(
     flagged = m["needs_review"]
     auto = m[m["matched"] & (flagged == False)]  # noqa: E712 (object column holding bools / None)
     has_flags = m["matched"].any() and flagged[m["matched"]].notna().any()
+    valued = m[m["amount_right"].notna()]
+    auto_valued = valued[valued["matched"] & (valued["needs_review"] == False)]  # noqa: E712
     return EvaluationReport(
         n=n,
         n_matched=int(m["matched"].sum()),
@@ -504,6 +538,10 @@ def evaluate_results(
         ece_noise_floor=ece_noise_floor(conf) if np.isfinite(conf).any() else None,
         auto_rate=float(len(auto) / n) if has_flags else None,
         auto_error=float((~auto["correct"]).mean()) if has_flags and len(auto) else None,
+        n_amount=len(valued),
+        amount_accuracy=float(valued["amount_right"].astype(bool).mean()) if len(valued) else None,
+        auto_amount_error=(float((~auto_valued["amount_right"].astype(bool)).mean())
+                           if has_flags and len(auto_valued) else None),
         confidence=tuple(float(c) for c in conf),
         correct=tuple(bool(c) for c in correct),
     )

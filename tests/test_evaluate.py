@@ -259,3 +259,19 @@ def test_ece_noise_floor_shrinks_with_n():
     small = ece_noise_floor(np.linspace(0.05, 0.95, 40))
     large = ece_noise_floor(np.linspace(0.05, 0.95, 4000), n_sim=50)
     assert large < 0.03 < small
+
+
+def test_amount_values_are_compared_as_decimals_where_the_truth_has_them():
+    res = pd.DataFrame({"source": ["a.png", "b.png", "c.png", "d.png"], "page": 1,
+                        "digits": ["123456", "5380", "12", "99"], "amount": ["1234.56", "5380.00", "12.00", ""],
+                        "confidence": [0.99, 0.98, 0.5, 0.4], "needs_review": ["false", "false", "true", "true"]})
+    truth = pd.DataFrame({"source": ["a.png", "b.png", "c.png", "d.png"], "digits": ["123456", "5380", "12", "99"],
+                          "amount": ["1234.560", "53.80", "", "99.00"]})
+    rep = evaluate_results(res, truth)
+    assert rep.string_accuracy == 1.0                   # every digit right ...
+    assert rep.n_amount == 3                            # c.png's truth has no amount
+    assert rep.amount_accuracy == pytest.approx(1 / 3)  # ... but b.png lost its point, d.png has no amount
+    assert rep.auto_amount_error == pytest.approx(1 / 2)   # a and b went through; b's value is wrong
+    assert "amount value right  33.33% of 3" in rep.format()
+    assert evaluate_results(res, truth.drop(columns="amount")).n_amount == 0   # no amounts, no figure
+    assert "amount value" not in evaluate_results(res, truth.drop(columns="amount")).format()
