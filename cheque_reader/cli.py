@@ -139,7 +139,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
 @click.option("--ignore-missing", is_flag=True,
               help="Leave out truth rows that have no result (when only part of the truth set was read).")
 @click.option("--details", type=click.Path(dir_okay=False),
-              help="Write one row per truth row (truth, read, confidence, correct, edit distance, IoU) as CSV.")
+              help="Write one row per truth row (truth, read, confidence, correct, edit distance, IoU, amount right) as CSV.")
 def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_out, ignore_missing, details):
     """Measure RESULTS against ground truth.
 

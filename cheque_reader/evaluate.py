@@ -226,7 +226,8 @@ def match_truth(
     """One row per truth row with the matched result beside it.
 
     Columns: ``source, page, truth, digits, confidence, needs_review, matched, correct,
-    distance`` and ``iou`` (``nan`` where the truth or the result has no field box).
+    distance``, ``iou`` (``nan`` where the truth or the result has no field box) and
+    ``amount_right`` (``None`` where the truth has no amount).
     """
     for col in (truth_source, truth_digits):
         if col not in truth.columns:
