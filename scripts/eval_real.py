@@ -23,7 +23,6 @@ import argparse
 import collections
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import cv2
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cheque_reader import annotate, datasets, locate, pipeline, segment  # noqa: E402
 from cheque_reader.config import ReadOptions  # noqa: E402
 from cheque_reader.errors import ModelError  # noqa: E402
+from cheque_reader.evaluate import same_amount  # noqa: E402
 from cheque_reader.types import BBox, Page  # noqa: E402
 
 
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             accepted += not res.needs_review
             accepted_wrong += not res.needs_review and kind != "ok"
             # the amount's value (cents included), which the digit string alone does not fix
-            value_right = res.amount is not None and Decimal(res.amount) == Decimal(ch.amount)
+            value_right = bool(same_amount(res.amount, ch.amount))
             value_ok += value_right
             accepted_value_wrong += not res.needs_review and not value_right
             tally = value_by_format.setdefault(ch.amount_format, [0, 0])
