@@ -452,12 +452,20 @@ def choose_path(
     """The candidates kept, and whether the two readers agree.
 
     The segmentation's best path; when the SDNN read other digits, its string wins and the
-    path is the best one that spells it (``None`` when none does).
+    path is the best one that spells it (``None`` when none does). On ``xx/100`` cents
+    (``prepared.fraction_cents``) the SDNN reads up to the '/', and the segmentation's digits
+    are compared up to there too: the denominator's are printed, not read.
     """
     chosen = segment.best_path(prepared.candidates, predictions)
     if field_read is None or not field_read.digits:
         return chosen, True
-    seg_digits = "".join(str(int(predictions.probs[i].argmax())) for i in chosen if prepared.candidates[i].kind == "digit")
+    digits = [i for i in chosen if prepared.candidates[i].kind == "digit"]
+    if prepared.fraction_cents and prepared.field_input_box is not None:
+        end = prepared.field_input_box.x2
+        before = [i for i in digits if prepared.candidates[i].bbox.x + prepared.candidates[i].bbox.w / 2 < end]
+        if "".join(str(int(predictions.probs[i].argmax())) for i in before) == field_read.digits:
+            return segment.best_path_for(prepared.candidates, predictions, field_read.digits), True
+    seg_digits = "".join(str(int(predictions.probs[i].argmax())) for i in digits)
     if seg_digits == field_read.digits:
         return chosen, True
     return segment.best_path_for(prepared.candidates, predictions, field_read.digits), False

@@ -293,6 +293,22 @@ def test_superscript_cents_and_fraction_cents_give_the_amount_its_cents():
     assert (fraction.digits, fraction.amount) == ("407215", "4072.15")   # the denominator is no amount digit
 
 
+def test_the_readers_agree_on_fraction_cents_when_their_digits_before_the_slash_do():
+    # the field reader stops at the '/', the segmenting reader also reads the printed "100":
+    # compared up to the '/', the two readers agree, and the read is not sent to review for it
+    for dollars, cents in (("4072", "15"), ("95", "07"), ("1250", "00")):
+        result = pipeline.read_cheque(_field_with_cents(dollars, cents, "fraction"), layout="field")
+        assert result.digits == dollars + cents and "segmentation" not in result.review_reasons
+    prepared = pipeline.prepare_page(pipeline._page_from_array(_field_with_cents("95", "07", "fraction")),
+                                     ReadOptions(layout="field"))
+    assert prepared.fraction_cents
+    reads = pipeline.classify_pages([prepared], pipeline.get_classifier(), pipeline.get_field_reader())[0]
+    assert pipeline.choose_path(prepared, reads.predictions, reads.field_read)[1]
+    # without the fraction, the same digit strings disagree: the denominator counts
+    whole = dataclasses.replace(prepared, fraction_cents=False)
+    assert not pipeline.choose_path(whole, reads.predictions, reads.field_read)[1]
+
+
 def test_superscript_cents_need_a_step_up_and_smaller_digits():
     from cheque_reader.types import BBox
 
