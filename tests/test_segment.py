@@ -48,6 +48,17 @@ def test_dot_below_baseline_is_separator():
     assert kinds(segment.segment_field(ink)) == ["digit", ".", "digit", "digit"]
 
 
+def test_a_thick_pens_round_point_is_a_separator_and_a_small_ring_is_not():
+    # the digits are 27 rows tall: a filled dot 9 across (a third of them) is a thick pen's point
+    for fill, kind in ((-1, "."), (2, "digit")):
+        ink = blank()
+        ring(ink, 20)
+        cv2.circle(ink, (39, 29), 4, 0, fill)
+        ring(ink, 58)
+        ring(ink, 83)
+        assert kinds(segment.segment_field(ink))[:3] == ["digit", kind, "digit"]
+
+
 @pytest.mark.parametrize(
     "rows, cols",
     [
