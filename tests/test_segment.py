@@ -108,6 +108,20 @@ def test_comma_hanging_below_is_separator():
     assert kinds(segment.segment_field(ink)) == ["digit", ",", "digit", "digit"]
 
 
+def test_a_thick_pens_comma_is_a_separator_and_a_flat_scrap_below_is_not():
+    ink = blank(50)
+    ring(ink, 20)
+    cv2.ellipse(ink, (39, 36), (3, 6), 10, 0, 360, 0, -1)   # a solid comma hanging below the feet
+    ring(ink, 58)
+    ring(ink, 83)
+    assert kinds(segment.segment_field(ink)) == ["digit", ",", "digit", "digit"]
+    scrap = blank(50)
+    ring(scrap, 20)
+    cv2.ellipse(scrap, (39, 38), (6, 3), 0, 0, 360, 0, -1)  # as solid, but flat: a scrap of a line
+    ring(scrap, 58)
+    assert "," not in kinds(segment.segment_field(scrap))
+
+
 def test_small_zero_stays_a_digit():
     ink = blank(50)
     ring(ink, 20)
