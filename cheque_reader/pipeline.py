@@ -125,7 +125,9 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         rows, end, fraction = _sweep_limits(candidates)
         sweep, box = None, None
         if options.field_reader:
-            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field), ink, rows, end)
+            gray = preprocess.to_gray(field)  # the crop is set by the ink without its dots
+            sweep_ink = preprocess.drop_specks(ink < 128, preprocess.speck_area(gray.shape[0]))
+            sweep, box = sdnn.field_input_with_box(gray, sweep_ink, rows, end)
         return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
                     field_input_box=box, fraction_cents=fraction)
     except ChequeReaderError as exc:

@@ -88,6 +88,10 @@ SLASH_ALONE_HEIGHT = 1.3
 #: Separators are at most this fraction of the digit band height tall ('/' excepted).
 SEPARATOR_HEIGHT = 0.45
 
+#: A speck (smaller than ``SPECK_FRACTION``) is a point when its middle lies within this many band
+#: heights of the digits' feet, in a gap between two digits.
+BASELINE_DOT = 0.15
+
 #: A ``.`` is at most 0.25 band heights across, or, a round filled dot (a thick pen's), this many.
 #: Set on the development sets (session 13): 0.34 gives 16 more right values of 1,000 synthetic
 #: cheques and shows 12 real ORAND points; 0.40 also read scraps of ORAND digits as second points.
@@ -230,7 +234,7 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     if p.h <= 0.65 * H and p.w <= 0.45 * H and e < 0.45 and p.y >= band.top + 0.35 * H and p.y2 >= band.bottom - 0.1 * H:
         return ","
     if (0.3 * H <= p.h <= 0.6 * H and p.w <= 0.4 * H and p.h >= 1.3 * p.w and float(p.mask.mean()) >= SOLID_COMMA_FILL
-            and p.y >= mid and p.y2 >= band.bottom + 0.15 * H):
+            and p.y >= mid and p.y2 >= band.bottom + 0.15 * H and not _has_hole(p.mask)):
         return ","  # a thick pen's comma: a solid blob with a short tail, hanging below the baseline
     if p.h <= 0.95 * H and p.w <= 0.5 * H and e < 0.4 and p.y >= band.top + 0.3 * H and p.y2 >= band.bottom + 0.15 * H:
         return ","  # a long comma hanging well below the baseline
@@ -241,6 +245,35 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     if p.y >= band.bottom:
         return "noise"  # wholly below the digits
     return None
+
+
+def _baseline_dots(specks: list[_Piece], pieces: list[_Piece], band: Band) -> list[_Piece]:
+    """The specks that are a fine pen's decimal point: solid dots between the first and the last
+    digit-sized piece, their middle at the digits' feet (``BASELINE_DOT``), in a gap between them."""
+    tall = [p for p in pieces if p.h >= 0.5 * band.height]
+    if len(tall) < 2:
+        return []
+    first, last = min(p.x2 for p in tall), max(p.x for p in tall)
+    out = []
+    for s in specks:
+        cy = s.y + 0.5 * s.h
+        if (first <= s.x and s.x2 <= last and abs(cy - band.bottom) <= BASELINE_DOT * band.height
+                and max(s.w, s.h) <= 2 * min(s.w, s.h) and s.mask.mean() >= 0.5
+                and not any(p.x < s.x2 and s.x < p.x2 for p in tall)):
+            out.append(s)
+    return out
+
+
+def _has_hole(mask: np.ndarray) -> bool:
+    """Whether the ink encloses paper (a 0, a loop) that the paper around it cannot reach.
+
+    >>> ring = np.ones((7, 7), bool); ring[2:5, 2:5] = False
+    >>> _has_hole(ring), _has_hole(np.ones((7, 7), bool))
+    (True, False)
+    """
+    paper = np.pad(~mask, 1, constant_values=True).astype(np.uint8)
+    cv2.floodFill(paper, None, (0, 0), 0)
+    return bool(paper.any())
 
 
 def _round_dot(p: _Piece) -> bool:
@@ -493,10 +526,12 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
         return ()
     band = digit_band(pieces)
     speck = max(3, int(SPECK_FRACTION * band.height * band.height))
+    specks = [p for p in pieces if p.mask.sum() < speck]
     pieces = [p for p in pieces if p.mask.sum() >= speck]
     if not pieces:
         return ()
     band = digit_band(pieces)
+    pieces = pieces + _baseline_dots(specks, pieces, band)
 
     pieces = _attach_hats(pieces, band)
     # separators next (they must not be merged into digits), then merge broken strokes

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from cheque_reader import amount, pipeline
+from cheque_reader import amount, pipeline, preprocess
 from cheque_reader.config import ReadOptions
 from cheque_reader.types import STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, STATUS_OK, Page
 
@@ -35,6 +35,18 @@ def test_reads_clear_digits_in_a_field():
     assert 0.0 < result.confidence <= 1.0
     assert [r.label for r in result.digit_reads] == [4, 0, 7, 2]
     assert result.field.w == 60 + 38 * 4
+
+
+def test_a_dot_the_cleaning_keeps_does_not_move_the_field_readers_crop():
+    plain = _field_with_digits("4072")
+    dotted = plain.copy()
+    dotted[38:41, -16:-14] = 20     # a stray dot smaller than a speck, right of the digits, high in their rows
+    options = ReadOptions(layout="field")
+    with_dot, without = (pipeline.prepare_page(pipeline._page_from_array(f), options) for f in (dotted, plain))
+    field = with_dot.field
+    assert (preprocess.clean_field(field)[38:41, -16:-14] == 0).all()           # kept for the segmenter
+    assert with_dot.field_input_box == without.field_input_box                  # but not in the crop
+    assert [c.kind for c in with_dot.candidates] == [c.kind for c in without.candidates]
 
 
 def test_missing_file_gives_an_error_result(tmp_path):

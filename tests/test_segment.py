@@ -108,6 +108,20 @@ def test_comma_hanging_below_is_separator():
     assert kinds(segment.segment_field(ink)) == ["digit", ",", "digit", "digit"]
 
 
+def test_a_fine_pens_point_smaller_than_a_speck_is_kept_on_the_baseline_between_digits():
+    # digits 56 rows tall: specks are under 12 pixels, the 3x3 point is one
+    def field(dot_rows: tuple[int, int], dot_cols: tuple[int, int]) -> np.ndarray:
+        ink = blank(90, 200)
+        for cx in (30, 75, 120):
+            cv2.ellipse(ink, (cx, 40), (14, 26), 0, 0, 360, 0, 4)
+        ink[dot_rows[0] : dot_rows[1], dot_cols[0] : dot_cols[1]] = 0
+        return ink
+
+    assert kinds(segment.segment_field(field((65, 68), (51, 54))))[:3] == ["digit", ".", "digit"]
+    assert "." not in kinds(segment.segment_field(field((38, 41), (51, 54))))   # in the middle of the band
+    assert "." not in kinds(segment.segment_field(field((65, 68), (150, 153))))  # after the last digit
+
+
 def test_a_thick_pens_comma_is_a_separator_and_a_flat_scrap_below_is_not():
     ink = blank(50)
     ring(ink, 20)
