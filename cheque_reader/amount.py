@@ -150,6 +150,40 @@ def grammatical_edits(text: str, prefer: str | None = None) -> list[tuple[int, s
     return edits
 
 
+def separator_edits(text: str, prefer: str | None = None) -> list[tuple[str, str]]:
+    """The one-mark edits that make an ungrammatical ``text`` parse (in the ``prefer`` convention,
+    when one is given): ``(edited text, value)`` for each mark between two digits read as
+    another separator (``,`` ``.``) or dropped, so long as a mark stays between the digits (an
+    ungrammatical text's value is already that of its digits as one number). The digits stay as read.
+
+    A comma read as a point, a point as a dash, or a stray mark: the usual ways the marks of a
+    read break the grammar when its digits are right.
+
+    >>> sorted({v for _, v in separator_edits("39.952.00")})          # every edit: the same value
+    ['39952.00']
+    >>> separator_edits("22,39.000.00-", "in"), separator_edits("39.952.00", "us")
+    ([('22,39,000.00-', '2239000.00')], [('39,952.00', '39952.00'), ('39952.00', '39952.00')])
+    >>> separator_edits("1,234.56"), separator_edits("51,0200-", "in")   # the second: a digit too many
+    ([], [])
+    """
+    if parse_amount(text, prefer).grammar_ok:
+        return []
+    digit_at = [i for i, ch in enumerate(text) if ch.isdigit()]
+    inner = [i for i in range(digit_at[0] + 1, digit_at[-1]) if not text[i].isdigit()] if digit_at else []
+    edits = []
+    for i in inner:
+        for replacement in ("", ",", "."):
+            if replacement == text[i]:
+                continue
+            edited = text[:i] + replacement + text[i + 1 :]
+            if all(ch.isdigit() for ch in edited[digit_at[0] : digit_at[-1] - (not replacement)]):
+                continue  # no mark left between the digits: their value as one number, as before
+            parsed = parse_amount(edited, prefer)
+            if parsed.grammar_ok and parsed.value and (prefer is None or parsed.convention == prefer):
+                edits.append((edited, parsed.value))
+    return sorted(edits, key=lambda e: len(e[0]) < len(text))  # marks changed before marks dropped
+
+
 def assemble_amount(tokens: Sequence[tuple[str, float]], prefer: str | None = None) -> AmountRead:
     """Join ``(character, confidence)`` tokens left to right into an :class:`AmountRead`.
 

@@ -31,7 +31,7 @@ from typing import Sequence
 import numpy as np
 
 from . import io, locate, preprocess, sdnn, segment
-from .amount import assemble_amount, grammatical_edits, parse_amount
+from .amount import assemble_amount, grammatical_edits, parse_amount, separator_edits
 from .classify import DigitClassifier, DigitPredictions, resolve_backend
 from .config import ReadOptions
 from .errors import ChequeReaderError
@@ -208,7 +208,7 @@ def finish_page(
     repaired = False
     prefer = LAYOUT_CONVENTION.get(common["layout"])
     if not read.grammar_ok:  # repaired reads are still reviewed, for their grammar
-        pointed = with_missed_point(read, prefer)
+        pointed = with_missed_point(read, prefer) or with_separator_edit(read, prefer)
         if pointed is not None:  # the same digits
             read, repaired = pointed, True
         elif field_read is not None:
@@ -331,6 +331,38 @@ def with_superscript_cents(tokens: list[tuple[str, float]], boxes: Sequence[BBox
     cents = [t for t in tokens[digit_at[-2] : digit_at[-1] + 1] if t[0].isdigit()]
     marked = tokens[: digit_at[-3] + 1] + [(".", 1.0)] + cents + tokens[digit_at[-1] + 1 :]
     return marked if parse_amount("".join(ch for ch, _ in marked), prefer).grammar_ok else tokens
+
+
+def with_separator_edit(read, prefer: str | None = None):
+    """The read with one of its marks between digits changed or dropped when every such edit that
+    makes its text parse in the layout's convention ``prefer`` gives the same value
+    (:func:`~cheque_reader.amount.separator_edits`: ``22,39.000.00`` -> ``22,39,000.00``), else
+    ``None``. The digits stay as read.
+
+    Only where the layout sets the convention: on the ORAND fields (``--layout field``) stray marks
+    read as separators made decimals of whole amounts (``1.7.1`` -> ``1.71`` for 171).
+
+    >>> from cheque_reader.amount import assemble_amount
+    >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "893,122-65-"]), "us").amount
+    '893122.65'
+    >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "39.952.00"]), "us").text
+    '39,952.00'
+    >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "1.7.1"])) is None      # no convention
+    True
+    >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "50-00/-"]), "in") is None   # not 50.00
+    True
+    """
+    if prefer is None:  # stray marks in a field of unknown convention would put cents into whole amounts
+        return None
+    edits = separator_edits(read.text, prefer)
+    digit_at = [i for i, ch in enumerate(read.text) if ch.isdigit()]
+    if digit_at and "/" in read.text[digit_at[-1] :]:  # a closing '/-': a whole amount, no cents
+        edits = [(text, value) for text, value in edits if value == f"{int(read.digits)}.00"]
+    if not edits or len({value for _, value in edits}) > 1:
+        return None
+    text, value = edits[0]
+    parsed = parse_amount(text, prefer)
+    return dataclasses.replace(read, text=text, amount=value, grammar_ok=True, convention=parsed.convention)
 
 
 def with_missed_point(read, prefer: str | None = None):

@@ -272,6 +272,18 @@ def test_a_missed_decimal_point_is_put_back_before_the_cents_and_the_read_still_
     assert pipeline.with_missed_point(whole) is None and whole.amount == "17500000.00"
 
 
+def test_a_misread_separator_is_corrected_when_the_layouts_convention_leaves_one_value(monkeypatch):
+    _, reads, field_read = _grammar_case(faint=0.4)
+    misread = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "22,39.000.00-"])   # a ',' read '.'
+    assert not misread.grammar_ok
+    result = _finish_with(monkeypatch, misread, reads, dataclasses.replace(field_read, digits="223900000"))
+    assert (result.digits, result.text, result.amount) == ("223900000", "22,39,000.00-", "2239000.00")
+    assert result.review_reasons == ("grammar",)           # still reviewed: the marks were read otherwise
+    # a whole-rupee amount ('/-') takes no cents from a stray mark
+    stray = amount.assemble_amount([(c, 0.9) for c in "50-00/-"])
+    assert pipeline.with_separator_edit(stray, "in") is None and stray.amount == "5000.00"
+
+
 def test_a_repaired_read_still_goes_to_review_for_its_grammar(monkeypatch):
     read, reads, field_read = _grammar_case(faint=0.4)
     result = _finish_with(monkeypatch, read, reads, field_read)
