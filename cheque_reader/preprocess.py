@@ -12,7 +12,8 @@ The output of :func:`clean_field` is ``uint8`` with paper 255 and ink 0, the sha
    so thin ballpoint strokes survive while faint patterns drop;
 4. remove printed box and guide lines: horizontal and vertical runs much longer than a
    digit (morphological opening), a currency-sign cell closed by a vertical rule, and
-   specks.
+   specks, save the solid dots a fine pen's decimal point makes (``DOT_MIN_AREA``;
+   the segmenter keeps those on the baseline between digits).
 
 >>> import numpy as np
 >>> img = np.full((60, 200), 230, np.uint8)
@@ -375,21 +376,27 @@ def ink_elongation(mask: np.ndarray) -> float:
     return float(np.sqrt(max(vals[0], 0.0) / max(vals[1], 1e-9)))
 
 
-def drop_specks(ink: np.ndarray, min_area: int, dots_from: int | None = None) -> np.ndarray:
-    """``ink`` without connected components smaller than ``min_area`` pixels; with ``dots_from``,
-    solid dots of at least that many pixels stay (as wide as tall within 2x, filling half their box).
+def drop_specks(ink: np.ndarray, min_area: int) -> np.ndarray:
+    """``ink`` without connected components smaller than ``min_area`` pixels."""
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    small = np.zeros(n, bool)
+    small[1:] = stats[1:, cv2.CC_STAT_AREA] < min_area
+    return ink & ~small[lab]
 
-    >>> ink = np.zeros((12, 30), bool); ink[2:5, 2:5] = True; ink[2, 10:16] = True
-    >>> [int(drop_specks(ink, 20, d).sum()) for d in (None, 6)]
-    [0, 9]
+
+def solid_dots(ink: np.ndarray, min_area: int, max_area: int) -> np.ndarray:
+    """The components of ``ink`` of ``min_area`` to ``max_area`` pixels (excluded) that are solid dots:
+    as wide as tall within 2x, filling at least half their box.
+
+    >>> ink = np.zeros((12, 30), bool); ink[2:5, 2:5] = True; ink[2, 10:16] = True; ink[6:9, 20:29] = True
+    >>> np.argwhere(solid_dots(ink, 6, 20)).min(axis=0).tolist(), int(solid_dots(ink, 6, 20).sum())
+    ([2, 2], 9)
     """
     n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     area, w, h = stats[:, cv2.CC_STAT_AREA], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    small = area < min_area
-    if dots_from is not None:
-        small &= ~((area >= dots_from) & (np.maximum(w, h) <= 2 * np.minimum(w, h)) & (area >= 0.5 * w * h))
-    small[0] = False
-    return ink & ~small[lab]
+    dot = (area >= min_area) & (area < max_area) & (np.maximum(w, h) <= 2 * np.minimum(w, h)) & (area >= 0.5 * w * h)
+    dot[0] = False
+    return dot[lab]
 
 
 def speck_area(height: int) -> int:
@@ -409,9 +416,12 @@ def clean_field(field: Field) -> np.ndarray:
     ink = binarize(gray)
     if field.layout != "field":
         ink = drop_currency_cell(ink)
-    ink = remove_lines(ink, wander=field.angle != 0 or field.layout != "field")
-    ink = drop_specks(ink, speck_area(h), DOT_MIN_AREA)
-    ink = drop_microtext(ink)
+    lined = remove_lines(ink, wander=field.angle != 0 or field.layout != "field")
+    ink = drop_microtext(drop_specks(lined, speck_area(h)))
     if field.layout != "field":
         ink = drop_left_sign(ink, gray)
+    # a fine pen's decimal point is speck-sized: solid dots stay unless they line up as micro-text
+    dots = solid_dots(lined, DOT_MIN_AREA, speck_area(h))
+    if dots.any():
+        ink = ink | (dots & drop_microtext(ink | dots))
     return np.where(ink, 0, 255).astype(np.uint8)

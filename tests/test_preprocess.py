@@ -147,3 +147,18 @@ def test_a_rupee_sign_in_the_pen_s_shade_is_dropped_by_its_two_bars():
     for first in ("7", "crossed 7"):
         ink = _left_sign_field(first, shade=90)
         assert ink[30:90, 14:56].sum() > 150, f"a handwritten first {first!r} is kept (one bar at the top)"
+
+
+def test_a_speck_sized_solid_dot_stays_unless_such_dots_line_up_as_micro_text():
+    img = np.full((150, 400), 230, np.uint8)        # specks are under 27 pixels here
+    digit_one(img, 60, 40, 110, width=6)
+    img[106:110, 90:94] = 30                        # a fine pen's point: 16 pixels, solid
+    img[60:62, 200:210] = 30                        # a thin scrap of 20 pixels: no dot
+    ink = preprocess.clean_field(field(img)) == 0
+    assert ink[106:110, 90:94].all() and not ink[60:62, 200:210].any()
+    img[130:142, 104:110] = 30                      # a comma: bigger than a speck, kept as before
+    for x in range(120, 390, 20):                   # dots in a row across the field: micro-text
+        img[136:140, x : x + 4] = 30
+    ink = preprocess.clean_field(field(img)) == 0
+    assert not ink[136:140, 120:390].any() and ink[106:110, 90:94].all()
+    assert ink[130:142, 104:110].all(), "the dots do not make the comma part of a micro-text row"
