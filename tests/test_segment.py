@@ -122,6 +122,23 @@ def test_a_fine_pens_point_smaller_than_a_speck_is_kept_on_the_baseline_between_
     assert "." not in kinds(segment.segment_field(field((65, 68), (150, 153))))  # after the last digit
 
 
+def test_the_line_under_superscript_cents_is_taken_off_them():
+    def field(line_row: int) -> np.ndarray:
+        ink = blank(44, 130)
+        ring(ink, 20)
+        ring(ink, 55)
+        for cx in (86, 104):                                 # the cents: small, raised
+            cv2.ellipse(ink, (cx, line_row - 9), (5, 7), 0, 0, 360, 0, 3)
+        ink[line_row : line_row + 3, 74:120] = 0             # the line drawn under them, touching them
+        return ink
+
+    prims = [c for c in segment.segment_field(field(19)) if c.end == c.start + 1]
+    assert len(prims) == 4 and all(c.bbox.y2 <= 19 for c in prims[2:])   # two cents, the line gone
+    # the same line at the digits' feet is no superscript cents' line: it stays with the ink above it
+    low = [c for c in segment.segment_field(field(32)) if c.end == c.start + 1]
+    assert sum(c.bbox.y2 >= 34 for c in low[2:]) >= 2
+
+
 def test_a_thick_pens_comma_is_a_separator_and_a_flat_scrap_below_is_not():
     ink = blank(50)
     ring(ink, 20)
