@@ -35,7 +35,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .preprocess import ink_elongation
+from .preprocess import ink_elongation, speck_area
 from .types import BBox, DigitCandidate
 
 log = logging.getLogger("cheque_reader")
@@ -257,18 +257,18 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
 
 
 def _baseline_dots(specks: list[_Piece], pieces: list[_Piece], band: Band) -> list[_Piece]:
-    """The specks that are a fine pen's decimal point: solid dots between the first and the last
-    digit-sized piece, their middle at the digits' feet (``BASELINE_DOT``), in a gap between them."""
-    tall = [p for p in pieces if p.h >= 0.5 * band.height]
-    if len(tall) < 2:
-        return []
-    first, last = min(p.x2 for p in tall), max(p.x for p in tall)
+    """The specks that are a fine pen's decimal point: solid dots with their middle at the digits'
+    feet (``BASELINE_DOT``), in a gap of at most 1.2 digit widths between two tall pieces, a thin
+    last one not counted (it may be the '/' of a closing '/-', which turned scans leave specks before)."""
+    tall = sorted((p for p in pieces if p.h >= 0.5 * band.height), key=lambda p: p.x)
+    if tall and tall[-1].w < 0.6 * band.digit_width:
+        tall = tall[:-1]  # a thin last stroke: maybe the '/' of '/-', which turned scans leave dots before
+    gaps = [(a.x2, b.x) for a, b in zip(tall[:-1], tall[1:]) if b.x - a.x2 <= 1.2 * band.digit_width]
     out = []
     for s in specks:
         cy = s.y + 0.5 * s.h
-        if (first <= s.x and s.x2 <= last and abs(cy - band.bottom) <= BASELINE_DOT * band.height
-                and max(s.w, s.h) <= 2 * min(s.w, s.h) and s.mask.mean() >= 0.5
-                and not any(p.x < s.x2 and s.x < p.x2 for p in tall)):
+        if (any(a <= s.x and s.x2 <= b for a, b in gaps) and abs(cy - band.bottom) <= BASELINE_DOT * band.height
+                and max(s.w, s.h) <= 2 * min(s.w, s.h) and s.mask.mean() >= 0.5):
             out.append(s)
     return out
 
@@ -574,7 +574,9 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     if not pieces:
         return ()
     band = digit_band(pieces)
-    speck = max(3, int(SPECK_FRACTION * band.height * band.height))
+    # under the cleaning's own speck size, a piece is a dot it kept for a decimal point: a point only
+    # on the baseline between digits (turned scans leave such dots by a '/-' and along strokes)
+    speck = max(3, int(SPECK_FRACTION * band.height * band.height), speck_area(ink.shape[0]))
     specks = [p for p in pieces if p.mask.sum() < speck]
     pieces = [p for p in pieces if p.mask.sum() >= speck]
     if not pieces:

@@ -120,6 +120,11 @@ def test_a_fine_pens_point_smaller_than_a_speck_is_kept_on_the_baseline_between_
     assert kinds(segment.segment_field(field((65, 68), (51, 54))))[:3] == ["digit", ".", "digit"]
     assert "." not in kinds(segment.segment_field(field((38, 41), (51, 54))))   # in the middle of the band
     assert "." not in kinds(segment.segment_field(field((65, 68), (150, 153))))  # after the last digit
+    # before the thin '/' of a closing '/-' (a turned scan leaves such specks): no point either
+    ink = field((65, 68), (140, 143))
+    cv2.line(ink, (160, 70), (172, 10), 0, 4)
+    ink[40:44, 178:196] = 0
+    assert "." not in kinds(segment.segment_field(ink))
 
 
 def test_the_line_under_superscript_cents_is_taken_off_them():
