@@ -384,19 +384,22 @@ def drop_specks(ink: np.ndarray, min_area: int) -> np.ndarray:
     return ink & ~small[lab]
 
 
-def solid_dots(ink: np.ndarray, min_area: int, max_area: int) -> np.ndarray:
-    """The components of ``ink`` of ``min_area`` to ``max_area`` pixels (excluded) that are solid dots:
-    as wide as tall within 2x, filling at least half their box.
+def split_specks(ink: np.ndarray, min_area: int, dot_min_area: int) -> tuple[np.ndarray, np.ndarray]:
+    """``ink`` without its specks (components under ``min_area`` pixels), and those of the specks that
+    are solid dots of at least ``dot_min_area`` pixels (as wide as tall within 2x, filling at least
+    half their box): one labelling for both.
 
-    >>> ink = np.zeros((12, 30), bool); ink[2:5, 2:5] = True; ink[2, 10:16] = True; ink[6:9, 20:29] = True
-    >>> np.argwhere(solid_dots(ink, 6, 20)).min(axis=0).tolist(), int(solid_dots(ink, 6, 20).sum())
-    ([2, 2], 9)
+    >>> ink = np.zeros((12, 30), bool); ink[2:5, 2:5] = True; ink[2, 10:16] = True; ink[6:12, 20:29] = True
+    >>> kept, dots = split_specks(ink, 20, 6)
+    >>> int(kept.sum()), np.argwhere(dots).min(axis=0).tolist(), int(dots.sum())
+    (54, [2, 2], 9)
     """
     n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     area, w, h = stats[:, cv2.CC_STAT_AREA], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    dot = (area >= min_area) & (area < max_area) & (np.maximum(w, h) <= 2 * np.minimum(w, h)) & (area >= 0.5 * w * h)
-    dot[0] = False
-    return dot[lab]
+    small = area < min_area
+    small[0] = False
+    dot = small & (area >= dot_min_area) & (np.maximum(w, h) <= 2 * np.minimum(w, h)) & (area >= 0.5 * w * h)
+    return ink & ~small[lab], dot[lab]
 
 
 def speck_area(height: int) -> int:
@@ -416,12 +419,12 @@ def clean_field(field: Field) -> np.ndarray:
     ink = binarize(gray)
     if field.layout != "field":
         ink = drop_currency_cell(ink)
-    lined = remove_lines(ink, wander=field.angle != 0 or field.layout != "field")
-    ink = drop_microtext(drop_specks(lined, speck_area(h)))
+    ink, dots = split_specks(remove_lines(ink, wander=field.angle != 0 or field.layout != "field"),
+                             speck_area(h), DOT_MIN_AREA)
+    ink = drop_microtext(ink)
     if field.layout != "field":
         ink = drop_left_sign(ink, gray)
     # a fine pen's decimal point is speck-sized: solid dots stay unless they line up as micro-text
-    dots = solid_dots(lined, DOT_MIN_AREA, speck_area(h))
     if dots.any():
         ink = ink | (dots & drop_microtext(ink | dots))
     return np.where(ink, 0, 255).astype(np.uint8)
