@@ -97,8 +97,8 @@ UNDERLINE_LENGTH = 1.2
 #: tests, 13 ORAND texts did, and 8 fewer ORAND reads were accepted).
 UNDERLINE_RAISE = 0.2
 
-#: A speck (smaller than ``SPECK_FRACTION``) is a point when its middle lies within this many band
-#: heights of the digits' feet, in a gap between two digits.
+#: A speck (smaller than ``SPECK_FRACTION`` or than the cleaning's own speck size) is a point when its
+#: middle lies within this many band heights of the digits' feet, in a gap between two digits.
 BASELINE_DOT = 0.15
 
 #: A ``.`` is at most 0.25 band heights across, or, a round filled dot (a thick pen's), this many.
@@ -493,7 +493,7 @@ def _without_underline(p: _Piece, band: Band) -> list[_Piece]:
 
     The line: a straight horizontal run at least ``UNDERLINE_LENGTH`` digit widths long and most of
     the piece's width, in the lower half of the piece with no ink under it, raised off the digits'
-    feet (``UNDERLINE_RAISE``: the cents stand above the band's middle), reaching past the ink
+    feet (``UNDERLINE_RAISE``: superscript cents stand raised), reaching past the ink
     above it (the joined feet of two digits stop where they do).
     """
     dw = band.digit_width
