@@ -117,7 +117,7 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         field = locate.find_amount_field(page, options.layout)
         if field is None:
             return done(STATUS_NO_FIELD)
-        ink = preprocess.clean_field(field)
+        ink, dots = preprocess.clean_field_and_dots(field)
         candidates = tuple(segment.segment_field(ink))
         if not candidates:
             return done(STATUS_NO_DIGITS, field=field)
@@ -125,9 +125,8 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         rows, end, fraction = _sweep_limits(candidates)
         sweep, box = None, None
         if options.field_reader:
-            gray = preprocess.to_gray(field)  # the crop is set by the ink without its dots
-            sweep_ink = preprocess.drop_specks(ink < 128, preprocess.speck_area(gray.shape[0]))
-            sweep, box = sdnn.field_input_with_box(gray, sweep_ink, rows, end)
+            # the crop is set by the ink without its dots
+            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field), (ink < 128) & ~dots, rows, end)
         return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
                     field_input_box=box, fraction_cents=fraction)
     except ChequeReaderError as exc:

@@ -376,14 +376,6 @@ def ink_elongation(mask: np.ndarray) -> float:
     return float(np.sqrt(max(vals[0], 0.0) / max(vals[1], 1e-9)))
 
 
-def drop_specks(ink: np.ndarray, min_area: int) -> np.ndarray:
-    """``ink`` without connected components smaller than ``min_area`` pixels."""
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    small = np.zeros(n, bool)
-    small[1:] = stats[1:, cv2.CC_STAT_AREA] < min_area
-    return ink & ~small[lab]
-
-
 def split_specks(ink: np.ndarray, min_area: int, dot_min_area: int) -> tuple[np.ndarray, np.ndarray]:
     """``ink`` without its specks (components under ``min_area`` pixels), and those of the specks that
     are solid dots of at least ``dot_min_area`` pixels (as wide as tall within 2x, filling at least
@@ -412,10 +404,16 @@ def clean_field(field: Field) -> np.ndarray:
 
     See the module docstring for the steps.
     """
+    return clean_field_and_dots(field)[0]
+
+
+def clean_field_and_dots(field: Field) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`clean_field`'s ink, and the mask of the speck-sized dots it kept for the segmenter
+    (which the field reader's crop leaves out)."""
     gray = to_gray(field)
     h, w = gray.shape[:2]
     if h == 0 or w == 0:
-        return np.full(gray.shape[:2], 255, np.uint8)
+        return np.full(gray.shape[:2], 255, np.uint8), np.zeros(gray.shape[:2], bool)
     ink = binarize(gray)
     if field.layout != "field":
         ink = drop_currency_cell(ink)
@@ -426,5 +424,6 @@ def clean_field(field: Field) -> np.ndarray:
         ink = drop_left_sign(ink, gray)
     # a fine pen's decimal point is speck-sized: solid dots stay unless they line up as micro-text
     if dots.any():
-        ink = ink | (dots & drop_microtext(ink | dots))
-    return np.where(ink, 0, 255).astype(np.uint8)
+        dots &= drop_microtext(ink | dots)
+        ink = ink | dots
+    return np.where(ink, 0, 255).astype(np.uint8), dots
