@@ -137,17 +137,28 @@ def grammatical_edits(text: str, prefer: str | None = None) -> list[tuple[int, s
     if not positions:
         return []
     first, last = positions[0], positions[-1]
-    edits = []
-    for k, i in enumerate(positions):
+
+    def same_ends(edited: str) -> bool:
+        digits_at = [j for j, ch in enumerate(edited) if ch.isdigit()]
+        return bool(digits_at) and edited[: digits_at[0]] == text[:first] and edited[digits_at[-1] + 1 :] == text[last + 1 :]
+
+    k_of = {i: k for k, i in enumerate(positions)}
+    return [(k_of[i], replacement) for i, replacement, edited, _ in _parsing_edits(text, positions, prefer)
+            if same_ends(edited)]
+
+
+def _parsing_edits(text: str, positions: Sequence[int], prefer: str | None):
+    """``(position, replacement, edited text, parsed)`` for each character of ``text`` at ``positions``
+    dropped or read as ``,`` or ``.`` instead, where the edited text parses (in the ``prefer``
+    convention, when one is given): the edits :func:`grammatical_edits` and :func:`separator_edits` choose from."""
+    for i in positions:
         for replacement in ("", ",", "."):
-            edited = text[:i] + replacement + text[i + 1 :]
-            digits_at = [j for j, ch in enumerate(edited) if ch.isdigit()]
-            if not digits_at or edited[: digits_at[0]] != text[:first] or edited[digits_at[-1] + 1 :] != text[last + 1 :]:
+            if replacement == text[i]:
                 continue
+            edited = text[:i] + replacement + text[i + 1 :]
             parsed = parse_amount(edited, prefer)
             if parsed.grammar_ok and (prefer is None or parsed.convention == prefer):
-                edits.append((k, replacement))
-    return edits
+                yield i, replacement, edited, parsed
 
 
 def separator_edits(text: str, prefer: str | None = None) -> list[tuple[str, str]]:
@@ -170,17 +181,9 @@ def separator_edits(text: str, prefer: str | None = None) -> list[tuple[str, str
         return []
     digit_at = [i for i, ch in enumerate(text) if ch.isdigit()]
     inner = [i for i in range(digit_at[0] + 1, digit_at[-1]) if not text[i].isdigit()] if digit_at else []
-    edits = []
-    for i in inner:
-        for replacement in ("", ",", "."):
-            if replacement == text[i]:
-                continue
-            edited = text[:i] + replacement + text[i + 1 :]
-            if all(ch.isdigit() for ch in edited[digit_at[0] : digit_at[-1] - (not replacement)]):
-                continue  # no mark left between the digits: their value as one number, as before
-            parsed = parse_amount(edited, prefer)
-            if parsed.grammar_ok and parsed.value and (prefer is None or parsed.convention == prefer):
-                edits.append((edited, parsed.value))
+    edits = [(edited, parsed.value) for _, replacement, edited, parsed in _parsing_edits(text, inner, prefer)
+             # a mark must stay between the digits (else their value as one number, as before)
+             if parsed.value and not edited[digit_at[0] : digit_at[-1] - (not replacement)].isdigit()]
     return sorted(edits, key=lambda e: len(e[0]) < len(text))  # marks changed before marks dropped
 
 
