@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -12,8 +13,16 @@ from cheque_reader.config import data_dir
 DATA = data_dir()
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-# ONNX exports made by the tests (and the CLI processes they start) go to this session's own cache
-os.environ.setdefault("CHEQUE_READER_CACHE", tempfile.mkdtemp(prefix="cheque-reader-onnx-"))
+# Everything the tests, the doctests and the CLI processes they start write to a temporary
+# folder (ONNX exports included) goes under one folder of this session, removed at its end.
+SESSION_TMP = tempfile.mkdtemp(prefix="cheque-reader-tests-")
+tempfile.tempdir = SESSION_TMP
+os.environ["TMPDIR"] = SESSION_TMP
+os.environ.setdefault("CHEQUE_READER_CACHE", os.path.join(SESSION_TMP, "onnx-cache"))
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(SESSION_TMP, ignore_errors=True)
 
 
 def needs_data(*parts: str):
