@@ -99,7 +99,9 @@ class Field:
     """The courtesy-amount field found on a page.
 
     ``bbox`` is in page pixels (of the page as given, before deskewing); ``image`` is
-    the grayscale field crop after deskewing, ``color`` the BGR crop when known.
+    the grayscale field crop after deskewing (enlarged when cut from a low-resolution
+    whole cheque, see :data:`cheque_reader.locate.MIN_FIELD_HEIGHT`), ``color`` the BGR
+    crop when known.
     """
 
     bbox: BBox

@@ -4,8 +4,9 @@
 - IDRBT, all 40 whole cheques (``--layout auto``): fields found with IoU >= 0.5 against the
   labelled box, digit-string accuracy on the rows not marked uncertain;
 - the most common failure kinds on both sets, with counts;
-- with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13 and 180 degrees) and
-  on a dark scanner bed (also turned -5 degrees): the amount right, per change.
+- with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13 and 180 degrees), on
+  a dark scanner bed (also turned -5 degrees), with a black pen, and at the lower resolutions banks
+  exchange (200 dpi black and white, 150 and 100 dpi gray JPEG): the amount right, per change.
 
 Usage::
 
@@ -85,6 +86,20 @@ def _black_pen(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(dark, cv2.COLOR_GRAY2BGR)
 
 
+def _bitonal_200dpi(image: np.ndarray) -> np.ndarray:
+    """``image`` (about 300 dpi) as the 200 dpi black-and-white image cheque clearing exchanges."""
+    gray = cv2.cvtColor(cv2.resize(image, None, fx=2 / 3, fy=2 / 3, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    bw = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 31, 15)
+    return cv2.cvtColor(bw, cv2.COLOR_GRAY2BGR)
+
+
+def _gray_jpeg(image: np.ndarray, factor: float, quality: int) -> np.ndarray:
+    """``image`` shrunk by ``factor``, in gray, through a JPEG of ``quality``."""
+    gray = cv2.cvtColor(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    _, jpeg = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
+
+
 #: How ``--robustness`` moves the IDRBT scans (colour BGR in, colour BGR out).
 MOVES = {
     "as scanned": lambda c: c,
@@ -94,6 +109,9 @@ MOVES = {
     "on a scanner bed": _on_bed,
     "on a scanner bed, turned -5 degrees": lambda c: _turned(_on_bed(c), -5.0, (40, 40, 40)),
     "gray, ink darkened to black": _black_pen,
+    "200 dpi black and white": _bitonal_200dpi,
+    "150 dpi gray, JPEG quality 90": lambda c: _gray_jpeg(c, 0.5, 90),
+    "100 dpi gray, JPEG quality 60 (CTS-2010's gray image)": lambda c: _gray_jpeg(c, 1 / 3, 60),
 }
 
 

@@ -151,3 +151,24 @@ def test_large_page_cropped_at_full_resolution():
     # the crop is the page's own pixels: the box's top-left corner lands where the page has it
     inner = f.image[(truth.y - f.bbox.y) + 8 : (truth.y - f.bbox.y) + 20, (truth.x - f.bbox.x) - 3 : (truth.x - f.bbox.x) + 5]
     assert (inner < 128).any()
+
+
+def test_low_resolution_field_is_cut_enlarged():
+    """A 100 dpi-sized page: the field is cut enlarged to MIN_FIELD_HEIGHT rows, its bbox stays in page pixels."""
+    small = cv2.resize(cheque_page(6), (W // 2, H // 2), interpolation=cv2.INTER_AREA)
+    f = locate.find_amount_field(Page("p", 1, small), "us")
+    truth = BBox(BOX.x // 2, BOX.y // 2, BOX.w // 2, BOX.h // 2)
+    assert f.bbox.iou(truth) > 0.6
+    assert f.bbox.h < locate.MIN_FIELD_HEIGHT and f.image.shape[0] == locate.MIN_FIELD_HEIGHT
+    zoom = f.image.shape[0] / f.bbox.h
+    assert f.image.shape[1] == pytest.approx(f.bbox.w * zoom, abs=1)
+    # the box's left line lands where the page has it, times the zoom
+    x = (truth.x - f.bbox.x) * zoom
+    rows = slice(round((truth.y - f.bbox.y + 8) * zoom), round((truth.y - f.bbox.y + 20) * zoom))
+    assert f.image[rows, max(0, round(x - 3)) : round(x + 4)].min() < 128
+    assert f.image[rows, round(x + 3 * zoom) : round(x + 6 * zoom)].min() > 128
+
+
+def test_field_of_a_full_resolution_page_is_not_enlarged():
+    f = locate.find_amount_field(Page("p", 1, cheque_page(6)), "us")
+    assert f.bbox.h >= locate.MIN_FIELD_HEIGHT and f.image.shape == (f.bbox.h, f.bbox.w)
