@@ -84,7 +84,8 @@ def annotate_page(
             x0, y0, x1, y1 = (int(v * s) for v in (c.bbox.x, c.bbox.y, c.bbox.x2, c.bbox.y2))
             if c.kind == "digit":
                 cv2.rectangle(big, (x0, y0), (x1, y1), _BLUE, 2)
-                r = reads.get((c.bbox.x, c.bbox.y, c.bbox.w, c.bbox.h))
+                b = field.unzoomed(c.bbox)  # the reads' boxes are in the field's own pixels
+                r = reads.get((b.x, b.y, b.w, b.h))
                 label = f"{r.label} {r.confidence:.2f}" if r else "?"
                 _text(big, label, (x0, big.shape[0] - 14), _BLUE, 0.55, 1)
             else:

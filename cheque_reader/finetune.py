@@ -131,7 +131,8 @@ def collect_digits(
             continue
         used: list[int] = []
         for b in boxes:
-            i = next((k for k, cand in enumerate(prepared.candidates) if cand.bbox == b and k not in used), None)
+            i = next((k for k, cand in enumerate(prepared.candidates)
+                      if prepared.field.unzoomed(cand.bbox) == b and k not in used), None)
             if i is None:
                 break
             used.append(i)

@@ -100,8 +100,13 @@ SKEW_MIN_GAIN = 1.03
 #: (bicubic, at most :data:`MAX_FIELD_ZOOM` times). Cleaning and segmenting were tuned on fields
 #: of 130-190 pixels (200-300 dpi); at 100-150 dpi (CTS-2010's gray image is 100 dpi) pen strokes
 #: broke apart. The IDRBT cheques with certain labels, shrunk to 100 dpi (gray, JPEG quality 60):
-#: 18/37 amounts right at their own size, 27/37 enlarged; at 150 dpi 26 -> 28.
+#: 18/37 amounts right at their own size, 25/37 enlarged; at 150 dpi 26 -> 27.
 MIN_FIELD_HEIGHT = 96
+
+#: The same for a field given as the whole image (``field``; ``auto`` on a small page), whose
+#: ink fills more of its height. ORAND CAR-A validation fields (33-108 rows, median 53): 172/193
+#: right at their own size, 173 enlarged to 48; shrunk to half size 154, enlarged 170.
+MIN_CROP_HEIGHT = 40
 
 #: The largest enlargement :data:`MIN_FIELD_HEIGHT` applies.
 MAX_FIELD_ZOOM = 4.0
@@ -501,7 +506,7 @@ def _field_from(page: Page, box: BBox, m: np.ndarray, layout: str, score: float,
     """The field at ``box`` of the view that ``m`` maps the page onto."""
     H, W = page.image.shape
     bbox = _map_box_back(box, m, W, H)
-    zoom = min(MAX_FIELD_ZOOM, MIN_FIELD_HEIGHT / max(1, box.h))
+    zoom = _zoom_for(box.h, MIN_FIELD_HEIGHT)
     if zoom > 1.0:  # a low-resolution scan: the field is cut enlarged
         mc = m * zoom
         mc[:, 2] -= (box.x * zoom - 0.5 * (zoom - 1), box.y * zoom - 0.5 * (zoom - 1))  # pixel centres as cv2.resize
@@ -516,7 +521,13 @@ def _field_from(page: Page, box: BBox, m: np.ndarray, layout: str, score: float,
         mc[:, 2] -= (box.x, box.y)
         image = _warp(page.image, mc, (box.w, box.h))
         color = _warp(page.color, mc, (box.w, box.h)) if page.color is not None else None
-    return Field(bbox=bbox, image=image, color=color, layout=layout, score=score, angle=angle, upside_down=flipped)
+    return Field(bbox=bbox, image=image, color=color, layout=layout, score=score, angle=angle, upside_down=flipped,
+                 zoom=image.shape[0] / box.h if zoom > 1.0 else 1.0)
+
+
+def _zoom_for(height: int, min_height: int) -> float:
+    """How many times a field ``height`` pixels high is enlarged (1.0: not at all)."""
+    return max(1.0, min(MAX_FIELD_ZOOM, min_height / max(1, height)))
 
 
 def _best_box(page: Page, lay: Layout, views: list[_View]) -> tuple[float, BBox, _View]:
@@ -555,9 +566,21 @@ def _crop_field(page: Page, lay: Layout, found: tuple[float, BBox, _View]) -> Fi
 
 
 def whole_field(page: Page) -> Field:
-    """The whole page as the field (layout ``field``)."""
+    """The whole page as the field (layout ``field``), enlarged to :data:`MIN_CROP_HEIGHT` rows if lower.
+
+    >>> f = whole_field(Page("x", 1, np.full((20, 100), 255, np.uint8)))
+    >>> f.bbox, f.image.shape, f.zoom
+    (BBox(x=0, y=0, w=100, h=20), (40, 200), 2.0)
+    """
     h, w = page.image.shape
-    return Field(BBox(0, 0, w, h), page.image, page.color, layout="field", score=1.0)
+    zoom = _zoom_for(h, MIN_CROP_HEIGHT)
+    image, color = page.image, page.color
+    if zoom > 1.0:
+        size = (round(w * zoom), round(h * zoom))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+        color = cv2.resize(color, size, interpolation=cv2.INTER_CUBIC) if color is not None else None
+        zoom = image.shape[0] / h
+    return Field(BBox(0, 0, w, h), image, color, layout="field", score=1.0, zoom=zoom)
 
 
 def find_amount_field(page: Page, layout: str = "auto") -> Field | None:

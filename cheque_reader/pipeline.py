@@ -252,7 +252,7 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
         for ch, conf, (a, b) in zip(forced, field_read.digit_confidences, field_read.columns):
             x = sweep.x + int(a * sweep.w / width)
             box = BBox(x, sweep.y, max(1, int((b - a) * sweep.w / width)), sweep.h)
-            reads.append(DigitRead(int(ch), conf, int(ch), 0.0, box))
+            reads.append(DigitRead(int(ch), conf, int(ch), 0.0, prepared.field.unzoomed(box)))
             tokens.append((ch, conf))
     else:
         j = 0
@@ -267,7 +267,7 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
             label = int(forced[j]) if forced else int(order[0])
             alt = int(order[0]) if int(order[0]) != label else int(order[1])
             conf = float(probs[label]) * p_digit
-            reads.append(DigitRead(label, conf, alt, float(probs[alt]) * p_digit, cand.bbox))
+            reads.append(DigitRead(label, conf, alt, float(probs[alt]) * p_digit, prepared.field.unzoomed(cand.bbox)))
             tokens.append((str(label), conf))
             j += 1
     prefer = LAYOUT_CONVENTION.get(layout)

@@ -99,9 +99,13 @@ class Field:
     """The courtesy-amount field found on a page.
 
     ``bbox`` is in page pixels (of the page as given, before deskewing); ``image`` is
-    the grayscale field crop after deskewing (enlarged when cut from a low-resolution
-    whole cheque, see :data:`cheque_reader.locate.MIN_FIELD_HEIGHT`), ``color`` the BGR
-    crop when known.
+    the grayscale field crop after deskewing, ``color`` the BGR crop when known. A field of
+    a low-resolution scan is enlarged ``zoom`` times (see :data:`cheque_reader.locate.MIN_FIELD_HEIGHT`):
+    the digits' boxes are reported in the field's own pixels (:meth:`unzoomed`).
+
+    >>> f = Field(BBox(0, 0, 60, 24), np.full((48, 120), 255, np.uint8), zoom=2.0)
+    >>> f.unzoomed(BBox(10, 4, 20, 40))
+    BBox(x=5, y=2, w=10, h=20)
     """
 
     bbox: BBox
@@ -111,6 +115,15 @@ class Field:
     score: float = 1.0
     angle: float = 0.0
     upside_down: bool = False
+    #: field-image pixels per page pixel (1.0 unless the field was cut enlarged)
+    zoom: float = 1.0
+
+    def unzoomed(self, box: BBox) -> BBox:
+        """``box`` (field-image pixels) in the pixels of the field as the page has it."""
+        if self.zoom == 1.0:
+            return box
+        x, y = round(box.x / self.zoom), round(box.y / self.zoom)
+        return BBox(x, y, max(1, round(box.x2 / self.zoom) - x), max(1, round(box.y2 / self.zoom) - y))
 
 
 @dataclass(frozen=True)
@@ -133,7 +146,8 @@ class DigitCandidate:
 
 @dataclass(frozen=True)
 class DigitRead:
-    """One classified digit: its label, calibrated confidence and runner-up."""
+    """One classified digit: its label, calibrated confidence, runner-up, and box (in the pixels of
+    the field as the page has it, see :meth:`Field.unzoomed`)."""
 
     label: int
     confidence: float
