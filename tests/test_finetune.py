@@ -49,6 +49,23 @@ def test_collect_digits_labels_the_chosen_digits(corrected):
     assert set(np.unique(data.y)) <= set(np.unique(truth))
 
 
+def test_collect_digits_from_low_fields_read_enlarged(tmp_path):
+    """Fields lower than locate.MIN_CROP_HEIGHT are read enlarged; their digits are still matched."""
+    from cheque_reader import locate
+
+    rows, corr = [], []
+    for k, digits in enumerate(["4072", "1385", "9026"]):
+        img = cv2.resize(field_image(digits), None, fx=0.45, fy=0.45, interpolation=cv2.INTER_AREA)
+        assert img.shape[0] < locate.MIN_CROP_HEIGHT
+        cv2.imwrite(str(tmp_path / f"s{k}.png"), img)
+        rows.append(dict(source=f"s{k}.png", page=1, status="ok", digits=digits, confidence=0.5, needs_review="true",
+                         field_x=0, field_y=0, field_w=img.shape[1], field_h=img.shape[0]))
+        corr.append(dict(source=f"s{k}.png", page=1, digits=digits))
+    data = collect_digits(pd.DataFrame(corr), pd.DataFrame(rows), image_root=tmp_path)
+    assert data.n_pages >= 2, data.skipped
+    assert len(data.y) == 4 * data.n_pages
+
+
 def test_finetune_learns_corrections_and_loads(corrected, tmp_path):
     tmp, results, corrections = corrected
     data = collect_digits(corrections, results, image_root=tmp)
