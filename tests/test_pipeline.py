@@ -380,7 +380,7 @@ def test_idrbt_cheques_at_100_dpi_read_as_well_as_at_300():
     """CTS-2010's gray image is 100 dpi: the IDRBT cheques (about 300 dpi) shrunk to it, JPEG quality 60.
 
     Measured: 28/37 amounts right as scanned; at 100 dpi 18/37 when the field was cut at its own
-    size, 24-27/37 cut enlarged (locate.MIN_FIELD_HEIGHT; the spread is from where the cut falls).
+    size, 25/37 cut enlarged (locate.MIN_FIELD_HEIGHT; 24-29 in trials of other interpolations and heights).
     """
     from cheque_reader.datasets import idrbt_dir, load_idrbt_labels
 
