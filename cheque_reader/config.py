@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Layout names built in; a path to a ``.toml`` file names a user layout.
-BUILTIN_LAYOUTS = ("auto", "us", "in-cts", "field")
+BUILTIN_LAYOUTS = ("auto", "us", "in-cts", "top-right", "field")
 
 #: Image file suffixes read from folders (case-insensitive).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pdf", ".x9", ".x937", ".icl", ".dat")

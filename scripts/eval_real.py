@@ -5,8 +5,9 @@
   labelled box, digit-string accuracy on the rows not marked uncertain;
 - the most common failure kinds on both sets, with counts;
 - with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13 and 180 degrees), on
-  a dark scanner bed (also turned -5 degrees), with a black pen, and at the lower resolutions banks
-  exchange (200 dpi black and white, 150 and 100 dpi gray JPEG): the amount right, per change.
+  a dark scanner bed (also turned -5 degrees), with a black pen, at the lower resolutions banks
+  exchange (200 dpi black and white, 150 and 100 dpi gray JPEG), and with the amount box moved to
+  the top right corner (another country's layout): the amount right, per change.
 
 Usage::
 
@@ -100,6 +101,20 @@ def _gray_jpeg(image: np.ndarray, factor: float, quality: int) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
 
 
+def _box_to_top_right(image: np.ndarray) -> np.ndarray:
+    """``image`` with its amount box (as ``--layout in-cts`` finds it) moved to the top right
+    corner over the date, its place blanked with the paper's colour: a cheque of another layout."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    box = locate.find_amount_field(page_of(image, "move"), "in-cts").bbox
+    paper = np.median(out[int(0.3 * h) : int(0.6 * h), int(0.3 * w) : int(0.6 * w)].reshape(-1, 3), axis=0)
+    patch = box.crop(image).copy()
+    out[box.y : box.y2, box.x : box.x2] = paper
+    y, x = int(0.02 * h), w - box.w - int(0.02 * w)
+    out[y : y + box.h, x : x + box.w] = patch
+    return out
+
+
 #: How ``--robustness`` moves the IDRBT scans (colour BGR in, colour BGR out).
 MOVES = {
     "as scanned": lambda c: c,
@@ -112,6 +127,7 @@ MOVES = {
     "200 dpi black and white": _bitonal_200dpi,
     "150 dpi gray, JPEG quality 90": lambda c: _gray_jpeg(c, 0.5, 90),
     "100 dpi gray, JPEG quality 60 (CTS-2010's gray image)": lambda c: _gray_jpeg(c, 1 / 3, 60),
+    "amount box moved to the top right corner": _box_to_top_right,
 }
 
 

@@ -10,7 +10,7 @@ from cheque_reader import locate
 from cheque_reader.errors import LayoutError
 from cheque_reader.types import BBox, Page
 
-from conftest import needs_data
+from conftest import load_script, needs_data
 
 W, H = 1200, 520
 BOX = BBox(900, 160, 270, 70)  # the printed courtesy box, right-middle as on US cheques
@@ -172,3 +172,59 @@ def test_low_resolution_field_is_cut_enlarged():
 def test_field_of_a_full_resolution_page_is_not_enlarged():
     f = locate.find_amount_field(Page("p", 1, cheque_page(6)), "us")
     assert f.bbox.h >= locate.MIN_FIELD_HEIGHT and f.image.shape == (f.bbox.h, f.bbox.w)
+
+
+def top_right_page(cells: bool = False) -> tuple[np.ndarray, BBox]:
+    """A cheque with its amount box in the top right corner (as in France or Chile), and the box;
+    with ``cells``, a row of eight date cells drawn in the us layout's place, right-middle."""
+    page = np.full((H, W), 245, np.uint8)
+    cv2.putText(page, "BANCO DE NINGUNA PARTE", (40, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 40, 3)
+    box = BBox(880, 30, 290, 72)
+    cv2.rectangle(page, (box.x, box.y), (box.x2, box.y2), 50, 2)
+    cv2.putText(page, "1.234,56", (box.x + 20, box.y + 52), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.3, 20, 2)
+    cv2.line(page, (40, 200), (1150, 200), 60, 2)
+    cv2.line(page, (40, 280), (1150, 280), 60, 2)
+    if cells:
+        for i in range(8):
+            cv2.rectangle(page, (900 + 33 * i, 170), (933 + 33 * i, 212), 50, 2)
+    cv2.putText(page, "0123456789  000123  42", (300, 470), cv2.FONT_HERSHEY_SIMPLEX, 1.1, 30, 3)
+    return page, box
+
+
+def test_auto_finds_an_amount_box_in_the_top_right_corner():
+    page, box = top_right_page()
+    for layout in ("auto", "top-right"):
+        f = locate.find_amount_field(Page("p", 1, page), layout)
+        assert f.layout == "top-right" and f.bbox.iou(box) > 0.6 and not f.upside_down, layout
+    # the home layouts alone do not find it
+    assert locate.find_amount_field(Page("p", 1, page), "us").bbox.iou(box) < 0.1
+
+
+def test_a_row_of_date_cells_is_not_the_amount_box():
+    page, box = top_right_page(cells=True)
+    f = locate.find_amount_field(Page("p", 1, page), "auto")
+    assert f.layout == "top-right" and f.bbox.iou(box) > 0.6
+    # searched near the cells, the us layout finds no box: it falls back to its prior rectangle
+    assert locate.find_amount_field(Page("p", 1, page), "us").score == locate.PRIOR_SCORE
+    assert locate._dividers(np.asarray(page < 200)[165:218, 895:1170], 5, 269, 5, 47, 1, 3) == 7
+
+
+@needs_data("cheques_idrbt", "labels.csv")
+def test_idrbt_amount_box_moved_to_the_top_right_is_found():
+    """The IDRBT cheques with their amount box moved over the date (``eval_real.py --robustness``).
+
+    Measured: 40/40 found with the top-right layout (IoU >= 0.5 with the moved box), none without.
+    """
+    from cheque_reader.datasets import idrbt_dir, load_idrbt_labels
+
+    move = load_script("eval_real")._box_to_top_right
+    found = 0
+    for name in load_idrbt_labels()["file"]:
+        color = cv2.imread(str(idrbt_dir() / "images" / name), cv2.IMREAD_COLOR)
+        h, w = color.shape[:2]
+        box = locate.find_amount_field(Page(name, 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color), "in-cts").bbox
+        moved = BBox(w - box.w - int(0.02 * w), int(0.02 * h), box.w, box.h)
+        color = move(color)
+        f = locate.find_amount_field(Page(name, 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color), "auto")
+        found += f.bbox.iou(moved) >= 0.5
+    assert found >= 36, f"found {found}/40"
