@@ -549,21 +549,18 @@ def _field_from(page: Page, box: BBox, m: np.ndarray, layout: str, score: float,
     """The field at ``box`` of the view that ``m`` maps the page onto."""
     H, W = page.image.shape
     bbox = _map_box_back(box, m, W, H)
-    zoom = _zoom_for(box.h, MIN_FIELD_HEIGHT)
-    if zoom > 1.0:  # a low-resolution scan: the field is cut enlarged
-        mc = m * zoom
-        mc[:, 2] -= (box.x * zoom - 0.5 * (zoom - 1), box.y * zoom - 0.5 * (zoom - 1))  # pixel centres as cv2.resize
-        size = (round(box.w * zoom), round(box.h * zoom))
-        image = _warp(page.image, mc, size, cv2.INTER_CUBIC)
-        color = _warp(page.color, mc, size, cv2.INTER_CUBIC) if page.color is not None else None
-    elif np.allclose(m, [[1, 0, 0], [0, 1, 0]]):
+    zoom = _zoom_for(box.h, MIN_FIELD_HEIGHT)  # a low-resolution scan's field is cut enlarged
+    if zoom == 1.0 and np.allclose(m, [[1, 0, 0], [0, 1, 0]]):
         image = box.crop(page.image).copy()
         color = box.crop(page.color).copy() if page.color is not None else None
     else:
-        mc = m.copy()
-        mc[:, 2] -= (box.x, box.y)
-        image = _warp(page.image, mc, (box.w, box.h))
-        color = _warp(page.color, mc, (box.w, box.h)) if page.color is not None else None
+        mc = m * zoom
+        shift = 0.5 * (zoom - 1)  # pixel centres as cv2.resize puts them
+        mc[:, 2] -= (box.x * zoom - shift, box.y * zoom - shift)
+        size = (round(box.w * zoom), round(box.h * zoom))
+        how = cv2.INTER_CUBIC if zoom > 1.0 else cv2.INTER_LINEAR
+        image = _warp(page.image, mc, size, how)
+        color = _warp(page.color, mc, size, how) if page.color is not None else None
     return Field(bbox=bbox, image=image, color=color, layout=layout, score=score, angle=angle, upside_down=flipped,
                  zoom=image.shape[0] / box.h if zoom > 1.0 else 1.0)
 
