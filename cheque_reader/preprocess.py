@@ -378,8 +378,7 @@ def ink_elongation(mask: np.ndarray) -> float:
 
 def split_specks(ink: np.ndarray, min_area: int, dot_min_area: int) -> tuple[np.ndarray, np.ndarray]:
     """``ink`` without its specks (components under ``min_area`` pixels), and those of the specks that
-    are solid dots of at least ``dot_min_area`` pixels (as wide as tall within 2x, filling at least
-    half their box): one labelling for both.
+    are solid dots (:func:`solid_dot`) of at least ``dot_min_area`` pixels: one labelling for both.
 
     >>> ink = np.zeros((12, 30), bool); ink[2:5, 2:5] = True; ink[2, 10:16] = True; ink[6:12, 20:29] = True
     >>> kept, dots = split_specks(ink, 20, 6)
@@ -390,8 +389,18 @@ def split_specks(ink: np.ndarray, min_area: int, dot_min_area: int) -> tuple[np.
     area, w, h = stats[:, cv2.CC_STAT_AREA], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     small = area < min_area
     small[0] = False
-    dot = small & (area >= dot_min_area) & (np.maximum(w, h) <= 2 * np.minimum(w, h)) & (area >= 0.5 * w * h)
+    dot = small & (area >= dot_min_area) & solid_dot(w, h, area)
     return ink & ~small[lab], dot[lab]
+
+
+def solid_dot(w, h, area):
+    """Whether ink of ``area`` pixels in a ``w`` x ``h`` box is a solid dot: as wide as tall within
+    2x, filling at least half its box (numbers or arrays).
+
+    >>> bool(solid_dot(3, 3, 9)), bool(solid_dot(6, 1, 6)), bool(solid_dot(4, 4, 6))
+    (True, False, False)
+    """
+    return (np.maximum(w, h) <= 2 * np.minimum(w, h)) & (area >= 0.5 * w * h)
 
 
 def speck_area(height: int) -> int:

@@ -35,7 +35,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .preprocess import ink_elongation, speck_area
+from .preprocess import ink_elongation, solid_dot, speck_area
 from .types import BBox, DigitCandidate
 
 log = logging.getLogger("cheque_reader")
@@ -268,7 +268,7 @@ def _baseline_dots(specks: list[_Piece], pieces: list[_Piece], band: Band) -> li
     for s in specks:
         cy = s.y + 0.5 * s.h
         if (any(a <= s.x and s.x2 <= b for a, b in gaps) and abs(cy - band.bottom) <= BASELINE_DOT * band.height
-                and max(s.w, s.h) <= 2 * min(s.w, s.h) and s.mask.mean() >= 0.5):
+                and solid_dot(s.w, s.h, int(s.mask.sum()))):
             out.append(s)
     return out
 
