@@ -94,25 +94,25 @@ def _bitonal_200dpi(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bw, cv2.COLOR_GRAY2BGR)
 
 
-def _gray_jpeg(image: np.ndarray, factor: float, quality: int) -> np.ndarray:
+def gray_jpeg(image: np.ndarray, factor: float, quality: int) -> np.ndarray:
     """``image`` shrunk by ``factor``, in gray, through a JPEG of ``quality``."""
     gray = cv2.cvtColor(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
     _, jpeg = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
 
 
-def _box_to_top_right(image: np.ndarray) -> np.ndarray:
+def box_moved_to_top_right(image: np.ndarray) -> tuple[np.ndarray, BBox]:
     """``image`` with its amount box (as ``--layout in-cts`` finds it) moved to the top right
-    corner over the date, its place blanked with the paper's colour: a cheque of another layout."""
+    corner over the date, its place blanked with the paper's colour (a cheque of another layout),
+    and where the box now is."""
     out = image.copy()
     h, w = out.shape[:2]
     box = locate.find_amount_field(page_of(image, "move"), "in-cts").bbox
     paper = np.median(out[int(0.3 * h) : int(0.6 * h), int(0.3 * w) : int(0.6 * w)].reshape(-1, 3), axis=0)
-    patch = box.crop(image).copy()
     out[box.y : box.y2, box.x : box.x2] = paper
-    y, x = int(0.02 * h), w - box.w - int(0.02 * w)
-    out[y : y + box.h, x : x + box.w] = patch
-    return out
+    moved = BBox(w - box.w - int(0.02 * w), int(0.02 * h), box.w, box.h)
+    out[moved.y : moved.y2, moved.x : moved.x2] = box.crop(image)
+    return out, moved
 
 
 #: How ``--robustness`` moves the IDRBT scans (colour BGR in, colour BGR out).
@@ -125,9 +125,9 @@ MOVES = {
     "on a scanner bed, turned -5 degrees": lambda c: _turned(_on_bed(c), -5.0, (40, 40, 40)),
     "gray, ink darkened to black": _black_pen,
     "200 dpi black and white": _bitonal_200dpi,
-    "150 dpi gray, JPEG quality 90": lambda c: _gray_jpeg(c, 0.5, 90),
-    "100 dpi gray, JPEG quality 60 (CTS-2010's gray image)": lambda c: _gray_jpeg(c, 1 / 3, 60),
-    "amount box moved to the top right corner": _box_to_top_right,
+    "150 dpi gray, JPEG quality 90": lambda c: gray_jpeg(c, 0.5, 90),
+    "100 dpi gray, JPEG quality 60 (CTS-2010's gray image)": lambda c: gray_jpeg(c, 1 / 3, 60),
+    "amount box moved to the top right corner": lambda c: box_moved_to_top_right(c)[0],
 }
 
 

@@ -217,14 +217,10 @@ def test_idrbt_amount_box_moved_to_the_top_right_is_found():
     """
     from cheque_reader.datasets import idrbt_dir, load_idrbt_labels
 
-    move = load_script("eval_real")._box_to_top_right
+    move = load_script("eval_real").box_moved_to_top_right
     found = 0
     for name in load_idrbt_labels()["file"]:
-        color = cv2.imread(str(idrbt_dir() / "images" / name), cv2.IMREAD_COLOR)
-        h, w = color.shape[:2]
-        box = locate.find_amount_field(Page(name, 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color), "in-cts").bbox
-        moved = BBox(w - box.w - int(0.02 * w), int(0.02 * h), box.w, box.h)
-        color = move(color)
+        color, moved = move(cv2.imread(str(idrbt_dir() / "images" / name), cv2.IMREAD_COLOR))
         f = locate.find_amount_field(Page(name, 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color), "auto")
         found += f.bbox.iou(moved) >= 0.5
     assert found >= 36, f"found {found}/40"

@@ -10,7 +10,7 @@ from cheque_reader import amount, locate, pipeline, preprocess
 from cheque_reader.config import ReadOptions
 from cheque_reader.types import STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, STATUS_OK, Page
 
-from conftest import needs_data
+from conftest import load_script, needs_data
 
 STATUSES = {STATUS_OK, STATUS_NO_FIELD, STATUS_NO_DIGITS, STATUS_ERROR}
 
@@ -384,14 +384,13 @@ def test_idrbt_cheques_at_100_dpi_are_read_with_their_field_cut_enlarged():
     """
     from cheque_reader.datasets import idrbt_dir, load_idrbt_labels
 
+    gray_jpeg = load_script("eval_real").gray_jpeg  # as eval_real.py --robustness moves them
     df = load_idrbt_labels()
     df = df[df["amount_uncertain"].astype(int) == 0]
     right = 0
     for name, truth in zip(df["file"], df["amount_digits"].astype(str)):
-        color = cv2.imread(str(idrbt_dir() / "images" / name), cv2.IMREAD_COLOR)
-        gray = cv2.cvtColor(cv2.resize(color, None, fx=1 / 3, fy=1 / 3, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
-        _, jpeg = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 60])
-        right += pipeline.read_cheque(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)).digits == truth
+        small = gray_jpeg(cv2.imread(str(idrbt_dir() / "images" / name), cv2.IMREAD_COLOR), 1 / 3, 60)
+        right += pipeline.read_cheque(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)).digits == truth
     assert right >= 22, f"{right}/{len(df)} right at 100 dpi"
 
 
