@@ -4,6 +4,7 @@ Step 1 lists the images, step 2 reads them with the CLI, step 3 measures:
 
     python scripts/calibrate_amount.py list --which val -o /tmp/val.txt
     python scripts/calibrate_amount.py list --which cal -o /tmp/cal.txt
+    python scripts/calibrate_amount.py truth --which val --audited -o /tmp/val_truth.csv   # for `evaluate --truth`
     cheque-reader read --layout field --from-list /tmp/val.txt -o /tmp/val.csv
     cheque-reader read --layout field --from-list /tmp/cal.txt -o /tmp/cal.csv
     python scripts/calibrate_amount.py measure /tmp/val.csv --fit /tmp/cal.csv [--plot /tmp/val.png] \
@@ -48,8 +49,8 @@ from cheque_reader.evaluate import (
 from cheque_reader.report import read_results
 
 
-def val_labels() -> pd.DataFrame:
-    labels = load_orand_labels()
+def val_labels(audited: bool = False) -> pd.DataFrame:
+    labels = load_orand_labels(audited=audited)
     return labels[labels["fold"] == "val"].reset_index(drop=True)
 
 
@@ -60,8 +61,8 @@ def cal_names(seed: int = 1998) -> set[str]:
     return set(np.random.default_rng(seed + 1).choice(names, size=max(1, len(names) // 10), replace=False))
 
 
-def cal_labels(seed: int = 1998) -> pd.DataFrame:
-    labels = load_orand_labels()
+def cal_labels(seed: int = 1998, audited: bool = False) -> pd.DataFrame:
+    labels = load_orand_labels(audited=audited)
     return labels[labels["file"].isin(cal_names(seed))].reset_index(drop=True)
 
 
@@ -75,6 +76,13 @@ def cmd_list(args) -> None:
     paths = [str(images / f) for f in labels["file"]]
     Path(args.output).write_text("\n".join(paths) + "\n")
     print(f"{len(paths)} {args.which} images listed in {args.output}", file=sys.stderr)
+
+
+def cmd_truth(args) -> None:
+    labels = val_labels(args.audited) if args.which == "val" else cal_labels(args.seed, args.audited)
+    labels[["file", "amount_string"]].to_csv(args.output, index=False)
+    print(f"{len(labels)} {args.which} labels{' (audited)' if args.audited else ''} written to {args.output}",
+          file=sys.stderr)
 
 
 def report_thresholds(conf, ok, table) -> None:
@@ -184,6 +192,13 @@ def main(argv=None) -> None:
     p.add_argument("--which", choices=("val", "cal"), default="val")
     p.add_argument("--seed", type=int, default=1998, help="train_lenet.py's --seed")
     p.set_defaults(func=cmd_list)
+    p = sub.add_parser("truth", help="write the labels of those images (file,amount_string) for `cheque-reader evaluate --truth`")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--which", choices=("val", "cal"), default="val")
+    p.add_argument("--seed", type=int, default=1998, help="train_lenet.py's --seed")
+    p.add_argument("--audited", action="store_true",
+                   help="with the corrections of cheque_reader.datasets.ORAND_LABEL_AUDIT (labels that contradict their image)")
+    p.set_defaults(func=cmd_truth)
     p = sub.add_parser("measure", help="measure and calibrate a results.csv of the validation fold")
     p.add_argument("results")
     p.add_argument("--fit", help="results.csv of the calibration images: fit there, measure on RESULTS")

@@ -210,8 +210,9 @@ def main(argv: list[str] | None = None) -> int:
             df = df[df["fold"] == args.fold]
         if args.limit:
             df = df.head(args.limit)
+        written = datasets.load_orand_labels(audited=True).set_index("file")["amount_string"]
         d = datasets.orand_dir() / "images"
-        ok = seg_ok = 0
+        ok = ok_audited = seg_ok = 0
         for f, truth in zip(df["file"], df["amount_string"]):
             page = load_page(d / f, f)
             res, prep, n = read(page, "field", classifier, None, f)
@@ -220,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             kind = failure_kind(res.digits, truth)
             ok += kind == "ok"
+            ok_audited += res.digits == written[f]
             confused.update(confusions(res.digits, truth))
             if kind != "ok":
                 kinds["ORAND: " + kind] += 1
@@ -232,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((name, "right digit count (no model)", f"{seg_ok}/{len(df)} = {seg_ok / max(1, len(df)):.1%}"))
         else:
             rows.append((name, "digit-string accuracy", f"{ok}/{len(df)} = {ok / max(1, len(df)):.1%}"))
+            rows.append((name, "the same, audited labels (datasets.ORAND_LABEL_AUDIT)",
+                         f"{ok_audited}/{len(df)} = {ok_audited / max(1, len(df)):.1%}"))
 
     if not args.skip_idrbt:
         df = datasets.load_idrbt_labels()

@@ -156,9 +156,13 @@ def main(argv=None) -> int:
                          "n_digits lowers the ECE from 4.2%% to 3.4%% (session 10))")
     ap.add_argument("--with-val", action="store_true",
                     help="fit on the calibration images and the validation fold together (281 held-out fields)")
+    ap.add_argument("--audited-labels", action="store_true",
+                    help="score the reads against the labels with cheque_reader.datasets.ORAND_LABEL_AUDIT's corrections "
+                         "(6 of the 281 held-out labels contradict their image)")
     ap.add_argument("--update-sidecar", type=Path, help="SDNN sidecar to write amount_calibration and thresholds into")
     args = ap.parse_args(argv)
-    labels = pd.concat([cal_labels(args.seed), val_labels()], ignore_index=True) if args.with_val else cal_labels(args.seed)
+    fitting = cal_labels(args.seed, args.audited_labels)
+    labels = pd.concat([fitting, val_labels(args.audited_labels)], ignore_index=True) if args.with_val else fitting
     ev, digits = evidence(list(labels["file"]))
     ok = np.array([d == t for d, t in zip(digits, labels["amount_string"].fillna(""))])
     names = args.features.split(",")
@@ -181,7 +185,8 @@ def main(argv=None) -> int:
         meta["thresholds"] = table
         meta["thresholds_data"] = ("ORAND CAR-A calibration images (10% of the training fold)"
                                    + (" and validation fold" if args.with_val else "")
-                                   + f", n={len(ok)}, amount confidence after amount_calibration")
+                                   + f", n={len(ok)}, amount confidence after amount_calibration"
+                                   + (", labels audited (cheque_reader.datasets.ORAND_LABEL_AUDIT)" if args.audited_labels else ""))
         meta["thresholds_cross_fitted"] = honest
         meta["thresholds_command"] = "PYTHONPATH=. python scripts/fit_amount_calibration.py " + " ".join(
             argv if argv is not None else sys.argv[1:])
