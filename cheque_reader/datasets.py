@@ -84,10 +84,20 @@ def load_orand_labels(root: Path | None = None, audited: bool = False) -> pd.Dat
     return df
 
 
-def load_orand_digits(root: Path | None = None) -> pd.DataFrame:
-    """ORAND CAR-A per-digit boxes (``file,digit,x,y,w,h``) with a ``fold`` column."""
+def load_orand_digits(root: Path | None = None, audited: bool = False) -> pd.DataFrame:
+    """ORAND CAR-A per-digit boxes (``file,digit,x,y,w,h``) with a ``fold`` column.
+
+    With ``audited``, the boxes of :data:`ORAND_LABEL_AUDIT`'s files carry the digits written:
+    ``labels.csv`` is their digits sorted left to right, so the k-th box from the left takes the
+    k-th digit of the correction (only where they still spell the string the audit saw).
+    """
     df = pd.read_csv(orand_dir(root) / "digits.csv", dtype={"file": str})
     df["fold"] = df["file"].map(orand_fold)
+    if audited:
+        for file, (given, written) in ORAND_LABEL_AUDIT.items():
+            boxes = df[df["file"] == file].sort_values("x", kind="stable")
+            if "".join(map(str, boxes["digit"])) == given and len(written) == len(given):
+                df.loc[boxes.index, "digit"] = [int(d) for d in written]
     return df
 
 

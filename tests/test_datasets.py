@@ -39,3 +39,27 @@ def test_the_audit_matches_the_shared_labels_and_only_held_out_images():
     scripts = load_script("calibrate_amount")
     held_out = set(scripts.val_labels()["file"]) | set(scripts.cal_labels()["file"])
     assert set(datasets.ORAND_LABEL_AUDIT) <= held_out  # nothing a network trained on was relabelled
+
+
+def test_audited_digit_boxes_take_the_written_digits_left_to_right(tmp_path):
+    file, (given, written) = next((f, gw) for f, gw in datasets.ORAND_LABEL_AUDIT.items() if len(gw[0]) == len(gw[1]))
+    folder = tmp_path / "orand_car_a"
+    folder.mkdir()
+    # the k-th digit's box at x = 10 k, listed right to left
+    rows = [(file, int(given[k]), 10 * k, 0, 8, 8) for k in reversed(range(len(given)))]
+    rows.append(("a_car_999999.jpg", 3, 0, 0, 8, 8))
+    pd.DataFrame(rows, columns=["file", "digit", "x", "y", "w", "h"]).to_csv(folder / "digits.csv", index=False)
+    audited = datasets.load_orand_digits(tmp_path, audited=True)
+    mine = audited[audited["file"] == file].sort_values("x")
+    assert "".join(map(str, mine["digit"])) == written
+    assert list(audited.loc[audited["file"] == "a_car_999999.jpg", "digit"]) == [3]
+    assert "".join(map(str, datasets.load_orand_digits(tmp_path).sort_values("x").query("file == @file")["digit"])) == given
+
+
+@needs_data("orand_car_a", "digits.csv")
+def test_the_audited_digit_boxes_spell_the_audited_strings():
+    digits = datasets.load_orand_digits(audited=True)
+    labels = datasets.load_orand_labels(audited=True).set_index("file")["amount_string"]
+    for file in datasets.ORAND_LABEL_AUDIT:
+        boxes = digits[digits["file"] == file].sort_values("x", kind="stable")
+        assert "".join(map(str, boxes["digit"])) == labels[file], file
