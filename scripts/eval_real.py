@@ -101,6 +101,15 @@ def gray_jpeg(image: np.ndarray, factor: float, quality: int) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
 
 
+def _photographed(image: np.ndarray) -> np.ndarray:
+    """``image`` in a phone photo's perspective: its corners moved inward by up to 3% of the width
+    and height, so the amount box's sides lean (the paper's white around it)."""
+    h, w = image.shape[:2]
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    moved = np.float32([[0.03 * w, 0.02 * h], [0.98 * w, 0], [w, h], [0.01 * w, 0.97 * h]])
+    return cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, moved), (w, h), borderValue=(255, 255, 255))
+
+
 def box_moved_to_top_right(image: np.ndarray) -> tuple[np.ndarray, BBox]:
     """``image`` with its amount box (as ``--layout in-cts`` finds it) moved to the top right
     corner over the date, its place blanked with the paper's colour (a cheque of another layout),
@@ -128,6 +137,7 @@ MOVES = {
     "150 dpi gray, JPEG quality 90": lambda c: gray_jpeg(c, 0.5, 90),
     "100 dpi gray, JPEG quality 60 (CTS-2010's gray image)": lambda c: gray_jpeg(c, 1 / 3, 60),
     "amount box moved to the top right corner": lambda c: box_moved_to_top_right(c)[0],
+    "photographed (perspective: corners moved by up to 3%)": _photographed,
 }
 
 
