@@ -105,6 +105,24 @@ def test_thick_box_sides_removed_thin_leading_one_kept():
     assert ink[35:76, 100:141].sum() > 300
 
 
+
+def test_a_leaning_box_side_is_removed_and_a_slash_near_it_kept():
+    """A photographed cheque's perspective leans the box's sides; a leaning side left in the field
+    is read as a '/'. A handwritten slash near the side, not reaching both printed lines, stays."""
+    img = np.full((120, 440), 245, np.uint8)
+    cv2.line(img, (4, 10), (436, 10), 40, 2)                # top and bottom printed lines
+    cv2.line(img, (4, 108), (436, 108), 40, 2)
+    cv2.line(img, (6, 10), (10, 108), 40, 2)                # both sides leaning (4 px over the box)
+    cv2.line(img, (430, 10), (436, 108), 40, 2)
+    cv2.circle(img, (200, 58), 22, 90, 5)                   # a "0"
+    cv2.line(img, (400, 30), (385, 88), 90, 4)              # the '/' of a closing "/-"
+    ink = preprocess.clean_field(field(img, layout="in-cts")) == 0
+    assert not ink[15:104, 424:].any(), "the leaning right side removed"
+    assert not ink[15:104, :16].any(), "the leaning left side removed"
+    assert ink[30:88, 383:403].sum() > 100, "the handwritten slash kept"
+    assert ink[34:82, 176:224].sum() > 300
+
+
 def _left_sign_field(first: str, shade: int) -> np.ndarray:
     """A boxed field: ``first`` ('1' slanted, '7', 'crossed 7', a printed 'S' or 'rupee') near the left in ``shade``,
     then a handwritten '5' and '0' in pen gray 90."""
