@@ -545,8 +545,9 @@ def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _field_from(page: Page, box: BBox, m: np.ndarray, layout: str, score: float, angle: float,
-                flipped: bool) -> Field:
-    """The field at ``box`` of the view that ``m`` maps the page onto."""
+                flipped: bool, printed: BBox | None = None) -> Field:
+    """The field at ``box`` of the view that ``m`` maps the page onto (``printed``: the printed box
+    inside it, in the same pixels)."""
     H, W = page.image.shape
     bbox = _map_box_back(box, m, W, H)
     zoom = _zoom_for(box.h, MIN_FIELD_HEIGHT)  # a low-resolution scan's field is cut enlarged
@@ -561,8 +562,13 @@ def _field_from(page: Page, box: BBox, m: np.ndarray, layout: str, score: float,
         how = cv2.INTER_CUBIC if zoom > 1.0 else cv2.INTER_LINEAR
         image = _warp(page.image, mc, size, how)
         color = _warp(page.color, mc, size, how) if page.color is not None else None
+    zoom = image.shape[0] / box.h if zoom > 1.0 else 1.0
+    inner = None
+    if printed is not None:
+        x, y = round((printed.x - box.x) * zoom), round((printed.y - box.y) * zoom)
+        inner = BBox(x, y, round(printed.x2 * zoom - box.x * zoom) - x, round(printed.y2 * zoom - box.y * zoom) - y)
     return Field(bbox=bbox, image=image, color=color, layout=layout, score=score, angle=angle, upside_down=flipped,
-                 zoom=image.shape[0] / box.h if zoom > 1.0 else 1.0)
+                 zoom=zoom, box=inner)
 
 
 def _zoom_for(height: int, min_height: int) -> float:
@@ -602,6 +608,7 @@ def _crop_field(page: Page, lay: Layout, found: tuple[float, BBox, _View]) -> Fi
         b = BBox(box.x * k + c, box.y * k + c, (box.w - 1) * k + 1, (box.h - 1) * k + 1)
         px, pt, pb = round(FIELD_PAD_X * b.w), round(FIELD_PAD_TOP * b.h), round(FIELD_PAD_BOTTOM * b.h)
         full = BBox(b.x - px, b.y - pt, b.w + 2 * px, b.h + pt + pb).clip(vw, vh)
+        return _field_from(page, full, v.m_full, lay.name, score, v.angle, v.flipped, printed=b)
     return _field_from(page, full, v.m_full, lay.name, score, v.angle, v.flipped)
 
 

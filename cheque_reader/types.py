@@ -117,6 +117,9 @@ class Field:
     upside_down: bool = False
     #: field-image pixels per page pixel (1.0 unless the field was cut enlarged)
     zoom: float = 1.0
+    #: the printed box the field was found by, in field-image pixels (``None``: a prior rectangle or
+    #: ``--layout field``); the field is cut a little wider, for handwriting spilling over it
+    box: BBox | None = None
 
     def unzoomed(self, box: BBox) -> BBox:
         """``box`` (field-image pixels) in the pixels of the field as the page has it."""

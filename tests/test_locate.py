@@ -53,6 +53,22 @@ def test_finds_printed_box(layout):
     assert f.score > locate.PRIOR_SCORE
     assert f.image.shape == (f.bbox.h, f.bbox.w)
     assert not f.upside_down
+    # the printed box, in the field image's pixels: its sides where the printed ones are
+    box = f.box.shift(f.bbox.x, f.bbox.y)
+    assert abs(box.x - BOX.x) <= 3 and abs(box.x2 - BOX.x2) <= 3 and box.iou(BOX) > 0.8
+
+
+def test_printed_box_is_in_the_enlarged_field_pixels():
+    small = cv2.resize(cheque_page(), None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)  # a 80 dpi scan
+    f = locate.find_amount_field(Page("p", 1, small), "us")
+    assert f.zoom > 1.0
+    in_page = f.unzoomed(f.box).shift(f.bbox.x, f.bbox.y)
+    printed = BBox(*(round(0.4 * v) for v in (BOX.x, BOX.y, BOX.w, BOX.h)))
+    assert abs(in_page.x - printed.x) <= 2 and abs(in_page.x2 - printed.x2) <= 2 and in_page.iou(printed) > 0.75
+
+
+def test_no_printed_box_without_one():
+    assert locate.find_amount_field(Page("f", 1, np.full((50, 160), 255, np.uint8)), "field").box is None
 
 
 def test_field_layout_is_whole_image():
@@ -95,7 +111,7 @@ def test_no_box_falls_back_to_prior():
     page = np.full((H, W), 250, np.uint8)
     cv2.putText(page, "123", (950, 210), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 20, 3)
     f = locate.find_amount_field(Page("p", 1, page), "us")
-    assert f.score == locate.PRIOR_SCORE
+    assert f.score == locate.PRIOR_SCORE and f.box is None
     assert f.bbox.iou(locate.LAYOUTS["us"].rect(W, H)) > 0.7
 
 
