@@ -446,6 +446,25 @@ def clean_field(field: Field) -> np.ndarray:
     return clean_field_and_dots(field)[0]
 
 
+def drop_beyond_box(ink: np.ndarray, box: BBox) -> np.ndarray:
+    """``ink`` without the pieces wholly left or right of the printed ``box``'s sides: print around
+    the box (a barcode's bars, blurred together) that the field's margins take in. Handwriting that
+    spills over a side is joined to ink inside and stays.
+
+    >>> ink = np.zeros((40, 100), bool); ink[10:30, 20:30] = True; ink[5:35, 96:99] = True
+    >>> out = drop_beyond_box(ink, BBox(4, 2, 90, 36))
+    >>> bool(out[10:30, 20:30].all()), bool(out[:, 94:].any())
+    (True, False)
+    """
+    if not ink.any():
+        return ink
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    x, w = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]
+    beyond = (x + w <= box.x) | (x >= box.x2)
+    beyond[0] = False
+    return ink & ~beyond[lab] if beyond.any() else ink
+
+
 def clean_field_and_dots(field: Field) -> tuple[np.ndarray, np.ndarray]:
     """:func:`clean_field`'s ink, and the mask of the speck-sized dots it kept for the segmenter
     (which the field reader's crop leaves out)."""
@@ -459,6 +478,8 @@ def clean_field_and_dots(field: Field) -> tuple[np.ndarray, np.ndarray]:
     ink, dots = split_specks(remove_lines(ink, wander=field.angle != 0 or field.layout != "field"),
                              speck_area(h), DOT_MIN_AREA)
     ink = drop_microtext(ink)
+    if field.box is not None:
+        ink, dots = drop_beyond_box(ink, field.box), drop_beyond_box(dots, field.box)
     if field.layout != "field":
         ink = drop_left_sign(ink, gray)
     # a fine pen's decimal point is speck-sized: solid dots stay unless they line up as micro-text

@@ -138,6 +138,7 @@ MOVES = {
     "100 dpi gray, JPEG quality 60 (CTS-2010's gray image)": lambda c: gray_jpeg(c, 1 / 3, 60),
     "amount box moved to the top right corner": lambda c: box_moved_to_top_right(c)[0],
     "photographed (perspective: corners moved by up to 3%)": _photographed,
+    "blurred (Gaussian, sigma 1.5 pixels)": lambda c: cv2.GaussianBlur(c, (0, 0), 1.5),
 }
 
 

@@ -123,6 +123,24 @@ def test_a_leaning_box_side_is_removed_and_a_slash_near_it_kept():
     assert ink[34:82, 176:224].sum() > 300
 
 
+
+def test_print_beyond_the_printed_box_goes_and_a_tail_over_its_side_stays():
+    """The field is cut wider than its printed box: a barcode beside the box (its bars blurred into
+    one block) must not be read as a '1'; the tail of a "/-" crossing the box's side is handwriting."""
+    img = np.full((120, 440), 245, np.uint8)
+    cv2.rectangle(img, (10, 10), (426, 106), 40, 2)
+    cv2.rectangle(img, (432, 30), (438, 80), 30, -1)        # print beyond the box's right side
+    cv2.circle(img, (200, 58), 22, 90, 5)                   # a "0"
+    cv2.line(img, (380, 60), (436, 56), 90, 4)              # a dash running over the right side
+    box = BBox(10, 10, 417, 97)
+    ink = preprocess.clean_field(Field(BBox(0, 0, 440, 120), img, layout="us", box=box)) == 0
+    assert not ink[30:81, 430:].any(), "the block beyond the box dropped"
+    assert ink[54:63, 385:420].sum() > 60, "the dash kept"
+    assert ink[34:82, 176:224].sum() > 300
+    without_box = preprocess.clean_field(Field(BBox(0, 0, 440, 120), img, layout="us")) == 0
+    assert without_box[30:81, 430:].any()  # what the box's position changes
+
+
 def _left_sign_field(first: str, shade: int) -> np.ndarray:
     """A boxed field: ``first`` ('1' slanted, '7', 'crossed 7', a printed 'S' or 'rupee') near the left in ``shade``,
     then a handwritten '5' and '0' in pen gray 90."""
