@@ -178,8 +178,9 @@ def binarize(gray: np.ndarray) -> np.ndarray:
 LEAN_BRIDGE = 7
 
 
-def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray) -> np.ndarray:
-    """Thin vertical printed rules of at least ``min_len`` whose both ends meet a horizontal line or the border."""
+def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray, leaning_sides: bool = False) -> np.ndarray:
+    """Thin vertical printed rules of at least ``min_len`` whose both ends meet a horizontal line or
+    the border (``leaning_sides``: and the box's sides leaning a little, :func:`_leaning_sides`)."""
     h, w = u8.shape
     # ruled lines binarize 1-2 px wide with breaks and 1 px jogs: bridge them
     bridged = cv2.dilate(cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(1, 3)), _rect(3, 1))
@@ -201,7 +202,7 @@ def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray) -> np.nd
             ends.append(at_border or at_line)
         keep[i] = all(ends)
     rules = keep[lab]
-    if len(hor_rows) > 1:
+    if leaning_sides and len(hor_rows) > 1:
         rules |= _leaning_sides(u8, min_len, hor_rows, side_w + LEAN_BRIDGE, tol)
     return (rules & (u8 > 0)).astype(np.uint8)
 
@@ -270,7 +271,7 @@ def remove_lines(ink: np.ndarray, wander: bool = False) -> np.ndarray:
     vlen = int(max(9, LINE_V_FRACTION * h))
     hor = _horizontal_lines(u8, hlen, wander)
     rows = np.nonzero(hor.any(axis=1))[0]
-    ver = _vertical_rules(u8, vlen, rows)
+    ver = _vertical_rules(u8, vlen, rows, leaning_sides=True)
     lines = (hor | ver).astype(bool)
     if not lines.any():
         return ink
@@ -456,14 +457,24 @@ def drop_beyond_box(ink: np.ndarray, box: BBox) -> np.ndarray:
     >>> bool(out[10:30, 20:30].all()), bool(out[:, 94:].any())
     (True, False)
     """
-    if not ink.any():
-        return ink
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    x, w = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]
-    beyond = (x + w <= box.x) | (x >= box.x2)
-    beyond[0] = False
-    return ink & ~beyond[lab] if beyond.any() else ink
-
+    h, w = ink.shape
+    out = ink
+    # a margin's piece is wholly beyond the box unless it touches ink on the box's side of the margin
+    for x0, x1, edge, inside in ((0, box.x, box.x - 1, box.x), (box.x2, w, box.x2, box.x2 - 1)):
+        x0, x1 = max(0, x0), min(w, x1)
+        margin = ink[:, x0:x1]
+        if x1 <= x0 or not margin.any():
+            continue
+        n, lab, _, _ = cv2.connectedComponentsWithStats(margin.astype(np.uint8), connectivity=8)
+        beyond = np.ones(n, bool)
+        beyond[0] = False
+        if 0 <= inside < w:  # pieces 8-connected to the ink just inside
+            across = np.convolve(ink[:, inside].astype(np.uint8), np.ones(3, np.uint8), "same") > 0
+            beyond[lab[:, edge - x0][across]] = False
+        if beyond.any():
+            out = out.copy() if out is ink else out
+            out[:, x0:x1] &= ~beyond[lab]
+    return out
 
 def clean_field_and_dots(field: Field) -> tuple[np.ndarray, np.ndarray]:
     """:func:`clean_field`'s ink, and the mask of the speck-sized dots it kept for the segmenter
