@@ -28,8 +28,9 @@ ORAND_VAL_SHARE = 0.2
 #: fold and the calibration images) were viewed beside their labels by three people, two of them
 #: blind to this project's reads (session 15); an entry is listed where at least two found the
 #: label plainly wrong and agreed on what is written. ``a_car_000414`` (labelled 30000) is not
-#: listed: two found it wrong, but read different digits (30800, 30880). The figures on ORAND are reported
-#: with the labels as given, and beside them with these corrections (``load_orand_labels(audited=True)``).
+#: listed: two found it wrong, but read different digits (30800, 30880). The figures on ORAND are
+#: reported with the labels as given, and beside them with these corrections
+#: (``load_orand_labels(audited=True)``).
 ORAND_LABEL_AUDIT: dict[str, tuple[str, str]] = {
     "a_car_000285.jpg": ("80800", "89800"),   # the second digit is a 9 (a closed loop and a tail)
     "a_car_000340.jpg": ("7397", "7393"),     # the last digit is a 3, like the one before it

@@ -218,7 +218,8 @@ def _leaning_sides(u8: np.ndarray, min_len: int, hor_rows: np.ndarray, max_w: in
     for x0 in sorted({0, w - strip}):
         part = np.ascontiguousarray(u8[:, x0 : x0 + strip])
         bridged = cv2.dilate(cv2.morphologyEx(part, cv2.MORPH_CLOSE, _rect(1, 3)), _rect(LEAN_BRIDGE, 1))
-        n, lab, stats, _ = cv2.connectedComponentsWithStats(cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(1, min_len)))
+        opened = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(1, min_len))
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(opened)
         if n < 2:
             continue
         x, y, cw, ch = (stats[:, j] for j in range(4))
@@ -457,7 +458,7 @@ def drop_beyond_box(ink: np.ndarray, box: BBox) -> np.ndarray:
     >>> bool(out[10:30, 20:30].all()), bool(out[:, 94:].any())
     (True, False)
     """
-    h, w = ink.shape
+    w = ink.shape[1]
     out = ink
     # a margin's piece is wholly beyond the box unless it touches ink on the box's side of the margin
     for x0, x1, edge, inside in ((0, box.x, box.x - 1, box.x), (box.x2, w, box.x2, box.x2 - 1)):
@@ -475,6 +476,7 @@ def drop_beyond_box(ink: np.ndarray, box: BBox) -> np.ndarray:
             out = out.copy() if out is ink else out
             out[:, x0:x1] &= ~beyond[lab]
     return out
+
 
 def clean_field_and_dots(field: Field) -> tuple[np.ndarray, np.ndarray]:
     """:func:`clean_field`'s ink, and the mask of the speck-sized dots it kept for the segmenter

@@ -192,12 +192,14 @@ def main(argv=None) -> None:
     p.add_argument("--which", choices=("val", "cal"), default="val")
     p.add_argument("--seed", type=int, default=1998, help="train_lenet.py's --seed")
     p.set_defaults(func=cmd_list)
-    p = sub.add_parser("truth", help="write the labels of those images (file,amount_string) for `cheque-reader evaluate --truth`")
+    p = sub.add_parser("truth", help="write the labels of those images (file,amount_string), "
+                                     "for `cheque-reader evaluate --truth`")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--which", choices=("val", "cal"), default="val")
     p.add_argument("--seed", type=int, default=1998, help="train_lenet.py's --seed")
     p.add_argument("--audited", action="store_true",
-                   help="with the corrections of cheque_reader.datasets.ORAND_LABEL_AUDIT (labels that contradict their image)")
+                   help="with the corrections of cheque_reader.datasets.ORAND_LABEL_AUDIT "
+                        "(labels that contradict their image)")
     p.set_defaults(func=cmd_truth)
     p = sub.add_parser("measure", help="measure and calibrate a results.csv of the validation fold")
     p.add_argument("results")
