@@ -398,8 +398,9 @@ def test_idrbt_cheques_at_100_dpi_are_read_with_their_field_cut_enlarged():
 def test_photographed_idrbt_cheques_lose_no_read_to_the_leaning_box_sides():
     """A phone photo's perspective leans the amount box's sides (eval_real.py's ``_photographed``).
 
-    Measured on the 37 certain labels: 21 right before preprocess._leaning_sides, 27 after. These 8
-    were all wrong before (a side read as a ``/`` or a ``1``) and all right after.
+    Measured on the 37 certain labels: 21 right before preprocess._leaning_sides, 27 after (28 with
+    preprocess.drop_beyond_box too). These 8 were all wrong before (a side read as a ``/`` or a
+    ``1``) and all right after.
     """
     from cheque_reader.datasets import idrbt_dir, load_idrbt_labels
 

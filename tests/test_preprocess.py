@@ -123,7 +123,6 @@ def test_a_leaning_box_side_is_removed_and_a_slash_near_it_kept():
     assert ink[34:82, 176:224].sum() > 300
 
 
-
 def test_print_beyond_the_printed_box_goes_and_a_tail_over_its_side_stays():
     """The field is cut wider than its printed box: a barcode beside the box (its bars blurred into
     one block) must not be read as a '1'; the tail of a "/-" crossing the box's side is handwriting."""
