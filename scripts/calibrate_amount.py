@@ -70,16 +70,22 @@ def half_of(name: str) -> int:
     return int(hashlib.sha1(("half:" + Path(name).name).encode()).hexdigest()[:8], 16) % 2
 
 
+def chosen_labels(args) -> pd.DataFrame:
+    """The labels of ``--which`` images (audited with ``--audited``, where the command has it)."""
+    audited = getattr(args, "audited", False)
+    return val_labels(audited) if args.which == "val" else cal_labels(args.seed, audited)
+
+
 def cmd_list(args) -> None:
     images = orand_dir() / "images"
-    labels = val_labels() if args.which == "val" else cal_labels(args.seed)
+    labels = chosen_labels(args)
     paths = [str(images / f) for f in labels["file"]]
     Path(args.output).write_text("\n".join(paths) + "\n")
     print(f"{len(paths)} {args.which} images listed in {args.output}", file=sys.stderr)
 
 
 def cmd_truth(args) -> None:
-    labels = val_labels(args.audited) if args.which == "val" else cal_labels(args.seed, args.audited)
+    labels = chosen_labels(args)
     labels[["file", "amount_string"]].to_csv(args.output, index=False)
     print(f"{len(labels)} {args.which} labels{' (audited)' if args.audited else ''} written to {args.output}",
           file=sys.stderr)
