@@ -80,6 +80,19 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
     return ParsedAmount(_format(digits, None) if digits else None, "", False)
 
 
+def is_unmarked(text: str) -> bool:
+    """Whether amount ``text`` is digits alone: no separator, cents or closing mark.
+
+    On a cheque whose convention writes such marks (``us``, ``in-cts``), a read without any
+    has most likely lost them, a decimal point among them, and its value is then 100 times
+    too large (``762.00`` read ``76200``); the pipeline sends such reads to review.
+
+    >>> is_unmarked("76200"), is_unmarked("762.00"), is_unmarked("25000/-"), is_unmarked("")
+    (True, False, False, False)
+    """
+    return text.isascii() and text.isdigit()
+
+
 def _bare(text: str) -> str:
     """``text`` without spaces, a closing terminator and the marks before the first digit."""
     return _GUARD.sub("", _TERMINATOR.sub("", text.strip().replace(" ", "")))

@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from cheque_reader.amount import assemble_amount, format_amount, grammatical_edits, parse_amount
+from cheque_reader.amount import assemble_amount, format_amount, grammatical_edits, is_unmarked, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -127,3 +127,11 @@ def test_grammatical_edits_only_offer_edits_that_parse(text, prefer):
     for k, replacement in edits:
         assert 0 <= k < n_digits and replacement in ("", ",", ".")
         assert parse_amount(_edited(text, k, replacement), prefer).grammar_ok
+
+
+@pytest.mark.parametrize("text, unmarked", [
+    ("76200", True), ("5", True), ("762.00", False), ("25000/-", False), ("1,250", False),
+    ("125-", False), ("1234 56/100", False), ("", False), ("٣٤", False),
+])
+def test_is_unmarked_means_digits_and_nothing_else(text, unmarked):
+    assert is_unmarked(text) is unmarked

@@ -264,13 +264,14 @@ def test_repair_grammar_leaves_a_read_the_field_reader_is_sure_of():
     assert pipeline.repair_grammar(fine, reads, field_read, "in") is None   # nothing to repair
 
 
-def _finish_with(monkeypatch, read, reads, field_read):
-    """finish_page of a field whose assembled read is ``read`` (no threshold: only the reasons matter)."""
+def _finish_with(monkeypatch, read, reads, field_read, convention="in"):
+    """finish_page of a field whose assembled read is ``read`` (no threshold: only the reasons matter),
+    its layout's amount convention ``convention`` (``None``: none, as ``--layout field``)."""
     prepared = pipeline.prepare_page(pipeline._page_from_array(_field_with_digits("300200")), ReadOptions(layout="field"))
     assert prepared.status == STATUS_OK
     monkeypatch.setattr(pipeline, "assemble_read", lambda *a: (read, list(reads)))
     monkeypatch.setattr(pipeline, "choose_path", lambda *a: ((), True))
-    monkeypatch.setattr(pipeline, "LAYOUT_CONVENTION", {"field": "in"})
+    monkeypatch.setattr(pipeline, "LAYOUT_CONVENTION", {"field": convention} if convention else {})
     classifier = pipeline.get_classifier()
     predictions = classifier.predict_tensors(np.zeros((0, 1, 32, 32), np.float32))
     return pipeline.finish_page(prepared, predictions, classifier, ReadOptions(review_threshold=0.0), field_read=field_read)
@@ -305,6 +306,19 @@ def test_a_repaired_read_still_goes_to_review_for_its_grammar(monkeypatch):
     result = _finish_with(monkeypatch, read, reads, field_read)
     assert result.digits == "30200" and result.text == "30,200/-"
     assert result.needs_review and "grammar" in result.review_reasons and "segmentation" in result.review_reasons
+
+
+def test_a_read_of_digits_alone_goes_to_review_where_the_layout_writes_marks(monkeypatch):
+    _, reads, field_read = _grammar_case(faint=0.99)
+    bare = amount.assemble_amount([(c, 0.9) for c in "300200"])   # "3,002.00" with its marks lost
+    assert bare.grammar_ok and bare.amount == "300200.00"
+    assert _finish_with(monkeypatch, bare, reads, field_read).review_reasons == ("grammar",)
+    # a closing mark, cents or a separator: the read says where the amount ends
+    for text in ("300200/-", "3,002.00", "3002.00"):
+        read = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in text])
+        assert _finish_with(monkeypatch, read, reads, field_read).review_reasons == (), text
+    # a layout with no convention (ORAND's bare fields, --layout field) takes digits alone as they are
+    assert _finish_with(monkeypatch, bare, reads, field_read, convention=None).review_reasons == ()
 
 
 def _field_with_cents(dollars: str, cents: str, form: str) -> np.ndarray:
