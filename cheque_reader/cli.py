@@ -78,9 +78,10 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
          field_reader, backend, model_path, resume, annotate_dir, scheduler, dask_workers, progress):
     """Read the amounts of INPUT files and folders into a results file.
 
-    INPUT may be image files (PNG, JPEG, TIFF, BMP), PDFs, X9.37 image cash letter
-    files, folders (searched recursively) or glob patterns. Every page gives one row;
-    a file that cannot be read gives an error row and the run goes on.
+    INPUT may be image files (PNG, JPEG, TIFF, BMP, GIF, WebP), PDFs, X9.37 image
+    cash letter files, folders (searched recursively for those suffixes; -v names the
+    files left) or glob patterns. Every page gives one row; a file that cannot be read
+    gives an error row and the run goes on.
 
     \b
     Examples:

@@ -19,7 +19,7 @@ from pathlib import Path
 BUILTIN_LAYOUTS = ("auto", "us", "in-cts", "top-right", "field")
 
 #: Image file suffixes read from folders (case-insensitive).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pdf", ".x9", ".x937", ".icl", ".dat")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pdf", ".x9", ".x937", ".icl", ".dat")
 
 #: Refuse images with more pixels than this, before decoding (decompression bombs).
 MAX_PIXELS = 120_000_000

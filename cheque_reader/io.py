@@ -1,6 +1,6 @@
 """Input files to grayscale pages.
 
-Formats are recognised by their content, not their name: PNG, JPEG, BMP, TIFF
+Formats are recognised by their content, not their name: PNG, JPEG, BMP, GIF, WebP, TIFF
 (multi-page, Group 4 bitonal, LZW, 16-bit), PDF (``pypdfium2``, the ``[pdf]`` extra)
 and ANSI X9.37 / X9.100-187 image cash letters (:mod:`cheque_reader.x937`, one page
 per item). The pixel count is checked from the header, before decoding, against
@@ -122,6 +122,7 @@ def _walk(folder: str, recursive: bool) -> Iterator[InputFile]:
             yield InputFile(directory, rel or directory)  # unreadable folder: its error row
             log.warning("cannot list %s: %s", directory, exc)
             return
+        skipped = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
@@ -136,6 +137,11 @@ def _walk(folder: str, recursive: bool) -> Iterator[InputFile]:
                     yield from visit(entry.path, name_rel)
             elif has_suffix:
                 yield InputFile(entry.path, name_rel)
+            else:
+                skipped.append(entry.name)
+        if skipped:  # shown with -v: a scan saved under another suffix is found here
+            log.info("%s: %d file(s) not read, their names are not those of scans (%s): %s%s", directory,
+                     len(skipped), " ".join(IMAGE_SUFFIXES), ", ".join(skipped[:5]), ", ..." if len(skipped) > 5 else "")
 
     yield from visit(folder, "")
 

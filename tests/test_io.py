@@ -278,6 +278,22 @@ def test_iter_inputs_folders_globs_lists(tmp_path):
     assert [f.source for f in cio.iter_inputs(cio.read_from_list(lst))] == [str(tmp_path / "in" / "b.png"), "b/c.jpg", "z.TIF"]
 
 
+def test_folders_give_gif_and_webp_scans_and_name_the_files_they_leave(tmp_path, caplog):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for suffix in (".gif", ".webp"):
+        Image.fromarray(ink_image()).save(folder / f"scan{suffix}")
+    for name in ("notes.txt", "truth.csv"):
+        (folder / name).write_bytes(b"x")
+    with caplog.at_level("INFO", logger="cheque_reader"):
+        found = cio.iter_inputs([folder])
+    assert [f.source for f in found] == ["scan.gif", "scan.webp"]
+    for f in found:
+        (page,) = cio.load_pages(f.path)
+        assert np.abs(page.image.astype(int) - ink_image()).mean() < 2     # decoded, not just listed
+    assert "2 file(s) not read" in caplog.text and "notes.txt, truth.csv" in caplog.text
+
+
 def test_iter_inputs_survives_folder_symlink_loop(tmp_path):
     (tmp_path / "in" / "sub").mkdir(parents=True)
     (tmp_path / "in" / "sub" / "a.png").write_bytes(b"x")
