@@ -7,7 +7,8 @@ The output of :func:`clean_field` is ``uint8`` with paper 255 and ink 0, the sha
    so light tinted backgrounds, coloured security patterns and printed guide lines in
    a light tint fade while blue, black and other dark inks stay dark;
 2. flat-field: the paper level is estimated by a grey closing wider than a pen stroke
-   and divided out (uneven lighting, tinted boxes);
+   and divided out (uneven lighting, tinted boxes); faded ink, whose darkest strokes are
+   less than ``FADED_BELOW`` darker than the paper, has its darkness stretched;
 3. binarize: Sauvola's local threshold, restricted to pixels clearly darker than paper,
    so thin ballpoint strokes survive while faint patterns drop;
 4. remove printed box and guide lines: horizontal and vertical runs much longer than a
@@ -166,12 +167,39 @@ def binarize(gray: np.ndarray) -> np.ndarray:
         return np.zeros(gray.shape, bool)
     stroke = max(2, int(round(h / 8)))
     flat = flatten_background(gray, stroke)
+    flat = _restore_faded(flat)
     window = max(11, (h // 3) | 1)
     t = threshold_sauvola(flat, window_size=window, k=SAUVOLA_K, r=0.5)
     # a global (Otsu) bound drops security patterns and tints lighter than the pen
     glob = threshold_otsu(flat) if flat.min() < flat.max() else 0.0
     ink = (flat < t) & (flat < min(1.0 - MIN_DARKNESS, max(glob, MIN_OTSU)))
     return ink
+
+
+#: Faded ink: when the darkest ink of a flat-fielded field (its 1st percentile) is between
+#: FADED_MIN_DARKNESS and FADED_BELOW darker than the paper, its darkness is stretched to
+#: FADED_TARGET (at most FADED_MAX_GAIN times).
+FADED_BELOW = 0.45
+FADED_TARGET = 0.6
+FADED_MIN_DARKNESS = 0.2
+FADED_MAX_GAIN = 2.5
+
+
+def _restore_faded(flat: np.ndarray) -> np.ndarray:
+    """``flat`` (paper 1) with faded ink's darkness stretched (see :data:`FADED_BELOW`), else ``flat`` itself.
+
+    IDRBT cheques with every ink kept at 45% of its darkness: 24 of 37 amounts right (5 accepted)
+    without, 28 (9) with, as many as at full darkness. Of the 281 held-out ORAND fields (the 193 of
+    the validation fold have ink 0.41-0.94 dark) one read changes: the same digits, with a higher
+    confidence (``a_car_000756``, 0.85 -> 0.996).
+    """
+    sample = flat[::2, ::2].ravel()
+    k = (sample.size - 1) // 100  # the 1st percentile (lower), by a partial sort
+    dark = 1.0 - float(np.partition(sample, k)[k])
+    if not FADED_MIN_DARKNESS <= dark < FADED_BELOW:
+        return flat
+    gain = min(FADED_MAX_GAIN, FADED_TARGET / dark)
+    return np.clip(1.0 - (1.0 - flat) * gain, 0.0, 1.0).astype(np.float32)
 
 
 #: Width (pixels) of the bridge that joins the pieces of a box side leaning by up to about 3 degrees.

@@ -110,6 +110,37 @@ def _photographed(image: np.ndarray) -> np.ndarray:
     return cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, moved), (w, h), borderValue=(255, 255, 255))
 
 
+def _faded(image: np.ndarray) -> np.ndarray:
+    """``image`` with everything darker than the paper (its 90th percentile) kept at 45% of its
+    darkness: ink faded, or a scan made too bright."""
+    paper = np.percentile(image.reshape(-1, 3), 90, axis=0).astype(np.float32)
+    return np.clip(paper - (paper - image.astype(np.float32)) * 0.45, 0, 255).astype(np.uint8)
+
+
+def _shadowed(image: np.ndarray) -> np.ndarray:
+    """``image`` lit unevenly, as a photo taken under a lamp: 55% of the light at the left edge,
+    80% at the top."""
+    h, w = image.shape[:2]
+    light = np.linspace(0.55, 1.0, w, dtype=np.float32)[None, :, None] * np.linspace(0.8, 1.0, h, dtype=np.float32)[:, None, None]
+    return np.clip(image * light, 0, 255).astype(np.uint8)
+
+
+def _stamped(image: np.ndarray) -> np.ndarray:
+    """``image`` with a red rubber stamp ("FOR ACME LTD" in an oval) across the amount box, its
+    ink multiplying the paper's and the pen's."""
+    h, w = image.shape[:2]
+    stamp = np.full_like(image, 255)
+    red = (60, 60, 200)
+    cv2.ellipse(stamp, (int(0.82 * w), int(0.43 * h)), (int(0.12 * w), int(0.07 * h)), -8, 0, 360, red, 5)
+    cv2.putText(stamp, "FOR ACME LTD", (int(0.73 * w), int(0.44 * h)), cv2.FONT_HERSHEY_SIMPLEX, 1.1, red, 3)
+    return (image.astype(np.float32) * stamp.astype(np.float32) / 255).astype(np.uint8)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
 def box_moved_to_top_right(image: np.ndarray) -> tuple[np.ndarray, BBox]:
     """``image`` with its amount box (as ``--layout in-cts`` finds it) moved to the top right
     corner over the date, its place blanked with the paper's colour (a cheque of another layout),
@@ -139,6 +170,11 @@ MOVES = {
     "amount box moved to the top right corner": lambda c: box_moved_to_top_right(c)[0],
     "photographed (perspective: corners moved by up to 3%)": _photographed,
     "blurred (Gaussian, sigma 1.5 pixels)": lambda c: cv2.GaussianBlur(c, (0, 0), 1.5),
+    "ink faded to 45% of its darkness": _faded,
+    "lit unevenly (55% of the light at one edge)": _shadowed,
+    "JPEG quality 30": lambda c: _jpeg(c, 30),
+    "600 dpi (enlarged 2x)": lambda c: cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC),
+    "a red stamp across the amount box": _stamped,
 }
 
 

@@ -197,3 +197,32 @@ def test_a_speck_sized_solid_dot_stays_unless_such_dots_line_up_as_micro_text():
     ink = preprocess.clean_field(field(img)) == 0
     assert not ink[136:140, 120:390].any() and ink[106:110, 90:94].all()
     assert ink[130:142, 104:110].all(), "the dots do not make the comma part of a micro-text row"
+
+
+def _script_field(fade: float) -> np.ndarray:
+    """A handwriting-like amount (script font, anti-aliased) whose ink keeps ``fade`` of its darkness."""
+    g = np.full((80, 260), 235, np.uint8)
+    cv2.putText(g, "4072", (10, 62), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 2.0, 40, 2, cv2.LINE_AA)
+    return np.clip(235 - (235 - g.astype(np.float32)) * fade, 0, 255).astype(np.uint8)
+
+
+def test_faded_ink_is_binarized_as_whole_as_dark_ink(monkeypatch):
+    dark = preprocess.binarize(_script_field(1.0))
+    faded = preprocess.binarize(_script_field(0.3))
+    assert (faded & dark).sum() >= 0.95 * dark.sum()
+    n_pieces = lambda m: cv2.connectedComponents(m.astype(np.uint8))[0] - 1   # noqa: E731
+    assert n_pieces(faded) == n_pieces(dark) == 4
+    # without the stretch the thin parts of the strokes are lost and a digit breaks
+    monkeypatch.setattr(preprocess, "_restore_faded", lambda flat: flat)
+    unrestored = preprocess.binarize(_script_field(0.3))
+    assert unrestored.sum() < 0.8 * dark.sum() and n_pieces(unrestored) > 4
+
+
+def test_dark_ink_and_a_blank_tinted_field_are_not_stretched():
+    flat = preprocess.flatten_background(_script_field(1.0), 10)
+    assert preprocess._restore_faded(flat) is flat
+    blank = np.full((80, 260), 235, np.uint8)
+    blank[::6] = 215                                          # a faint printed pattern, no ink
+    assert not preprocess.binarize(blank).any()
+    flat = preprocess.flatten_background(blank, 10)
+    assert preprocess._restore_faded(flat) is flat
