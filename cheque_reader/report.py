@@ -35,6 +35,7 @@ RESULT_COLUMNS = (
     "model",
     "elapsed_ms",
     "error",
+    "layout",  # after DESIGN.md's columns: the layout that found the field (what ``auto`` chose)
 )
 
 #: Columns of the optional ``digits.csv``.
@@ -59,6 +60,7 @@ RESULT_DTYPES = {
     "model": "string",
     "elapsed_ms": "float64",
     "error": "string",
+    "layout": "string",
 }
 
 
@@ -86,6 +88,7 @@ def result_row(result: ChequeResult) -> dict:
         "model": result.model,
         "elapsed_ms": round(float(result.elapsed_ms), 2),
         "error": result.error,
+        "layout": result.layout,
     }
     row.update({k: v for k, v in result.extra.items() if k not in row})
     return row

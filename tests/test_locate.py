@@ -71,6 +71,21 @@ def test_no_printed_box_without_one():
     assert locate.find_amount_field(Page("f", 1, np.full((50, 160), 255, np.uint8)), "field").box is None
 
 
+def test_auto_names_a_cheque_by_the_sign_left_of_its_box_not_by_the_nearer_prior():
+    from cheque_reader import synth
+
+    digits = synth.mnist_test_digits()
+    for i, ch in enumerate(synth.render_many(digits, 16, seed=11)):
+        page = Page("p", 1, cv2.cvtColor(ch.image, cv2.COLOR_BGR2GRAY), ch.image)
+        assert locate.find_amount_field(page, "auto").layout == ch.layout, i   # "$" outside the box: us
+    # the same drawn cheque with its "$" painted out: nothing says US, and its box lies nearer
+    # the in-cts prior
+    page = cheque_page()
+    assert locate.find_amount_field(Page("p", 1, page), "auto").layout == "us"
+    page[150:230, 855:898] = 245
+    assert locate.find_amount_field(Page("p", 1, page), "auto").layout == "in-cts"
+
+
 def test_field_layout_is_whole_image():
     img = np.full((50, 160), 255, np.uint8)
     f = locate.find_amount_field(Page("f", 1, img), "field")
@@ -134,15 +149,18 @@ def test_idrbt_fields_found():
     from cheque_reader.datasets import idrbt_dir, load_idrbt_labels
 
     df = load_idrbt_labels()
-    found = 0
+    found, names = 0, set()
     for _, r in df.iterrows():
         color = cv2.imread(str(idrbt_dir() / "images" / r["file"]), cv2.IMREAD_COLOR)
         page = Page(r["file"], 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color)
         f = locate.find_amount_field(page, "auto")
         label = BBox(int(r["amount_x"]), int(r["amount_y"]), int(r["amount_w"]), int(r["amount_h"]))
         found += f is not None and f.bbox.iou(label) >= 0.5 and not f.upside_down
+        names.add(f.layout)
     # labels are hand-drawn and loose: measured 38/40 (the two misses are offset labels)
     assert found >= 36, f"found {found}/{len(df)}"
+    # every one is a CTS-2010 cheque: auto names it so, whatever Hindi or handwriting is left of the box
+    assert names == {"in-cts"}
 
 
 @pytest.mark.parametrize("angle", [0.6, -1.3, 2.7, -8.0])

@@ -12,9 +12,16 @@ def _result(**kw):
     return ChequeResult(**base)
 
 
+#: DESIGN.md's result schema, in its order: other tools parse these columns.
+DESIGN_COLUMNS = ("source", "page", "status", "digits", "text", "amount", "confidence", "needs_review",
+                  "review_reasons", "field_x", "field_y", "field_w", "field_h", "n_digits", "model",
+                  "elapsed_ms", "error")
+
+
 def test_schema_columns_match_design():
-    assert RESULT_COLUMNS[:3] == ("source", "page", "status")
-    assert len(RESULT_COLUMNS) == 17 and len(set(RESULT_COLUMNS)) == 17
+    # every column of the design, in its order; then the layout that found the field
+    assert RESULT_COLUMNS == DESIGN_COLUMNS + ("layout",)
+    assert list(result_row(_result())) == list(RESULT_COLUMNS)
 
 
 def test_row_round_trips_through_csv_with_leading_zeros_and_quoting(tmp_path):
