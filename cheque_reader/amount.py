@@ -211,8 +211,13 @@ def assemble_amount(tokens: Sequence[tuple[str, float]], prefer: str | None = No
     >>> a.digits, a.text, a.amount, round(a.confidence, 2)
     ('7200', '72.00', '72.00', 0.9)
 
-    Fraction cents keep their numerator only: ``1234 56/100`` has the digits ``123456``.
+    Fraction cents keep their numerator only: ``1234 56/100`` has the digits ``123456``. A run of
+    ``-`` (or ``=``), a long dash the segmenter cut in pieces, is one mark:
+
+    >>> assemble_amount([(c, 1.0) for c in "2500/----"]).text
+    '2500/-'
     """
+    tokens = [t for i, t in enumerate(tokens) if not (i and t[0] in "-=" and t[0] == tokens[i - 1][0])]
     text = "".join(ch for ch, _ in tokens)
     digit_tokens = [(ch, p) for ch, p in tokens if ch.isdigit()]
     if _fraction(text):

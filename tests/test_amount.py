@@ -135,3 +135,11 @@ def test_grammatical_edits_only_offer_edits_that_parse(text, prefer):
 ])
 def test_is_unmarked_means_digits_and_nothing_else(text, unmarked):
     assert is_unmarked(text) is unmarked
+
+
+def test_a_dash_cut_in_pieces_is_one_mark_and_the_value_is_the_same():
+    pieces = assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "--64032----"])
+    whole = assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "-64032-"])
+    assert pieces.text == "-64032-" and pieces == whole
+    assert assemble_amount([(c, 1.0) for c in "1,40,00,000/=="]).text == "1,40,00,000/="
+    assert assemble_amount([(c, 1.0) for c in "12-=-"]).text == "12-=-"     # different marks stay
