@@ -123,9 +123,23 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     n = len(df)
     n_review = int((df["needs_review"] == "true").sum()) if n else 0
     n_error = int((df["status"] == "error").sum()) if n else 0
-    click.echo(f"{n} pages read into {output}: {n - n_review} accepted, {n_review} need review ({n_error} errors)",
-               err=True)
+    click.echo(f"{n} pages read into {output}: {n - n_review} accepted, {n_review} need review ({n_error} errors)"
+               + _reason_counts(df), err=True)
     sys.exit(EXIT_NEEDS_ATTENTION if n_review else EXIT_OK)
+
+
+def _reason_counts(df) -> str:
+    """``"; reasons: low_confidence 2, segmentation 1"`` for the review reasons of ``df``'s rows, or ``""``.
+
+    >>> import pandas as pd
+    >>> _reason_counts(pd.DataFrame({"review_reasons": ["low_confidence;segmentation", "", "low_confidence"]}))
+    '; reasons: low_confidence 2, segmentation 1'
+    """
+    if not len(df) or "review_reasons" not in df:
+        return ""
+    codes = df["review_reasons"].fillna("").astype(str).str.split(";").explode()
+    counts = codes[codes != ""].value_counts()
+    return "; reasons: " + ", ".join(f"{code} {n}" for code, n in counts.items()) if len(counts) else ""
 
 
 @main.command()

@@ -34,6 +34,13 @@ def test_read_samples_writes_one_row_per_page(samples_run):
     assert sorted(zip(df["source"], df["page"].astype(int))) == sorted(zip(truth["source"], truth["page"].astype(int)))
     assert (df["status"] != "error").all()
     assert "pages read into" in result.output
+    # the summary counts each review reason of the rows
+    reasons = df["review_reasons"].fillna("").str.split(";").explode()
+    for code, n in reasons[reasons != ""].value_counts().items():
+        assert f"{code} {n}" in result.output
+    # what auto chose, page by page: the layout each sample was drawn in
+    drawn = dict(zip(zip(truth["source"], truth["page"].astype(int)), truth["layout"]))
+    assert [drawn[(s, int(p))] for s, p in zip(df["source"], df["page"])] == df["layout"].tolist()
     d = pd.read_csv(digits, dtype={"source": str})
     assert len(d) == df["n_digits"].sum()
 
