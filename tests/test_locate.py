@@ -156,7 +156,7 @@ def test_idrbt_fields_found():
         f = locate.find_amount_field(page, "auto")
         label = BBox(int(r["amount_x"]), int(r["amount_y"]), int(r["amount_w"]), int(r["amount_h"]))
         found += f is not None and f.bbox.iou(label) >= 0.5 and not f.upside_down
-        names.add(f.layout)
+        names.add(f.layout if f is not None else None)
     # labels are hand-drawn and loose: measured 38/40 (the two misses are offset labels)
     assert found >= 36, f"found {found}/{len(df)}"
     # every one is a CTS-2010 cheque: auto names it so, whatever Hindi or handwriting is left of the box
