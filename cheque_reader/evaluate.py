@@ -23,7 +23,9 @@ Definitions (all over the matched truth rows unless said otherwise):
 - amount accuracy, where the truth has an ``amount`` column (a decimal value, ``1234.56``): the
   share of those rows whose ``amount`` has the same value, cents included (right digits with a
   missed decimal point are a wrong amount); and the share of the unflagged reads among them whose
-  value is wrong.
+  value is wrong;
+- layout accuracy, where the truth and the results have a ``layout`` column: the share of those
+  rows whose layout (what ``--layout auto`` chose) is the truth's.
 
 >>> import pandas as pd
 >>> res = pd.DataFrame({"source": ["d/a.png", "d/b.png"], "page": [1, 1], "digits": ["12", "70"],
@@ -97,6 +99,8 @@ class EvaluationReport:
     n_amount: int = 0
     amount_accuracy: float | None = None
     auto_amount_error: float | None = None
+    n_layout: int = 0
+    layout_accuracy: float | None = None
     confidence: tuple[float, ...] = ()
     correct: tuple[bool, ...] = ()
 
@@ -136,6 +140,8 @@ class EvaluationReport:
         if self.n_amount:
             auto = "" if self.auto_amount_error is None else f"; accepted with the value wrong {pct(self.auto_amount_error)}"
             lines.append(f"amount value right  {pct(self.amount_accuracy)} of {self.n_amount} (cents included){auto}")
+        if self.n_layout:
+            lines.append(f"layout right        {pct(self.layout_accuracy)} of {self.n_layout}")
         return "\n".join(lines)
 
 
@@ -226,8 +232,9 @@ def match_truth(
     """One row per truth row with the matched result beside it.
 
     Columns: ``source, page, truth, digits, confidence, needs_review, matched, correct,
-    distance``, ``iou`` (``nan`` where the truth or the result has no field box) and
-    ``amount_right`` (``None`` where the truth has no amount).
+    distance``, ``iou`` (``nan`` where the truth or the result has no field box),
+    ``amount_right`` (``None`` where the truth has no amount) and ``layout_right`` (``None``
+    where the truth or the results have no layout).
     """
     for col in (truth_source, truth_digits):
         if col not in truth.columns:
@@ -254,6 +261,7 @@ def match_truth(
             log.warning("truth %s page %d matches %d results by file name; not matched", src, page, len(names))
         return None
 
+    has_layouts = "layout" in truth.columns and "layout" in res.columns
     has_truth_box = all(c in truth.columns for c in FIELD_COLUMNS)
     has_res_box = all(c in res.columns for c in FIELD_COLUMNS)
     rows = []
@@ -266,13 +274,16 @@ def match_truth(
         i = find(src, page)
         row = {"source": src, "page": page, "truth": want, "digits": "", "confidence": np.nan,
                "needs_review": None, "matched": i is not None, "iou": np.nan,
-               "amount_right": same_amount(None, t["amount"]) if "amount" in truth.columns else None}
+               "amount_right": same_amount(None, t["amount"]) if "amount" in truth.columns else None,
+               "layout_right": False if has_layouts and isinstance(t["layout"], str) and t["layout"] else None}
         if i is not None:
             used.add(i)
             r = res.iloc[i]
             row["digits"] = clean_digits(r.get("digits"))
             if "amount" in truth.columns:
                 row["amount_right"] = same_amount(r.get("amount"), t["amount"])
+            if row["layout_right"] is not None:
+                row["layout_right"] = r["layout"] == t["layout"]
             conf = r.get("confidence")
             row["confidence"] = float(conf) if conf is not None and not pd.isna(conf) and conf != "" else np.nan
             row["needs_review"] = _as_bool(r.get("needs_review"))
@@ -288,7 +299,7 @@ def match_truth(
         row["distance"] = edit_distance(row["digits"], want)
         rows.append(row)
     out = pd.DataFrame(rows, columns=["source", "page", "truth", "digits", "confidence", "needs_review",
-                                      "matched", "correct", "distance", "iou", "amount_right"])
+                                      "matched", "correct", "distance", "iou", "amount_right", "layout_right"])
     out.attrs["n_extra_results"] = len(res) - len(used)
     return out
 
@@ -523,6 +534,7 @@ def evaluate_results(
     has_flags = m["matched"].any() and flagged[m["matched"]].notna().any()
     valued = m[m["amount_right"].notna()]
     auto_valued = valued[valued["matched"] & (valued["needs_review"] == False)]  # noqa: E712
+    laid = m["layout_right"].dropna()
     return EvaluationReport(
         n=n,
         n_matched=int(m["matched"].sum()),
@@ -543,6 +555,8 @@ def evaluate_results(
         amount_accuracy=float(valued["amount_right"].astype(bool).mean()) if len(valued) else None,
         auto_amount_error=(float((~auto_valued["amount_right"].astype(bool)).mean())
                            if has_flags and len(auto_valued) else None),
+        n_layout=len(laid),
+        layout_accuracy=float(laid.astype(bool).mean()) if len(laid) else None,
         confidence=tuple(float(c) for c in conf),
         correct=tuple(bool(c) for c in correct),
     )

@@ -76,6 +76,19 @@ def test_three_of_four(four):
     assert "string accuracy     75.00%" in rep.format()
 
 
+def test_layout_accuracy_where_truth_and_results_name_layouts(four):
+    res, truth = four
+    assert evaluate_results(res, truth, truth_source="file", truth_digits="amount_string").n_layout == 0
+    res = res.assign(layout=["us", "in-cts", "us", "top-right"])
+    truth = truth.assign(layout=["us", "us", "us", ""])           # d's layout unknown: not counted
+    rep = evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
+    assert rep.n_layout == 3 and rep.layout_accuracy == pytest.approx(2 / 3)
+    assert "layout right        66.67% of 3" in rep.format()
+    # a truth row without a result has its layout wrong
+    rep = evaluate_results(res.iloc[1:], truth, truth_source="file", truth_digits="amount_string")
+    assert rep.n_layout == 3 and rep.layout_accuracy == pytest.approx(1 / 3)
+
+
 def test_missing_results_count_as_wrong(four):
     res, truth = four
     rep = evaluate_results(res.iloc[:2], truth, truth_source="file", truth_digits="amount_string")
