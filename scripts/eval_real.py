@@ -101,6 +101,18 @@ def gray_jpeg(image: np.ndarray, factor: float, quality: int) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
 
 
+def _on_a_table(image: np.ndarray) -> np.ndarray:
+    """``image`` on a brown, grainy table (the background of a photographed cheque), with margins."""
+    h, w = image.shape[:2]
+    big_h, big_w = int(1.5 * h), int(1.3 * w)
+    grain = np.random.default_rng(0).normal(0, 1, (big_h // 8, big_w // 8, 3)).astype(np.float32)
+    grain = cv2.resize(grain, (big_w, big_h), interpolation=cv2.INTER_CUBIC)
+    table = np.clip(np.array([70, 110, 150], np.float32) + 25 * grain, 0, 255).astype(np.uint8)
+    y, x = (big_h - h) // 3, (big_w - w) // 2
+    table[y : y + h, x : x + w] = image
+    return table
+
+
 def _photographed(image: np.ndarray) -> np.ndarray:
     """``image`` in a phone photo's perspective: its corners moved inward by up to 3% of the width
     and height, so the amount box's sides lean (the paper's white around it)."""
@@ -163,6 +175,7 @@ MOVES = {
     "upside down": lambda c: cv2.rotate(c, cv2.ROTATE_180),
     "on a scanner bed": _on_bed,
     "on a scanner bed, turned -5 degrees": lambda c: _turned(_on_bed(c), -5.0, (40, 40, 40)),
+    "on a grainy table (a photo's background)": _on_a_table,
     "gray, ink darkened to black": _black_pen,
     "200 dpi black and white": _bitonal_200dpi,
     "150 dpi gray, JPEG quality 90": lambda c: gray_jpeg(c, 0.5, 90),

@@ -115,6 +115,21 @@ def test_skewed_on_scanner_bed(angle):
     assert f.bbox.iou(truth) > 0.5
 
 
+@pytest.mark.parametrize("angle", [0.0, 4.0])
+def test_on_a_textured_bed_the_printed_lines_correct_the_outlines_angle(angle):
+    rng = np.random.default_rng(5)
+    texture = cv2.resize(rng.normal(0, 12, ((H + 300) // 8, (W + 300) // 8)), (W + 300, H + 300), interpolation=cv2.INTER_CUBIC)
+    bed = np.clip(110 + texture, 0, 255).astype(np.uint8)   # a table under a photographed cheque
+    bed[150 : 150 + H, 150 : 150 + W] = cheque_page(2)
+    skewed, m = rotate(bed, angle, fill=110)
+    truth = map_box(BOX.shift(150, 150), m)
+    outline = locate.find_cheque(skewed)
+    assert outline is not None                                 # the bed is seen ...
+    f = locate.find_amount_field(Page("p", 1, skewed), "us")
+    assert abs(f.angle + angle) < 0.3                          # ... and the text, not its ragged edge, sets the angle
+    assert f.bbox.iou(truth) > 0.5
+
+
 def test_skewed_without_bed():
     skewed, m = rotate(cheque_page(3), 9.0, fill=255)
     f = locate.find_amount_field(Page("p", 1, skewed), "us")
