@@ -526,9 +526,7 @@ def _cheque_views(page: Page) -> list[_View]:
         # the outline's angle is as good as the bed's edge; the printed lines inside finish it
         # (a textured bed, a table under a photo, tilts the outline by up to a degree)
         m, nw, nh = _rotation(W, H, angle)
-        pts = corners @ m[:, :2].T + m[:, 2]
-        (x0, y0), (x1, y1) = np.floor(pts.min(axis=0)).astype(int), np.ceil(pts.max(axis=0)).astype(int)
-        inside = BBox(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).clip(nw, nh)
+        inside = _outline_box(corners, m, nw, nh)
         shift = np.array([[1.0, 0.0, -inside.x], [0.0, 1.0, -inside.y]])
         rest = _skew_small(_warp(mean, _compose(shift, m), (inside.w, inside.h)), BED_SKEW_REFINE)
         if abs(rest) >= MIN_DESKEW:
@@ -542,10 +540,7 @@ def _cheque_views(page: Page) -> list[_View]:
     crop = BBox(0, 0, nw, nh)
     rotated = None
     if corners is not None:
-        pts = corners @ m[:, :2].T + m[:, 2]
-        x0, y0 = np.floor(pts.min(axis=0)).astype(int)
-        x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
-        crop = BBox(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).clip(nw, nh)
+        crop = _outline_box(corners, m, nw, nh)
     elif abs(angle) > 0.5:
         # the rotated canvas is larger than the cheque: crop it to the printed content
         rotated = _warp(small, m, (nw, nh))
@@ -562,6 +557,14 @@ def _cheque_views(page: Page) -> list[_View]:
         view = small
     flip = np.array([[-1.0, 0.0, crop.w], [0.0, -1.0, crop.h]])
     return [_View(view, m_view, k, angle, False), _View(view[::-1, ::-1], _compose(flip, m_view), k, angle, True)]
+
+
+def _outline_box(corners: np.ndarray, m: np.ndarray, w: int, h: int) -> BBox:
+    """The box around the cheque's ``corners`` once ``m`` has turned them, on a ``w`` x ``h`` canvas."""
+    pts = corners @ m[:, :2].T + m[:, 2]
+    x0, y0 = np.floor(pts.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(pts.max(axis=0)).astype(int)
+    return BBox(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).clip(w, h)
 
 
 def _compose(a: np.ndarray, b: np.ndarray) -> np.ndarray:
