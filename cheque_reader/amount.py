@@ -81,16 +81,19 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
 
 
 def is_unmarked(text: str) -> bool:
-    """Whether amount ``text`` is digits alone: no separator, cents or closing mark.
+    """Whether amount ``text`` is digits alone, or digits and a bare closing dash: no separator or cents.
 
     On a cheque whose convention writes such marks (``us``, ``in-cts``), a read without any
     has most likely lost them, a decimal point among them, and its value is then 100 times
-    too large (``762.00`` read ``76200``); the pipeline sends such reads to review.
+    too large (``762.00`` read ``76200``); the pipeline sends such reads to review. A dash
+    alone does not say where the amount ends: ``37.02-`` and ``3702.-`` both read ``3702-``
+    when their point is lost, and ``3702/-`` when its slash is.
 
-    >>> is_unmarked("76200"), is_unmarked("762.00"), is_unmarked("25000/-"), is_unmarked("")
-    (True, False, False, False)
+    >>> is_unmarked("76200"), is_unmarked("3702--"), is_unmarked("762.00"), is_unmarked("25000/-")
+    (True, True, False, False)
     """
-    return text.isascii() and text.isdigit()
+    digits = text.rstrip("-")
+    return digits.isascii() and digits.isdigit()
 
 
 def _bare(text: str) -> str:

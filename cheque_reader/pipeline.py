@@ -56,11 +56,13 @@ log = logging.getLogger("cheque_reader")
 SLASH_DASH_HEIGHT = 1.15
 
 #: The amount convention tried first for each layout that has one. On these layouts a read made
-#: of digits alone (no separator, cents or closing mark, :func:`~cheque_reader.amount.is_unmarked`)
-#: is sent to review for its grammar: it has most likely lost a decimal point. On 2,000 synthetic
-#: cheques (``scripts/eval_real.py --synth 1000``'s, rendered with seed 4, and 1,000 more with
-#: seed 5) 20 reads auto-accepted at session 15's 1% threshold were digits alone, and 17 of them had
-#: every digit right and the value 100 times too large; no accepted IDRBT read is digits alone.
+#: of digits alone, or of digits and a bare closing dash (no separator or cents,
+#: :func:`~cheque_reader.amount.is_unmarked`), is sent to review for its grammar: it has most
+#: likely lost a decimal point. On 2,000 synthetic cheques (``scripts/eval_real.py --synth 1000``'s,
+#: rendered with seed 4, and 1,000 more with seed 5) 20 reads auto-accepted at session 15's 1%
+#: threshold were digits alone, and 17 of them had every digit right and the value 100 times too
+#: large; at session 16's threshold 34 more were digits and dashes, 6 of them with the value wrong
+#: (``3702-`` for ``37.02-``). No accepted IDRBT read is either.
 LAYOUT_CONVENTION = {"us": "us", "in-cts": "in"}
 
 #: A read that breaks the amount grammar becomes its likeliest one-digit edit that obeys it

@@ -131,9 +131,10 @@ def test_grammatical_edits_only_offer_edits_that_parse(text, prefer):
 
 @pytest.mark.parametrize("text, unmarked", [
     ("76200", True), ("5", True), ("762.00", False), ("25000/-", False), ("1,250", False),
-    ("125-", False), ("1234 56/100", False), ("", False), ("٣٤", False),
+    ("125-", True), ("125---", True), ("125.-", False), ("-", False), ("1234 56/100", False),
+    ("", False), ("٣٤", False),
 ])
-def test_is_unmarked_means_digits_and_nothing_else(text, unmarked):
+def test_is_unmarked_means_digits_and_at_most_a_bare_closing_dash(text, unmarked):
     assert is_unmarked(text) is unmarked
 
 

@@ -313,6 +313,10 @@ def test_a_read_of_digits_alone_goes_to_review_where_the_layout_writes_marks(mon
     bare = amount.assemble_amount([(c, 0.9) for c in "300200"])   # "3,002.00" with its marks lost
     assert bare.grammar_ok and bare.amount == "300200.00"
     assert _finish_with(monkeypatch, bare, reads, field_read).review_reasons == ("grammar",)
+    # a bare closing dash does not say where the cents begin ("3,002.00-" and "300200.-" both lost a point)
+    dashed = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "300200-"])
+    assert dashed.grammar_ok
+    assert _finish_with(monkeypatch, dashed, reads, field_read).review_reasons == ("grammar",)
     # a closing mark, cents or a separator: the read says where the amount ends
     for text in ("300200/-", "3,002.00", "3002.00"):
         read = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in text])
