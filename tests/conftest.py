@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import tempfile
+import zlib
 
+import cv2
+import numpy as np
 import pytest
 
 from cheque_reader.config import data_dir
@@ -46,3 +50,20 @@ def load_script(name: str):
     finally:
         sys.path.remove(str(scripts))
     return mod
+
+
+def printed_field(text: str, h: int = 64, w: int = 240) -> np.ndarray:
+    """An amount field with ``text`` printed on white (``uint8`` gray), for batch and fault tests."""
+    g = np.full((h, w), 255, np.uint8)
+    cv2.putText(g, text, (8, h - 16), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    return g
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose IHDR claims ``width`` x ``height`` (8-bit gray) with one tiny IDAT."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")

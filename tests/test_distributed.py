@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import cv2
-import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -11,14 +10,9 @@ from PIL import Image
 from cheque_reader.batch import read_folder
 from cheque_reader.config import ReadOptions
 from cheque_reader.x937 import X937Item, write_x937
+from conftest import printed_field
 
 distributed = pytest.importorskip("dask.distributed")
-
-
-def field_image(text: str, h: int = 64, w: int = 240) -> np.ndarray:
-    g = np.full((h, w), 255, np.uint8)
-    cv2.putText(g, text, (8, h - 16), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
-    return g
 
 
 @pytest.mark.slow
@@ -28,10 +22,10 @@ def test_two_worker_dask_equals_local(tmp_path):
     root = tmp_path / "in"
     root.mkdir()
     for i in range(6):
-        cv2.imwrite(str(root / f"f{i}.png"), field_image(f"{i * 123 % 1000}"))
-    frames = [Image.fromarray(field_image(f"{i}9")).convert("1") for i in range(10)]
+        cv2.imwrite(str(root / f"f{i}.png"), printed_field(f"{i * 123 % 1000}"))
+    frames = [Image.fromarray(printed_field(f"{i}9")).convert("1") for i in range(10)]
     frames[0].save(root / "m.tif", save_all=True, append_images=frames[1:], compression="group4")
-    write_x937(root / "c.x937", [X937Item(field_image(f"{i}50"), 50 + i) for i in range(3)])
+    write_x937(root / "c.x937", [X937Item(printed_field(f"{i}50"), 50 + i) for i in range(3)])
     (root / "bad.png").write_text("not an image")
     options = ReadOptions(layout="field")
     local = read_folder([root], options=options)

@@ -12,11 +12,9 @@ import io as _io
 import os
 import random
 import signal
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import cv2
@@ -30,14 +28,9 @@ from cheque_reader.config import ReadOptions
 from cheque_reader.errors import OutputError
 from cheque_reader.report import read_results
 from cheque_reader.x937 import X937Item, write_x937
+from conftest import png_header_only, printed_field
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def field_image(text: str, h: int = 64, w: int = 240) -> np.ndarray:
-    g = np.full((h, w), 255, np.uint8)
-    cv2.putText(g, text, (8, h - 16), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
-    return g
 
 
 def printed_form(h=700, w=1600) -> np.ndarray:
@@ -52,14 +45,6 @@ def printed_form(h=700, w=1600) -> np.ndarray:
     return c
 
 
-def png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
-
-
 def encoded(img: np.ndarray, fmt: str) -> bytes:
     buf = _io.BytesIO()
     Image.fromarray(img).save(buf, format=fmt)
@@ -69,7 +54,7 @@ def encoded(img: np.ndarray, fmt: str) -> bytes:
 def make_bad_folder(root: Path) -> dict[str, str | None]:
     """Every bad-input kind of issue 7. Returns source -> expected error text (None: a real result)."""
     root.mkdir(parents=True)
-    g = field_image("305")
+    g = printed_field("305")
     noisy = np.random.default_rng(1).integers(0, 255, (200, 300), dtype=np.uint8)
     expect: dict[str, str | None] = {}
 
@@ -119,7 +104,7 @@ def make_bad_folder(root: Path) -> dict[str, str | None]:
 def test_every_bad_input_gives_one_row_and_the_run_goes_on(tmp_path):
     expect = make_bad_folder(tmp_path / "in")
     # an X9.37 file cut off in its 3rd item: 2 good rows + 1 error row
-    write_x937(tmp_path / "in" / "cut.x937", [X937Item(field_image(f"{i}00"), 100 * i) for i in range(4)])
+    write_x937(tmp_path / "in" / "cut.x937", [X937Item(printed_field(f"{i}00"), 100 * i) for i in range(4)])
     data = (tmp_path / "in" / "cut.x937").read_bytes()
     pos, image_records = 0, []
     while pos < len(data):
@@ -152,8 +137,8 @@ def test_crashing_worker_costs_only_its_file(tmp_path, monkeypatch):
     root = tmp_path / "in"
     root.mkdir()
     for i in range(8):
-        cv2.imwrite(str(root / f"f{i}.png"), field_image(f"{i}{i}"))
-    cv2.imwrite(str(root / "f3-crashme.png"), field_image("99"))
+        cv2.imwrite(str(root / f"f{i}.png"), printed_field(f"{i}{i}"))
+    cv2.imwrite(str(root / "f3-crashme.png"), printed_field("99"))
     monkeypatch.setenv(batch.CRASH_ENV, "crashme")
     df = batch.read_folder([root], options=ReadOptions(layout="field", workers=2))
     assert df["source"].tolist() == sorted(p.name for p in root.iterdir())
@@ -172,7 +157,7 @@ def two_files(tmp_path):
     root = tmp_path / "in"
     root.mkdir()
     for i in range(2):
-        cv2.imwrite(str(root / f"f{i}.png"), field_image(f"{i}7"))
+        cv2.imwrite(str(root / f"f{i}.png"), printed_field(f"{i}7"))
     return root
 
 
@@ -260,8 +245,8 @@ def test_kill_and_resume_equals_a_clean_run(tmp_path):
     root = tmp_path / "in"
     root.mkdir()
     for i in range(40):
-        cv2.imwrite(str(root / f"f{i:02d}.png"), field_image(f"{i * 37 % 1000}"))
-    frames = [Image.fromarray(field_image(f"{i}1")).convert("1") for i in range(12)]
+        cv2.imwrite(str(root / f"f{i:02d}.png"), printed_field(f"{i * 37 % 1000}"))
+    frames = [Image.fromarray(printed_field(f"{i}1")).convert("1") for i in range(12)]
     frames[0].save(root / "m.tif", save_all=True, append_images=frames[1:], compression="group4")
     (root / "bad.png").write_text("nope")
     args = [str(root), "--layout", "field", "--workers", "2", "--no-progress"]

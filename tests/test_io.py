@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import io as _io
 import os
-import struct
 import time
-import zlib
 
 import cv2
 import numpy as np
@@ -19,6 +17,7 @@ from PIL import Image
 from cheque_reader import io as cio
 from cheque_reader.config import ReadOptions
 from cheque_reader.errors import ImageTooLargeError, InputError
+from conftest import png_header_only
 
 
 def ink_image(h=60, w=160, text="42"):
@@ -32,16 +31,6 @@ def colour_image(h=60, w=160):
     c[:, :, 0] = 230  # light blue paper (B high in BGR)
     cv2.putText(c, "7", (8, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 1.3, (0, 0, 200), 3)  # red ink
     return c
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose IHDR claims ``width`` x ``height`` (8-bit gray) with one tiny IDAT."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
 
 
 # ------------------------------------------------------------------------------ formats
