@@ -133,17 +133,22 @@ def format_amount(value: str, convention: str = "us") -> str:
 
 def grammatical_edits(text: str, prefer: str | None = None) -> list[tuple[int, str]]:
     """The one-digit edits that make an ungrammatical ``text`` parse (in the ``prefer`` convention,
-    when one is given): ``(k, replacement)`` for the ``k``-th digit dropped (``""``) or read as a
-    separator instead (``","`` or ``"."``). The marks before the first digit and after the last
-    stay as they are (a dropped first digit must not leave a separator leading the amount).
+    when one is given): ``(k, replacement)`` for the ``k``-th digit dropped (``""``), read as a
+    separator instead (``","`` or ``"."``), or written twice (``"00"`` for a ``0``). The marks
+    before the first digit and after the last stay as they are (a dropped first digit must not
+    leave a separator leading the amount).
 
-    A digit too many inside a group (a looped 2 read as "02") or a separator read as a digit
-    are the usual ways a read breaks the grammar.
+    A digit too many inside a group (a looped 2 read as "02"), a separator read as a digit, or
+    a digit too few in a run of the same digit (a reader that decodes with CTC, as the field
+    reader does, merges a repeat it sees no gap in: ``00`` read ``0``) are the usual ways a read
+    breaks the grammar.
 
     >>> grammatical_edits("30,0200/-", "in")
     [(2, ''), (3, ''), (4, ''), (5, '')]
     >>> grammatical_edits("1,200000/-", "in")     # 1,20,000 or 1,200.00: the same digits
     [(3, ','), (4, '.')]
+    >>> grammatical_edits("1,25,00,00/-", "in")   # one 0 of the last group lost
+    [(5, '00'), (6, '00')]
     >>> grammatical_edits("1,234.56")
     []
     """
@@ -165,10 +170,11 @@ def grammatical_edits(text: str, prefer: str | None = None) -> list[tuple[int, s
 
 def _parsing_edits(text: str, positions: Sequence[int], prefer: str | None):
     """``(position, replacement, edited text, parsed)`` for each character of ``text`` at ``positions``
-    dropped or read as ``,`` or ``.`` instead, where the edited text parses (in the ``prefer``
-    convention, when one is given): the edits :func:`grammatical_edits` and :func:`separator_edits` choose from."""
+    dropped, read as ``,`` or ``.`` instead, or (a digit) written twice, where the edited text parses
+    (in the ``prefer`` convention, when one is given): the edits :func:`grammatical_edits` and
+    :func:`separator_edits` choose from."""
     for i in positions:
-        for replacement in ("", ",", "."):
+        for replacement in ("", ",", ".") + ((2 * text[i],) if text[i].isdigit() else ()):
             if replacement == text[i]:
                 continue
             edited = text[:i] + replacement + text[i + 1 :]

@@ -223,6 +223,24 @@ class FieldRead:
             columns=self.columns[:k] + self.columns[k + 1 :], views_agree=self.share_reading(digits))
 
 
+    def with_digit_doubled(self, k: int) -> "FieldRead":
+        """This read with its ``k``-th digit written twice (a repeat CTC merged), scored over the
+        field's views; the digit's columns are shared between the two halves.
+
+        >>> p = np.full((9, 11), 0.01); p[:, BLANK] = 0.9; p[1, [5, BLANK]] = p[4, [0, BLANK]] = 0.9, 0.01
+        >>> p[5, [0, BLANK]] = 0.6, 0.3        # the "0" goes on: maybe a second one without a gap
+        >>> read = FieldRead("50", 0.4, (0.9, 0.9), ((4, 8), (16, 24)), 1.0, (np.log(p),), ("50",))
+        >>> r = read.with_digit_doubled(1); r.digits, r.columns, r.digit_confidences
+        ('500', ((4, 8), (16, 20), (20, 24)), (0.9, 0.9, 0.9))
+        """
+        digits = self.digits[: k + 1] + self.digits[k:]
+        (a, b), mid = self.columns[k], (self.columns[k][0] + self.columns[k][1]) // 2
+        return dataclasses.replace(
+            self, digits=digits, confidence=float(self.probabilities([digits])[0]),
+            digit_confidences=self.digit_confidences[: k + 1] + self.digit_confidences[k:],
+            columns=self.columns[:k] + ((a, mid), (mid, b)) + self.columns[k + 1 :], views_agree=self.share_reading(digits))
+
+
 def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[tuple[int, int], ...]]:
     """Best class per column, repeats merged, blanks dropped: the digits, their peak probabilities and columns.
 

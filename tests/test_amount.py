@@ -98,6 +98,8 @@ def _edited(text: str, k: int, replacement: str) -> str:
         ("1,200000/-", "in", (3, ",")),      # a comma read as 0
         ("39.1528", None, (2, "")),
         ("1,2345", "us", (1, "")),
+        ("1,25,00,00/-", "in", (6, "00")),   # a 0 of a run merged into the one before it: a digit too few
+        ("1,234,56", "us", (5, "66")),
     ],
 )
 def test_grammatical_edits_are_one_digit_edits_that_parse(text, prefer, edit):
@@ -124,8 +126,9 @@ def test_grammatical_edits_only_offer_edits_that_parse(text, prefer):
     if parse_amount(text, prefer).grammar_ok:
         assert edits == []
     n_digits = sum(ch.isdigit() for ch in text)
+    digits = [ch for ch in text if ch.isdigit()]
     for k, replacement in edits:
-        assert 0 <= k < n_digits and replacement in ("", ",", ".")
+        assert 0 <= k < n_digits and replacement in ("", ",", ".", 2 * digits[k])
         assert parse_amount(_edited(text, k, replacement), prefer).grammar_ok
 
 

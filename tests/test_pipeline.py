@@ -255,6 +255,26 @@ def test_repair_grammar_drops_the_digit_the_field_reader_doubts_most():
     assert fixed_field.confidence == pytest.approx(float(field_read.probabilities(["30200"])[0]))
 
 
+def test_repair_grammar_puts_back_a_zero_the_field_reader_merged_into_the_one_before():
+    from cheque_reader import sdnn
+    from cheque_reader.types import BBox, DigitRead
+
+    # the reader saw 1 2 5 0 0 0 and a long last 0 (columns 13-15) with no gap: "1,25,00,00/-"
+    lp = _views({1: (1, 0.95), 3: (2, 0.95), 5: (5, 0.95), 7: (0, 0.95), 9: (0, 0.95), 11: (0, 0.95),
+                 13: (0, 0.95), 14: (0, 0.55), 15: (0, 0.95)})
+    merged = "1250000"
+    cols = tuple((4 * t, 4 * t + 4) for t in (1, 3, 5, 7, 9, 11)) + ((52, 64),)
+    field_read = sdnn.FieldRead(merged, float(sdnn.string_probability(lp, merged)), (0.9,) * 7, cols, 1.0, (lp,), (merged,))
+    read = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "1,25,00,00/-"], prefer="in")
+    assert not read.grammar_ok
+    reads = tuple(DigitRead(int(d), 0.9, 0, 0.0, BBox(10 * i, 0, 8 if i < 6 else 20, 20)) for i, d in enumerate(merged))
+    fixed_read, fixed_reads, fixed_field = pipeline.repair_grammar(read, reads, field_read, "in")
+    assert (fixed_read.digits, fixed_read.text, fixed_read.amount) == ("12500000", "1,25,00,000/-", "12500000.00")
+    assert [(r.bbox.x, r.bbox.w) for r in fixed_reads][-2:] == [(60, 10), (70, 10)]    # the long 0's box halved
+    assert fixed_field.digits == "12500000" and fixed_field.columns[-2:] == ((52, 58), (58, 64))
+    assert fixed_field.confidence == pytest.approx(float(field_read.probabilities(["12500000"])[0]))
+
+
 def test_repair_grammar_leaves_a_read_the_field_reader_is_sure_of():
     read, reads, field_read = _grammar_case(faint=0.99)     # every digit clear: no edit is likely enough
     ratio = field_read.probabilities(["30200"])[0] / field_read.confidence
