@@ -222,7 +222,6 @@ class FieldRead:
             digit_confidences=self.digit_confidences[:k] + self.digit_confidences[k + 1 :],
             columns=self.columns[:k] + self.columns[k + 1 :], views_agree=self.share_reading(digits))
 
-
     def with_digit_doubled(self, k: int) -> "FieldRead":
         """This read with its ``k``-th digit written twice (a repeat CTC merged), scored over the
         field's views; the digit's columns are shared between the two halves.
@@ -238,7 +237,8 @@ class FieldRead:
         return dataclasses.replace(
             self, digits=digits, confidence=float(self.probabilities([digits])[0]),
             digit_confidences=self.digit_confidences[: k + 1] + self.digit_confidences[k:],
-            columns=self.columns[:k] + ((a, mid), (mid, b)) + self.columns[k + 1 :], views_agree=self.share_reading(digits))
+            columns=self.columns[:k] + ((a, mid), (mid, b)) + self.columns[k + 1 :],
+            views_agree=self.share_reading(digits))
 
 
 def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[tuple[int, int], ...]]:
