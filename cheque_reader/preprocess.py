@@ -75,13 +75,28 @@ SIGN_BARS_TOP = 0.4
 #: Ink components smaller than this fraction of the field height squared are specks.
 SPECK_AREA = 0.0012
 
+#: Red ink (a rubber stamp across the box): its red channel at least this far above green and
+#: blue. A red stamp on cream paper: about 135; blue, violet and black pens: below 0.
+STAMP_REDNESS = 60
+
+#: Red ink covering less than this share of a field is left alone (IDRBT's scans: none has any).
+STAMP_MIN_SHARE = 0.01
+
+#: Where a pen stroke crosses a stamp both inks absorb: such pixels are darker than this in red,
+#: and stay.
+STAMP_MIN_RED = 100
+
+#: The paper's level: this percentile of the field's gray levels.
+PAPER_PERCENTILE = 90
+
 #: Specks of at least this many pixels that are solid dots (a fine pen's decimal point) stay in
 #: the cleaned ink: the segmenter keeps those on the baseline between digits, and drops the rest.
 DOT_MIN_AREA = 6
 
 
-def to_gray(field: Field) -> np.ndarray:
-    """The field as one gray channel where ink is dark: the darkest colour channel when colour is known.
+def to_gray(field: Field, paper: np.ndarray | None = None) -> np.ndarray:
+    """The field as one gray channel where ink is dark: the darkest colour channel when colour is known;
+    the pixels of mask ``paper`` (a stamp, see :func:`red_stamp`) set to the paper's level.
 
     >>> import numpy as np
     >>> bgr = np.zeros((1, 2, 3), np.uint8); bgr[0, 0] = (240, 200, 150); bgr[0, 1] = (160, 60, 40)
@@ -89,10 +104,48 @@ def to_gray(field: Field) -> np.ndarray:
     [[150, 40]]
     """
     color = field.color
+    gray = field.image
     if color is not None and color.ndim == 3 and color.shape[:2] == field.image.shape[:2]:
         # channel by channel: numpy's min over the last (interleaved) axis is about 25 times slower
-        return functools.reduce(np.minimum, (color[..., c] for c in range(1, color.shape[2])), color[..., 0])
-    return field.image
+        gray = functools.reduce(np.minimum, (color[..., c] for c in range(1, color.shape[2])), color[..., 0])
+    if paper is not None and paper.any():
+        gray = gray.copy()
+        gray[paper] = np.percentile(gray, PAPER_PERCENTILE)
+    return gray
+
+
+def red_stamp(field: Field) -> np.ndarray | None:
+    """The mask of red ink in a colour field, where it covers at least ``STAMP_MIN_SHARE`` of it
+    (a rubber stamp, or a red pen: the pipeline tells them apart, see ``pipeline.STAMP_MIN_INK_LEFT``)
+    besides straight lines (a box printed in red or brown); ``None`` otherwise. Red ink: red at least ``STAMP_REDNESS`` above green and blue (blue, violet
+    and black pens, and gray, fall far below), widened by a pixel for its blended rim, where red
+    light still passes (a pen stroke under the stamp stays).
+
+    >>> import numpy as np
+    >>> bgr = np.full((40, 100, 3), 235, np.uint8)
+    >>> _ = cv2.ellipse(bgr, (50, 20), (40, 15), 0, 0, 360, (60, 60, 200), 3)   # a red oval
+    >>> bgr[2:38, 48:52] = (150, 60, 30)                                       # a blue "1" across it
+    >>> mask = red_stamp(Field(BBox(0, 0, 100, 40), bgr[..., 1], bgr))
+    >>> bool(mask[20, 10]), bool(mask[5, 50]), bool(mask[20, 50])   # the oval; the pen, over it and inside
+    (True, False, False)
+    >>> bgr[:] = 235; _ = cv2.rectangle(bgr, (3, 3), (96, 36), (40, 80, 170), 3)   # a box printed in brown
+    >>> red_stamp(Field(BBox(0, 0, 100, 40), bgr[..., 1], bgr)) is None
+    True
+    """
+    color = field.color
+    if color is None or color.ndim != 3 or color.shape[2] != 3 or color.shape[:2] != field.image.shape[:2]:
+        return None
+    b, g, r = (color[..., c].astype(np.int16) for c in range(3))
+    red = ((r - np.maximum(g, b)) >= STAMP_REDNESS).astype(np.uint8)
+    if red.mean() < STAMP_MIN_SHARE:
+        return None
+    # a printed box or rule in red or brown is straight: only what is left beside it may be a stamp
+    h, w = red.shape
+    lines = cv2.morphologyEx(red, cv2.MORPH_OPEN, _rect(max(3, int(LINE_H_FRACTION * w)), 1)) | cv2.morphologyEx(
+        red, cv2.MORPH_OPEN, _rect(1, max(3, int(LINE_V_FRACTION * h))))
+    if (red & ~cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)).mean() < STAMP_MIN_SHARE:
+        return None
+    return cv2.dilate(red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (r >= STAMP_MIN_RED)
 
 
 def flatten_background(gray: np.ndarray, stroke: int) -> np.ndarray:
@@ -506,10 +559,10 @@ def drop_beyond_box(ink: np.ndarray, box: BBox) -> np.ndarray:
     return out
 
 
-def clean_field_and_dots(field: Field) -> tuple[np.ndarray, np.ndarray]:
+def clean_field_and_dots(field: Field, paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`clean_field`'s ink, and the mask of the speck-sized dots it kept for the segmenter
-    (which the field reader's crop leaves out)."""
-    gray = to_gray(field)
+    (which the field reader's crop leaves out); the pixels of mask ``paper`` are paper (:func:`to_gray`)."""
+    gray = to_gray(field, paper)
     h, w = gray.shape[:2]
     if h == 0 or w == 0:
         return np.full(gray.shape[:2], 255, np.uint8), np.zeros(gray.shape[:2], bool)

@@ -42,8 +42,9 @@ US_FORMATS = ("comma", "plain", "fraction", "dash", "superscript")
 #: How an Indian amount is written: ``25,00,000/-``, ``2500000/-``, ``25,00,000.00``.
 IN_FORMATS = ("in-grouped", "in-plain", "in-decimal")
 
-#: Ballpoint ink colours (BGR).
-INKS = {"blue": (150, 62, 28), "black": (40, 34, 32), "grey": (128, 124, 120)}
+#: Ballpoint ink colours (BGR). Random styles draw blue, black or grey; ``red`` only when asked for
+#: (``ChequeStyle(ink="red")``: a red pen must be read, not dropped as a stamp).
+INKS = {"blue": (150, 62, 28), "black": (40, 34, 32), "grey": (128, 124, 120), "red": (40, 36, 186)}
 
 #: Background kinds: white paper, a light security pattern, a strongly coloured one.
 BACKGROUNDS = ("plain", "pattern", "coloured")

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cheque_reader import amount, locate, pipeline, preprocess
 from cheque_reader.config import ReadOptions
-from cheque_reader.types import STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, STATUS_OK, Page
+from cheque_reader.types import STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, STATUS_OK, BBox, Field, Page
 
 from conftest import load_script, needs_data
 
@@ -487,3 +487,41 @@ def test_orand_fields_at_half_size_read_nearly_as_well():
         half = cv2.resize(color, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
         right += pipeline.read_cheque(half, layout="field").digits == truth
     assert right >= 163, f"{right}/{len(df)} right at half size"
+
+
+def _inked_field(text: str, ink: tuple[int, int, int]) -> np.ndarray:
+    """``_field_with_digits`` written in ``ink`` (BGR) on cream paper."""
+    img = np.full((80, 60 + 38 * len(text), 3), (225, 240, 245), np.uint8)
+    cv2.putText(img, text, (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.6, ink, 4, cv2.LINE_AA)
+    return img
+
+
+def _with_red_stamp(img: np.ndarray) -> np.ndarray:
+    """A red rubber stamp (a frame and a word) across ``img``, its ink multiplying the paper's and the pen's."""
+    h, w = img.shape[:2]
+    stamp = np.full_like(img, 255)
+    cv2.rectangle(stamp, (8, 4), (w - 8, h - 6), (50, 40, 190), 3)
+    cv2.putText(stamp, "PAID 11", (14, h // 2 + 14), cv2.FONT_HERSHEY_DUPLEX, 1.3, (50, 40, 190), 3)
+    return (img.astype(np.float32) * stamp / 255).astype(np.uint8)
+
+
+def test_a_red_stamp_is_read_as_paper_and_the_read_goes_to_review():
+    blue = (150, 62, 28)
+    plain = pipeline.read_cheque(_inked_field("4072", blue), layout="field")
+    assert plain.digits == "4072"
+    stamped = pipeline.read_cheque(_with_red_stamp(_inked_field("4072", blue)), layout="field")
+    assert stamped.digits == "4072"
+    assert stamped.needs_review and "segmentation" in stamped.review_reasons   # the stamp's crossings stay
+    prepared = pipeline.prepare_page(pipeline._page_from_array(_with_red_stamp(_inked_field("4072", blue))),
+                                     ReadOptions(layout="field"))
+    assert prepared.stamped and not pipeline.prepare_page(
+        pipeline._page_from_array(_inked_field("4072", blue)), ReadOptions(layout="field")).stamped
+
+
+def test_an_amount_written_in_red_is_read_not_dropped_as_a_stamp():
+    red = (40, 36, 186)
+    field = _inked_field("4072", red)
+    assert preprocess.red_stamp(Field(BBox(0, 0, field.shape[1], field.shape[0]), field[..., 1], field)) is not None
+    prepared = pipeline.prepare_page(pipeline._page_from_array(field), ReadOptions(layout="field"))
+    assert not prepared.stamped
+    assert pipeline.read_cheque(field, layout="field").digits == "4072"

@@ -151,7 +151,8 @@ def test_hard_styles_change_the_handwriting(digits):
     assert (amount_ink(pen=2.0) < 128).sum() > 1.5 * (amount_ink(pen=0.5) < 128).sum()
     assert amount_ink(ink="grey").min() > amount_ink().min() + 40  # grey ink is lighter than black
     assert set(HARD_STYLES) >= {"touching", "slant", "thick", "thin", "grey", "coloured", "in-cts"}
-    assert set(INKS) == {"blue", "black", "grey"}
+    assert set(INKS) == {"blue", "black", "grey", "red"}   # red only when asked for: a red pen must be read
+    assert (amount_ink(ink="red") < 160).sum() > 100
 
 
 def test_touching_style_makes_digits_overlap(digits):
