@@ -115,11 +115,12 @@ def to_gray(field: Field, paper: np.ndarray | None = None) -> np.ndarray:
 
 
 def red_stamp(field: Field) -> np.ndarray | None:
-    """The mask of red ink in a colour field, where it covers at least ``STAMP_MIN_SHARE`` of it
-    (a rubber stamp, or a red pen: the pipeline tells them apart, see ``pipeline.STAMP_MIN_INK_LEFT``)
-    besides straight lines (a box printed in red or brown); ``None`` otherwise. Red ink: red at least ``STAMP_REDNESS`` above green and blue (blue, violet
-    and black pens, and gray, fall far below), widened by a pixel for its blended rim, where red
-    light still passes (a pen stroke under the stamp stays).
+    """The mask of a colour field's red ink, to read as paper, when enough of it lies off straight
+    lines to be a stamp (``STAMP_MIN_SHARE`` of the field; a box printed in red or brown is straight),
+    else ``None``. Red ink: red at least ``STAMP_REDNESS`` above green and blue (blue, violet and
+    black pens, and gray, fall far below), widened by a pixel for its blended rim, where red light
+    still passes (a pen stroke across the stamp stays). A red pen looks the same here: the pipeline
+    keeps its ink when nothing like a pen's is left without it (``pipeline.STAMP_MIN_INK_LEFT``).
 
     >>> import numpy as np
     >>> bgr = np.full((40, 100, 3), 235, np.uint8)
@@ -139,13 +140,12 @@ def red_stamp(field: Field) -> np.ndarray | None:
     red = ((r - np.maximum(g, b)) >= STAMP_REDNESS).astype(np.uint8)
     if red.mean() < STAMP_MIN_SHARE:
         return None
-    # a printed box or rule in red or brown is straight: only what is left beside it may be a stamp
     h, w = red.shape
-    lines = cv2.morphologyEx(red, cv2.MORPH_OPEN, _rect(max(3, int(LINE_H_FRACTION * w)), 1)) | cv2.morphologyEx(
-        red, cv2.MORPH_OPEN, _rect(1, max(3, int(LINE_V_FRACTION * h))))
-    if (red & ~cv2.dilate(lines, np.ones((5, 5), np.uint8)).astype(bool)).mean() < STAMP_MIN_SHARE:
+    lines = (cv2.morphologyEx(red, cv2.MORPH_OPEN, _rect(max(3, int(LINE_H_FRACTION * w)), 1))
+             | cv2.morphologyEx(red, cv2.MORPH_OPEN, _rect(1, max(3, int(LINE_V_FRACTION * h)))))
+    if (red.astype(bool) & (cv2.dilate(lines, _rect(5, 5)) == 0)).mean() < STAMP_MIN_SHARE:
         return None
-    return cv2.dilate(red.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & (r >= STAMP_MIN_RED)
+    return (cv2.dilate(red, _rect(3, 3)) > 0) & (r >= STAMP_MIN_RED)
 
 
 def flatten_background(gray: np.ndarray, stroke: int) -> np.ndarray:
