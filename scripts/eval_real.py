@@ -7,7 +7,9 @@
 - with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13 and 180 degrees), on
   a dark scanner bed (also turned -5 degrees), with a black pen, at the lower resolutions banks
   exchange (200 dpi black and white, 150 and 100 dpi gray JPEG), and with the amount box moved to
-  the top right corner (another country's layout): the amount right, per change.
+  the top right corner (another country's layout): the amount right, per change;
+- with ``--synth N``, N synthetic cheques from MNIST test digits; with ``--red N``, N synthetic
+  cheques written with a red pen and the same N with a red rubber stamp across the amount field.
 
 Usage::
 
@@ -22,6 +24,7 @@ the repository.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import collections
 import sys
 import time
@@ -85,6 +88,40 @@ def _black_pen(image: np.ndarray) -> np.ndarray:
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
     dark = np.clip((gray - 90.0) * 255.0 / 150.0, 0, 255).astype(np.uint8)
     return cv2.cvtColor(dark, cv2.COLOR_GRAY2BGR)
+
+
+def _stamped_field(image: np.ndarray, field: BBox) -> np.ndarray:
+    """``image`` with a red rectangular rubber stamp ("RECEIVED") across the amount ``field``."""
+    stamp, red = np.full_like(image, 255), (50, 40, 190)
+    x0, y0 = int(field.x + 0.15 * field.w), int(field.y - 0.2 * field.h)
+    cv2.rectangle(stamp, (x0, y0), (int(x0 + 0.7 * field.w), int(y0 + 1.2 * field.h)), red, max(3, field.h // 25))
+    cv2.putText(stamp, "RECEIVED", (x0 + field.h // 6, int(y0 + 0.75 * field.h)), cv2.FONT_HERSHEY_DUPLEX,
+                field.h / 60, red, max(2, field.h // 30))
+    return (image.astype(np.float32) * stamp.astype(np.float32) / 255).astype(np.uint8)
+
+
+def red_ink_rows(n: int, classifier) -> list[tuple[str, str, str]]:
+    """Table rows for ``n`` synthetic cheques (seed 5) written with a red pen, and the same cheques
+    written as drawn with a red stamp across the field: amount right, auto-accepted (wrong)."""
+    from cheque_reader import synth
+
+    source, rows = synth.mnist_test_digits(), []
+    for name in ("written with a red pen", "a red stamp across the amount field"):
+        ok = accepted = wrong = 0
+        for i in range(n):
+            rng = np.random.default_rng([5, i])
+            style = synth.random_style(rng, synth.LAYOUTS, 0.5)
+            if name.startswith("written"):
+                style = dataclasses.replace(style, ink="red")
+            ch = synth.render_cheque(source, rng, style=style)
+            image = ch.image if name.startswith("written") else _stamped_field(ch.image, ch.field)
+            res, _, _ = read(page_of(image, f"red{i:05d}"), "auto", classifier, None, f"red{i:05d}")
+            ok += res.digits == ch.digits
+            accepted += not res.needs_review
+            wrong += not res.needs_review and res.digits != ch.digits
+        rows.append((f"synthetic cheques ({n}, seed 5), {name}", "amount right; auto-accepted (wrong among them)",
+                     f"{ok}/{n} = {ok / n:.1%}; {accepted} ({wrong})"))
+    return rows
 
 
 def _bitonal_200dpi(image: np.ndarray) -> np.ndarray:
@@ -241,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also read the IDRBT cheques with certain labels turned and on a scanner bed (amount only)")
     ap.add_argument("--synth", type=int, default=0, metavar="N",
                     help="also read N synthetic cheques rendered from MNIST test digits (--layout auto)")
+    ap.add_argument("--red", type=int, default=0, metavar="N",
+                    help="also read N synthetic cheques written with a red pen, and the same N with a red "
+                         "rubber stamp across the amount field (a red pen must be read, a stamp read as paper)")
     args = ap.parse_args(argv)
 
     try:
@@ -387,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((name, "auto-accepted with the value wrong", f"{accepted_value_wrong}/{accepted}"))
         rows.append((name, "value right, by how the amount is written",
                      ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(value_by_format.items()))))
+
+    if args.red:
+        rows.extend(red_ink_rows(args.red, classifier))
 
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
