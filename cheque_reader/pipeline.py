@@ -70,10 +70,11 @@ LAYOUT_CONVENTION = {"us": "us", "in-cts": "in"}
 #: ``STAMP_MIN_DIGITS`` digit pieces, and no more than with the red: else the red was the pen (its
 #: rims and the box's sides are what is left). IDRBT with a red oval stamp across the box: 0.19-0.52
 #: of the ink and 6-28 pieces left. Synthetic cheques written in red (``synth.INKS["red"]``): 187 of
-#: 200 right (seed 4) and 140 of 150 (seed 5), against 187 and 141 without this rule; the one lost
-#: was written on a coloured security pattern, whose lines are what is left. A read under a stamp
-#: always goes to review (``segmentation``): the stamp's crossings stay on the digits, and on 150
-#: synthetic cheques with a rectangular stamp 4 of the 37 reads that would have passed were wrong.
+#: 200 right (seed 4) and 140 of 150 (seed 5, ``scripts/eval_real.py --red 150``), against 187 and
+#: 141 without this rule; the one lost was written on a coloured security pattern, whose lines are
+#: what is left. A read under a stamp always goes to review (``segmentation``): the stamp's
+#: crossings stay on the digits, and of the same 150 with a rectangular stamp 71 are read right, but
+#: 4 of the 37 reads that would have passed were wrong.
 STAMP_MIN_INK_LEFT = 0.15
 STAMP_MIN_DIGITS = 3
 
