@@ -24,8 +24,8 @@ the repository.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import collections
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -101,20 +101,20 @@ def _stamped_field(image: np.ndarray, field: BBox) -> np.ndarray:
 
 
 def red_ink_rows(n: int, classifier) -> list[tuple[str, str, str]]:
-    """Table rows for ``n`` synthetic cheques (seed 5) written with a red pen, and the same cheques
-    written as drawn with a red stamp across the field: amount right, auto-accepted (wrong)."""
+    """Table rows for ``n`` synthetic cheques (seed 5) written with a red pen, and for the same
+    cheques, as drawn, with a red stamp across the field: amount right, auto-accepted (wrong)."""
     from cheque_reader import synth
 
     source, rows = synth.mnist_test_digits(), []
-    for name in ("written with a red pen", "a red stamp across the amount field"):
+    for name, red_pen in (("written with a red pen", True), ("a red stamp across the amount field", False)):
         ok = accepted = wrong = 0
         for i in range(n):
             rng = np.random.default_rng([5, i])
             style = synth.random_style(rng, synth.LAYOUTS, 0.5)
-            if name.startswith("written"):
+            if red_pen:
                 style = dataclasses.replace(style, ink="red")
             ch = synth.render_cheque(source, rng, style=style)
-            image = ch.image if name.startswith("written") else _stamped_field(ch.image, ch.field)
+            image = ch.image if red_pen else _stamped_field(ch.image, ch.field)
             res, _, _ = read(page_of(image, f"red{i:05d}"), "auto", classifier, None, f"red{i:05d}")
             ok += res.digits == ch.digits
             accepted += not res.needs_review

@@ -257,7 +257,7 @@ def test_repair_grammar_drops_the_digit_the_field_reader_doubts_most():
 
 def test_repair_grammar_puts_back_a_zero_the_field_reader_merged_into_the_one_before():
     from cheque_reader import sdnn
-    from cheque_reader.types import BBox, DigitRead
+    from cheque_reader.types import DigitRead
 
     # the reader saw 1 2 5 0 0 0 and a long last 0 (columns 13-15) with no gap: "1,25,00,00/-"
     lp = _views({1: (1, 0.95), 3: (2, 0.95), 5: (5, 0.95), 7: (0, 0.95), 9: (0, 0.95), 11: (0, 0.95),
