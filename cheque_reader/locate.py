@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 
 from .errors import LayoutError
-from .preprocess import _two_top_bars
+from .preprocess import two_top_bars
 from .types import BBox, Field, Page
 
 log = logging.getLogger("cheque_reader")
@@ -727,6 +727,6 @@ def _dollar_left_of(gray: np.ndarray, box: BBox) -> bool:
         x, y, cw, ch, _ = stats[i]
         if (DOLLAR_MIN_HEIGHT * box.h <= ch <= 1.1 * box.h and DOLLAR_ASPECT[0] <= cw / ch <= DOLLAR_ASPECT[1]
                 and x1 - (x0 + x + cw) <= DOLLAR_MAX_GAP * box.h
-                and not _two_top_bars(labels[y : y + ch, x : x + cw] == i)):
+                and not two_top_bars(labels[y : y + ch, x : x + cw] == i)):
             return True
     return False

@@ -103,15 +103,23 @@ def to_gray(field: Field, paper: np.ndarray | None = None) -> np.ndarray:
     >>> to_gray(Field(BBox(0, 0, 2, 1), bgr[..., 1], bgr)).tolist()   # light-blue paper, blue ink
     [[150, 40]]
     """
-    color = field.color
+    color = _field_color(field)
     gray = field.image
-    if color is not None and color.ndim == 3 and color.shape[:2] == field.image.shape[:2]:
+    if color is not None:
         # channel by channel: numpy's min over the last (interleaved) axis is about 25 times slower
         gray = functools.reduce(np.minimum, (color[..., c] for c in range(1, color.shape[2])), color[..., 0])
     if paper is not None and paper.any():
         gray = gray.copy()
         gray[paper] = np.percentile(gray, PAPER_PERCENTILE)
     return gray
+
+
+def _field_color(field: Field) -> np.ndarray | None:
+    """The field's colour crop when it has one of the gray image's size, else ``None``."""
+    color = field.color
+    if color is None or color.ndim != 3 or color.shape[:2] != field.image.shape[:2]:
+        return None
+    return color
 
 
 def red_stamp(field: Field) -> np.ndarray | None:
@@ -133,8 +141,8 @@ def red_stamp(field: Field) -> np.ndarray | None:
     >>> red_stamp(Field(BBox(0, 0, 100, 40), bgr[..., 1], bgr)) is None
     True
     """
-    color = field.color
-    if color is None or color.ndim != 3 or color.shape[2] != 3 or color.shape[:2] != field.image.shape[:2]:
+    color = _field_color(field)
+    if color is None or color.shape[2] != 3:
         return None
     b, g, r = (color[..., c].astype(np.int16) for c in range(3))
     red = ((r - np.maximum(g, b)) >= STAMP_REDNESS).astype(np.uint8)
@@ -430,7 +438,7 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     elongation below ``SIGN_MIN_ELONGATION``), printed darker than the rest of the ink in
     ``gray`` (by ``SIGN_DARKER_BY``: a handwritten first digit has the pen's shade) or, when a
     black pen matches the print's shade, with a rupee's two bars at its top
-    (:func:`_two_top_bars`), and no other ink starts left of its right edge.
+    (:func:`two_top_bars`), and no other ink starts left of its right edge.
     """
     h, w = ink.shape
     n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
@@ -452,19 +460,19 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
         return ink
     sign = lab == first
     darker = np.median(gray[sign]) <= np.median(gray[ink & ~sign]) - SIGN_DARKER_BY
-    if not darker and not _two_top_bars(sign[y : y + ch, x : x + cw]):
+    if not darker and not two_top_bars(sign[y : y + ch, x : x + cw]):
         return ink  # the pen's own shade and no rupee's bars: a handwritten first digit
     return ink & ~sign
 
 
-def _two_top_bars(mask: np.ndarray) -> bool:
+def two_top_bars(mask: np.ndarray) -> bool:
     """Whether ``mask`` has two separate horizontal bars across most of its width in its top
     ``SIGN_BARS_TOP`` rows, the first at the very top: the printed rupee sign's, which no digit has
     (a 7 or a 5 has one; a crossed 7's bar is lower).
 
     >>> rupee = np.zeros((40, 24), bool); rupee[0:3] = rupee[9:12] = True; rupee[12:40, 4:7] = True
     >>> seven = np.zeros((40, 24), bool); seven[0:3] = True; seven[3:40, 12:15] = True
-    >>> _two_top_bars(rupee), _two_top_bars(seven)
+    >>> two_top_bars(rupee), two_top_bars(seven)
     (True, False)
     """
     h, w = mask.shape
