@@ -202,6 +202,45 @@ def test_reader_never_returns_an_amount_with_a_leading_zero(reader):
     assert reads[-1].digits in ("0", "")                      # a lone zero stays what it is
 
 
+def _ends_75_or_00(p75: float, p00: float) -> sdnn.FieldRead:
+    """A read of ``1075`` whose last two digits could also be ``00``."""
+    p = np.full((12, 11), 0.01)
+    p[:, sdnn.BLANK] = 0.9
+    p[1, [1, sdnn.BLANK]] = p[4, [0, sdnn.BLANK]] = 0.9, 0.01
+    p[7, [7, 0, sdnn.BLANK]] = p[10, [5, 0, sdnn.BLANK]] = p75, p00, 0.01
+    lp = np.log(p / p.sum(axis=1, keepdims=True))
+    cols = ((1, 2), (4, 5), (7, 8), (10, 11))
+    return sdnn.FieldRead("1075", sdnn.string_probability(lp, "1075"), (0.9, 0.9, p75, p75), cols, 1.0, (lp,), ("1075",))
+
+
+def test_a_read_that_may_end_in_zeros_is_rounded_only_when_the_network_hesitates():
+    unsure = _ends_75_or_00(0.5, 0.4)
+    r = sdnn._rounded(unsure, sdnn.TRAILING_ZERO_PRIOR)
+    assert r.digits == "1000" and r.columns == unsure.columns
+    assert r.confidence == pytest.approx(sdnn.string_probability(unsure.view_log_probs[0], "1000"))
+    assert r.digit_confidences[:2] == (0.9, 0.9) and r.digit_confidences[2:] == (r.confidence, r.confidence)
+    assert r.views_agree == 0.0
+    assert sdnn._rounded(unsure, 1.0).digits == "1075"              # no prior: the network's best
+    sure = _ends_75_or_00(0.85, 0.05)
+    assert sdnn._rounded(sure, sdnn.TRAILING_ZERO_PRIOR) is sure
+    assert sdnn._rounded(sure, 1e6).digits == "1000"                # the prior decides, not a rule
+
+
+def test_rounding_never_zeroes_the_first_digit():
+    for digits in ("5", "50", "500"):
+        lp = np.log(np.full((8, 11), 1 / 11))
+        read = sdnn.FieldRead(digits, sdnn.string_probability(lp, digits), (0.5,) * len(digits),
+                              tuple((k, k + 1) for k in range(len(digits))), 1.0, (lp,), (digits,))
+        assert sdnn._rounded(read, 1e6).digits == digits
+
+
+def test_reader_applies_the_amount_prior(reader, monkeypatch):
+    x = sdnn.field_input(*_strip("1075"))
+    assert reader.read([x])[0].digits == "1075"
+    monkeypatch.setattr(sdnn, "TRAILING_ZERO_PRIOR", 1e12)         # round amounts overwhelmingly likely
+    assert reader.read([x])[0].digits.endswith("0")
+
+
 def test_precise_batch_norm_averages_the_statistics_over_the_batches_and_changes_nothing_else():
     import torch
 
