@@ -213,25 +213,52 @@ def _ends_75_or_00(p75: float, p00: float) -> sdnn.FieldRead:
     return sdnn.FieldRead("1075", sdnn.string_probability(lp, "1075"), (0.9, 0.9, p75, p75), cols, 1.0, (lp,), ("1075",))
 
 
+def _likeliest(read: sdnn.FieldRead, zero: float = sdnn.TRAILING_ZERO_PRIOR,
+               first_power: float = sdnn.FIRST_DIGIT_PRIOR_POWER) -> sdnn.FieldRead:
+    return sdnn._likeliest_amount(read, zero, first_power)
+
+
 def test_a_read_that_may_end_in_zeros_is_rounded_only_when_the_network_hesitates():
     unsure = _ends_75_or_00(0.5, 0.4)
-    r = sdnn._rounded(unsure, sdnn.TRAILING_ZERO_PRIOR)
+    r = _likeliest(unsure)
     assert r.digits == "1000" and r.columns == unsure.columns
     assert r.confidence == pytest.approx(sdnn.string_probability(unsure.view_log_probs[0], "1000"))
     assert r.digit_confidences[:2] == (0.9, 0.9) and r.digit_confidences[2:] == (r.confidence, r.confidence)
     assert r.views_agree == 0.0
-    assert sdnn._rounded(unsure, 1.0).digits == "1075"              # no prior: the network's best
+    assert _likeliest(unsure, 1.0, 0.0).digits == "1075"            # no prior: the network's best
     sure = _ends_75_or_00(0.85, 0.05)
-    assert sdnn._rounded(sure, sdnn.TRAILING_ZERO_PRIOR) is sure
-    assert sdnn._rounded(sure, 1e6).digits == "1000"                # the prior decides, not a rule
+    assert _likeliest(sure) is sure
+    assert _likeliest(sure, 1e6).digits == "1000"                   # the prior decides, not a rule
 
 
-def test_rounding_never_zeroes_the_first_digit():
+def test_an_unsure_first_digit_leans_to_benfords_law():
+    def read_of(p9: float, p1: float) -> sdnn.FieldRead:  # "9586" whose 9 could be a 1
+        p = np.full((13, 11), 0.01)
+        p[:, sdnn.BLANK] = 0.9
+        p[1, [9, 1, sdnn.BLANK]] = p9, p1, 0.01
+        for t, d in ((4, 5), (7, 8), (10, 6)):
+            p[t, [d, sdnn.BLANK]] = 0.9, 0.01
+        lp = np.log(p / p.sum(axis=1, keepdims=True))
+        cols = ((1, 2), (4, 5), (7, 8), (10, 11))
+        return sdnn.FieldRead("9586", sdnn.string_probability(lp, "9586"), (p9, 0.9, 0.9, 0.9), cols, 1.0, (lp,), ("9586",))
+
+    unsure = read_of(0.5, 0.4)
+    r = _likeliest(unsure)
+    assert r.digits == "1586" and r.digit_confidences[0] == pytest.approx(r.confidence) and r.digit_confidences[1:] == (0.9,) * 3
+    assert _likeliest(unsure, 1.0, 0.0) is unsure
+    sure = read_of(0.9, 0.05)
+    assert _likeliest(sure) is sure
+    assert sdnn.amount_prior("1586", 1.0, 1.0) > sdnn.amount_prior("5586", 1.0, 1.0) > sdnn.amount_prior("9586", 1.0, 1.0)
+
+
+def test_the_amount_prior_never_writes_a_leading_zero_and_leaves_one_digit_alone():
     for digits in ("5", "50", "500"):
         lp = np.log(np.full((8, 11), 1 / 11))
         read = sdnn.FieldRead(digits, sdnn.string_probability(lp, digits), (0.5,) * len(digits),
                               tuple((k, k + 1) for k in range(len(digits))), 1.0, (lp,), (digits,))
-        assert sdnn._rounded(read, 1e6).digits == digits
+        out = _likeliest(read, 1e6, 0.0)
+        assert out.digits[0] != "0" and out.digits.endswith(digits[1:])
+    assert sdnn.amount_prior("0500", 2.0, 1.0) == 0.0
 
 
 def test_reader_applies_the_amount_prior(reader, monkeypatch):
