@@ -487,12 +487,18 @@ def _likeliest_amount(read: FieldRead, zero: float, first_power: float) -> Field
             break
         ks = tuple(nonzero[-n:])
         options.append(("".join("0" if k in ks else ch for k, ch in enumerate(digits)), ks))
-    probs = read.probabilities([t for t, _ in options])
-    scores = probs * [amount_prior(t, zero, first_power) for t, _ in options]
-    best = int(np.argmax(scores))
-    if scores[best] <= read.confidence * amount_prior(digits, zero, first_power):
+    own = read.confidence * amount_prior(digits, zero, first_power)
+    # another string's probability is at most 1 - the read's: only options whose prior could win are scored
+    priors = [amount_prior(t, zero, first_power) for t, _ in options]
+    kept = [(o, prior) for o, prior in zip(options, priors) if (1.0 - read.confidence) * prior > own]
+    if not kept:
         return read
-    (text, changed), p = options[best], float(probs[best])
+    probs = read.probabilities([t for (t, _), _ in kept])
+    scores = probs * [prior for _, prior in kept]
+    best = int(np.argmax(scores))
+    if scores[best] <= own:
+        return read
+    ((text, changed), _), p = kept[best], float(probs[best])
     confidences = tuple(p if k in changed else c for k, c in enumerate(read.digit_confidences))
     return dataclasses.replace(read, digits=text, confidence=p, digit_confidences=confidences,
                                views_agree=read.share_reading(text))

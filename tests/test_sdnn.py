@@ -261,6 +261,34 @@ def test_the_amount_prior_never_writes_a_leading_zero_and_leaves_one_digit_alone
     assert sdnn.amount_prior("0500", 2.0, 1.0) == 0.0
 
 
+def test_the_amount_prior_scores_only_the_options_that_could_win_and_loses_nothing_by_it():
+    rng, changed = np.random.default_rng(0), 0
+    for _ in range(60):
+        digits = str(rng.integers(10, 99999))
+        p = np.full((2 * len(digits) + 1, 11), 0.0005)
+        p[0::2, sdnn.BLANK] = 1.0
+        unsure = int(rng.integers(0, len(digits)))  # one digit seen with a rival beside it (a 0 after the first)
+        for k, ch in enumerate(digits):
+            q, rival = (rng.uniform(0.3, 1.0), int(rng.integers(1, 10)) if k == 0 else 0) if k == unsure else (1.0, 0)
+            p[2 * k + 1, [int(ch), rival]] += (q, 1 - q) if rival != int(ch) else (1.0, 0.0)
+        lp = np.log(p / p.sum(axis=1, keepdims=True))
+        read = sdnn.FieldRead(digits, sdnn.string_probability(lp, digits), (0.5,) * len(digits),
+                              tuple((2 * k + 1, 2 * k + 2) for k in range(len(digits))), 1.0, (lp,), (digits,))
+        zero, power = float(rng.uniform(1, 4)), float(rng.uniform(0, 1.5))
+        options = [k + digits[1:] for k in "123456789"]
+        nonzero = [k for k, ch in enumerate(digits) if ch != "0"]
+        options += ["".join("0" if k in nonzero[-n:] else ch for k, ch in enumerate(digits))
+                    for n in (1, 2) if len(nonzero) > n]
+        scores = read.probabilities(options) * [sdnn.amount_prior(t, zero, power) for t in options]
+        brute = options[int(np.argmax(scores))]      # every option scored
+        if scores.max() <= read.confidence * sdnn.amount_prior(digits, zero, power):
+            brute = digits
+        assert sdnn._likeliest_amount(read, zero, power).digits == brute
+        changed += brute != digits
+    assert changed >= 10                                # the prior changed some reads, not all
+    assert changed <= 50
+
+
 def test_reader_applies_the_amount_prior(reader, monkeypatch):
     x = sdnn.field_input(*_strip("1075"))
     assert reader.read([x])[0].digits == "1075"
