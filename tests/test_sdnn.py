@@ -215,7 +215,7 @@ def _ends_75_or_00(p75: float, p00: float) -> sdnn.FieldRead:
 
 def _likeliest(read: sdnn.FieldRead, zero: float = sdnn.TRAILING_ZERO_PRIOR,
                first_power: float = sdnn.FIRST_DIGIT_PRIOR_POWER) -> sdnn.FieldRead:
-    return sdnn._likeliest_amount(read, zero, first_power)
+    return sdnn._likeliest_amounts([read], zero, first_power)[0]
 
 
 def test_a_read_that_may_end_in_zeros_is_rounded_only_when_the_network_hesitates():
@@ -263,13 +263,13 @@ def test_the_amount_prior_never_writes_a_leading_zero_and_leaves_one_digit_alone
 
 def test_the_amount_prior_scores_only_the_options_that_could_win_and_loses_nothing_by_it():
     rng, changed = np.random.default_rng(0), 0
-    for _ in range(60):
+    for _ in range(100):
         digits = str(rng.integers(10, 99999))
         p = np.full((2 * len(digits) + 1, 11), 0.0005)
         p[0::2, sdnn.BLANK] = 1.0
-        unsure = int(rng.integers(0, len(digits)))  # one digit seen with a rival beside it (a 0 after the first)
+        unsure = int(rng.integers(0, len(digits)))  # one digit seen with a less likely rival (a 0 after the first)
         for k, ch in enumerate(digits):
-            q, rival = (rng.uniform(0.3, 1.0), int(rng.integers(1, 10)) if k == 0 else 0) if k == unsure else (1.0, 0)
+            q, rival = (rng.uniform(0.5, 1.0), int(rng.integers(1, 10)) if k == 0 else 0) if k == unsure else (1.0, 0)
             p[2 * k + 1, [int(ch), rival]] += (q, 1 - q) if rival != int(ch) else (1.0, 0.0)
         lp = np.log(p / p.sum(axis=1, keepdims=True))
         read = sdnn.FieldRead(digits, sdnn.string_probability(lp, digits), (0.5,) * len(digits),
@@ -283,10 +283,10 @@ def test_the_amount_prior_scores_only_the_options_that_could_win_and_loses_nothi
         brute = options[int(np.argmax(scores))]      # every option scored
         if scores.max() <= read.confidence * sdnn.amount_prior(digits, zero, power):
             brute = digits
-        assert sdnn._likeliest_amount(read, zero, power).digits == brute
+        assert _likeliest(read, zero, power).digits == brute
         changed += brute != digits
     assert changed >= 10                                # the prior changed some reads, not all
-    assert changed <= 50
+    assert changed <= 80
 
 
 def test_reader_applies_the_amount_prior(reader, monkeypatch):
