@@ -484,21 +484,14 @@ def _likeliest_amounts(reads: Sequence[FieldRead], zero: float, first_power: flo
     probs = iter(string_probabilities(pairs)) if pairs else iter(())
     out = []
     for read, options in zip(reads, kept):
-        if not options:
-            out.append(read)
-            continue
-        best, best_score, best_p = None, read.confidence * amount_prior(read.digits, zero, first_power), 0.0
+        best, best_score = read, read.confidence * amount_prior(read.digits, zero, first_power) if options else 0.0
         for text, changed, prior in options:
             p = float(np.mean([next(probs) for _ in read.view_log_probs]))
             if p * prior > best_score:
-                best, best_score, best_p = (text, changed), p * prior, p
-        if best is None:
-            out.append(read)
-            continue
-        text, changed = best
-        confidences = tuple(best_p if k in changed else c for k, c in enumerate(read.digit_confidences))
-        out.append(dataclasses.replace(read, digits=text, confidence=best_p, digit_confidences=confidences,
-                                       views_agree=read.share_reading(text)))
+                confidences = tuple(p if k in changed else c for k, c in enumerate(read.digit_confidences))
+                best, best_score = dataclasses.replace(read, digits=text, confidence=p, digit_confidences=confidences,
+                                                       views_agree=read.share_reading(text)), p * prior
+        out.append(best)
     return out
 
 
