@@ -21,6 +21,7 @@ Examples::
     python scripts/bench.py --n 1000,5000 --kinds tiff-g4 --unique 20     # RSS flatness
     python scripts/bench.py --n 0 --tesseract 60 --profile 10
     python scripts/bench.py --n 0 --kinds field --unique 1 --orand 0   # real fields, ours vs Tesseract
+    python scripts/bench.py --n 2000 --kinds tiff-g4,jpeg --workers 14 --device cuda   # on a GPU machine
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ import json, sys, time
 t0 = time.perf_counter()
 from cheque_reader.batch import read_folder
 from cheque_reader.config import ReadOptions
-opts = ReadOptions(workers=int(sys.argv[3]), layout=sys.argv[4], backend=sys.argv[5])
+opts = ReadOptions(workers=int(sys.argv[3]), layout=sys.argv[4], backend=sys.argv[5], device=sys.argv[6])
 t1 = time.perf_counter()
 stamps = []
 df = read_folder([sys.argv[1]], options=opts, output=sys.argv[2], progress=lambda d, n: stamps.append(time.perf_counter()))
@@ -119,13 +120,14 @@ print(json.dumps({"import_s": t1 - t0, "read_s": t2 - t1, "rows": len(df), "stea
 """
 
 
-def run_child(folder: Path, out: Path, workers: int, layout: str = "auto", backend: str = "auto") -> dict:
+def run_child(folder: Path, out: Path, workers: int, layout: str = "auto", backend: str = "auto",
+              device: str = "cpu") -> dict:
     """Run read_folder in a fresh process; peak RSS of its process tree sampled every 50 ms."""
     import psutil
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), str(out), str(workers), layout, backend],
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), str(out), str(workers), layout, backend, device],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = peak_pss = 0
     ps = psutil.Process(proc.pid)
@@ -312,6 +314,8 @@ def main(argv=None) -> None:
     ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
                     help="both networks' backend for the whole-process table (onnx needs the [onnx] extra; "
                          "auto, as read: onnx when installed)")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                    help="where the networks run in the whole-process table (cuda: the torch backend on the GPU)")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir, removed)")
     ap.add_argument("--tesseract", type=int, default=0, help="fields for the Tesseract comparison (0: skip)")
     ap.add_argument("--profile", type=int, default=0, help="pages per kind for the per-stage table (0: skip)")
@@ -324,7 +328,7 @@ def main(argv=None) -> None:
     src = digit_source()
     sizes = [int(s) for s in args.n.split(",") if s.strip()]
     kinds = [k for k in args.kinds.split(",") if k]
-    print(f"# {os.cpu_count()} CPUs, workers={args.workers}, backend={args.backend}, digits from {len(src)} images; scratch {work}")
+    print(f"# {os.cpu_count()} CPUs, workers={args.workers}, backend={args.backend}, device={args.device}, digits from {len(src)} images; scratch {work}")
     rows = []
     rendered = {}
     for kind in kinds:
@@ -340,7 +344,7 @@ def main(argv=None) -> None:
             truth = make_folder(folder, kind, cheques, n)
             out = work / f"{kind}-{n}.csv"
             info = run_child(folder, out, args.workers, layout="field" if kind == "field" else "auto",
-                             backend=args.backend)
+                             backend=args.backend, device=args.device)
             rows.append((kind, n, info["rows"], n / info["read_s"], info["steady"], n / info["wall_s"],
                          info["peak_rss_mb"], info["peak_pss_mb"], accuracy(out, truth), os.getloadavg()[0]))
             shutil.rmtree(folder, ignore_errors=True)
