@@ -304,8 +304,11 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
             tokens.append((ch, conf))
     else:
         j = 0
-        for i in chosen:
+        for i in with_skipped_points(prepared.candidates, chosen, predictions.not_digit):
             cand = prepared.candidates[i]
+            if i not in chosen:  # a thick point the path skipped (with_skipped_points)
+                tokens.append((".", 1.0))
+                continue
             if cand.kind != "digit":
                 tokens.append((cand.kind, 1.0))
                 continue
@@ -325,6 +328,59 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
         tokens = with_superscript_cents(tokens, [r.bbox for r in reads], prefer)
     read = assemble_amount(tokens, prefer=prefer)
     return read, reads[: len(read.digits)]  # a "/100" denominator is dropped from the digits: drop its reads too
+
+
+#: A piece the chosen path leaves out before the last two of its digits is their point when the
+#: classifier calls it no digit (at least this probability), it is round (its sides within 0.6 of
+#: each other) and ``SKIPPED_POINT_SIZE`` of the digits' median height across (larger than the
+#: segmenter's points, :data:`~cheque_reader.segment.ROUND_POINT_SIZE`), and its middle lies in
+#: the lower ``SKIPPED_POINT_LOW`` of their band. On 2,000 synthetic cheques (seeds 4 and 5) this
+#: put 17 more values right (881 -> 887, 844 -> 855; ``150.00`` had been read ``15000``) and 6 more
+#: reads auto-accepted, no more of them wrong; no ORAND or IDRBT read changed. Without the size floor and the
+#: two digits after it, IDRBT commas (``329,000/-``) and a speck at the feet were read as points.
+SKIPPED_POINT_NOT_DIGIT = 0.5
+SKIPPED_POINT_SIZE = (0.25, 0.5)
+SKIPPED_POINT_LOW = 0.4
+
+
+def with_skipped_points(candidates, chosen: Sequence[int], not_digit: np.ndarray) -> list[int]:
+    """``chosen`` with a one-piece candidate it leaves out before its last two digits that looks like
+    their decimal point (see :data:`SKIPPED_POINT_NOT_DIGIT`) put back, as ``.``, in its place (a
+    thick pen's point, too large for the segmenter to call a point, that the path spelling the
+    digits skips).
+
+    >>> from cheque_reader.types import DigitCandidate
+    >>> boxes = [BBox(0, 20, 24, 40), BBox(30, 20, 24, 40), BBox(58, 46, 14, 14),
+    ...          BBox(76, 20, 24, 40), BBox(106, 20, 24, 40)]
+    >>> cands = [DigitCandidate(b, np.zeros((b.h, b.w), np.uint8), "digit", k, k + 1) for k, b in enumerate(boxes)]
+    >>> with_skipped_points(cands, (0, 1, 3, 4), np.array([0.0, 0.0, 0.9, 0.0, 0.0]))   # "15.00"
+    [0, 1, 2, 3, 4]
+    """
+    digits = [i for i in chosen if candidates[i].kind == "digit"]
+    if len(digits) < 2:
+        return list(chosen)
+    covered = {p for i in chosen for p in range(candidates[i].start, candidates[i].end)}
+    height = float(np.median([candidates[i].bbox.h for i in digits]))
+    out = list(chosen)
+    for i, c in enumerate(candidates):
+        if c.kind != "digit" or c.end != c.start + 1 or c.start in covered or not_digit[i] < SKIPPED_POINT_NOT_DIGIT:
+            continue
+        cx, cy = c.bbox.x + c.bbox.w / 2, c.bbox.y + c.bbox.h / 2
+        left = [k for k in digits if candidates[k].bbox.x2 <= cx]
+        right = [k for k in digits if candidates[k].bbox.x >= cx]
+        side, other = max(c.bbox.w, c.bbox.h), min(c.bbox.w, c.bbox.h)
+        small, large = SKIPPED_POINT_SIZE
+        if not left or len(right) != 2 or not small * height <= side <= large * height or other < 0.6 * side:
+            continue
+        a, b = candidates[left[-1]].bbox, candidates[right[0]].bbox
+        top, bottom = min(a.y, b.y), max(a.y2, b.y2)
+        if cy < bottom - SKIPPED_POINT_LOW * (bottom - top):
+            continue
+        at = out.index(left[-1]) + 1
+        if any(candidates[k].kind != "digit" for k in out[at : out.index(right[0])]):
+            continue  # a separator is there already
+        out.insert(at, i)
+    return out
 
 
 def with_fraction_denominator(tokens: list[tuple[str, float]]) -> list[tuple[str, float]]:

@@ -525,3 +525,27 @@ def test_an_amount_written_in_red_is_read_not_dropped_as_a_stamp():
     prepared = pipeline.prepare_page(pipeline._page_from_array(field), ReadOptions(layout="field"))
     assert not prepared.stamped
     assert pipeline.read_cheque(field, layout="field").digits == "4072"
+
+
+def test_a_thick_point_the_path_skips_before_the_cents_is_put_back():
+    from cheque_reader.types import BBox, DigitCandidate
+
+    def piece(k, x, y=20, w=24, h=40):
+        return DigitCandidate(BBox(x, y, w, h), np.zeros((h, w), np.uint8), "digit", k, k + 1)
+
+    # "150.00" written with a thick pen: the point's blob is a "digit" candidate the path leaves out
+    cands = [piece(0, 0), piece(1, 30), piece(2, 60), piece(3, 88, y=46, w=14, h=14), piece(4, 106), piece(5, 136)]
+    chosen = (0, 1, 2, 4, 5)
+    not_digit = np.array([0.0, 0.0, 0.0, 0.9, 0.0, 0.0])
+    assert pipeline.with_skipped_points(cands, chosen, not_digit) == [0, 1, 2, 3, 4, 5]
+    # the same blob with three digits after it is a thousands mark, not the cents' point: left out
+    assert pipeline.with_skipped_points(cands + [piece(6, 166)], chosen + (6,), np.append(not_digit, 0.0)) == [
+        0, 1, 2, 4, 5, 6]
+    # a blob the classifier calls a digit, or one high in the band, is left out too
+    assert pipeline.with_skipped_points(cands, chosen, np.zeros(6)) == list(chosen)
+    high = cands[:3] + [piece(3, 88, y=20, w=14, h=14)] + cands[4:]
+    assert pipeline.with_skipped_points(high, chosen, not_digit) == list(chosen)
+    # so is a speck or a flat scrap at the digits' feet (a real IDRBT read lost its repair to one)
+    for w, h in ((4, 4), (12, 4)):
+        scrap = cands[:3] + [piece(3, 88, y=56, w=w, h=h)] + cands[4:]
+        assert pipeline.with_skipped_points(scrap, chosen, not_digit) == list(chosen)
