@@ -377,8 +377,8 @@ def with_skipped_points(candidates, chosen: Sequence[int], not_digit: np.ndarray
         if cy < bottom - SKIPPED_POINT_LOW * (bottom - top):
             continue
         at = out.index(left[-1]) + 1
-        if any(candidates[k].kind != "digit" for k in out[at : out.index(right[0])]):
-            continue  # a separator is there already
+        if any(candidates[k].kind != "digit" or k not in chosen for k in out[at : out.index(right[0])]):
+            continue  # a separator (or a point put back) is there already
         out.insert(at, i)
     return out
 
