@@ -336,8 +336,9 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
 #: segmenter's points, :data:`~cheque_reader.segment.ROUND_POINT_SIZE`), and its middle lies in
 #: the lower ``SKIPPED_POINT_LOW`` of their band. On 2,000 synthetic cheques (seeds 4 and 5) this
 #: put 17 more values right (881 -> 887, 844 -> 855; ``150.00`` had been read ``15000``) and 6 more
-#: reads auto-accepted, no more of them wrong; no ORAND or IDRBT read changed. Without the size floor and the
-#: two digits after it, IDRBT commas (``329,000/-``) and a speck at the feet were read as points.
+#: reads auto-accepted, no more of them wrong; no ORAND or IDRBT read changed. Without the size
+#: floor and the two digits after it, IDRBT commas (``329,000/-``) and a speck at the feet were
+#: read as points.
 SKIPPED_POINT_NOT_DIGIT = 0.5
 SKIPPED_POINT_SIZE = (0.25, 0.5)
 SKIPPED_POINT_LOW = 0.4

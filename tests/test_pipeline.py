@@ -549,7 +549,7 @@ def test_a_thick_point_the_path_skips_before_the_cents_is_put_back():
     halves = cands[:4] + [piece(6, 89, y=47, w=13, h=13)] + cands[4:]
     assert pipeline.with_skipped_points(halves, (0, 1, 2, 5, 6), np.array([0, 0, 0, 0.9, 0.9, 0, 0])) == [
         0, 1, 2, 3, 5, 6]
-    # so is a speck or a flat scrap at the digits' feet (a real IDRBT read lost its repair to one)
+    # a speck or a flat scrap at the digits' feet is left out (a real IDRBT read lost its repair to one)
     for w, h in ((4, 4), (12, 4)):
         scrap = cands[:3] + [piece(3, 88, y=56, w=w, h=h)] + cands[4:]
         assert pipeline.with_skipped_points(scrap, chosen, not_digit) == list(chosen)
