@@ -362,6 +362,7 @@ def with_skipped_points(candidates, chosen: Sequence[int], not_digit: np.ndarray
         return list(chosen)
     covered = {p for i in chosen for p in range(candidates[i].start, candidates[i].end)}
     height = float(np.median([candidates[i].bbox.h for i in digits]))
+    small, large = SKIPPED_POINT_SIZE
     out = list(chosen)
     for i, c in enumerate(candidates):
         if c.kind != "digit" or c.end != c.start + 1 or c.start in covered or not_digit[i] < SKIPPED_POINT_NOT_DIGIT:
@@ -370,7 +371,6 @@ def with_skipped_points(candidates, chosen: Sequence[int], not_digit: np.ndarray
         left = [k for k in digits if candidates[k].bbox.x2 <= cx]
         right = [k for k in digits if candidates[k].bbox.x >= cx]
         side, other = max(c.bbox.w, c.bbox.h), min(c.bbox.w, c.bbox.h)
-        small, large = SKIPPED_POINT_SIZE
         if not left or len(right) != 2 or not small * height <= side <= large * height or other < 0.6 * side:
             continue
         a, b = candidates[left[-1]].bbox, candidates[right[0]].bbox

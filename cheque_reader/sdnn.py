@@ -484,7 +484,10 @@ def _likeliest_amounts(reads: Sequence[FieldRead], zero: float, first_power: flo
     probs = iter(string_probabilities(pairs)) if pairs else iter(())
     out = []
     for read, options in zip(reads, kept):
-        best, best_score = read, read.confidence * amount_prior(read.digits, zero, first_power) if options else 0.0
+        if not options:  # one digit or none, or nothing the prior could make win
+            out.append(read)
+            continue
+        best, best_score = read, read.confidence * amount_prior(read.digits, zero, first_power)
         for text, changed, prior in options:
             p = float(np.mean([next(probs) for _ in read.view_log_probs]))
             if p * prior > best_score:
