@@ -87,6 +87,13 @@ STAMP_MIN_DIGITS = 3
 #: made a wrong read right (IDRBT ``1,25,00,00/-``), and the 5 below it (0.04 or less) were wrong.
 GRAMMAR_REPAIR_MIN_RATIO = 0.3
 
+#: ... or, when no edit reaches that share and the segmenter's own cut found as many digits as the
+#: field reader read (its boxes are the writer's digits), the edit that drops a digit whose box is at
+#: most this share of the height of the taller digit beside it: a scrap read as a digit (the loop of
+#: a looped 2 read ``0``: ``30,0200/-`` for ``30,200/-``), which the field reader reads as surely as
+#: the rest.
+SCRAP_DIGIT_HEIGHT = 0.5
+
 #: Superscript cents (``12⁵⁰``): the last two digits' feet lie at least ``SUPERSCRIPT_RAISE`` of the
 #: other digits' median height above those digits' median foot and ``SUPERSCRIPT_STEP`` above the
 #: foot of the digit before them (a step up, not handwriting that climbs), and they are at most
@@ -255,7 +262,10 @@ def finish_page(
         if pointed is not None:  # the same digits
             read, repaired = pointed, True
         elif field_read is not None:
-            fixed = repair_grammar(read, reads, field_read, prefer)
+            # the path's boxes are the writer's digits when the segmenter's own cut found as many
+            own = segment.best_path(prepared.candidates, predictions)
+            cut_alike = sum(prepared.candidates[i].kind == "digit" for i in own) == len(field_read.digits)
+            fixed = repair_grammar(read, reads, field_read, prefer, scraps=cut_alike)
             if fixed is not None:  # other digits: a read neither reader gave
                 (read, reads, field_read), repaired, agree = fixed, True, False
     status = STATUS_OK if read.digits else STATUS_NO_DIGITS
@@ -492,10 +502,13 @@ def with_missed_point(read, prefer: str | None = None):
     return dataclasses.replace(read, text=text, amount=parsed.value, grammar_ok=True, convention=parsed.convention)
 
 
-def repair_grammar(read, reads: Sequence[DigitRead], field_read: sdnn.FieldRead, prefer: str | None = None):
+def repair_grammar(read, reads: Sequence[DigitRead], field_read: sdnn.FieldRead, prefer: str | None = None,
+                   scraps: bool = False):
     """The read, its digit reads and the field reader's read after the likeliest edit of
     :func:`~cheque_reader.amount.grammatical_edits` (scored by the field reader, see
-    :data:`GRAMMAR_REPAIR_MIN_RATIO`); ``None`` when no edit qualifies.
+    :data:`GRAMMAR_REPAIR_MIN_RATIO`), or with ``scraps`` (the boxes of ``reads`` are the
+    segmenter's own digits) the likeliest that drops a scrap (:data:`SCRAP_DIGIT_HEIGHT`);
+    ``None`` when no edit qualifies.
 
     The 1998 paper's cheque reader composed its recognizer with the amount grammar; here the
     grammar picks among the readings one digit away from the field reader's best.
@@ -516,7 +529,10 @@ def repair_grammar(read, reads: Sequence[DigitRead], field_read: sdnn.FieldRead,
 
     best = max(range(len(edits)), key=rank)
     if probs[best] <= 0 or probs[best] < GRAMMAR_REPAIR_MIN_RATIO * field_read.confidence:
-        return None
+        drops = [i for i in _scrap_drops(edits, reads) if probs[i] > 0] if scraps else []
+        if not drops:
+            return None
+        best = max(drops, key=rank)
     k, replacement = edits[best]
     confidences = iter([r.confidence for r in reads])
     tokens = [(ch, next(confidences)) if ch.isdigit() else (ch, 1.0) for ch in read.text]
@@ -530,6 +546,22 @@ def repair_grammar(read, reads: Sequence[DigitRead], field_read: sdnn.FieldRead,
     tokens = tokens[:at] + ([(replacement, 1.0)] if replacement else []) + tokens[at + 1 :]
     return (assemble_amount(tokens, prefer), tuple(reads[:k]) + tuple(reads[k + 1 :]),
             field_read.without_digit(k))
+
+
+def _scrap_drops(edits: Sequence[tuple[int, str]], reads: Sequence[DigitRead]) -> list[int]:
+    """The indices of ``edits`` that drop a digit whose box is a scrap beside a digit (:data:`SCRAP_DIGIT_HEIGHT`).
+
+    >>> tall, low = BBox(0, 0, 20, 40), BBox(0, 25, 20, 16)
+    >>> reads = [DigitRead(3, 0.9, 8, 0.1, tall), DigitRead(0, 0.9, 6, 0.1, low), DigitRead(2, 0.9, 7, 0.1, tall)]
+    >>> _scrap_drops([(0, ""), (1, ""), (1, ",")], reads)
+    [1]
+    """
+    out = []
+    for i, (k, replacement) in enumerate(edits):
+        beside = [r.bbox.h for r in reads[max(0, k - 1) : k] + reads[k + 1 : k + 2]]
+        if replacement == "" and beside and reads[k].bbox.h <= SCRAP_DIGIT_HEIGHT * max(beside):
+            out.append(i)
+    return out
 
 
 @dataclass(frozen=True)

@@ -284,6 +284,19 @@ def test_repair_grammar_leaves_a_read_the_field_reader_is_sure_of():
     assert pipeline.repair_grammar(fine, reads, field_read, "in") is None   # nothing to repair
 
 
+def test_repair_grammar_drops_a_scrap_the_field_reader_is_sure_of_when_the_boxes_are_the_cut_digits():
+    # the loop of a looped 2 read "0": the reader is sure of it, its box is low beside the 2
+    read, reads, field_read = _grammar_case(faint=0.99)
+    loop = tuple(dataclasses.replace(r, bbox=BBox(r.bbox.x, 12, 8, 8)) if i == 2 else r for i, r in enumerate(reads))
+    fixed_read, fixed_reads, fixed_field = pipeline.repair_grammar(read, loop, field_read, "in", scraps=True)
+    assert (fixed_read.digits, fixed_read.text, fixed_field.digits) == ("30200", "30,200/-", "30200")
+    assert [r.bbox.x for r in fixed_reads] == [0, 10, 30, 40, 50]
+    # not when the boxes were forced on a path the segmenter would not cut, nor for a digit half as tall
+    assert pipeline.repair_grammar(read, loop, field_read, "in") is None
+    short = tuple(dataclasses.replace(r, bbox=BBox(r.bbox.x, 8, 8, 12)) if i == 2 else r for i, r in enumerate(reads))
+    assert pipeline.repair_grammar(read, short, field_read, "in", scraps=True) is None
+
+
 def _finish_with(monkeypatch, read, reads, field_read, convention="in"):
     """finish_page of a field whose assembled read is ``read`` (no threshold: only the reasons matter),
     its layout's amount convention ``convention`` (``None``: none, as ``--layout field``)."""
