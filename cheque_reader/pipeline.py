@@ -91,7 +91,9 @@ GRAMMAR_REPAIR_MIN_RATIO = 0.3
 #: field reader read (its boxes are the writer's digits), the edit that drops a digit whose box is at
 #: most this share of the height of the taller digit beside it: a scrap read as a digit (the loop of
 #: a looped 2 read ``0``: ``30,0200/-`` for ``30,200/-``), which the field reader reads as surely as
-#: the rest.
+#: the rest. Session 20: that IDRBT read (29 -> 30 of 37, still reviewed), and no read of the 1,080
+#: ORAND fields, 2,000 synthetic cheques or the red-pen set changed; without the cut test, an ORAND
+#: read whose boxes were forced on a path the segmenter would not cut lost a right digit (``32404``).
 SCRAP_DIGIT_HEIGHT = 0.5
 
 #: Superscript cents (``12⁵⁰``): the last two digits' feet lie at least ``SUPERSCRIPT_RAISE`` of the
