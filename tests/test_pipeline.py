@@ -291,7 +291,7 @@ def test_repair_grammar_drops_a_scrap_the_field_reader_is_sure_of_when_the_boxes
     fixed_read, fixed_reads, fixed_field = pipeline.repair_grammar(read, loop, field_read, "in", scraps=True)
     assert (fixed_read.digits, fixed_read.text, fixed_field.digits) == ("30200", "30,200/-", "30200")
     assert [r.bbox.x for r in fixed_reads] == [0, 10, 30, 40, 50]
-    # not when the boxes were forced on a path the segmenter would not cut, nor for a digit half as tall
+    # not when the boxes were forced on a path the segmenter would not cut, nor for a box over half as tall
     assert pipeline.repair_grammar(read, loop, field_read, "in") is None
     short = tuple(dataclasses.replace(r, bbox=BBox(r.bbox.x, 8, 8, 12)) if i == 2 else r for i, r in enumerate(reads))
     assert pipeline.repair_grammar(read, short, field_read, "in", scraps=True) is None
