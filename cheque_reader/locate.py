@@ -148,6 +148,14 @@ MAX_BOX_DIVIDERS = 1
 #: Score given to a prior rectangle used without a printed box found.
 PRIOR_SCORE = 0.05
 
+#: The box search keeps structure at least this much darker than the paper (0-255 levels):
+#: security patterns and tints are lighter.
+BOX_LINE_DARKNESS = 40
+
+#: ... and, when that finds no box on the upright cheque, looks again at structure this much
+#: darker: thin light-grey printed lines break up into dashes at :data:`BOX_LINE_DARKNESS`.
+FAINT_BOX_LINE_DARKNESS = 25
+
 #: The cheque, its skew and the printed box are searched on a view of the page shrunk by a
 #: whole factor (OpenCV's fast area averaging) to at most this many pixels on its longer side;
 #: only the field is cropped (and turned) from the full-resolution page.
@@ -376,9 +384,10 @@ def _rect(w: int, h: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_RECT, (w, h))
 
 
-def _find_box(gray: np.ndarray, prior: BBox, k: int = 1) -> _Found | None:
+def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LINE_DARKNESS) -> _Found | None:
     """The printed rectangle nearest the prior on an upright cheque image ``gray``
-    (a page shrunk ``k`` times: the pixel sizes below are for full resolution)."""
+    (a page shrunk ``k`` times: the pixel sizes below are for full resolution), drawn in lines
+    at least ``darkness`` levels darker than the paper."""
 
     def px(n: int) -> int:  # odd, so that a structuring element does not shift what it dilates
         return max(1, int(round(n / k))) | 1
@@ -392,7 +401,7 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1) -> _Found | None:
     ink = _ink_mask(sub, max(px(15), prior.h // 4))
     # security patterns and tints are light: keep clearly dark structures only
     paper = int(_median_u8(sub))
-    ink[sub > paper - 40] = 0
+    ink[sub > paper - darkness] = 0
     darker = sub < paper - 25  # faint printed lines too
     hk = max(px(15), int(0.25 * prior.w))
     vk = max(px(9), int(0.45 * prior.h))
@@ -612,6 +621,8 @@ def _best_box(page: Page, lay: Layout, views: list[_View]) -> tuple[float, BBox,
     for v in views:
         prior = lay.rect(v.image.shape[1], v.image.shape[0])
         found = _find_box(v.image, prior, v.k)
+        if found is None and not v.flipped:
+            found = _find_box(v.image, prior, v.k, FAINT_BOX_LINE_DARKNESS)
         if found is not None:
             # an upside-down reading must clearly beat the upright one
             score = found.score * (0.8 if v.flipped else 1.0)

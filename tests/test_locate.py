@@ -137,6 +137,20 @@ def test_skewed_without_bed():
     assert f.bbox.iou(map_box(BOX, m)) > 0.5
 
 
+def test_a_box_printed_in_faint_grey_lines_is_found(monkeypatch):
+    # the box 32 levels darker than the paper: under BOX_LINE_DARKNESS, over FAINT_BOX_LINE_DARKNESS
+    page = cheque_page(2)
+    page[BOX.y - 1 : BOX.y2 + 2, BOX.x - 1 : BOX.x2 + 2] = 245
+    cv2.rectangle(page, (BOX.x, BOX.y), (BOX.x2, BOX.y2), 213, 2)
+    cv2.putText(page, "1,234.56", (915, 212), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.3, 20, 2)
+    f = locate.find_amount_field(Page("p", 1, page), "us")
+    assert f.score > locate.PRIOR_SCORE and not f.upside_down
+    assert f.bbox.iou(BOX) > 0.6 and f.box.shift(f.bbox.x, f.bbox.y).iou(BOX) > 0.8
+    # the usual darkness alone does not see those lines
+    monkeypatch.setattr(locate, "FAINT_BOX_LINE_DARKNESS", locate.BOX_LINE_DARKNESS)
+    assert locate.find_amount_field(Page("p", 1, page), "us").score == locate.PRIOR_SCORE
+
+
 def test_no_box_falls_back_to_prior():
     page = np.full((H, W), 250, np.uint8)
     cv2.putText(page, "123", (950, 210), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 20, 3)
