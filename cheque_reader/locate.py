@@ -152,8 +152,9 @@ PRIOR_SCORE = 0.05
 #: security patterns and tints are lighter.
 BOX_LINE_DARKNESS = 40
 
-#: ... and, when that finds no box on the upright cheque, looks again at structure this much
-#: darker: thin light-grey printed lines break up into dashes at :data:`BOX_LINE_DARKNESS`, and
+#: Faint printed lines are at least this much darker. They count as a box's dividers; and when
+#: the search finds no box on the upright cheque, it looks again for lines this dark: thin
+#: light-grey printed lines break up into dashes at :data:`BOX_LINE_DARKNESS`, and
 #: the upside-down view's box (an ``A/c No.`` cell) was taken instead. On 2,000 synthetic cheques
 #: (``eval_real.py --synth``, seeds 4 and 5) fields found 1,990 -> 2,000; no IDRBT read changed.
 FAINT_BOX_LINE_DARKNESS = 25
@@ -404,7 +405,7 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
     # security patterns and tints are light: keep clearly dark structures only
     paper = int(_median_u8(sub))
     ink[sub > paper - darkness] = 0
-    darker = sub < paper - 25  # faint printed lines too
+    darker = sub < paper - FAINT_BOX_LINE_DARKNESS  # faint printed lines too
     hk = max(px(15), int(0.25 * prior.w))
     vk = max(px(9), int(0.45 * prior.h))
     # thin grey printed lines come out dotted and slightly slanted: bridge gaps first

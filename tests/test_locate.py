@@ -138,7 +138,7 @@ def test_skewed_without_bed():
 
 
 def test_a_box_printed_in_faint_grey_lines_is_found(monkeypatch):
-    # the box 32 levels darker than the paper: under BOX_LINE_DARKNESS, over FAINT_BOX_LINE_DARKNESS
+    # the box 32 levels darker than the paper: fainter than BOX_LINE_DARKNESS, darker than FAINT_BOX_LINE_DARKNESS
     page = cheque_page(2)
     page[BOX.y - 1 : BOX.y2 + 2, BOX.x - 1 : BOX.x2 + 2] = 245
     cv2.rectangle(page, (BOX.x, BOX.y), (BOX.x2, BOX.y2), 213, 2)
