@@ -131,6 +131,8 @@ class PreparedPage:
     extra: dict | None = None
     fraction_cents: bool = False
     stamped: bool = False
+    #: a black-and-white page (Group 4, X9.37): its reads are held to the bitonal threshold table
+    bitonal: bool = False
 
     @property
     def n_candidates(self) -> int:
@@ -142,9 +144,11 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
     t0 = time.perf_counter()
     extra = dict(page.extra)
 
+    bitonal = page.image is not None and preprocess.is_bitonal(page.image)
+
     def done(status: str, **kw) -> PreparedPage:
         ms = (time.perf_counter() - t0) * 1000
-        return PreparedPage(page.source, page.page, status, elapsed_ms=ms, extra=extra, **kw)
+        return PreparedPage(page.source, page.page, status, elapsed_ms=ms, extra=extra, bitonal=bitonal, **kw)
 
     try:
         field = locate.find_amount_field(page, options.layout)
@@ -277,7 +281,7 @@ def finish_page(
         metadata = reader.metadata
         confidence = amount_confidence(amount_evidence(field_read, read, agree), metadata.get("amount_calibration"))
         common["model"] = f"{classifier.model_id}+{reader.model_id}"
-    threshold = resolve_threshold(options, metadata)
+    threshold = resolve_threshold(options, metadata, bitonal=prepared.bitonal)
     # a read with no mark at all, where the layout's convention writes them, has likely lost a
     # decimal point and would pay 100 times the amount (see LAYOUT_CONVENTION)
     unmarked = prefer is not None and is_unmarked(read.text)

@@ -94,6 +94,18 @@ PAPER_PERCENTILE = 90
 DOT_MIN_AREA = 6
 
 
+def is_bitonal(gray: np.ndarray, step: int = 4) -> bool:
+    """Whether a page is black and white only (a Group 4 TIFF, an X9.37 item's image): every
+    ``step``-th pixel of every ``step``-th row 0 or 255.
+
+    >>> import numpy as np
+    >>> is_bitonal(np.array([[0, 255], [255, 255]], np.uint8)), is_bitonal(np.full((8, 8), 128, np.uint8))
+    (True, False)
+    """
+    sample = gray[::step, ::step]
+    return sample.size > 0 and not np.count_nonzero((sample != 0) & (sample != 255))
+
+
 def to_gray(field: Field, paper: np.ndarray | None = None) -> np.ndarray:
     """The field as one gray channel where ink is dark: the darkest colour channel when colour is known;
     the pixels of mask ``paper`` (a stamp, see :func:`red_stamp`) set to the paper's level.

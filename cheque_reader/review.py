@@ -33,29 +33,32 @@ from .types import REVIEW_REASONS, STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIE
 log = logging.getLogger("cheque_reader")
 
 
-def resolve_threshold(options: ReadOptions, metadata: Mapping | None = None) -> float:
+def resolve_threshold(options: ReadOptions, metadata: Mapping | None = None, bitonal: bool = False) -> float:
     """The confidence a read needs to skip review.
 
     ``options.review_threshold`` wins; else ``options.target_error`` is looked up in the
     model's ``thresholds`` table (target error -> threshold, measured on held-out real
-    fields), taking the strictest entry whose target is at most the one asked for;
-    else :data:`~cheque_reader.config.DEFAULT_REVIEW_THRESHOLD`.
+    fields; for a ``bitonal`` page its ``thresholds_bitonal`` table, measured on the same
+    fields in black and white, when it has one), taking the strictest entry whose target is
+    at most the one asked for; else :data:`~cheque_reader.config.DEFAULT_REVIEW_THRESHOLD`.
 
-    >>> resolve_threshold(ReadOptions(target_error=0.01), {"thresholds": {"0.005": 0.97, "0.01": 0.9, "0.02": 0.8}})
-    0.9
+    >>> meta = {"thresholds": {"0.005": 0.97, "0.01": 0.9, "0.02": 0.8}, "thresholds_bitonal": {"0.01": 0.95}}
+    >>> resolve_threshold(ReadOptions(target_error=0.01), meta), resolve_threshold(ReadOptions(target_error=0.01), meta, bitonal=True)
+    (0.9, 0.95)
     >>> resolve_threshold(ReadOptions(review_threshold=0.5))
     0.5
     """
     if options.review_threshold is not None:
         return float(options.review_threshold)
-    table = (metadata or {}).get("thresholds") or {}
+    metadata = metadata or {}
+    table = (bitonal and metadata.get("thresholds_bitonal")) or metadata.get("thresholds") or {}
     if options.target_error is not None and table:
         usable = {float(k): float(v) for k, v in table.items() if float(k) <= options.target_error + 1e-12}
         if usable:
             return usable[max(usable)]
         return max(float(v) for v in table.values())
     if options.target_error is not None:
-        _warn_no_table(str((metadata or {}).get("name", "")))
+        _warn_no_table(str(metadata.get("name", "")))
     return DEFAULT_REVIEW_THRESHOLD
 
 

@@ -29,10 +29,12 @@ the validation fold afterwards (nothing there was fitted):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,14 +42,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pandas as pd  # noqa: E402
 from calibrate_amount import cal_labels, val_labels  # noqa: E402
 
-from cheque_reader import io, pipeline  # noqa: E402
+from cheque_reader import io, pipeline, sdnn  # noqa: E402
 from cheque_reader.config import ReadOptions  # noqa: E402
 from cheque_reader.datasets import orand_dir  # noqa: E402
 from cheque_reader.evaluate import expected_calibration_error, read_rates, target_key, threshold_table  # noqa: E402
+from cheque_reader.types import Page  # noqa: E402
 
 
-def evidence(files: list[str]) -> tuple[list[pipeline.AmountEvidence], list[str]]:
-    """The :class:`~cheque_reader.pipeline.AmountEvidence` and the digits read of each field, as ``read`` computes them."""
+def bitonal_page(page: Page) -> Page:
+    """``page`` in black and white (Otsu's threshold), as a bitonal scanner would give it."""
+    _, bw = cv2.threshold(page.image, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return dataclasses.replace(page, image=bw, color=None)
+
+
+def evidence(files: list[str], bitonal: bool = False) -> tuple[list[pipeline.AmountEvidence], list[str]]:
+    """The :class:`~cheque_reader.pipeline.AmountEvidence` and the digits read of each field, as ``read`` computes
+    them (with ``bitonal``, of each field in black and white)."""
     options = ReadOptions(layout="field")
     clf = pipeline.get_classifier(options)
     reader = pipeline.get_field_reader(options)
@@ -55,7 +65,8 @@ def evidence(files: list[str]) -> tuple[list[pipeline.AmountEvidence], list[str]
         raise SystemExit("no SDNN weights: nothing to calibrate")
     rows, digits = [], []
     for f in files:
-        prep = pipeline.prepare_page(io.load_pages(str(orand_dir() / "images" / f), options)[0], options)
+        page = io.load_pages(str(orand_dir() / "images" / f), options)[0]
+        prep = pipeline.prepare_page(bitonal_page(page) if bitonal else page, options)
         reads = pipeline.classify_pages([prep], clf, reader)[0]
         if reads.predictions is None or reads.field_read is None:
             rows.append(pipeline.AmountEvidence(0.0, 0.0, False, 0.0, False, 0))
@@ -144,6 +155,48 @@ def cross_fitted(x: np.ndarray, ok: np.ndarray, eligible: np.ndarray, ridge: str
             "read_rate_at_target": round(float(np.mean(rates)), 4), "ece": round(float(np.mean(eces)), 4)}
 
 
+def cross_fitted_threshold(conf: np.ndarray, ok: np.ndarray, eligible: np.ndarray, target: float = 0.01,
+                           folds: int = 5, repeats: int = 10) -> dict:
+    """Like :func:`cross_fitted` for a fixed calibration: only the threshold is fitted, on the other folds."""
+    n = len(ok)
+    accepted = wrong = 0
+    for rep in range(repeats):
+        perm = np.random.default_rng(rep).permutation(n)
+        for test in np.array_split(perm, folds):
+            train = np.setdiff1d(perm, test)
+            threshold = threshold_table(conf[train], ok[train], targets=(target,))[target_key(target)]
+            take = (conf[test] >= threshold) & eligible[test]
+            accepted += int(take.sum())
+            wrong += int((take & ~ok[test]).sum())
+    return {"fields": n, "folds": folds, "repeats": repeats, "target_error": target,
+            "auto_accepted": round(accepted / (n * repeats), 4), "auto_accepted_error": round(wrong / max(1, accepted), 4)}
+
+
+def fit_bitonal(args, labels: pd.DataFrame, argv) -> int:
+    """``--bitonal``: the threshold table of the shipped calibration for black-and-white pages."""
+    ev, digits = evidence(list(labels["file"]), bitonal=True)
+    ok = np.array([d == t for d, t in zip(digits, labels["amount_string"].fillna(""))])
+    sidecar = args.update_sidecar or sdnn.default_sdnn_path().with_suffix(".json")
+    meta = json.loads(Path(sidecar).read_text())
+    conf = np.array([pipeline.amount_confidence(e, meta["amount_calibration"]) for e in ev])
+    eligible = np.array([e.readers_agree and e.grammar_ok for e in ev])
+    table = threshold_table(conf, ok)
+    honest = cross_fitted_threshold(conf, ok, eligible)
+    print(f"{len(ok)} fields in black and white (Otsu), string accuracy {100 * ok.mean():.1f}%, readers agree on "
+          f"{100 * eligible.mean():.1f}% (grammar too)")
+    print(json.dumps({"thresholds_bitonal": table, "cross_fitted": honest}, indent=1))
+    if args.update_sidecar:
+        meta["thresholds_bitonal"] = table
+        meta["thresholds_bitonal_data"] = (f"the thresholds' fields, each Otsu-binarized, n={len(ok)}, amount confidence "
+                                           "after amount_calibration (not refitted)")
+        meta["thresholds_bitonal_cross_fitted"] = honest
+        meta["thresholds_bitonal_command"] = "PYTHONPATH=. python scripts/fit_amount_calibration.py " + " ".join(
+            argv if argv is not None else sys.argv[1:])
+        args.update_sidecar.write_text(json.dumps(meta, indent=1) + "\n")
+        print(f"updated {args.update_sidecar}", file=sys.stderr)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=1998, help="the training scripts' --seed")
@@ -159,10 +212,15 @@ def main(argv=None) -> int:
     ap.add_argument("--audited-labels", action="store_true",
                     help="score the reads against the labels with cheque_reader.datasets.ORAND_LABEL_AUDIT's corrections "
                          "(6 of the 281 held-out labels contradict their image)")
+    ap.add_argument("--bitonal", action="store_true",
+                    help="read every field in black and white (Otsu) and fit only thresholds_bitonal, the table "
+                         "read uses for bitonal pages (Group 4, X9.37), with the sidecar's amount_calibration as it is")
     ap.add_argument("--update-sidecar", type=Path, help="SDNN sidecar to write amount_calibration and thresholds into")
     args = ap.parse_args(argv)
     fitting = cal_labels(args.seed, args.audited_labels)
     labels = pd.concat([fitting, val_labels(args.audited_labels)], ignore_index=True) if args.with_val else fitting
+    if args.bitonal:
+        return fit_bitonal(args, labels, argv)
     ev, digits = evidence(list(labels["file"]))
     ok = np.array([d == t for d, t in zip(digits, labels["amount_string"].fillna(""))])
     names = args.features.split(",")

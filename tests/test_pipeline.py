@@ -128,6 +128,18 @@ def test_review_threshold_option_controls_the_flag():
     assert "low_confidence" not in lax.review_reasons
 
 
+def test_a_black_and_white_page_is_held_to_the_bitonal_threshold_table(monkeypatch):
+    gray = cv2.cvtColor(_field_with_digits("4205"), cv2.COLOR_BGR2GRAY)
+    bitonal = np.where(gray < 128, 0, 255).astype(np.uint8)
+    assert pipeline.prepare_page(Page("bw", 1, bitonal), ReadOptions(layout="field")).bitonal
+    assert not pipeline.prepare_page(Page("gray", 1, gray), ReadOptions(layout="field")).bitonal
+    reader = pipeline.get_field_reader(ReadOptions())
+    monkeypatch.setitem(reader.metadata, "thresholds", {"0.01": 0.0})
+    monkeypatch.setitem(reader.metadata, "thresholds_bitonal", {"0.01": 1.01})
+    assert "low_confidence" not in pipeline.read_cheque(gray, layout="field").review_reasons
+    assert "low_confidence" in pipeline.read_cheque(bitonal, layout="field").review_reasons
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     h=st.integers(1, 300),

@@ -180,6 +180,12 @@ def test_resolve_threshold_policy(caplog):
     assert resolve_threshold(ReadOptions(target_error=0.05), meta) == 0.8
     assert resolve_threshold(ReadOptions(target_error=0.0001), meta) == 0.99  # below every entry: strictest
     assert resolve_threshold(ReadOptions(target_error=0.01, review_threshold=0.5), meta) == 0.5
+    # a black-and-white page: the bitonal table where the model has one, else the same table
+    assert resolve_threshold(ReadOptions(target_error=0.01), meta, bitonal=True) == 0.9
+    bitonal = {**meta, "thresholds_bitonal": {"0.01": 0.95, "0.02": 0.93}}
+    assert resolve_threshold(ReadOptions(target_error=0.01), bitonal, bitonal=True) == 0.95
+    assert resolve_threshold(ReadOptions(target_error=0.01), bitonal) == 0.9
+    assert resolve_threshold(ReadOptions(target_error=0.01, review_threshold=0.5), bitonal, bitonal=True) == 0.5
     with caplog.at_level("WARNING", logger="cheque_reader"):
         assert resolve_threshold(ReadOptions(target_error=0.01), {"name": "no-table"}) == DEFAULT_REVIEW_THRESHOLD
     assert "ships no thresholds table" in caplog.text
