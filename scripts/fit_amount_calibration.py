@@ -214,7 +214,8 @@ def main(argv=None) -> int:
                          "(6 of the 281 held-out labels contradict their image)")
     ap.add_argument("--bitonal", action="store_true",
                     help="read every field in black and white (Otsu) and fit only thresholds_bitonal, the table "
-                         "read uses for bitonal pages (Group 4, X9.37), with the sidecar's amount_calibration as it is")
+                         "read uses for bitonal pages (Group 4, X9.37), with the sidecar's amount_calibration as it is "
+                         "(--update-sidecar without --bitonal refits that table too, after the calibration)")
     ap.add_argument("--update-sidecar", type=Path, help="SDNN sidecar to write amount_calibration and thresholds into")
     args = ap.parse_args(argv)
     fitting = cal_labels(args.seed, args.audited_labels)
@@ -250,6 +251,8 @@ def main(argv=None) -> int:
             argv if argv is not None else sys.argv[1:])
         args.update_sidecar.write_text(json.dumps(meta, indent=1) + "\n")
         print(f"updated {args.update_sidecar}", file=sys.stderr)
+        # the bitonal table was placed with the old calibration: place it again with the new one
+        return fit_bitonal(args, labels, argv)
     return 0
 
 
