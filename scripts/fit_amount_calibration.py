@@ -24,6 +24,10 @@ the validation fold afterwards (nothing there was fitted):
     cheque-reader read --layout field --from-list /tmp/val.txt -o /tmp/val.csv
     cheque-reader evaluate /tmp/val.csv --truth ../shared/data/orand_car_a/labels.csv --truth-source file \\
         --truth-digits amount_string --ignore-missing --plot /tmp/val.png
+
+Black-and-white pages (Group 4, X9.37) read less well, and ``read`` holds them to a second table,
+``thresholds_bitonal``: the same fields read again, each Otsu-binarized, with the calibration as it
+is. ``--update-sidecar`` places it after the calibration; ``--bitonal`` places it alone.
 """
 
 from __future__ import annotations
