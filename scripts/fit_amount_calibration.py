@@ -131,12 +131,14 @@ def fit_calibration(x: np.ndarray, ok: np.ndarray, ridge: str) -> tuple[np.ndarr
     return coef, intercept, ridge_value
 
 
-def cross_fitted(x: np.ndarray, ok: np.ndarray, eligible: np.ndarray, ridge: str, target: float = 0.01,
+def cross_fitted(x: np.ndarray, ok: np.ndarray, eligible: np.ndarray, ridge: str | None, target: float = 0.01,
                  folds: int = 5, repeats: int = 10) -> dict:
     """Out-of-fold figures of the whole fitting procedure (logistic, ridge choice and threshold table),
     ``repeats`` times over ``folds`` random folds: the share of fields auto-accepted (confidence at
     the ``target`` threshold and ``eligible``: readers agree, grammar holds) and their error; the
-    read rate at ``target`` error and the ECE of the out-of-fold confidences (means over repeats)."""
+    read rate at ``target`` error and the ECE of the out-of-fold confidences (means over repeats).
+    With ``ridge`` ``None``, ``x`` holds the confidences of a calibration kept as it is, and only the
+    threshold is fitted."""
     n = len(ok)
     accepted = wrong = 0
     rates, eces = [], []
@@ -145,10 +147,12 @@ def cross_fitted(x: np.ndarray, ok: np.ndarray, eligible: np.ndarray, ridge: str
         oof = np.zeros(n)
         for test in np.array_split(perm, folds):
             train = np.setdiff1d(perm, test)
-            coef, intercept, _ = fit_calibration(x[train], ok[train], ridge)
-            conf_train = predict(x[train], coef, intercept)
+            if ridge is None:
+                conf_train, oof[test] = x[train], x[test]
+            else:
+                coef, intercept, _ = fit_calibration(x[train], ok[train], ridge)
+                conf_train, oof[test] = predict(x[train], coef, intercept), predict(x[test], coef, intercept)
             threshold = threshold_table(conf_train, ok[train], targets=(target,))[target_key(target)]
-            oof[test] = predict(x[test], coef, intercept)
             take = (oof[test] >= threshold) & eligible[test]
             accepted += int(take.sum())
             wrong += int((take & ~ok[test]).sum())
@@ -157,23 +161,6 @@ def cross_fitted(x: np.ndarray, ok: np.ndarray, eligible: np.ndarray, ridge: str
     return {"fields": n, "folds": folds, "repeats": repeats, "target_error": target,
             "auto_accepted": round(accepted / (n * repeats), 4), "auto_accepted_error": round(wrong / max(1, accepted), 4),
             "read_rate_at_target": round(float(np.mean(rates)), 4), "ece": round(float(np.mean(eces)), 4)}
-
-
-def cross_fitted_threshold(conf: np.ndarray, ok: np.ndarray, eligible: np.ndarray, target: float = 0.01,
-                           folds: int = 5, repeats: int = 10) -> dict:
-    """Like :func:`cross_fitted` for a fixed calibration: only the threshold is fitted, on the other folds."""
-    n = len(ok)
-    accepted = wrong = 0
-    for rep in range(repeats):
-        perm = np.random.default_rng(rep).permutation(n)
-        for test in np.array_split(perm, folds):
-            train = np.setdiff1d(perm, test)
-            threshold = threshold_table(conf[train], ok[train], targets=(target,))[target_key(target)]
-            take = (conf[test] >= threshold) & eligible[test]
-            accepted += int(take.sum())
-            wrong += int((take & ~ok[test]).sum())
-    return {"fields": n, "folds": folds, "repeats": repeats, "target_error": target,
-            "auto_accepted": round(accepted / (n * repeats), 4), "auto_accepted_error": round(wrong / max(1, accepted), 4)}
 
 
 def fit_bitonal(args, labels: pd.DataFrame, argv) -> int:
@@ -185,7 +172,7 @@ def fit_bitonal(args, labels: pd.DataFrame, argv) -> int:
     conf = np.array([pipeline.amount_confidence(e, meta["amount_calibration"]) for e in ev])
     eligible = np.array([e.readers_agree and e.grammar_ok for e in ev])
     table = threshold_table(conf, ok)
-    honest = cross_fitted_threshold(conf, ok, eligible)
+    honest = cross_fitted(conf, ok, eligible, ridge=None)
     print(f"{len(ok)} fields in black and white (Otsu), string accuracy {100 * ok.mean():.1f}%, readers agree on "
           f"{100 * eligible.mean():.1f}% (grammar too)")
     print(json.dumps({"thresholds_bitonal": table, "cross_fitted": honest}, indent=1))
