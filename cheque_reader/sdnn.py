@@ -293,8 +293,11 @@ class FieldReader:
         self.device = device
         self.backend = backend
         self._fast: list | None = None  # the torch nets as frozen TorchScript graphs, after OPTIMIZE_AFTER_FIELDS
-        if backend == "onnx":  # ONNX Runtime sessions on the CPU (as the classifier's)
-            self.nets, self.metadata = _onnx_sdnn(self.model_path)
+        if backend == "onnx-int8" and not int8_matches(self.model_path):
+            log.info("%s: no 8-bit networks made for these weights (scripts/quantize_sdnn.py): float ONNX", self.model_path.name)
+            self.backend = backend = "onnx"
+        if backend in ("onnx", "onnx-int8"):  # ONNX Runtime sessions on the CPU (as the classifier's)
+            self.nets, self.metadata = _onnx_sdnn(self.model_path, int8=backend == "onnx-int8")
             self._fast = self.nets
         else:
             self.nets, self.metadata = _load_sdnn(self.model_path, device)
@@ -302,7 +305,9 @@ class FieldReader:
 
     @property
     def model_id(self) -> str:
-        return f"sdnn-v{self.metadata.get('version', 1)}-{str(self.metadata.get('sha256', ''))[:8]}"
+        """``"sdnn-v1-f55fbe18"``, with ``"-int8"`` after it when the 8-bit networks read."""
+        int8 = "-int8" if self.backend == "onnx-int8" else ""
+        return f"sdnn-v{self.metadata.get('version', 1)}-{str(self.metadata.get('sha256', ''))[:8]}{int8}"
 
     def read(self, inputs: list[np.ndarray], batch_size: int = 64, stretches: tuple[float, ...] = STRETCHES) -> list[FieldRead]:
         """One :class:`FieldRead` per input of :func:`field_input`.
@@ -620,16 +625,59 @@ class _OnnxNet:
         return self.session.run(None, {"x": x})[0]
 
 
-def _onnx_sdnn(path: Path) -> tuple[list, dict]:
+def int8_path(weights: Path, member: int) -> Path:
+    """The 8-bit ONNX file of network ``member`` of ``weights`` (``scripts/quantize_sdnn.py`` writes it)."""
+    return weights.with_name(f"{weights.stem}-int8-{member}.onnx")
+
+
+def int8_sidecar_path(weights: Path) -> Path:
+    """The sidecar of the 8-bit networks of ``weights``: the weights' sha256, the files', how they were made."""
+    return weights.with_name(f"{weights.stem}-int8.json")
+
+
+def int8_matches(weights: Path) -> bool:
+    """Whether 8-bit networks made from exactly these ``weights`` lie beside them.
+
+    >>> int8_matches(Path("/nonexistent/sdnn.pt"))
+    False
+    """
+    import json
+
+    from .classify import sidecar_path
+
+    made, own = int8_sidecar_path(weights), sidecar_path(weights)
+    if not made.is_file() or not own.is_file():
+        return False
+    made = json.loads(made.read_text())  # the weights' bytes are checked against their own sidecar when loaded
+    return made.get("weights_sha256") == json.loads(own.read_text()).get("sha256") and all(
+        (weights.parent / m["file"]).is_file() for m in made.get("members", []))
+
+
+def _onnx_sdnn(path: Path, int8: bool = False) -> tuple[list, dict]:
     """The networks of ``path`` as ONNX Runtime sessions and the sidecar, made once per process.
     Their ONNX exports are kept in :func:`classify.onnx_cache_dir`, named by the weights' sha256:
-    a process that finds them there never imports torch (about 2 s at start)."""
-    from .classify import cached_onnx_session, load_metadata
+    a process that finds them there never imports torch (about 2 s at start). With ``int8``, the
+    8-bit networks beside the weights (:func:`int8_matches`) instead, each checked against its sha256."""
+    import hashlib
+    import json
 
-    key = str(path.resolve())
+    from .classify import cached_onnx_session, load_metadata, onnx_session
+    from .errors import ModelError
+
+    key = f"{path.resolve()}|{'int8' if int8 else 'float'}"
     with _LOCK:
-        if key not in _ONNX:
-            meta, _ = load_metadata(path)
+        if key in _ONNX:
+            return _ONNX[key]
+        meta, _ = load_metadata(path)
+        if int8:
+            nets = []
+            for member in json.loads(int8_sidecar_path(path).read_text())["members"]:
+                data = (path.parent / member["file"]).read_bytes()
+                if hashlib.sha256(data).hexdigest() != member["sha256"]:
+                    raise ModelError(f"{member['file']}: sha256 does not match {int8_sidecar_path(path).name}")
+                nets.append(_OnnxNet(onnx_session(data)))
+            _ONNX[key] = (nets, meta)
+        else:
             n = len(meta.get("architecture", {}).get("members") or [None])
             torch_nets: list = []
 

@@ -311,9 +311,9 @@ def main(argv=None) -> None:
     ap.add_argument("--unique", type=int, default=40, help="distinct cheques rendered per kind")
     ap.add_argument("--kinds", default="tiff-g4,jpeg,x937")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"),
+    ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "onnx-int8"),
                     help="both networks' backend for the whole-process table (onnx needs the [onnx] extra; "
-                         "auto, as read: onnx when installed)")
+                         "auto, as read: onnx-int8 when installed)")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                     help="where the networks run in the whole-process table (cuda: the torch backend on the GPU)")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir, removed)")

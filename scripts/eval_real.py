@@ -259,9 +259,13 @@ def page_of(color: np.ndarray, name: str) -> Page:
     return Page(name, 1, gray, None if is_gray else color)
 
 
+#: the networks' backend (``--backend``), as ``read --backend``
+BACKEND = "auto"
+
+
 def read(page: Page, layout: str, classifier, annotate_dir: Path | None, tag: str):
     """(result, chosen digits count without a model) for one page."""
-    options = ReadOptions(layout=layout)
+    options = ReadOptions(layout=layout, backend=BACKEND)
     prepared = pipeline.prepare_page(page, options)
     if classifier is None:
         n = 0
@@ -284,6 +288,8 @@ def read(page: Page, layout: str, classifier, annotate_dir: Path | None, tag: st
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", help="weights file (default: the shipped model)")
+    ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "onnx-int8"),
+                    help="the networks' backend, as read --backend (auto: onnx-int8 where ONNX Runtime is installed)")
     ap.add_argument("--annotate", type=Path, help="write annotated PNGs of failures here (e.g. /tmp/ann)")
     ap.add_argument("--limit", type=int, default=0, help="ORAND images at most (0: the whole fold)")
     ap.add_argument("--skip-orand", action="store_true")
@@ -309,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover
         pass
     try:
-        classifier = pipeline.get_classifier(ReadOptions(model_path=args.model))
+        global BACKEND
+        BACKEND = args.backend
+        classifier = pipeline.get_classifier(ReadOptions(model_path=args.model, backend=BACKEND))
         model = classifier.model_id
     except ModelError as exc:
         print(f"no classifier ({exc}): segmentation-only figures", file=sys.stderr)
@@ -463,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
 
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
-    print(f"model: {model}   ({time.perf_counter() - t0:.0f} s)")
+    reader = pipeline.get_field_reader(ReadOptions(backend=BACKEND)) if classifier is not None else None
+    print(f"model: {model}{'+' + reader.model_id if reader else ''}   ({time.perf_counter() - t0:.0f} s)")
     print(f"{'set':<{w0}}  {'measure':<{w1}}  value")
     for a, b, c in rows:
         print(f"{a:<{w0}}  {b:<{w1}}  {c}")

@@ -111,7 +111,9 @@ def test_auto_backend_is_onnx_runtime_on_the_cpu_when_installed_else_torch(monke
     assert resolve_backend("auto") == "torch" and DigitClassifier().backend == "torch"
     monkeypatch.undo()
     pytest.importorskip("onnxruntime")
-    assert resolve_backend("auto") == "onnx" and DigitClassifier(backend="auto").backend == "onnx"
+    # auto: the field reader's 8-bit networks; the classifier has float ones only
+    assert resolve_backend("auto") == "onnx-int8" and DigitClassifier(backend="auto").backend == "onnx"
+    assert DigitClassifier(backend="onnx-int8").backend == "onnx"
 
 
 def test_bad_backend_is_a_usage_error():

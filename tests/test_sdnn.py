@@ -352,6 +352,43 @@ def test_onnx_backend_reads_like_torch(reader):
         assert abs(a.confidence - b.confidence) < 1e-4 and abs(a.views_agree - b.views_agree) < 1e-9
 
 
+def test_the_8_bit_networks_read_like_the_float_ones():
+    pytest.importorskip("onnxruntime")
+    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "62", "7", "1,500", "48,250")]
+    int8 = sdnn.FieldReader(backend="onnx-int8")
+    assert int8.backend == "onnx-int8" and int8.model_id.endswith("-int8")
+    float_reads = sdnn.FieldReader(backend="onnx").read(fields)
+    assert [r.digits for r in int8.read(fields)] == [r.digits for r in float_reads]
+    for a, b in zip(float_reads, int8.read(fields)):
+        assert abs(a.confidence - b.confidence) < 0.05 and a.confidence != b.confidence  # close, yet other networks
+
+
+def test_the_8_bit_networks_are_used_only_with_the_weights_they_were_made_from(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import json
+    import shutil
+
+    from cheque_reader.errors import ModelError
+
+    shipped = sdnn.default_sdnn_path()
+    weights = tmp_path / shipped.name
+    for f in [shipped, shipped.with_suffix(".json")]:
+        shutil.copy(f, tmp_path)
+    assert sdnn.FieldReader(weights, backend="onnx-int8").backend == "onnx"  # none made: float ONNX
+    made = json.loads(sdnn.int8_sidecar_path(shipped).read_text())
+    for m in made["members"]:
+        shutil.copy(shipped.parent / m["file"], tmp_path)
+    sidecar = sdnn.int8_sidecar_path(weights)
+    sidecar.write_text(json.dumps(dict(made, weights_sha256="0" * 64)))  # made from other weights
+    assert sdnn.FieldReader(weights, backend="onnx-int8").backend == "onnx"
+    sidecar.write_text(json.dumps(made))
+    assert sdnn.int8_matches(weights)
+    first = tmp_path / made["members"][0]["file"]
+    first.write_bytes(first.read_bytes()[:-10])  # damaged
+    with pytest.raises(ModelError, match="sha256"):
+        sdnn.FieldReader(weights, backend="onnx-int8")
+
+
 def test_a_field_read_scores_other_strings_over_its_views_as_it_scored_its_own(reader):
     reads = reader.read([sdnn.field_input(*_strip(t)) for t in ("4072", "815")])
     for read in reads:
