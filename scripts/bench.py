@@ -236,7 +236,7 @@ def profile_stages(cheques, kind: str, n: int) -> dict:
     return {k: 1000 * v / max(pages, 1) for k, v in acc.items()}
 
 
-def tesseract_vs_ours(cheques, kind: str, workers: int) -> dict:
+def tesseract_vs_ours(cheques, kind: str, workers: int, backend: str = "auto") -> dict:
     """Tesseract on the truth amount-field crops; our reader on the same crops (``layout=field``)
     and end to end on the whole scans (it has to find the field itself)."""
     import cv2
@@ -251,11 +251,11 @@ def tesseract_vs_ours(cheques, kind: str, workers: int) -> dict:
         cv2.imwrite(str(crops / f"f{i:04d}.png"), c.field.crop(gray))
         truth.append(c.digits)
     res = {}
-    info = run_child(crops, tmp / "ours.csv", workers, layout="field")
+    info = run_child(crops, tmp / "ours.csv", workers, layout="field", backend=backend)
     res["ours_field"] = dict(pages_s=len(truth) / info["read_s"], steady=info["steady"],
                              acc=accuracy(tmp / "ours.csv", truth))
     whole_truth = make_folder(tmp / "whole", kind, cheques, len(cheques))
-    info = run_child(tmp / "whole", tmp / "whole.csv", workers)
+    info = run_child(tmp / "whole", tmp / "whole.csv", workers, backend=backend)
     res["ours_whole"] = dict(pages_s=len(truth) / info["read_s"], steady=info["steady"],
                              acc=accuracy(tmp / "whole.csv", whole_truth))
     if exe is None:
@@ -273,7 +273,7 @@ def tesseract_vs_ours(cheques, kind: str, workers: int) -> dict:
     return res
 
 
-def orand_vs_tesseract(workers: int, limit: int = 0) -> dict:
+def orand_vs_tesseract(workers: int, limit: int = 0, backend: str = "auto") -> dict:
     """Field level on real data: the ORAND CAR-A validation fold's amount fields (``../shared/data``),
     read by us with ``layout="field"`` and by Tesseract (``--psm 7``, digit whitelist, one process per
     field, as a user would call it). Nothing is copied: the folder read holds symbolic links."""
@@ -288,7 +288,7 @@ def orand_vs_tesseract(workers: int, limit: int = 0) -> dict:
     (tmp / "fields").mkdir()
     for name in val["file"]:
         os.symlink(orand_dir() / "images" / name, tmp / "fields" / name)
-    info = run_child(tmp / "fields", tmp / "ours.csv", workers, layout="field")
+    info = run_child(tmp / "fields", tmp / "ours.csv", workers, layout="field", backend=backend)
     res = {"n": len(val), "ours": dict(pages_s=len(val) / info["read_s"], steady=info["steady"],
                                        acc=accuracy(tmp / "ours.csv", truth))}
     exe = shutil.which("tesseract")
@@ -312,7 +312,7 @@ def main(argv=None) -> None:
     ap.add_argument("--kinds", default="tiff-g4,jpeg,x937")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "onnx-int8"),
-                    help="both networks' backend for the whole-process table (onnx needs the [onnx] extra; "
+                    help="both networks' backend for the whole-process and Tesseract tables (onnx needs the [onnx] extra; "
                          "auto, as read: onnx-int8 when installed)")
     ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                     help="where the networks run in the whole-process table (cuda: the torch backend on the GPU)")
@@ -373,7 +373,7 @@ def main(argv=None) -> None:
     if args.tesseract:
         kind = "jpeg" if "jpeg" in rendered else kinds[0]
         cheques = (rendered.get(kind) or render(src, kind, args.tesseract))[: args.tesseract]
-        res = tesseract_vs_ours(cheques, kind, args.workers)
+        res = tesseract_vs_ours(cheques, kind, args.workers, args.backend)
         print(f"\n| reader, on {len(cheques)} {kind} cheques | pages/s (whole run) | pages/s (steady) "
               "| digit-string accuracy |")
         print("| --- | ---: | ---: | ---: |")
@@ -391,7 +391,7 @@ def main(argv=None) -> None:
             print(f"| speed ratio on the same field crops, ours (whole run) / tesseract "
                   f"| {f['pages_s'] / t['pages_s']:.2f}x | {f['steady'] / t['pages_s']:.2f}x (steady) | |")
     if args.orand is not None:
-        res = orand_vs_tesseract(args.workers, args.orand)
+        res = orand_vs_tesseract(args.workers, args.orand, args.backend)
         o = res["ours"]
         print(f"\n| reader, ORAND CAR-A validation fold ({res['n']} real amount fields) | fields/s (whole run) "
               "| fields/s (steady) | digit-string accuracy |")
