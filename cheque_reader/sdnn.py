@@ -278,7 +278,9 @@ _ONNX: dict[str, tuple[list, dict]] = {}  # weights path -> its networks as ONNX
 
 class FieldReader:
     """Reads whole fields with the shipped SDNN (one model per process); ``backend="onnx"`` runs
-    the networks on ONNX Runtime (CPU; exported once and cached, see :func:`_onnx_sdnn`).
+    the networks on ONNX Runtime (CPU; exported once and cached, see :func:`_onnx_sdnn`), and
+    ``"onnx-int8"`` (what ``"auto"`` picks there) their 8-bit versions shipped beside the weights
+    (:func:`int8_matches`; the float ones when there are none, as for a fine-tuned model).
 
     >>> reader = FieldReader()   # doctest: +SKIP
     >>> reader.read([field_input(gray, ink)])[0].digits   # doctest: +SKIP

@@ -314,9 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover
         pass
+    global BACKEND
+    BACKEND = args.backend
     try:
-        global BACKEND
-        BACKEND = args.backend
         classifier = pipeline.get_classifier(ReadOptions(model_path=args.model, backend=BACKEND))
         model = classifier.model_id
     except ModelError as exc:
