@@ -273,7 +273,7 @@ def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[
 _LOCK = threading.RLock()  # re-entered: an ONNX export loads the torch networks
 _CACHE: dict[tuple[str, str], tuple] = {}
 _FAST: dict[tuple[str, str], list] = {}  # (weights path, kind) -> its networks as frozen TorchScript graphs
-_ONNX: dict[str, tuple[list, dict]] = {}  # weights path -> its networks as ONNX Runtime sessions, and the sidecar
+_ONNX: dict[str, tuple[list, dict]] = {}  # "weights path|float" or "|int8" -> its networks as ONNX Runtime sessions, and the sidecar
 
 
 class FieldReader:
