@@ -73,7 +73,8 @@ class ReadOptions:
     ``review_threshold`` wins over ``target_error`` when both are set. ``field_reader``
     adds the second reader, the SDNN that reads the whole field without cutting it
     (:mod:`cheque_reader.sdnn`), when its weights are there. ``backend`` ``"auto"`` runs both
-    networks on ONNX Runtime when the device is the CPU and the ``onnx`` extra is installed.
+    networks on ONNX Runtime when the device is the CPU and the ``onnx`` extra is installed, the
+    field reader's in 8 bits (``"onnx-int8"``; ``"onnx"`` keeps them in float).
     """
 
     layout: str = "auto"
