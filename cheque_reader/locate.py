@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 
 from .errors import LayoutError
-from .preprocess import two_top_bars
+from .preprocess import connected_components, two_top_bars
 from .types import BBox, Field, Page
 
 log = logging.getLogger("cheque_reader")
@@ -228,16 +228,34 @@ def _map_box_back(box: BBox, m_total: np.ndarray, page_w: int, page_h: int) -> B
 
 
 def _median_u8(a: np.ndarray) -> float:
-    """``np.median`` of a ``uint8`` array, from its histogram (several times faster).
+    """``np.median`` of a ``uint8`` array, from its histogram (OpenCV's: 0.14 against 0.33 ms for
+    ``np.bincount``'s on an 800 x 367 page; ``np.median`` is several times slower still).
 
     >>> _median_u8(np.array([[1, 9], [3, 4]], np.uint8)), _median_u8(np.array([5, 1, 7], np.uint8))
     (3.5, 5.0)
     """
-    cum = np.cumsum(np.bincount(a.ravel(), minlength=256))
+    # float32 counts, exact below 2**24 pixels: the shrunk views here hold at most WORK_MAX_SIDE**2
+    counts = cv2.calcHist([np.ascontiguousarray(a)], [0], None, [256], [0, 256]).ravel().astype(np.int64)
+    cum = np.cumsum(counts)
     n = int(cum[-1])
     lo = int(np.searchsorted(cum, (n - 1) // 2 + 1))  # the value at 0-based rank (n - 1) // 2
     hi = int(np.searchsorted(cum, n // 2 + 1))  # ... and at rank n // 2
     return (lo + hi) / 2.0
+
+
+def _nonzero(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a 2-D ``uint8`` mask, in the same order, by OpenCV (0.16 against 0.63 ms on
+    an 800 x 367 page).
+
+    >>> m = np.zeros((3, 4), np.uint8); m[0, 3] = m[2, 1] = 255
+    >>> [v.tolist() for v in _nonzero(m)], [v.tolist() for v in np.nonzero(m)]
+    ([[0, 2], [3, 1]], [[0, 2], [3, 1]])
+    """
+    points = cv2.findNonZero(mask)
+    if points is None:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    points = points.reshape(-1, 2)
+    return points[:, 1], points[:, 0]
 
 
 def _ink_mask(gray: np.ndarray, block: int) -> np.ndarray:
@@ -264,11 +282,11 @@ def _skew_small(small: np.ndarray, max_angle: float) -> float:
     # printed rules and text are dark; tints and security patterns are not
     dark = ink.copy()
     dark[small > _median_u8(small) - 40] = 0
-    ys, xs = np.nonzero(dark)
+    ys, xs = _nonzero(dark)
     if len(xs) < 0.6 * w:
         # no dark structure: horizontal structure of any ink (text rows), blobs dropped
         ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _rect(5, 1))
-        ys, xs = np.nonzero(ink)
+        ys, xs = _nonzero(ink)
         if len(xs) < 10:
             return 0.0
     xs = xs.astype(np.float32) - w / 2.0
@@ -416,7 +434,7 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
     hor_d = cv2.dilate(hor, _rect(1, px(5))) > 0
     csum = np.zeros((hor_d.shape[0], hor_d.shape[1] + 1), np.int32)
     np.cumsum(hor_d, axis=1, out=csum[:, 1:])
-    n, _, stats, _ = cv2.connectedComponentsWithStats(ver, connectivity=8)
+    n, _, stats, _ = connected_components(ver)
     sides = [(int(x + w // 2), int(y), int(y + h)) for x, y, w, h, _ in stats[1:]]
     sides.sort()
     best: _Found | None = None
@@ -736,7 +754,7 @@ def _dollar_left_of(gray: np.ndarray, box: BBox) -> bool:
         return False
     paper = float(np.median(gray[box.y : box.y2, max(0, box.x - 3 * box.h) : box.x]))
     ink = (gray[y0:y1, x0:x1] < paper - 60).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    n, labels, stats, _ = connected_components(ink)
     for i in range(1, n):
         x, y, cw, ch, _ = stats[i]
         if (DOLLAR_MIN_HEIGHT * box.h <= ch <= 1.1 * box.h and DOLLAR_ASPECT[0] <= cw / ch <= DOLLAR_ASPECT[1]

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from .config import BACKGROUND_VALUE, CENTER_SIZE, FIT_SIZE, INK_VALUE, INPUT_SIZE
+from .preprocess import connected_components
 
 #: Crops larger than this (either side) are first shrunk, keeping aspect (speed, memory).
 MAX_CROP_SIDE = 256
@@ -81,7 +82,7 @@ def ink_map(crop: np.ndarray) -> np.ndarray:
 def _drop_specks(a: np.ndarray) -> np.ndarray:
     """Remove connected ink specks holding under ``SPECK_SHARE`` of the crop's ink."""
     mask = (a > 0).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, labels, stats, _ = connected_components(mask)
     if n <= 2:
         return a
     areas = stats[1:, cv2.CC_STAT_AREA]

@@ -186,6 +186,24 @@ def flatten_background(gray: np.ndarray, stroke: int) -> np.ndarray:
     return np.clip(gray.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0), 0.0, 1.0)
 
 
+def connected_components(mask: np.ndarray, connectivity: int = 8):
+    """``cv2.connectedComponentsWithStats`` of a ``uint8`` mask: ``(n, labels, stats, centroids)``.
+
+    The labels are ``uint16`` when the image cannot hold 65,535 components (at most one per 2 x 2
+    block with 8-connectivity): OpenCV labels that way 2.5x faster here than in ``int32`` (1.56
+    against 0.63 ms on an 800 x 367 page, the same labels and stats); ``int32`` beyond.
+
+    >>> m = np.zeros((5, 9), np.uint8); m[1:4, 1:3] = 1; m[2, 6:8] = 1
+    >>> n, labels, stats, _ = connected_components(m)
+    >>> n, labels.dtype.name, stats[1:, cv2.CC_STAT_AREA].tolist()
+    (3, 'uint16', [6, 2])
+    """
+    h, w = mask.shape[:2]
+    most = ((h + 1) // 2) * ((w + 1) // 2) if connectivity == 8 else (h * w + 1) // 2
+    ltype = cv2.CV_16U if most < 65535 else cv2.CV_32S
+    return cv2.connectedComponentsWithStats(mask, connectivity=connectivity, ltype=ltype)
+
+
 def threshold_sauvola(image: np.ndarray, window_size: int, k: float = SAUVOLA_K, r: float = 0.5) -> np.ndarray:
     """Sauvola's local threshold ``m * (1 + k * (s / r - 1))`` (mean ``m`` and deviation ``s`` over a
     centred ``window_size`` square, borders reflected): skimage's, by OpenCV box filters.
@@ -286,7 +304,7 @@ def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray, leaning_
     # ruled lines binarize 1-2 px wide with breaks and 1 px jogs: bridge them
     bridged = cv2.dilate(cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(1, 3)), _rect(3, 1))
     ver = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(1, min_len))
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(ver, connectivity=8)
+    n, lab, stats, _ = connected_components(ver)
     keep = np.zeros(n, bool)
     tol = 5
     # a box side at the very edge may be as thick as the printed lines it meets (thick bitonal boxes)
@@ -320,7 +338,7 @@ def _leaning_sides(u8: np.ndarray, min_len: int, hor_rows: np.ndarray, max_w: in
         part = np.ascontiguousarray(u8[:, x0 : x0 + strip])
         bridged = cv2.dilate(cv2.morphologyEx(part, cv2.MORPH_CLOSE, _rect(1, 3)), _rect(LEAN_BRIDGE, 1))
         opened = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(1, min_len))
-        n, lab, stats, _ = cv2.connectedComponentsWithStats(opened)
+        n, lab, stats, _ = connected_components(opened)
         if n < 2:
             continue
         x, y, cw, ch = (stats[:, j] for j in range(4))
@@ -422,7 +440,7 @@ def drop_microtext(ink: np.ndarray) -> np.ndarray:
     ``MICROTEXT_HEIGHT`` of the field height, spread over at least 40% of the width.
     """
     h, w = ink.shape
-    n, lab, stats, cent = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    n, lab, stats, cent = connected_components(ink.astype(np.uint8))
     if n <= MICROTEXT_MIN_COUNT:
         return ink
     tiny = np.nonzero(stats[1:, cv2.CC_STAT_HEIGHT] < MICROTEXT_HEIGHT * h)[0] + 1
@@ -453,7 +471,7 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     (:func:`two_top_bars`), and no other ink starts left of its right edge.
     """
     h, w = ink.shape
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
     if n <= 2:
         return ink
     cy = stats[1:, cv2.CC_STAT_TOP] + stats[1:, cv2.CC_STAT_HEIGHT] / 2.0
@@ -518,7 +536,7 @@ def split_specks(ink: np.ndarray, min_area: int, dot_min_area: int) -> tuple[np.
     >>> int(kept.sum()), np.argwhere(dots).min(axis=0).tolist(), int(dots.sum())
     (54, [2, 2], 9)
     """
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
     area, w, h = stats[:, cv2.CC_STAT_AREA], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     small = area < min_area
     small[0] = False
@@ -567,7 +585,7 @@ def drop_beyond_box(ink: np.ndarray, box: BBox) -> np.ndarray:
         margin = ink[:, x0:x1]
         if x1 <= x0 or not margin.any():
             continue
-        n, lab, _, _ = cv2.connectedComponentsWithStats(margin.astype(np.uint8), connectivity=8)
+        n, lab, _, _ = connected_components(margin.astype(np.uint8))
         beyond = np.ones(n, bool)
         beyond[0] = False
         if 0 <= inside < w:  # pieces 8-connected to the ink just inside

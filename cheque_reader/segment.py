@@ -35,7 +35,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .preprocess import ink_elongation, solid_dot, speck_area
+from .preprocess import connected_components, ink_elongation, solid_dot, speck_area
 from .types import BBox, DigitCandidate
 
 log = logging.getLogger("cheque_reader")
@@ -148,7 +148,7 @@ def _merge(a: _Piece, b: _Piece) -> _Piece:
 
 def _components(ink: np.ndarray) -> list[_Piece]:
     mask = (ink < 128).astype(np.uint8)
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    n, lab, stats, _ = connected_components(mask)
     out = []
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
@@ -519,7 +519,7 @@ def _without_underline(p: _Piece, band: Band) -> list[_Piece]:
     ink_cols = np.nonzero(above.any(axis=0))[0]
     if len(ink_cols) == 0 or (cols[0] > ink_cols[0] - 0.15 * dw and cols[-1] < ink_cols[-1] + 0.15 * dw):
         return [p]
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(above.astype(np.uint8), connectivity=8)
+    n, lab, stats, _ = connected_components(above.astype(np.uint8))
     out = []
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
