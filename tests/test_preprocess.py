@@ -226,3 +226,18 @@ def test_dark_ink_and_a_blank_tinted_field_are_not_stretched():
     assert not preprocess.binarize(blank).any()
     flat = preprocess.flatten_background(blank, 10)
     assert preprocess._restore_faded(flat) is flat
+
+
+def test_connected_components_labels_as_opencv_does_in_int32_and_counts_past_65535():
+    rng = np.random.default_rng(3)
+    mask = (rng.random((120, 300)) > 0.7).astype(np.uint8)
+    n, labels, stats, cent = preprocess.connected_components(mask)
+    n32, labels32, stats32, cent32 = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    assert labels.dtype == np.uint16 and n == n32 > 100
+    assert np.array_equal(labels.astype(np.int32), labels32) and np.array_equal(stats, stats32)
+    assert np.allclose(cent, cent32)
+    # isolated pixels, one per 2 x 2 block: 90,000 components, more than uint16 labels can hold
+    many = np.zeros((600, 600), np.uint8)
+    many[::2, ::2] = 1
+    n, labels, stats, _ = preprocess.connected_components(many)
+    assert labels.dtype == np.int32 and n == 300 * 300 + 1 and int(labels.max()) == 300 * 300
