@@ -93,9 +93,10 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
       cheque-reader read scans/ --review-threshold 0.95      # send more reads to review
       cheque-reader read scans/ --dask-workers 4             # page stages on a local Dask cluster
     """
-    from .batch import read_folder
+    from .batch import keep_freed_memory, read_folder
     from .io import read_from_list
 
+    keep_freed_memory()  # this process is the command's own (the workers do it for themselves)
     items = list(inputs) + (read_from_list(from_list) if from_list else [])
     if not items:
         _fail(UsageError("no INPUT given (see cheque-reader read --help)"))

@@ -106,8 +106,9 @@ def make_folder(folder: Path, kind: str, cheques, n: int) -> list[str]:
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from cheque_reader.batch import read_folder
+from cheque_reader.batch import keep_freed_memory, read_folder
 from cheque_reader.config import ReadOptions
+keep_freed_memory()  # as cheque-reader read does
 opts = ReadOptions(workers=int(sys.argv[3]), layout=sys.argv[4], backend=sys.argv[5], device=sys.argv[6])
 t1 = time.perf_counter()
 stamps = []
