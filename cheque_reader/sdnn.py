@@ -556,13 +556,14 @@ def string_probabilities(pairs: list[tuple[np.ndarray, str]]) -> np.ndarray:
     s_len = np.array([len(pairs[k][1]) for k in full])
     steps, width = int(t_len.max()), 2 * int(s_len.max()) + 1
     ext = np.full((n, width), BLANK, np.int64)  # each string with a blank around every digit
-    probs = np.zeros((n, steps, BLANK + 1))
+    emit = np.zeros((n, steps, width))  # P(the s-th symbol of the string at step t): 0 beyond the string or the field
+    views: dict[int, np.ndarray] = {}  # each view's probabilities once (it is paired with several strings)
     for j, k in enumerate(full):
         a, d = pairs[k]
         ext[j, 1 : 2 * len(d) : 2] = [int(c) for c in d]
-        probs[j, : len(a)] = np.exp(np.asarray(a, float))
-    emit = probs[np.arange(n)[:, None, None], np.arange(steps)[None, :, None], ext[:, None, :]]
-    emit *= (np.arange(width)[None, :] < (2 * s_len + 1)[:, None])[:, None, :]  # nothing beyond the string
+        if id(a) not in views:
+            views[id(a)] = np.exp(np.asarray(a, float))
+        emit[j, : len(a), : 2 * len(d) + 1] = views[id(a)][:, ext[j, : 2 * len(d) + 1]]
     # a digit may follow the one two back (over a blank) unless it repeats it
     skip = np.zeros((n, width))
     skip[:, 2:] = (ext[:, 2:] != BLANK) & (ext[:, 2:] != ext[:, :-2])
