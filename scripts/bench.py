@@ -104,7 +104,7 @@ def make_folder(folder: Path, kind: str, cheques, n: int) -> list[str]:
 
 
 CHILD = r"""
-import json, sys, time
+import json, resource, sys, time
 t0 = time.perf_counter()
 from cheque_reader.batch import keep_freed_memory, read_folder
 from cheque_reader.config import ReadOptions
@@ -112,12 +112,17 @@ keep_freed_memory()  # as cheque-reader read does
 opts = ReadOptions(workers=int(sys.argv[3]), layout=sys.argv[4], backend=sys.argv[5], device=sys.argv[6])
 t1 = time.perf_counter()
 stamps = []
+cpu = lambda who: (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(who))
+c0 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
 df = read_folder([sys.argv[1]], options=opts, output=sys.argv[2], progress=lambda d, n: stamps.append(time.perf_counter()))
 t2 = time.perf_counter()
+# CPU seconds of this process (the networks) and of its worker processes (reaped when the pool closed)
+c1 = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
 # steady: rows per second from the first row to the last (start-up, model loading and tracing left out)
 steady = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 1 and stamps[-1] > stamps[0] else float("nan")
 print(json.dumps({"import_s": t1 - t0, "read_s": t2 - t1, "rows": len(df), "steady": steady,
-                  "first_row_s": stamps[0] - t1 if stamps else float("nan")}))
+                  "first_row_s": stamps[0] - t1 if stamps else float("nan"),
+                  "main_cpu_s": c1[0] - c0[0], "workers_cpu_s": c1[1] - c0[1]}))
 """
 
 
@@ -347,16 +352,18 @@ def main(argv=None) -> None:
             info = run_child(folder, out, args.workers, layout="field" if kind == "field" else "auto",
                              backend=args.backend, device=args.device)
             rows.append((kind, n, info["rows"], n / info["read_s"], info["steady"], n / info["wall_s"],
+                         1000 * info["main_cpu_s"] / n, 1000 * info["workers_cpu_s"] / n,
                          info["peak_rss_mb"], info["peak_pss_mb"], accuracy(out, truth), os.getloadavg()[0]))
             shutil.rmtree(folder, ignore_errors=True)
     if rows:
+        # CPU ms a page, summed over both: what the cores can give at most is cores * 1000 / that
         print("\n| kind | pages | rows | pages/s (read_folder) | pages/s (steady: first row to last) "
-              "| pages/s (wall, with start-up) | peak RSS MB (sum over tree) | peak PSS MB (tree) "
-              "| digit-string accuracy | load average after |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for kind, n, nrows, rate, steady, wall_rate, rss, pss, acc, load in rows:
-            print(f"| {kind} | {n} | {nrows} | {rate:.1f} | {steady:.1f} | {wall_rate:.1f} | {rss:.0f} | {pss:.0f} "
-                  f"| {acc:.3f} | {load:.1f} |")
+              "| pages/s (wall, with start-up) | CPU ms a page: main process (networks) + workers "
+              "| peak RSS MB (sum over tree) | peak PSS MB (tree) | digit-string accuracy | load average after |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for kind, n, nrows, rate, steady, wall_rate, main_ms, workers_ms, rss, pss, acc, load in rows:
+            print(f"| {kind} | {n} | {nrows} | {rate:.1f} | {steady:.1f} | {wall_rate:.1f} "
+                  f"| {main_ms:.1f} + {workers_ms:.1f} | {rss:.0f} | {pss:.0f} | {acc:.3f} | {load:.1f} |")
     if args.classifier:
         rates = classifier_rate()
         print("\n| classifier alone | digits/s |\n| --- | ---: |")
