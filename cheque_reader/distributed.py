@@ -83,7 +83,7 @@ def read_folder_dask(
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
         raise UsageError("a Dask cluster needs dask.distributed: pip install 'cheque-reader[dask]'") from exc
-    from .batch import read_folder
+    from .batch import close_open_documents, read_folder
 
     cluster = None
     own_client = client is None
@@ -101,7 +101,10 @@ def read_folder_dask(
         client.run(_worker_setup)
         threads = sum(client.nthreads().values()) or 1
         log.info("Dask cluster %s: %d worker threads", client.scheduler.address if client.scheduler else "?", threads)
-        return read_folder(inputs, options=options.replace(workers=threads), executor=DaskExecutor(client), **kwargs)
+        try:
+            return read_folder(inputs, options=options.replace(workers=threads), executor=DaskExecutor(client), **kwargs)
+        finally:
+            client.run(close_open_documents)  # the last multi-page file each worker kept open
     finally:
         if own_client:
             client.close()

@@ -211,6 +211,30 @@ def test_annotations_one_safe_png_per_decoded_page(ugly, tmp_path):
     assert all(cv2.imread(str(out / n)) is not None for n in names)
 
 
+def test_a_multi_page_file_is_opened_once_for_all_its_tasks(tmp_path, monkeypatch):
+    root = make_folder(tmp_path / "in", n_png=2, tiff_pages=40, x937_items=33, bad=False)
+    opened = []
+    real_open = batch.cio.open_document
+    monkeypatch.setattr(batch.cio, "open_document", lambda path, *a: opened.append(Path(path).name) or real_open(path, *a))
+    df = batch.read_folder([root], options=FIELD)  # in this process, tasks of CHUNK_PAGES pages
+    assert len(df) == 2 + 40 + 33 and (df["status"] != "error").all()
+    # 5 tasks of each long file: the first task opens it, the rest (queued once the first is back,
+    # after the other files' first tasks) at most once more; nothing is left open after the run
+    assert sorted(set(opened)) == ["cash.x937", "multi.tif", "p00.png", "p01.png"]
+    assert opened.count("cash.x937") <= 2 and opened.count("multi.tif") <= 2 and len(opened) <= 6, opened
+    assert batch._OPEN == {}
+    # a file changed between tasks is opened again
+    opened.clear()
+    tasks = [batch._Task(0, batch.cio.InputFile(str(root / "multi.tif"), "multi.tif"), s, batch.CHUNK_PAGES, frozenset())
+             for s in (0, batch.CHUNK_PAGES)]
+    first = batch.prepare_chunk(tasks[0], FIELD)
+    os.utime(root / "multi.tif", ns=(1, 1))
+    second = batch.prepare_chunk(tasks[1], FIELD)
+    batch.close_open_documents()
+    assert opened == ["multi.tif", "multi.tif"] and batch._OPEN == {}
+    assert [p.page for p in first.items + second.items] == list(range(1, 2 * batch.CHUNK_PAGES + 1))
+
+
 def test_worker_processes_yield_the_cpu_to_the_main_process():
     import concurrent.futures as cf
     import os
