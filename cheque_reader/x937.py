@@ -241,8 +241,13 @@ def tiff_g4(image: np.ndarray, dpi: int = 200) -> bytes:
     return buf.getvalue()
 
 
+#: Items per bundle in :func:`write_x937`: the bundle control record (Type 70) counts them in 4 digits.
+BUNDLE_MAX_ITEMS = 9999
+
+
 def write_x937(path: str | Path, items: Sequence[X937Item], *, encoding: str = "ebcdic") -> None:
-    """Write a minimal, well-formed image cash letter: one bundle, one front (and back) image per item.
+    """Write a minimal, well-formed image cash letter: bundles of at most :data:`BUNDLE_MAX_ITEMS`
+    items, one front (and back) image per item.
 
     ``encoding`` is ``"ebcdic"`` (code page 037, as banks exchange them) or ``"ascii"``.
     """
@@ -266,29 +271,34 @@ def write_x937(path: str | Path, items: Sequence[X937Item], *, encoding: str = "
           "ORIGIN BANK".ljust(18), "A", "US", "    ", " ")
     fixed("10", "01", "0" + routing, "0" + routing, today, today, "1200", "I", "G", "00000001",
           "CONTACT".ljust(14), "0000000000", " ", "  ", " ")
-    fixed("20", "01", "0" + routing, "0" + routing, today, today, "0000000001", "0001", "01",
-          "0" + routing, " " * 5, " " * 12)
-    total = 0
-    n_images = 0
-    for i, item in enumerate(items):
-        seq = (item.sequence or f"{i + 1:015d}")[:15].rjust(15, "0")
-        total += int(item.amount_cents)
-        n_views = 2 if item.back is not None else 1
-        fixed("25", " " * 15, " ", routing, "0", "123456789/".rjust(20), f"{int(item.amount_cents):010d}", seq,
-              "G", " ", "1", "Y", f"{0:02d}", "0", "B")
-        for side, image in (("0", item.front), ("1", item.back))[:n_views]:
-            blob = image if isinstance(image, (bytes, bytearray)) else tiff_g4(image)
-            n_images += 1
-            fixed("50", "1", "0" + routing, today, "00", "00", f"{len(blob):07d}", side, "00", "0", "  ",
-                  "00000", "0000000", "0000000", "0", " " * 8, " " * 15)
-            key = f"IMG{i + 1:06d}{side}"
-            head = ("52" + "0" + routing + today + "01" + seq + " " * 16 + " " * 16 + " " * 16 + "0"
-                    + "0000" * 4 + f"{len(key):05d}" + key + f"{0:05d}" + f"{len(blob):07d}")
-            rec(head, binary=bytes(blob))
-    fixed("70", f"{len(items):04d}", f"{total:012d}", f"{total:012d}", f"{n_images:05d}", " " * 20, " " * 25)
-    fixed("90", f"{1:06d}", f"{len(items):08d}", f"{total:014d}", f"{n_images:09d}", "ORIGIN BANK".ljust(18),
+    total = n_images = 0
+    bundles = [items[b : b + BUNDLE_MAX_ITEMS] for b in range(0, len(items), BUNDLE_MAX_ITEMS)] or [items]
+    for k, bundle in enumerate(bundles):
+        fixed("20", "01", "0" + routing, "0" + routing, today, today, f"{k + 1:010d}", f"{k + 1:04d}", "01",
+              "0" + routing, " " * 5, " " * 12)
+        bundle_total = bundle_images = 0
+        for i, item in enumerate(bundle, start=k * BUNDLE_MAX_ITEMS):
+            seq = (item.sequence or f"{i + 1:015d}")[:15].rjust(15, "0")
+            bundle_total += int(item.amount_cents)
+            n_views = 2 if item.back is not None else 1
+            fixed("25", " " * 15, " ", routing, "0", "123456789/".rjust(20), f"{int(item.amount_cents):010d}", seq,
+                  "G", " ", "1", "Y", f"{0:02d}", "0", "B")
+            for side, image in (("0", item.front), ("1", item.back))[:n_views]:
+                blob = image if isinstance(image, (bytes, bytearray)) else tiff_g4(image)
+                bundle_images += 1
+                fixed("50", "1", "0" + routing, today, "00", "00", f"{len(blob):07d}", side, "00", "0", "  ",
+                      "00000", "0000000", "0000000", "0", " " * 8, " " * 15)
+                key = f"IMG{i + 1:06d}{side}"
+                head = ("52" + "0" + routing + today + "01" + seq + " " * 16 + " " * 16 + " " * 16 + "0"
+                        + "0000" * 4 + f"{len(key):05d}" + key + f"{0:05d}" + f"{len(blob):07d}")
+                rec(head, binary=bytes(blob))
+        fixed("70", f"{len(bundle):04d}", f"{bundle_total:012d}", f"{bundle_total:012d}", f"{bundle_images:05d}",
+              " " * 20, " " * 25)
+        total += bundle_total
+        n_images += bundle_images
+    fixed("90", f"{len(bundles):06d}", f"{len(items):08d}", f"{total:014d}", f"{n_images:09d}", "ORIGIN BANK".ljust(18),
           today, " " * 15)
-    n_records = 3 + len(items) + 2 * n_images + 3
+    n_records = 2 + 2 * len(bundles) + len(items) + 2 * n_images + 2
     fixed("99", f"{1:06d}", f"{n_records:08d}", f"{len(items):08d}", f"{total:016d}", "CONTACT".ljust(14),
           "0000000000", " " * 16)
     Path(path).write_bytes(bytes(out))

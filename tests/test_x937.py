@@ -63,6 +63,26 @@ def test_record_layout_follows_the_standard(tmp_path):
     assert int(view[24:31]) == img_len  # image view data size, positions 25-31
 
 
+def test_more_items_than_a_bundle_holds_go_into_several_bundles(tmp_path, monkeypatch):
+    import cheque_reader.x937 as x937
+
+    monkeypatch.setattr(x937, "BUNDLE_MAX_ITEMS", 3)  # 9,999 in the standard's 4-digit count
+    blob = tiff_g4(cheque(0))
+    path = tmp_path / "c.x937"
+    write_x937(path, [X937Item(blob, amount_cents=100 + i) for i in range(7)])
+    recs = [r.decode("cp037", errors="replace") for _, r in records(path.read_bytes())]
+    types = [r[:2] for r in recs]
+    assert types == ["01", "10"] + ["20"] + ["25", "50", "52"] * 3 + ["70"] + ["20"] + ["25", "50", "52"] * 3 + ["70"] \
+        + ["20", "25", "50", "52", "70", "90", "99"]
+    controls = [r for r in recs if r[:2] == "70"]
+    assert [int(r[2:6]) for r in controls] == [3, 3, 1]  # items per bundle
+    assert [int(r[6:18]) for r in controls] == [303, 312, 106]  # their amounts
+    assert int(next(r for r in recs if r[:2] == "90")[2:8]) == 3  # bundles in the cash letter
+    assert int(recs[-1][8:16]) == len(recs)  # records in the file
+    doc = X937Document.from_path(path)
+    assert doc.n_pages == 7 and [doc.page(i).extra["micr_amount"] for i in range(7)] == [f"1.{i:02d}" for i in range(7)]
+
+
 def test_front_image_chosen_over_back(tmp_path):
     front, back = cheque(1), np.full((120, 300), 0, np.uint8)
     write_x937(tmp_path / "c.x937", [X937Item(front, 500, back=back), X937Item(cheque(2), 600, back=back)])
