@@ -29,6 +29,7 @@ Layouts follow DSTU X9.37-2003 / X9.100-187 as documented by e.g. the moov-io
 from __future__ import annotations
 
 import datetime as _dt
+import mmap
 import os
 from dataclasses import dataclass
 from io import BytesIO
@@ -195,7 +196,8 @@ class X937Document:
         return replace(p, page=index + 1, extra=extra)
 
     def close(self) -> None:
-        pass
+        if isinstance(self.data, mmap.mmap):  # a big file is mapped, not read (io.MAP_MIN_BYTES)
+            self.data.close()
 
     def __enter__(self):
         return self

@@ -120,6 +120,29 @@ def test_multipage_tiff_pages_in_order(tmp_path):
     assert not np.array_equal(pages[0].image, pages[1].image)
 
 
+def test_big_tiff_and_x937_files_are_mapped_not_read_and_give_the_same_pages(tmp_path, monkeypatch):
+    import mmap
+
+    from cheque_reader.x937 import X937Item, write_x937
+
+    frames = [Image.fromarray(ink_image(text=str(i))).convert("1") for i in range(5)]
+    frames[0].save(tmp_path / "m.tif", save_all=True, append_images=frames[1:], compression="group4")
+    write_x937(tmp_path / "c.x937", [X937Item(ink_image(text=str(i)), 100 + i) for i in range(4)])
+    png = tmp_path / "p.png"
+    cv2.imwrite(str(png), ink_image(text="7"))
+    read = {name: cio.load_pages(tmp_path / name) for name in ("m.tif", "c.x937", "p.png")}
+    monkeypatch.setattr(cio, "MAP_MIN_BYTES", 100)  # every file here is "big"
+    for name, kind in (("m.tif", "tiff"), ("c.x937", "x937"), ("p.png", None)):
+        doc = cio.open_document(tmp_path / name)
+        data = doc.data
+        assert isinstance(data, mmap.mmap) == (kind is not None), name  # a PNG is one page: read
+        pages = [doc.page(i) for i in range(doc.n_pages)]
+        assert [(p.page, p.extra) for p in pages] == [(p.page, p.extra) for p in read[name]]
+        assert all(np.array_equal(a.image, b.image) for a, b in zip(pages, read[name]))
+        doc.close()
+        assert kind is None or data.closed
+
+
 def test_pdf_pages_rendered_at_200_dpi(tmp_path):
     pytest.importorskip("pypdfium2")
     a, b = Image.fromarray(ink_image(text="1")), Image.fromarray(ink_image(text="2"))
