@@ -64,7 +64,7 @@ def test_record_layout_follows_the_standard(tmp_path):
 
 
 def test_more_items_than_a_bundle_holds_go_into_several_bundles(tmp_path, monkeypatch):
-    import cheque_reader.x937 as x937
+    from cheque_reader import x937
 
     monkeypatch.setattr(x937, "BUNDLE_MAX_ITEMS", 3)  # 9,999 in the standard's 4-digit count
     blob = tiff_g4(cheque(0))
