@@ -99,11 +99,12 @@ class X937Document:
 
         return cls(os.fspath(path), read_bytes(path, options), options)
 
-    def _text(self, raw: bytes) -> str:
-        return raw.decode(self.encoding, errors="replace")
+    def _text(self, raw) -> str:
+        return bytes(raw).decode(self.encoding, errors="replace")
 
     def _parse(self) -> None:
-        data, pos, end = self.data, 0, len(self.data)
+        # records as views, not copies: the images are not read (nor, in a mapped file, paged in) here
+        data, pos, end = memoryview(self.data), 0, len(self.data)
         item: _Item | None = None
         side = None  # view side of the last Type 50 record
         while pos < end:
