@@ -29,7 +29,6 @@ Layouts follow DSTU X9.37-2003 / X9.100-187 as documented by e.g. the moov-io
 from __future__ import annotations
 
 import datetime as _dt
-import mmap
 import os
 from dataclasses import dataclass
 from io import BytesIO
@@ -103,7 +102,7 @@ class X937Document:
         return bytes(raw).decode(self.encoding, errors="replace")
 
     def _parse(self) -> None:
-        # records as views, not copies: the images are not read (nor, in a mapped file, paged in) here
+        # records as views of the data, not copies: the images are not copied here
         data, pos, end = memoryview(self.data), 0, len(self.data)
         item: _Item | None = None
         side = None  # view side of the last Type 50 record
@@ -197,8 +196,9 @@ class X937Document:
         return replace(p, page=index + 1, extra=extra)
 
     def close(self) -> None:
-        if isinstance(self.data, mmap.mmap):  # a big file is mapped, not read (io.MAP_MIN_BYTES)
-            self.data.close()
+        from .io import close_mapped
+
+        close_mapped(self.data)  # a big file is mapped, not read (io.MAP_MIN_BYTES)
 
     def __enter__(self):
         return self
