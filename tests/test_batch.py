@@ -211,7 +211,7 @@ def test_annotations_one_safe_png_per_decoded_page(ugly, tmp_path):
     assert all(cv2.imread(str(out / n)) is not None for n in names)
 
 
-def test_a_multi_page_file_is_opened_once_for_all_its_tasks(tmp_path, monkeypatch):
+def test_a_long_file_is_not_opened_again_for_each_of_its_tasks(tmp_path, monkeypatch):
     root = make_folder(tmp_path / "in", n_png=2, tiff_pages=40, x937_items=33, bad=False)
     opened = []
     real_open = batch.cio.open_document
