@@ -209,8 +209,8 @@ def sniff(data: bytes) -> str | None:
 #: and each worker reading some of them held a private copy of the whole file. An X9.37 file of
 #: 20,000 items (114 MB), 2 workers: PSS summed over the processes 517 MB read, 409 MB mapped (the
 #: file's pages are the page cache's, shared; RSS counts them in each process: 665 MB either way).
-#: A mapped file cut short by another program while it is read kills the worker reading it (the
-#: file gets an error row, as for a crashing decoder).
+#: A mapped file cut short by another program while it is read can kill the worker reading it; the
+#: engine then reads the file again as it is (its items up to the cut, an error row for the item cut).
 MAP_MIN_BYTES = 16 * 2**20
 
 
