@@ -313,11 +313,14 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
     if chosen is None:  # the segmentation cannot spell the SDNN's string
         sweep = prepared.field_input_box
         width = prepared.field_input.shape[1] if prepared.field_input is not None else 1
+        centres = []
         for ch, conf, (a, b) in zip(forced, field_read.digit_confidences, field_read.columns):
             x = sweep.x + int(a * sweep.w / width)
             box = BBox(x, sweep.y, max(1, int((b - a) * sweep.w / width)), sweep.h)
             reads.append(DigitRead(int(ch), conf, int(ch), 0.0, prepared.field.unzoomed(box)))
             tokens.append((ch, conf))
+            centres.append(sweep.x + (a + b) / 2 * sweep.w / width)
+        tokens = with_separators(tokens, centres, prepared.candidates)
     else:
         j = 0
         for i in with_skipped_points(prepared.candidates, chosen, predictions.not_digit):
@@ -344,6 +347,21 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
         tokens = with_superscript_cents(tokens, [r.bbox for r in reads], prefer)
     read = assemble_amount(tokens, prefer=prefer)
     return read, reads[: len(read.digits)]  # a "/100" denominator is dropped from the digits: drop its reads too
+
+
+def with_separators(tokens: list[tuple[str, float]], centres: Sequence[float], candidates) -> list[tuple[str, float]]:
+    """The digit ``tokens`` of a read whose digits no path spells, with the segmenter's separators
+    (``, . - /``) put in among them by position: each before the first digit whose column
+    ``centres`` (field pixels) lie right of its middle. The separators the path would have given.
+
+    >>> from cheque_reader.types import DigitCandidate
+    >>> point = DigitCandidate(BBox(58, 46, 6, 6), np.zeros((6, 6), np.uint8), ".", 2, 3)
+    >>> "".join(t for t, _ in with_separators([("1", .9), ("5", .9), ("0", .9), ("0", .9)], [10, 40, 80, 110], [point]))
+    '15.00'
+    """
+    digits = [(x, 0, token) for x, token in zip(centres, tokens)]
+    seps = [(c.bbox.x + c.bbox.w / 2, 1, (c.kind, 1.0)) for c in candidates if c.kind != "digit"]
+    return [token for _, _, token in sorted(digits + seps, key=lambda item: item[:2])]
 
 
 #: A piece the chosen path leaves out before the last two of its digits is their point when the

@@ -578,3 +578,24 @@ def test_a_thick_point_the_path_skips_before_the_cents_is_put_back():
     for w, h in ((4, 4), (12, 4)):
         scrap = cands[:3] + [piece(3, 88, y=56, w=w, h=h)] + cands[4:]
         assert pipeline.with_skipped_points(scrap, chosen, not_digit) == list(chosen)
+
+
+def test_a_read_no_path_spells_keeps_the_segmenters_separators_in_place():
+    from cheque_reader import sdnn
+
+    prepared = pipeline.prepare_page(pipeline._page_from_array(_field_with_digits("8976.28")), ReadOptions(layout="field"))
+    assert prepared.status == STATUS_OK and [c.kind for c in prepared.candidates if c.kind != "digit"] == ["."]
+    classifier = pipeline.get_classifier()
+    predictions = classifier.predict_tensors(prepared.tensors)
+    chosen = pipeline.segment.best_path_for(prepared.candidates, predictions, "897628")
+    assert chosen is not None
+    with_path, _ = pipeline.assemble_read(prepared, predictions, chosen, None, "us")
+    # the field reader's columns: each digit read at the middle of its piece (field input pixels)
+    box, width = prepared.field_input_box, prepared.field_input.shape[1]
+    middles = [(c.bbox.x + c.bbox.w / 2 - box.x) * width / box.w for c in prepared.candidates if c.kind == "digit"]
+    columns = tuple((int(m) - 1, int(m) + 1) for m in middles)
+    field_read = sdnn.FieldRead("897628", 0.9, (0.9,) * 6, columns)
+    no_path, reads = pipeline.assemble_read(prepared, predictions, None, field_read, "us")
+    assert (no_path.digits, no_path.text, no_path.amount) == ("897628", "8976.28", "8976.28")
+    assert (no_path.text, no_path.amount) == (with_path.text, with_path.amount)   # the marks a path would give
+    assert len(reads) == 6
