@@ -27,6 +27,10 @@ from .types import AmountRead
 #: Conventions in the order they are tried when no preference is given.
 CONVENTIONS = ("us", "in", "eu")
 
+#: Conventions a text closed by a slash (``/-``, ``/=``, ``/``: "and no paise", South Asian usage)
+#: is not written in: ``8,48/-`` is a misread rupee amount (``8,648/-``), not 8 euros 48.
+SLASH_TERMINATOR_NOT = ("eu",)
+
 _GRAMMARS = {
     # integer part, optional decimal part
     "us": re.compile(r"^(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d{2}))?$"),
@@ -63,6 +67,8 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
     ('64032.00', '3158.00')
     >>> parse_amount("1234 56/100").value, parse_amount("1234 56/100-").value
     ('1234.56', '1234.56')
+    >>> parse_amount("8,48").grammar_ok, parse_amount("8,48/-").grammar_ok   # no euro cents before a '/-'
+    (True, False)
     """
     body = _bare(text)
     frac = _fraction(text)
@@ -71,6 +77,8 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
         if head.value is not None and head.value.endswith(".00"):
             return ParsedAmount(head.value[:-3] + "." + frac.group("dec"), head.convention, head.grammar_ok)
     order = ([prefer] if prefer in _GRAMMARS else []) + [c for c in CONVENTIONS if c != prefer]
+    if "/" in (_TERMINATOR.search(text.strip().replace(" ", "")) or [""])[0]:
+        order = [c for c in order if c not in SLASH_TERMINATOR_NOT]
     for convention in order:
         m = _GRAMMARS[convention].match(body)
         if m:

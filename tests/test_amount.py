@@ -45,6 +45,15 @@ def test_grammar_violations_are_flagged(text):
     assert not parse_amount(text).grammar_ok
 
 
+@pytest.mark.parametrize("text", ["8,48/-", "12,34/-", "1.234,56/-", "12,50/="])
+def test_euro_cents_before_a_closing_slash_break_the_grammar(text):
+    # '/-' ("and no paise") closes South Asian amounts: "8,48/-" is a rupee amount misread, not 8.48
+    for prefer in (None, "in", "us", "eu"):
+        assert not parse_amount(text, prefer).grammar_ok
+    assert parse_amount(text.split("/")[0]).convention == "eu"   # the same marks with no slash: euro cents
+    assert parse_amount("8,648/-").grammar_ok and parse_amount("1,234.56/-").grammar_ok   # US and Indian still do
+
+
 def test_preferred_convention_wins_for_ambiguous_text():
     # "1,234" is US one thousand two hundred thirty-four; nothing else parses "1,234" differently,
     # but "1,000" under Indian grouping is the same value: preference only picks the label.
