@@ -782,14 +782,31 @@ def classify_pages(
     return [PageReads(preds.get(i), reads.get(i), ms if i in preds else 0.0) for i in range(len(prepared))]
 
 
+def check_options(options: ReadOptions) -> ReadOptions:
+    """``options`` as given, or :class:`~cheque_reader.errors.UsageError` when no page could be read
+    with them (an unknown layout, a layout file that cannot be loaded): checked before any page is
+    read, so that a mistake is not written as an error row for every page.
+
+    >>> check_options(ReadOptions(layout="us")).layout
+    'us'
+    >>> check_options(ReadOptions(layout="US"))
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.LayoutError: unknown layout 'US': use auto, us, in-cts, top-right, field or a .toml file
+    """
+    locate.resolve_layout(options.layout)
+    return options
+
+
 def read_page(page: Page, classifier: DigitClassifier | None = None, options: ReadOptions = ReadOptions()) -> ChequeResult:
-    """Read one decoded page.
+    """Read one decoded page; bad ``options`` raise (:func:`check_options`).
 
     >>> import numpy as np
     >>> from cheque_reader.types import Page
     >>> read_page(Page("blank.png", 1, np.full((50, 50), 255, np.uint8)), options=ReadOptions(layout="field")).status
     'no_digits'
     """
+    check_options(options)
     classifier = classifier or get_classifier(options)
     prepared = prepare_page(page, options)
     reads = classify_pages([prepared], classifier, get_field_reader(options))[0]
@@ -823,7 +840,7 @@ def read_cheque(
     >>> read_cheque(np.full((40, 120), 255, np.uint8), layout="field").needs_review
     True
     """
-    options = (options or ReadOptions()).replace(layout=layout)
+    options = check_options((options or ReadOptions()).replace(layout=layout))
     if isinstance(image_or_path, np.ndarray):
         page = _page_from_array(image_or_path)
     else:

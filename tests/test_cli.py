@@ -77,6 +77,18 @@ def test_no_input_is_a_usage_error(tmp_path):
     assert "no INPUT" in result.output
 
 
+@pytest.mark.parametrize("layout", ["US", "missing.toml", "bad.toml"])
+def test_bad_layout_is_a_usage_error_before_any_page_is_read(tmp_path, monkeypatch, layout):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text("[field]\nx = 'left'\n")
+    out = tmp_path / "r.csv"
+    result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "--layout", layout, "-o", str(out),
+                                       "--workers", "1", "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "layout" in result.output and layout in result.output
+    assert not out.exists()  # no error rows that a corrected --resume run would skip
+
+
 def test_bad_file_gives_error_row_and_exit_code_1(tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_text("this is not a png")

@@ -72,6 +72,19 @@ def test_missing_file_gives_an_error_result(tmp_path):
     assert result.review_reasons == ("error",)
 
 
+@pytest.mark.parametrize("layout", ["US", "nope", "missing.toml", "bad.toml"])
+def test_a_layout_no_page_can_be_read_with_raises_before_reading(tmp_path, monkeypatch, layout):
+    from cheque_reader.errors import LayoutError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.toml").write_text("[field\n")
+    with pytest.raises(LayoutError, match="layout"):
+        pipeline.check_options(ReadOptions(layout=layout))
+    with pytest.raises(LayoutError):  # read_cheque's bad arguments raise, not an error result
+        pipeline.read_cheque(np.full((60, 200), 255, np.uint8), layout=layout)
+    assert pipeline.check_options(ReadOptions(layout="in-cts")).layout == "in-cts"
+
+
 def test_prepared_page_pickles_for_worker_processes():
     page = Page("x.png", 1, cv2.cvtColor(_field_with_digits("15"), cv2.COLOR_BGR2GRAY))
     prepared = pipeline.prepare_page(page, ReadOptions(layout="field"))
