@@ -1,7 +1,7 @@
 """The ``cheque-reader`` command: a thin adapter over the library.
 
 Exit codes: 0 every page read with no review needed, 1 some pages need review or
-failed, 2 bad usage, 3 the output could not be written.
+failed, 2 bad usage, 3 the output could not be written, 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import config
-from .errors import EXIT_NEEDS_ATTENTION, EXIT_OK, ChequeReaderError, OutputError, UsageError
+from .errors import EXIT_INTERRUPTED, EXIT_NEEDS_ATTENTION, EXIT_OK, ChequeReaderError, OutputError, UsageError
 
 log = logging.getLogger("cheque_reader")
 
@@ -23,7 +23,19 @@ def _fail(exc: ChequeReaderError) -> None:
     sys.exit(exc.exit_code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Group(click.Group):
+    """click's group, with Ctrl-C ending a command with :data:`~cheque_reader.errors.EXIT_INTERRUPTED`
+    (click's own "Aborted!" exits 1, the code of pages that need review)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ncheque-reader: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="cheque-reader")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
 def main(verbose: int) -> None:
@@ -84,6 +96,10 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     cash letter files, folders (searched recursively for those suffixes; -v names the
     files left) or glob patterns. Every page gives one row; a file that cannot be read
     gives an error row and the run goes on.
+
+    Exit codes: 0 every page read with no review needed, 1 some pages need review or
+    failed, 2 bad usage, 3 the output could not be written, 130 interrupted (Ctrl-C;
+    the rows of a .csv output are kept and --resume continues).
 
     \b
     Examples:

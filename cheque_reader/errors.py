@@ -9,11 +9,13 @@ whose message is ``str(exc)``. Only usage and output problems end a run.
 
 from __future__ import annotations
 
-#: Exit codes (DESIGN.md): 0 all read, 1 some pages need review or failed, 2 bad usage.
+#: Exit codes (DESIGN.md): 0 all read, 1 some pages need review or failed, 2 bad usage,
+#: 3 output not writable, 130 interrupted (Ctrl-C: 128 + SIGINT, as shells give).
 EXIT_OK = 0
 EXIT_NEEDS_ATTENTION = 1
 EXIT_USAGE = 2
 EXIT_OUTPUT = 3
+EXIT_INTERRUPTED = 130
 
 
 class ChequeReaderError(Exception):

@@ -89,6 +89,21 @@ def test_bad_layout_is_a_usage_error_before_any_page_is_read(tmp_path, monkeypat
     assert not out.exists()  # no error rows that a corrected --resume run would skip
 
 
+def test_ctrl_c_exits_130_not_the_code_of_pages_that_need_review(tmp_path, monkeypatch):
+    import cheque_reader.batch
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cheque_reader.batch, "read_folder", interrupted)
+    result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(tmp_path / "r.csv"),
+                                       "--workers", "1", "--no-progress"])
+    assert result.exit_code == 130, result.output
+    assert "interrupted" in result.output and "Aborted" not in result.output
+    help_text = CliRunner().invoke(main, ["read", "--help"]).output
+    assert "130 interrupted" in " ".join(help_text.split())
+
+
 def test_bad_file_gives_error_row_and_exit_code_1(tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_text("this is not a png")
