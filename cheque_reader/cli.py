@@ -62,7 +62,8 @@ def main(verbose: int) -> None:
 @click.option("--layout", default=config.ReadOptions.layout, show_default=True,
               help="Where the amount is: auto, us, in-cts, top-right (a box in the top right corner), field (each image is the amount field) or a layout .toml file.")
 @click.option("--target-error", type=float, default=config.DEFAULT_TARGET_ERROR, show_default=True,
-              help="Error rate allowed among reads that skip review; picks the confidence threshold from the model's table.")
+              help="Error rate allowed among reads that skip review, between 0 and 1; picks the confidence "
+                   "threshold from the model's table (its strictest, with a warning, below the table).")
 @click.option("--review-threshold", type=click.FloatRange(0, 1),
               help="Confidence below which a read needs review (overrides --target-error).")
 @click.option("--workers", type=click.IntRange(1), default=config.default_workers(), show_default=True,

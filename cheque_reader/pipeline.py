@@ -36,7 +36,7 @@ from .classify import DigitClassifier, DigitPredictions, resolve_backend
 from .config import ReadOptions
 from .errors import ChequeReaderError
 from .normalize import normalize_batch
-from .review import resolve_threshold, review_reasons
+from .review import check_target_error, resolve_threshold, review_reasons
 from .types import (
     STATUS_ERROR,
     STATUS_NO_DIGITS,
@@ -784,8 +784,9 @@ def classify_pages(
 
 def check_options(options: ReadOptions) -> ReadOptions:
     """``options`` as given, or :class:`~cheque_reader.errors.UsageError` when no page could be read
-    with them (an unknown layout, a layout file that cannot be loaded): checked before any page is
-    read, so that a mistake is not written as an error row for every page.
+    with them (an unknown layout, a layout file that cannot be loaded, a target error outside
+    (0, 1)): checked before any page is read, so that a mistake is not written as an error row for
+    every page.
 
     >>> check_options(ReadOptions(layout="us")).layout
     'us'
@@ -795,6 +796,7 @@ def check_options(options: ReadOptions) -> ReadOptions:
     cheque_reader.errors.LayoutError: unknown layout 'US': use auto, us, in-cts, top-right, field or a .toml file
     """
     locate.resolve_layout(options.layout)
+    check_target_error(options.target_error)
     return options
 
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .config import DEFAULT_REVIEW_THRESHOLD, ReadOptions
+from .errors import UsageError
 from .types import REVIEW_REASONS, STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD
 
 log = logging.getLogger("cheque_reader")
@@ -40,7 +41,9 @@ def resolve_threshold(options: ReadOptions, metadata: Mapping | None = None, bit
     model's ``thresholds`` table (target error -> threshold, measured on held-out real
     fields; for a ``bitonal`` page its ``thresholds_bitonal`` table, measured on the same
     fields in black and white, when it has one), taking the strictest entry whose target is
-    at most the one asked for; else :data:`~cheque_reader.config.DEFAULT_REVIEW_THRESHOLD`.
+    at most the one asked for; a target stricter than every entry gets the strictest one, with a
+    warning; else :data:`~cheque_reader.config.DEFAULT_REVIEW_THRESHOLD`. A ``target_error``
+    outside (0, 1) raises :class:`~cheque_reader.errors.UsageError` (:func:`check_target_error`).
 
     >>> meta = {"thresholds": {"0.005": 0.97, "0.01": 0.9, "0.02": 0.8}, "thresholds_bitonal": {"0.01": 0.95}}
     >>> resolve_threshold(ReadOptions(target_error=0.01), meta), resolve_threshold(ReadOptions(target_error=0.01), meta, bitonal=True)
@@ -48,6 +51,7 @@ def resolve_threshold(options: ReadOptions, metadata: Mapping | None = None, bit
     >>> resolve_threshold(ReadOptions(review_threshold=0.5))
     0.5
     """
+    check_target_error(options.target_error)
     if options.review_threshold is not None:
         return float(options.review_threshold)
     metadata = metadata or {}
@@ -56,10 +60,30 @@ def resolve_threshold(options: ReadOptions, metadata: Mapping | None = None, bit
         usable = {float(k): float(v) for k, v in table.items() if float(k) <= options.target_error + 1e-12}
         if usable:
             return usable[max(usable)]
+        _warn_stricter(str(metadata.get("name", "")), options.target_error, min(float(k) for k in table))
         return max(float(v) for v in table.values())
     if options.target_error is not None:
         _warn_no_table(str(metadata.get("name", "")))
     return DEFAULT_REVIEW_THRESHOLD
+
+
+def check_target_error(target_error: float | None) -> None:
+    """Raise :class:`~cheque_reader.errors.UsageError` unless ``target_error`` is ``None`` or a rate in (0, 1).
+
+    >>> check_target_error(0.01)
+    >>> check_target_error(5)
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.UsageError: target error 5 is not an error rate between 0 and 1 (0.01 means 1%)
+    """
+    if target_error is not None and not 0 < target_error < 1:  # NaN fails too
+        raise UsageError(f"target error {target_error:g} is not an error rate between 0 and 1 (0.01 means 1%)")
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_stricter(model: str, target: float, smallest: float) -> None:
+    log.warning("target error %g is stricter than the thresholds table of model %r goes (%g): "
+                "using its strictest threshold", target, model, smallest)
 
 
 @functools.lru_cache(maxsize=None)

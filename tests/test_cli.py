@@ -104,6 +104,28 @@ def test_ctrl_c_exits_130_not_the_code_of_pages_that_need_review(tmp_path, monke
     assert "130 interrupted" in " ".join(help_text.split())
 
 
+@pytest.mark.parametrize("target", ["0", "-1", "5", "1"])
+def test_target_error_outside_0_1_is_a_usage_error(tmp_path, target):
+    out = tmp_path / "r.csv"
+    result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), f"--target-error={target}",
+                                       "-o", str(out), "--workers", "1", "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "between 0 and 1" in result.output
+    assert not out.exists()
+
+
+def test_target_error_below_the_table_warns_and_uses_its_strictest_threshold(tmp_path, caplog):
+    out = tmp_path / "r.csv"
+    args = ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--workers", "1", "--no-progress"]
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        result = CliRunner().invoke(main, [*args, "--target-error", "0.00001"])
+    assert result.exit_code in (0, 1), result.output
+    assert "target error 1e-05 is stricter than the thresholds table" in caplog.text
+    strict = read_results(out).loc[0, "needs_review"]
+    CliRunner().invoke(main, [*args, "--target-error", "0.001"])  # the table's strictest entry
+    assert read_results(out).loc[0, "needs_review"] == strict
+
+
 def test_bad_file_gives_error_row_and_exit_code_1(tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_text("this is not a png")

@@ -191,6 +191,22 @@ def test_resolve_threshold_policy(caplog):
     assert "ships no thresholds table" in caplog.text
 
 
+def test_resolve_threshold_rejects_a_target_error_outside_0_1_and_warns_below_the_table(caplog):
+    from cheque_reader.config import ReadOptions
+    from cheque_reader.errors import UsageError
+    from cheque_reader.review import resolve_threshold
+
+    meta = {"name": "m-strict", "thresholds": {"0.001": 0.99, "0.01": 0.9}}
+    for bad in (0, -1, 1, 5, float("nan")):
+        with pytest.raises(UsageError, match="between 0 and 1"):
+            resolve_threshold(ReadOptions(target_error=bad), meta)
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        assert resolve_threshold(ReadOptions(target_error=0.001), meta) == 0.99
+        assert "stricter" not in caplog.text  # the table's own strictest entry
+        assert resolve_threshold(ReadOptions(target_error=0.0001), meta) == 0.99
+    assert "target error 0.0001 is stricter than the thresholds table of model 'm-strict'" in caplog.text
+
+
 def test_review_reasons_codes():
     from cheque_reader.review import review_reasons
 
