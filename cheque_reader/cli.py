@@ -225,7 +225,8 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
               help="Folder the results' source paths are relative to (the folder given to `read`). Default: here.")
 @click.option("--all", "everything", is_flag=True, help="Show every read, not only those that need review.")
 def review(results, out_dir, digits_csv, image_root, everything):
-    """Write a static HTML page to review and correct the doubtful reads of RESULTS.
+    """Write a static HTML page to review and correct the doubtful reads of RESULTS
+    (a results file of `read`: .csv, .parquet or .jsonl).
 
     Worst reads first, each with its amount-field crop; type the right digits, Enter
     accepts and moves on, Tab skips; "Export" downloads corrections.csv
@@ -255,7 +256,7 @@ def review(results, out_dir, digits_csv, image_root, everything):
 @click.option("--corrections", required=True, type=click.Path(exists=True, dir_okay=False),
               help="corrections.csv (source,page,digits) exported from the review page.")
 @click.option("--results", "results_csv", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="The results.csv the corrections were made on (its field boxes are reused).")
+              help="The results file the corrections were made on (.csv, .parquet or .jsonl; its field boxes are reused).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Weights file to write (.pt); its .json sidecar is written beside it.")
 @click.option("--images", "image_root", type=click.Path(exists=True, file_okay=False),

@@ -11,9 +11,11 @@ True
 from __future__ import annotations
 
 import collections
+import os
 
 import pandas as pd
 
+from .errors import UsageError
 from .types import ChequeResult
 
 #: Columns of ``results.csv``, in order (DESIGN.md).
@@ -128,9 +130,45 @@ def _columns_of(rows: list[dict]) -> list[str]:
     return cols
 
 
+#: Results file suffixes (lower case) of the formats other than CSV: ``read -o`` writes by them.
+PARQUET_SUFFIXES = (".parquet", ".pq")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def results_format(path) -> str:
+    """``"parquet"``, ``"jsonl"`` or ``"csv"`` (any other suffix) for a results file's path.
+
+    >>> results_format("r.parquet"), results_format("R.JSONL"), results_format("r.csv")
+    ('parquet', 'jsonl', 'csv')
+    """
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    return "parquet" if suffix in PARQUET_SUFFIXES else "jsonl" if suffix in JSONL_SUFFIXES else "csv"
+
+
 def read_results(source) -> pd.DataFrame:
-    """Read a ``results.csv`` (path or text buffer) back with the schema's dtypes: digits stay text,
-    extra columns (``item_sequence``, ``micr_amount``) are text, empty numbers are missing."""
-    return pd.read_csv(source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES), keep_default_na=False,
-                       na_values={c: [""] for c, t in RESULT_DTYPES.items() if t in ("float64", "Int64")},
-                       encoding_errors="surrogateescape")
+    """Read a results file back with the schema's dtypes: digits stay text, extra columns
+    (``item_sequence``, ``micr_amount``) are text, empty numbers are missing.
+
+    ``source`` is a path in any format ``read`` writes (by its suffix: ``.csv``, ``.parquet``,
+    ``.jsonl``; :func:`results_format`) or a CSV text buffer.
+
+    >>> import io
+    >>> df = read_results(io.StringIO("source,page,digits,field_x\\na.png,1,0072,\\n"))
+    >>> df.loc[0, "digits"], pd.isna(df.loc[0, "field_x"])
+    ('0072', True)
+    """
+    fmt = results_format(source) if isinstance(source, (str, os.PathLike)) else "csv"
+    if fmt == "csv":
+        return pd.read_csv(source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES),
+                           keep_default_na=False, encoding_errors="surrogateescape",
+                           na_values={c: [""] for c, t in RESULT_DTYPES.items() if t in ("float64", "Int64")})
+    if fmt == "parquet":
+        try:
+            df = pd.read_parquet(source)
+        except ImportError as exc:
+            raise UsageError("reading Parquet needs pyarrow: pip install 'cheque-reader[parquet]'") from exc
+    else:
+        df = pd.read_json(source, lines=True, dtype=False, precise_float=True)
+    df = df.astype({c: RESULT_DTYPES.get(c, "string") for c in df.columns})
+    text = [c for c in df.columns if RESULT_DTYPES.get(c, "string") == "string"]
+    return df.fillna({c: "" for c in text})  # as from a CSV: a missing text is empty

@@ -120,3 +120,20 @@ def test_cli_finetune(corrected, tmp_path):
     corrections.iloc[-1:].to_csv(tmp_path / "none.csv", index=False)
     res = CliRunner().invoke(main, args[:2] + [str(tmp_path / "none.csv")] + args[3:])
     assert res.exit_code == 2 and "no usable corrected digits" in res.output
+
+
+def test_cli_finetune_reads_jsonl_and_parquet_results(corrected, tmp_path):
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    tmp, results, corrections = corrected
+    corrections.to_csv(tmp_path / "corrections.csv", index=False)
+    results.to_json(tmp_path / "results.jsonl", orient="records", lines=True)
+    results.to_parquet(tmp_path / "results.parquet")
+    for name in ("results.jsonl", "results.parquet"):
+        res = CliRunner().invoke(main, ["finetune", "--corrections", str(tmp_path / "corrections.csv"),
+                                        "--results", str(tmp_path / name), "--images", str(tmp),
+                                        "-o", str(tmp_path / f"{name}.pt"), "--epochs", "1"])
+        assert res.exit_code == 0, res.output
+        assert DigitClassifier(model_path=str(tmp_path / f"{name}.pt")).metadata["finetune"]["digits"] > 0

@@ -1,6 +1,8 @@
 import pandas as pd
+import pytest
 
-from cheque_reader.report import RESULT_COLUMNS, digit_rows, read_results, result_row, results_frame
+from cheque_reader.batch import open_sink
+from cheque_reader.report import RESULT_COLUMNS, RESULT_DTYPES, digit_rows, read_results, result_row, results_frame
 from cheque_reader.types import BBox, ChequeResult, DigitRead
 
 
@@ -47,3 +49,19 @@ def test_digit_rows():
     rows = digit_rows(_result())
     assert rows == [{"source": 'dir/a b,"c".png', "page": 2, "index": 0, "label": 0, "confidence": 0.9,
                      "alt_label": 8, "alt_confidence": 0.05, "x": 0, "y": 0, "w": 5, "h": 9}]
+
+
+@pytest.mark.parametrize("name", ["r.csv", "r.parquet", "r.jsonl", "R.PQ", "r.ndjson"])
+def test_read_results_reads_every_format_read_writes(tmp_path, name):
+    results = [_result(), _result(page=3, status="error", digits="", field=None, needs_review=True,
+                                  review_reasons=("error",), error="bad file", extra={"item_sequence": "0017"})]
+    sink = open_sink(tmp_path / name, list(RESULT_COLUMNS) + ["item_sequence"])  # what read -o writes
+    for r in results:
+        sink.write(result_row(r))
+    sink.close()
+    back = read_results(tmp_path / name)
+    assert list(back.columns) == list(RESULT_COLUMNS) + ["item_sequence"]
+    assert {c: str(t) for c, t in back.dtypes.items()} == {c: RESULT_DTYPES.get(c, "string") for c in back.columns}
+    assert back.loc[0, "digits"] == "0072" and back.loc[1, "item_sequence"] == "0017"
+    assert back.loc[1, "error"] == "bad file" and back.loc[0, "error"] == "" and pd.isna(back.loc[1, "field_x"])
+    assert back.loc[0, "confidence"] == 0.97 and back.loc[0, "field_w"] == 3

@@ -158,6 +158,20 @@ def test_cli_review(run):
     assert (tmp / "rv" / "index.html").read_text().count('class="box"') == 2
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_cli_review_reads_every_results_format_read_writes(run, suffix):
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    tmp, scans, results, _ = run
+    path = tmp / f"results{suffix}"
+    results.to_parquet(path) if suffix == ".parquet" else results.to_json(path, orient="records", lines=True)
+    res = CliRunner().invoke(main, ["review", str(path), "--out", str(tmp / "rv"), "--images", str(scans)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp / "rv" / "crops").iterdir()) == ["item-00002.png", "item-00003.png"]
+
+
 def test_refuses_crops_folder_leading_outside(run):
     tmp, scans, results, digits = run
     elsewhere = tmp / "elsewhere"
