@@ -249,6 +249,8 @@ def review(results, out_dir, digits_csv, image_root, everything):
                                  everything=everything)
     except OSError as exc:
         _fail(OutputError(f"cannot write the review page in {out_dir}: {exc}"))
+    except ChequeReaderError as exc:
+        _fail(exc)
     click.echo(str(page))
 
 

@@ -257,7 +257,9 @@ def write_review_page(
     Digit boxes from ``digits`` (``digits.csv``) are in field pixels, i.e. relative to
     the field box's top-left corner. The page works offline from ``file://``: Enter
     accepts the typed digits and moves on, Tab moves on, and "Export" downloads
-    ``corrections.csv``.
+    ``corrections.csv``. When not one of the scans to review loads (other than those
+    ``read`` could not open either), :class:`~cheque_reader.errors.UsageError` is raised
+    and no page is written: ``image_root`` is most likely not the folder they were read from.
     """
     import jinja2
 
@@ -272,10 +274,14 @@ def write_review_page(
     root = Path(image_root) if image_root is not None else Path(".")
     items = review_items(results, digits=digits, everything=everything)
     cache: dict = {}
+    tried, loaded = [], 0  # scans that `read` could open (not its error rows), and how many load here
     for n, it in enumerate(items, 1):
         it["id"] = n
         it["crop"] = None
         image = _load_page_image(root / it["source"], it["page"], cache) if it["source"] else None
+        if it["source"] and it["status"] != STATUS_ERROR:
+            tried.append(it["source"])
+            loaded += image is not None
         if image is None:
             continue
         if it["field"] is not None:
@@ -315,6 +321,9 @@ def write_review_page(
             }
             for b in it["boxes"]
         ]
+    if tried and not loaded:
+        raise UsageError(f"none of the {len(tried)} scans to review could be loaded from {root.resolve()} "
+                         f"(the first: {tried[0]}): give the folder they were read from (--images DIR)")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("cheque_reader", "templates"),
         autoescape=True,

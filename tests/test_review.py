@@ -172,6 +172,25 @@ def test_cli_review_reads_every_results_format_read_writes(run, suffix):
     assert sorted(p.name for p in (tmp / "rv" / "crops").iterdir()) == ["item-00002.png", "item-00003.png"]
 
 
+def test_no_loadable_scan_is_a_usage_error_naming_images(run):
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+    from cheque_reader.errors import UsageError
+
+    tmp, scans, results, _ = run
+    empty = tmp / "elsewhere"
+    empty.mkdir()
+    with pytest.raises(UsageError, match="--images"):
+        write_review_page(results, tmp / "rv", image_root=empty)
+    assert not (tmp / "rv" / "index.html").exists()
+    results.to_csv(tmp / "results.csv", index=False)
+    res = CliRunner().invoke(main, ["review", str(tmp / "results.csv"), "--out", str(tmp / "rv"), "--images", str(empty)])
+    assert res.exit_code == 2 and "--images DIR" in res.output, res.output
+    # a scan that read could not open either (an error row) is no sign of a wrong folder
+    assert write_review_page(results[results["status"] == "error"], tmp / "rv", image_root=scans).is_file()
+
+
 def test_refuses_crops_folder_leading_outside(run):
     tmp, scans, results, digits = run
     elsewhere = tmp / "elsewhere"
