@@ -115,7 +115,11 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     from .pipeline import check_options
 
     keep_freed_memory()  # this process is the command's own (the workers do it for themselves)
-    items = list(inputs) + (read_from_list(from_list) if from_list else [])
+    try:
+        listed = read_from_list(from_list) if from_list else []
+    except ChequeReaderError as exc:
+        _fail(UsageError(str(exc)))
+    items = list(inputs) + listed
     if not items:
         _fail(UsageError("no INPUT given (see cheque-reader read --help)"))
     options = config.ReadOptions(

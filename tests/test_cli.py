@@ -126,6 +126,21 @@ def test_target_error_below_the_table_warns_and_uses_its_strictest_threshold(tmp
     assert read_results(out).loc[0, "needs_review"] == strict
 
 
+def test_an_input_list_that_cannot_be_read_is_a_usage_error(tmp_path, monkeypatch):
+    import cheque_reader.io
+    from cheque_reader.errors import InputError
+
+    def unreadable(path):  # as io.read_from_list says a list it cannot read (permission denied, ...)
+        raise InputError(f"{path}: cannot read the input list: permission denied")
+
+    monkeypatch.setattr(cheque_reader.io, "read_from_list", unreadable)
+    listing = tmp_path / "list.txt"
+    listing.write_text("a.png\n")
+    result = CliRunner().invoke(main, ["read", "--from-list", str(listing), "-o", str(tmp_path / "r.csv")])
+    assert result.exit_code == 2, result.output
+    assert "cannot read the input list: permission denied" in result.output
+
+
 def test_bad_file_gives_error_row_and_exit_code_1(tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_text("this is not a png")
