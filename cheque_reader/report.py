@@ -130,6 +130,26 @@ def _columns_of(rows: list[dict]) -> list[str]:
     return cols
 
 
+def check_outputs(output, digits_output=None) -> None:
+    """Raise :class:`~cheque_reader.errors.UsageError`, before a run, for outputs it could not write
+    sensibly: the results and the per-digit rows sent to one file (their lines would interleave).
+
+    >>> check_outputs("r.csv", "d.csv")
+    >>> check_outputs("r.csv", "./r.csv")
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.UsageError: the results and the digits would go to the same file, r.csv: give two files
+    """
+    if output is not None and digits_output is not None and _same_file(output, digits_output):
+        raise UsageError(f"the results and the digits would go to the same file, {output}: give two files")
+
+
+def _same_file(a, b) -> bool:
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)  # links too
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
 #: Results file suffixes (lower case) of the formats other than CSV: ``read -o`` writes by them.
 PARQUET_SUFFIXES = (".parquet", ".pq")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")

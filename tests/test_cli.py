@@ -141,6 +141,15 @@ def test_an_input_list_that_cannot_be_read_is_a_usage_error(tmp_path, monkeypatc
     assert "cannot read the input list: permission denied" in result.output
 
 
+def test_results_and_digits_to_one_file_is_a_usage_error(tmp_path):
+    out = tmp_path / "same.csv"
+    result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--digits-out",
+                                       str(out), "--workers", "1", "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "the same file" in result.output
+    assert not out.exists()
+
+
 def test_bad_file_gives_error_row_and_exit_code_1(tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_text("this is not a png")

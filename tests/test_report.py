@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from cheque_reader.batch import open_sink
-from cheque_reader.report import RESULT_COLUMNS, RESULT_DTYPES, digit_rows, read_results, result_row, results_frame
+from cheque_reader.report import RESULT_COLUMNS, RESULT_DTYPES, check_outputs, digit_rows, read_results, result_row, results_frame
 from cheque_reader.types import BBox, ChequeResult, DigitRead
 
 
@@ -65,3 +65,18 @@ def test_read_results_reads_every_format_read_writes(tmp_path, name):
     assert back.loc[0, "digits"] == "0072" and back.loc[1, "item_sequence"] == "0017"
     assert back.loc[1, "error"] == "bad file" and back.loc[0, "error"] == "" and pd.isna(back.loc[1, "field_x"])
     assert back.loc[0, "confidence"] == 0.97 and back.loc[0, "field_w"] == 3
+
+
+def test_check_outputs_refuses_results_and_digits_in_one_file(tmp_path, monkeypatch):
+    from cheque_reader.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    check_outputs("r.csv", "d.csv")
+    check_outputs("r.csv", None)
+    for digits in ("r.csv", "./r.csv", str(tmp_path / "r.csv")):
+        with pytest.raises(UsageError, match="same file"):
+            check_outputs("r.csv", digits)
+    (tmp_path / "r.csv").write_text("")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "r.csv")
+    with pytest.raises(UsageError, match="same file"):
+        check_outputs("r.csv", "link.csv")
