@@ -149,6 +149,9 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     except ChequeReaderError as exc:
         _fail(exc)
     n = len(df)
+    if not n:
+        _fail(UsageError(f"no input pages found: folders are searched for {', '.join(config.IMAGE_SUFFIXES)} "
+                         "files ('cheque-reader -v read ...' names the others)"))
     n_review = int((df["needs_review"] == "true").sum()) if n else 0
     n_error = int((df["status"] == "error").sum()) if n else 0
     click.echo(f"{n} pages read into {output}: {n - n_review} accepted, {n_review} need review ({n_error} errors)"

@@ -150,6 +150,17 @@ def test_results_and_digits_to_one_file_is_a_usage_error(tmp_path):
     assert not out.exists()
 
 
+def test_no_input_pages_found_is_a_usage_error(tmp_path):
+    empty, notes = tmp_path / "empty", tmp_path / "notes"
+    empty.mkdir()
+    notes.mkdir()
+    (notes / "readme.txt").write_text("not a scan")
+    for folder in (empty, notes):
+        result = CliRunner().invoke(main, ["read", str(folder), "-o", str(tmp_path / "r.csv"), "--no-progress"])
+        assert result.exit_code == 2, result.output
+        assert "no input pages found" in result.output and "0 pages read" not in result.output
+
+
 def test_bad_file_gives_error_row_and_exit_code_1(tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_text("this is not a png")
