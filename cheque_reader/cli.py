@@ -94,8 +94,8 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     """Read the amounts of INPUT files and folders into a results file.
 
     INPUT may be image files (PNG, JPEG, TIFF, BMP, GIF, WebP), PDFs, X9.37 image
-    cash letter files, folders (searched recursively for those suffixes; -v names the
-    files left) or glob patterns. Every page gives one row; a file that cannot be read
+    cash letter files, folders (searched recursively for those suffixes; -v, given
+    before read, names the files left out) or glob patterns. Every page gives one row; a file that cannot be read
     gives an error row and the run goes on.
 
     Exit codes: 0 every page read with no review needed, 1 some pages need review or
@@ -109,6 +109,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
       cheque-reader read scans/ -o results.csv --resume      # continue a stopped run
       cheque-reader read scans/ --review-threshold 0.95      # send more reads to review
       cheque-reader read scans/ --dask-workers 4             # page stages on a local Dask cluster
+      cheque-reader -v read scans/ -o results.csv            # also name the files in scans/ left out
     """
     from .batch import keep_freed_memory, read_folder
     from .io import read_from_list

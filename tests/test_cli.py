@@ -69,6 +69,10 @@ def test_help_explains_with_examples():
     result = CliRunner().invoke(main, ["read", "--help"])
     assert result.exit_code == 0
     assert "Examples:" in result.output and "--layout" in result.output and "--resume" in result.output
+    # -v is the group's option, given before the command
+    assert "-v, given before read, names the files left out" in " ".join(result.output.split())
+    assert "cheque-reader -v read scans/" in result.output
+    assert CliRunner().invoke(main, ["-v", "read", "--help"]).exit_code == 0
 
 
 def test_no_input_is_a_usage_error(tmp_path):
