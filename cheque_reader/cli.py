@@ -137,7 +137,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     show = sys.stderr.isatty() if progress is None else progress
     try:
         check_options(options)  # a bad --layout fails here, not as an error row for every page
-        check_outputs(output, digits_out)
+        check_outputs(output, digits_out, resume=resume)
         with _ProgressBar(show) as bar:
             kwargs = dict(output=output, digits_output=digits_out, resume=resume, progress=bar.update,
                           annotate_dir=annotate_dir)

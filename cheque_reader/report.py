@@ -11,11 +11,13 @@ True
 from __future__ import annotations
 
 import collections
+import csv
+import json
 import os
 
 import pandas as pd
 
-from .errors import UsageError
+from .errors import OutputError, UsageError
 from .types import ChequeResult
 
 #: Columns of ``results.csv``, in order (DESIGN.md).
@@ -130,9 +132,14 @@ def _columns_of(rows: list[dict]) -> list[str]:
     return cols
 
 
-def check_outputs(output, digits_output=None) -> None:
+#: The columns a results file must have to be resumed: DESIGN.md's (``layout`` came after them).
+REQUIRED_COLUMNS = tuple(c for c in RESULT_COLUMNS if c != "layout")
+
+
+def check_outputs(output, digits_output=None, *, resume: bool = False) -> None:
     """Raise :class:`~cheque_reader.errors.UsageError`, before a run, for outputs it could not write
-    sensibly: the results and the per-digit rows sent to one file (their lines would interleave).
+    sensibly: the results and the per-digit rows sent to one file (their lines would interleave),
+    or, with ``resume``, an existing ``output`` that is not a results file (only its header is read).
 
     >>> check_outputs("r.csv", "d.csv")
     >>> check_outputs("r.csv", "./r.csv")
@@ -142,6 +149,33 @@ def check_outputs(output, digits_output=None) -> None:
     """
     if output is not None and digits_output is not None and _same_file(output, digits_output):
         raise UsageError(f"the results and the digits would go to the same file, {output}: give two files")
+    if resume and output is not None and os.path.isfile(output):
+        try:
+            columns = _header(output)
+        except OSError as exc:
+            raise OutputError(f"cannot read {output} to resume it: {exc.strerror or exc}") from exc
+        except ValueError as exc:  # pyarrow's and json's errors are ValueErrors
+            raise UsageError(f"cannot resume {output}: not a results file ({exc})") from exc
+        missing = [c for c in REQUIRED_COLUMNS if columns is not None and c not in columns]
+        if missing:
+            raise UsageError(f"cannot resume {output}: not a results file (missing columns {', '.join(missing)})")
+
+
+def _header(path) -> list[str] | None:
+    """The column names of a results file, or ``None`` when it holds no complete header yet (a run
+    stopped before writing one: resuming it starts afresh)."""
+    fmt = results_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path).names
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+        first = f.readline()
+    if fmt == "jsonl":
+        return list(json.loads(first)) if first.strip() else None
+    if not first.endswith("\n") and ",".join(RESULT_COLUMNS).startswith(first):
+        return None
+    return next(csv.reader([first]), [])
 
 
 def _same_file(a, b) -> bool:

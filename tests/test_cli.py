@@ -165,6 +165,16 @@ def test_no_input_pages_found_is_a_usage_error(tmp_path):
         assert "no input pages found" in result.output and "0 pages read" not in result.output
 
 
+def test_resume_onto_a_file_that_is_not_a_results_file_is_a_usage_error(tmp_path):
+    out = tmp_path / "truth.csv"
+    out.write_bytes((SAMPLES / "truth.csv").read_bytes())
+    result = CliRunner().invoke(main, ["read", str(SAMPLES), "--resume", "-o", str(out), "--workers", "1",
+                                       "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "not a results file (missing columns status" in result.output
+    assert out.read_bytes() == (SAMPLES / "truth.csv").read_bytes()
+
+
 def test_bad_file_gives_error_row_and_exit_code_1(tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_text("this is not a png")

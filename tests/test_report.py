@@ -80,3 +80,26 @@ def test_check_outputs_refuses_results_and_digits_in_one_file(tmp_path, monkeypa
     (tmp_path / "link.csv").symlink_to(tmp_path / "r.csv")
     with pytest.raises(UsageError, match="same file"):
         check_outputs("r.csv", "link.csv")
+
+
+def test_check_outputs_resume_refuses_a_file_that_is_not_a_results_file(tmp_path):
+    from cheque_reader.errors import UsageError
+
+    (tmp_path / "truth.csv").write_text("source,page,digits\na.png,1,12\n")
+    (tmp_path / "other.jsonl").write_text('{"a": 1}\n')
+    (tmp_path / "text.parquet").write_text("source,page\n")
+    for name, why in (("truth.csv", "missing columns status, text"), ("other.jsonl", "missing columns source"),
+                      ("text.parquet", "not a results file")):
+        with pytest.raises(UsageError, match=why):
+            check_outputs(tmp_path / name, resume=True)
+        check_outputs(tmp_path / name)  # overwritten, not resumed: nothing to check
+    for name in ("r.csv", "r.parquet", "r.jsonl"):  # results files, as read -o writes them
+        sink = open_sink(tmp_path / name, list(RESULT_COLUMNS))
+        sink.write(result_row(_result()))
+        sink.close()
+        check_outputs(tmp_path / name, resume=True)
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "cut.csv").write_text("source,page,sta")  # a run stopped while writing its header
+    check_outputs(tmp_path / "empty.csv", resume=True)
+    check_outputs(tmp_path / "cut.csv", resume=True)
+    check_outputs(tmp_path / "absent.csv", resume=True)
