@@ -179,7 +179,7 @@ def _reason_counts(df) -> str:
 @click.option("--truth", required=True, type=click.Path(exists=True, dir_okay=False),
               help="Ground truth CSV: one row per page with source, optional page, and digits.")
 @click.option("--truth-source", default="source", show_default=True, help="Truth column with the file name or path.")
-@click.option("--truth-page", default="page", show_default=True, help="Truth column with the page (default 1 when absent).")
+@click.option("--truth-page", help="Truth column with the page. Default: page, or page 1 for every row when the truth has no page column.")
 @click.option("--truth-digits", default="digits", show_default=True, help="Truth column with the digit string.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG with the risk-coverage curve and reliability diagram.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the figures as JSON.")

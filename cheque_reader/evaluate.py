@@ -226,17 +226,23 @@ def match_truth(
     truth: pd.DataFrame,
     *,
     truth_source: str = "source",
-    truth_page: str = "page",
+    truth_page: str | None = None,
     truth_digits: str = "digits",
 ) -> pd.DataFrame:
     """One row per truth row with the matched result beside it.
+
+    ``truth_page`` names the truth's page column; ``None``: ``page`` when the truth has one, else
+    page 1 for every row. A column named that the truth lacks raises ``KeyError``, as for the others.
 
     Columns: ``source, page, truth, digits, confidence, needs_review, matched, correct,
     distance``, ``iou`` (``nan`` where the truth or the result has no field box),
     ``amount_right`` (``None`` where the truth has no amount) and ``layout_right`` (``None``
     where the truth or the results have no layout).
     """
-    for col in (truth_source, truth_digits):
+    if truth_page is None:
+        truth_page = "page" if "page" in truth.columns else None
+    named = [truth_source, truth_digits] + ([truth_page] if truth_page is not None else [])
+    for col in named:
         if col not in truth.columns:
             raise KeyError(f"truth has no column {col!r} (columns: {', '.join(map(str, truth.columns))})")
     res = results.reset_index(drop=True)
@@ -268,7 +274,7 @@ def match_truth(
     used: set[int] = set()
     for _, t in truth.iterrows():
         src = _norm_path(t[truth_source])
-        page = t[truth_page] if truth_page in truth.columns else 1
+        page = t[truth_page] if truth_page is not None else 1
         page = 1 if page is None or page == "" or pd.isna(page) else int(page)
         want = clean_digits(t[truth_digits])
         i = find(src, page)
@@ -503,14 +509,14 @@ def evaluate_results(
     truth: pd.DataFrame,
     *,
     truth_source: str = "source",
-    truth_page: str = "page",
+    truth_page: str | None = None,
     truth_digits: str = "digits",
     targets: Sequence[float] = ERROR_TARGETS,
     ignore_missing: bool = False,
 ) -> EvaluationReport:
     """Measure a run (``results.csv`` as a DataFrame) against ground truth.
 
-    ``truth_*`` name the truth columns; read truth digits as text (:func:`load_truth`)
+    ``truth_*`` name the truth columns (:func:`match_truth`); read truth digits as text (:func:`load_truth`)
     so that leading zeros survive. Truth rows without a result count as wrong reads,
     or are left out with ``ignore_missing`` (when only part of a truth set was read;
     ``n_missing`` still counts them). See the module docstring for the definitions.

@@ -123,6 +123,25 @@ def test_page_defaults_to_one_and_suffix_match():
     assert rep.n_field == 0 and rep.field_iou_mean is None
 
 
+def test_a_truth_page_column_named_must_exist(tmp_path):
+    res = results_frame([["b.tif", 2, "9", 0.9, "false", None, None, None, None]])
+    truth = pd.DataFrame({"source": ["b.tif"], "sheet": [2], "digits": ["9"]})
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        match_truth(res, truth, truth_page="nope")
+    assert evaluate_results(res, truth, truth_page="sheet").string_accuracy == 1.0
+    assert evaluate_results(res, truth).string_accuracy == 0.0  # no page column: page 1
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    res.to_csv(tmp_path / "r.csv", index=False)
+    truth.to_csv(tmp_path / "t.csv", index=False)
+    args = ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv"), "--truth-page"]
+    result = CliRunner().invoke(main, [*args, "nope"])
+    assert result.exit_code == 2 and "no column 'nope'" in result.output, result.output
+    assert CliRunner().invoke(main, [*args, "sheet"]).exit_code == 0
+
+
 def test_load_truth_keeps_leading_zeros(tmp_path):
     p = tmp_path / "labels.csv"
     p.write_text("file,amount_string\na.jpg,0050\nb.jpg,007\n")
