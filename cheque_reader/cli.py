@@ -216,13 +216,21 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
         report = evaluate_results(results_df, truth_df, ignore_missing=ignore_missing, **cols)
     except (KeyError, ValueError) as exc:
         _fail(UsageError(f"cannot evaluate {results} against {truth}: {exc}"))
-    if details:
-        match_truth(results_df, truth_df, **cols).to_csv(details, index=False)
     click.echo(report.format())
+    if details:
+        _write_or_fail(details, lambda: match_truth(results_df, truth_df, **cols).to_csv(details, index=False))
     if plot:
-        click.echo(f"plot written to {plot_evaluation(report, plot)}", err=True)
+        click.echo(f"plot written to {_write_or_fail(plot, lambda: plot_evaluation(report, plot))}", err=True)
     if json_out:
-        Path(json_out).write_text(json.dumps(report.summary(), indent=2) + "\n")
+        _write_or_fail(json_out, lambda: Path(json_out).write_text(json.dumps(report.summary(), indent=2) + "\n"))
+
+
+def _write_or_fail(path, write):
+    """``write()``'s value; an ``OSError`` ends the command with exit code 3, naming ``path``."""
+    try:
+        return write()
+    except OSError as exc:
+        _fail(OutputError(f"cannot write {path}: {exc.strerror or exc}"))
 
 
 @main.command()
@@ -248,13 +256,11 @@ def review(results, out_dir, digits_csv, image_root, everything):
       cheque-reader read scans/ -o results.csv --digits-out digits.csv
       cheque-reader review results.csv --digits digits.csv --images scans/ --out review/
     """
-    import pandas as pd
-
     from .report import read_results
-    from .review import write_review_page
+    from .review import load_digits, write_review_page
 
-    digits = pd.read_csv(digits_csv, dtype={"source": str}, keep_default_na=False) if digits_csv else None
     try:
+        digits = load_digits(digits_csv) if digits_csv else None
         page = write_review_page(read_results(results), out_dir, digits=digits, image_root=image_root,
                                  everything=everything)
     except OSError as exc:

@@ -351,6 +351,23 @@ def write_review_page(
     return page
 
 
+#: Columns of ``digits.csv`` (``read --digits-out``) the review page draws its boxes from.
+DIGIT_BOX_COLUMNS = ("source", "page", "label", "confidence", "x", "y", "w", "h")
+
+
+def load_digits(path: str | Path) -> pd.DataFrame:
+    """Read ``digits.csv`` (``read --digits-out``) for :func:`write_review_page`'s ``digits``.
+
+    A file without its columns (a results file given by mistake) raises
+    :class:`~cheque_reader.errors.UsageError` naming those missing.
+    """
+    df = pd.read_csv(path, dtype={"source": str}, keep_default_na=False, encoding_errors="surrogateescape")
+    missing = [c for c in DIGIT_BOX_COLUMNS if c not in df.columns]
+    if missing:
+        raise UsageError(f"{path}: not a digits file from read --digits-out (missing columns {', '.join(missing)})")
+    return df
+
+
 def load_corrections(path: str | Path) -> pd.DataFrame:
     """Read ``corrections.csv`` (``source,page,digits``) from the review page.
 

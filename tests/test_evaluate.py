@@ -142,6 +142,22 @@ def test_a_truth_page_column_named_must_exist(tmp_path):
     assert CliRunner().invoke(main, [*args, "sheet"]).exit_code == 0
 
 
+@pytest.mark.parametrize("option", ["--plot", "--json", "--details"])
+def test_cli_output_that_cannot_be_written_exits_3_after_the_report(tmp_path, option):
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    results_frame([["a.png", 1, "12", 0.9, "false", None, None, None, None]]).to_csv(tmp_path / "r.csv", index=False)
+    pd.DataFrame({"source": ["a.png"], "digits": ["12"]}).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "file").write_text("a file, not a folder")
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv"),
+                                       option, str(tmp_path / "file" / "out")])
+    assert result.exit_code == 3, result.output
+    assert f"cannot write {tmp_path / 'file' / 'out'}" in result.output
+    assert "string accuracy" in result.output.lower()  # the figures were printed first
+
+
 def test_load_truth_keeps_leading_zeros(tmp_path):
     p = tmp_path / "labels.csv"
     p.write_text("file,amount_string\na.jpg,0050\nb.jpg,007\n")

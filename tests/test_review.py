@@ -191,6 +191,24 @@ def test_no_loadable_scan_is_a_usage_error_naming_images(run):
     assert write_review_page(results[results["status"] == "error"], tmp / "rv", image_root=scans).is_file()
 
 
+def test_a_digits_file_without_its_columns_is_a_usage_error(run):
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+    from cheque_reader.errors import UsageError
+    from cheque_reader.review import load_digits
+
+    tmp, scans, results, digits = run
+    results.to_csv(tmp / "results.csv", index=False)
+    digits.to_csv(tmp / "digits.csv", index=False)
+    assert len(load_digits(tmp / "digits.csv")) == 2
+    with pytest.raises(UsageError, match="not a digits file .*missing columns label, x, y, w, h"):
+        load_digits(tmp / "results.csv")
+    res = CliRunner().invoke(main, ["review", str(tmp / "results.csv"), "--digits", str(tmp / "results.csv"),
+                                    "--images", str(scans), "--out", str(tmp / "rv")])
+    assert res.exit_code == 2 and "not a digits file" in res.output, res.output
+
+
 def test_refuses_crops_folder_leading_outside(run):
     tmp, scans, results, digits = run
     elsewhere = tmp / "elsewhere"
