@@ -46,11 +46,32 @@ _GLOB_CHARS = set("*?[")
 class InputFile:
     """One input to read: ``path`` is what is opened, ``source`` what the result rows say.
 
-    ``source`` is the path as given, or relative to the folder given for files found in a folder.
+    ``source`` is the path as given, or relative to the folder given for files found in a folder,
+    as :func:`source_name` writes it.
     """
 
     path: str
     source: str
+
+
+def source_name(name: str) -> str:
+    r"""``name`` as the ``source`` of result rows: a name that is not valid UTF-8 (its undecodable
+    bytes held as surrogates, as Python decodes file names) with those bytes written as backslash
+    escapes, so that every output (CSV, JSONL, Parquet, digits, annotations) and ``--resume`` can
+    hold it; any other name as it is. The file itself is opened by its real path.
+
+    >>> source_name("ok.png"), source_name(os.fsdecode(b"ch\xe8que.png"))
+    ('ok.png', 'ch\\xe8que.png')
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
+def _input(path: str, source: str) -> InputFile:
+    return InputFile(path, source_name(source))
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,14 +118,14 @@ def iter_inputs(inputs: Sequence[str | Path], *, recursive: bool = True) -> list
         elif not os.path.lexists(item) and _GLOB_CHARS & set(item):
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
-                out.append(InputFile(item, item))
+                out.append(_input(item, item))
             for m in matches:
                 if os.path.isdir(m):
                     out.extend(_walk(m, recursive))
                 else:
-                    out.append(InputFile(m, m))
+                    out.append(_input(m, m))
         else:
-            out.append(InputFile(item, item))
+            out.append(_input(item, item))
     return out
 
 
@@ -120,7 +141,7 @@ def _walk(folder: str, recursive: bool) -> Iterator[InputFile]:
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
-            yield InputFile(directory, rel or directory)  # unreadable folder: its error row
+            yield _input(directory, rel or directory)  # unreadable folder: its error row
             log.warning("cannot list %s: %s", directory, exc)
             return
         skipped = []
@@ -137,7 +158,7 @@ def _walk(folder: str, recursive: bool) -> Iterator[InputFile]:
                 if recursive:
                     yield from visit(entry.path, name_rel)
             elif has_suffix:
-                yield InputFile(entry.path, name_rel)
+                yield _input(entry.path, name_rel)
             else:
                 skipped.append(entry.name)
         if skipped:  # shown with -v: a scan saved under another suffix is found here

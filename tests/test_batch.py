@@ -211,6 +211,28 @@ def test_annotations_one_safe_png_per_decoded_page(ugly, tmp_path):
     assert all(cv2.imread(str(out / n)) is not None for n in names)
 
 
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
+def test_a_file_name_that_is_not_utf8_gets_its_row_in_every_output_and_resume_skips_it(tmp_path, suffix):
+    root = tmp_path / "lat"
+    root.mkdir()
+    with open(os.path.join(os.fsencode(root), b"ch\xe8que.png"), "wb") as f:  # Latin-1 e-grave
+        f.write(cv2.imencode(".png", field_image("305", 1))[1].tobytes())
+    cv2.imwrite(str(root / "ok.png"), field_image("72", 2))
+    out, digits, ann = tmp_path / f"r.{suffix}", tmp_path / "d.csv", tmp_path / "ann"
+    df = batch.read_folder([root], options=FIELD.replace(workers=2), output=out, digits_output=digits,
+                           annotate_dir=ann)
+    assert df["source"].tolist() == ["ch\\xe8que.png", "ok.png"] and (df["status"] != "error").all()
+    assert set(pd.read_csv(digits, keep_default_na=False)["source"]) == {"ch\\xe8que.png", "ok.png"}
+    assert sorted(p.name for p in ann.iterdir()) == ["000001_ch_xe8que_p1.png", "000002_ok_p1.png"]
+    # --resume: the escaped name is the skip key; only the other page is read again
+    if suffix == "csv":
+        out.write_text("".join(out.read_text().splitlines(keepends=True)[:2]))
+    seen = []
+    again = batch.read_folder([root], options=FIELD, output=out, resume=True, progress=lambda d, t: seen.append(d))
+    assert len(seen) == (1 if suffix == "csv" else 0)
+    pd.testing.assert_frame_equal(no_elapsed(again), no_elapsed(df), check_dtype=False)
+
+
 def test_a_long_file_is_not_opened_again_for_each_of_its_tasks(tmp_path, monkeypatch):
     root = make_folder(tmp_path / "in", n_png=2, tiff_pages=40, x937_items=33, bad=False)
     opened = []

@@ -306,6 +306,22 @@ def test_folders_give_gif_and_webp_scans_and_name_the_files_they_leave(tmp_path,
     assert "2 file(s) not read" in caplog.text and "notes.txt, truth.csv" in caplog.text
 
 
+def test_names_that_are_not_utf8_are_sources_with_backslash_escapes_and_open_by_their_path(tmp_path):
+    folder = os.path.join(os.fsencode(tmp_path), b"l\xe0t")  # Latin-1 names: invalid UTF-8
+    os.makedirs(os.path.join(folder, b"sub"))
+    for name in (b"ch\xe8que.png", b"sub/\xff.png", "ünï.png".encode()):
+        with open(os.path.join(folder, name), "wb") as f:  # (cv2.imwrite crashes on such a path)
+            f.write(cv2.imencode(".png", ink_image())[1].tobytes())
+    found = cio.iter_inputs([os.fsdecode(folder)])
+    assert [f.source for f in found] == ["ch\\xe8que.png", "sub/\\xff.png", "ünï.png"]
+    assert [f.source.encode("utf-8") for f in found]  # every source can be written as UTF-8
+    for f in found:
+        (page,) = cio.load_pages(f.path, source=f.source)
+        assert page.source == f.source and np.array_equal(page.image, ink_image())
+    direct = os.fsdecode(os.path.join(folder, b"ch\xe8que.png"))
+    assert [f.source for f in cio.iter_inputs([direct])] == [os.fsencode(direct).decode("utf-8", "backslashreplace")]
+
+
 def test_iter_inputs_survives_folder_symlink_loop(tmp_path):
     (tmp_path / "in" / "sub").mkdir(parents=True)
     (tmp_path / "in" / "sub" / "a.png").write_bytes(b"x")
