@@ -227,12 +227,46 @@ class _Chunk:
     images: dict = field(default_factory=dict)  # page -> grayscale image (annotations)
 
 
-def _worker_init() -> None:
+def die_with_parent(parent: int) -> bool:
+    """Have the kernel send this process SIGTERM when its parent dies (Linux ``PR_SET_PDEATHSIG``),
+    and end it now if ``parent`` (the pid that started it) died already; ``False`` where there is no
+    ``prctl`` (nothing changed). A worker whose main process was killed (SIGKILL, SIGTERM) otherwise
+    waited for work forever, holding the parent's stderr pipe.
+
+    >>> with cf.ProcessPoolExecutor(1, mp_context=_pool_context()) as pool:  # in a child, as a worker
+    ...     pool.submit(die_with_parent, os.getpid()).result() == sys.platform.startswith("linux")
+    True
+    """
+    import ctypes
+    import signal
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return False
+    pr_set_pdeathsig = 1  # linux/prctl.h
+    if prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0) != 0:
+        return False
+    if os.getppid() != parent:  # the parent died between fork and prctl: no signal will come
+        os._exit(1)
+    return True
+
+
+def _worker_init(parent: int | None = None) -> None:
     """Per worker process: no OpenCV thread pool, one torch thread (the cores are the workers),
     a lower priority than the main process (``WORKER_NICENESS``), freed memory kept for the
-    next page (:func:`keep_freed_memory`)."""
+    next page (:func:`keep_freed_memory`); SIGTERM's default action (a handler the main process
+    set is not the worker's), and killed with ``parent``, its main process (:func:`die_with_parent`)."""
+    import signal
+
     import cv2
 
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if parent is not None:
+        die_with_parent(parent)
     cv2.setNumThreads(0)
     keep_freed_memory()
     if "torch" in sys.modules:
@@ -414,7 +448,7 @@ class _Engine:
         if self.inline:
             return _InlineExecutor()
         return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=_pool_context(),
-                                      initializer=_worker_init)
+                                      initializer=_worker_init, initargs=(os.getpid(),))
 
     def _submit(self, task: _Task):
         fn = prepare_chunk if (self.inline or self.external is not None) else _work_in_worker

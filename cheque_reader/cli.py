@@ -1,12 +1,14 @@
 """The ``cheque-reader`` command: a thin adapter over the library.
 
 Exit codes: 0 every page read with no review needed, 1 some pages need review or
-failed, 2 bad usage, 3 the output could not be written, 130 interrupted (Ctrl-C).
+failed, 2 bad usage, 3 the output could not be written, 130 interrupted (Ctrl-C, or SIGTERM during a run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -23,9 +25,30 @@ def _fail(exc: ChequeReaderError) -> None:
     sys.exit(exc.exit_code)
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c():
+    """While a run goes on, SIGTERM ends it as Ctrl-C does: the rows written so far are kept and
+    flushed, the worker processes stopped, so that ``--resume`` continues (else the process died
+    at once, before the output was closed)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, interrupt)
+    except (AttributeError, ValueError):  # no SIGTERM here, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 class _Group(click.Group):
-    """click's group, with Ctrl-C ending a command with :data:`~cheque_reader.errors.EXIT_INTERRUPTED`
-    (click's own "Aborted!" exits 1, the code of pages that need review)."""
+    """click's group, with Ctrl-C (and SIGTERM during a run, :func:`_sigterm_as_ctrl_c`) ending a command
+    with :data:`~cheque_reader.errors.EXIT_INTERRUPTED` (click's own "Aborted!" exits 1, the code of
+    pages that need review)."""
 
     def invoke(self, ctx):
         try:
@@ -99,8 +122,8 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     gives an error row and the run goes on.
 
     Exit codes: 0 every page read with no review needed, 1 some pages need review or
-    failed, 2 bad usage, 3 the output could not be written, 130 interrupted (Ctrl-C;
-    the rows of a .csv output are kept and --resume continues).
+    failed, 2 bad usage, 3 the output could not be written, 130 interrupted (Ctrl-C or
+    SIGTERM; the rows of a .csv or .jsonl output are kept and --resume continues).
 
     \b
     Examples:
@@ -138,7 +161,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     try:
         check_options(options)  # a bad --layout fails here, not as an error row for every page
         check_outputs(output, digits_out, resume=resume)
-        with _ProgressBar(show) as bar:
+        with _sigterm_as_ctrl_c(), _ProgressBar(show) as bar:
             kwargs = dict(output=output, digits_output=digits_out, resume=resume, progress=bar.update,
                           annotate_dir=annotate_dir)
             if scheduler or dask_workers:

@@ -279,3 +279,93 @@ def test_kill_and_resume_equals_a_clean_run(tmp_path):
         pd.testing.assert_frame_equal(got, ref, obj=f"trial {trial} ({kills} kills)")
         total_kills += kills
     print(f"{trials} trials, {total_kills} SIGKILLs mid-run, clean run {duration:.1f} s: every output equal")
+
+
+# ------------------------------------------------------------------------------ the main process killed
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    kids = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(name))
+    return kids
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.fixture()
+def cheque_copies(tmp_path):
+    """48 scans (4 copies of each single-page sample): a run of several seconds on 2 workers."""
+    root = tmp_path / "in"
+    root.mkdir()
+    for i, sample in enumerate(sorted((ROOT / "samples").glob("cheque_*"))):
+        for k in range(4):
+            (root / f"c{k}_{i:02d}{sample.suffix}").write_bytes(sample.read_bytes())
+    return root
+
+
+def _read_started(root, out):
+    """A ``read`` of ``root`` on 2 workers, once its workers are up and its first rows written."""
+    if not os.path.isdir("/proc"):
+        pytest.skip("needs /proc (Linux)")
+    p = _cli([str(root), "-o", str(out), "--workers", "2", "--no-progress"])
+    deadline = time.monotonic() + 120
+    while not (out.exists() and out.read_bytes().count(b"\n") > 2 and len(_children(p.pid)) == 2):
+        assert p.poll() is None and time.monotonic() < deadline, "the run ended before it could be killed"
+        time.sleep(0.02)
+    return p, _children(p.pid)
+
+
+@pytest.mark.slow
+def test_workers_exit_when_the_main_process_is_killed(cheque_copies, tmp_path):
+    p, workers = _read_started(cheque_copies, tmp_path / "r.csv")
+    try:
+        os.kill(p.pid, signal.SIGKILL)  # the main process alone, as the OOM killer does
+        p.wait()
+        deadline = time.monotonic() + 5
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_running, workers)), "worker processes outlived their main process"
+        p.communicate(timeout=5)  # nobody holds the stderr pipe any more
+    finally:
+        for w in workers:
+            if _running(w):
+                os.kill(w, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_sigterm_ends_a_run_as_ctrl_c_does_and_resume_completes_it(cheque_copies, tmp_path):
+    out = tmp_path / "r.csv"
+    p, workers = _read_started(cheque_copies, out)
+    try:
+        os.kill(p.pid, signal.SIGTERM)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 130 and b"interrupted" in err, (p.returncode, err.decode())
+        assert not any(map(_running, workers))
+    finally:
+        for w in workers:
+            if _running(w):
+                os.kill(w, signal.SIGKILL)
+    data = out.read_bytes()
+    n_done = len(read_results(out))
+    assert data.endswith(b"\n") and 1 <= n_done < 48
+    p = _cli([str(cheque_copies), "-o", str(out), "--workers", "2", "--no-progress", "--resume"])
+    _, err = p.communicate(timeout=300)
+    assert p.returncode in (0, 1), err.decode()
+    df = read_results(out)
+    assert out.read_bytes().startswith(data) and len(df) == 48 and not df.duplicated(["source", "page"]).any()
+    assert (df["status"] != "error").all()
