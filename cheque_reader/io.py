@@ -46,8 +46,8 @@ _GLOB_CHARS = set("*?[")
 class InputFile:
     """One input to read: ``path`` is what is opened, ``source`` what the result rows say.
 
-    ``source`` is the path as given, or relative to the folder given for files found in a folder,
-    as :func:`source_name` writes it.
+    ``source`` is the path as given, or relative to the folder given for files found in a folder
+    (unless that name is another file's too: :func:`iter_inputs`), as :func:`source_name` writes it.
     """
 
     path: str
@@ -102,13 +102,20 @@ def iter_inputs(inputs: Sequence[str | Path], *, recursive: bool = True) -> list
     (``x.png/``) is listed as an input so that it gets its error row. A path that does not exist
     is kept, so that it gets an error row too.
 
+    A file found in a folder is named (``source``) relative to the folder given; but when two
+    different files would get the same name that way (``b1/scan.png`` and ``b2/scan.png``, both
+    ``scan.png``), every file of the run is named by its path as given instead, so that no row,
+    and no ``--resume`` skip, can stand for the wrong file.
+
     >>> import tempfile, os
     >>> d = tempfile.mkdtemp()
     >>> os.makedirs(os.path.join(d, "sub"))
-    >>> for name in ("b.png", "sub/a.tif", "notes.txt"):
+    >>> for name in ("b.png", "sub/a.tif", "sub/b.png", "notes.txt"):
     ...     _ = open(os.path.join(d, name), "wb").write(b"x")
     >>> [f.source for f in iter_inputs([d, "missing.png"])]
-    ['b.png', 'sub/a.tif', 'missing.png']
+    ['b.png', 'sub/a.tif', 'sub/b.png', 'missing.png']
+    >>> [os.path.relpath(f.source, d) for f in iter_inputs([d, os.path.join(d, "sub")])]
+    ['b.png', 'sub/a.tif', 'sub/b.png', 'sub/a.tif', 'sub/b.png']
     """
     out: list[InputFile] = []
     for item in inputs:
@@ -126,6 +133,14 @@ def iter_inputs(inputs: Sequence[str | Path], *, recursive: bool = True) -> list
                     out.append(_input(m, m))
         else:
             out.append(_input(item, item))
+    paths_named: dict[str, set[str]] = {}
+    for f in out:
+        paths_named.setdefault(f.source, set()).add(f.path)
+    same = [name for name, paths in paths_named.items() if len(paths) > 1]
+    if same:  # a file given itself has its path as given as its name already
+        log.info("%d file name(s) found in more than one input (%s): the results name every file by its "
+                 "path as given", len(same), ", ".join(same[:3]))
+        out = [_input(f.path, f.path) for f in out]
     return out
 
 

@@ -233,6 +233,19 @@ def test_a_file_name_that_is_not_utf8_gets_its_row_in_every_output_and_resume_sk
     pd.testing.assert_frame_equal(no_elapsed(again), no_elapsed(df), check_dtype=False)
 
 
+def test_the_same_name_in_two_folders_is_two_rows_and_resume_reads_the_second(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for folder, text in (("b1", "305"), ("b2", "72")):
+        os.mkdir(folder)
+        cv2.imwrite(f"{folder}/scan.png", field_image(text, len(text)))
+    df = batch.read_folder(["b1", "b2"], options=FIELD)
+    assert df["source"].tolist() == ["b1/scan.png", "b2/scan.png"] and df["digits"].tolist() == ["305", "72"]
+    batch.read_folder(["b1"], options=FIELD, output="c.csv")
+    resumed = batch.read_folder(["b1", "b2"], options=FIELD, output="c.csv", resume=True)
+    assert resumed["digits"].tolist() == ["305", "305", "72"]  # b1's scan under both names; b2's read
+    assert resumed["source"].tolist() == ["scan.png", "b1/scan.png", "b2/scan.png"]
+
+
 def test_a_long_file_is_not_opened_again_for_each_of_its_tasks(tmp_path, monkeypatch):
     root = make_folder(tmp_path / "in", n_png=2, tiff_pages=40, x937_items=33, bad=False)
     opened = []

@@ -322,6 +322,22 @@ def test_names_that_are_not_utf8_are_sources_with_backslash_escapes_and_open_by_
     assert [f.source for f in cio.iter_inputs([direct])] == [os.fsencode(direct).decode("utf-8", "backslashreplace")]
 
 
+def test_the_same_name_in_two_inputs_gives_every_file_its_path_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for rel in ["b1/scan.png", "b1/sub/a.png", "b2/scan.png", "b2/c.png", "one/scan.png", "z.png"]:
+        os.makedirs(os.path.dirname(rel) or ".", exist_ok=True)
+        with open(rel, "wb") as f:
+            f.write(b"x")
+    assert [f.source for f in cio.iter_inputs(["b1"])] == ["scan.png", "sub/a.png"]  # one folder: as before
+    assert [f.source for f in cio.iter_inputs(["b1", "z.png"])] == ["scan.png", "sub/a.png", "z.png"]  # no clash
+    both = cio.iter_inputs(["b1", "b2/"])
+    assert [f.source for f in both] == ["b1/scan.png", "b1/sub/a.png", "b2/c.png", "b2/scan.png"]
+    assert [f.source for f in both] == [f.path for f in both]
+    assert [f.source for f in cio.iter_inputs(["b*"])] == ["b1/scan.png", "b1/sub/a.png", "b2/c.png", "b2/scan.png"]
+    assert [f.source for f in cio.iter_inputs(["one", "scan.png"])] == ["one/scan.png", "scan.png"]
+    assert [f.source for f in cio.iter_inputs(["b1", "b1"])] == ["scan.png", "sub/a.png"] * 2  # the same files
+
+
 def test_iter_inputs_survives_folder_symlink_loop(tmp_path):
     (tmp_path / "in" / "sub").mkdir(parents=True)
     (tmp_path / "in" / "sub" / "a.png").write_bytes(b"x")
