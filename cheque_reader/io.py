@@ -428,23 +428,32 @@ class _ImageDocument(Document):
 
 
 class _TiffDocument(Document):
-    """TIFF, one page per directory; decoded by Pillow (libtiff: Group 4, LZW, 16-bit)."""
+    """TIFF, one page per directory; decoded by Pillow (libtiff: Group 4, LZW, 16-bit).
+
+    The pages are counted on the chain of directories itself (:func:`_tiff_chain`). Where the
+    chain breaks (a file cut short), the pages of the whole directories before the break are pages
+    and one more page, whose :meth:`page` raises, stands for the rest. (Pillow's ``n_frames`` raised
+    at such a break, or took it for the end: a cut Group 4 file, whose directories follow their
+    pages' data, was one error row, its good pages lost with it.)
+    """
 
     def __init__(self, source: str, data, options: ReadOptions):
         self.data = data  # bytes, or an mmap of a big file (closed with the document)
         self.img = _pil_open(source, data, "TIFF image")
         self.options = options
-        try:
-            n = int(getattr(self.img, "n_frames", 1))
-        except Exception as exc:  # a broken IFD chain
-            raise InputError(f"{source}: corrupt TIFF: {exc}") from exc
-        super().__init__(source, n)
+        n, self.broken = _tiff_chain(data)
+        if n + self.broken == 0:  # (Pillow refuses such a file first)
+            raise InputError(f"{source}: corrupt TIFF: it has no page")
+        super().__init__(source, n + self.broken)
 
     def page(self, index: int) -> Page:
         what = f"TIFF page {index + 1}"
+        if self.broken and index == self.n_pages - 1:
+            raise InputError(f"{self.source}: truncated or corrupt TIFF: page {index + 1} cannot be found (the file "
+                             f"is cut short or damaged before it ends); it and any page after it are lost")
         try:
             self.img.seek(index)
-        except (EOFError, OSError, ValueError) as exc:
+        except Exception as exc:  # EOFError, OSError, TypeError ("Missing dimensions"): a broken directory
             raise InputError(f"{self.source}: cannot read {what}: {exc}") from exc
         check_pixels(self.source, *self.img.size, self.options, what)
         arr = _pil_decode(self.source, self.img, what)
@@ -453,6 +462,35 @@ class _TiffDocument(Document):
     def close(self) -> None:
         self.img.close()
         close_mapped(self.data)
+
+
+def _tiff_chain(data) -> tuple[int, bool]:
+    """``(pages, broken)``: how many whole directories (pages) the chain of a TIFF file leads to, and
+    whether it breaks before its end: at a directory that runs past the end of ``data`` (a file cut
+    short), a link past it, or a loop.
+
+    >>> head = b"II*" + bytes(1) + (8).to_bytes(4, "little")  # little-endian TIFF, a directory at 8
+    >>> ifd = (1).to_bytes(2, "little") + bytes(12)           # one entry, then the link to the next
+    >>> last, to_99 = bytes(4), (99).to_bytes(4, "little")
+    >>> _tiff_chain(head + ifd + last), _tiff_chain(head + ifd + to_99), _tiff_chain(head + ifd)
+    ((1, False), (1, True), (0, True))
+    """
+    order = "little" if bytes(data[:2]) == b"II" else "big"
+    big = int.from_bytes(data[2:4], order) == 43  # BigTIFF
+    head, entry, link = (8, 20, 8) if big else (2, 12, 4)
+    at = 8 if big else 4  # the link to the first directory
+    offset = int.from_bytes(data[at : at + link], order)
+    n, seen = 0, set()
+    while offset:
+        if offset in seen or offset + head > len(data):
+            return n, True
+        seen.add(offset)
+        at = offset + head + entry * int.from_bytes(data[offset : offset + head], order)
+        if at + link > len(data):
+            return n, True
+        n += 1
+        offset = int.from_bytes(data[at : at + link], order)
+    return n, False
 
 
 class _PdfDocument(Document):

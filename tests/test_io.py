@@ -8,6 +8,7 @@ from __future__ import annotations
 import io as _io
 import os
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -197,6 +198,50 @@ def test_truncated_files_say_so(tmp_path, fmt, name, frac):
     (tmp_path / name).write_bytes(data[: max(8, int(len(data) * frac))])
     with pytest.raises(InputError, match="truncated|corrupt"):
         cio.load_pages(tmp_path / name)
+
+
+def _cut_pages(path):
+    """(page number, image or the error's message) for every page of a file ``open_document`` finds."""
+    out = []
+    with cio.open_document(path) as doc:
+        for i in range(doc.n_pages):
+            try:
+                out.append((i + 1, doc.page(i).image))
+            except InputError as exc:
+                out.append((i + 1, str(exc)))
+    return out
+
+
+@pytest.mark.parametrize("writer", ["libtiff sample", "pillow group4", "pillow 8-bit"])
+@pytest.mark.parametrize("frac", [0.4, 0.6, 0.9, 0.98])
+@pytest.mark.parametrize("mapped", [False, True])
+def test_a_cut_multipage_tiff_keeps_the_pages_before_the_cut(tmp_path, monkeypatch, writer, frac, mapped):
+    """Group 4 files put each page's directory after its data: a cut lost the whole file (one error
+    row, "Missing dimensions"). Every page before the cut decodes as in the whole file, then one error."""
+    whole = tmp_path / "whole.tif"
+    if writer == "libtiff sample":
+        whole.write_bytes((Path(__file__).resolve().parent.parent / "samples" / "batch_13.tif").read_bytes())
+    else:
+        frames = [Image.fromarray(ink_image(300, 500, text=f"{i}{i}")) for i in range(4)]
+        if writer == "pillow group4":
+            frames = [f.convert("1") for f in frames]
+        extra = {"compression": "group4"} if writer == "pillow group4" else {}
+        frames[0].save(whole, save_all=True, append_images=frames[1:], **extra)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(data[: int(len(data) * frac)])
+    full = cio.load_pages(whole)
+    if mapped:
+        monkeypatch.setattr(cio, "MAP_MIN_BYTES", 100)
+    got = _cut_pages(cut)
+    errors = [(n, v) for n, v in got if isinstance(v, str)]
+    good = [(n, v) for n, v in got if not isinstance(v, str)]
+    assert errors and errors[-1][0] == len(got) and len(got) <= len(full), [(n, v) for n, v in errors]
+    assert "truncated" in errors[-1][1] and len(errors) <= 2  # the page whose data is cut, and the rest
+    if writer == "libtiff sample":  # its directories follow their pages' data: all the cut costs is the rest
+        assert len(errors) == 1 and "cannot be found" in errors[0][1] and "any page after it" in errors[0][1]
+    assert good and all(np.array_equal(v, full[n - 1].image) for n, v in good)
+    assert [n for n, _ in good] == list(range(1, len(good) + 1))
 
 
 @pytest.mark.parametrize(
