@@ -26,7 +26,9 @@ import concurrent.futures as cf
 import csv
 import dataclasses
 import errno
+import json
 import logging
+import math
 import multiprocessing
 import os
 import re
@@ -138,9 +140,9 @@ def read_folder(
     ----------
     inputs : paths, folders (recursive, sorted) or glob patterns.
     options : :class:`ReadOptions`; ``options.workers`` worker processes (1: in this process).
-    output : results file, written as the run goes; the format follows the extension:
-        ``.csv`` (streamed, flushed row by row), ``.parquet`` or ``.jsonl`` (written atomically
-        at the end). ``None``: only return the frame.
+    output : results file; the format follows the extension: ``.csv`` or ``.jsonl`` (streamed,
+        flushed row by row: an interrupted run keeps its rows), ``.parquet`` (written atomically
+        at the end: it cannot be appended to). ``None``: only return the frame.
     resume : skip the pages already in ``output`` (and ``digits_output``) and append the rest.
     progress : called as ``progress(pages_done, pages_total_or_None)``.
     digits_output : optional per-digit CSV (``report.DIGIT_COLUMNS``).
@@ -681,7 +683,7 @@ class _Annotator:
 
 
 def open_sink(path, columns: list[str], *, resume: bool = False, keep=None) -> "_Sink":
-    """A row sink for ``path`` (by extension: .csv streamed, .parquet / .jsonl atomic; None: memory).
+    """A row sink for ``path`` (by extension: .csv / .jsonl streamed, .parquet atomic; None: memory).
 
     ``keep`` (digits file): on resume, keep only rows whose ``(source, page)`` is in ``keep``.
     """
@@ -692,7 +694,7 @@ def open_sink(path, columns: list[str], *, resume: bool = False, keep=None) -> "
     if suffix in (".parquet", ".pq"):
         return _AtomicSink(path, columns, resume, "parquet")
     if suffix in (".jsonl", ".ndjson"):
-        return _AtomicSink(path, columns, resume, "jsonl")
+        return _JsonlSink(path, columns, resume, keep)
     if suffix in (".csv", ".txt", ""):
         return _CsvSink(path, columns, resume, keep)
     raise UsageError(f"unknown output format {suffix!r} for {path}: use .csv, .parquet or .jsonl")
@@ -742,45 +744,42 @@ def _output_error(path, exc: OSError, what="write") -> OutputError:
     return OutputError(f"cannot {what} {path}: {reason}")
 
 
-class _CsvSink(_Sink):
-    """``results.csv`` streamed: header first, then one complete, flushed line per row."""
+class _LineSink(_Sink):
+    """A results file streamed: one complete, flushed line per row, none kept in memory. On resume
+    the complete rows stay (a line cut off by a kill is dropped) and the new ones are appended."""
 
     def __init__(self, path: Path, columns, resume: bool, keep):
         super().__init__(columns)
         self.path = path
         self.f = None
         self.n_new = 0
-        if resume and path.exists():
-            self.columns, old_rows, valid_bytes, clean = _read_csv_prefix(path, self.columns)
-            if keep is not None:
-                key_cols = (self.columns.index("source"), self.columns.index("page"))
-                kept = [r for r in old_rows if (r[key_cols[0]], _int(r[key_cols[1]])) in keep]
-                clean = clean and len(kept) == len(old_rows)
-                old_rows = kept
-            if not clean:
-                _rewrite_csv(path, self.columns, old_rows)
-            if "page" in self.columns:
-                s, pg = self.columns.index("source"), self.columns.index("page")
-                self.done = {(r[s], _int(r[pg])) for r in old_rows}
-            mode = "a"
-        else:
-            mode = "w"
+        mode = "a" if resume and path.exists() else "w"
+        if mode == "a":
+            self._resume(keep)
         try:
             if path.parent and not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.f = open(path, mode, newline="", encoding="utf-8")
             self.offset = self.f.tell()
             if mode == "w":
-                self._write_line(self.columns)
+                self._start()
         except OSError as exc:
             self._close_quietly()
             raise _output_error(path, exc) from exc
 
+    def _resume(self, keep) -> None:
+        """Read the rows already in the file (``self.columns``, ``self.done``) and repair it."""
+        raise NotImplementedError
+
+    def _start(self) -> None:
+        """Begin a new file (a header)."""
+
+    def _format(self, values) -> str:
+        raise NotImplementedError
+
     def _write_line(self, values) -> None:
-        buf = StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(["" if v is None else v for v in values])
         try:
-            self.f.write(buf.getvalue())
+            self.f.write(self._format(values))
             self.f.flush()
             self.offset = self.f.tell()
         except OSError as exc:
@@ -807,10 +806,6 @@ class _CsvSink(_Sink):
         self._write_line(self._values(row))  # not kept: memory stays flat however many pages
         self.n_new += 1
 
-    def frame(self) -> pd.DataFrame:
-        """Every row of the file (earlier runs' rows too when resuming), read back from disk."""
-        return _read_result_csv(self.path, self.columns)
-
     def close(self) -> None:
         if self.f is not None:
             try:
@@ -824,8 +819,74 @@ class _CsvSink(_Sink):
         self._close_quietly()
 
 
+class _CsvSink(_LineSink):
+    """``results.csv`` streamed: header first, then one complete, flushed line per row."""
+
+    def _resume(self, keep) -> None:
+        self.columns, old_rows, valid_bytes, clean = _read_csv_prefix(self.path, self.columns)
+        if keep is not None:
+            key_cols = (self.columns.index("source"), self.columns.index("page"))
+            kept = [r for r in old_rows if (r[key_cols[0]], _int(r[key_cols[1]])) in keep]
+            clean = clean and len(kept) == len(old_rows)
+            old_rows = kept
+        if not clean:
+            _rewrite_csv(self.path, self.columns, old_rows)
+        if "page" in self.columns:
+            s, pg = self.columns.index("source"), self.columns.index("page")
+            self.done = {(r[s], _int(r[pg])) for r in old_rows}
+
+    def _start(self) -> None:
+        self._write_line(self.columns)
+
+    def _format(self, values) -> str:
+        buf = StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(["" if v is None else v for v in values])
+        return buf.getvalue()
+
+    def frame(self) -> pd.DataFrame:
+        """Every row of the file (earlier runs' rows too when resuming), read back from disk."""
+        return _read_result_csv(self.path, self.columns)
+
+
+class _JsonlSink(_LineSink):
+    """``results.jsonl`` streamed as the CSV is: one JSON object a line, complete and flushed."""
+
+    def _resume(self, keep) -> None:
+        lines, clean = _read_jsonl_prefix(self.path)
+        if keep is not None:
+            kept = [(row, line) for row, line in lines if (str(row["source"]), _int(row["page"])) in keep]
+            clean = clean and len(kept) == len(lines)
+            lines = kept
+        if not clean:
+            _rewrite_lines(self.path, [line for _, line in lines])
+        for row, _ in lines:
+            self.columns += [c for c in row if c not in self.columns]  # an earlier run's extra columns
+        self.done = {(str(row["source"]), _int(row["page"])) for row, _ in lines}
+
+    def _format(self, values) -> str:
+        row = {c: _json_value(v) for c, v in zip(self.columns, values)}
+        return json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+    def frame(self) -> pd.DataFrame:
+        """Every row of the file (earlier runs' rows too when resuming), read back from disk."""
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                rows = [json.loads(line) for line in f if line.strip()]
+        except (OSError, ValueError) as exc:
+            raise OutputError(f"cannot read {self.path} back: {exc}") from exc
+        return _frame([tuple(r.get(c, "") for c in self.columns) for r in rows], self.columns)
+
+
+def _json_value(v):
+    """A row's value as JSON has it: numpy scalars as numbers, a NaN as null."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
 class _AtomicSink(_Sink):
-    """Parquet / JSONL: rows kept, the file written once at the end (temp file + ``os.replace``)."""
+    """Parquet: rows kept, the file written once at the end (temp file + ``os.replace``): a Parquet
+    file cannot be appended to, so an interrupted run writes nothing and ``--resume`` starts over."""
 
     def __init__(self, path: Path, columns, resume: bool, fmt: str):
         super().__init__(columns)
@@ -845,7 +906,7 @@ class _AtomicSink(_Sink):
             raise OutputError(f"cannot write {path}: it is a directory")
         _remove(self._temp())  # fail now, not after the whole run, when the folder is not writable
         if resume and path.exists():
-            old = pd.read_parquet(path) if fmt == "parquet" else pd.read_json(path, lines=True, dtype=False)
+            old = pd.read_parquet(path)
             for c in old.columns:
                 if c not in self.columns:
                     self.columns.append(c)
@@ -864,10 +925,7 @@ class _AtomicSink(_Sink):
         df = self.frame()
         tmp = self._temp()
         try:
-            if self.fmt == "parquet":
-                df.to_parquet(tmp, index=False)
-            else:
-                df.to_json(tmp, orient="records", lines=True, force_ascii=False)
+            df.to_parquet(tmp, index=False)
             os.replace(tmp, self.path)
         except OSError as exc:
             _remove(tmp)
@@ -939,6 +997,50 @@ def _rewrite_csv(path: Path, columns, rows) -> None:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(columns)
             w.writerows(rows)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove(tmp)
+        raise _output_error(path, exc, "repair (to resume)") from exc
+
+
+def _read_jsonl_prefix(path: Path) -> tuple[list[tuple[dict, bytes]], bool]:
+    """The complete rows of a JSONL file being resumed: ``([(row, line bytes), ...], file is clean)``.
+
+    A row counts only when its line ends with a newline and holds a JSON object with ``source`` and
+    ``page``; the first that does not (a line cut off by a kill) ends the rows kept.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _output_error(path, exc, "read (to resume)") from exc
+    rows: list[tuple[dict, bytes]] = []
+    pos = 0
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        if end < 0:
+            break
+        line = raw[pos : end + 1]
+        try:
+            row = json.loads(line.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError too
+            row = None
+        if not isinstance(row, dict) or "source" not in row or "page" not in row:
+            if not rows and line.strip():
+                raise OutputError(f"cannot resume {path}: it is not a results file (no source/page in its first line)")
+            break
+        rows.append((row, line))
+        pos = end + 1
+    clean = pos == len(raw)
+    if not clean:
+        log.warning("%s: dropping an incomplete last row (%d bytes) before resuming", path, len(raw) - pos)
+    return rows, clean
+
+
+def _rewrite_lines(path: Path, lines: list[bytes]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.writelines(lines)
         os.replace(tmp, path)
     except OSError as exc:
         _remove(tmp)

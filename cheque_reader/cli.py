@@ -78,7 +78,8 @@ def main(verbose: int) -> None:
 @main.command()
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=str))
 @click.option("-o", "--output", default="results.csv", show_default=True,
-              help="Results file; the format follows the extension: .csv, .parquet or .jsonl.")
+              help="Results file; the format follows the extension: .csv or .jsonl (written row by row: a "
+                   "stopped run keeps its rows) or .parquet (written once, at the end: a stopped run leaves none).")
 @click.option("--digits-out", type=click.Path(dir_okay=False), help="Also write one row per digit read (CSV).")
 @click.option("--from-list", "from_list", type=click.Path(exists=True, dir_okay=False),
               help="Read input paths from this file, one per line.")
@@ -105,7 +106,10 @@ def main(verbose: int) -> None:
                    "installed, else torch.")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
               help="Weights file to use instead of the shipped model (e.g. from `finetune`).")
-@click.option("--resume", is_flag=True, help="Skip pages already in the output file and append the rest.")
+@click.option("--resume", is_flag=True,
+              help="Skip pages already in the output file and append the rest (a .csv or .jsonl row cut off "
+                   "by a kill is read again). A .parquet output is rewritten whole; a stopped run leaves none "
+                   "to resume from.")
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
               help="Write each page as a PNG with the field, cuts and digit labels drawn on it.")
 @click.option("--scheduler", help="Run the page stages on an existing Dask cluster at this address (tcp://host:8786).")

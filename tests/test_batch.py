@@ -183,6 +183,38 @@ def test_resume_of_a_complete_run_does_no_work(ugly, tmp_path):
     assert out.read_bytes() == before and seen == [] and len(df) == len(UGLY_NAMES) + 1
 
 
+def test_jsonl_is_streamed_an_interrupted_run_keeps_its_rows_and_resume_after_any_cut_completes_it(ugly, tmp_path):
+    full_path = tmp_path / "full.jsonl"
+    full = batch.read_folder([ugly], options=FIELD, output=full_path)
+    assert full_path.read_bytes().count(b"\n") == len(full) == len(UGLY_NAMES) + 1
+
+    def stop_after_3(done, total):
+        if done == 3:
+            raise KeyboardInterrupt  # Ctrl-C (or SIGTERM, through the CLI) after the 3rd row
+
+    out = tmp_path / "r.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        batch.read_folder([ugly], options=FIELD, output=out, progress=stop_after_3)
+    kept = [json.loads(line) for line in out.read_bytes().split(b"\n")[:-1]]  # complete, flushed lines
+    assert out.read_bytes().endswith(b"\n")
+    assert [(r["source"], r["digits"]) for r in kept] == list(zip(full["source"], full["digits"]))[:3]
+    data = full_path.read_bytes()
+    ends = [i + 1 for i, b in enumerate(data) if b == ord("\n")]  # where each line ends
+    for cut in sorted({3, ends[0], ends[0] + 1, ends[2] - 1, len(data) // 2, len(data) - 1, len(data)}):
+        out.write_bytes(data[:cut])
+        seen: list[int] = []
+        df = batch.read_folder([ugly], options=FIELD, output=out, resume=True,
+                               progress=lambda d, t, seen=seen: seen.append(d))
+        assert out.read_bytes().count(b"\n") == len(full), f"cut at {cut}"
+        back = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [(r["source"], r["page"]) for r in back] == list(zip(full["source"], full["page"])), f"cut at {cut}"
+        pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(full), obj=f"cut at {cut}")
+        assert len(seen) == len(full) - sum(1 for e in ends if e <= cut)  # only the rows not complete are read
+    with pytest.raises(batch.OutputError, match="not a results file"):
+        (tmp_path / "other.jsonl").write_text('{"a": 1}\n')
+        batch.read_folder([ugly], options=FIELD, output=tmp_path / "other.jsonl", resume=True)
+
+
 @pytest.mark.parametrize("suffix", ["parquet", "jsonl"])
 def test_resume_atomic_formats(mixed, tmp_path, suffix):
     root, ref = mixed

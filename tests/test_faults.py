@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import io as _io
+import json
 import os
 import random
 import signal
@@ -178,15 +179,16 @@ def test_output_folder_not_writable(two_files, tmp_path):
             batch.read_folder([two_files], options=ReadOptions(layout="field"), output=target.with_suffix(suffix))
 
 
-def test_disk_full_while_streaming_csv(two_files, tmp_path):
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_disk_full_while_streaming(two_files, tmp_path, suffix):
     if not os.path.exists("/dev/full"):
         pytest.skip("needs /dev/full")
-    os.symlink("/dev/full", tmp_path / "full.csv")
+    os.symlink("/dev/full", tmp_path / f"full.{suffix}")
     with pytest.raises(OutputError, match="disk full"):
-        batch.read_folder([two_files], options=ReadOptions(layout="field"), output=tmp_path / "full.csv")
+        batch.read_folder([two_files], options=ReadOptions(layout="field"), output=tmp_path / f"full.{suffix}")
 
 
-@pytest.mark.parametrize("suffix", ["parquet", "jsonl"])
+@pytest.mark.parametrize("suffix", ["parquet"])  # (JSONL is streamed as CSV is since session 24)
 def test_disk_full_leaves_old_atomic_output_intact(two_files, tmp_path, monkeypatch, suffix):
     out = tmp_path / f"r.{suffix}"
     out.write_bytes(b"previous results")
@@ -194,7 +196,7 @@ def test_disk_full_leaves_old_atomic_output_intact(two_files, tmp_path, monkeypa
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet" if suffix == "parquet" else "to_json", full)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
     with pytest.raises(OutputError, match="disk full"):
         batch.read_folder([two_files], options=ReadOptions(layout="field"), output=out)
     assert out.read_bytes() == b"previous results"
@@ -223,6 +225,30 @@ def test_disk_full_mid_csv_truncates_to_complete_rows(two_files, tmp_path, monke
         batch.read_folder([two_files], options=ReadOptions(layout="field"), output=out)
     text = out.read_text()
     assert text.endswith("\n") and len(read_results(out)) == 1  # header + one complete row, nothing torn
+
+
+def test_disk_full_mid_jsonl_truncates_to_complete_rows(two_files, tmp_path, monkeypatch):
+    out = tmp_path / "r.jsonl"
+    real = batch._JsonlSink._write_line
+    calls = {"n": 0}
+
+    def flaky(self, values):
+        calls["n"] += 1
+        if calls["n"] == 2:  # row 1, then the disk fills during row 2
+            self.f.write('{"source":"f1.png","page":1,"sta')  # half a row reached the disk
+            self.f.flush()
+            try:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            except OSError as exc:
+                self._truncate_back()
+                raise batch._output_error(self.path, exc) from exc
+        return real(self, values)
+
+    monkeypatch.setattr(batch._JsonlSink, "_write_line", flaky)
+    with pytest.raises(OutputError, match="disk full"):
+        batch.read_folder([two_files], options=ReadOptions(layout="field"), output=out)
+    lines = out.read_text().splitlines(keepends=True)
+    assert len(lines) == 1 and lines[0].endswith("\n") and json.loads(lines[0])["source"] == "f0.png"
 
 
 # ------------------------------------------------------------------------------ SIGKILL and --resume
