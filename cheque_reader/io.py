@@ -79,7 +79,9 @@ def _input(path: str, source: str) -> InputFile:
 
 
 def read_from_list(path: str | Path) -> list[str]:
-    """Input paths from a text file, one per line (blank lines skipped).
+    """Input paths from a text file, one per line (blank lines skipped). Bytes that are not UTF-8
+    are kept as the file system keeps them (``surrogateescape``), so a listed name opens the file
+    a folder would have given.
 
     >>> import tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "list.txt")
@@ -88,8 +90,8 @@ def read_from_list(path: str | Path) -> list[str]:
     ['a.png', ' b c.tif ']
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
         raise InputError(f"{path}: cannot read the input list: {_reason(exc)}") from exc
     return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
 
@@ -651,4 +653,4 @@ def _reason(exc: OSError) -> str:
         errno.EISDIR: "is a directory, not an image file",
         errno.ENOTDIR: "a part of the path is not a directory",
         errno.ENAMETOOLONG: "file name too long",
-    }.get(code, exc.strerror or str(exc))
+    }.get(code, getattr(exc, "strerror", None) or str(exc))

@@ -367,6 +367,20 @@ def test_names_that_are_not_utf8_are_sources_with_backslash_escapes_and_open_by_
     assert [f.source for f in cio.iter_inputs([direct])] == [os.fsencode(direct).decode("utf-8", "backslashreplace")]
 
 
+def test_a_list_naming_a_file_that_is_not_utf8_opens_it_as_a_folder_would(tmp_path):
+    name = os.path.join(os.fsencode(tmp_path), b"ch\xe8que.png")
+    with open(name, "wb") as f:
+        f.write(cv2.imencode(".png", ink_image())[1].tobytes())
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(b"\n".join([name, os.fsencode(tmp_path / "missing.png"), b""]))
+    listed = cio.read_from_list(listing)
+    assert listed == [os.fsdecode(name), str(tmp_path / "missing.png")]
+    [found] = cio.iter_inputs(listed[:1])
+    assert found.source.endswith("ch\\xe8que.png")
+    (page,) = cio.load_pages(found.path, source=found.source)
+    assert np.array_equal(page.image, ink_image())
+
+
 def test_the_same_name_in_two_inputs_gives_every_file_its_path_as_given(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for rel in ["b1/scan.png", "b1/sub/a.png", "b2/scan.png", "b2/c.png", "one/scan.png", "z.png"]:
