@@ -48,7 +48,8 @@ import pandas as pd
 from . import io as cio
 from .config import ReadOptions
 from .errors import ChequeReaderError, OutputError, UsageError
-from .report import DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, digit_rows, read_results, result_row
+from .report import (DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, check_outputs, digit_rows, read_results,
+                     result_row, results_format)
 from .types import STATUS_ERROR, ChequeResult
 from .x937 import X937_COLUMNS
 
@@ -161,6 +162,10 @@ def read_folder(
     ------
     OutputError : the output cannot be written (unwritable path, full disk).
     """
+    from .pipeline import check_options
+
+    check_options(options)  # a bad layout or target error: one usage error, not an error row a page
+    check_outputs(output, digits_output, resume=resume)
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     files = cio.iter_inputs(list(inputs))
@@ -690,10 +695,10 @@ def open_sink(path, columns: list[str], *, resume: bool = False, keep=None) -> "
     if path is None:
         return _Sink(columns)
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
+    suffix, fmt = path.suffix.lower(), results_format(path)
+    if fmt == "parquet":
         return _AtomicSink(path, columns, resume, "parquet")
-    if suffix in (".jsonl", ".ndjson"):
+    if fmt == "jsonl":
         return _JsonlSink(path, columns, resume, keep)
     if suffix in (".csv", ".txt", ""):
         return _CsvSink(path, columns, resume, keep)

@@ -140,8 +140,6 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     """
     from .batch import keep_freed_memory, read_folder
     from .io import read_from_list
-    from .pipeline import check_options
-    from .report import check_outputs
 
     keep_freed_memory()  # this process is the command's own (the workers do it for themselves)
     try:
@@ -163,8 +161,6 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     )
     show = sys.stderr.isatty() if progress is None else progress
     try:
-        check_options(options)  # a bad --layout fails here, not as an error row for every page
-        check_outputs(output, digits_out, resume=resume)
         with _sigterm_as_ctrl_c(), _ProgressBar(show) as bar:
             kwargs = dict(output=output, digits_output=digits_out, resume=resume, progress=bar.update,
                           annotate_dir=annotate_dir)

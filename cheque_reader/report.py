@@ -171,8 +171,8 @@ def _header(path) -> list[str] | None:
         return pq.read_schema(path).names
     with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
         first = f.readline()
-    if fmt == "jsonl":
-        return list(json.loads(first)) if first.strip() else None
+    if fmt == "jsonl":  # a first line cut off by a kill holds no complete row: resuming starts afresh
+        return list(json.loads(first)) if first.endswith("\n") and first.strip() else None
     if not first.endswith("\n") and ",".join(RESULT_COLUMNS).startswith(first):
         return None
     return next(csv.reader([first]), [])

@@ -210,7 +210,7 @@ def test_jsonl_is_streamed_an_interrupted_run_keeps_its_rows_and_resume_after_an
         assert [(r["source"], r["page"]) for r in back] == list(zip(full["source"], full["page"])), f"cut at {cut}"
         pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(full), obj=f"cut at {cut}")
         assert len(seen) == len(full) - sum(1 for e in ends if e <= cut)  # only the rows not complete are read
-    with pytest.raises(batch.OutputError, match="not a results file"):
+    with pytest.raises(batch.UsageError, match="not a results file"):  # checked before reading
         (tmp_path / "other.jsonl").write_text('{"a": 1}\n')
         batch.read_folder([ugly], options=FIELD, output=tmp_path / "other.jsonl", resume=True)
 
@@ -346,3 +346,14 @@ def test_onnx_runtime_with_its_exports_cached_reads_without_importing_torch(tmp_
     assert runs[0][-1] == "True" and runs[1][-1] == "False"  # the first run exports the field reader; the second loads it
     assert runs[0][:2] == runs[1][:2] and runs[0][0] == "ok" and runs[0][1].isdigit()
     assert len(list((tmp_path / "cache").glob("sdnn-*.onnx"))) >= 1
+
+
+def test_read_folder_refuses_a_bad_layout_and_one_file_for_both_outputs_before_reading(tmp_path):
+    from cheque_reader.errors import UsageError
+
+    out = tmp_path / "r.csv"
+    with pytest.raises(UsageError, match="unknown layout 'US'"):
+        batch.read_folder([tmp_path], options=ReadOptions(layout="US"), output=out)
+    with pytest.raises(UsageError, match="same file"):
+        batch.read_folder([tmp_path], output=out, digits_output=tmp_path / "." / "r.csv")
+    assert not out.exists()   # nothing was written: no error row for every page
