@@ -80,13 +80,13 @@ def check_target_error(target_error: float | None) -> None:
         raise UsageError(f"target error {target_error:g} is not an error rate between 0 and 1 (0.01 means 1%)")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warn_stricter(model: str, target: float, smallest: float) -> None:
     log.warning("target error %g is stricter than the thresholds table of model %r goes (%g): "
                 "using its strictest threshold", target, model, smallest)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warn_no_table(model: str) -> None:
     log.warning("model %r ships no thresholds table: --target-error falls back to review threshold %.2f",
                 model, DEFAULT_REVIEW_THRESHOLD)
