@@ -170,14 +170,20 @@ def read_folder(
         inputs = [inputs]
     files = cio.iter_inputs(list(inputs))
     columns = list(RESULT_COLUMNS) + (list(X937_COLUMNS) if _any_x937(files) else [])
-    sink = open_sink(output, columns, resume=resume)
-    digits_sink = open_sink(digits_output, list(DIGIT_COLUMNS), resume=resume, keep=sink.done) if digits_output else None
+    engine = _Engine(files, options, skip=frozenset(), progress=progress, classifier=classifier,
+                     executor=executor, want_images=bool(annotate_dir))
+    # a device, model or backend that cannot be used fails here, before an output is opened (emptied)
+    engine.start()
+    try:
+        sink = open_sink(output, columns, resume=resume)
+        digits_sink = open_sink(digits_output, list(DIGIT_COLUMNS), resume=resume, keep=sink.done) if digits_output else None
+    except BaseException:
+        engine.close()
+        raise
+    engine.skip_pages(sink.done)
     annotator = _Annotator(annotate_dir) if annotate_dir else None
     try:
-        for result in iter_results(
-            files, options, skip=sink.done, progress=progress, classifier=classifier, executor=executor,
-            want_images=annotator is not None,
-        ):
+        for result in engine.run():
             if digits_sink is not None and result.digit_reads:
                 for row in digit_rows(result):
                     digits_sink.write(row)
@@ -434,19 +440,24 @@ class _Engine:
         self.want_images = want_images
         self.classifier = classifier
         self.external = executor
-        skip_by_source: dict[str, set[int]] = collections.defaultdict(set)
-        for source, page in skip:
-            skip_by_source[source].add(int(page))
-        self.skip = {k: frozenset(v) for k, v in skip_by_source.items()}
-        self.n_skipped = sum(len(v) for v in self.skip.values())
+        self.skip_pages(skip)
         self.workers = max(1, int(options.workers))
         # tasks in flight or done and waiting: with annotations each holds its pages' images
         per_worker = WINDOW_TASKS_PER_WORKER if not want_images else WINDOW_TASKS_PER_WORKER_WITH_IMAGES
         self.window = per_worker * self.workers + 2
         self.pool = None
+        self.torch_threads = None
         self.inline = executor is None and self.workers <= 1
         self.n_pages: dict[int, int] = {}
         self.done_pages = 0
+
+    def skip_pages(self, skip) -> None:
+        """Leave out ``skip``'s ``(source, page)`` (set before :meth:`run`)."""
+        skip_by_source: dict[str, set[int]] = collections.defaultdict(set)
+        for source, page in skip:
+            skip_by_source[source].add(int(page))
+        self.skip = {k: frozenset(v) for k, v in skip_by_source.items()}
+        self.n_skipped = sum(len(v) for v in self.skip.values())
 
     # -- executor management
     def _new_pool(self):
@@ -470,23 +481,44 @@ class _Engine:
         return max(0, known - self.n_skipped)
 
     # -- main loop
-    def run(self) -> Iterator[ChequeResult]:
-        from .pipeline import get_classifier
+    def start(self) -> None:
+        """Start the workers, then load the networks (a device, model or backend that cannot be
+        used raises its usage error here); :meth:`close` undoes it. :meth:`run` starts if needed."""
+        from .pipeline import get_classifier, get_field_reader
 
+        if self.pool is not None:
+            return
         self.pool = self._new_pool()
-        if isinstance(self.pool, cf.ProcessPoolExecutor):
-            # fork the workers now, before the networks are loaded here: they never need torch, and
-            # a worker forked after it holds (and slowly touches) ~90 MB more of its pages
-            self.pool.submit(os.getpid).result()
-        if self.classifier is None:
-            self.classifier = get_classifier(self.options)
-        torch_threads = None
+        try:
+            if isinstance(self.pool, cf.ProcessPoolExecutor):
+                # fork the workers now, before the networks are loaded here: they never need torch, and
+                # a worker forked after it holds (and slowly touches) ~90 MB more of its pages
+                self.pool.submit(os.getpid).result()
+            if self.classifier is None:
+                self.classifier = get_classifier(self.options)
+            get_field_reader(self.options)  # loaded once per process: _finish uses the same one
+        except BaseException:
+            self.close()
+            raise
         if not self.inline and "torch" in sys.modules:
             # the worker processes use every core: one classifier thread here (measured on 2 busy
             # cores: 20k digits/s with 1 thread, 4k with 2)
             torch = sys.modules["torch"]
-            torch_threads = torch.get_num_threads()
+            self.torch_threads = torch.get_num_threads()
             torch.set_num_threads(1)
+
+    def close(self) -> None:
+        """Stop the workers started by :meth:`start` (idempotent)."""
+        if self.pool is not None and self.external is None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.inline or self.external is not None:  # tasks ran in this process, or may have
+            close_open_documents()
+        if self.torch_threads is not None:
+            sys.modules["torch"].set_num_threads(self.torch_threads)
+            self.torch_threads = None
+
+    def run(self) -> Iterator[ChequeResult]:
+        self.start()
         queue: collections.deque[_Task] = collections.deque(self._task(i, 0) for i in range(len(self.files)))
         in_flight: dict[cf.Future, _Task] = {}
         done: dict[tuple[int, int], _Chunk] = {}
@@ -542,12 +574,7 @@ class _Engine:
                 if end and not ready and head[0] < len(self.files) and head not in done:
                     break  # nothing left to wait for (should not happen)
         finally:
-            if self.pool is not None and self.external is None:
-                self.pool.shutdown(wait=True, cancel_futures=True)
-            if self.inline or self.external is not None:  # tasks ran in this process, or may have
-                close_open_documents()
-            if torch_threads is not None:
-                sys.modules["torch"].set_num_threads(torch_threads)
+            self.close()
 
     def _advance(self, head: tuple[int, int]) -> tuple[int, int]:
         index, start = head

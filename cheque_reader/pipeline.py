@@ -34,7 +34,7 @@ from . import io, locate, preprocess, sdnn, segment
 from .amount import assemble_amount, grammatical_edits, is_unmarked, parse_amount, separator_edits
 from .classify import DigitClassifier, DigitPredictions, resolve_backend
 from .config import ReadOptions
-from .errors import ChequeReaderError
+from .errors import ChequeReaderError, UsageError
 from .normalize import normalize_batch
 from .review import check_target_error, resolve_threshold, review_reasons
 from .types import (
@@ -785,8 +785,8 @@ def classify_pages(
 def check_options(options: ReadOptions) -> ReadOptions:
     """``options`` as given, or :class:`~cheque_reader.errors.UsageError` when no page could be read
     with them (an unknown layout, a layout file that cannot be loaded, a target error outside
-    (0, 1)): checked before any page is read, so that a mistake is not written as an error row for
-    every page.
+    (0, 1), an ONNX backend on a GPU): checked before any page is read, so that a mistake is not
+    written as an error row for every page.
 
     >>> check_options(ReadOptions(layout="us")).layout
     'us'
@@ -797,7 +797,25 @@ def check_options(options: ReadOptions) -> ReadOptions:
     """
     locate.resolve_layout(options.layout)
     check_target_error(options.target_error)
+    check_backend(options.backend, options.device)
     return options
+
+
+def check_backend(backend: str, device: str = "cpu") -> str:
+    """``backend`` as given, or :class:`~cheque_reader.errors.UsageError` when it cannot run on
+    ``device``: ONNX Runtime runs here on the CPU only, so ``"onnx"`` on ``"cuda"`` is refused as
+    torch on a missing GPU is, rather than silently run on the CPU.
+
+    >>> check_backend("onnx", "cpu")
+    'onnx'
+    >>> check_backend("onnx", "cuda")
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.UsageError: backend 'onnx' runs on the CPU only: use backend 'torch' (or 'auto') with device 'cuda'
+    """
+    if backend.startswith("onnx") and str(device) != "cpu":
+        raise UsageError(f"backend {backend!r} runs on the CPU only: use backend 'torch' (or 'auto') with device {device!r}")
+    return backend
 
 
 def read_page(page: Page, classifier: DigitClassifier | None = None, options: ReadOptions = ReadOptions()) -> ChequeResult:

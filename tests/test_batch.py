@@ -357,3 +357,38 @@ def test_read_folder_refuses_a_bad_layout_and_one_file_for_both_outputs_before_r
     with pytest.raises(UsageError, match="same file"):
         batch.read_folder([tmp_path], output=out, digits_output=tmp_path / "." / "r.csv")
     assert not out.exists()   # nothing was written: no error row for every page
+
+
+def _results_with_rows(tmp_path):
+    out = tmp_path / "keep.csv"
+    lines = [",".join(RESULT_COLUMNS)] + [",".join([f"a{i}.png", "1", "ok"] + [""] * (len(RESULT_COLUMNS) - 3))
+                                          for i in range(3)]
+    out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_device_that_is_not_there_fails_before_the_output_is_emptied(tmp_path, workers):
+    import torch
+
+    from cheque_reader.errors import UsageError
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: device 'cuda' is usable")
+    out = _results_with_rows(tmp_path)
+    before = out.read_bytes()
+    cv2.imwrite(str(tmp_path / "f.png"), field_image("12"))
+    with pytest.raises(UsageError, match="device 'cuda' is not available"):
+        batch.read_folder([tmp_path / "f.png"], output=out, options=ReadOptions(device="cuda", workers=workers))
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_an_onnx_backend_on_a_gpu_is_refused_not_run_on_the_cpu(tmp_path, backend):
+    from cheque_reader.errors import UsageError
+
+    out = _results_with_rows(tmp_path)
+    before = out.read_bytes()
+    with pytest.raises(UsageError, match="runs on the CPU only"):
+        batch.read_folder([tmp_path], output=out, options=ReadOptions(device="cuda", backend=backend))
+    assert out.read_bytes() == before

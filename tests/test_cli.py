@@ -165,6 +165,22 @@ def test_no_input_pages_found_is_a_usage_error(tmp_path):
         assert "no input pages found" in result.output and "0 pages read" not in result.output
 
 
+def test_a_junk_model_fails_before_the_output_is_emptied(tmp_path):
+    out = tmp_path / "keep.csv"
+    result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--workers", "1",
+                                       "--no-progress"])
+    assert result.exit_code in (0, 1), result.output
+    before = out.read_bytes()
+    junk = tmp_path / "bad.pt"
+    junk.write_bytes(b"not weights")
+    for workers in ("1", "2"):
+        result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--model", str(junk),
+                                           "--workers", workers, "--no-progress"])
+        assert result.exit_code == 2, result.output
+        assert "model sidecar not found" in result.output
+        assert out.read_bytes() == before
+
+
 def test_resume_onto_a_file_that_is_not_a_results_file_is_a_usage_error(tmp_path):
     out = tmp_path / "truth.csv"
     out.write_bytes((SAMPLES / "truth.csv").read_bytes())
