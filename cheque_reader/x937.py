@@ -29,6 +29,7 @@ Layouts follow DSTU X9.37-2003 / X9.100-187 as documented by e.g. the moov-io
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
 from dataclasses import dataclass
 from io import BytesIO
@@ -46,6 +47,8 @@ X937_COLUMNS = ("item_sequence", "micr_amount")
 _EBCDIC = "cp037"
 _FIRST = {b"01": "ascii", b"\xf0\xf1": _EBCDIC}
 _MAX_RECORD = 100_000_000
+
+log = logging.getLogger("cheque_reader")
 
 
 def looks_like_x937(data: bytes) -> bool:
@@ -67,13 +70,23 @@ class _Item:
     image_offset: int = -1
     image_length: int = 0
     error: str = ""
+    where: str = ""  # for a row that stands for no single item: what it stands for
+
+
+#: Length of the fixed-length records read here (Type 25, Type 99), as the standard fixes it.
+_FIXED_LENGTH = 80
 
 
 class X937Document:
     """An opened image cash letter: one page per check detail (Type 25) item.
 
     A file cut off inside an item keeps the items before it; the cut item's page raises
-    :class:`InputError` saying where the file ends (one row per item).
+    :class:`InputError` saying where the file ends (one row per item). Nothing is lost silently:
+    when a damaged record length stops the walk before the file's end, one more page (its last)
+    stands for the rest of the file and raises saying where and why the walk stopped; and when
+    the file control record (Type 99; else the Type 90 records) counts more items than were
+    found, one more page raises saying so. A Type 25 record that is not 80 bytes is a damaged
+    item (its page raises), not a garbage sequence number.
     """
 
     kind = "x937"
@@ -106,6 +119,7 @@ class X937Document:
         data, pos, end = memoryview(self.data), 0, len(self.data)
         item: _Item | None = None
         side = None  # view side of the last Type 50 record
+        file_count, letter_count = None, None  # items counted by the Type 99 record, by the Type 90s
         while pos < end:
             if end - pos < 4:
                 self.truncated = f"file ends inside a record length at byte {pos}"
@@ -114,6 +128,9 @@ class X937Document:
             start = pos + 4
             if n < 2 or n > _MAX_RECORD:
                 self.truncated = f"bad record length {n} at byte {pos}"
+                break
+            if start + n > end and self._tail_count() is not None:  # the file is whole: the length is damaged
+                self.truncated = f"bad record length {n} at byte {pos}: runs past the end of the file"
                 break
             if start + n > end:
                 rtype = self._text(data[start : start + 2]) if end - start >= 2 else "?"
@@ -125,7 +142,12 @@ class X937Document:
             rec = data[start : start + n]
             rtype = self._text(rec[:2])
             pos = start + n
-            if rtype == "25":
+            if rtype == "25" and n != _FIXED_LENGTH:
+                item = _Item(sequence="", amount="", error=(
+                    f"damaged check detail record (Type 25) at byte {pos - n - 4}: {n} bytes, not {_FIXED_LENGTH}"))
+                self.items.append(item)
+                side = None
+            elif rtype == "25":
                 item = _Item(sequence=self._text(rec[57:72]).strip(), amount=_amount(self._text(rec[47:57])))
                 self.items.append(item)
                 side = None
@@ -140,15 +162,48 @@ class X937Document:
                 item.image_offset, item.image_length = start + off, length
             elif rtype in ("70", "90", "99", "20", "10"):
                 item = None
+                if rtype == "99":
+                    file_count = _count(self._text(rec[16:24]))
+                elif rtype == "90":
+                    letter_count = (letter_count or 0) + (_count(self._text(rec[8:16])) or 0)
+        found = len(self.items)
         if self.truncated and self.items and self.items[-1].image_offset < 0 and not self.items[-1].error:
             self.items[-1].error = f"X9.37 {self.truncated}"
         elif self.truncated and item is None and not self.items:
             pass
-        elif self.truncated:
-            # the cut came after the last complete item: no item lost, but the file is damaged
-            import logging
+        elif self.truncated and (file_count is not None or not self._stopped_early()):
+            # after the file control record (trailing bytes), or the file was cut after the last
+            # complete item: no item lost, but the file is damaged
+            log.warning("%s: X9.37 %s", self.source, self.truncated)
+        if self.truncated and self.items and file_count is None and self._stopped_early():
+            # a damaged length: the items after it (if any) cannot be found
+            stated = self._tail_count()
+            counted = f"; the file control record counts {stated} items" if stated is not None else ""
+            self.items.append(_Item(sequence="", amount="", where=f"rest of the file after item {found}", error=(
+                f"X9.37 record walk stopped: {self.truncated}; the {end - pos} bytes from there on are not read"
+                f"{counted}, {found} found before it")))
+        elif not self.truncated and self.items:
+            stated = file_count if file_count is not None else letter_count
+            if stated is not None and stated > found:
+                which = "file control record (Type 99)" if file_count is not None else "cash letter control records (Type 90)"
+                self.items.append(_Item(sequence="", amount="", where=f"items missing after item {found}", error=(
+                    f"the {which} counts {stated} items, {found} found: {stated - found} missing (damaged records?)")))
+            elif stated is not None and stated < found:
+                log.warning("%s: X9.37 control records count %d items, %d found", self.source, stated, found)
 
-            logging.getLogger("cheque_reader").warning("%s: X9.37 %s", self.source, self.truncated)
+    def _stopped_early(self) -> bool:
+        """Whether the walk stopped before the file's end: a bad record length, or a record that
+        seems to run past the end of a file that still ends with its file control record."""
+        return self.truncated.startswith("bad record length") or self._tail_count() is not None
+
+    def _tail_count(self) -> int | None:
+        """The item count of the file control record (Type 99) that ends the file, if it does."""
+        tail = self.data[-_FIXED_LENGTH - 4 :]
+        if len(tail) < _FIXED_LENGTH + 4 or int.from_bytes(tail[:4], "big") != _FIXED_LENGTH:
+            return None
+        if self._text(tail[4:6]) != "99":
+            return None
+        return _count(self._text(tail[4 + 16 : 4 + 24]))
 
     def _image_span(self, rec: bytes) -> tuple[int, int]:
         """(offset in the record, length) of the image data of a Type 52 record."""
@@ -168,7 +223,7 @@ class X937Document:
 
         item = self.items[index]
         extra = {"item_sequence": item.sequence, "micr_amount": item.amount}
-        where = f"item {index + 1} (sequence {item.sequence or '?'})"
+        where = item.where or f"item {index + 1} (sequence {item.sequence or '?'})"
 
         def fail(message: str) -> InputError:
             exc = InputError(f"{self.source}: {where}: {message}")
@@ -205,6 +260,12 @@ class X937Document:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _count(field: str) -> int | None:
+    """A count field of a control record, ``None`` when it is not digits."""
+    field = field.strip()
+    return int(field) if field.isdigit() else None
 
 
 def _amount(field: str) -> str:

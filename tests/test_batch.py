@@ -392,3 +392,22 @@ def test_an_onnx_backend_on_a_gpu_is_refused_not_run_on_the_cpu(tmp_path, backen
     with pytest.raises(UsageError, match="runs on the CPU only"):
         batch.read_folder([tmp_path], output=out, options=ReadOptions(device="cuda", backend=backend))
     assert out.read_bytes() == before
+
+
+def test_a_damaged_x937_file_has_a_row_for_the_items_after_the_damage(tmp_path):
+    path = tmp_path / "d.x937"
+    write_x937(path, [X937Item(field_image(str(i)), 100 + i) for i in range(5)])
+    data = bytearray(path.read_bytes())
+    pos, image_records = 0, []
+    while pos < len(data):
+        n = int.from_bytes(data[pos : pos + 4], "big")
+        if data[pos + 4 : pos + 6] == "52".encode("cp037"):
+            image_records.append(pos)
+        pos += 4 + n
+    data[image_records[1] : image_records[1] + 4] = (0x7FFFFFFF).to_bytes(4, "big")  # item 2's Type 52 length
+    path.write_bytes(bytes(data))
+    df = batch.read_folder([path], options=ReadOptions(layout="field", workers=1), output=tmp_path / "r.csv")
+    assert list(df["page"].astype(int)) == [1, 2, 3]
+    assert list(df["status"])[1:] == ["error", "error"]
+    assert "walk stopped" in df["error"].iloc[2] and "counts 5 items, 2 found" in df["error"].iloc[2]
+    assert len(read_results(tmp_path / "r.csv")) == 3

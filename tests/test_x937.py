@@ -161,3 +161,60 @@ def test_item_without_image_is_an_error_page(tmp_path):
     with pytest.raises(InputError, match="no front image"):
         doc.page(0)
     assert doc.page(1).extra["micr_amount"] == "0.02"
+
+
+def _damaged(tmp_path, record_type: bytes, item: int, length: int | None = None, new_type: bytes | None = None):
+    """Five items, then item ``item``'s record of ``record_type`` given ``length`` or ``new_type``."""
+    path = tmp_path / "damaged.x937"
+    write_x937(path, [X937Item(cheque(i), 100 + i) for i in range(5)])
+    data = bytearray(path.read_bytes())
+    off = [o for o, r in records(bytes(data)) if r[:2] == record_type][item - 1]
+    if length is not None:
+        data[off : off + 4] = length.to_bytes(4, "big")
+    if new_type is not None:
+        data[off + 4 : off + 6] = new_type
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_damaged_length_gives_one_error_page_for_the_rest_of_the_file(tmp_path):
+    doc = X937Document.from_path(_damaged(tmp_path, b"\xf5\xf2", 2, length=0x7FFFFFFF))  # item 2's Type 52
+    assert doc.n_pages == 3  # item 1, item 2 (no image), the rest: items 3-5 are not silently dropped
+    assert doc.page(0).extra["micr_amount"] == "1.00"
+    with pytest.raises(InputError, match="item 2 .*bad record length 2147483647"):
+        doc.page(1)
+    with pytest.raises(InputError, match=r"rest of the file after item 2: .*walk stopped: bad record length 2147483647 "
+                                         r"at byte \d+.*counts 5 items, 2 found") as info:
+        doc.page(2)
+    assert info.value.extra == {"item_sequence": "", "micr_amount": ""}
+
+
+@pytest.mark.parametrize("length", [60, 1000])
+def test_a_type_25_record_of_the_wrong_length_is_a_damaged_item_not_a_garbage_sequence(tmp_path, length):
+    doc = X937Document.from_path(_damaged(tmp_path, b"\xf2\xf5", 4, length=length))
+    assert doc.n_pages == 5
+    assert [doc.page(i).extra["micr_amount"] for i in range(3)] == ["1.00", "1.01", "1.02"]
+    with pytest.raises(InputError, match=f"item 4 .*damaged check detail record .*{length} bytes, not 80") as info:
+        doc.page(3)
+    assert info.value.extra == {"item_sequence": "", "micr_amount": ""}
+    with pytest.raises(InputError, match="rest of the file after item 4: .*walk stopped.*counts 5 items, 4 found"):
+        doc.page(4)
+
+
+def test_fewer_items_than_the_file_control_record_counts_is_an_error_page(tmp_path):
+    doc = X937Document.from_path(_damaged(tmp_path, b"\xf2\xf5", 3, new_type="29".encode("cp037")))
+    assert doc.n_pages == 5  # four items found and one page for the missing one
+    assert [doc.page(i).extra["micr_amount"] for i in range(4)] == ["1.00", "1.01", "1.03", "1.04"]
+    with pytest.raises(InputError, match=r"Type 99\) counts 5 items, 4 found: 1 missing"):
+        doc.page(4)
+    padded = tmp_path / "padded.x937"  # bytes after the file control record lose nothing: no extra page
+    write_x937(padded, [X937Item(cheque(i), 100 + i) for i in range(5)])
+    padded.write_bytes(padded.read_bytes() + b"\x00" * 100)
+    assert X937Document.from_path(padded).n_pages == 5
+
+
+def test_a_length_running_past_the_end_of_a_whole_file_stands_for_the_rest(tmp_path):
+    doc = X937Document.from_path(_damaged(tmp_path, b"\xf5\xf2", 2, length=0x00100000))
+    assert doc.n_pages == 3
+    with pytest.raises(InputError, match="rest of the file after item 2: .*bad record length 1048576 .*runs past the end"):
+        doc.page(2)
