@@ -848,19 +848,23 @@ def _page_from_array(image: np.ndarray) -> Page:
 def read_cheque(
     image_or_path: np.ndarray | str | Path,
     *,
-    layout: str = "auto",
+    layout: str | None = None,
     options: ReadOptions | None = None,
     classifier: DigitClassifier | None = None,
 ) -> ChequeResult:
     """Read the courtesy amount of one cheque: an image array (grayscale or BGR) or a file (first page).
 
+    ``layout`` (a built-in name or a ``.toml`` file) wins over ``options.layout`` when given.
     A file that cannot be read gives a result with ``status == "error"``; bad arguments raise.
 
     >>> import numpy as np
     >>> read_cheque(np.full((40, 120), 255, np.uint8), layout="field").needs_review
     True
     """
-    options = check_options((options or ReadOptions()).replace(layout=layout))
+    options = options or ReadOptions()
+    if layout is not None:
+        options = options.replace(layout=layout)
+    check_options(options)
     if isinstance(image_or_path, np.ndarray):
         page = _page_from_array(image_or_path)
     else:

@@ -612,3 +612,12 @@ def test_a_read_no_path_spells_keeps_the_segmenters_separators_in_place():
     assert (no_path.digits, no_path.text, no_path.amount) == ("897628", "8976.28", "8976.28")
     assert (no_path.text, no_path.amount) == (with_path.text, with_path.amount)   # the marks a path would give
     assert len(reads) == 6
+
+
+def test_read_cheque_uses_the_layout_of_its_options_unless_given_one(tmp_path):
+    field = np.full((60, 200), 255, np.uint8)
+    assert pipeline.read_cheque(field, options=ReadOptions(layout="field")).layout == "field"
+    toml = tmp_path / "mine.toml"
+    toml.write_text('name = "mine"\n[field]\nx = 0.0\ny = 0.0\nw = 1.0\nh = 1.0\n')
+    assert pipeline.read_cheque(field, options=ReadOptions(layout=str(toml))).layout == "mine"
+    assert pipeline.read_cheque(field, layout="field", options=ReadOptions(layout="us")).layout == "field"
