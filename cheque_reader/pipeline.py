@@ -23,10 +23,12 @@ import dataclasses
 import functools
 import json
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -49,6 +51,9 @@ from .types import (
     Field,
     Page,
 )
+
+if TYPE_CHECKING:
+    import PIL.Image
 
 log = logging.getLogger("cheque_reader")
 
@@ -834,25 +839,53 @@ def read_page(page: Page, classifier: DigitClassifier | None = None, options: Re
 
 
 def _page_from_array(image: np.ndarray) -> Page:
-    """A :class:`Page` for an in-memory image: grayscale kept, BGR (or BGRA) converted."""
+    """A :class:`Page` for an in-memory image: gray (``(H, W)`` or ``(H, W, 1)``), BGR or BGRA.
+
+    Other depths than 8 bits are scaled as the file loader scales them (16-bit over 0-65535, floats
+    over 0-1 or their min-max); what cannot be an image raises.
+
+    >>> _page_from_array(np.full((2, 3), 0.5)).image.tolist()
+    [[127, 127, 127], [127, 127, 127]]
+    >>> _page_from_array(np.zeros((2, 3), bool))
+    Traceback (most recent call last):
+    ...
+    TypeError: a bool array is a mask, not an image: give uint8 (paper 255, ink 0)
+    """
     import cv2
 
+    if image.dtype == np.bool_:
+        raise TypeError("a bool array is a mask, not an image: give uint8 (paper 255, ink 0)")
+    if image.dtype.kind not in "uif":
+        raise TypeError(f"an image array holds numbers, not {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
+        raise ValueError(f"expected a 2-D grayscale, (H, W, 1), BGR or BGRA image, got shape {image.shape}")
+    if image.size == 0:
+        raise ValueError(f"the image is empty (shape {image.shape})")
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
+        raise ValueError("the image has NaN or infinite pixels")
+    image = io._to_uint8(image)
     if image.ndim == 2:
-        return Page("<array>", 1, np.ascontiguousarray(image, dtype=np.uint8))
-    if image.ndim == 3 and image.shape[2] in (3, 4):
-        color = np.ascontiguousarray(image[:, :, :3], dtype=np.uint8)
-        return Page("<array>", 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color=color)
-    raise ValueError(f"expected a 2-D grayscale or 3-D BGR image, got shape {image.shape}")
+        return Page("<array>", 1, np.ascontiguousarray(image))
+    color = np.ascontiguousarray(image[:, :, :3])
+    return Page("<array>", 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color=color)
+
+
+def _page_from_pil(img) -> Page:
+    """A :class:`Page` for a Pillow image, decoded as the file loader decodes one (any mode)."""
+    return io._page("<image>", 1, io._pil_decode("<image>", img, "image"), io._dpi_of(img), rgb=True)
 
 
 def read_cheque(
-    image_or_path: np.ndarray | str | Path,
+    image_or_path: np.ndarray | str | Path | PIL.Image.Image,
     *,
     layout: str | None = None,
     options: ReadOptions | None = None,
     classifier: DigitClassifier | None = None,
 ) -> ChequeResult:
-    """Read the courtesy amount of one cheque: an image array (grayscale or BGR) or a file (first page).
+    """Read the courtesy amount of one cheque: an image array (grayscale or BGR, 8-bit, 16-bit or float,
+    see :func:`_page_from_array`), a Pillow image, or a file path (first page).
 
     ``layout`` (a built-in name or a ``.toml`` file) wins over ``options.layout`` when given.
     A file that cannot be read gives a result with ``status == "error"``; bad arguments raise.
@@ -867,8 +900,12 @@ def read_cheque(
     check_options(options)
     if isinstance(image_or_path, np.ndarray):
         page = _page_from_array(image_or_path)
+    elif _is_pil_image(image_or_path):
+        page = _page_from_pil(image_or_path)
+    elif not isinstance(image_or_path, (str, os.PathLike)):
+        raise TypeError(f"read_cheque takes an image array, a Pillow image or a path, not {type(image_or_path).__name__}")
     else:
-        source = str(image_or_path)
+        source = os.fspath(image_or_path)
         try:
             pages = io.load_pages(source, options)
         except ChequeReaderError as exc:
@@ -877,3 +914,9 @@ def read_cheque(
             return error_result(source, 1, "no pages in file")
         page = pages[0]
     return read_page(page, classifier, options)
+
+
+def _is_pil_image(obj) -> bool:
+    """Whether ``obj`` is a Pillow image (without importing Pillow when it was never loaded)."""
+    image = sys.modules.get("PIL.Image")
+    return image is not None and isinstance(obj, image.Image)

@@ -621,3 +621,34 @@ def test_read_cheque_uses_the_layout_of_its_options_unless_given_one(tmp_path):
     toml.write_text('name = "mine"\n[field]\nx = 0.0\ny = 0.0\nw = 1.0\nh = 1.0\n')
     assert pipeline.read_cheque(field, options=ReadOptions(layout=str(toml))).layout == "mine"
     assert pipeline.read_cheque(field, layout="field", options=ReadOptions(layout="us")).layout == "field"
+
+
+def test_arrays_of_other_depths_are_scaled_as_the_file_loader_scales_them():
+    gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    want = pipeline.read_cheque(gray, layout="field").digits
+    assert want == "4072"
+    for image in (gray / 255.0, gray.astype(np.uint16) * 256, gray[:, :, None], gray.astype(np.float32)):
+        assert pipeline.read_cheque(image, layout="field").digits == want, image.dtype
+
+
+@pytest.mark.parametrize("image, error, words", [
+    (np.ones((60, 200), bool), TypeError, "bool"),
+    (np.zeros((0, 10, 3), np.uint8), ValueError, "empty"),
+    (np.full((60, 200), np.nan), ValueError, "NaN"),
+    (np.zeros((60, 200, 5), np.uint8), ValueError, "shape"),
+    (np.zeros((60, 200), "U1"), TypeError, "numbers"),
+])
+def test_arrays_that_cannot_be_an_image_are_refused_by_name(image, error, words):
+    with pytest.raises(error, match=words):
+        pipeline.read_cheque(image, layout="field")
+
+
+def test_a_pillow_image_is_read_and_other_objects_are_refused():
+    from PIL import Image
+
+    gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    assert pipeline.read_cheque(Image.fromarray(gray), layout="field").digits == "4072"
+    assert pipeline.read_cheque(Image.fromarray(gray).convert("RGB"), layout="field").digits == "4072"
+    for bad in (b"\x89PNG" + bytes(100), 42):
+        with pytest.raises(TypeError, match="image array, a Pillow image or a path"):
+            pipeline.read_cheque(bad, layout="field")
