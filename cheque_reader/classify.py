@@ -198,8 +198,17 @@ class DigitClassifier:
         """Predictions for normalized inputs (:func:`cheque_reader.normalize.normalize_batch`)."""
         return DigitPredictions.from_logits(self.logits(x), self.temperature)
 
-    def predict(self, crops: Sequence[np.ndarray]) -> DigitPredictions:
-        """Predictions for digit crops (``uint8``, dark ink on light paper, any size)."""
+    def predict(self, crops: Sequence[np.ndarray] | np.ndarray) -> DigitPredictions:
+        """Predictions for digit crops (``uint8``, dark ink on light paper, any size), one row per crop.
+
+        A single 2-D array is one crop (a 3-D array is a stack of crops).
+
+        >>> import numpy as np
+        >>> len(DigitClassifier().predict(np.full((28, 28), 255, np.uint8)).labels)
+        1
+        """
+        if isinstance(crops, np.ndarray) and crops.ndim == 2:
+            crops = [crops]
         return self.predict_tensors(normalize_batch(list(crops)))
 
 

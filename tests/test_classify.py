@@ -57,6 +57,14 @@ def test_prediction_shapes_and_probabilities(clf):
         clf.predict_tensors(np.zeros((2, 1, 28, 28), np.float32))
 
 
+def test_a_single_2d_crop_is_one_crop_not_one_per_row(clf):
+    crop = np.full((28, 28), 255, np.uint8)
+    cv2.putText(crop, "7", (6, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 3)
+    one = clf.predict(crop)
+    assert len(one) == 1 and one.probs.shape == (1, 10)
+    np.testing.assert_allclose(one.probs, clf.predict([crop]).probs)
+
+
 def test_separators_and_fragments_are_not_digits(clf):
     dash = np.full((12, 40), 255, np.uint8)
     dash[5:8, 2:38] = 0
