@@ -24,6 +24,12 @@ layout::
     y = 0.33
     w = 0.27
     h = 0.14
+    aspect = 2.3       # optional: the cheque's width / height
+
+The file is checked when it is loaded: known keys only, ``x``, ``y``, ``w``, ``h`` fractions of
+the cheque between 0 and 1 with ``x + w`` and ``y + h`` at most 1, ``w`` and ``h`` at least
+:data:`MIN_LAYOUT_FRACTION`, ``aspect`` above 0, and a non-empty ``name`` (default: the file's
+stem) that is not a built-in layout's.
 
 ``Field.bbox`` is always in the pixels of the page as given; ``Field.image`` is the
 deskewed (and, if needed, turned) crop, enlarged to :data:`MIN_FIELD_HEIGHT` rows when the
@@ -46,6 +52,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .config import BUILTIN_LAYOUTS
 from .errors import LayoutError
 from .preprocess import connected_components, two_top_bars
 from .types import BBox, Field, Page
@@ -165,26 +172,75 @@ FAINT_BOX_LINE_DARKNESS = 25
 WORK_MAX_SIDE = 800
 
 
+#: A user layout's field is at least this share of the cheque's width and of its height: the
+#: built-in fields are 0.125-0.27 of it, and a rectangle a few pixels wide holds no amount.
+MIN_LAYOUT_FRACTION = 0.02
+
+_LAYOUT_KEYS = ("name", "aspect", "field")
+_FIELD_KEYS = ("x", "y", "w", "h")
+
+
 def load_layout(path: str | Path) -> Layout:
-    """A user layout from a TOML file (see the module docstring)."""
+    """A user layout from a TOML file (see the module docstring), checked: a mistake raises
+    :class:`~cheque_reader.errors.LayoutError` naming the key and the rule.
+
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "bank.toml"
+    >>> _ = p.write_text("[field]\\nx = 0.7\\ny = 0.3\\nw = 0.25\\nhieght = 0.1\\n")
+    >>> load_layout(p)
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.LayoutError: layout file ...bank.toml: unknown key 'hieght' in [field]: use x, y, w and h
+    """
     p = Path(path)
+
+    def bad(message: str) -> LayoutError:
+        return LayoutError(f"layout file {path}: {message}")
+
     try:
         with open(p, "rb") as fh:
             data = tomllib.load(fh)
-        f = data["field"]
-        lay = Layout(
-            str(data.get("name", p.stem)),
-            float(f["x"]),
-            float(f["y"]),
-            float(f["w"]),
-            float(f["h"]),
-            float(data.get("aspect", 2.3)),
-        )
-    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise LayoutError(f"{path}: not a usable layout file ({exc})") from exc
-    if not (0 <= lay.x < 1 and 0 <= lay.y < 1 and 0 < lay.w <= 1 and 0 < lay.h <= 1):
-        raise LayoutError(f"{path}: field rectangle must be fractions of the cheque size")
-    return lay
+    except OSError as exc:
+        raise bad(f"cannot read the layout file ({exc.strerror or exc})") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise bad(f"not a TOML file ({exc})") from exc
+    for key in data:
+        if key not in _LAYOUT_KEYS:
+            raise bad(f"unknown key {key!r}: a layout file holds name, aspect and a [field] table")
+    field = data.get("field")
+    if not isinstance(field, dict):
+        raise bad("needs a [field] table with x, y, w and h (fractions of the cheque)")
+    for key in field:
+        if key not in _FIELD_KEYS:
+            raise bad(f"unknown key {key!r} in [field]: use x, y, w and h")
+    missing = [k for k in _FIELD_KEYS if k not in field]
+    if missing:
+        raise bad(f"[field] is missing {', '.join(missing)}")
+    v = {k: _number(field[k], f"[field] {k}", bad) for k in _FIELD_KEYS}
+    for k in _FIELD_KEYS:
+        if not 0 <= v[k] <= 1:
+            raise bad(f"[field] {k} = {field[k]} is outside 0-1: the field is given in fractions of the cheque")
+    for pos, size in (("x", "w"), ("y", "h")):
+        if v[pos] + v[size] > 1 + 1e-9:
+            raise bad(f"[field] {pos} + {size} = {v[pos] + v[size]:g} is over 1: the field must lie within the cheque")
+        if v[size] < MIN_LAYOUT_FRACTION:
+            raise bad(f"[field] {size} = {field[size]} is too small: a field is at least {MIN_LAYOUT_FRACTION} of the cheque")
+    aspect = _number(data.get("aspect", Layout.aspect), "aspect", bad)
+    if not 0 < aspect < float("inf"):
+        raise bad(f"aspect = {data['aspect']} must be above 0 (the cheque's width / height)")
+    name = data.get("name", p.stem)
+    if not isinstance(name, str) or not name.strip():
+        raise bad(f"name = {name!r} must be a non-empty string (it fills the results' layout column)")
+    if name in BUILTIN_LAYOUTS:
+        raise bad(f"name = {name!r} is a built-in layout's: give the file's layout a name of its own")
+    return Layout(name, v["x"], v["y"], v["w"], v["h"], aspect)
+
+
+def _number(value, what: str, bad) -> float:
+    """``value`` as a float, or ``bad``'s error when it is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad(f"{what} must be a number, not {value!r}")
+    return float(value)
 
 
 def resolve_layout(layout: str) -> Layout | str:

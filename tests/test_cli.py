@@ -81,10 +81,12 @@ def test_no_input_is_a_usage_error(tmp_path):
     assert "no INPUT" in result.output
 
 
-@pytest.mark.parametrize("layout", ["US", "missing.toml", "bad.toml"])
+@pytest.mark.parametrize("layout", ["US", "missing.toml", "bad.toml", "tiny.toml", "outside.toml"])
 def test_bad_layout_is_a_usage_error_before_any_page_is_read(tmp_path, monkeypatch, layout):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.toml").write_text("[field]\nx = 'left'\n")
+    (tmp_path / "tiny.toml").write_text("[field]\nx = 0.7\ny = 0.3\nw = 0.0001\nh = 0.0001\n")
+    (tmp_path / "outside.toml").write_text("[field]\nx = 0.9\ny = 0.9\nw = 0.5\nh = 0.5\n")
     out = tmp_path / "r.csv"
     result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "--layout", layout, "-o", str(out),
                                        "--workers", "1", "--no-progress"])

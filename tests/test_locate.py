@@ -173,6 +173,37 @@ def test_toml_layout(tmp_path):
         locate.find_amount_field(Page("p", 1, cheque_page()), "no-such-layout")
 
 
+GOOD_FIELD = "[field]\nx = 0.7\ny = 0.3\nw = 0.25\nh = 0.14\n"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[field]\nx = 0.9\ny = 0.9\nw = 0.5\nh = 0.5\n", r"x \+ w = 1.4 is over 1"),
+    ("[field]\nx = 2\ny = 0\nw = 0.1\nh = 0.1\n", "x = 2 is outside 0-1"),
+    ("[field]\nx = 0.7\ny = 0.3\nw = 0.0001\nh = 0.0001\n", "w = 0.0001 is too small"),
+    ("[field]\nx = 0.7\ny = 0.3\nw = 0.25\nhieght = 0.14\n", "unknown key 'hieght' in \\[field\\]"),
+    ("[feild]\nx = 0.7\n", "unknown key 'feild'"),
+    ("aspec = 2\n" + GOOD_FIELD, "unknown key 'aspec'"),
+    ("[field]\nx = 0.7\ny = 0.3\nw = 0.25\n", "\\[field\\] is missing h"),
+    ('field = "top right"\n', "needs a \\[field\\] table"),
+    ("[field]\nx = 'left'\ny = 0.3\nw = 0.25\nh = 0.14\n", "x must be a number"),
+    ("aspect = 0\n" + GOOD_FIELD, "aspect = 0 must be above 0"),
+    ('name = ""\n' + GOOD_FIELD, "must be a non-empty string"),
+    ('name = "us"\n' + GOOD_FIELD, "is a built-in layout's"),
+    ("x = = 1\n", "not a TOML file"),
+])
+def test_a_layout_file_is_checked_when_loaded_and_its_mistake_named(tmp_path, text, words):
+    p = tmp_path / "bank.toml"
+    p.write_text(text)
+    with pytest.raises(LayoutError, match=words):
+        locate.load_layout(p)
+
+
+def test_a_layout_file_may_fill_the_cheque_to_its_edge(tmp_path):
+    p = tmp_path / "edge.toml"
+    p.write_text('[field]\nx = 0.75\ny = 0.0\nw = 0.25\nh = 1.0\n')
+    assert locate.load_layout(p) == locate.Layout("edge", 0.75, 0.0, 0.25, 1.0)
+
+
 @needs_data("cheques_idrbt", "labels.csv")
 def test_idrbt_fields_found():
     from cheque_reader.datasets import idrbt_dir, load_idrbt_labels
