@@ -200,7 +200,8 @@ def _reason_counts(df) -> str:
 @main.command()
 @click.argument("results", type=click.Path(exists=True, dir_okay=False))
 @click.option("--truth", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Ground truth CSV: one row per page with source, optional page, and digits.")
+              help="Ground truth CSV: one row per page with source, optional page, and digits "
+                   "(two rows for one page are refused).")
 @click.option("--truth-source", default="source", show_default=True, help="Truth column with the file name or path.")
 @click.option("--truth-page", help="Truth column with the page. Default: page, or page 1 for every row when the truth has no page column.")
 @click.option("--truth-digits", default="digits", show_default=True, help="Truth column with the digit string.")
@@ -219,7 +220,8 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
     threshold for each, and the ECE of the confidence. Where the truth has an `amount`
     column (a decimal value, 1234.56), also the share of amounts whose value is right,
     cents included, and of the accepted reads whose value is wrong. Truth sources may be
-    bare file names; they are matched by path, then by file name.
+    bare file names; they are matched by path, then by file name. Truth rows that match
+    no result are warned about on stderr (how many of how many).
 
     \b
     Examples:

@@ -232,7 +232,9 @@ def match_truth(
     """One row per truth row with the matched result beside it.
 
     ``truth_page`` names the truth's page column; ``None``: ``page`` when the truth has one, else
-    page 1 for every row. A column named that the truth lacks raises ``KeyError``, as for the others.
+    page 1 for every row. A column named that the truth lacks raises ``KeyError``, as for the others;
+    two truth rows for one (source, page) raise ``ValueError`` (they may contradict each other,
+    and both would be counted).
 
     Columns: ``source, page, truth, digits, confidence, needs_review, matched, correct,
     distance``, ``iou`` (``nan`` where the truth or the result has no field box),
@@ -272,10 +274,14 @@ def match_truth(
     has_res_box = all(c in res.columns for c in FIELD_COLUMNS)
     rows = []
     used: set[int] = set()
+    seen: set[tuple[str, int]] = set()
     for _, t in truth.iterrows():
         src = _norm_path(t[truth_source])
         page = t[truth_page] if truth_page is not None else 1
         page = 1 if page is None or page == "" or pd.isna(page) else int(page)
+        if (src, page) in seen:
+            raise ValueError(f"the truth has more than one row for {src} page {page}: keep one per page")
+        seen.add((src, page))
         want = clean_digits(t[truth_digits])
         i = find(src, page)
         row = {"source": src, "page": page, "truth": want, "digits": "", "confidence": np.nan,
@@ -504,6 +510,10 @@ def _logit(p: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the report
 
 
+#: With ``ignore_missing``, a warning is logged when fewer than this share of the truth rows match a result.
+MIN_MATCHED_SHARE = 0.5
+
+
 def evaluate_results(
     results: pd.DataFrame,
     truth: pd.DataFrame,
@@ -519,17 +529,28 @@ def evaluate_results(
     ``truth_*`` name the truth columns (:func:`match_truth`); read truth digits as text (:func:`load_truth`)
     so that leading zeros survive. Truth rows without a result count as wrong reads,
     or are left out with ``ignore_missing`` (when only part of a truth set was read;
-    ``n_missing`` still counts them). See the module docstring for the definitions.
+    ``n_missing`` still counts them). Truth rows that match no result are logged as a warning
+    (how many of how many: a wrong truth source column matches none), with ``ignore_missing``
+    only when under :data:`MIN_MATCHED_SHARE` match; none matching with ``ignore_missing`` raises
+    ``ValueError``, as does an empty truth table or two truth rows for one page (:func:`match_truth`).
+    See the module docstring for the definitions.
     """
+    if len(truth) == 0:
+        raise ValueError("the truth table has no rows")
     m = match_truth(results, truth, truth_source=truth_source, truth_page=truth_page, truth_digits=truth_digits)
     n_missing = int((~m["matched"]).sum())
+    n_matched = len(m) - n_missing
+    if ignore_missing and n_matched == 0:
+        raise ValueError(f"none of the {len(m)} truth rows matches a result, and all were left out as missing: "
+                         "check the truth's source and page columns")
+    if n_missing and (not ignore_missing or n_matched < MIN_MATCHED_SHARE * len(m)):
+        log.warning("only %d of %d truth rows match a result%s: check the truth's source and page columns",
+                    n_matched, len(m), "" if ignore_missing else " (the others count as wrong reads)")
     if ignore_missing:
         extra = m.attrs.get("n_extra_results", 0)
         m = m[m["matched"]].reset_index(drop=True)
         m.attrs["n_extra_results"] = extra
     n = len(m)
-    if n == 0:
-        raise ValueError("the truth table has no rows")
     correct = m["correct"].to_numpy(bool)
     total_len = int(m["truth"].str.len().sum())
     digit_acc = max(0.0, 1.0 - m["distance"].sum() / total_len) if total_len else float(correct.mean())

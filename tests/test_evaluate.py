@@ -323,3 +323,33 @@ def test_amount_values_are_compared_as_decimals_where_the_truth_has_them():
     assert "amount value right  33.33% of 3" in rep.format()
     assert evaluate_results(res, truth.drop(columns="amount")).n_amount == 0   # no amounts, no figure
     assert "amount value" not in evaluate_results(res, truth.drop(columns="amount")).format()
+
+
+def test_truth_that_matches_few_or_no_results_is_warned_about(four, caplog):
+    res, truth = four
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        rep = evaluate_results(res, truth, truth_source="amount_string", truth_digits="amount_string")
+    assert rep.n_matched == 0 and "only 0 of 4 truth rows match a result" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        evaluate_results(res.iloc[:3], truth, truth_source="file", truth_digits="amount_string")
+    assert "only 3 of 4 truth rows match a result" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
+    assert caplog.text == ""
+
+
+def test_ignore_missing_with_every_row_missing_says_so_not_that_the_truth_is_empty(four):
+    res, truth = four
+    with pytest.raises(ValueError, match="none of the 4 truth rows matches a result"):
+        evaluate_results(res.iloc[:0], truth, truth_source="file", truth_digits="amount_string", ignore_missing=True)
+    with pytest.raises(ValueError, match="the truth table has no rows"):
+        evaluate_results(res, truth.iloc[:0], truth_source="file", truth_digits="amount_string")
+
+
+def test_two_truth_rows_for_one_page_are_refused(four):
+    res, truth = four
+    twice = pd.concat([truth, truth.iloc[[1]].assign(amount_string="0600")], ignore_index=True)
+    with pytest.raises(ValueError, match="more than one row for b.png page 1"):
+        evaluate_results(res, twice, truth_source="file", truth_digits="amount_string")
