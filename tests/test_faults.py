@@ -203,15 +203,19 @@ def test_disk_full_leaves_old_atomic_output_intact(two_files, tmp_path, monkeypa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", f"r.{suffix}"]
 
 
-def test_disk_full_mid_csv_truncates_to_complete_rows(two_files, tmp_path, monkeypatch):
-    out = tmp_path / "r.csv"
-    real = batch._CsvSink._write_line
+@pytest.mark.parametrize("suffix, sink, failing_call, torn", [
+    ("csv", batch._CsvSink, 3, "f1.png,1,ok,12"),                      # header, row 1, then row 2 fails
+    ("jsonl", batch._JsonlSink, 2, '{"source":"f1.png","page":1,"sta'),  # row 1, then row 2 fails
+])
+def test_disk_full_mid_row_truncates_to_complete_rows(two_files, tmp_path, monkeypatch, suffix, sink, failing_call, torn):
+    out = tmp_path / f"r.{suffix}"
+    real = sink._write_line
     calls = {"n": 0}
 
     def flaky(self, values):
         calls["n"] += 1
-        if calls["n"] == 3:  # header, row 1, then the disk fills during row 2
-            self.f.write("f1.png,1,ok,12")  # half a row reached the disk
+        if calls["n"] == failing_call:  # the disk fills during row 2
+            self.f.write(torn)  # half a row reached the disk
             self.f.flush()
             try:
                 raise OSError(errno.ENOSPC, "No space left on device")
@@ -220,35 +224,12 @@ def test_disk_full_mid_csv_truncates_to_complete_rows(two_files, tmp_path, monke
                 raise batch._output_error(self.path, exc) from exc
         return real(self, values)
 
-    monkeypatch.setattr(batch._CsvSink, "_write_line", flaky)
+    monkeypatch.setattr(sink, "_write_line", flaky)
     with pytest.raises(OutputError, match="disk full"):
         batch.read_folder([two_files], options=ReadOptions(layout="field"), output=out)
-    text = out.read_text()
-    assert text.endswith("\n") and len(read_results(out)) == 1  # header + one complete row, nothing torn
-
-
-def test_disk_full_mid_jsonl_truncates_to_complete_rows(two_files, tmp_path, monkeypatch):
-    out = tmp_path / "r.jsonl"
-    real = batch._JsonlSink._write_line
-    calls = {"n": 0}
-
-    def flaky(self, values):
-        calls["n"] += 1
-        if calls["n"] == 2:  # row 1, then the disk fills during row 2
-            self.f.write('{"source":"f1.png","page":1,"sta')  # half a row reached the disk
-            self.f.flush()
-            try:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            except OSError as exc:
-                self._truncate_back()
-                raise batch._output_error(self.path, exc) from exc
-        return real(self, values)
-
-    monkeypatch.setattr(batch._JsonlSink, "_write_line", flaky)
-    with pytest.raises(OutputError, match="disk full"):
-        batch.read_folder([two_files], options=ReadOptions(layout="field"), output=out)
-    lines = out.read_text().splitlines(keepends=True)
-    assert len(lines) == 1 and lines[0].endswith("\n") and json.loads(lines[0])["source"] == "f0.png"
+    assert out.read_text().endswith("\n")  # nothing torn
+    back = read_results(out)
+    assert len(back) == 1 and back["source"].tolist() == ["f0.png"]  # one complete row
 
 
 # ------------------------------------------------------------------------------ SIGKILL and --resume
