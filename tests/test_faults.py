@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import io as _io
-import json
 import os
 import random
 import signal
