@@ -25,6 +25,18 @@ def _fail(exc: ChequeReaderError) -> None:
     sys.exit(exc.exit_code)
 
 
+def _dask_logs_at_our_level() -> None:
+    """Dask's loggers at the command's level (``-v``), set after ``dask.distributed`` is imported:
+    the import sets them to INFO itself, and a local cluster's start-up filled stderr with them."""
+    try:
+        import dask.distributed  # noqa: F401  (its logging config runs on import)
+    except ImportError:
+        return  # read_folder_dask says what to install
+    level = logging.getLogger().level
+    for name in ["distributed", *[n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]]:
+        logging.getLogger(name).setLevel(level)
+
+
 @contextlib.contextmanager
 def _sigterm_as_ctrl_c():
     """While a run goes on, SIGTERM ends it as Ctrl-C does: the rows written so far are kept and
@@ -73,6 +85,8 @@ def main(verbose: int) -> None:
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("distributed").setLevel(max(level, logging.DEBUG))  # Dask logs INFO by default
+    if "distributed" in sys.modules:  # imported already (in tests): its logging config has run
+        _dask_logs_at_our_level()
 
 
 @main.command()
@@ -167,6 +181,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
             if scheduler or dask_workers:
                 from .distributed import read_folder_dask
 
+                _dask_logs_at_our_level()
                 df = read_folder_dask(items, options, scheduler=scheduler, n_workers=dask_workers, **kwargs)
             else:
                 df = read_folder(items, options=options, **kwargs)

@@ -41,3 +41,20 @@ def test_two_worker_dask_equals_local(tmp_path):
     assert len(local) == 6 + 10 + 3 + 1
     pd.testing.assert_frame_equal(remote.drop(columns="elapsed_ms"), local.drop(columns="elapsed_ms"))
     assert seen[-1] == len(local)
+
+
+@pytest.mark.slow
+def test_a_local_cluster_through_the_cli_keeps_dask_quiet_unless_asked(tmp_path):
+    import subprocess
+    import sys
+
+    cv2.imwrite(str(tmp_path / "f.png"), printed_field("123"))
+    args = ["read", str(tmp_path / "f.png"), "--layout", "field", "--dask-workers", "1", "--no-progress"]
+    code = "from cheque_reader.cli import main; main()"
+    quiet = subprocess.run([sys.executable, "-c", code, *args, "-o", str(tmp_path / "q.csv")],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert quiet.returncode in (0, 1), quiet.stderr
+    assert "1 pages read" in quiet.stderr and "INFO" not in quiet.stderr   # Dask's start-up lines hidden
+    loud = subprocess.run([sys.executable, "-c", code, "-v", *args, "-o", str(tmp_path / "v.csv")],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert "INFO distributed.scheduler" in loud.stderr   # -v shows them
