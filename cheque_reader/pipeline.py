@@ -851,8 +851,6 @@ def _page_from_array(image: np.ndarray) -> Page:
     ...
     TypeError: a bool array is a mask, not an image: give uint8 (paper 255, ink 0)
     """
-    import cv2
-
     if image.dtype == np.bool_:
         raise TypeError("a bool array is a mask, not an image: give uint8 (paper 255, ink 0)")
     if image.dtype.kind not in "uif":
@@ -865,11 +863,7 @@ def _page_from_array(image: np.ndarray) -> Page:
         raise ValueError(f"the image is empty (shape {image.shape})")
     if image.dtype.kind == "f" and not np.isfinite(image).all():
         raise ValueError("the image has NaN or infinite pixels")
-    image = io._to_uint8(image)
-    if image.ndim == 2:
-        return Page("<array>", 1, np.ascontiguousarray(image))
-    color = np.ascontiguousarray(image[:, :, :3])
-    return Page("<array>", 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color=color)
+    return io._page("<array>", 1, image, None, rgb=False)  # as the file loader makes pages (BGRA on white)
 
 
 def _page_from_pil(img) -> Page:

@@ -631,6 +631,16 @@ def test_arrays_of_other_depths_are_scaled_as_the_file_loader_scales_them():
         assert pipeline.read_cheque(image, layout="field").digits == want, image.dtype
 
 
+def test_a_bgra_array_is_laid_on_white_paper_as_a_file_is():
+    bgr = _field_with_digits("4072")
+    bgra = np.dstack([bgr, np.full(bgr.shape[:2], 255, np.uint8)])
+    bgra[:, : bgr.shape[1] // 2, 3] = 0          # the left half transparent: paper, whatever its colour
+    bgra[:, : bgr.shape[1] // 2, :3] = 0
+    page = pipeline._page_from_array(bgra)
+    assert (page.image[:, : bgr.shape[1] // 2] == 255).all()
+    assert np.array_equal(page.color[:, bgr.shape[1] // 2 :], bgr[:, bgr.shape[1] // 2 :])
+
+
 @pytest.mark.parametrize("image, error, words", [
     (np.ones((60, 200), bool), TypeError, "bool"),
     (np.zeros((0, 10, 3), np.uint8), ValueError, "empty"),
