@@ -125,7 +125,9 @@ def main(verbose: int) -> None:
                    "by a kill is read again). A .parquet output is rewritten whole; a stopped run leaves none "
                    "to resume from.")
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
-              help="Write each page as a PNG with the field, cuts and digit labels drawn on it.")
+              help="Write each page that decodes as a PNG with the field, cuts and digit labels drawn on it, "
+                   "named NNNNNN_<file>_p<page>.png by its row number (a page that cannot be decoded has its "
+                   "error row and no picture).")
 @click.option("--scheduler", help="Run the page stages on an existing Dask cluster at this address (tcp://host:8786).")
 @click.option("--dask-workers", type=click.IntRange(1),
               help="Start a local Dask cluster with this many workers (needs the [dask] extra).")
