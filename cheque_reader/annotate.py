@@ -46,6 +46,25 @@ def _text(img: np.ndarray, s: str, org: tuple[int, int], color, scale: float = 0
     cv2.putText(img, s, org, _FONT, scale, color, thick, cv2.LINE_AA)
 
 
+#: Height of the strip under the enlarged field that holds the labels, in two rows.
+LABEL_STRIP = 60
+
+
+class _LabelRows:
+    """Where the labels under the field go: at their box's left edge, in the upper of two rows
+    where the label before it leaves room, else in the lower (close cuts ran labels together)."""
+
+    def __init__(self, height: int):
+        self.baselines = (height - LABEL_STRIP + 22, height - 10)
+        self.ends = [-10**9, -10**9]
+
+    def place(self, text: str, x: int, scale: float, thick: int) -> tuple[int, int]:
+        width = cv2.getTextSize(text, _FONT, scale, thick + 3)[0][0]
+        row = next((k for k, end in enumerate(self.ends) if x >= end + 4), int(np.argmin(self.ends)))
+        self.ends[row] = x + width
+        return x, self.baselines[row]
+
+
 def annotate_page(
     page_image: np.ndarray,
     result: ChequeResult,
@@ -70,14 +89,15 @@ def annotate_page(
     if field is not None and field.image.size:
         fimg = field.color if field.color is not None else field.image
         big, s = _fit(_bgr(fimg), OUT_WIDTH)
-        big = cv2.copyMakeBorder(big, 0, 40, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+        big = cv2.copyMakeBorder(big, 0, LABEL_STRIP, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+        rows = _LabelRows(big.shape[0])
         for c in candidates:
             x0, y0, x1, y1 = (int(v * s) for v in (c.bbox.x, c.bbox.y, c.bbox.x2, c.bbox.y2))
             cv2.rectangle(big, (x0, y0), (x1, y1), _GRAY, 1)
         # cuts: boundaries between neighbouring primitives inside one chosen path
         cut_x = sorted({int(c.bbox.x * s) for c in candidates if c.start > 0})
         for x in cut_x:
-            cv2.line(big, (x, 0), (x, big.shape[0] - 41), _RED, 1)
+            cv2.line(big, (x, 0), (x, big.shape[0] - LABEL_STRIP - 1), _RED, 1)
         reads = {(r.bbox.x, r.bbox.y, r.bbox.w, r.bbox.h): r for r in result.digit_reads}
         for i in chosen:
             c = candidates[i]
@@ -87,10 +107,10 @@ def annotate_page(
                 b = field.unzoomed(c.bbox)  # the reads' boxes are in the field's own pixels
                 r = reads.get((b.x, b.y, b.w, b.h))
                 label = f"{r.label} {r.confidence:.2f}" if r else "?"
-                _text(big, label, (x0, big.shape[0] - 14), _BLUE, 0.55, 1)
+                _text(big, label, rows.place(label, x0, 0.55, 1), _BLUE, 0.55, 1)
             else:
                 cv2.rectangle(big, (x0, y0), (x1, y1), _ORANGE, 2)
-                _text(big, c.kind, (x0, big.shape[0] - 14), _ORANGE, 0.7, 2)
+                _text(big, c.kind, rows.place(c.kind, x0, 0.7, 2), _ORANGE, 0.7, 2)
         parts.append(big)
     footer = np.full((36, OUT_WIDTH, 3), 255, np.uint8)
     msg = f"{result.status}  digits={result.digits or '-'}  text={result.text or '-'}  conf={result.confidence:.3f}"

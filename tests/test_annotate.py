@@ -41,3 +41,14 @@ def test_no_field():
     pic = annotate.annotate_page(page, res, None, (), ())
     assert pic.shape[1] == annotate.OUT_WIDTH
     assert pic.shape[0] == round(120 * annotate.OUT_WIDTH / 300) + 36
+
+
+def test_labels_of_close_boxes_go_to_two_rows_and_far_ones_stay_in_the_first():
+    from cheque_reader.annotate import LABEL_STRIP, _LabelRows
+
+    rows = _LabelRows(200)
+    first = rows.place("5 0.99", 100, 0.55, 1)
+    close = rows.place("0 0.06", 110, 0.55, 1)      # would run into the first label
+    far = rows.place("7 0.90", 400, 0.55, 1)
+    assert first[1] != close[1] and far[1] == first[1]
+    assert all(200 - LABEL_STRIP < y <= 200 for _, y in (first, close, far))   # inside the strip
