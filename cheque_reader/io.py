@@ -634,7 +634,14 @@ def _jpeg_complete(data: bytes) -> bool:
 
 
 def _describe(data: bytes) -> str:
+    """What unsupported content looks like, for its error row.
+
+    >>> _describe(bytes(5000)), _describe(b"total,1234")
+    ('it holds only zero bytes', 'it looks like a text file')
+    """
     head = data[:512]
+    if not any(data[:65536]):
+        return "it holds only zero bytes"
     try:
         head.decode("utf-8")
         return "it looks like a text file"
