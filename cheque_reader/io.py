@@ -36,8 +36,11 @@ from .types import Page
 
 log = logging.getLogger("cheque_reader")
 
-#: Resolution PDF pages are rendered at.
+#: Resolution a PDF page is rendered at when it holds no scanned image (vector pages); a page that
+#: holds one is rendered at the resolution of its largest image (:func:`_pdf_render_dpi`), within
+#: ``PDF_DPI_RANGE``: a 300 dpi scan rendered at 200 read worse (2 of 3 samples sent to review).
 PDF_DPI = 200
+PDF_DPI_RANGE = (100, 600)
 
 _GLOB_CHARS = set("*?[")
 
@@ -496,7 +499,7 @@ def _tiff_chain(data) -> tuple[int, bool]:
 
 
 class _PdfDocument(Document):
-    """PDF, rendered page by page at :data:`PDF_DPI` by pypdfium2."""
+    """PDF, rendered page by page by pypdfium2 at the resolution of the scan it holds (:func:`_pdf_render_dpi`)."""
 
     kind = "pdf"
 
@@ -529,19 +532,38 @@ class _PdfDocument(Document):
         import pypdfium2 as pdfium
 
         what = f"PDF page {index + 1}"
-        scale = PDF_DPI / 72.0
         try:
             pg = self.pdf[index]
+            dpi = _pdf_render_dpi(pg)
+            scale = dpi / 72.0
             w_pt, h_pt = pg.get_size()
             check_pixels(self.source, round(w_pt * scale), round(h_pt * scale), self.options, what)
             bitmap = pg.render(scale=scale)
             arr = bitmap.to_numpy().copy()  # BGR(A), pdfium's native order
         except pdfium.PdfiumError as exc:
             raise InputError(f"{self.source}: cannot render {what}: {exc}") from exc
-        return _page(self.source, index + 1, arr, float(PDF_DPI), rgb=False)
+        return _page(self.source, index + 1, arr, dpi, rgb=False)
 
     def close(self) -> None:
         self.pdf.close()
+
+
+def _pdf_render_dpi(pg) -> float:
+    """The resolution to render a PDF page at: that of the largest image on it (a scanned cheque, as
+    placed on the page), within :data:`PDF_DPI_RANGE`; :data:`PDF_DPI` for a page with no image."""
+    import pypdfium2.raw as pdfium_c
+
+    best = (0, None)
+    try:
+        for obj in pg.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+            meta = obj.get_metadata()
+            area = int(meta.width) * int(meta.height)
+            if area > best[0] and meta.horizontal_dpi > 0:
+                best = (area, round(float(meta.horizontal_dpi), 1))
+    except Exception:  # noqa: BLE001 - an image pdfium cannot describe: the default resolution
+        return float(PDF_DPI)
+    low, high = PDF_DPI_RANGE
+    return float(min(max(best[1], low), high)) if best[1] else float(PDF_DPI)
 
 
 def _empty_page_tree(data: bytes) -> bool:

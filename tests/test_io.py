@@ -144,15 +144,21 @@ def test_big_tiff_and_x937_files_are_mapped_not_read_and_give_the_same_pages(tmp
         assert kind is None or data.closed
 
 
-def test_pdf_pages_rendered_at_200_dpi(tmp_path):
-    pytest.importorskip("pypdfium2")
-    a, b = Image.fromarray(ink_image(text="1")), Image.fromarray(ink_image(text="2"))
-    a.save(tmp_path / "d.pdf", save_all=True, append_images=[b], resolution=100)
-    pages = cio.load_pages(tmp_path / "d.pdf")
-    assert [p.page for p in pages] == [1, 2]
-    # 160x60 px at 100 dpi = 1.6 x 0.6 in -> 320 x 120 px at 200 dpi
-    assert abs(pages[0].image.shape[1] - 320) <= 2 and abs(pages[0].image.shape[0] - 120) <= 2
-    assert pages[0].dpi == 200 and pages[0].image.min() < 50 and pages[0].image.max() > 200
+def test_pdf_pages_rendered_at_the_resolution_of_their_scan(tmp_path):
+    pdfium = pytest.importorskip("pypdfium2")
+    a, b = Image.fromarray(ink_image(text="1")), Image.fromarray(ink_image(text="2"))   # 160 x 60 px
+    for dpi, size, rendered in [(100, (160, 60), 100), (300, (160, 60), 300), (50, (320, 120), 100)]:
+        a.save(tmp_path / "d.pdf", save_all=True, append_images=[b], resolution=dpi)
+        pages = cio.load_pages(tmp_path / "d.pdf")
+        assert [p.page for p in pages] == [1, 2]
+        # the scan's own pixels (50 dpi, below PDF_DPI_RANGE, is rendered at 100: twice its pixels)
+        assert abs(pages[0].image.shape[1] - size[0]) <= 2 and abs(pages[0].image.shape[0] - size[1]) <= 2, dpi
+        assert pages[0].dpi == rendered and pages[0].image.min() < 50 and pages[0].image.max() > 200
+    vector = pdfium.PdfDocument.new()
+    vector.new_page(144, 72)   # 2 x 1 inches, no image on it
+    vector.save(tmp_path / "v.pdf")
+    [page] = cio.load_pages(tmp_path / "v.pdf")
+    assert page.dpi == cio.PDF_DPI and page.image.shape == (cio.PDF_DPI, 2 * cio.PDF_DPI)
 
 
 def test_format_comes_from_content_not_name(tmp_path):
