@@ -51,9 +51,18 @@ def resolve_backend(backend: str, device: str = "cpu") -> str:
     Runtime with the field reader's networks in 8 bits (``"onnx-int8"``; in ``scripts/bench.py``
     ``"onnx"`` ran at about 1.2x torch's pages/s with the same reads), else torch; other names pass through.
 
+    ONNX Runtime runs here on the CPU only: ``"onnx"`` on a GPU is refused, as torch on a missing
+    GPU is, rather than silently run on the CPU.
+
     >>> resolve_backend("torch"), resolve_backend("auto", "cuda")
     ('torch', 'torch')
+    >>> resolve_backend("onnx", "cuda")
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.UsageError: backend 'onnx' runs on the CPU only: use backend 'torch' (or 'auto') with device 'cuda'
     """
+    if backend.startswith("onnx") and str(device) != "cpu":
+        raise UsageError(f"backend {backend!r} runs on the CPU only: use backend 'torch' (or 'auto') with device {device!r}")
     if backend != "auto":
         return backend
     if str(device) != "cpu":

@@ -802,25 +802,8 @@ def check_options(options: ReadOptions) -> ReadOptions:
     """
     locate.resolve_layout(options.layout)
     check_target_error(options.target_error)
-    check_backend(options.backend, options.device)
+    resolve_backend(options.backend, options.device)  # an ONNX backend on a GPU is refused
     return options
-
-
-def check_backend(backend: str, device: str = "cpu") -> str:
-    """``backend`` as given, or :class:`~cheque_reader.errors.UsageError` when it cannot run on
-    ``device``: ONNX Runtime runs here on the CPU only, so ``"onnx"`` on ``"cuda"`` is refused as
-    torch on a missing GPU is, rather than silently run on the CPU.
-
-    >>> check_backend("onnx", "cpu")
-    'onnx'
-    >>> check_backend("onnx", "cuda")
-    Traceback (most recent call last):
-    ...
-    cheque_reader.errors.UsageError: backend 'onnx' runs on the CPU only: use backend 'torch' (or 'auto') with device 'cuda'
-    """
-    if backend.startswith("onnx") and str(device) != "cpu":
-        raise UsageError(f"backend {backend!r} runs on the CPU only: use backend 'torch' (or 'auto') with device {device!r}")
-    return backend
 
 
 def read_page(page: Page, classifier: DigitClassifier | None = None, options: ReadOptions = ReadOptions()) -> ChequeResult:

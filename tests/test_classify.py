@@ -216,3 +216,14 @@ def test_onnx_cache_that_cannot_be_written_still_gives_a_session(tmp_path, monke
     sess = classify.cached_onnx_session("demo", export)
     assert sess.run(None, {"x": np.zeros((1, 1, 32, 32), np.float32)})[0].shape == (1, 11)
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+@pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
+def test_an_onnx_backend_on_a_gpu_is_refused_where_the_classifier_is_made(backend):
+    from cheque_reader.errors import UsageError
+    from cheque_reader.sdnn import FieldReader
+
+    with pytest.raises(UsageError, match="runs on the CPU only"):
+        DigitClassifier(backend=backend, device="cuda")
+    with pytest.raises(UsageError, match="runs on the CPU only"):
+        FieldReader(backend=backend, device="cuda")
