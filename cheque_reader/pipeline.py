@@ -36,7 +36,7 @@ from . import io, locate, preprocess, sdnn, segment
 from .amount import assemble_amount, grammatical_edits, is_unmarked, parse_amount, separator_edits
 from .classify import DigitClassifier, DigitPredictions, resolve_backend
 from .config import ReadOptions
-from .errors import ChequeReaderError, UsageError
+from .errors import ChequeReaderError
 from .normalize import normalize_batch
 from .review import check_target_error, resolve_threshold, review_reasons
 from .types import (
