@@ -170,7 +170,7 @@ def read_folder(
         inputs = [inputs]
     files = cio.iter_inputs(list(inputs))
     columns = list(RESULT_COLUMNS) + (list(X937_COLUMNS) if _any_x937(files) else [])
-    engine = _Engine(files, options, skip=frozenset(), progress=progress, classifier=classifier,
+    engine = _Engine(files, options, progress=progress, classifier=classifier,
                      executor=executor, want_images=bool(annotate_dir))
     # a device, model or backend that cannot be used fails here, before an output is opened (emptied)
     engine.start()
@@ -199,22 +199,6 @@ def read_folder(
             digits_sink.abort()
         raise
     return sink.frame()
-
-
-def iter_results(
-    files: Sequence[cio.InputFile],
-    options: ReadOptions = ReadOptions(),
-    *,
-    skip: set[tuple[str, int]] | frozenset = frozenset(),
-    progress: ProgressFn | None = None,
-    classifier=None,
-    executor=None,
-    want_images: bool = False,
-) -> Iterator[ChequeResult]:
-    """The results of every page of ``files`` (except ``skip``'s ``(source, page)``), in input order."""
-    engine = _Engine(files, options, skip=skip, progress=progress, classifier=classifier,
-                     executor=executor, want_images=want_images)
-    yield from engine.run()
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,14 +417,14 @@ def _pool_context():
 
 
 class _Engine:
-    def __init__(self, files, options, *, skip, progress, classifier, executor, want_images):
+    def __init__(self, files, options, *, progress, classifier, executor, want_images):
         self.files = list(files)
         self.options = options
         self.progress = progress
         self.want_images = want_images
         self.classifier = classifier
         self.external = executor
-        self.skip_pages(skip)
+        self.skip_pages(())
         self.workers = max(1, int(options.workers))
         # tasks in flight or done and waiting: with annotations each holds its pages' images
         per_worker = WINDOW_TASKS_PER_WORKER if not want_images else WINDOW_TASKS_PER_WORKER_WITH_IMAGES
@@ -901,12 +885,13 @@ class _JsonlSink(_LineSink):
 
     def frame(self) -> pd.DataFrame:
         """Every row of the file (earlier runs' rows too when resuming), read back from disk."""
+        if not self.path.stat().st_size:
+            return _frame([], self.columns)
         try:
-            with open(self.path, encoding="utf-8") as f:
-                rows = [json.loads(line) for line in f if line.strip()]
+            df = read_results(self.path)
         except (OSError, ValueError) as exc:
             raise OutputError(f"cannot read {self.path} back: {exc}") from exc
-        return _frame([tuple(r.get(c, "") for c in self.columns) for r in rows], self.columns)
+        return df.reindex(columns=self.columns)
 
 
 def _json_value(v):

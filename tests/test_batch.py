@@ -411,3 +411,10 @@ def test_a_damaged_x937_file_has_a_row_for_the_items_after_the_damage(tmp_path):
     assert list(df["status"])[1:] == ["error", "error"]
     assert "walk stopped" in df["error"].iloc[2] and "counts 5 items, 2 found" in df["error"].iloc[2]
     assert len(read_results(tmp_path / "r.csv")) == 3
+
+
+def test_every_output_format_gives_the_frame_of_a_run_in_memory(ugly, tmp_path):
+    memory = no_elapsed(batch.read_folder([ugly], options=FIELD))
+    for suffix in ("csv", "jsonl"):
+        written = batch.read_folder([ugly], options=FIELD, output=tmp_path / f"r.{suffix}")
+        pd.testing.assert_frame_equal(no_elapsed(written), memory, obj=suffix)   # values and dtypes
