@@ -98,7 +98,7 @@ def main(verbose: int) -> None:
 @click.option("--from-list", "from_list", type=click.Path(exists=True, dir_okay=False),
               help="Read input paths from this file, one per line.")
 @click.option("--layout", default=config.ReadOptions.layout, show_default=True,
-              help="Where the amount is: auto, us, in-cts, top-right (a box in the top right corner), field (each image is the amount field) or a layout .toml file.")
+              help="Where the amount is: auto, us, in-cts, top-right (a box in the top right corner), field (each image is the amount field) or a layout .toml file. auto also takes a small image, or one without a printed box whose ink fills its height, for the field.")
 @click.option("--target-error", type=float, default=config.DEFAULT_TARGET_ERROR, show_default=True,
               help="Error rate allowed among reads that skip review, between 0 and 1; picks the confidence "
                    "threshold from the model's table (its strictest, with a warning, below the table).")
