@@ -3,7 +3,8 @@
 Formats are recognised by their content, not their name: PNG, JPEG, BMP, GIF, WebP, TIFF
 (multi-page, Group 4 bitonal, LZW, 16-bit), PDF (``pypdfium2``, the ``[pdf]`` extra)
 and ANSI X9.37 / X9.100-187 image cash letters (:mod:`cheque_reader.x937`, one page
-per item). The pixel count is checked from the header, before decoding, against
+per item). A page stored on its side with an EXIF orientation (a phone photo) is turned upright,
+whatever its format (:func:`upright`). The pixel count is checked from the header, before decoding, against
 ``ReadOptions.max_pixels``. Every problem with a file is an
 :class:`~cheque_reader.errors.InputError` whose message says what is wrong.
 
@@ -407,6 +408,7 @@ class _ImageDocument(Document):
         img = _pil_open(source, data, f"{what} image")
         self.size, self.mode = img.size, img.mode
         self.dpi = _dpi_of(img)
+        self.orientation = exif_orientation(img)
         check_pixels(source, *img.size, options, f"{what} image")
         if kind == "jpeg" and not _jpeg_complete(data):
             raise InputError(f"{source}: truncated JPEG (the data ends before the end-of-image marker)")
@@ -423,13 +425,16 @@ class _ImageDocument(Document):
                 cv2.IMREAD_GRAYSCALE if self.mode == "L" else cv2.IMREAD_COLOR
             )
             try:
-                arr = cv2.imdecode(np.frombuffer(self.data, np.uint8), flag)
+                # the EXIF orientation is turned here, for every format alike (OpenCV turns a JPEG's
+                # only, and not with IMREAD_UNCHANGED: a PNG or WebP stayed on its side)
+                arr = cv2.imdecode(np.frombuffer(self.data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
             except cv2.error:
                 arr = None
         if arr is None:  # GIF, unusual modes, or OpenCV refused: let Pillow try
-            arr = _pil_decode(self.source, _pil_open(self.source, self.data, f"{what} image"), what)
-            return _page(self.source, 1, arr, self.dpi, rgb=True)
-        return _page(self.source, 1, arr, self.dpi, rgb=False)
+            img = _pil_open(self.source, self.data, f"{what} image")
+            arr = _pil_decode(self.source, img, what)
+            return _page(self.source, 1, upright(arr, exif_orientation(img)), self.dpi, rgb=True)
+        return _page(self.source, 1, upright(arr, self.orientation), self.dpi, rgb=False)
 
 
 class _TiffDocument(Document):
@@ -637,6 +642,36 @@ def _page(source: str, number: int, arr: np.ndarray, dpi: float | None, rgb: boo
         arr = (arr[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
     color = np.ascontiguousarray(arr[:, :, ::-1] if rgb else arr)
     return Page(source, number, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color=color, dpi=dpi)
+
+
+def exif_orientation(img) -> int:
+    """The EXIF orientation (1-8) of a Pillow image, 1 when it has none or a bad one. Read it after
+    the image is loaded: Pillow turns a TIFF upright itself when it loads it, and drops the tag."""
+    try:
+        value = int(img.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - damaged EXIF data: the pixels as stored
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def upright(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """``arr`` (rows first; any channels) turned as EXIF ``orientation`` says, so that it shows as a
+    viewer shows it (a phone photo stored on its side stands up); 1 (or any other value) leaves it.
+
+    >>> a = np.array([[1, 2, 3], [4, 5, 6]])
+    >>> upright(a, 6).tolist(), upright(a, 8).tolist(), upright(a, 3).tolist()
+    ([[4, 1], [5, 2], [6, 3]], [[3, 6], [2, 5], [1, 4]], [[6, 5, 4], [3, 2, 1]])
+    """
+    turned = {
+        2: lambda a: a[:, ::-1],                 # mirrored
+        3: lambda a: a[::-1, ::-1],              # upside down
+        4: lambda a: a[::-1],                    # mirrored upside down
+        5: lambda a: a.swapaxes(0, 1),           # transposed
+        6: lambda a: a.swapaxes(0, 1)[:, ::-1],  # turned 90 degrees clockwise to stand up
+        7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+        8: lambda a: a.swapaxes(0, 1)[::-1],     # turned 90 degrees anticlockwise to stand up
+    }.get(orientation)
+    return arr if turned is None else np.ascontiguousarray(turned(arr))
 
 
 def _dpi_of(img) -> float | None:
