@@ -850,8 +850,10 @@ def _page_from_array(image: np.ndarray) -> Page:
 
 
 def _page_from_pil(img) -> Page:
-    """A :class:`Page` for a Pillow image, decoded as the file loader decodes one (any mode)."""
-    return io._page("<image>", 1, io._pil_decode("<image>", img, "image"), io._dpi_of(img), rgb=True)
+    """A :class:`Page` for a Pillow image, decoded as the file loader decodes one (any mode), and
+    turned upright by its EXIF orientation as the file would be (a phone photo stored on its side)."""
+    arr = io._pil_decode("<image>", img, "image")
+    return io._page("<image>", 1, io.upright(arr, io.exif_orientation(img)), io._dpi_of(img), rgb=True)
 
 
 def read_cheque(

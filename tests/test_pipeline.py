@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from cheque_reader import amount, locate, pipeline, preprocess
+from cheque_reader import amount, io, locate, pipeline, preprocess
 from cheque_reader.config import ReadOptions
 from cheque_reader.types import STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, STATUS_OK, BBox, Field, Page
 
@@ -651,6 +651,23 @@ def test_a_bgra_array_is_laid_on_white_paper_as_a_file_is():
 def test_arrays_that_cannot_be_an_image_are_refused_by_name(image, error, words):
     with pytest.raises(error, match=words):
         pipeline.read_cheque(image, layout="field")
+
+
+@pytest.mark.parametrize("suffix", ["jpg", "png"])
+def test_a_pillow_image_is_turned_upright_by_its_exif_orientation_as_its_file_is(tmp_path, suffix):
+    """``read_cheque(Image.open(photo))`` reads the page the file gives, not the pixels as stored on
+    their side (a phone photo with EXIF orientation 6 read ``33..`` for ``125.-``)."""
+    from PIL import Image
+
+    gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned 90 degrees anticlockwise: stand it up clockwise
+    path = tmp_path / f"photo.{suffix}"
+    Image.fromarray(gray).transpose(Image.Transpose.ROTATE_90).save(path, exif=exif)
+    (from_file,) = io.load_pages(path)
+    from_pillow = pipeline._page_from_pil(Image.open(path))
+    assert from_pillow.image.shape == from_file.image.shape == gray.shape
+    assert np.abs(from_pillow.image.astype(int) - from_file.image).max() <= 2
 
 
 def test_a_pillow_image_is_read_and_other_objects_are_refused():
