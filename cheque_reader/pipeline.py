@@ -38,7 +38,7 @@ from .classify import DigitClassifier, DigitPredictions, resolve_backend
 from .config import ReadOptions
 from .errors import ChequeReaderError
 from .normalize import normalize_batch
-from .review import check_target_error, resolve_threshold, review_reasons
+from .review import check_review_threshold, check_target_error, resolve_threshold, review_reasons
 from .types import (
     STATUS_ERROR,
     STATUS_NO_DIGITS,
@@ -790,8 +790,8 @@ def classify_pages(
 def check_options(options: ReadOptions) -> ReadOptions:
     """``options`` as given, or :class:`~cheque_reader.errors.UsageError` when no page could be read
     with them (an unknown layout, a layout file that cannot be loaded, a target error outside
-    (0, 1), an ONNX backend on a GPU): checked before any page is read, so that a mistake is not
-    written as an error row for every page.
+    (0, 1) or a review threshold outside [0, 1], an ONNX backend on a GPU): checked before any page is
+    read, so that a mistake does not become an error row, or a wrong review flag, on every page.
 
     >>> check_options(ReadOptions(layout="us")).layout
     'us'
@@ -802,6 +802,7 @@ def check_options(options: ReadOptions) -> ReadOptions:
     """
     locate.resolve_layout(options.layout)
     check_target_error(options.target_error)
+    check_review_threshold(options.review_threshold)
     resolve_backend(options.backend, options.device)  # an ONNX backend on a GPU is refused
     return options
 

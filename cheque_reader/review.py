@@ -43,7 +43,8 @@ def resolve_threshold(options: ReadOptions, metadata: Mapping | None = None, bit
     fields in black and white, when it has one), taking the strictest entry whose target is
     at most the one asked for; a target stricter than every entry gets the strictest one, with a
     warning; else :data:`~cheque_reader.config.DEFAULT_REVIEW_THRESHOLD`. A ``target_error``
-    outside (0, 1) raises :class:`~cheque_reader.errors.UsageError` (:func:`check_target_error`).
+    outside (0, 1), or a ``review_threshold`` outside [0, 1], raises
+    :class:`~cheque_reader.errors.UsageError` (:func:`check_target_error`, :func:`check_review_threshold`).
 
     >>> meta = {"thresholds": {"0.005": 0.97, "0.01": 0.9, "0.02": 0.8}, "thresholds_bitonal": {"0.01": 0.95}}
     >>> resolve_threshold(ReadOptions(target_error=0.01), meta), resolve_threshold(ReadOptions(target_error=0.01), meta, bitonal=True)
@@ -52,6 +53,7 @@ def resolve_threshold(options: ReadOptions, metadata: Mapping | None = None, bit
     0.5
     """
     check_target_error(options.target_error)
+    check_review_threshold(options.review_threshold)
     if options.review_threshold is not None:
         return float(options.review_threshold)
     metadata = metadata or {}
@@ -78,6 +80,20 @@ def check_target_error(target_error: float | None) -> None:
     """
     if target_error is not None and not 0 < target_error < 1:  # NaN fails too
         raise UsageError(f"target error {target_error:g} is not an error rate between 0 and 1 (0.01 means 1%)")
+
+
+def check_review_threshold(threshold: float | None) -> None:
+    """Raise :class:`~cheque_reader.errors.UsageError` unless ``threshold`` is ``None`` or a confidence
+    in [0, 1] (as ``--review-threshold`` takes): 95 would send every read to review, -1 none.
+
+    >>> check_review_threshold(0.95)
+    >>> check_review_threshold(95)
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.UsageError: review threshold 95 is not a confidence between 0 and 1 (0.95 means 95%)
+    """
+    if threshold is not None and not 0 <= threshold <= 1:  # NaN fails too
+        raise UsageError(f"review threshold {threshold:g} is not a confidence between 0 and 1 (0.95 means 95%)")
 
 
 @functools.cache

@@ -85,6 +85,14 @@ def test_a_layout_no_page_can_be_read_with_raises_before_reading(tmp_path, monke
     assert pipeline.check_options(ReadOptions(layout="in-cts")).layout == "in-cts"
 
 
+@pytest.mark.parametrize("threshold", [95, -1])
+def test_a_review_threshold_outside_0_1_raises_before_reading(threshold):
+    from cheque_reader.errors import UsageError
+
+    with pytest.raises(UsageError, match="review threshold"):
+        pipeline.read_cheque(np.full((60, 200), 255, np.uint8), options=ReadOptions(review_threshold=threshold))
+
+
 def test_prepared_page_pickles_for_worker_processes():
     page = Page("x.png", 1, cv2.cvtColor(_field_with_digits("15"), cv2.COLOR_BGR2GRAY))
     prepared = pipeline.prepare_page(page, ReadOptions(layout="field"))

@@ -258,6 +258,18 @@ def test_resolve_threshold_rejects_a_target_error_outside_0_1_and_warns_below_th
     assert "target error 0.0001 is stricter than the thresholds table of model 'm-strict'" in caplog.text
 
 
+def test_a_review_threshold_outside_0_1_is_refused():
+    """``review_threshold=95`` (a percentage) sent every read to review, and -1 none, without a word."""
+    from cheque_reader.config import ReadOptions
+    from cheque_reader.errors import UsageError
+    from cheque_reader.review import resolve_threshold
+
+    for bad in (95, 1.5, -1, float("nan")):
+        with pytest.raises(UsageError, match="review threshold .* is not a confidence between 0 and 1"):
+            resolve_threshold(ReadOptions(review_threshold=bad))
+    assert [resolve_threshold(ReadOptions(review_threshold=t)) for t in (0, 0.95, 1)] == [0.0, 0.95, 1.0]
+
+
 def test_review_reasons_codes():
     from cheque_reader.review import review_reasons
 
