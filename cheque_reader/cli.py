@@ -80,7 +80,7 @@ def main(verbose: int) -> None:
     Typical use:
       cheque-reader read scans/ -o results.csv          # every scan in a folder
       cheque-reader evaluate results.csv --truth truth.csv
-      cheque-reader review results.csv --out review/    # a page to correct the doubtful reads
+      cheque-reader review results.csv --images scans/ --out review/   # a page to correct the doubtful reads
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")

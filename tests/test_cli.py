@@ -75,6 +75,31 @@ def test_help_explains_with_examples():
     assert CliRunner().invoke(main, ["-v", "read", "--help"]).exit_code == 0
 
 
+def test_the_typical_use_in_the_main_help_runs_as_written(tmp_path, monkeypatch):
+    """Each command of ``cheque-reader --help``'s "Typical use", run in order in one folder, works (its
+    review line lacked ``--images scans/``: the scans it names are not in the folder it runs in, exit 2)."""
+    import shlex
+    import shutil
+
+    from PIL import Image
+
+    help_text = CliRunner().invoke(main, ["--help"]).output
+    lines = help_text.split("Typical use:")[1].split("Options:")[0].strip().splitlines()
+    commands = [shlex.split(line.split("#")[0])[1:] for line in lines if line.strip().startswith("cheque-reader")]
+    assert [c[0] for c in commands] == ["read", "evaluate", "review"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "scans").mkdir()
+    shutil.copy(SAMPLES / "cheque_01.png", tmp_path / "scans")
+    Image.new("L", (1200, 550), 255).save(tmp_path / "scans" / "blank.png")  # no digits: it goes to review
+    truth = pd.read_csv(SAMPLES / "truth.csv", dtype=str)
+    truth[truth["source"] == "cheque_01.png"].to_csv(tmp_path / "truth.csv", index=False)
+    for command in commands:
+        extra = ["--workers", "1", "--no-progress"] if command[0] == "read" else []
+        result = CliRunner().invoke(main, command + extra)
+        assert result.exit_code in ((0, 1) if command[0] == "read" else (0,)), (command, result.output)
+    assert (tmp_path / "review" / "index.html").is_file()
+
+
 def test_no_input_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["read", "-o", str(tmp_path / "r.csv")])
     assert result.exit_code == 2
