@@ -65,6 +65,17 @@ def test_a_single_2d_crop_is_one_crop_not_one_per_row(clf):
     np.testing.assert_allclose(one.probs, clf.predict([crop]).probs)
 
 
+@pytest.mark.parametrize("scale", ["float 0-1", "float32 0-1", "uint16", "int 0-255"])
+def test_16_bit_and_float_crops_are_read_as_their_8_bit_selves(clf, scale):
+    """A float crop in 0-1 (or a 16-bit one) was clipped as if in 0-255, all ink: its prediction noise."""
+    crop = np.full((28, 28), 255, np.uint8)
+    cv2.putText(crop, "7", (6, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 3)
+    crop = np.where(crop < 128, 40, 255).astype(np.uint8)  # two levels: the ink map is the same after any scaling
+    other = {"float 0-1": crop / 255.0, "float32 0-1": (crop / 255.0).astype(np.float32),
+             "uint16": crop.astype(np.uint16) * 257, "int 0-255": crop.astype(np.int64)}[scale]
+    np.testing.assert_allclose(clf.predict([other]).probs, clf.predict([crop]).probs, atol=1e-6)
+
+
 def test_separators_and_fragments_are_not_digits(clf):
     dash = np.full((12, 40), 255, np.uint8)
     dash[5:8, 2:38] = 0
