@@ -47,6 +47,7 @@ scan's resolution is low.
 from __future__ import annotations
 
 import logging
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,8 +261,22 @@ def _number(value, what: str, bad) -> float:
     return float(value)
 
 
-def resolve_layout(layout: str) -> Layout | str:
-    """A :class:`Layout` for a cheque layout name or TOML path; ``"field"``/``"auto"`` as is."""
+def resolve_layout(layout: str | os.PathLike) -> Layout | str:
+    """A :class:`Layout` for a cheque layout name or TOML path (a ``str`` or a ``pathlib.Path``);
+    ``"field"``/``"auto"`` as is.
+
+    >>> resolve_layout("field")
+    'field'
+    >>> resolve_layout(None)
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.LayoutError: a layout is a name (auto, us, in-cts, top-right, field) or the path of a .toml file, not NoneType
+    """
+    if isinstance(layout, os.PathLike):
+        layout = os.fspath(layout)
+    if not isinstance(layout, str):
+        raise LayoutError("a layout is a name (auto, us, in-cts, top-right, field) or the path of a .toml file, "
+                          f"not {type(layout).__name__}")
     if layout in ("field", "auto"):
         return layout
     if layout in LAYOUTS:

@@ -209,6 +209,18 @@ def test_toml_layout(tmp_path):
         locate.find_amount_field(Page("p", 1, cheque_page()), "no-such-layout")
 
 
+def test_a_layout_file_given_as_a_path_object_is_its_path_and_a_non_name_is_a_layout_error(tmp_path):
+    """``layout=pathlib.Path("bank.toml")`` crashed with AttributeError ('PosixPath' has no 'lower')."""
+    p = tmp_path / "bank.toml"
+    p.write_text('name = "bank"\n[field]\nx = 0.74\ny = 0.3\nw = 0.23\nh = 0.14\n')
+    assert locate.resolve_layout(p) == locate.resolve_layout(str(p))
+    by_path, by_name = (locate.find_amount_field(Page("p", 1, cheque_page()), lay) for lay in (p, str(p)))
+    assert (by_path.layout, by_path.bbox) == (by_name.layout, by_name.bbox) == ("bank", by_name.bbox)
+    for bad in (None, 3):
+        with pytest.raises(LayoutError, match="a layout is a name .* or the path of a .toml file"):
+            locate.resolve_layout(bad)
+
+
 GOOD_FIELD = "[field]\nx = 0.7\ny = 0.3\nw = 0.25\nh = 0.14\n"
 
 
