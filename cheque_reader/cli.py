@@ -94,7 +94,7 @@ def main(verbose: int) -> None:
 @click.option("-o", "--output", default="results.csv", show_default=True,
               help="Results file; the format follows the extension: .csv or .jsonl (written row by row: a "
                    "stopped run keeps its rows) or .parquet (written once, at the end: a stopped run leaves none).")
-@click.option("--digits-out", type=click.Path(dir_okay=False), help="Also write one row per digit read (CSV).")
+@click.option("--digits-out", type=click.Path(dir_okay=False), help="Also write one row per digit read; the format follows the extension, as for -o (.csv, .jsonl, .parquet).")
 @click.option("--from-list", "from_list", type=click.Path(exists=True, dir_okay=False),
               help="Read input paths from this file, one per line.")
 @click.option("--layout", default=config.ReadOptions.layout, show_default=True,
@@ -280,7 +280,7 @@ def _write_or_fail(path, write):
 @click.option("--out", "out_dir", default="review", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the page (index.html) and its crops; nothing is written elsewhere.")
 @click.option("--digits", "digits_csv", type=click.Path(exists=True, dir_okay=False),
-              help="digits.csv from `read --digits-out`: draws the digit boxes coloured by confidence.")
+              help="The digits file of `read --digits-out` (.csv, .jsonl or .parquet): draws the digit boxes coloured by confidence.")
 @click.option("--images", "image_root", type=click.Path(exists=True, file_okay=False),
               help="Folder the results' source paths are relative to (the folder given to `read`). Default: here.")
 @click.option("--all", "everything", is_flag=True, help="Show every read, not only those that need review.")

@@ -372,12 +372,28 @@ DIGIT_BOX_COLUMNS = ("source", "page", "label", "confidence", "x", "y", "w", "h"
 
 
 def load_digits(path: str | Path) -> pd.DataFrame:
-    """Read ``digits.csv`` (``read --digits-out``) for :func:`write_review_page`'s ``digits``.
+    """Read ``digits.csv`` (``read --digits-out``) for :func:`write_review_page`'s ``digits``, in the
+    format ``read`` wrote it by its suffix (``.csv``, ``.jsonl`` or ``.parquet``, as ``-o``).
 
-    A file without its columns (a results file given by mistake) raises
-    :class:`~cheque_reader.errors.UsageError` naming those missing.
+    A file without its columns (a results file given by mistake), or that cannot be parsed, raises
+    :class:`~cheque_reader.errors.UsageError` naming what is wrong.
     """
-    df = pd.read_csv(path, dtype={"source": str}, keep_default_na=False, encoding_errors="surrogateescape")
+    from .report import results_format
+
+    fmt = results_format(path)
+    try:
+        if fmt == "parquet":
+            df = pd.read_parquet(path)
+        elif fmt == "jsonl" and not Path(path).stat().st_size:  # a run that read no digit wrote no line
+            df = pd.DataFrame(columns=list(DIGIT_BOX_COLUMNS))
+        elif fmt == "jsonl":
+            df = pd.read_json(path, lines=True, dtype={"source": str})
+        else:
+            df = pd.read_csv(path, dtype={"source": str}, keep_default_na=False, encoding_errors="surrogateescape")
+    except ImportError as exc:
+        raise UsageError("reading Parquet needs pyarrow: pip install 'cheque-reader[parquet]'") from exc
+    except ValueError as exc:  # pandas' and pyarrow's parse errors are ValueErrors
+        raise UsageError(f"{path}: not a digits file from read --digits-out ({fmt} that cannot be read: {exc})") from exc
     missing = [c for c in DIGIT_BOX_COLUMNS if c not in df.columns]
     if missing:
         raise UsageError(f"{path}: not a digits file from read --digits-out (missing columns {', '.join(missing)})")

@@ -209,6 +209,33 @@ def test_a_digits_file_without_its_columns_is_a_usage_error(run):
     assert res.exit_code == 2 and "not a digits file" in res.output, res.output
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_a_digits_file_is_read_in_the_format_read_writes_it(run, suffix):
+    """``read --digits-out d.jsonl`` (or ``.parquet``) writes that format, as ``-o`` does; ``review
+    --digits`` read only CSV (JSONL: "missing columns"; Parquet: a traceback, exit 1)."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+    from cheque_reader.errors import UsageError
+    from cheque_reader.review import load_digits
+
+    tmp, scans, results, digits = run
+    results.to_csv(tmp / "results.csv", index=False)
+    path = tmp / f"digits{suffix}"
+    digits.to_parquet(path) if suffix == ".parquet" else digits.to_json(path, orient="records", lines=True)
+    pd.testing.assert_frame_equal(load_digits(path)[list(digits.columns)], digits, check_dtype=False)
+    res = CliRunner().invoke(main, ["review", str(tmp / "results.csv"), "--out", str(tmp / "rv"),
+                                    "--digits", str(path), "--images", str(scans)])
+    assert res.exit_code == 0, res.output
+    assert (tmp / "rv" / "index.html").read_text().count('class="box"') == 2
+    path.write_bytes(b"not a digits file\n")
+    with pytest.raises(UsageError, match="not a digits file"):
+        load_digits(path)
+    empty = tmp / "none.jsonl"  # a run that read no digit
+    empty.write_bytes(b"")
+    assert len(load_digits(empty)) == 0
+
+
 def test_refuses_crops_folder_leading_outside(run):
     tmp, scans, results, digits = run
     elsewhere = tmp / "elsewhere"
