@@ -302,9 +302,14 @@ def review(results, out_dir, digits_csv, image_root, everything):
     from .review import load_digits, write_review_page
 
     try:
+        df = read_results(results)
+    except ValueError as exc:  # pandas' and pyarrow's parse errors
+        _fail(UsageError(f"cannot read {results}: not a results file of `read` ({exc})"))
+    if "source" not in df.columns:
+        _fail(UsageError(f"{results}: not a results file of `read` (it has no source column)"))
+    try:
         digits = load_digits(digits_csv) if digits_csv else None
-        page = write_review_page(read_results(results), out_dir, digits=digits, image_root=image_root,
-                                 everything=everything)
+        page = write_review_page(df, out_dir, digits=digits, image_root=image_root, everything=everything)
     except OSError as exc:
         _fail(OutputError(f"cannot write the review page in {out_dir}: {exc}"))
     except ChequeReaderError as exc:

@@ -236,6 +236,21 @@ def test_a_digits_file_is_read_in_the_format_read_writes_it(run, suffix):
     assert len(load_digits(empty)) == 0
 
 
+@pytest.mark.parametrize("name, content", [("r.parquet", b"not parquet"), ("r.jsonl", b'{"source":\n'),
+                                           ("r.csv", b"a,b\n1,2\n")])
+def test_a_results_file_that_is_no_results_file_is_a_usage_error(tmp_path, name, content):
+    """A corrupt .parquet or .jsonl ended ``review`` in a traceback (exit 1, the code of pages to
+    review); a CSV without a source column wrote a page of nameless items."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    (tmp_path / name).write_bytes(content)
+    res = CliRunner().invoke(main, ["review", str(tmp_path / name), "--out", str(tmp_path / "rv")])
+    assert res.exit_code == 2 and "not a results file" in res.output, res.output
+    assert not (tmp_path / "rv").exists()
+
+
 def test_refuses_crops_folder_leading_outside(run):
     tmp, scans, results, digits = run
     elsewhere = tmp / "elsewhere"
