@@ -160,7 +160,23 @@ def read_folder(
 
     Raises
     ------
+    UsageError : bad ``options`` (:func:`~cheque_reader.pipeline.check_options`) or outputs, before any
+        page is read; ModelError : weights that cannot be loaded.
     OutputError : the output cannot be written (unwritable path, full disk).
+
+    A file that cannot be read raises nothing: it gets an ``error`` row and the run goes on.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, cv2
+    >>> folder = tempfile.mkdtemp()
+    >>> cv2.imwrite(os.path.join(folder, "blank.png"), np.full((60, 200), 255, np.uint8))
+    True
+    >>> df = read_folder([folder, os.path.join(folder, "missing.png")], options=ReadOptions(layout="field"))
+    >>> df[["page", "status", "needs_review"]].values.tolist()
+    [[1, 'no_digits', 'true'], [1, 'error', 'true']]
+    >>> df.loc[1, "error"].endswith("missing.png: no such file")
+    True
     """
     from .pipeline import check_options
 

@@ -864,15 +864,31 @@ def read_cheque(
     options: ReadOptions | None = None,
     classifier: DigitClassifier | None = None,
 ) -> ChequeResult:
-    """Read the courtesy amount of one cheque: an image array (grayscale or BGR, 8-bit, 16-bit or float,
-    see :func:`_page_from_array`), a Pillow image, or a file path (first page).
+    """Read the courtesy amount of one cheque.
 
-    ``layout`` (a built-in name or a ``.toml`` file) wins over ``options.layout`` when given.
-    A file that cannot be read gives a result with ``status == "error"``; bad arguments raise.
+    ``image_or_path`` is a file path (``str`` or ``pathlib.Path``; of a multi-page file the first page:
+    :func:`~cheque_reader.batch.read_folder` reads them all), a Pillow image, or a numpy array: gray
+    ``(H, W)`` or ``(H, W, 1)``, BGR or BGRA (OpenCV's order), 8-bit, 16-bit (scaled over 0-65535) or
+    float (over 0-1, or its min-max). A page stored on its side with an EXIF orientation is turned upright.
+
+    ``layout`` (a built-in name or a ``.toml`` file) wins over ``options.layout`` when given;
+    ``options`` (:class:`~cheque_reader.config.ReadOptions`) holds the rest; ``classifier``: a
+    :class:`~cheque_reader.classify.DigitClassifier` to use (default: the one ``options`` describe,
+    loaded once per process).
+
+    Returns a :class:`~cheque_reader.types.ChequeResult`, one row of ``results.csv``: ``text``
+    (``1,234.56``), ``digits``, ``amount`` (``1234.56``), ``confidence``, ``needs_review``,
+    ``review_reasons``. A file that cannot be read gives ``status == "error"`` and the reason in
+    ``error``; bad arguments raise: ``TypeError`` or ``ValueError`` for what is no image,
+    :class:`~cheque_reader.errors.UsageError` for bad options, :class:`~cheque_reader.errors.ModelError`
+    for weights that cannot be loaded.
 
     >>> import numpy as np
     >>> read_cheque(np.full((40, 120), 255, np.uint8), layout="field").needs_review
     True
+    >>> result = read_cheque("no-such-scan.png")
+    >>> result.status, result.error
+    ('error', 'no-such-scan.png: no such file')
     """
     options = options or ReadOptions()
     if layout is not None:
