@@ -256,8 +256,9 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
         truth_df = load_truth(truth, truth_source=truth_source, truth_digits=truth_digits)
         results_df = read_results(results)
         report = evaluate_results(results_df, truth_df, ignore_missing=ignore_missing, **cols)
-    except (KeyError, ValueError) as exc:
-        _fail(UsageError(f"cannot evaluate {results} against {truth}: {exc}"))
+    except (KeyError, ValueError) as exc:  # a KeyError's str() is its repr: its message unquoted
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        _fail(UsageError(f"cannot evaluate {results} against {truth}: {message}"))
     click.echo(report.format())
     if details:
         _write_or_fail(details, lambda: match_truth(results_df, truth_df, **cols).to_csv(details, index=False))

@@ -269,6 +269,7 @@ def test_cli_evaluate(tmp_path):
     assert d["truth"].tolist() == ["0120", "56"] and d["correct"].tolist() == [True, False]
     bad = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv")])
     assert bad.exit_code == 2 and "no column 'source'" in bad.output
+    assert f'{tmp_path / "t.csv"}: truth has no column' in bad.output  # the message, not a KeyError's repr ("...")
 
 
 def test_ignore_missing(four):
