@@ -31,6 +31,8 @@ _PUBLIC = {
     "BBox": "types",
     "ChequeReaderError": "errors",
     "InputError": "errors",
+    "ImageTooLargeError": "errors",
+    "LayoutError": "errors",
     "ModelError": "errors",
     "OutputError": "errors",
     "UsageError": "errors",
