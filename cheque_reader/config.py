@@ -68,13 +68,24 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """Options for reading cheques; one object passed through the pipeline.
+    """Options for reading cheques; one object passed through the pipeline (as ``cheque-reader read``'s
+    options are; :func:`~cheque_reader.pipeline.check_options` refuses bad ones with a UsageError).
 
-    ``review_threshold`` wins over ``target_error`` when both are set. ``field_reader``
-    adds the second reader, the SDNN that reads the whole field without cutting it
-    (:mod:`cheque_reader.sdnn`), when its weights are there. ``backend`` ``"auto"`` runs both
-    networks on ONNX Runtime when the device is the CPU and the ``onnx`` extra is installed, the
-    field reader's in 8 bits (``"onnx-int8"``; ``"onnx"`` keeps them in float).
+    - ``layout``: ``"auto"``, ``"us"``, ``"in-cts"``, ``"top-right"``, ``"field"`` (each image already
+      is the amount field) or the path of a layout ``.toml`` file.
+    - ``target_error``: the error rate allowed among reads that skip review, in (0, 1); it picks the
+      confidence threshold from the model's table. ``review_threshold``: that confidence itself, in
+      [0, 1]; it wins over ``target_error`` when both are set.
+    - ``device``: ``"cpu"`` or ``"cuda"``. ``backend``: ``"auto"`` runs both networks on ONNX Runtime
+      when the device is the CPU and the ``onnx`` extra is installed, the field reader's in 8 bits
+      (``"onnx-int8"``; ``"onnx"`` keeps them in float), else on ``"torch"``.
+    - ``model_path``: weights to read with instead of the shipped ones (``finetune``'s ``.pt``).
+    - ``batch_size``: digits per forward pass. ``workers``: worker processes of
+      :func:`~cheque_reader.batch.read_folder` (1: in this process; ``read_cheque`` reads in this one).
+    - ``max_pixels``, ``max_file_bytes``: a bigger input is refused (an ``error`` row) before it is decoded.
+    - ``keep_digit_reads``: keep each digit's read in ``ChequeResult.digit_reads`` (``--digits-out``).
+    - ``field_reader``: add the second reader, the SDNN that reads the whole field without cutting it
+      (:mod:`cheque_reader.sdnn`), when its weights are there; off, the segmenting reader alone.
     """
 
     layout: str = "auto"
