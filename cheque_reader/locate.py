@@ -892,3 +892,36 @@ def _dollar_left_of(gray: np.ndarray, box: BBox) -> bool:
                 and not two_top_bars(labels[y : y + ch, x : x + cw] == i)):
             return True
     return False
+
+
+def refind_field(page: Page, box: BBox, layout: str = "") -> Field | None:
+    """The field ``read`` found at ``box`` (page pixels) on ``page``, as it read it: deskewed, turned
+    upright and enlarged as then. The digit boxes of ``digits.csv`` are in its pixels (unzoomed), so
+    the review page shows it and ``finetune`` cuts it; the raw ``box`` of an upside-down or turned
+    page holds the digits upside down or aslant, elsewhere than those boxes say.
+
+    Found again with ``layout`` (a result's ``layout`` column), then with ``auto``; ``None`` when
+    neither finds exactly ``box`` (a ``.toml`` layout's field, or not the page that was read).
+
+    >>> page = np.full((460, 1000), 255, np.uint8)
+    >>> page[150:210, 730:960] = 0; page[154:206, 734:956] = 255   # a printed box
+    >>> f = find_amount_field(Page("p", 1, page[::-1, ::-1]), "us")  # the page upside down
+    >>> g = refind_field(Page("p", 1, page[::-1, ::-1]), f.bbox, "us")
+    >>> g.upside_down, g.bbox == f.bbox
+    (True, True)
+    >>> refind_field(Page("p", 1, page), BBox(0, 0, 10, 10), "us") is None
+    True
+    """
+    tried = []
+    for name in (layout, "auto"):
+        if name in tried or not (name in LAYOUTS or name in ("field", "auto")):
+            continue
+        tried.append(name)
+        try:
+            field = find_amount_field(page, name)
+        except Exception as exc:  # a page the reader could read once; say why, show the raw box
+            log.debug("%s: field not found again with layout %s: %s", page.source, name, exc)
+            continue
+        if field is not None and field.bbox == box:
+            return field
+    return None

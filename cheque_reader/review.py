@@ -27,9 +27,10 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from . import locate
 from .config import DEFAULT_REVIEW_THRESHOLD, ReadOptions
 from .errors import UsageError
-from .types import REVIEW_REASONS, STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD
+from .types import REVIEW_REASONS, STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, BBox
 
 log = logging.getLogger("cheque_reader")
 
@@ -219,6 +220,7 @@ def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, e
                 "reasons": reasons,
                 "field": fbox if all(v is not None for v in fbox) and fbox[2] > 0 and fbox[3] > 0 else None,
                 "error": _text(r.get("error")),
+                "layout": _text(r.get("layout")),
                 "boxes": boxes.get((source, page), []),
             }
         )
@@ -226,8 +228,9 @@ def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, e
     return items
 
 
-def _load_page_image(path: Path, page: int, cache: dict) -> np.ndarray | None:
-    """Grayscale page ``page`` of ``path`` through :mod:`cheque_reader.io`, ``None`` if unreadable."""
+def _load_page(path: Path, page: int, cache: dict):
+    """Page ``page`` of ``path`` (a :class:`~cheque_reader.types.Page`) through :mod:`cheque_reader.io`,
+    ``None`` if unreadable."""
     key = str(path)
     if key not in cache:
         try:
@@ -235,7 +238,7 @@ def _load_page_image(path: Path, page: int, cache: dict) -> np.ndarray | None:
             from .config import ReadOptions
 
             cache.clear()  # keep one file's pages in memory at a time
-            cache[key] = {p.page: p.image for p in io.load_pages(str(path), ReadOptions())}
+            cache[key] = {p.page: p for p in io.load_pages(str(path), ReadOptions())}
         except Exception as exc:  # an unreadable scan still gets its row on the page
             log.warning("review: cannot load %s: %s", path, exc)
             cache[key] = {}
@@ -270,8 +273,9 @@ def write_review_page(
     amount-field crops (generated names: the user's file names never become paths).
     Nothing is written outside ``out_dir``. Scans are found at ``image_root / source``
     (``source`` as in the results; ``image_root`` defaults to the current folder).
-    Digit boxes from ``digits`` (``digits.csv``) are in field pixels, i.e. relative to
-    the field box's top-left corner. The page works offline from ``file://``: Enter
+    Digit boxes from ``digits`` (``digits.csv``) are in the pixels of the field as read:
+    deskewed and turned upright (:func:`~cheque_reader.locate.refind_field`), which is what
+    the crop shows; a ``.toml`` layout's field, not found again, is shown as it lies on the page. The page works offline from ``file://``: Enter
     accepts the typed digits and moves on, Tab moves on, and "Export" downloads
     ``corrections.csv``. When not one of the scans to review loads (other than those
     ``read`` could not open either), :class:`~cheque_reader.errors.UsageError` is raised
@@ -294,16 +298,21 @@ def write_review_page(
     for n, it in enumerate(items, 1):
         it["id"] = n
         it["crop"] = None
-        image = _load_page_image(root / it["source"], it["page"], cache) if it["source"] else None
+        page = _load_page(root / it["source"], it["page"], cache) if it["source"] else None
         if it["source"] and it["status"] != STATUS_ERROR:
             tried.append(it["source"])
-            loaded += image is not None
-        if image is None:
+            loaded += page is not None
+        if page is None:
             continue
+        image, zoom = page.image, 1.0
         if it["field"] is not None:
-            x, y, w, h = it["field"]
-            crop = image[max(y, 0) : y + h, max(x, 0) : x + w]
-            scale = 1.0
+            # the field as read (upright, deskewed): the digit boxes are in its pixels
+            field = locate.refind_field(page, BBox(*it["field"]), it["layout"])
+            if field is not None:
+                crop, zoom = field.image, field.zoom
+            else:  # a .toml layout's field: the box as it lies on the page
+                x, y, w, h = it["field"]
+                crop = image[max(y, 0) : y + h, max(x, 0) : x + w]
         else:  # no field: show the whole page, scaled down
             import cv2
 
@@ -330,10 +339,10 @@ def write_review_page(
                 "label": b["label"],
                 "confidence": b["confidence"],
                 "colour": _box_colour(b["confidence"]),
-                "left": round(100 * b["x"] / cw, 3),
-                "top": round(100 * b["y"] / ch, 3),
-                "width": round(100 * b["w"] / cw, 3),
-                "height": round(100 * b["h"] / ch, 3),
+                "left": round(100 * zoom * b["x"] / cw, 3),
+                "top": round(100 * zoom * b["y"] / ch, 3),
+                "width": round(100 * zoom * b["w"] / cw, 3),
+                "height": round(100 * zoom * b["h"] / ch, 3),
             }
             for b in it["boxes"]
         ]

@@ -320,3 +320,62 @@ def test_review_reasons_codes():
     assert review_reasons("no_digits") == ("segmentation",)
     assert review_reasons("ok", confidence=0.9, threshold=0.9) == ()
     assert review_reasons("ok", confidence=0.89, threshold=0.9, segmentation_ok=False) == ("low_confidence", "segmentation")
+
+
+@pytest.fixture(scope="module")
+def turned_reads(tmp_path_factory):
+    """A sample cheque as scanned, upside down and turned 8 degrees, read with its digit boxes."""
+    from pathlib import Path
+
+    from cheque_reader.batch import read_folder
+    from cheque_reader.config import ReadOptions
+
+    tmp = tmp_path_factory.mktemp("turned")
+    scans = tmp / "scans"
+    scans.mkdir()
+    img = cv2.imread(str(Path(__file__).resolve().parent.parent / "samples" / "cheque_01.png"), cv2.IMREAD_GRAYSCALE)
+    h, w = img.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), 8, 1.0)
+    for name, page in [("a_upright.png", img), ("b_upside_down.png", img[::-1, ::-1]),
+                       ("c_turned.png", cv2.warpAffine(img, turn, (w, h), borderValue=255))]:
+        cv2.imwrite(str(scans / name), np.ascontiguousarray(page))
+    results = read_folder([scans], options=ReadOptions(workers=1), digits_output=tmp / "d.csv")
+    from cheque_reader.review import load_digits
+
+    return tmp, scans, results, load_digits(tmp / "d.csv")
+
+
+def _ink_in_boxes(page_html: str, crop: np.ndarray, item: int) -> list[float]:
+    """The share of dark pixels inside each digit box the page draws on item ``item``'s crop."""
+    section = re.search(rf'<section class="item" id="item-{item}".*?</section>', page_html, re.S).group(0)
+    shares = []
+    for left, top, width, height in re.findall(
+            r'class="box" style="left: ([\d.]+)%; top: ([\d.]+)%; width: ([\d.]+)%; height: ([\d.]+)%', section):
+        ch, cw = crop.shape
+        x0, y0 = int(float(left) * cw / 100), int(float(top) * ch / 100)
+        x1, y1 = int((float(left) + float(width)) * cw / 100), int((float(top) + float(height)) * ch / 100)
+        shares.append(float((crop[y0:y1, x0:x1] < 128).mean()))
+    return shares
+
+
+def test_upside_down_and_turned_pages_show_the_field_upright_with_its_boxes_on_the_digits(turned_reads):
+    tmp, scans, results, digits = turned_reads
+    assert results["status"].tolist() == ["ok"] * 3
+    assert len(set(results["digits"])) == 1  # the same amount read from all three
+    page = write_review_page(results, tmp / "review", digits=digits, image_root=scans, everything=True)
+    text = page.read_text(encoding="utf-8")
+    ids = {s: int(i) for i, s in re.findall(r'id="item-(\d+)".*?<span class="src">([^<]+)</span>', text, re.S)}
+    crops = {s: cv2.imread(str(tmp / "review" / "crops" / f"item-{i:05d}.png"), cv2.IMREAD_GRAYSCALE)
+             for s, i in ids.items()}
+    upright = crops["a_upright.png"]
+    # the upside-down page's crop is the upright field, not that field turned over
+    flipped = crops["b_upside_down.png"]
+    assert flipped.shape == upright.shape
+    ink_by_column = [(c < 128).sum(axis=0) for c in (upright, flipped)]
+    assert np.corrcoef(*ink_by_column)[0, 1] > 0.5 > np.corrcoef(ink_by_column[0], ink_by_column[1][::-1])[0, 1]
+    # every digit box lies on ink, on every page, as on the upright page
+    n = len(results["digits"].iloc[0])
+    for source, i in ids.items():
+        shares = _ink_in_boxes(text, crops[source], i)
+        assert len(shares) == n, source
+        assert min(shares) > 0.08, (source, shares)
