@@ -1,7 +1,8 @@
 """Fine-tune the digit classifier on a reviewer's corrections: read, review, correct, read better.
 
 For every corrected page, the pipeline's image stages are run again on the amount field
-the results name (the field box cut from the scan, read as ``layout="field"``); the
+the results name (the field found again at that box, deskewed and turned upright as ``read``
+read it, :func:`~cheque_reader.locate.refind_field`, read as ``layout="field"``); the
 digits the pipeline chose are labelled with the corrected digit string when their
 count matches it (pages where it does not are skipped: the segmentation, not the
 classifier, was wrong there). The base LeNet-5 is then trained a few epochs on those
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .config import BACKGROUND_VALUE, INPUT_SIZE, ReadOptions
-from .types import STATUS_OK, Page
+from .types import STATUS_OK, BBox, Page
 
 log = logging.getLogger("cheque_reader")
 
@@ -72,7 +73,7 @@ def collect_digits(
     options: ReadOptions | None = None,
 ) -> CorrectionDigits:
     """Cut and label the digits of the corrected pages (see the module docstring)."""
-    from . import io
+    from . import io, locate
     from .pipeline import classify_pages, finish_page, get_classifier, prepare_page
 
     options = (options or ReadOptions()).replace(layout="field")
@@ -106,16 +107,21 @@ def collect_digits(
         if path not in cache:
             cache.clear()
             try:
-                cache[path] = {p.page: p.image for p in io.load_pages(path, options)}
+                cache[path] = {p.page: p for p in io.load_pages(path, options)}
             except Exception as exc:
                 log.warning("finetune: cannot load %s: %s", path, exc)
                 cache[path] = {}
-        image = cache[path].get(page)
-        if image is None:
+        scan = cache[path].get(page)
+        if scan is None:
             skip("scan not readable")
             continue
         x, y, w, h = (int(v) for v in box)
-        crop = np.ascontiguousarray(image[max(y, 0) : y + h, max(x, 0) : x + w])
+        # the field as read: an upside-down or turned page's box holds its digits upside down or aslant
+        found = locate.refind_field(scan, BBox(x, y, w, h), str(r.get("layout") or ""))
+        if found is not None:
+            crop = found.image
+        else:  # a .toml layout's field: the box as it lies on the page
+            crop = np.ascontiguousarray(scan.image[max(y, 0) : y + h, max(x, 0) : x + w])
         prepared = prepare_page(Page(src, page, crop), options)
         preds = classify_pages([prepared], classifier)[0].predictions
         if prepared.status != STATUS_OK or preds is None:

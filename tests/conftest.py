@@ -67,3 +67,25 @@ def png_header_only(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="session")
+def turned_reads(tmp_path_factory):
+    """A sample cheque as scanned, upside down and turned 8 degrees, read with its digit boxes."""
+    from pathlib import Path
+
+    from cheque_reader.batch import read_folder
+    from cheque_reader.config import ReadOptions
+    from cheque_reader.review import load_digits
+
+    tmp = tmp_path_factory.mktemp("turned")
+    scans = tmp / "scans"
+    scans.mkdir()
+    img = cv2.imread(str(Path(__file__).resolve().parent.parent / "samples" / "cheque_01.png"), cv2.IMREAD_GRAYSCALE)
+    h, w = img.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), 8, 1.0)
+    for name, page in [("a_upright.png", img), ("b_upside_down.png", img[::-1, ::-1]),
+                       ("c_turned.png", cv2.warpAffine(img, turn, (w, h), borderValue=255))]:
+        cv2.imwrite(str(scans / name), np.ascontiguousarray(page))
+    results = read_folder([scans], options=ReadOptions(workers=1), digits_output=tmp / "d.csv")
+    return tmp, scans, results, load_digits(tmp / "d.csv")

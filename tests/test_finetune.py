@@ -137,3 +137,22 @@ def test_cli_finetune_reads_jsonl_and_parquet_results(corrected, tmp_path):
                                         "-o", str(tmp_path / f"{name}.pt"), "--epochs", "1"])
         assert res.exit_code == 0, res.output
         assert DigitClassifier(model_path=str(tmp_path / f"{name}.pt")).metadata["finetune"]["digits"] > 0
+
+
+def test_collect_digits_cuts_upside_down_and_turned_pages_upright(turned_reads):
+    """The digits of an upside-down or turned page are cut from the field as read, upright, so that
+    each gets its own corrected label (the raw page box held them upside down: a '6' labelled '1')."""
+    tmp, scans, results, _ = turned_reads
+    corrections = pd.DataFrame({"source": results["source"], "page": 1, "digits": results["digits"]})
+    clf = DigitClassifier()
+    cut = {s: collect_digits(corrections[corrections["source"] == s], results, image_root=scans, classifier=clf)
+           for s in results["source"]}
+    upright = cut["a_upright.png"]
+    assert upright.n_pages == 1 and len(upright.y) == len(results["digits"].iloc[0])
+    for source in ("b_upside_down.png", "c_turned.png"):
+        data = cut[source]
+        assert data.y.tolist() == upright.y.tolist(), source
+        # the same digits, in the same order, as the base model sees them on the upright page
+        assert clf.predict_tensors(data.x).labels.tolist() == clf.predict_tensors(upright.x).labels.tolist(), source
+    flipped = cut["b_upside_down.png"].x
+    assert np.abs(flipped - upright.x).mean() < np.abs(flipped[::-1, :, ::-1, ::-1] - upright.x).mean()

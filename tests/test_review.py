@@ -322,29 +322,6 @@ def test_review_reasons_codes():
     assert review_reasons("ok", confidence=0.89, threshold=0.9, segmentation_ok=False) == ("low_confidence", "segmentation")
 
 
-@pytest.fixture(scope="module")
-def turned_reads(tmp_path_factory):
-    """A sample cheque as scanned, upside down and turned 8 degrees, read with its digit boxes."""
-    from pathlib import Path
-
-    from cheque_reader.batch import read_folder
-    from cheque_reader.config import ReadOptions
-
-    tmp = tmp_path_factory.mktemp("turned")
-    scans = tmp / "scans"
-    scans.mkdir()
-    img = cv2.imread(str(Path(__file__).resolve().parent.parent / "samples" / "cheque_01.png"), cv2.IMREAD_GRAYSCALE)
-    h, w = img.shape
-    turn = cv2.getRotationMatrix2D((w / 2, h / 2), 8, 1.0)
-    for name, page in [("a_upright.png", img), ("b_upside_down.png", img[::-1, ::-1]),
-                       ("c_turned.png", cv2.warpAffine(img, turn, (w, h), borderValue=255))]:
-        cv2.imwrite(str(scans / name), np.ascontiguousarray(page))
-    results = read_folder([scans], options=ReadOptions(workers=1), digits_output=tmp / "d.csv")
-    from cheque_reader.review import load_digits
-
-    return tmp, scans, results, load_digits(tmp / "d.csv")
-
-
 def _ink_in_boxes(page_html: str, crop: np.ndarray, item: int) -> list[float]:
     """The share of dark pixels inside each digit box the page draws on item ``item``'s crop."""
     section = re.search(rf'<section class="item" id="item-{item}".*?</section>', page_html, re.S).group(0)
