@@ -197,7 +197,8 @@ def read_folder(
         engine.close()
         raise
     engine.skip_pages(sink.done)
-    annotator = _Annotator(annotate_dir) if annotate_dir else None
+    # on resume the new rows follow the kept ones: their pictures are numbered on from there
+    annotator = _Annotator(annotate_dir, first_row=len(sink.done) + 1) if annotate_dir else None
     try:
         for result in engine.run():
             if digits_sink is not None and result.digit_reads:
@@ -677,13 +678,15 @@ def _any_x937(files: Sequence[cio.InputFile]) -> bool:
 
 
 class _Annotator:
-    def __init__(self, folder):
+    """One PNG per decoded page, named by its row number in the output (from ``first_row``)."""
+
+    def __init__(self, folder, first_row: int = 1):
         self.folder = Path(folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot create the annotation folder {folder}: {exc.strerror or exc}") from exc
-        self.n = 0
+        self.n = first_row - 1
 
     def write(self, result) -> None:
         import cv2

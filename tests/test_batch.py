@@ -418,3 +418,22 @@ def test_every_output_format_gives_the_frame_of_a_run_in_memory(ugly, tmp_path):
     for suffix in ("csv", "jsonl"):
         written = batch.read_folder([ugly], options=FIELD, output=tmp_path / f"r.{suffix}")
         pd.testing.assert_frame_equal(no_elapsed(written), memory, obj=suffix)   # values and dtypes
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_annotations_of_a_resumed_run_are_named_by_their_row_in_the_output(tmp_path, suffix):
+    root = tmp_path / "in"
+    root.mkdir()
+    for i, text in enumerate(["305", "72", "418", "96"]):
+        cv2.imwrite(str(root / f"f{i}.png"), field_image(text, i))
+    out, ann = tmp_path / f"r.{suffix}", tmp_path / "ann"
+    batch.read_folder([root], options=FIELD, output=out)
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text("".join(lines[: (3 if suffix == "csv" else 2)]))  # a run stopped after two pages
+    df = batch.read_folder([root], options=FIELD, output=out, resume=True, annotate_dir=ann)
+    names = sorted(p.name for p in ann.iterdir())
+    assert len(names) == 2
+    for name in names:  # NNNNNN is the picture's row in the output, as read --help says
+        row = df.iloc[int(name[:6]) - 1]
+        assert name == f"{int(name[:6]):06d}_{Path(row['source']).stem}_p{row['page']}.png"
+    assert names == ["000003_f2_p1.png", "000004_f3_p1.png"]
