@@ -343,6 +343,8 @@ def finetune(corrections, results_csv, output, image_root, base_model, epochs, s
           --images scans/ -o model.pt
       cheque-reader read scans/ --model model.pt -o results2.csv
     """
+    import json
+
     from .finetune import finetune as run_finetune
     from .report import read_results
     from .review import load_corrections
@@ -357,6 +359,12 @@ def finetune(corrections, results_csv, output, image_root, base_model, epochs, s
     except ChequeReaderError as exc:
         _fail(exc)
     click.echo(str(out))
+    try:  # what it learnt from: the corrections it could not use are said, not only logged
+        from .finetune import summary
+
+        click.echo(summary(json.loads(Path(out).with_suffix(".json").read_text())), err=True)
+    except (OSError, ValueError):
+        pass
 
 
 class _ProgressBar:

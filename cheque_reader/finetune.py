@@ -333,12 +333,38 @@ def finetune(
         finetune_field_reader(list(data.fields), list(data.field_digits), base_reader, reader_out,
                               epochs=epochs, lr=lr, seed=seed)
         side["field_reader"] = reader_out.name
+        side["finetune"]["field_reader_fields"] = len(data.fields)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(weights)
     tmp.replace(out)
     side_path = out.with_suffix(".json")
     side_path.write_text(json.dumps(side, indent=1) + "\n")
     return out
+
+
+def summary(side: dict) -> str:
+    """One line on what a fine-tuning learnt from, from its sidecar's ``finetune`` entry (``side``
+    is the sidecar): how many corrected pages gave digits, why the others did not, how many
+    fields the field reader learnt from (it needs no cut), and the held-out digit accuracy
+    before and after when pages were held out.
+
+    >>> summary({"finetune": {"corrected_pages": 26, "pages_used": 2, "digits": 12,
+    ...                       "pages_skipped": {"digit count differs": 24}, "metrics": {}}})
+    'fine-tuned on 12 digits from 2 of 26 corrected pages; not used: digit count differs 24'
+    """
+    f = side.get("finetune", {})
+    line = (f"fine-tuned on {f.get('digits', 0)} digits from {f.get('pages_used', 0)} of "
+            f"{f.get('corrected_pages', 0)} corrected pages")
+    skipped = f.get("pages_skipped") or {}
+    if skipped:
+        line += "; not used: " + ", ".join(f"{why} {n}" for why, n in skipped.items())
+    if f.get("field_reader_fields"):
+        line += f"; the field reader on {f['field_reader_fields']} fields"
+    m = f.get("metrics") or {}
+    if "holdout_digit_accuracy_after" in m:
+        line += (f"; held-out digits right {100 * m['holdout_digit_accuracy_before']:.1f}% -> "
+                 f"{100 * m['holdout_digit_accuracy_after']:.1f}% ({m.get('holdout_digits', 0)} digits)")
+    return line
 
 
 def finetune_field_reader(

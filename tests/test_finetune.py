@@ -116,7 +116,14 @@ def test_cli_finetune(corrected, tmp_path):
             "--images", str(tmp), "-o", str(tmp_path / "m.pt"), "--epochs", "1"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    assert DigitClassifier(model_path=str(tmp_path / "m.pt")).metadata["finetune"]["epochs"] == 1
+    meta = DigitClassifier(model_path=str(tmp_path / "m.pt")).metadata["finetune"]
+    assert meta["epochs"] == 1
+    # the path on stdout; on stderr, how many of the corrected pages it learnt from, and why not the rest
+    assert res.stdout.strip() == str(tmp_path / "m.pt")
+    assert (f"fine-tuned on {meta['digits']} digits from {meta['pages_used']} of {len(corrections)} corrected pages"
+            in res.stderr)
+    assert "not used: no result row 1" in res.stderr
+    assert f"the field reader on {meta['field_reader_fields']} fields" in res.stderr
     corrections.iloc[-1:].to_csv(tmp_path / "none.csv", index=False)
     res = CliRunner().invoke(main, args[:2] + [str(tmp_path / "none.csv")] + args[3:])
     assert res.exit_code == 2 and "no usable corrected digits" in res.output
