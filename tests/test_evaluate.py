@@ -354,3 +354,30 @@ def test_two_truth_rows_for_one_page_are_refused(four):
     twice = pd.concat([truth, truth.iloc[[1]].assign(amount_string="0600")], ignore_index=True)
     with pytest.raises(ValueError, match="more than one row for b.png page 1"):
         evaluate_results(res, twice, truth_source="file", truth_digits="amount_string")
+
+
+def test_plot_legend_and_read_shares_cover_no_data():
+    """Reads right at low confidence make tall bars at the left of the reliability diagram, where its
+    legend used to sit (hiding a bar and its count); the shares read at each error target sat in a
+    box over the risk-coverage curve's top left."""
+    from cheque_reader.evaluate import evaluation_figure
+
+    conf = [0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 0.97, 0.99]
+    right = [True, True, True, True, False, True, True, False, True, True, True, False]
+    res = results_frame([[f"p{i}.png", 1, "12", c, "false", 0, 0, 10, 10] for i, c in enumerate(conf)])
+    truth = pd.DataFrame({"file": [f"p{i}.png" for i in range(len(conf))],
+                          "amount_string": ["12" if ok else "13" for ok in right]})
+    rep = evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
+    fig = evaluation_figure(rep)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax1, ax2 = fig.axes
+    legend = ax2.get_legend().get_window_extent(renderer)
+    data = [b.get_window_extent(renderer) for b in ax2.patches] + \
+           [t.get_window_extent(renderer) for t in ax2.texts]
+    assert len(ax2.patches) >= 8 and ax2.texts
+    assert not any(legend.overlaps(d) for d in data)
+    # the shares are written, and outside the risk-coverage axes
+    notes = [t for t in ax1.texts if "read automatically" in t.get_text()]
+    assert notes and "at 1%" in notes[0].get_text()
+    assert not notes[0].get_window_extent(renderer).overlaps(ax1.get_window_extent(renderer))
