@@ -46,6 +46,13 @@ def _text(img: np.ndarray, s: str, org: tuple[int, int], color, scale: float = 0
     cv2.putText(img, s, org, _FONT, scale, color, thick, cv2.LINE_AA)
 
 
+#: Height of the footer: the read, and under it the legend of the colours.
+FOOTER = 60
+
+#: The legend: what each colour drawn means.
+LEGEND = (("field found", _GREEN), ("digit: label confidence", _BLUE), ("separator", _ORANGE),
+          ("cut between pieces", _RED), ("other candidate", _GRAY))
+
 #: Height of the strip under the enlarged field that holds the labels, in two rows.
 LABEL_STRIP = 60
 
@@ -77,7 +84,7 @@ def annotate_page(
     Top: the page with the found field (green). Below it: the field enlarged, every
     candidate in light grey, the primitive cuts in red, the chosen digits in blue with
     their label and confidence, the chosen separators in orange; last, a line with the
-    status, the digits, the text and the string confidence.
+    status, the digits, the text and the string confidence, and the legend of the colours.
     """
     page, _ = _fit(_bgr(page_image), OUT_WIDTH)
     s_page = OUT_WIDTH / max(1, page_image.shape[1])
@@ -112,10 +119,15 @@ def annotate_page(
                 cv2.rectangle(big, (x0, y0), (x1, y1), _ORANGE, 2)
                 _text(big, c.kind, rows.place(c.kind, x0, 0.7, 2), _ORANGE, 0.7, 2)
         parts.append(big)
-    footer = np.full((36, OUT_WIDTH, 3), 255, np.uint8)
+    footer = np.full((FOOTER, OUT_WIDTH, 3), 255, np.uint8)
     msg = f"{result.status}  digits={result.digits or '-'}  text={result.text or '-'}  conf={result.confidence:.3f}"
     if result.review_reasons:
         msg += "  review: " + ",".join(result.review_reasons)
     _text(footer, msg, (8, 24), (0, 0, 0), 0.6, 1)
+    x = 8
+    for words, colour in LEGEND:  # what the colours mean: a swatch of each, and its words
+        cv2.rectangle(footer, (x, 40), (x + 14, 52), colour, -1)
+        _text(footer, words, (x + 20, 51), (60, 60, 60), 0.45, 1)
+        x += 20 + cv2.getTextSize(words, _FONT, 0.45, 1)[0][0] + 22
     parts.append(footer)
     return np.vstack(parts)

@@ -30,7 +30,7 @@ def test_picture_of_a_read():
     green = (top[:, :, 1] > 150) & (top[:, :, 0] < 60) & (top[:, :, 2] < 60)
     assert green[95:105, 690:960].any()
     # the field part has the blue digit boxes (BGR blue channel high, red low)
-    bottom = pic[400:-36]
+    bottom = pic[400:-annotate.FOOTER]
     blue = (bottom[:, :, 0] > 150) & (bottom[:, :, 2] < 60)
     assert blue.sum() > 100
 
@@ -40,7 +40,7 @@ def test_no_field():
     res = ChequeResult("x.png", 1, "no_field", review_reasons=("no_field",))
     pic = annotate.annotate_page(page, res, None, (), ())
     assert pic.shape[1] == annotate.OUT_WIDTH
-    assert pic.shape[0] == round(120 * annotate.OUT_WIDTH / 300) + 36
+    assert pic.shape[0] == round(120 * annotate.OUT_WIDTH / 300) + annotate.FOOTER
 
 
 def test_labels_of_close_boxes_go_to_two_rows_and_far_ones_stay_in_the_first():
@@ -52,3 +52,13 @@ def test_labels_of_close_boxes_go_to_two_rows_and_far_ones_stay_in_the_first():
     far = rows.place("7 0.90", 400, 0.55, 1)
     assert first[1] != close[1] and far[1] == first[1]
     assert all(200 - LABEL_STRIP < y <= 200 for _, y in (first, close, far))   # inside the strip
+
+
+def test_footer_has_a_legend_of_every_colour_drawn():
+    page = np.full((120, 300), 255, np.uint8)
+    pic = annotate.annotate_page(page, ChequeResult("x.png", 1, "no_field"), None, (), ())
+    footer = pic[-annotate.FOOTER:].reshape(-1, 3).astype(int)
+    names = [words for words, _ in annotate.LEGEND]
+    assert any("field" in n for n in names) and any("separator" in n for n in names) and any("cut" in n for n in names)
+    for words, colour in annotate.LEGEND:  # a swatch of each colour in the footer
+        assert (np.abs(footer - np.array(colour)).max(axis=1) == 0).sum() >= 100, words
