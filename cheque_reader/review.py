@@ -153,6 +153,25 @@ def _box_colour(confidence: float) -> str:
     return BOX_COLOURS[-1][1]
 
 
+def _box_legend() -> list[tuple[str, str]]:
+    """The review page's legend of :data:`BOX_COLOURS`: ``(words, colour)``, surest first.
+
+    >>> _box_legend()
+    [('0.90 or more', '#1a7f37'), ('0.50 to 0.90', '#d97706'), ('below 0.50', '#d1242f')]
+    """
+    out, above = [], None
+    for lo, colour in BOX_COLOURS:
+        if above is None:
+            words = f"{lo:.2f} or more"
+        elif lo > 0:
+            words = f"{lo:.2f} to {above:.2f}"
+        else:
+            words = f"below {above:.2f}"
+        out.append((words, colour))
+        above = lo
+    return out
+
+
 def _truthy(value) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -367,6 +386,7 @@ def write_review_page(
         reasons=reasons_present,
         n_results=len(results),
         everything=everything,
+        legend=_box_legend() if any(it.get("box_css") for it in items) else (),
         store_key="cheque-reader-review:" + hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16],
     )
     page = out / "index.html"

@@ -356,3 +356,17 @@ def test_upside_down_and_turned_pages_show_the_field_upright_with_its_boxes_on_t
         shares = _ink_in_boxes(text, crops[source], i)
         assert len(shares) == n, source
         assert min(shares) > 0.08, (source, shares)
+
+
+def test_page_explains_the_box_colours_when_it_draws_boxes(run):
+    from cheque_reader.review import BOX_COLOURS
+
+    tmp, scans, results, digits = run
+    text = write_review_page(results, tmp / "review", digits=digits, image_root=scans).read_text(encoding="utf-8")
+    legend = re.search(r'<span class="keys legend">(.*?)</span>\s*</header>', text, re.S)
+    assert legend, "no legend of the box colours"
+    for lo, colour in BOX_COLOURS:  # each colour drawn is named, with its confidence range
+        assert f"border-color: {colour}" in legend.group(1)
+    assert "0.90 or more" in legend.group(1) and "below 0.50" in legend.group(1)
+    without = write_review_page(results, tmp / "review2", image_root=scans).read_text(encoding="utf-8")
+    assert 'class="keys legend"' not in without  # no boxes drawn, nothing to explain
