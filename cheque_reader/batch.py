@@ -199,12 +199,14 @@ def read_folder(
     engine.skip_pages(sink.done)
     # on resume the new rows follow the kept ones: their pictures are numbered on from there
     annotator = _Annotator(annotate_dir, first_row=len(sink.done) + 1) if annotate_dir else None
+    n_now = 0
     try:
         for result in engine.run():
             if digits_sink is not None and result.digit_reads:
                 for row in digit_rows(result):
                     digits_sink.write(row)
             sink.write(result_row(result))
+            n_now += 1
             if annotator is not None:
                 annotator.write(result)
         sink.close()
@@ -215,7 +217,36 @@ def read_folder(
         if digits_sink is not None:
             digits_sink.abort()
         raise
-    return sink.frame()
+    df = sink.frame()
+    df.attrs["pages_read_now"] = n_now  # the rest were kept from an earlier run (resume)
+    if resume and len(df) > n_now:
+        _warn_kept_other_models(output, df["model"].iloc[: len(df) - n_now], _run_model_ids(engine.classifier, options))
+    return df
+
+
+def _run_model_ids(classifier, options: ReadOptions) -> set[str]:
+    """The ``model`` values this run's rows can hold: the classifier's id, alone (no field read) or
+    with the field reader's."""
+    from .pipeline import get_field_reader
+
+    ids = {classifier.model_id}
+    reader = get_field_reader(options)
+    if reader is not None:
+        ids.add(f"{classifier.model_id}+{reader.model_id}")
+    return ids
+
+
+def _warn_kept_other_models(output, kept_models, run_models: set[str]) -> None:
+    """Warn when ``--resume`` kept rows read with other models (or backends) than this run's.
+
+    >>> _warn_kept_other_models("r.csv", pd.Series(["m1+s1", "m1", ""]), {"m1", "m1+s1"})  # the same: silent
+    """
+    counts = pd.Series(kept_models).astype("string").fillna("")
+    other = counts[(counts != "") & ~counts.isin(run_models)].value_counts()
+    if len(other):
+        log.warning("--resume kept %d rows of %s read with %s, not with this run's model %s: they are not "
+                    "read again; read without --resume to have every page read with it",
+                    int(other.sum()), output, ", ".join(other.index), max(run_models, key=len))
 
 
 # --------------------------------------------------------------------------------------------

@@ -195,7 +195,10 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
                          "files ('cheque-reader -v read ...' names the others)"))
     n_review = int((df["needs_review"] == "true").sum()) if n else 0
     n_error = int((df["status"] == "error").sum()) if n else 0
-    click.echo(f"{n} pages read into {output}: {n - n_review} accepted, {n_review} need review ({n_error} errors)"
+    now = df.attrs.get("pages_read_now", n)
+    where = (f"{n} pages read into {output}" if now == n else
+             f"{n} pages in {output} ({now} read now, {n - now} kept from the earlier run by --resume)")
+    click.echo(f"{where}: {n - n_review} accepted, {n_review} need review ({n_error} errors)"
                + _reason_counts(df), err=True)
     sys.exit(EXIT_NEEDS_ATTENTION if n_review else EXIT_OK)
 

@@ -262,3 +262,36 @@ def sdnn_weights_shipped() -> bool:
     from cheque_reader import sdnn
 
     return sdnn.default_sdnn_path().is_file()
+
+
+def test_resume_says_how_many_pages_it_read_and_warns_of_rows_kept_from_another_model(tmp_path, caplog):
+    import cv2
+
+    from conftest import printed_field
+
+    folder = tmp_path / "fields"
+    folder.mkdir()
+    for i, text in enumerate(["305", "72", "418"]):
+        cv2.imwrite(str(folder / f"f{i}.png"), printed_field(text))
+    out = tmp_path / "r.csv"
+    args = ["read", str(folder), "--layout", "field", "-o", str(out), "--workers", "1", "--no-progress"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code in (0, 1), first.output
+    assert "3 pages read into" in first.output
+    # an earlier run, stopped after its first page, read with another model (before a fine-tuning)
+    df = read_results(out)
+    df.loc[:0, "model"] = "lenet5-v0-old"
+    df.iloc[:1].to_csv(out, index=False)
+    again = CliRunner().invoke(main, args + ["--resume"])
+    assert again.exit_code in (0, 1), again.output
+    assert "3 pages in" in again.output and "(2 read now, 1 kept from the earlier run by --resume)" in again.output
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("kept 1 rows" in m and "lenet5-v0-old" in m and "without --resume" in m for m in warned), warned
+    # resumed again, with every page done by this model: no warning, nothing read
+    caplog.clear()
+    df = read_results(out)
+    df["model"] = df["model"].iloc[-1]
+    df.to_csv(out, index=False)
+    done = CliRunner().invoke(main, args + ["--resume"])
+    assert "(0 read now, 3 kept from the earlier run by --resume)" in done.output
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
