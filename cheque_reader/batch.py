@@ -184,7 +184,7 @@ def read_folder(
     check_outputs(output, digits_output, resume=resume)
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    files = cio.iter_inputs(list(inputs))
+    files = _outside(cio.iter_inputs(list(inputs)), annotate_dir)
     columns = list(RESULT_COLUMNS) + (list(X937_COLUMNS) if _any_x937(files) else [])
     engine = _Engine(files, options, progress=progress, classifier=classifier,
                      executor=executor, want_images=bool(annotate_dir))
@@ -222,6 +222,19 @@ def read_folder(
     if resume and len(df) > n_now:
         _warn_kept_other_models(output, df["model"].iloc[: len(df) - n_now], _run_model_ids(engine.classifier, options))
     return df
+
+
+def _outside(files: list, annotate_dir) -> list:
+    """``files`` less those in ``annotate_dir``: the pictures of an earlier run (or of this one, on
+    ``--resume``) annotated into the folder being read are not cheques to read."""
+    if not annotate_dir:
+        return files
+    folder = Path(annotate_dir).resolve()
+    kept = [f for f in files if not Path(f.path).resolve().is_relative_to(folder)]
+    if len(kept) < len(files):
+        log.warning("%d files in the --annotate folder %s left out of the inputs (pictures of a read, not cheques)",
+                    len(files) - len(kept), annotate_dir)
+    return kept
 
 
 def _run_model_ids(classifier, options: ReadOptions) -> set[str]:

@@ -437,3 +437,19 @@ def test_annotations_of_a_resumed_run_are_named_by_their_row_in_the_output(tmp_p
         row = df.iloc[int(name[:6]) - 1]
         assert name == f"{int(name[:6]):06d}_{Path(row['source']).stem}_p{row['page']}.png"
     assert names == ["000003_f2_p1.png", "000004_f3_p1.png"]
+
+
+def test_pictures_of_an_annotate_folder_inside_the_input_folder_are_not_read(tmp_path, caplog):
+    root = tmp_path / "scans"
+    root.mkdir()
+    for i, text in enumerate(["305", "72"]):
+        cv2.imwrite(str(root / f"f{i}.png"), field_image(text, i))
+    out, ann = tmp_path / "r.csv", root / "annotated"
+    first = batch.read_folder([root], options=FIELD, output=out, annotate_dir=ann)
+    assert len(list(ann.iterdir())) == 2
+    again = batch.read_folder([root], options=FIELD, output=out, annotate_dir=ann)
+    assert again["source"].tolist() == first["source"].tolist() == ["f0.png", "f1.png"]
+    assert "2 files in the --annotate folder" in caplog.text
+    # resumed: nothing left to read, the pictures are no new pages
+    resumed = batch.read_folder([root], options=FIELD, output=out, annotate_dir=ann, resume=True)
+    assert resumed.attrs["pages_read_now"] == 0 and len(resumed) == 2
