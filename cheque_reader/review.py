@@ -294,9 +294,9 @@ def write_review_page(
     (``source`` as in the results; ``image_root`` defaults to the current folder).
     Digit boxes from ``digits`` (``digits.csv``) are in the pixels of the field as read:
     deskewed and turned upright (:func:`~cheque_reader.locate.refind_field`), which is what
-    the crop shows; a ``.toml`` layout's field, not found again, is shown as it lies on the page. The page works offline from ``file://``: Enter
-    accepts the typed digits and moves on, Tab moves on, and "Export" downloads
-    ``corrections.csv``. When not one of the scans to review loads (other than those
+    the crop shows; a ``.toml`` layout's field, not found again, is shown as it lies on
+    the page. The page works offline from ``file://``: Enter accepts the typed digits and
+    moves on, Tab moves on, and "Export" downloads ``corrections.csv``. When not one of the scans to review loads (other than those
     ``read`` could not open either), :class:`~cheque_reader.errors.UsageError` is raised
     and no page is written: ``image_root`` is most likely not the folder they were read from.
     """
