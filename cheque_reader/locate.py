@@ -2,7 +2,8 @@
 
 A layout gives a prior rectangle for the field, relative to the cheque (fractions of
 its width and height). The page is searched for the cheque (a scanner bed around it is
-cropped away), deskewed, and tried upright and upside down; near the prior the printed
+cropped away), deskewed, and tried upright and upside down (a page taller than wide, a cheque
+standing on its side, also turned a quarter either way); near the prior the printed
 box is looked for (long horizontal and vertical lines forming a rectangle). When no box
 is found the prior rectangle itself is returned with a low score.
 
@@ -477,9 +478,7 @@ def _cheque_small(small: np.ndarray, k: int) -> tuple[np.ndarray, float] | None:
         angle -= 180
     while angle <= -90:
         angle += 180
-    if abs(angle) > 45:
-        return None  # a cheque standing on its side is not handled
-    return corners, float(angle)
+    return corners, float(angle)  # beyond 45 degrees either way: the cheque stands on its side
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,7 +633,8 @@ class _View:
 
 def _cheque_views(page: Page, shrunk: tuple[np.ndarray, int]) -> list[_View]:
     """Deskewed upright and upside-down views of the cheque, shrunk (see :data:`WORK_MAX_SIDE`).
-    ``shrunk`` is ``_shrink(page.image)``.
+    ``shrunk`` is ``_shrink(page.image)``. A page taller than wide (a cheque standing on its side,
+    with no EXIF orientation to say so) is also viewed turned a quarter, both ways.
 
     Only the shrunk page is ever resampled: the field alone is cropped at full resolution.
     """
@@ -653,11 +653,24 @@ def _cheque_views(page: Page, shrunk: tuple[np.ndarray, int]) -> list[_View]:
         rest = _skew_small(_warp(mean, _compose(shift, m), (inside.w, inside.h)), BED_SKEW_REFINE)
         if abs(rest) >= MIN_DESKEW:
             angle += rest
-    else:
-        angle = _skew_small(mean, MAX_SKEW)
-        if abs(angle) < MIN_DESKEW:
-            angle = 0.0  # not worth resampling the page
-        corners = None
+        return _views_at(small, k, angle, corners)
+    views = _views_at(small, k, _page_skew(mean, 0.0), None)
+    if H > W:
+        views += _views_at(small, k, _page_skew(mean, 90.0), None)
+    return views
+
+
+def _page_skew(mean: np.ndarray, turn: float) -> float:
+    """The angle that straightens the page ``mean`` once turned ``turn`` degrees (0 or 90,
+    anticlockwise): ``turn`` plus its skew, when that is worth resampling for."""
+    skew = _skew_small(np.ascontiguousarray(np.rot90(mean)) if turn else mean, MAX_SKEW)
+    return turn + (skew if abs(skew) >= MIN_DESKEW else 0.0)
+
+
+def _views_at(small: np.ndarray, k: int, angle: float, corners: np.ndarray | None) -> list[_View]:
+    """The upright and upside-down views of ``small`` turned ``angle`` degrees, cropped to the
+    cheque's ``corners`` (shrunk pixels) when it lies on a bed, else to the printed content."""
+    H, W = small.shape
     m, nw, nh = _rotation(W, H, angle)
     crop = BBox(0, 0, nw, nh)
     rotated = None
@@ -667,7 +680,8 @@ def _cheque_views(page: Page, shrunk: tuple[np.ndarray, int]) -> list[_View]:
         # the rotated canvas is larger than the cheque: crop it to the printed content
         rotated = _warp(small, m, (nw, nh))
         content = _content_box(rotated)
-        if content.w >= 0.5 * W and content.h >= 0.5 * H:  # a sparse page keeps the whole canvas
+        tw, th = (H, W) if abs(angle) > 45 else (W, H)
+        if content.w >= 0.5 * tw and content.h >= 0.5 * th:  # a sparse page keeps the whole canvas
             crop = content
     m_view = m.copy()
     m_view[:, 2] -= (crop.x, crop.y)
@@ -733,12 +747,14 @@ def _best_box(page: Page, lay: Layout, views: list[_View]) -> tuple[float, BBox,
     results = []
     for v in views:
         prior = lay.rect(v.image.shape[1], v.image.shape[0])
+        # a page upside down must clearly beat it upright; a cheque standing on its side (turned
+        # a quarter) stands either way alike
+        unlikely = v.flipped and abs(v.angle) <= 45
         found = _find_box(v.image, prior, v.k)
-        if found is None and not v.flipped:
+        if found is None and not unlikely:
             found = _find_box(v.image, prior, v.k, FAINT_BOX_LINE_DARKNESS)
         if found is not None:
-            # an upside-down reading must clearly beat the upright one
-            score = found.score * (0.8 if v.flipped else 1.0)
+            score = found.score * (0.8 if unlikely else 1.0)
             results.append((score, found.box, v))
     if results:
         return max(results, key=lambda r: r[0])
@@ -847,8 +863,11 @@ def find_amount_field(page: Page, layout: str = "auto") -> Field | None:
     # every layout is searched, only the best one's field is cropped
     found = [(LAYOUTS[name], _best_box(page, LAYOUTS[name], views)) for name in AUTO_LAYOUTS]
     if max(f[1][0] for f in found) < AUTO_CLEAR_SCORE:
-        if ink_height(shrunk[0]) >= AUTO_FIELD_INK_HEIGHT:
-            return whole_field(page)  # no printed box, and the ink fills the page: a field crop
+        h, w = page.image.shape
+        if h <= w and ink_height(shrunk[0]) >= AUTO_FIELD_INK_HEIGHT:
+            # no printed box, and the ink fills the page: a field crop (a page standing on its
+            # side is a cheque turned a quarter: its lines of writing stand tall)
+            return whole_field(page)
         found += [(LAYOUTS[name], _best_box(page, LAYOUTS[name], views)) for name in AUTO_MORE_LAYOUTS]
     best, box = max(found, key=lambda f: f[1][0])
     if best.name in ("in-cts", "us"):

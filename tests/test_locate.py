@@ -140,6 +140,28 @@ def test_upside_down_page():
     assert f.image.shape == (f.bbox.h, f.bbox.w)
 
 
+@pytest.mark.parametrize("quarter, skew", [(90.0, 0.0), (-90.0, 0.0), (90.0, 3.0), (-90.0, -4.0)])
+@pytest.mark.parametrize("layout", ["us", "auto"])
+def test_a_cheque_standing_on_its_side_is_turned_upright(quarter, skew, layout):
+    # a portrait scan of a landscape cheque, with no EXIF orientation to say so, either way round
+    page, m = rotate(cheque_page(3), quarter + skew)
+    f = locate.find_amount_field(Page("p", 1, page), layout)
+    assert f.layout == "us"
+    turn = f.angle + (180.0 if f.upside_down else 0.0)  # the turn applied undoes the page's
+    assert abs((turn + quarter + skew + 180) % 360 - 180) < 1.0
+    assert f.bbox.iou(map_box(BOX, m)) > 0.5
+    # the field image is upright and landscape, as the printed box is
+    assert f.image.shape[1] > 2 * f.image.shape[0]
+
+
+def test_a_cheque_standing_on_its_side_on_a_scanner_bed_is_turned_upright():
+    bed = np.full((H + 300, W + 300), 35, np.uint8)
+    bed[150 : 150 + H, 150 : 150 + W] = cheque_page(4)
+    page, m = rotate(bed, -90.0, fill=35)
+    f = locate.find_amount_field(Page("p", 1, page), "auto")
+    assert f.layout == "us" and f.bbox.iou(map_box(BOX.shift(150, 150), m)) > 0.5
+
+
 @pytest.mark.parametrize("angle", [-12.0, 7.0])
 def test_skewed_on_scanner_bed(angle):
     bed = np.full((H + 300, W + 300), 35, np.uint8)   # dark scanner lid
