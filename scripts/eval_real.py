@@ -87,6 +87,20 @@ def _on_bed(image: np.ndarray) -> np.ndarray:
     return cv2.copyMakeBorder(image, 160, 200, 140, 220, cv2.BORDER_CONSTANT, value=(40, 40, 40))
 
 
+def _on_white_page(image: np.ndarray, portrait: bool, angle: float = 0.0) -> np.ndarray:
+    """``image`` scanned on a flatbed with its white lid closed: near the top left of an A4 page
+    (``portrait``) or of a page as wide and twice as high as a letter's landscape half, turned ``angle``."""
+    h, w = image.shape[:2]
+    H, W = (int(1.35 * w), int(1.08 * w)) if portrait else (int(2.1 * h), int(1.25 * w))
+    page = np.full((H, W, 3), 250, np.uint8)
+    y, x = int(0.05 * H), int(0.04 * W)
+    if angle:
+        image = _turned(image, angle, (250, 250, 250))
+        h, w = image.shape[:2]
+    page[y : y + h, x : x + w] = image[: H - y, : W - x]
+    return page
+
+
 def _black_pen(image: np.ndarray) -> np.ndarray:
     """``image`` in gray with the ink darkened to black, as if written with a black pen: the pen
     is then as dark as the printed text (a printed currency sign is no longer darker)."""
@@ -218,6 +232,8 @@ MOVES = {
     "standing on its side (turned 90 degrees clockwise, no EXIF tag)": lambda c: cv2.rotate(c, cv2.ROTATE_90_CLOCKWISE),
     "standing on its other side, turned 3 degrees": lambda c: _turned(cv2.rotate(c, cv2.ROTATE_90_COUNTERCLOCKWISE), 3.0, (255, 255, 255)),
     "on a scanner bed, standing on its side": lambda c: _on_bed(cv2.rotate(c, cv2.ROTATE_90_CLOCKWISE)),
+    "on a white A4 page (a flatbed scanner's white lid)": lambda c: _on_white_page(c, True),
+    "on a white page, turned 4 degrees": lambda c: _on_white_page(c, False, 4.0),
     "on a scanner bed": _on_bed,
     "on a scanner bed, turned -5 degrees": lambda c: _turned(_on_bed(c), -5.0, (40, 40, 40)),
     "on a grainy table (a photo's background)": _on_a_table,

@@ -162,6 +162,21 @@ def test_a_cheque_standing_on_its_side_on_a_scanner_bed_is_turned_upright():
     assert f.layout == "us" and f.bbox.iou(map_box(BOX.shift(150, 150), m)) > 0.5
 
 
+@pytest.mark.parametrize("angle", [0.0, 5.0])
+def test_a_cheque_on_a_white_a4_page_is_found_by_its_content(angle):
+    # a flatbed scan with the white lid closed: the paper (245) hardly differs from the lid (250)
+    cheque, m = rotate(cheque_page(5), angle, fill=250)
+    page = np.full((int(1.41 * W), W + 100, ), 250, np.uint8)
+    page[60 : 60 + cheque.shape[0], 40 : 40 + cheque.shape[1]] = cheque
+    truth = map_box(BOX, m).shift(40, 60)
+    f = locate.find_amount_field(Page("p", 1, page), "us")
+    assert f.bbox.iou(truth) > 0.5 and f.box is not None  # the printed box, not the prior
+    assert abs(f.angle + angle) < 1.0
+    # the cheque scanned alone is not taken for content on a lid
+    small = cv2.GaussianBlur(locate._shrink(cheque_page(5))[0], (5, 5), 0)
+    assert locate._content_on_light_bed(small, 250.0) is None
+
+
 @pytest.mark.parametrize("angle", [-12.0, 7.0])
 def test_skewed_on_scanner_bed(angle):
     bed = np.full((H + 300, W + 300), 35, np.uint8)   # dark scanner lid
