@@ -149,7 +149,7 @@ def test_cli_finetune_reads_jsonl_and_parquet_results(corrected, tmp_path):
 def test_collect_digits_cuts_upside_down_and_turned_pages_upright(turned_reads):
     """The digits of an upside-down or turned page are cut from the field as read, upright, so that
     each gets its own corrected label (the raw page box held them upside down: a '6' labelled '1')."""
-    tmp, scans, results, _ = turned_reads
+    _, scans, results, _ = turned_reads
     corrections = pd.DataFrame({"source": results["source"], "page": 1, "digits": results["digits"]})
     clf = DigitClassifier()
     cut = {s: collect_digits(corrections[corrections["source"] == s], results, image_root=scans, classifier=clf)

@@ -71,7 +71,7 @@ def test_page_escapes_untrusted_text(run):
     assert html.escape(XSS, quote=False) in text
     assert "&lt;b&gt;bad&lt;/b&gt; file" in text
     # the JSON block carries the raw names, with < and > escaped so it cannot close the script
-    block = re.search(r'<script id="review-data" type="application/json">(.*?)</script>', text, re.S).group(1)
+    block = re.search(r'<script id="review-data" type="application/json">(.*?)</script>', text, re.DOTALL).group(1)
     assert "<" not in block
     assert [d["source"] for d in json.loads(block)] == ["gone.png", XSS, "c d,\"q\".png"]
     # reviewed reads are there, the accepted one is not
@@ -252,7 +252,7 @@ def test_a_results_file_that_is_no_results_file_is_a_usage_error(tmp_path, name,
 
 
 def test_refuses_crops_folder_leading_outside(run):
-    tmp, scans, results, digits = run
+    tmp, scans, results, _ = run
     elsewhere = tmp / "elsewhere"
     elsewhere.mkdir()
     out = tmp / "rv"
@@ -324,7 +324,7 @@ def test_review_reasons_codes():
 
 def _ink_in_boxes(page_html: str, crop: np.ndarray, item: int) -> list[float]:
     """The share of dark pixels inside each digit box the page draws on item ``item``'s crop."""
-    section = re.search(rf'<section class="item" id="item-{item}".*?</section>', page_html, re.S).group(0)
+    section = re.search(rf'<section class="item" id="item-{item}".*?</section>', page_html, re.DOTALL).group(0)
     shares = []
     for left, top, width, height in re.findall(
             r'class="box" style="left: ([\d.]+)%; top: ([\d.]+)%; width: ([\d.]+)%; height: ([\d.]+)%', section):
@@ -341,7 +341,7 @@ def test_upside_down_and_turned_pages_show_the_field_upright_with_its_boxes_on_t
     assert len(set(results["digits"])) == 1  # the same amount read from all three
     page = write_review_page(results, tmp / "review", digits=digits, image_root=scans, everything=True)
     text = page.read_text(encoding="utf-8")
-    ids = {s: int(i) for i, s in re.findall(r'id="item-(\d+)".*?<span class="src">([^<]+)</span>', text, re.S)}
+    ids = {s: int(i) for i, s in re.findall(r'id="item-(\d+)".*?<span class="src">([^<]+)</span>', text, re.DOTALL)}
     crops = {s: cv2.imread(str(tmp / "review" / "crops" / f"item-{i:05d}.png"), cv2.IMREAD_GRAYSCALE)
              for s, i in ids.items()}
     upright = crops["a_upright.png"]
@@ -363,7 +363,7 @@ def test_page_explains_the_box_colours_when_it_draws_boxes(run):
 
     tmp, scans, results, digits = run
     text = write_review_page(results, tmp / "review", digits=digits, image_root=scans).read_text(encoding="utf-8")
-    legend = re.search(r'<span class="keys legend">(.*?)</span>\s*</header>', text, re.S)
+    legend = re.search(r'<span class="keys legend">(.*?)</span>\s*</header>', text, re.DOTALL)
     assert legend, "no legend of the box colours"
     for lo, colour in BOX_COLOURS:  # each colour drawn is named, with its confidence range
         assert f"border-color: {colour}" in legend.group(1)
