@@ -312,6 +312,29 @@ def open_document(path: str | Path, options: ReadOptions = ReadOptions(), source
         raise
 
 
+def open_bytes(data: bytes | bytearray | memoryview, options: ReadOptions = ReadOptions(),
+               source: str = "<bytes>") -> Document:
+    """Open an input held in memory (an image kept as a blob in a database), as :func:`open_document`
+    opens a file: the same formats, recognised by their first bytes, and the same size limit.
+
+    >>> import cv2
+    >>> png = cv2.imencode(".png", np.full((40, 120), 255, np.uint8))[1].tobytes()
+    >>> with open_bytes(png) as doc:
+    ...     doc.n_pages, doc.page(0).source, doc.page(0).image.shape
+    (1, '<bytes>', (40, 120))
+    >>> open_bytes(b"")
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.InputError: <bytes>: empty (0 bytes)
+    """
+    data = bytes(data)
+    if not data:
+        raise InputError(f"{source}: empty (0 bytes)")
+    if len(data) > options.max_file_bytes:
+        raise InputError(f"{source}: {len(data)} bytes, more than the limit of {options.max_file_bytes}")
+    return _document(source, data, options)
+
+
 def _document(source: str, data, options: ReadOptions) -> Document:
     kind = sniff(data)
     if kind in ("png", "jpeg", "bmp", "gif", "webp"):

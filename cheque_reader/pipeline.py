@@ -841,6 +841,9 @@ def _page_from_array(image: np.ndarray) -> Page:
         raise TypeError(f"an image array holds numbers, not {image.dtype}")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]
+    if image.ndim == 1:  # np.frombuffer(blob, np.uint8), as cv2.imdecode takes it
+        raise ValueError(f"expected a 2-D grayscale, (H, W, 1), BGR or BGRA image, got shape {image.shape} "
+                         "(a file's content? give it as bytes: arr.tobytes())")
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
         raise ValueError(f"expected a 2-D grayscale, (H, W, 1), BGR or BGRA image, got shape {image.shape}")
     if image.size == 0:
@@ -858,18 +861,23 @@ def _page_from_pil(img) -> Page:
 
 
 def read_cheque(
-    image_or_path: np.ndarray | str | Path | PIL.Image.Image,
+    image_or_path: np.ndarray | str | Path | bytes | PIL.Image.Image,
     *,
     layout: str | None = None,
     options: ReadOptions | None = None,
     classifier: DigitClassifier | None = None,
+    source: str | None = None,
 ) -> ChequeResult:
     """Read the courtesy amount of one cheque.
 
     ``image_or_path`` is a file path (``str`` or ``pathlib.Path``; of a multi-page file the first page:
-    :func:`~cheque_reader.batch.read_folder` reads them all), a Pillow image, or a numpy array: gray
+    :func:`~cheque_reader.batch.read_folder` reads them all), a file's content as ``bytes``, ``bytearray``
+    or ``memoryview`` (an image kept as a blob in a database: any format a file may have, PNG, JPEG,
+    TIFF, PDF, X9.37..., and of several pages the first), a Pillow image, or a numpy array: gray
     ``(H, W)`` or ``(H, W, 1)``, BGR or BGRA (OpenCV's order), 8-bit, 16-bit (scaled over 0-65535) or
     float (over 0-1, or its min-max). A page stored on its side with an EXIF orientation is turned upright.
+    ``source`` names it in the result (and its error message); default: the path as given, ``<bytes>``,
+    ``<image>`` (Pillow) or ``<array>``.
 
     ``layout`` (a built-in name or a ``.toml`` file) wins over ``options.layout`` when given;
     ``options`` (:class:`~cheque_reader.config.ReadOptions`) holds the rest; ``classifier``: a
@@ -889,6 +897,8 @@ def read_cheque(
     >>> result = read_cheque("no-such-scan.png")
     >>> result.status, result.error
     ('error', 'no-such-scan.png: no such file')
+    >>> read_cheque(b"total,1234", source="blob 17").error
+    'blob 17: not a supported image file (it looks like a text file)'
     """
     options = options or ReadOptions()
     if layout is not None:
@@ -898,18 +908,33 @@ def read_cheque(
         page = _page_from_array(image_or_path)
     elif _is_pil_image(image_or_path):
         page = _page_from_pil(image_or_path)
-    elif not isinstance(image_or_path, (str, os.PathLike)):
-        raise TypeError(f"read_cheque takes an image array, a Pillow image or a path, not {type(image_or_path).__name__}")
+    elif isinstance(image_or_path, (bytes, bytearray, memoryview)):
+        source = source if source is not None else "<bytes>"
+        page = _first_page(source, lambda: io.open_bytes(image_or_path, options, source))
+    elif isinstance(image_or_path, (str, os.PathLike)):
+        path = os.fspath(image_or_path)
+        if isinstance(path, bytes):  # os.fspath of a bytes path-like: a path, not a file's content
+            path = os.fsdecode(path)
+        source = source if source is not None else path
+        page = _first_page(source, lambda: io.open_document(path, options, source))
     else:
-        source = os.fspath(image_or_path)
-        try:
-            pages = io.load_pages(source, options)
-        except ChequeReaderError as exc:
-            return error_result(source, 1, str(exc))
-        if not pages:
-            return error_result(source, 1, "no pages in file")
-        page = pages[0]
+        raise TypeError("read_cheque takes an image array, a Pillow image, a file's bytes or a path, "
+                        f"not {type(image_or_path).__name__}")
+    if isinstance(page, ChequeResult):  # the input could not be read
+        return page
+    if source is not None and page.source != source:
+        page = dataclasses.replace(page, source=source)
     return read_page(page, classifier, options)
+
+
+def _first_page(source: str, open_document) -> Page | ChequeResult:
+    """The first page of the document ``open_document()`` opens (the others left undecoded), or the
+    error row of ``source`` when it cannot be read."""
+    try:
+        with open_document() as doc:
+            return doc.page(0) if doc.n_pages else error_result(source, 1, "no pages in file")
+    except ChequeReaderError as exc:
+        return error_result(source, 1, str(exc))
 
 
 def _is_pil_image(obj) -> bool:

@@ -684,6 +684,50 @@ def test_a_pillow_image_is_read_and_other_objects_are_refused():
     gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
     assert pipeline.read_cheque(Image.fromarray(gray), layout="field").digits == "4072"
     assert pipeline.read_cheque(Image.fromarray(gray).convert("RGB"), layout="field").digits == "4072"
-    for bad in (b"\x89PNG" + bytes(100), 42):
-        with pytest.raises(TypeError, match="image array, a Pillow image or a path"):
+    for bad in (42, ["scan.png"]):
+        with pytest.raises(TypeError, match="image array, a Pillow image, a file's bytes or a path"):
             pipeline.read_cheque(bad, layout="field")
+
+
+def test_a_file_held_in_memory_is_read_from_its_bytes(tmp_path):
+    from PIL import Image
+
+    gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    png = cv2.imencode(".png", gray)[1].tobytes()
+    for data in (png, bytearray(png), memoryview(png)):
+        result = pipeline.read_cheque(data, layout="field")
+        assert (result.status, result.digits, result.source) == (STATUS_OK, "4072", "<bytes>")
+    # a two-page TIFF (a blob of a cheque's front and back): its first page, named as the caller says
+    blank = Image.fromarray(np.full_like(gray, 255))
+    Image.fromarray(gray).save(tmp_path / "two.tif", save_all=True, append_images=[blank])
+    result = pipeline.read_cheque((tmp_path / "two.tif").read_bytes(), layout="field", source="cheque 17")
+    assert (result.digits, result.source, result.page) == ("4072", "cheque 17", 1)
+    # what is no image file is an error row, as a bad file is; an array of a file's bytes is refused with a hint
+    cut = pipeline.read_cheque(png[:60], layout="field")
+    assert cut.status == STATUS_ERROR and cut.error.startswith("<bytes>: ")
+    assert pipeline.read_cheque(b"", layout="field").error == "<bytes>: empty (0 bytes)"
+    big = pipeline.read_cheque(png, options=ReadOptions(layout="field", max_file_bytes=100))
+    assert big.status == STATUS_ERROR and "more than the limit of 100" in big.error
+    with pytest.raises(ValueError, match="give it as bytes"):
+        pipeline.read_cheque(np.frombuffer(png, np.uint8), layout="field")
+    # source= names a path's or an array's result too
+    cv2.imwrite(str(tmp_path / "f.png"), gray)
+    assert pipeline.read_cheque(tmp_path / "f.png", layout="field", source="f").source == "f"
+    assert pipeline.read_cheque(gray, layout="field", source="a").source == "a"
+
+
+def test_read_cheque_decodes_only_the_first_page_of_a_file(tmp_path):
+    from PIL import Image
+
+    gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    Image.fromarray(gray).save(tmp_path / "two.tif", save_all=True, append_images=[Image.fromarray(gray)])
+    with Image.open(tmp_path / "two.tif") as im:
+        im.seek(1)
+        offset = im.tag_v2[273][0]  # the second page's strip
+    # cut off in the second page's strip: the first still reads (read_cheque decoded every page, and
+    # gave the error of the second)
+    (tmp_path / "two.tif").write_bytes((tmp_path / "two.tif").read_bytes()[: offset + 100])
+    with pytest.raises(io.InputError, match="page 2"):
+        io.load_pages(tmp_path / "two.tif")
+    result = pipeline.read_cheque(tmp_path / "two.tif", layout="field")
+    assert (result.status, result.digits) == (STATUS_OK, "4072")
