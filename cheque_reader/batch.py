@@ -728,6 +728,7 @@ class _Annotator:
         self.folder = Path(folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            cio.mark_output_folder(self.folder, "Annotated pages (read --annotate)")
         except OSError as exc:
             raise OutputError(f"cannot create the annotation folder {folder}: {exc.strerror or exc}") from exc
         self.n = first_row - 1

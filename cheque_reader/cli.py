@@ -127,7 +127,7 @@ def main(verbose: int) -> None:
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
               help="Write each page that decodes as a PNG with the field, cuts and digit labels drawn on it, "
                    "named NNNNNN_<file>_p<page>.png by its row number (a page that cannot be decoded has its "
-                   "error row and no picture).")
+                   "error row and no picture). A later `read` of a folder it lies in leaves it out.")
 @click.option("--scheduler", help="Run the page stages on an existing Dask cluster at this address (tcp://host:8786).")
 @click.option("--dask-workers", type=click.IntRange(1),
               help="Start a local Dask cluster with this many workers (needs the [dask] extra).")
@@ -282,7 +282,8 @@ def _write_or_fail(path, write):
 @main.command()
 @click.argument("results", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out_dir", default="review", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the page (index.html) and its crops; nothing is written elsewhere.")
+              help="Folder for the page (index.html) and its crops; nothing is written elsewhere. A `read` of "
+                   "a folder it lies in leaves it out (it holds a .cheque-reader-output file).")
 @click.option("--digits", "digits_csv", type=click.Path(exists=True, dir_okay=False),
               help="The digits file of `read --digits-out` (.csv, .jsonl or .parquet): draws the digit boxes coloured by confidence.")
 @click.option("--images", "image_root", type=click.Path(exists=True, file_okay=False),

@@ -100,11 +100,27 @@ def read_from_list(path: str | Path) -> list[str]:
     return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
 
 
+#: The file :func:`mark_output_folder` writes into the folders of pictures cheque-reader makes (the
+#: review page's, ``--annotate``'s): a folder found in a folder being read that holds it is left out.
+OUTPUT_MARKER = ".cheque-reader-output"
+
+
+def mark_output_folder(folder: str | Path, what: str) -> None:
+    """Write :data:`OUTPUT_MARKER` into ``folder``: its pictures (``what``) are no scans, and a
+    ``read`` of a folder that holds it (``review/`` made in the scans folder) leaves them out."""
+    marker = Path(folder) / OUTPUT_MARKER
+    if not marker.is_file():
+        marker.write_text(f"{what}, written by cheque-reader: `cheque-reader read` leaves out a folder that holds "
+                          f"this file when it finds it in a folder it reads.\n", encoding="utf-8")
+
+
 def iter_inputs(inputs: Sequence[str | Path], *, recursive: bool = True) -> list[InputFile]:
     """The files to read, in order: folders (sorted, recursive), globs and plain paths.
 
     Inside folders only files with a known suffix (``config.IMAGE_SUFFIXES``) are taken and
-    hidden names (starting with ``.``) are skipped; a directory whose name has an image suffix
+    hidden names (starting with ``.``) are skipped, and so are the folders of cheque-reader's own
+    pictures (the review page's, ``--annotate``'s: they hold :data:`OUTPUT_MARKER`), with a
+    warning; a folder given by name is read whatever it holds. A directory whose name has an image suffix
     (``x.png/``) is listed as an input so that it gets its error row. A path that does not exist
     is kept, so that it gets an error row too.
 
@@ -176,7 +192,10 @@ def _walk(folder: str, recursive: bool) -> Iterator[InputFile]:
             except OSError:
                 is_dir = False
             if is_dir and not has_suffix:
-                if recursive:
+                if recursive and os.path.isfile(os.path.join(entry.path, OUTPUT_MARKER)):
+                    log.warning("%s left out: it holds cheque-reader's own pictures (%s), not scans",
+                                entry.path, OUTPUT_MARKER)
+                elif recursive:
                     yield from visit(entry.path, name_rel)
             elif has_suffix:
                 yield _input(entry.path, name_rel)

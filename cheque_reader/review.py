@@ -27,7 +27,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from . import locate
+from . import io, locate
 from .config import DEFAULT_REVIEW_THRESHOLD, ReadOptions
 from .errors import UsageError
 from .types import REVIEW_REASONS, STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, BBox
@@ -253,9 +253,6 @@ def _load_page(path: Path, page: int, cache: dict):
     key = str(path)
     if key not in cache:
         try:
-            from . import io
-            from .config import ReadOptions
-
             cache.clear()  # keep one file's pages in memory at a time
             cache[key] = {p.page: p for p in io.load_pages(str(path), ReadOptions())}
         except Exception as exc:  # an unreadable scan still gets its row on the page
@@ -304,6 +301,7 @@ def write_review_page(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    io.mark_output_folder(out, "A review page and its crops (cheque-reader review)")
     crops = out / "crops"
     crops.mkdir(exist_ok=True)
     if not _inside(crops, out):

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from cheque_reader import batch
+from cheque_reader import batch, io
 from cheque_reader.config import ReadOptions
 from cheque_reader.report import DIGIT_COLUMNS, RESULT_COLUMNS, read_results
 from cheque_reader.x937 import X937Item, write_x937
@@ -237,7 +237,7 @@ def test_resume_atomic_formats(mixed, tmp_path, suffix):
 def test_annotations_one_safe_png_per_decoded_page(ugly, tmp_path):
     out = tmp_path / "ann"
     df = batch.read_folder([ugly], options=FIELD.replace(workers=2), annotate_dir=out)
-    names = sorted(p.name for p in out.iterdir())
+    names = sorted(p.name for p in out.glob("*.png"))
     assert len(names) == (df["status"] != "error").sum() == len(UGLY_NAMES)
     assert all(re.fullmatch(r"\d{6}_[A-Za-z0-9_-]+_p1\.png", n) for n in names), names
     assert all(cv2.imread(str(out / n)) is not None for n in names)
@@ -255,7 +255,7 @@ def test_a_file_name_that_is_not_utf8_gets_its_row_in_every_output_and_resume_sk
                            annotate_dir=ann)
     assert df["source"].tolist() == ["ch\\xe8que.png", "ok.png"] and (df["status"] != "error").all()
     assert set(pd.read_csv(digits, keep_default_na=False)["source"]) == {"ch\\xe8que.png", "ok.png"}
-    assert sorted(p.name for p in ann.iterdir()) == ["000001_ch_xe8que_p1.png", "000002_ok_p1.png"]
+    assert sorted(p.name for p in ann.glob("*.png")) == ["000001_ch_xe8que_p1.png", "000002_ok_p1.png"]
     # --resume: the escaped name is the skip key; only the other page is read again
     if suffix == "csv":
         out.write_text("".join(out.read_text().splitlines(keepends=True)[:2]))
@@ -431,7 +431,7 @@ def test_annotations_of_a_resumed_run_are_named_by_their_row_in_the_output(tmp_p
     lines = out.read_text().splitlines(keepends=True)
     out.write_text("".join(lines[: (3 if suffix == "csv" else 2)]))  # a run stopped after two pages
     df = batch.read_folder([root], options=FIELD, output=out, resume=True, annotate_dir=ann)
-    names = sorted(p.name for p in ann.iterdir())
+    names = sorted(p.name for p in ann.glob("*.png"))
     assert len(names) == 2
     for name in names:  # NNNNNN is the picture's row in the output, as read --help says
         row = df.iloc[int(name[:6]) - 1]
@@ -446,10 +446,33 @@ def test_pictures_of_an_annotate_folder_inside_the_input_folder_are_not_read(tmp
         cv2.imwrite(str(root / f"f{i}.png"), field_image(text, i))
     out, ann = tmp_path / "r.csv", root / "annotated"
     first = batch.read_folder([root], options=FIELD, output=out, annotate_dir=ann)
-    assert len(list(ann.iterdir())) == 2
+    assert len(list(ann.glob("*.png"))) == 2
     again = batch.read_folder([root], options=FIELD, output=out, annotate_dir=ann)
     assert again["source"].tolist() == first["source"].tolist() == ["f0.png", "f1.png"]
+    assert "annotated left out: it holds cheque-reader's own pictures" in caplog.text
+    (ann / io.OUTPUT_MARKER).unlink()  # a folder annotated before the marker: --annotate names it
+    assert batch.read_folder([root], options=FIELD, annotate_dir=ann)["source"].tolist() == ["f0.png", "f1.png"]
     assert "2 files in the --annotate folder" in caplog.text
     # resumed: nothing left to read, the pictures are no new pages
     resumed = batch.read_folder([root], options=FIELD, output=out, annotate_dir=ann, resume=True)
     assert resumed.attrs["pages_read_now"] == 0 and len(resumed) == 2
+
+
+def test_a_review_or_annotate_folder_in_the_folder_being_read_is_left_out(tmp_path, caplog):
+    from cheque_reader.review import write_review_page
+
+    root = tmp_path / "scans"
+    root.mkdir()
+    cv2.imwrite(str(root / "f0.png"), field_image("305", 0))
+    first = batch.read_folder([root], options=FIELD, annotate_dir=tmp_path / "ann")
+    # the review page written where the scans are (review --out's default, ./review, run there), and
+    # pictures annotated there by an earlier run: their PNGs are no cheques
+    write_review_page(first, root / "review", image_root=root, everything=True)
+    batch.read_folder([tmp_path / "other"], options=FIELD, annotate_dir=root / "annotated")
+    assert list((root / "review" / "crops").glob("*.png"))
+    df = batch.read_folder([root], options=FIELD)
+    assert df["source"].tolist() == ["f0.png"]
+    assert "review left out: it holds cheque-reader's own pictures" in caplog.text
+    assert "annotated left out" in caplog.text
+    # given by name, a folder is read whatever it holds
+    assert batch.read_folder([root / "review"], options=FIELD)["source"].tolist() == ["crops/item-00001.png"]
