@@ -238,15 +238,11 @@ def _outside(files: list, annotate_dir) -> list:
 
 
 def _run_model_ids(classifier, options: ReadOptions) -> set[str]:
-    """The ``model`` values this run's rows can hold: the classifier's id, alone (no field read) or
-    with the field reader's."""
-    from .pipeline import get_field_reader
+    """The ``model`` values kept rows may hold to be this run's: its id (:func:`~cheque_reader.pipeline.run_model_id`),
+    and the classifier's alone, which earlier versions wrote on the pages the field reader had nothing to read on."""
+    from .pipeline import run_model_id
 
-    ids = {classifier.model_id}
-    reader = get_field_reader(options)
-    if reader is not None:
-        ids.add(f"{classifier.model_id}+{reader.model_id}")
-    return ids
+    return {classifier.model_id, run_model_id(classifier, options)}
 
 
 def _warn_kept_other_models(output, kept_models, run_models: set[str]) -> None:
@@ -663,7 +659,7 @@ class _Engine:
             suspects.extend(sorted(broken + rest, key=lambda t: (t.index, t.start)))
 
     def _finish(self, ready: list) -> Iterator[ChequeResult]:
-        from .pipeline import classify_pages, error_result, finish_page, get_field_reader
+        from .pipeline import classify_pages, error_result, finish_page, get_field_reader, run_model_id
 
         page_reads = classify_pages([p for p, _ in ready], self.classifier, get_field_reader(self.options))
         for (p, image), reads in zip(ready, page_reads):
@@ -672,7 +668,8 @@ class _Engine:
                                      reads.field_read)
             except Exception as exc:  # a bug in a later stage: one error row
                 log.exception("finishing %s page %d failed", p.source, p.page)
-                result = error_result(p.source, p.page, f"internal error: {exc!r}", model=self.classifier.model_id)
+                result = error_result(p.source, p.page, f"internal error: {exc!r}",
+                                      model=run_model_id(self.classifier, self.options))
             if image is not None:
                 result = _WithImage(result, image, p, _chosen(p, reads))
             self.done_pages += 1

@@ -250,7 +250,7 @@ def finish_page(
         page=prepared.page,
         field=field.bbox if field else None,
         layout=field.layout if field else "",
-        model=classifier.model_id,
+        model=run_model_id(classifier, options),
         extra=prepared.extra or {},
     )
     if prepared.status != STATUS_OK or predictions is None:
@@ -285,7 +285,6 @@ def finish_page(
     if reader is not None:  # the SDNN's sidecar holds the two-reader calibration and thresholds
         metadata = reader.metadata
         confidence = amount_confidence(amount_evidence(field_read, read, agree), metadata.get("amount_calibration"))
-        common["model"] = f"{classifier.model_id}+{reader.model_id}"
     threshold = resolve_threshold(options, metadata, bitonal=prepared.bitonal)
     # a read with no mark at all, where the layout's convention writes them, has likely lost a
     # decimal point and would pay 100 times the amount (see LAYOUT_CONVENTION)
@@ -682,6 +681,14 @@ def choose_path(
     if seg_digits == field_read.digits:
         return chosen, True
     return segment.best_path_for(prepared.candidates, predictions, field_read.digits), False
+
+
+def run_model_id(classifier: DigitClassifier, options: ReadOptions = ReadOptions()) -> str:
+    """The ``model`` of every row read with ``classifier`` and ``options``: the classifier's id, with
+    the field reader's after a ``+`` when it reads (``lenet5-v1-038ad551+sdnn-v2-f55fbe18-int8``), on
+    the pages it had nothing to read on too (no field, no digits, errors)."""
+    reader = get_field_reader(options)
+    return classifier.model_id if reader is None else f"{classifier.model_id}+{reader.model_id}"
 
 
 def error_result(source: str, page: int, message: str, elapsed_ms: float = 0.0, model: str = "") -> ChequeResult:

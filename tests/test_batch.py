@@ -476,3 +476,14 @@ def test_a_review_or_annotate_folder_in_the_folder_being_read_is_left_out(tmp_pa
     assert "annotated left out" in caplog.text
     # given by name, a folder is read whatever it holds
     assert batch.read_folder([root / "review"], options=FIELD)["source"].tolist() == ["crops/item-00001.png"]
+
+
+def test_every_row_of_a_run_names_the_same_model(tmp_path):
+    root = tmp_path / "scans"
+    root.mkdir()
+    cv2.imwrite(str(root / "a.png"), field_image("305", 0))
+    cv2.imwrite(str(root / "blank.png"), np.full((60, 200), 255, np.uint8))
+    (root / "broken.png").write_bytes(b"not a png")
+    df = batch.read_folder([root], options=FIELD)
+    assert df["status"].tolist() == ["ok", "no_digits", "error"]
+    assert df["model"].nunique() == 1 and "+sdnn" in df["model"].iloc[0], df["model"].tolist()

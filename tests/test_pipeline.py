@@ -29,6 +29,15 @@ def test_blank_field_has_no_digits_and_needs_review():
     assert result.model  # the weights id is always reported
 
 
+def test_every_page_of_a_run_names_the_same_model():
+    read = pipeline.read_cheque(_field_with_digits("4072"), layout="field")
+    blank = pipeline.read_cheque(np.full((60, 200), 255, np.uint8), layout="field")
+    assert read.status == STATUS_OK and blank.status == STATUS_NO_DIGITS
+    reader = pipeline.get_field_reader(ReadOptions())
+    assert reader is not None and read.model.endswith("+" + reader.model_id)
+    assert blank.model == read.model  # it lacked the field reader's part: no field read was made
+
+
 def test_reads_clear_digits_in_a_field():
     result = pipeline.read_cheque(_field_with_digits("4072"), layout="field")
     assert result.status == STATUS_OK
