@@ -81,7 +81,7 @@ class ReadOptions:
       (``"onnx-int8"``; ``"onnx"`` keeps them in float), else on ``"torch"``.
     - ``model_path``: weights to read with instead of the shipped ones (``finetune``'s ``.pt``).
     - ``batch_size``: digits per forward pass. ``workers``: worker processes of
-      :func:`~cheque_reader.batch.read_folder` (1: in this process; ``read_cheque`` reads in this one).
+      :func:`~cheque_reader.batch.read_folder`, at least 1 (1: in this process; ``read_cheque`` reads in this one).
     - ``max_pixels``, ``max_file_bytes``: a bigger input is refused (an ``error`` row) before it is decoded.
     - ``keep_digit_reads``: keep each digit's read in ``ChequeResult.digit_reads`` (``--digits-out``).
     - ``field_reader``: add the second reader, the SDNN that reads the whole field without cutting it

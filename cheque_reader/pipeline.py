@@ -36,7 +36,7 @@ from . import io, locate, preprocess, sdnn, segment
 from .amount import assemble_amount, grammatical_edits, is_unmarked, parse_amount, separator_edits
 from .classify import DigitClassifier, DigitPredictions, resolve_backend
 from .config import ReadOptions
-from .errors import ChequeReaderError
+from .errors import ChequeReaderError, UsageError
 from .normalize import normalize_batch
 from .review import check_review_threshold, check_target_error, resolve_threshold, review_reasons
 from .types import (
@@ -797,8 +797,9 @@ def classify_pages(
 def check_options(options: ReadOptions) -> ReadOptions:
     """``options`` as given, or :class:`~cheque_reader.errors.UsageError` when no page could be read
     with them (an unknown layout, a layout file that cannot be loaded, a target error outside
-    (0, 1) or a review threshold outside [0, 1], an ONNX backend on a GPU): checked before any page is
-    read, so that a mistake does not become an error row, or a wrong review flag, on every page.
+    (0, 1) or a review threshold outside [0, 1], an ONNX backend on a GPU, ``workers`` not a whole
+    number of at least 1): checked before any page is read, so that a mistake does not become an error
+    row, or a wrong review flag, on every page.
 
     >>> check_options(ReadOptions(layout="us")).layout
     'us'
@@ -811,6 +812,9 @@ def check_options(options: ReadOptions) -> ReadOptions:
     check_target_error(options.target_error)
     check_review_threshold(options.review_threshold)
     resolve_backend(options.backend, options.device)  # an ONNX backend on a GPU is refused
+    workers = options.workers
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise UsageError(f"workers must be a whole number of at least 1 (1 reads in this process), not {workers!r}")
     return options
 
 

@@ -102,6 +102,19 @@ def test_a_review_threshold_outside_0_1_raises_before_reading(threshold):
         pipeline.read_cheque(np.full((60, 200), 255, np.uint8), options=ReadOptions(review_threshold=threshold))
 
 
+@pytest.mark.parametrize("workers", [0, -2, 2.5, "2", True])
+def test_workers_that_are_no_count_of_processes_raise_before_reading(workers, tmp_path):
+    from cheque_reader.batch import read_folder
+    from cheque_reader.errors import UsageError
+
+    options = ReadOptions(layout="field", workers=workers)
+    with pytest.raises(UsageError, match="workers must be a whole number of at least 1"):
+        pipeline.read_cheque(np.full((60, 200), 255, np.uint8), options=options)
+    with pytest.raises(UsageError, match="workers must be a whole number of at least 1"):
+        read_folder([tmp_path], options=options)
+    assert pipeline.check_options(ReadOptions(workers=np.int64(2))).workers == 2
+
+
 def test_prepared_page_pickles_for_worker_processes():
     page = Page("x.png", 1, cv2.cvtColor(_field_with_digits("15"), cv2.COLOR_BGR2GRAY))
     prepared = pipeline.prepare_page(page, ReadOptions(layout="field"))
