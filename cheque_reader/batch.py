@@ -144,7 +144,8 @@ def read_folder(
     output : results file; the format follows the extension: ``.csv`` or ``.jsonl`` (streamed,
         flushed row by row: an interrupted run keeps its rows), ``.parquet`` (written atomically
         at the end: it cannot be appended to). ``None``: only return the frame.
-    resume : skip the pages already in ``output`` (and ``digits_output``) and append the rest.
+    resume : skip the pages already in ``output`` (and ``digits_output``) and append the rest; it
+        needs an ``output`` (a UsageError without one).
     progress : called as ``progress(pages_done, pages_total_or_None)``.
     digits_output : optional per-digit CSV (``report.DIGIT_COLUMNS``).
     annotate_dir : write one annotated PNG per page there.

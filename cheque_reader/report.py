@@ -139,7 +139,8 @@ REQUIRED_COLUMNS = tuple(c for c in RESULT_COLUMNS if c != "layout")
 def check_outputs(output, digits_output=None, *, resume: bool = False) -> None:
     """Raise :class:`~cheque_reader.errors.UsageError`, before a run, for outputs it could not write
     sensibly: the results and the per-digit rows sent to one file (their lines would interleave),
-    or, with ``resume``, an existing ``output`` that is not a results file (only its header is read).
+    or, with ``resume``, no ``output`` (nothing to resume from) or an existing ``output`` that is not
+    a results file (only its header is read).
 
     >>> check_outputs("r.csv", "d.csv")
     >>> check_outputs("r.csv", "./r.csv")
@@ -149,7 +150,9 @@ def check_outputs(output, digits_output=None, *, resume: bool = False) -> None:
     """
     if output is not None and digits_output is not None and _same_file(output, digits_output):
         raise UsageError(f"the results and the digits would go to the same file, {output}: give two files")
-    if resume and output is not None and os.path.isfile(output):
+    if resume and output is None:
+        raise UsageError("resume continues a run in its output file: give the output (there is none to resume from)")
+    if resume and os.path.isfile(output):
         try:
             columns = _header(output)
         except OSError as exc:

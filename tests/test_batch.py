@@ -487,3 +487,12 @@ def test_every_row_of_a_run_names_the_same_model(tmp_path):
     df = batch.read_folder([root], options=FIELD)
     assert df["status"].tolist() == ["ok", "no_digits", "error"]
     assert df["model"].nunique() == 1 and "+sdnn" in df["model"].iloc[0], df["model"].tolist()
+
+
+def test_resume_without_an_output_is_a_usage_error(tmp_path):
+    from cheque_reader.errors import UsageError
+
+    cv2.imwrite(str(tmp_path / "a.png"), field_image("305", 0))
+    # it read every page again and kept nothing: there is no earlier run to continue
+    with pytest.raises(UsageError, match="resume continues a run in its output file"):
+        batch.read_folder([tmp_path], options=FIELD, resume=True)
