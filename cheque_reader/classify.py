@@ -212,7 +212,9 @@ class DigitClassifier:
 
         A crop is ``uint8``, or 16-bit or float, scaled as :func:`~cheque_reader.read_cheque` scales
         an image (16-bit over 0-65535, floats over 0-1 or their min-max). A single 2-D array is one
-        crop (a 3-D array is a stack of crops).
+        crop (a 3-D array is a stack of crops). A bool crop is refused with a ``TypeError``, as
+        ``read_cheque`` refuses a bool image: a mask says ink by ``True`` as often as paper (give
+        ``np.where(mask, 0, 255).astype(np.uint8)`` for a mask of ink).
 
         >>> import numpy as np
         >>> len(DigitClassifier().predict(np.full((28, 28), 255, np.uint8)).labels)
@@ -229,8 +231,10 @@ def _crop_uint8(crop) -> np.ndarray:
     from .io import _to_uint8
 
     a = np.asarray(crop)
+    if a.dtype == np.bool_:  # read as 0 ink, 1 paper, a mask of ink was read inverted
+        raise TypeError("a bool crop is a mask, not an image: give uint8 (paper 255, ink 0)")
     if a.dtype == np.uint8 or a.dtype.kind not in "iuf" or a.size == 0 or not np.isfinite(a).all():
-        return a  # normalize's own handling: bools, blanks, NaN as paper
+        return a  # normalize's own handling: blanks, NaN as paper
     return _to_uint8(a)
 
 

@@ -76,6 +76,18 @@ def test_16_bit_and_float_crops_are_read_as_their_8_bit_selves(clf, scale):
     np.testing.assert_allclose(clf.predict([other]).probs, clf.predict([crop]).probs, atol=1e-6)
 
 
+def test_a_bool_crop_is_refused_as_read_cheque_refuses_a_bool_image(clf):
+    """A mask of ink (True where the 7 is) was read as paper where True (its box all ink around a
+    hole: a 0 at 0.93)."""
+    crop = np.full((28, 28), 255, np.uint8)
+    cv2.putText(crop, "7", (6, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 3)
+    with pytest.raises(TypeError, match="a bool crop is a mask, not an image: give uint8"):
+        clf.predict(crop < 128)
+    with pytest.raises(TypeError, match="a bool crop is a mask"):
+        clf.predict([crop, crop < 128])
+    assert clf.predict(np.where(crop < 128, 0, 255).astype(np.uint8)).labels.tolist() == [7]
+
+
 def test_separators_and_fragments_are_not_digits(clf):
     dash = np.full((12, 40), 255, np.uint8)
     dash[5:8, 2:38] = 0
