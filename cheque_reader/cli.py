@@ -196,11 +196,20 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     n_review = int((df["needs_review"] == "true").sum()) if n else 0
     n_error = int((df["status"] == "error").sum()) if n else 0
     now = df.attrs.get("pages_read_now", n)
-    where = (f"{n} pages read into {output}" if now == n else
-             f"{n} pages in {output} ({now} read now, {n - now} kept from the earlier run by --resume)")
-    click.echo(f"{where}: {n - n_review} accepted, {n_review} need review ({n_error} errors)"
-               + _reason_counts(df), err=True)
+    where = (f"{_count(n, 'page')} read into {output}" if now == n else
+             f"{_count(n, 'page')} in {output} ({now} read now, {n - now} kept from the earlier run by --resume)")
+    click.echo(f"{where}: {n - n_review} accepted, {n_review} {'needs' if n_review == 1 else 'need'} review "
+               f"({_count(n_error, 'error')})" + _reason_counts(df), err=True)
     sys.exit(EXIT_NEEDS_ATTENTION if n_review else EXIT_OK)
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 page"``, ``"2 pages"``.
+
+    >>> _count(1, "page"), _count(0, "error")
+    ('1 page', '0 errors')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _reason_counts(df) -> str:

@@ -246,6 +246,15 @@ def test_orand_validation_fold_reads_real_fields(tmp_path):
     assert report.string_accuracy >= 0.75
 
 
+def test_the_summary_of_one_page_says_page_and_error_in_the_singular(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "r.csv"
+    result = CliRunner().invoke(main, ["read", str(tmp_path / "broken.png"), "-o", str(out), "--workers", "1",
+                                       "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert f"1 page read into {out}: 0 accepted, 1 needs review (1 error); reasons: error 1" in result.output
+
+
 def test_no_field_reader_reads_with_the_segmenting_reader_alone(tmp_path):
     out = tmp_path / "r.csv"
     args = ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--workers", "1", "--no-progress"]

@@ -54,7 +54,7 @@ def test_a_local_cluster_through_the_cli_keeps_dask_quiet_unless_asked(tmp_path)
     quiet = subprocess.run([sys.executable, "-c", code, *args, "-o", str(tmp_path / "q.csv")],
                            capture_output=True, text=True, timeout=120, check=False)
     assert quiet.returncode in (0, 1), quiet.stderr
-    assert "1 pages read" in quiet.stderr and "INFO" not in quiet.stderr   # Dask's start-up lines hidden
+    assert "1 page read" in quiet.stderr and "INFO" not in quiet.stderr   # Dask's start-up lines hidden
     loud = subprocess.run([sys.executable, "-c", code, "-v", *args, "-o", str(tmp_path / "v.csv")],
                           capture_output=True, text=True, timeout=120, check=False)
     assert "INFO distributed.scheduler" in loud.stderr   # -v shows them
