@@ -297,7 +297,8 @@ def _write_or_fail(path, write):
               help="The digits file of `read --digits-out` (.csv, .jsonl or .parquet): draws the digit boxes coloured by confidence.")
 @click.option("--images", "image_root", type=click.Path(exists=True, file_okay=False),
               help="Folder the results' source paths are relative to (the folder given to `read`). Default: here.")
-@click.option("--all", "everything", is_flag=True, help="Show every read, not only those that need review.")
+@click.option("--all", "everything", is_flag=True, help="Show every read, not only those that need review (the page's Show menu can then "
+                   "show only those).")
 def review(results, out_dir, digits_csv, image_root, everything):
     """Write a static HTML page to review and correct the doubtful reads of RESULTS
     (a results file of `read`: .csv, .parquet or .jsonl).

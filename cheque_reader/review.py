@@ -237,6 +237,7 @@ def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, e
                 "text": _text(r.get("text")),
                 "confidence": conf,
                 "reasons": reasons,
+                "needs_review": _truthy(r.get("needs_review", True)),
                 "field": fbox if all(v is not None for v in fbox) and fbox[2] > 0 and fbox[3] > 0 else None,
                 "error": _text(r.get("error")),
                 "layout": _text(r.get("layout")),

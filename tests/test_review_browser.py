@@ -57,6 +57,10 @@ def field_scan(path: Path, text: str) -> None:
 
 @pytest.fixture
 def review_page(tmp_path):
+    return _write_page(tmp_path, everything=False)
+
+
+def _write_page(tmp_path, everything):
     scans = tmp_path / "scans"
     scans.mkdir()
     names = [XSS, "b,1 \"x\".png", XSS2, "d.png"]
@@ -79,7 +83,7 @@ def review_page(tmp_path):
         [dict(source="b,1 \"x\".png", page=1, index=i, label=lab, confidence=c, x=x, y=18, w=60, h=70)
          for i, (lab, c, x) in enumerate([(1, 0.99, 25), (2, 0.97, 120), (9, 0.35, 210), (0, 0.7, 300)])]
     )
-    return write_review_page(results, tmp_path / "review", digits=digits, image_root=scans)
+    return write_review_page(results, tmp_path / "review", digits=digits, image_root=scans, everything=everything)
 
 
 def test_correct_two_reads_and_export(browser, review_page, tmp_path):
@@ -160,3 +164,16 @@ def test_corrections_survive_reload(browser, review_page):
     assert page.inner_text("#progress") == "1 of 3 done"
     assert page.input_value("#item-1 .fix") == "5"
     context.close()
+
+
+def test_a_page_of_every_read_can_show_only_those_that_need_review(browser, tmp_path):
+    page = browser.new_page()
+    page.goto(_write_page(tmp_path, everything=True).as_uri())
+    page.wait_for_load_state("load")
+    assert page.locator(".item").count() == 4
+    page.select_option("#filter", ":review")  # d.png, read with confidence 0.99, needs none
+    assert page.locator(".item:visible").count() == 3
+    assert "d.png" not in page.inner_text("main")
+    page.select_option("#filter", "")
+    assert page.locator(".item:visible").count() == 4
+    page.close()
