@@ -320,8 +320,10 @@ def review(results, out_dir, digits_csv, image_root, everything):
         df = read_results(results)
     except ValueError as exc:  # pandas' and pyarrow's parse errors
         _fail(UsageError(f"cannot read {results}: not a results file of `read` ({exc})"))
-    if "source" not in df.columns:
-        _fail(UsageError(f"{results}: not a results file of `read` (it has no source column)"))
+    missing = [c for c in ("source", "status", "needs_review") if c not in df.columns]
+    if missing:  # a digits file has a source column too: its page was one item a digit
+        hint = ": a digits file? give it as --digits" if {"index", "label"} <= set(df.columns) else ""
+        _fail(UsageError(f"{results}: not a results file of `read` (it has no {', '.join(missing)} column){hint}"))
     try:
         digits = load_digits(digits_csv) if digits_csv else None
         page = write_review_page(df, out_dir, digits=digits, image_root=image_root, everything=everything)

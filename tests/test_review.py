@@ -251,6 +251,20 @@ def test_a_results_file_that_is_no_results_file_is_a_usage_error(tmp_path, name,
     assert not (tmp_path / "rv").exists()
 
 
+def test_a_digits_file_given_as_the_results_is_a_usage_error(run):
+    """It has a source column: its page showed one item a digit, every one 'to review'."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    tmp, scans, results, digits = run
+    digits.to_csv(tmp / "digits.csv", index=False)
+    res = CliRunner().invoke(main, ["review", str(tmp / "digits.csv"), "--images", str(scans), "--out", str(tmp / "rv")])
+    assert res.exit_code == 2, res.output
+    assert "not a results file of `read` (it has no status, needs_review column): a digits file? give it as --digits" in res.output
+    assert not (tmp / "rv").exists()
+
+
 def test_refuses_crops_folder_leading_outside(run):
     tmp, scans, results, _ = run
     elsewhere = tmp / "elsewhere"
