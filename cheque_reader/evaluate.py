@@ -232,8 +232,8 @@ def match_truth(
     """One row per truth row with the matched result beside it.
 
     ``truth_page`` names the truth's page column; ``None``: ``page`` when the truth has one, else
-    page 1 for every row. A column named that the truth lacks raises ``KeyError``, as for the others;
-    two truth rows for one (source, page) raise ``ValueError`` (they may contradict each other,
+    page 1 for every row. A column named that the truth lacks raises ``KeyError``, as do results
+    without ``source`` and ``digits`` (a digits file of ``read --digits-out``); two truth rows for one (source, page) raise ``ValueError`` (they may contradict each other,
     and both would be counted).
 
     Columns: ``source, page, truth, digits, confidence, needs_review, matched, correct,
@@ -247,6 +247,10 @@ def match_truth(
     for col in named:
         if col not in truth.columns:
             raise KeyError(f"truth has no column {col!r} (columns: {', '.join(map(str, truth.columns))})")
+    for col in ("source", "digits"):  # a digits file has a source column: every read was counted wrong
+        if col not in results.columns:
+            raise KeyError(f"results have no column {col!r}: not a results file of `read` "
+                           f"(columns: {', '.join(map(str, results.columns))})")
     res = results.reset_index(drop=True)
     res_src = [_norm_path(s) for s in res["source"]]
     res_page = [int(p) if not pd.isna(p) else 1 for p in res.get("page", pd.Series([1] * len(res)))]

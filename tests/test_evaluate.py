@@ -272,6 +272,21 @@ def test_cli_evaluate(tmp_path):
     assert f'{tmp_path / "t.csv"}: truth has no column' in bad.output  # the message, not a KeyError's repr ("...")
 
 
+def test_a_digits_file_given_as_the_results_is_a_usage_error(tmp_path):
+    """It has source and page columns: every truth row matched a digit's row and counted wrong (0%
+    right, an ECE of 98%, exit 0)."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    (tmp_path / "d.csv").write_text("source,page,index,label,confidence,alt_label,alt_confidence,x,y,w,h\n"
+                                    "a.jpg,1,0,1,0.99,7,0.01,3,4,20,30\n")
+    (tmp_path / "t.csv").write_text("source,digits\na.jpg,1\n")
+    res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "d.csv"), "--truth", str(tmp_path / "t.csv")])
+    assert res.exit_code == 2, res.output
+    assert "results have no column 'digits': not a results file of `read`" in res.output
+
+
 def test_ignore_missing(four):
     res, truth = four
     rep = evaluate_results(res.iloc[:2], truth, truth_source="file", truth_digits="amount_string",
