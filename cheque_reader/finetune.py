@@ -60,6 +60,10 @@ class CorrectionDigits:
     field_digits: tuple = ()
 
 
+#: The results' columns of the amount field's box, which the digits are cut again from.
+FIELD_BOX = ("field_x", "field_y", "field_w", "field_h")
+
+
 def _key(source, page) -> tuple[str, int]:
     return str(source), int(page) if page is not None and not pd.isna(page) else 1
 
@@ -99,7 +103,7 @@ def collect_digits(
         if r is None:
             skip("no result row")
             continue
-        box = [r.get(k) for k in ("field_x", "field_y", "field_w", "field_h")]
+        box = [r.get(k) for k in FIELD_BOX]
         if any(v is None or v == "" or pd.isna(v) for v in box) or not want:
             skip("no field or no digits")
             continue
@@ -237,12 +241,16 @@ def finetune(
     from .classify import DigitClassifier, DigitPredictions, default_model_path, model_id_of
 
     t_start = time.time()
+    missing = [c for c in ("source", *FIELD_BOX) if c not in results.columns]
+    if missing:  # a digits file has a source column: each corrected page was 'no field or no digits'
+        raise ValueError(f"the results have no {', '.join(missing)} column: not a results file of `read`")
     base_path = Path(base_model) if base_model else default_model_path()
     classifier = DigitClassifier(model_path=str(base_path))
     data = collect_digits(corrections, results, classifier=classifier, image_root=image_root,
                           options=ReadOptions(model_path=str(base_path)))
     if len(data.y) == 0:
-        raise ValueError(f"no usable corrected digits (pages skipped: {data.skipped or 'none given'})")
+        why = ", ".join(f"{reason} {n}" for reason, n in data.skipped.items()) or "no corrections given"
+        raise ValueError(f"no usable corrected digits (pages not used: {why})")
     log.info("finetune: %d digits from %d pages; skipped %s", len(data.y), data.n_pages, data.skipped)
 
     rng = np.random.default_rng(seed)

@@ -99,9 +99,18 @@ def test_finetune_learns_corrections_and_loads(corrected, tmp_path):
 
 def test_finetune_without_usable_pages_raises(corrected, tmp_path):
     tmp, results, corrections = corrected
-    with pytest.raises(ValueError, match="no usable corrected digits"):
+    with pytest.raises(ValueError, match=r"no usable corrected digits \(pages not used: no result row 1\)$"):
         finetune(corrections.iloc[-1:], results, out_path=tmp_path / "x.pt", image_root=tmp)
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_finetune_refuses_a_digits_file_given_as_the_results(corrected, tmp_path):
+    """It has a source column: every corrected page was skipped as 'no field or no digits', and the
+    message showed a Python dict ({'no field or no digits': 2})."""
+    tmp, results, corrections = corrected
+    digits = results[["source", "page"]].assign(index=0, label=1, confidence=0.9, x=0, y=0, w=5, h=9)
+    with pytest.raises(ValueError, match="the results have no field_x, field_y, field_w, field_h column"):
+        finetune(corrections, digits, out_path=tmp_path / "x.pt", image_root=tmp)
 
 
 def test_cli_finetune(corrected, tmp_path):
