@@ -9,7 +9,8 @@
 - with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13 and 180 degrees), on
   a dark scanner bed (also turned -5 degrees), with a black pen, at the lower resolutions banks
   exchange (200 dpi black and white, 150 and 100 dpi gray JPEG), and with the amount box moved to
-  the top right corner (another country's layout): the amount right, per change;
+  the top right corner (another country's layout), as a negative (white ink on black): the amount
+  right, per change;
 - with ``--synth N``, N synthetic cheques from MNIST test digits (with ``--bitonal``, the same
   cheques again as Group 4 bitonal TIFFs, the images X9.37 cash letters carry); with ``--red N``,
   N synthetic cheques written with a red pen and the same N with a red rubber stamp across the
@@ -249,6 +250,7 @@ MOVES = {
     "JPEG quality 30": lambda c: _jpeg(c, 30),
     "600 dpi (enlarged 2x)": lambda c: cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC),
     "a red stamp across the amount box": _stamped,
+    "a negative (white ink on black paper, as some microfilm scanners write it)": lambda c: 255 - c,
 }
 
 

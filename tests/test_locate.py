@@ -203,6 +203,32 @@ def test_on_a_textured_bed_the_printed_lines_correct_the_outlines_angle(angle):
     assert f.bbox.iou(truth) > 0.5
 
 
+@pytest.mark.parametrize("layout", ["us", "auto"])
+def test_a_negative_page_is_read_as_its_positive(layout):
+    # white ink on black paper, as some microfilm readers and scanners write a cheque
+    f = locate.find_amount_field(Page("p", 1, 255 - cheque_page(6)), layout)
+    assert f.layout == "us" and f.bbox.iou(BOX) > 0.6 and f.box is not None
+    assert np.median(f.image) > 200          # the field is cut from the positive: light paper, dark ink
+    # a field crop given as a negative, too
+    crop = locate.find_amount_field(Page("f", 1, 255 - BOX.crop(cheque_page(6))), "field")
+    assert np.median(crop.image) > 200 and crop.bbox == BBox(0, 0, BOX.w, BOX.h)
+
+
+def test_light_paper_on_a_dark_bed_or_table_is_no_negative():
+    # a cheque on a dark scanner bed, and a dim photo of one on a dark grainy table: the page is
+    # mostly dark and the paper lighter, but the paper is wide, not strokes
+    bed = np.full((H + 900, W + 900), 35, np.uint8)
+    bed[150 : 150 + H, 150 : 150 + W] = cheque_page(2)
+    grain = cv2.resize(np.random.default_rng(0).normal(0, 25, ((H + 900) // 8, (W + 900) // 8)), bed.shape[::-1])
+    table = np.clip(70 + grain, 0, 255).astype(np.uint8)
+    table[150 : 150 + H, 150 : 150 + W] = (0.55 * cheque_page(2)).astype(np.uint8)
+    for page in (bed, table):
+        assert np.median(page) < locate.NEGATIVE_MAX_PAPER
+        assert not locate.is_negative(locate._shrink(page)[0])
+    f = locate.find_amount_field(Page("p", 1, bed), "us")
+    assert f.bbox.iou(BOX.shift(150, 150)) > 0.5 and np.median(f.image) > 200   # cut from the page as it is
+
+
 def test_skewed_without_bed():
     skewed, m = rotate(cheque_page(3), 9.0, fill=255)
     f = locate.find_amount_field(Page("p", 1, skewed), "us")
