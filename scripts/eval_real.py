@@ -6,7 +6,7 @@
 - IDRBT, all 40 whole cheques (``--layout auto``): fields found with IoU >= 0.5 against the
   labelled box, digit-string accuracy on the rows not marked uncertain;
 - the most common failure kinds on both sets, with counts;
-- with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13 and 180 degrees), on
+- with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13, +20, -30 and 180 degrees), on
   a dark scanner bed (also turned -5 degrees), with a black pen, at the lower resolutions banks
   exchange (200 dpi black and white, 150 and 100 dpi gray JPEG), and with the amount box moved to
   the top right corner (another country's layout), as a negative (white ink on black): the amount
@@ -251,6 +251,8 @@ MOVES = {
     "600 dpi (enlarged 2x)": lambda c: cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC),
     "a red stamp across the amount box": _stamped,
     "a negative (white ink on black paper, as some microfilm scanners write it)": lambda c: 255 - c,
+    "turned +20 degrees on white (beyond the 15-degree skew search: a crooked photo)": lambda c: _turned(c, 20.0, (255, 255, 255)),
+    "turned -30 degrees on white": lambda c: _turned(c, -30.0, (255, 255, 255)),
 }
 
 

@@ -203,6 +203,22 @@ def test_on_a_textured_bed_the_printed_lines_correct_the_outlines_angle(angle):
     assert f.bbox.iou(truth) > 0.5
 
 
+@pytest.mark.parametrize("angle", [20.0, -30.0])
+def test_a_cheque_turned_beyond_max_skew_on_white_is_straightened(angle):
+    # a photo taken aslant, or a cheque laid crooked on a white lid: its printed border fills the
+    # canvas (no light bed around it), no outline gives the angle, and the skew search up to
+    # MAX_SKEW ends at its edge
+    cheque = cheque_page(3)
+    cv2.rectangle(cheque, (10, 10), (W - 11, H - 11), 60, 3)
+    skewed, m = rotate(cheque, angle, fill=255)
+    assert locate.find_cheque(skewed) is None
+    assert abs(locate._skew_small(locate._shrink(skewed)[0], locate.MAX_SKEW)) < locate.MAX_SKEW + 2
+    for layout in ("us", "auto"):
+        f = locate.find_amount_field(Page("p", 1, skewed), layout)
+        assert abs(f.angle + angle) < 1.0 and f.layout == "us" and f.box is not None
+        assert f.bbox.iou(map_box(BOX, m)) > 0.5
+
+
 @pytest.mark.parametrize("layout", ["us", "auto"])
 def test_a_negative_page_is_read_as_its_positive(layout):
     # white ink on black paper, as some microfilm readers and scanners write a cheque
