@@ -6,11 +6,11 @@
 - IDRBT, all 40 whole cheques (``--layout auto``): fields found with IoU >= 0.5 against the
   labelled box, digit-string accuracy on the rows not marked uncertain;
 - the most common failure kinds on both sets, with counts;
-- with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13, +20, -30 and 180 degrees), on
-  a dark scanner bed (also turned -5 degrees), with a black pen, at the lower resolutions banks
-  exchange (200 dpi black and white, 150 and 100 dpi gray JPEG), and with the amount box moved to
-  the top right corner (another country's layout), as a negative (white ink on black): the amount
-  right, per change;
+- with ``--robustness``, the IDRBT cheques with certain labels turned (+8, -13, +20, -30 and 180
+  degrees), on a dark scanner bed (also turned -5 degrees), with a black pen, at the lower
+  resolutions banks exchange (200 dpi black and white, 150 and 100 dpi gray JPEG), with the amount
+  box moved to the top right corner (another country's layout), as a negative (white ink on
+  black), under a yellow lamp: the amount right, per change;
 - with ``--synth N``, N synthetic cheques from MNIST test digits (with ``--bitonal``, the same
   cheques again as Group 4 bitonal TIFFs, the images X9.37 cash letters carry); with ``--red N``,
   N synthetic cheques written with a red pen and the same N with a red rubber stamp across the
@@ -205,6 +205,11 @@ def _stamped(image: np.ndarray) -> np.ndarray:
     return (image.astype(np.float32) * stamp.astype(np.float32) / 255).astype(np.uint8)
 
 
+def _cast(image: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
+    """``image`` under a coloured light: its blue, green and red scaled by ``gains``."""
+    return np.clip(image.astype(np.float32) * np.array(gains, np.float32), 0, 255).astype(np.uint8)
+
+
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     _, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
@@ -253,6 +258,7 @@ MOVES = {
     "a negative (white ink on black paper, as some microfilm scanners write it)": lambda c: 255 - c,
     "turned +20 degrees on white (beyond the 15-degree skew search: a crooked photo)": lambda c: _turned(c, 20.0, (255, 255, 255)),
     "turned -30 degrees on white": lambda c: _turned(c, -30.0, (255, 255, 255)),
+    "under a yellow lamp (blue at 45%, green at 85% of the light)": lambda c: _cast(c, (0.45, 0.85, 1.0)),
 }
 
 
