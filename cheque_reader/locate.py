@@ -461,16 +461,16 @@ def estimate_skew(gray: np.ndarray, max_angle: float = MAX_SKEW) -> float:
     return _skew_small(small, max_angle)
 
 
-def _work_factor(shape: tuple[int, ...]) -> int:
-    """The whole factor that brings the longer side of an image of ``shape`` to ``WORK_MAX_SIDE`` or less."""
-    return max(1, -(-max(shape[:2]) // WORK_MAX_SIDE))
+def _work_factor(shape: tuple[int, ...], max_side: int = WORK_MAX_SIDE) -> int:
+    """The whole factor that brings the longer side of an image of ``shape`` to ``max_side`` or less."""
+    return max(1, -(-max(shape[:2]) // max_side))
 
 
-def _shrink(gray: np.ndarray, darkest: bool = False) -> tuple[np.ndarray, int]:
+def _shrink(gray: np.ndarray, darkest: bool = False, max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray, int]:
     """``gray`` shrunk by :func:`_work_factor` (the last ``k - 1`` rows/columns dropped): each
     ``k`` x ``k`` block by its mean, or with ``darkest`` by its darkest pixel (thin printed
     lines keep their darkness)."""
-    k = _work_factor(gray.shape)
+    k = _work_factor(gray.shape, max_side)
     if k == 1:
         return gray, 1
     h, w = gray.shape[0] // k, gray.shape[1] // k
@@ -906,9 +906,7 @@ def ink_height(gray: np.ndarray) -> float:
     >>> ink_height(cheque) < 0.05
     True
     """
-    h, w = gray.shape[:2]
-    k = max(1, -(-max(h, w) // INK_HEIGHT_SIDE))
-    small = cv2.resize(gray[: h // k * k, : w // k * k], (w // k, h // k), interpolation=cv2.INTER_AREA) if k > 1 else gray
+    small = _shrink(gray, max_side=INK_HEIGHT_SIDE)[0]
     sh, sw = small.shape
     ink = _ink_mask(small, sh // 8)
     _, _, stats, _ = connected_components(ink)
