@@ -14,7 +14,8 @@
 - with ``--synth N``, N synthetic cheques from MNIST test digits (with ``--bitonal``, the same
   cheques again as Group 4 bitonal TIFFs, the images X9.37 cash letters carry); with ``--red N``,
   N synthetic cheques written with a red pen and the same N with a red rubber stamp across the
-  amount field.
+  amount field; with ``--on-a4 N``, N synthetic cheques turned a little on a whole A4 page (a
+  flatbed's white lid, a dark bed).
 
 Usage::
 
@@ -142,6 +143,50 @@ def red_ink_rows(n: int, classifier) -> list[tuple[str, str, str]]:
         rows.append((f"synthetic cheques ({n}, seed 5), {name}", "amount right; auto-accepted (wrong among them)",
                      f"{ok}/{n} = {ok / n:.1%}; {accepted} ({wrong})"))
     return rows
+
+
+def _on_a4(image: np.ndarray, dpi: float, bed: int, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` (scanned at ``dpi``) turned ``angle`` degrees on an A4 page of level ``bed`` (250: a
+    flatbed's white lid, 40: a dark bed), near its top left, the page landscape when the cheque is
+    too wide for portrait; and the map from ``image`` pixels to the page's."""
+    H, W = int(11.69 * dpi), int(8.27 * dpi)
+    if image.shape[1] > 0.9 * W:
+        H, W = W, H
+    m, w, h = locate._rotation(image.shape[1], image.shape[0], angle)
+    turned = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(bed, bed, bed))
+    page = np.full((H, W, 3), bed, np.uint8)
+    y, x = int(0.05 * H), int(0.04 * W)
+    page[y : y + h, x : x + w] = turned[: H - y, : W - x]
+    m[:, 2] += (x, y)
+    return page, m
+
+
+def on_a4_rows(n: int, classifier) -> list[tuple[str, str, str]]:
+    """Table rows for ``n`` synthetic cheques (seed 77, drawn straight, then turned up to 3 degrees)
+    scanned on an A4 page: on a white lid, and on a dark bed; field found, amount right, accepted."""
+    from cheque_reader import synth
+
+    source, counts = synth.mnist_test_digits(), {}
+    for i in range(n):
+        rng = np.random.default_rng([77, i])
+        style = dataclasses.replace(synth.random_style(rng, synth.LAYOUTS, 0.5), skew=0.0)
+        ch = synth.render_cheque(source, rng, style=style)
+        angle = float(rng.uniform(-3, 3))
+        for bed in (250, 40):
+            page, m = _on_a4(ch.image, ch.dpi, bed, angle)
+            f = ch.field
+            pts = np.array([[f.x, f.y], [f.x2, f.y], [f.x, f.y2], [f.x2, f.y2]], float) @ m[:, :2].T + m[:, 2]
+            (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+            truth = BBox(int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+            res, prep, _ = read(page_of(page, f"a4-{i:05d}"), "auto", classifier, None, f"a4-{i:05d}")
+            found = prep.field is not None and prep.field.bbox.iou(truth) >= 0.5
+            c = counts.setdefault(bed, np.zeros(4, int))
+            c += (found, found and res.digits == ch.digits, not res.needs_review,
+                  not res.needs_review and res.digits != ch.digits)
+    return [(f"synthetic cheques ({n}, seed 77) turned up to 3 degrees on an A4 page, {where}",
+             "field found; amount right; auto-accepted (wrong)",
+             f"{c[0]}/{n}; {c[1]}/{n} = {c[1] / n:.1%}; {c[2]} ({c[3]})")
+            for where, c in (("a white lid", counts[250]), ("a dark bed", counts[40]))]
 
 
 def _bitonal_200dpi(image: np.ndarray) -> np.ndarray:
@@ -337,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--red", type=int, default=0, metavar="N",
                     help="also read N synthetic cheques written with a red pen, and the same N with a red "
                          "rubber stamp across the amount field (a red pen must be read, a stamp read as paper)")
+    ap.add_argument("--on-a4", type=int, default=0, metavar="N",
+                    help="also read N synthetic cheques turned up to 3 degrees on an A4 page, on a flatbed's "
+                         "white lid and on a dark bed (the whole page scanned, as many office scanners do)")
     ap.add_argument("--enlarged", type=float, default=0, metavar="F",
                     help="also read the ORAND fold enlarged F times (bicubic: a high-resolution capture system's "
                          "crops) with the default --layout auto, which must take each for the field")
@@ -514,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.red:
         rows.extend(red_ink_rows(args.red, classifier))
+    if args.on_a4 and classifier is not None:
+        rows.extend(on_a4_rows(args.on_a4, classifier))
 
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)

@@ -177,6 +177,22 @@ def test_a_cheque_on_a_white_a4_page_is_found_by_its_content(angle):
     assert locate._content_on_light_bed(small, 250.0) is None
 
 
+@pytest.mark.parametrize("angle", [-2.0, 3.0])
+def test_a_cheque_on_a_white_page_is_laid_along_its_printed_lines_not_its_signature(angle):
+    # a long signature leaning down to the right below the box: the content's smallest
+    # rectangle leans with it (5-8 degrees off), the printed lines do not
+    cheque = cheque_page(6)
+    cv2.line(cheque, (560, 330), (1190, 500), 25, 5)
+    cheque, m = rotate(cheque, angle, fill=250)
+    page = np.full((int(1.41 * W), W + 100), 250, np.uint8)
+    page[60 : 60 + cheque.shape[0], 40 : 40 + cheque.shape[1]] = cheque
+    found = locate.find_cheque(page)
+    assert found is not None and abs(found[1] + angle) < 0.5
+    f = locate.find_amount_field(Page("p", 1, page), "us")
+    assert abs(f.angle + angle) < 0.5 and f.box is not None
+    assert f.bbox.iou(map_box(BOX, m).shift(40, 60)) > 0.5
+
+
 @pytest.mark.parametrize("angle", [-12.0, 7.0])
 def test_skewed_on_scanner_bed(angle):
     bed = np.full((H + 300, W + 300), 35, np.uint8)   # dark scanner lid
