@@ -291,7 +291,8 @@ def finish_page(
     unmarked = prefer is not None and is_unmarked(read.text)
     reasons = review_reasons(status, confidence=confidence, threshold=threshold,
                              grammar_ok=read.grammar_ok and not repaired and not unmarked,
-                             segmentation_ok=agree and not prepared.stamped)
+                             segmentation_ok=agree and not prepared.stamped,
+                             field_ok=prepared.field.cheques == 1)
     elapsed = prepared.elapsed_ms + classify_ms + (time.perf_counter() - t0) * 1000
     return ChequeResult(
         status=status,

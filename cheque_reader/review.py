@@ -116,8 +116,14 @@ def review_reasons(
     threshold: float = DEFAULT_REVIEW_THRESHOLD,
     grammar_ok: bool = True,
     segmentation_ok: bool = True,
+    field_ok: bool = True,
 ) -> tuple[str, ...]:
-    """The review reason codes for a read; empty when it needs no review."""
+    """The review reason codes for a read; empty when it needs no review. ``field_ok`` false: a
+    field was read, but whether it is the page's one amount is uncertain (two cheques on a page).
+
+    >>> review_reasons("ok", confidence=0.99, threshold=0.9, field_ok=False)
+    ('no_field',)
+    """
     if status == STATUS_ERROR:
         return ("error",)
     if status == STATUS_NO_FIELD:
@@ -127,6 +133,8 @@ def review_reasons(
     reasons = []
     if confidence < threshold:
         reasons.append("low_confidence")
+    if not field_ok:
+        reasons.append("no_field")
     if not segmentation_ok:
         reasons.append("segmentation")
     if not grammar_ok:

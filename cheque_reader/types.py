@@ -120,6 +120,9 @@ class Field:
     #: the printed box the field was found by, in field-image pixels (``None``: a prior rectangle or
     #: ``--layout field``); the field is cut a little wider, for handwriting spilling over it
     box: BBox | None = None
+    #: cheques seen on the page: more than one, the field is one cheque's (the largest) and the
+    #: read goes to review (reason ``no_field``: which amount the page's row holds is uncertain)
+    cheques: int = 1
 
     def unzoomed(self, box: BBox) -> BBox:
         """``box`` (field-image pixels) in the pixels of the field as the page has it."""

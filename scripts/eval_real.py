@@ -10,7 +10,8 @@
   degrees), on a dark scanner bed (also turned -5 degrees), with a black pen, at the lower
   resolutions banks exchange (200 dpi black and white, 150 and 100 dpi gray JPEG), with the amount
   box moved to the top right corner (another country's layout), as a negative (white ink on
-  black), under a yellow lamp: the amount right, per change;
+  black), under a yellow lamp: the amount right, per change; and two to an A4 page (on a dark
+  bed, on a white lid), which must go to review;
 - with ``--synth N``, N synthetic cheques from MNIST test digits (with ``--bitonal``, the same
   cheques again as Group 4 bitonal TIFFs, the images X9.37 cash letters carry); with ``--red N``,
   N synthetic cheques written with a red pen and the same N with a red rubber stamp across the
@@ -159,6 +160,29 @@ def _on_a4(image: np.ndarray, dpi: float, bed: int, angle: float) -> tuple[np.nd
     page[y : y + h, x : x + w] = turned[: H - y, : W - x]
     m[:, 2] += (x, y)
     return page, m
+
+
+def two_to_a_page_rows(images: list[tuple[str, np.ndarray]], classifier) -> list[tuple[str, str, str]]:
+    """Table rows for the IDRBT ``images`` (truth, BGR) two to an A4-like page, each above the next
+    one of the list, on a dark bed and on a white lid: one of the two amounts read right, and how
+    many pages were auto-accepted (a page's row holds one amount: the other cheque would be lost)."""
+    rows = []
+    for where, bed in (("a dark bed", 40), ("a white lid", 250)):
+        right = accepted = 0
+        for j, (truth, a) in enumerate(images):
+            truth_b, b = images[(j + 1) % len(images)]
+            width = max(a.shape[1], b.shape[1]) + 200
+            page = np.full((int(1.414 * width), width, 3), bed, np.uint8)
+            page[80 : 80 + a.shape[0], 100 : 100 + a.shape[1]] = a
+            y = 230 + a.shape[0]
+            page[y : y + b.shape[0], 100 : 100 + b.shape[1]] = b
+            res, _, _ = read(page_of(page, f"two{j}"), "auto", classifier, None, f"two{j}")
+            right += res.digits in (truth, truth_b)
+            accepted += not res.needs_review
+        n = len(images)
+        rows.append((f"IDRBT certain labels, two to an A4 page on {where}", "one amount of the two right; auto-accepted",
+                     f"{right}/{n}; {accepted}"))
+    return rows
 
 
 def on_a4_rows(n: int, classifier) -> list[tuple[str, str, str]]:
@@ -504,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
                 accepted_wrong += not res.needs_review and res.digits != truth
             rows.append((f"IDRBT certain labels, {name}", "amount right (no IoU); auto-accepted",
                          f"{ok}/{len(df)} = {ok / len(df):.1%}; {accepted} ({accepted_wrong} wrong)"))
+        images = [(t, cv2.imread(str(d / f), cv2.IMREAD_COLOR)) for f, t in zip(df["file"], df["amount_digits"].astype(str))]
+        rows.extend(two_to_a_page_rows(images, classifier))
 
     if args.synth:
         from cheque_reader import synth

@@ -177,6 +177,19 @@ def test_a_cheque_on_a_white_a4_page_is_found_by_its_content(angle):
     assert locate._content_on_light_bed(small, 250.0) is None
 
 
+@pytest.mark.parametrize("level", [35, 110])  # a dark bed, a grey table
+def test_two_cheques_on_one_bed_are_counted(level):
+    # (on a white lid, see test_pipeline: these drawn cheques are too sparse to be found by content)
+    page = np.full((2 * H + 400, W + 300), level, np.uint8)
+    page[100 : 100 + H, 150 : 150 + W] = cheque_page(7)
+    page[H + 250 : 2 * H + 250, 150 : 150 + W] = cheque_page(8)
+    f = locate.find_amount_field(Page("p", 1, page), "us")
+    assert f.cheques == 2
+    assert f.bbox.iou(BOX.shift(150, 100)) > 0.5 or f.bbox.iou(BOX.shift(150, H + 250)) > 0.5
+    page[H + 200 :] = level   # the lower one taken away: one cheque
+    assert locate.find_amount_field(Page("p", 1, page), "us").cheques == 1
+
+
 @pytest.mark.parametrize("angle", [-2.0, 3.0])
 def test_a_cheque_on_a_white_page_is_laid_along_its_printed_lines_not_its_signature(angle):
     # a long signature leaning down to the right below the box: the content's smallest

@@ -1,5 +1,6 @@
 import dataclasses
 import pickle
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -753,3 +754,26 @@ def test_read_cheque_decodes_only_the_first_page_of_a_file(tmp_path):
         io.load_pages(tmp_path / "two.tif")
     result = pipeline.read_cheque(tmp_path / "two.tif", layout="field")
     assert (result.status, result.digits) == (STATUS_OK, "4072")
+
+
+def _two_samples_on_a_bed(level: int) -> np.ndarray:
+    """cheque_01 above cheque_02 (two read alone with no review) on an A4-like bed of ``level``."""
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    a, b = (cv2.imread(str(samples / n), cv2.IMREAD_GRAYSCALE) for n in ("cheque_01.png", "cheque_02.png"))
+    page = np.full((2600, 2000), level, np.uint8)
+    page[100 : 100 + a.shape[0], 100 : 100 + a.shape[1]] = a
+    page[1100 : 1100 + b.shape[0], 100 : 100 + b.shape[1]] = b
+    return page
+
+
+@pytest.mark.parametrize("level", [40, 250])  # a dark bed, a white lid
+def test_two_cheques_on_one_page_are_read_and_sent_to_review(level):
+    # one row cannot hold two amounts: one cheque's is read, and the page goes to a person
+    result = pipeline.read_cheque(_two_samples_on_a_bed(level))
+    assert result.status == "ok" and result.digits in ("123456", "7200")
+    assert result.needs_review and "no_field" in result.review_reasons
+    # one cheque on the same bed is read as before, with no review
+    alone = _two_samples_on_a_bed(level)
+    alone[1000:] = level
+    single = pipeline.read_cheque(alone)
+    assert single.digits == "123456" and not single.needs_review
