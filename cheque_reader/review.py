@@ -301,7 +301,8 @@ def write_review_page(
     Digit boxes from ``digits`` (``digits.csv``) are in the pixels of the field as read:
     deskewed and turned upright (:func:`~cheque_reader.locate.refind_field`), which is what
     the crop shows; a ``.toml`` layout's field, not found again, is shown as it lies on
-    the page. The page works offline from ``file://``: Enter accepts the typed digits and
+    the page. A read with no field, or one cheque's of two on the page (reason ``no_field``),
+    shows the whole page, scaled down. The page works offline from ``file://``: Enter accepts the typed digits and
     moves on, Tab moves on, and "Export" downloads ``corrections.csv``. When not one of the scans to review loads (other than those
     ``read`` could not open either), :class:`~cheque_reader.errors.UsageError` is raised
     and no page is written: ``image_root`` is most likely not the folder they were read from.
@@ -331,7 +332,7 @@ def write_review_page(
         if page is None:
             continue
         image, zoom = page.image, 1.0
-        if it["field"] is not None:
+        if it["field"] is not None and "no_field" not in it["reasons"]:
             # the field as read (upright, deskewed): the digit boxes are in its pixels
             field = locate.refind_field(page, BBox(*it["field"]), it["layout"])
             if field is not None:
@@ -339,7 +340,7 @@ def write_review_page(
             else:  # a .toml layout's field: the box as it lies on the page
                 x, y, w, h = it["field"]
                 crop = image[max(y, 0) : y + h, max(x, 0) : x + w]
-        else:  # no field: show the whole page, scaled down
+        else:  # no field, or one of two cheques' (reason no_field): the whole page, scaled down
             import cv2
 
             crop = image

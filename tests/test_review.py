@@ -114,6 +114,15 @@ def test_no_field_shows_whole_page(tmp_path):
     assert cv2.imread(str(tmp_path / "r" / "crops" / "item-00001.png"), cv2.IMREAD_GRAYSCALE).shape == (200, 400)
 
 
+def test_a_field_read_on_a_page_of_two_cheques_shows_the_whole_page(tmp_path):
+    # status ok, reason no_field: the row holds one cheque's amount, a person must see the other
+    scans = tmp_path / "s"
+    make_scans(scans, ["p.png"])
+    results = results_of([["p.png", 1, "ok", "12", "12", 0.99, "true", "no_field", 50, 60, 120, 40, ""]])
+    write_review_page(results, tmp_path / "r", image_root=scans)
+    assert cv2.imread(str(tmp_path / "r" / "crops" / "item-00001.png"), cv2.IMREAD_GRAYSCALE).shape == (200, 400)
+
+
 def test_empty_review(tmp_path):
     results = results_of([["a.png", 1, "ok", "1", "1", 0.99, "false", "", 0, 0, 5, 5, ""]])
     text = write_review_page(results, tmp_path / "r").read_text()
