@@ -182,6 +182,15 @@ NEGATIVE_SOLID_SIDE = 0.04
 #: amount of the two read right on 30 and 28.
 OTHER_CHEQUE_AREA = 0.5
 
+#: A cheque's outline on a bed whose opposite sides differ in length by more than this share of the
+#: longer is seen in perspective (a photo taken aslant): the cheque is warped flat before its field
+#: is searched (a turned cheque's outline, a rectangle, differs by 0.01 or less).
+PERSPECTIVE_MIN = 0.04
+
+#: An outline is a quadrilateral of its own (in perspective) only when four lines fitted to its sides
+#: lie, on average, at most this share as far from its points as its smallest rectangle's sides.
+QUAD_BETTER = 0.5
+
 #: Largest skew searched, degrees.
 MAX_SKEW = 15.0
 
@@ -503,12 +512,23 @@ def find_cheque(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
     """
     small, k = _shrink(gray)
     found = _cheque_small(small, k)
-    return None if found is None else found[:2]
+    return None if found is None else (found.corners, found.angle)
 
 
-def _cheque_small(small: np.ndarray, k: int) -> tuple[np.ndarray, float, int] | None:
-    """:func:`find_cheque` on the page shrunk by ``k`` (corners in page pixels), and how many
-    cheques lie on the bed (see :data:`OTHER_CHEQUE_AREA`)."""
+@dataclass(frozen=True)
+class _OnBed:
+    """A cheque found on a bed: its rectangle's ``corners`` (page pixels) and ``angle`` (degrees,
+    see :func:`find_cheque`), its ``outline``'s four corners (page pixels: a quadrilateral in
+    perspective on a photo), and how many ``cheques`` lie on the bed (see :data:`OTHER_CHEQUE_AREA`)."""
+
+    corners: np.ndarray
+    angle: float
+    outline: np.ndarray
+    cheques: int = 1
+
+
+def _cheque_small(small: np.ndarray, k: int) -> _OnBed | None:
+    """:func:`find_cheque` on the page shrunk by ``k``."""
     small = cv2.GaussianBlur(small, (5, 5), 0)
     sh, sw = small.shape
     bw = max(2, int(0.01 * min(sh, sw)))
@@ -516,27 +536,30 @@ def _cheque_small(small: np.ndarray, k: int) -> tuple[np.ndarray, float, int] | 
     if frame.std() > 18:
         return None
     bed = float(np.median(frame))
-    rect = _cheque_on_bed(small, bed)
-    if rect is None:
+    found = _cheque_on_bed(small, bed)
+    if found is None:
         return None
+    rect, outline = found
     # another cheque on the bed: found the same way once this one is covered with the bed's level
     grown = cv2.boxPoints((rect[0], (1.04 * rect[1][0], 1.04 * rect[1][1]), rect[2]))
     rest = cv2.fillPoly(small.copy(), [np.intp(grown)], bed)
     other = _cheque_on_bed(rest, bed, among_others=True)
-    cheques = 1 + (other is not None and np.prod(other[1]) >= OTHER_CHEQUE_AREA * np.prod(rect[1]))
+    cheques = 1 + (other is not None and np.prod(other[0][1]) >= OTHER_CHEQUE_AREA * np.prod(rect[1]))
     corners = cv2.boxPoints(rect) * k
     # beyond 45 degrees either way: the cheque stands on its side
-    return corners, _long_side_angle(corners), cheques
+    return _OnBed(corners, _long_side_angle(corners), outline * k, cheques)
 
 
 def _cheque_on_bed(small: np.ndarray, bed: float, among_others: bool = False):
     """The rectangle (``cv2.minAreaRect``'s form) of the cheque on a bed of level ``bed``, by its
     outline or, on a white lid, by its content (see :func:`_content_on_light_bed` for ``among_others``);
-    ``None`` when no cheque stands out from the bed."""
-    rect = _outline_on_bed(small, bed)
-    if rect is None and bed >= LIGHT_BED:
+    ``None`` when no cheque stands out from the bed. With the rectangle, its corners (see
+    :func:`_outline_on_bed`)."""
+    found = _outline_on_bed(small, bed)
+    if found is None and bed >= LIGHT_BED:
         rect = _content_on_light_bed(small, bed, among_others)
-    return rect
+        found = None if rect is None else (rect, cv2.boxPoints(rect))
+    return found
 
 
 def _long_side_angle(corners: np.ndarray) -> float:
@@ -553,12 +576,15 @@ def _long_side_angle(corners: np.ndarray) -> float:
 
 
 def _outline_on_bed(small: np.ndarray, bed: float):
-    """The ``cv2.minAreaRect`` of the largest region that differs from the ``bed`` level around it,
-    when it is cheque-shaped and does not touch the page's border; or ``None``."""
+    """``(rect, corners)``: the ``cv2.minAreaRect`` of the largest region that differs from the
+    ``bed`` level around it, when it is cheque-shaped and does not touch the page's border, and its
+    four corners: those of its outline when that is a quadrilateral (a cheque photographed aslant
+    is one in perspective), else the rectangle's; or ``None``."""
     sh, sw = small.shape
     mask = (np.abs(small.astype(np.int16) - bed) > 25).astype(np.uint8) * 255
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15)))
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    # every point of the outline (not only the ends of its straight runs): its sides are fitted to them
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None
     c = max(contours, key=cv2.contourArea)
@@ -571,10 +597,63 @@ def _outline_on_bed(small: np.ndarray, bed: float):
         return None
     rect = cv2.minAreaRect(c)
     (rw, rh) = rect[1]
-    if rw * rh <= 0 or area / (rw * rh) < 0.85:
+    quad = _quadrilateral(c, rect)
+    # filled: most of its rectangle, or of its quadrilateral (seen in perspective, it fills less of the rectangle)
+    filled = rw * rh if quad is None else min(rw * rh, cv2.contourArea(quad))
+    if filled <= 0 or area / filled < 0.85:
         return None
     aspect = max(rw, rh) / max(1e-6, min(rw, rh))
-    return rect if 1.6 <= aspect <= 3.5 else None
+    if not 1.6 <= aspect <= 3.5:
+        return None
+    return rect, cv2.boxPoints(rect) if quad is None else quad
+
+
+def _quadrilateral(c: np.ndarray, rect) -> np.ndarray | None:
+    """The four corners of the outline ``c``, in the order of ``cv2.boxPoints(rect)`` (``rect`` its
+    ``cv2.minAreaRect``): where lines fitted to the points along each side of the rectangle meet
+    (fitted twice, the points far off the first line dropped: a ragged edge, a table's grain along
+    it, moves them little); ``None`` when a side has too few points to fit or the four lines are no
+    better an outline than the rectangle."""
+    box = cv2.boxPoints(rect)
+    pts = c.reshape(-1, 2).astype(np.float32)
+    ends = np.roll(box, -1, axis=0)
+    lengths = np.hypot(*(ends - box).T)
+    along = (ends - box) / np.maximum(lengths, 1e-6)[:, None]
+    normal = np.stack([-along[:, 1], along[:, 0]], axis=1)
+    dist = np.abs(pts @ normal.T - (box * normal).sum(axis=1))          # to each side's line
+    t = (pts @ along.T - (box * along).sum(axis=1)) / np.maximum(lengths, 1e-6)
+    side = np.argmin(dist, axis=1)
+    lines = []
+    for i in range(4):
+        mine = pts[(side == i) & (t[:, i] > 0.1) & (t[:, i] < 0.9)]  # the side's middle, clear of the corners
+        for _ in range(2):
+            if len(mine) < 5:
+                return None
+            mid = mine.mean(axis=0)
+            u = np.linalg.svd(mine - mid, full_matrices=False)[2][0]  # the line's direction
+            off = np.abs((mine - mid) @ np.array([-u[1], u[0]]))
+            mine = mine[off <= max(2.0 * float(np.median(off)), 1.0)]
+        lines.append((mid, u))
+    corners = []
+    for i in range(4):  # corner i joins the sides i - 1 and i
+        (p, u), (q, v) = lines[i - 1], lines[i]
+        det = u[0] * -v[1] + v[0] * u[1]
+        if abs(det) < 1e-6:
+            return None
+        corners.append(p + ((q - p)[0] * -v[1] + v[0] * (q - p)[1]) / det * u)
+    quad = np.float32(corners)
+    # a quadrilateral of its own only when convex, its sides near the rectangle's lengths, and they
+    # fit the outline clearly better than the rectangle's (a cheque's paper only partly set off from
+    # the bed gives sides that meet far from its corners; a turned one's rectangle fits as well)
+    q_ends = np.roll(quad, -1, axis=0)
+    q_lengths = np.hypot(*(q_ends - quad).T)
+    if not cv2.isContourConvex(quad) or np.any(q_lengths < 0.8 * lengths):
+        return None
+    q_normal = np.stack([-(q_ends - quad)[:, 1], (q_ends - quad)[:, 0]], axis=1) / q_lengths[:, None]
+    q_dist = np.abs(pts @ q_normal.T - (quad * q_normal).sum(axis=1))
+    if q_dist.min(axis=1).mean() > QUAD_BETTER * dist.min(axis=1).mean():
+        return None
+    return quad
 
 
 def _content_on_light_bed(small: np.ndarray, bed: float, among_others: bool = False):
@@ -780,9 +859,9 @@ class _View:
         return full
 
 
-def _cheque_views(page: Page, shrunk: tuple[np.ndarray, int]) -> list[_View]:
+def _cheque_views(page: Page, shrunk: tuple[np.ndarray, int], on_bed: _OnBed | None) -> list[_View]:
     """Deskewed upright and upside-down views of the cheque, shrunk (see :data:`WORK_MAX_SIDE`).
-    ``shrunk`` is ``_shrink(page.image)``. A page taller than wide (a cheque standing on its side,
+    ``shrunk`` is ``_shrink(page.image)``, ``on_bed`` the cheque found on a bed there, if any. A page taller than wide (a cheque standing on its side,
     with no EXIF orientation to say so) is also viewed turned a quarter, both ways.
 
     Only the shrunk page is ever resampled: the field alone is cropped at full resolution.
@@ -790,10 +869,8 @@ def _cheque_views(page: Page, shrunk: tuple[np.ndarray, int]) -> list[_View]:
     mean, k = shrunk  # block means: the cheque's outline and the skew
     small = _shrink(page.image, darkest=True)[0] if k > 1 else mean  # block minima: thin printed lines stay dark
     H, W = small.shape
-    found = _cheque_small(mean, k)
-    if found is not None:
-        corners, angle, cheques = found
-        corners = corners / k
+    if on_bed is not None:
+        corners, angle, cheques = on_bed.corners / k, on_bed.angle, on_bed.cheques
         # the outline's angle is as good as the bed's edge; the printed lines inside finish it
         # (a textured bed, a table under a photo, tilts the outline by up to a degree)
         m, nw, nh = _rotation(W, H, angle)
@@ -1056,6 +1133,12 @@ def find_amount_field(page: Page, layout: str = "auto") -> Field | None:
     >>> b.x <= 730 and b.y <= 150 and b.x2 >= 960 and b.y2 >= 210 and b.iou(BBox(730, 150, 230, 60)) > 0.6
     True
     """
+    return _find_field(page, layout, flatten=True)
+
+
+def _find_field(page: Page, layout: str, flatten: bool) -> Field | None:
+    """:func:`find_amount_field`; with ``flatten``, a cheque photographed aslant on a bed is first
+    warped flat (:func:`_field_flattened`)."""
     if page.image is None or page.image.size == 0:
         return None
     lay = resolve_layout(layout)
@@ -1067,7 +1150,10 @@ def find_amount_field(page: Page, layout: str = "auto") -> Field | None:
     if is_negative(shrunk[0]):
         log.debug("%s: a negative (light ink on dark paper), read inverted", page.source)
         page, shrunk = _inverted(page), (255 - shrunk[0], shrunk[1])
-    views = _cheque_views(page, shrunk)
+    on_bed = _cheque_small(*shrunk)
+    if flatten and on_bed is not None and _in_perspective(on_bed.outline):
+        return _field_flattened(page, layout, on_bed)
+    views = _cheque_views(page, shrunk, on_bed)
     layouts = [lay] if isinstance(lay, Layout) else [LAYOUTS[name] for name in AUTO_LAYOUTS]
     # every layout is searched, only the best one's field is cropped
     found = [(each, _best_box(page, each, views)) for each in layouts]
@@ -1089,6 +1175,45 @@ def find_amount_field(page: Page, layout: str = "auto") -> Field | None:
     if best.name in ("in-cts", "us"):
         best = _named_by_sign(dict((lay.name, f) for lay, f in found), best)
     return _crop_field(page, best, box)
+
+
+def _in_perspective(outline: np.ndarray) -> bool:
+    """Whether the quadrilateral ``outline`` (four corners in order) has opposite sides that differ
+    in length by more than :data:`PERSPECTIVE_MIN` of the longer."""
+    sides = np.hypot(*(np.roll(outline, -1, axis=0) - outline).T)
+    return bool(max(abs(sides[0] - sides[2]) / max(sides[0], sides[2]),
+                    abs(sides[1] - sides[3]) / max(sides[1], sides[3])) > PERSPECTIVE_MIN)
+
+
+def _field_flattened(page: Page, layout: str, on_bed: _OnBed) -> Field | None:
+    """The field of a cheque whose outline on the bed is in perspective (a photo taken aslant),
+    found on the cheque warped flat into a page of its own; its ``bbox`` the box around it on ``page``."""
+    outline = on_bed.outline.astype(np.float32)
+    centre = outline.mean(axis=0)
+    # top left, top right, bottom right, bottom left (y down: the angle grows clockwise)
+    tl, tr, br, bl = outline[np.argsort(np.arctan2(outline[:, 1] - centre[1], outline[:, 0] - centre[0]))]
+    w = round((np.hypot(*(tr - tl)) + np.hypot(*(br - bl))) / 2)
+    h = round((np.hypot(*(bl - tl)) + np.hypot(*(br - tr))) / 2)
+    to_flat = cv2.getPerspectiveTransform(np.float32([tl, tr, br, bl]), np.float32([[0, 0], [w, 0], [w, h], [0, h]]))
+
+    def flat(image: np.ndarray | None) -> np.ndarray | None:
+        if image is None:
+            return None
+        return cv2.warpPerspective(image, to_flat, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    field = _find_field(Page(page.source, page.page, flat(page.image), flat(page.color), page.dpi, page.extra),
+                        layout, flatten=False)
+    if field is None:
+        return None
+    b = field.bbox
+    corners = np.float32([[b.x, b.y], [b.x2, b.y], [b.x2, b.y2], [b.x, b.y2]]).reshape(-1, 1, 2)
+    back = cv2.perspectiveTransform(corners, np.linalg.inv(to_flat)).reshape(-1, 2)
+    (x0, y0), (x1, y1) = np.floor(back.min(axis=0)).astype(int), np.ceil(back.max(axis=0)).astype(int)
+    H, W = page.image.shape
+    bbox = BBox(int(x0), int(y0), int(x1 - x0), int(y1 - y0)).clip(W, H)
+    # the turn that lays the cheque's top edge level, then the flat page's own
+    angle = float(np.degrees(np.arctan2(*(tr - tl)[::-1]))) + field.angle
+    return dataclasses.replace(field, bbox=bbox, angle=round(angle, 2), cheques=max(field.cheques, on_bed.cheques))
 
 
 def _named_by_sign(found: dict, best: Layout) -> Layout:

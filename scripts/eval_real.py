@@ -248,6 +248,16 @@ def _photographed(image: np.ndarray) -> np.ndarray:
     return cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, moved), (w, h), borderValue=(255, 255, 255))
 
 
+def _photographed_aslant(image: np.ndarray, p: float = 0.08) -> np.ndarray:
+    """``image`` on a grainy table, photographed from near its bottom right: the photo's top left
+    corner moved in by ``p`` of the width and height, its top right and bottom left by half that."""
+    table = _on_a_table(image)
+    h, w = table.shape[:2]
+    corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    moved = np.float32([[p * w, p * h], [w * (1 - p / 2), 0], [w, h], [0, h * (1 - p / 2)]])
+    return cv2.warpPerspective(table, cv2.getPerspectiveTransform(corners, moved), (w, h), borderMode=cv2.BORDER_REFLECT)
+
+
 def _faded(image: np.ndarray) -> np.ndarray:
     """``image`` with everything darker than the paper (its 90th percentile) kept at 45% of its
     darkness: ink faded, or a scan made too bright."""
@@ -318,6 +328,7 @@ MOVES = {
     "100 dpi gray, JPEG quality 60 (CTS-2010's gray image)": lambda c: gray_jpeg(c, 1 / 3, 60),
     "amount box moved to the top right corner": lambda c: box_moved_to_top_right(c)[0],
     "photographed (perspective: corners moved by up to 3%)": _photographed,
+    "photographed aslant on a grainy table (perspective: a corner moved in by 8%)": _photographed_aslant,
     "blurred (Gaussian, sigma 1.5 pixels)": lambda c: cv2.GaussianBlur(c, (0, 0), 1.5),
     "ink faded to 45% of its darkness": _faded,
     "lit unevenly (55% of the light at one edge)": _shadowed,
