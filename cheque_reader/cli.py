@@ -247,7 +247,7 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
     digits), field IoU where the truth has field_x..field_h, the share read
     automatically at 0.1%, 0.5%, 1% and 2% error (risk-coverage), the confidence
     threshold for each, and the ECE of the confidence. Where the truth has an `amount`
-    column (a decimal value, 1234.56), also the share of amounts whose value is right,
+    column (a decimal value, 1234.56; thousands separators, 1,234.56, are dropped), also the share of amounts whose value is right,
     cents included, and of the accepted reads whose value is wrong. Truth sources may be
     bare file names; they are matched by path, then by file name. Truth rows that match
     no result are warned about on stderr (how many of how many).

@@ -203,11 +203,47 @@ def load_truth(path: str | Path, *, truth_source: str = "source", truth_digits: 
     return pd.read_csv(path, dtype={truth_source: str, truth_digits: str, "amount": str}, keep_default_na=False)
 
 
+#: A truth amount written with thousands separators: US (``1,234,567.89``) or Indian (``12,34,567.89``)
+#: grouping; its commas are dropped before it is read as a decimal.
+GROUPED_AMOUNT = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3})(?:\.\d*)?")
+
+
+def truth_amount(value) -> Decimal | None:
+    """A truth ``amount`` as a decimal: ``None`` when blank; thousands separators (US or Indian
+    grouping) are dropped; anything else that is no decimal value raises ``ValueError`` (it was
+    left out of the amount figures silently: ``1,234.56`` counted as no amount).
+
+    >>> truth_amount("1,234.56"), truth_amount("25,00,000"), truth_amount(" 72.00 "), truth_amount("")
+    (Decimal('1234.56'), Decimal('2500000'), Decimal('72.00'), None)
+    >>> truth_amount("1.234,56")
+    Traceback (most recent call last):
+    ...
+    ValueError: truth amount '1.234,56' is not a decimal value (write it as 1234.56)
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    s = str(value).strip()
+    if not s:
+        return None
+    if GROUPED_AMOUNT.fullmatch(s):
+        s = s.replace(",", "")
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        d = None
+    if d is None or not d.is_finite():
+        raise ValueError(f"truth amount {str(value)!r} is not a decimal value (write it as 1234.56)")
+    return d
+
+
 def same_amount(a, b) -> bool | None:
     """Whether two amount values are equal as decimals; ``None`` when ``b`` (the truth) is blank.
+    ``b`` is read by :func:`truth_amount` (a truth amount that is no decimal raises ``ValueError``).
 
     >>> same_amount("1234.5", "1234.50"), same_amount("123450.00", "1234.50"), same_amount("", "7.00")
     (True, False, False)
+    >>> same_amount("1234.56", "1,234.56")
+    True
     """
     def value(v):
         if v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "":
@@ -217,7 +253,7 @@ def same_amount(a, b) -> bool | None:
         except InvalidOperation:
             return None
 
-    want = value(b)
+    want = truth_amount(b)
     return None if want is None else value(a) == want
 
 
@@ -287,6 +323,11 @@ def match_truth(
             raise ValueError(f"the truth has more than one row for {src} page {page}: keep one per page")
         seen.add((src, page))
         want = clean_digits(t[truth_digits])
+        if "amount" in truth.columns:
+            try:
+                truth_amount(t["amount"])
+            except ValueError as exc:
+                raise ValueError(f"{exc}, for {src} page {page}") from None
         i = find(src, page)
         row = {"source": src, "page": page, "truth": want, "digits": "", "confidence": np.nan,
                "needs_review": None, "matched": i is not None, "iou": np.nan,

@@ -341,6 +341,20 @@ def test_amount_values_are_compared_as_decimals_where_the_truth_has_them():
     assert "amount value" not in evaluate_results(res, truth.drop(columns="amount")).format()
 
 
+def test_truth_amounts_with_thousands_separators_are_read_and_others_refused_not_left_out():
+    # a bank's truth export writes 1,234.56 (or Indian 25,00,000.00): those rows were left out of the
+    # amount figures silently ("100.00% of 7" for 15 rows with amounts)
+    res = pd.DataFrame({"source": ["a.png", "b.png", "c.png"], "page": 1, "digits": ["123456", "250000000", "7200"],
+                        "amount": ["1234.56", "2500000.00", "72.00"], "confidence": 0.99, "needs_review": "false"})
+    truth = pd.DataFrame({"source": ["a.png", "b.png", "c.png"], "digits": ["123456", "250000000", "7200"],
+                          "amount": ["1,234.56", "25,00,000.00", "72.00"]})
+    rep = evaluate_results(res, truth)
+    assert rep.n_amount == 3 and rep.amount_accuracy == 1.0
+    truth.loc[0, "amount"] = "1.234,56"  # European: no decimal value to compare, said so
+    with pytest.raises(ValueError, match=r"truth amount '1\.234,56' is not a decimal value.*a\.png page 1"):
+        evaluate_results(res, truth)
+
+
 def test_truth_that_matches_few_or_no_results_is_warned_about(four, caplog):
     res, truth = four
     with caplog.at_level("WARNING", logger="cheque_reader"):
