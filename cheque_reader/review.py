@@ -440,7 +440,7 @@ def load_digits(path: str | Path) -> pd.DataFrame:
 def load_corrections(path: str | Path) -> pd.DataFrame:
     """Read ``corrections.csv`` (``source,page,digits``) from the review page.
 
-    Digits stay text (leading zeros kept); ``page`` is an integer (default 1); the
+    Digits stay text (leading zeros kept); ``page`` is a whole number (default 1; ``2.0`` is 2); the
     separators a reviewer may type (``, . - / space``) are dropped; a row whose digits
     hold anything else raises ``ValueError``.
     """
@@ -450,7 +450,11 @@ def load_corrections(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path}: corrections need columns source,page,digits (missing {', '.join(missing)})")
     if "page" not in df.columns:
         df["page"] = "1"
-    df["page"] = df["page"].replace("", "1").astype("Int64")
+    page = df["page"].str.strip().replace("", "1")
+    bad = df[~page.str.fullmatch(r"\d+(\.0*)?")]  # 2 or 2.0 (a page column saved as floats)
+    if len(bad):  # pandas said only "Failed to parse string: 'abc' as a scalar of type int64"
+        raise ValueError(f"{path}: page must be a whole number, got {bad['page'].iloc[0]!r} for {bad['source'].iloc[0]!r}")
+    df["page"] = page.str.replace(r"\.0*$", "", regex=True).astype("Int64")
     df["digits"] = df["digits"].str.replace(r"[\s,.\-/]", "", regex=True)
     bad = df[~df["digits"].str.fullmatch(r"\d*")]
     if len(bad):

@@ -151,6 +151,16 @@ def test_load_corrections_rejects_bad_digits(tmp_path):
         load_corrections(p)
 
 
+def test_load_corrections_names_a_page_that_is_no_whole_number(tmp_path):
+    # pandas' own message named neither the file nor the column: "Failed to parse string: 'abc' ..."
+    p = tmp_path / "c.csv"
+    p.write_text("source,page,digits\na.png,abc,12\n")
+    with pytest.raises(ValueError, match=r"c\.csv: page must be a whole number, got 'abc' for 'a\.png'"):
+        load_corrections(p)
+    p.write_text("source,page,digits\na.png,2.0,12\nb.png, 3 ,4\nc.png,,5\n")  # a page column saved as floats
+    assert load_corrections(p)["page"].tolist() == [2, 3, 1]
+
+
 def test_cli_review(run):
     from click.testing import CliRunner
 
