@@ -211,8 +211,9 @@ class DigitClassifier:
         """Predictions for digit crops (dark ink on light paper, any size), one row per crop.
 
         A crop is ``uint8``, or 16-bit or float, scaled as :func:`~cheque_reader.read_cheque` scales
-        an image (16-bit over 0-65535, floats over 0-1 or their min-max). A single 2-D array is one
-        crop (a 3-D array is a stack of crops). A bool crop is refused with a ``TypeError``, as
+        an image (16-bit over 0-65535, floats over 0-1 or their min-max), gray or colour. A single
+        2-D array is one crop, as is a single ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)`` array (a
+        gray or colour crop, as ``read_cheque`` takes an image); another 3-D array is a stack of crops. A bool crop is refused with a ``TypeError``, as
         ``read_cheque`` refuses a bool image: a mask says ink by ``True`` as often as paper (give
         ``np.where(mask, 0, 255).astype(np.uint8)`` for a mask of ink).
 
@@ -220,8 +221,8 @@ class DigitClassifier:
         >>> len(DigitClassifier().predict(np.full((28, 28), 255, np.uint8)).labels)
         1
         """
-        if isinstance(crops, np.ndarray) and crops.ndim == 2:
-            crops = [crops]
+        if isinstance(crops, np.ndarray) and (crops.ndim == 2 or (crops.ndim == 3 and crops.shape[2] in (1, 3, 4))):
+            crops = [crops]  # a colour crop cut from a BGR page was read as H crops of W x 3 pixels
         return self.predict_tensors(normalize_batch([_crop_uint8(c) for c in crops]))
 
 

@@ -65,6 +65,18 @@ def test_a_single_2d_crop_is_one_crop_not_one_per_row(clf):
     np.testing.assert_allclose(one.probs, clf.predict([crop]).probs)
 
 
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_a_single_colour_crop_is_one_crop_not_a_stack(clf, channels):
+    """A (H, W, 3) crop cut from a colour page gave H predictions, one per row of W x 3 pixels."""
+    crop = np.full((28, 28), 255, np.uint8)
+    cv2.putText(crop, "7", (6, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 0, 3)
+    coloured = np.repeat(crop[:, :, None], channels, axis=2)
+    one = clf.predict(coloured)
+    assert len(one) == 1 and one.labels.tolist() == [7]
+    np.testing.assert_allclose(one.probs, clf.predict([crop]).probs, atol=1e-6)
+    assert len(clf.predict(np.stack([crop] * 5))) == 5  # a stack of gray crops stays a stack
+
+
 @pytest.mark.parametrize("scale", ["float 0-1", "float32 0-1", "uint16", "int 0-255"])
 def test_16_bit_and_float_crops_are_read_as_their_8_bit_selves(clf, scale):
     """A float crop in 0-1 (or a 16-bit one) was clipped as if in 0-255, all ink: its prediction noise."""
