@@ -304,3 +304,17 @@ def test_resume_says_how_many_pages_it_read_and_warns_of_rows_kept_from_another_
     done = CliRunner().invoke(main, args + ["--resume"])
     assert "(0 read now, 3 kept from the earlier run by --resume)" in done.output
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_python_dash_m_runs_the_command():
+    """``python -m cheque_reader`` said "No module named cheque_reader.__main__"."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "cheque_reader", "read", "--help"], capture_output=True, text=True,
+                          env=env, cwd=root, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: cheque-reader read [OPTIONS] [INPUTS]...")
