@@ -340,18 +340,22 @@ def review(results, out_dir, digits_csv, image_root, everything):
 @click.option("--results", "results_csv", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The results file the corrections were made on (.csv, .parquet or .jsonl; its field boxes are reused).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Weights file to write (.pt); its .json sidecar is written beside it.")
+              help="Weights file to write (.pt). Beside it go its .json sidecar and, when the field reader "
+                   "learnt too, NAME_sdnn.pt and NAME_sdnn.json: keep the four together (read --model needs them).")
 @click.option("--images", "image_root", type=click.Path(exists=True, file_okay=False),
               help="Folder the results' source paths are relative to (the folder given to `read`). Default: here.")
 @click.option("--model", "base_model", type=click.Path(exists=True, dir_okay=False),
               help="Model to start from (default: the shipped model).")
-@click.option("--epochs", type=click.IntRange(1), default=10, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=config.FINETUNE_EPOCHS, show_default=True,
+              help="Passes over the corrected digits (and fields, for the field reader).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the held-out pages, the distortions and the training order.")
 def finetune(corrections, results_csv, output, image_root, base_model, epochs, seed):
     """Fine-tune the digit model on reviewed corrections; use it with `read --model`.
 
     The corrected pages' digits are cut again from their scans (where the number of
-    digits found matches the corrected string) and the model is trained on them.
+    digits found matches the corrected string) and the model is trained on them; the
+    field reader learns the corrected fields too (it needs no cut).
 
     \b
     Examples:

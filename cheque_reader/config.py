@@ -45,6 +45,9 @@ DEFAULT_TARGET_ERROR = 0.01
 #: Classifier batch size.
 DEFAULT_BATCH_SIZE = 512
 
+#: Epochs of ``finetune`` (``cheque-reader finetune --epochs``).
+FINETUNE_EPOCHS = 10
+
 #: Where the real development data lives (tests and scripts only).
 DATA_ENV = "CHEQUE_READER_DATA"
 

@@ -26,13 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import BACKGROUND_VALUE, INPUT_SIZE, ReadOptions
+from .config import BACKGROUND_VALUE, FINETUNE_EPOCHS, INPUT_SIZE, ReadOptions
 from .types import STATUS_OK, BBox, Page
 
 log = logging.getLogger("cheque_reader")
 
-#: Defaults of :func:`finetune`.
-FINETUNE_EPOCHS = 10
+#: Defaults of :func:`finetune` (its epochs: :data:`~cheque_reader.config.FINETUNE_EPOCHS`).
 FINETUNE_LR = 3e-4
 FINETUNE_BATCH = 64
 #: Share of corrected pages held out (temperature, before/after figures) and the least

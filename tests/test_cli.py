@@ -75,6 +75,17 @@ def test_help_explains_with_examples():
     assert CliRunner().invoke(main, ["-v", "read", "--help"]).exit_code == 0
 
 
+def test_every_option_of_every_command_says_what_it_does():
+    """finetune's --epochs and --seed had no help, only their defaults; its -o did not name the field
+    reader's files written beside the weights, which read --model needs."""
+    for name, command in main.commands.items():
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert param.help, f"{name} {param.opts[0]} has no help"
+    out = " ".join(CliRunner().invoke(main, ["finetune", "--help"]).output.split())
+    assert "NAME_sdnn.pt and NAME_sdnn.json" in out
+
+
 def test_the_typical_use_in_the_main_help_runs_as_written(tmp_path, monkeypatch):
     """Each command of ``cheque-reader --help``'s "Typical use", run in order in one folder, works (its
     review line lacked ``--images scans/``: the scans it names are not in the folder it runs in, exit 2)."""
