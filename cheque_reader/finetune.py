@@ -358,15 +358,21 @@ def summary(side: dict) -> str:
     >>> summary({"finetune": {"corrected_pages": 26, "pages_used": 2, "digits": 12,
     ...                       "pages_skipped": {"digit count differs": 24}, "metrics": {}}})
     'fine-tuned on 12 digits from 2 of 26 corrected pages; not used: digit count differs 24'
+    >>> summary({"finetune": {"corrected_pages": 1, "pages_used": 1, "digits": 1, "field_reader_fields": 1}})
+    'fine-tuned on 1 digit from 1 of 1 corrected page; the field reader on 1 field'
     """
     f = side.get("finetune", {})
-    line = (f"fine-tuned on {f.get('digits', 0)} digits from {f.get('pages_used', 0)} of "
-            f"{f.get('corrected_pages', 0)} corrected pages")
+
+    def count(n, noun):  # "1 field", "2 fields"
+        return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+    line = (f"fine-tuned on {count(f.get('digits', 0), 'digit')} from {f.get('pages_used', 0)} of "
+            f"{count(f.get('corrected_pages', 0), 'corrected page')}")
     skipped = f.get("pages_skipped") or {}
     if skipped:
         line += "; not used: " + ", ".join(f"{why} {n}" for why, n in skipped.items())
     if f.get("field_reader_fields"):
-        line += f"; the field reader on {f['field_reader_fields']} fields"
+        line += f"; the field reader on {count(f['field_reader_fields'], 'field')}"
     m = f.get("metrics") or {}
     if "holdout_digit_accuracy_after" in m:
         line += (f"; held-out digits right {100 * m['holdout_digit_accuracy_before']:.1f}% -> "

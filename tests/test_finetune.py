@@ -172,3 +172,11 @@ def test_collect_digits_cuts_upside_down_and_turned_pages_upright(turned_reads):
         assert clf.predict_tensors(data.x).labels.tolist() == clf.predict_tensors(upright.x).labels.tolist(), source
     flipped = cut["b_upside_down.png"].x
     assert np.abs(flipped - upright.x).mean() < np.abs(flipped[::-1, :, ::-1, ::-1] - upright.x).mean()
+
+
+def test_summary_says_one_digit_page_and_field_in_the_singular():
+    """finetune said 'the field reader on 1 fields' after one corrected page."""
+    from cheque_reader.finetune import summary
+
+    line = summary({"finetune": {"corrected_pages": 1, "pages_used": 1, "digits": 6, "field_reader_fields": 1}})
+    assert line == "fine-tuned on 6 digits from 1 of 1 corrected page; the field reader on 1 field"
