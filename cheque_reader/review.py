@@ -21,6 +21,8 @@ import functools
 import hashlib
 import json
 import logging
+import numbers
+from decimal import Decimal
 from pathlib import Path
 from typing import Mapping
 
@@ -79,8 +81,22 @@ def check_target_error(target_error: float | None) -> None:
     ...
     cheque_reader.errors.UsageError: target error 5 is not an error rate between 0 and 1 (0.01 means 1%)
     """
+    _check_number("target error", target_error)
     if target_error is not None and not 0 < target_error < 1:  # NaN fails too
         raise UsageError(f"target error {target_error:g} is not an error rate between 0 and 1 (0.01 means 1%)")
+
+
+def _check_number(what: str, value) -> None:
+    """A :class:`~cheque_reader.errors.UsageError` for a ``value`` that is neither ``None`` nor a number
+    (a ``"0.9"`` read from a configuration file raised a TypeError that named no option).
+
+    >>> _check_number("review threshold", "0.9")
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.UsageError: review threshold must be a number, not '0.9' (str)
+    """
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (numbers.Real, Decimal))):
+        raise UsageError(f"{what} must be a number, not {value!r} ({type(value).__name__})")
 
 
 def check_review_threshold(threshold: float | None) -> None:
@@ -93,6 +109,7 @@ def check_review_threshold(threshold: float | None) -> None:
     ...
     cheque_reader.errors.UsageError: review threshold 95 is not a confidence between 0 and 1 (0.95 means 95%)
     """
+    _check_number("review threshold", threshold)
     if threshold is not None and not 0 <= threshold <= 1:  # NaN fails too
         raise UsageError(f"review threshold {threshold:g} is not a confidence between 0 and 1 (0.95 means 95%)")
 

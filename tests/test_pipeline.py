@@ -103,6 +103,19 @@ def test_a_review_threshold_outside_0_1_raises_before_reading(threshold):
         pipeline.read_cheque(np.full((60, 200), 255, np.uint8), options=ReadOptions(review_threshold=threshold))
 
 
+@pytest.mark.parametrize("option", ["review_threshold", "target_error"])
+@pytest.mark.parametrize("value", ["0.9", True, [0.9]])
+def test_a_threshold_or_target_error_that_is_no_number_is_a_usage_error_naming_it(option, value):
+    """A "0.9" read from a configuration file raised "TypeError: '<=' not supported between instances
+    of 'int' and 'str'", naming no option; True passed as 1."""
+    from cheque_reader.errors import UsageError
+
+    name = option.replace("_", " ")
+    with pytest.raises(UsageError, match=f"{name} must be a number, not "):
+        pipeline.read_cheque(np.full((60, 200), 255, np.uint8), options=ReadOptions(**{option: value}))
+    assert pipeline.check_options(ReadOptions(**{option: np.float32(0.5)}))
+
+
 @pytest.mark.parametrize("workers", [0, -2, 2.5, "2", True])
 def test_workers_that_are_no_count_of_processes_raise_before_reading(workers, tmp_path):
     from cheque_reader.batch import read_folder
