@@ -83,7 +83,8 @@ def _input(path: str, source: str) -> InputFile:
 
 
 def read_from_list(path: str | Path) -> list[str]:
-    """Input paths from a text file, one per line (blank lines skipped). Bytes that are not UTF-8
+    """Input paths from a text file, one per line (blank lines and a byte-order mark skipped,
+    ``\r\n`` line ends taken). Bytes that are not UTF-8
     are kept as the file system keeps them (``surrogateescape``), so a listed name opens the file
     a folder would have given.
 
@@ -94,7 +95,9 @@ def read_from_list(path: str | Path) -> list[str]:
     ['a.png', ' b c.tif ']
     """
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+        # utf-8-sig: a byte-order mark (Notepad's "UTF-8 with BOM", PowerShell's Out-File) is no part of
+        # the first path, which was "no such file" with it
+        text = Path(path).read_text(encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the input list: {_reason(exc)}") from exc
     return [line.rstrip("\r") for line in text.split("\n") if line.strip()]

@@ -414,6 +414,14 @@ def test_a_list_naming_a_file_that_is_not_utf8_opens_it_as_a_folder_would(tmp_pa
     assert np.array_equal(page.image, ink_image())
 
 
+def test_a_list_written_with_a_byte_order_mark_and_crlf_names_its_first_file(tmp_path):
+    """A list saved by Notepad or PowerShell as UTF-8 with a BOM gave its first file an error row:
+    '\ufeff/path/a.png: no such file'."""
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join([os.fsencode(tmp_path / "a.png"), b"b.png", b""]))
+    assert cio.read_from_list(listing) == [str(tmp_path / "a.png"), "b.png"]
+
+
 def test_the_same_name_in_two_inputs_gives_every_file_its_path_as_given(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for rel in ["b1/scan.png", "b1/sub/a.png", "b2/scan.png", "b2/c.png", "one/scan.png", "z.png"]:
