@@ -185,7 +185,9 @@ def read_folder(
     check_outputs(output, digits_output, resume=resume)
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    files = _outside(cio.iter_inputs(list(inputs)), annotate_dir)
+    inputs = list(inputs)
+    _check_annotate_dir(inputs, annotate_dir)
+    files = _outside(cio.iter_inputs(inputs), annotate_dir)
     columns = list(RESULT_COLUMNS) + (list(X937_COLUMNS) if _any_x937(files) else [])
     engine = _Engine(files, options, progress=progress, classifier=classifier,
                      executor=executor, want_images=bool(annotate_dir))
@@ -223,6 +225,21 @@ def read_folder(
     if resume and len(df) > n_now:
         _warn_kept_other_models(output, df["model"].iloc[: len(df) - n_now], _run_model_ids(engine.classifier, options))
     return df
+
+
+def _check_annotate_dir(inputs: list, annotate_dir) -> None:
+    """A :class:`~cheque_reader.errors.UsageError` for an ``annotate_dir`` that is an input folder, or
+    holds an input given by name: its scans would be left out as pictures (``read scans --annotate
+    scans`` ended 'no input pages found') and the folder marked as cheque-reader's own, so that a
+    later ``read`` of the folder above it left the scans out too."""
+    if not annotate_dir:
+        return
+    folder = Path(os.path.abspath(annotate_dir))
+    for item in inputs:
+        given = os.fsdecode(item) if isinstance(item, bytes) else os.fspath(item)
+        if os.path.exists(given) and Path(os.path.abspath(given)).is_relative_to(folder):
+            raise UsageError(f"the annotation folder {annotate_dir} holds the input {given}: its scans would be "
+                             "taken for pictures and left out; give the pictures a folder of their own")
 
 
 def _outside(files: list, annotate_dir) -> list:

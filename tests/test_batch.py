@@ -458,6 +458,24 @@ def test_pictures_of_an_annotate_folder_inside_the_input_folder_are_not_read(tmp
     assert resumed.attrs["pages_read_now"] == 0 and len(resumed) == 2
 
 
+@pytest.mark.parametrize("where", ["scans", ".", "scans/f0.png"])
+def test_an_annotate_folder_that_holds_an_input_is_a_usage_error_before_it_is_marked(tmp_path, monkeypatch, where):
+    """read scans --annotate scans left every scan out as a picture ('no input pages found') and marked
+    scans/ as cheque-reader's own folder, so that a later read of the folder above left it out too."""
+    from cheque_reader.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "scans"
+    root.mkdir()
+    cv2.imwrite(str(root / "f0.png"), field_image("305", 0))
+    given = "scans/f0.png" if where.endswith(".png") else "scans"
+    ann = "scans" if where.endswith(".png") else where
+    with pytest.raises(UsageError, match=f"the annotation folder {re.escape(ann)} holds the input {given}"):
+        batch.read_folder([given], options=FIELD, annotate_dir=ann)
+    assert not (root / io.OUTPUT_MARKER).exists() and not (tmp_path / io.OUTPUT_MARKER).exists()
+    assert batch.read_folder(["."], options=FIELD)["source"].tolist() == ["scans/f0.png"]
+
+
 def test_a_review_or_annotate_folder_in_the_folder_being_read_is_left_out(tmp_path, caplog):
     from cheque_reader.review import write_review_page
 
