@@ -293,7 +293,7 @@ def _write_or_fail(path, write):
 @click.argument("results", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out_dir", default="review", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the page (index.html) and its crops; nothing is written elsewhere. A `read` of "
-                   "a folder it lies in leaves it out (it holds a .cheque-reader-output file).")
+                   "a folder it lies in leaves it out (it holds a .cheque-reader-output file); it may not hold the scans.")
 @click.option("--digits", "digits_csv", type=click.Path(exists=True, dir_okay=False),
               help="The digits file of `read --digits-out` (.csv, .jsonl or .parquet): draws the digit boxes coloured by confidence.")
 @click.option("--images", "image_root", type=click.Path(exists=True, file_okay=False),

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import numbers
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Mapping
@@ -300,6 +301,19 @@ def _inside(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
+def _check_out_dir(results: pd.DataFrame, out: Path, root: Path) -> None:
+    """A :class:`~cheque_reader.errors.UsageError` when the review folder ``out`` holds a scan of
+    ``results`` (``review --out scans`` or ``--out .`` above them): its marker made a later ``read`` of
+    the folder above leave the scans out, and ``read scans`` read the crops as cheques."""
+    if "source" not in results.columns:
+        return
+    folder = Path(os.path.abspath(out))
+    for source in results["source"].dropna().unique():
+        if source and Path(os.path.abspath(root / str(source))).is_relative_to(folder):
+            raise UsageError(f"the review folder {out} holds the scan {source}: give the page a folder of its "
+                             "own (its crops would be read as cheques, and the scans left out of a later read)")
+
+
 def write_review_page(
     results: pd.DataFrame,
     out_dir: str | Path,
@@ -327,6 +341,8 @@ def write_review_page(
     import jinja2
 
     out = Path(out_dir)
+    root = Path(image_root) if image_root is not None else Path(".")
+    _check_out_dir(results, out, root)
     out.mkdir(parents=True, exist_ok=True)
     io.mark_output_folder(out, "A review page and its crops (cheque-reader review)")
     crops = out / "crops"
@@ -335,7 +351,6 @@ def write_review_page(
         raise OSError(f"{crops} leads outside {out}; refusing to write there")
     for old in crops.glob("item-*.png"):  # crops of an earlier page in this folder
         old.unlink()
-    root = Path(image_root) if image_root is not None else Path(".")
     items = review_items(results, digits=digits, everything=everything)
     cache: dict = {}
     tried, loaded = [], 0  # scans that `read` could open (not its error rows), and how many load here

@@ -403,3 +403,19 @@ def test_page_explains_the_box_colours_when_it_draws_boxes(run):
     assert "0.90 or more" in legend.group(1) and "below 0.50" in legend.group(1)
     without = write_review_page(results, tmp / "review2", image_root=scans).read_text(encoding="utf-8")
     assert 'class="keys legend"' not in without  # no boxes drawn, nothing to explain
+
+
+@pytest.mark.parametrize("where", ["scans", "."])
+def test_a_review_folder_that_holds_the_scans_is_a_usage_error_before_it_is_written(run, monkeypatch, where):
+    """review --out scans (or --out . above them) marked the scans' folder as cheque-reader's own, so
+    that a later read of the folder above left every scan out, and read scans read the crops as cheques."""
+    from cheque_reader import io as cio
+    from cheque_reader.errors import UsageError
+
+    tmp, scans, results, _ = run
+    monkeypatch.chdir(tmp)
+    with pytest.raises(UsageError, match=f"the review folder {re.escape(where)} holds the scan a.png"):
+        write_review_page(results, where, image_root="scans")
+    assert not (scans / cio.OUTPUT_MARKER).exists() and not (scans / "crops").exists()
+    assert not (tmp / cio.OUTPUT_MARKER).exists()
+    assert write_review_page(results, "review", image_root="scans").is_file()  # a folder of its own
