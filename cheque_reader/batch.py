@@ -48,8 +48,8 @@ import pandas as pd
 from . import io as cio
 from .config import ReadOptions
 from .errors import ChequeReaderError, OutputError, UsageError
-from .report import (DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, check_outputs, digit_rows, read_results,
-                     result_row, results_format)
+from .report import (DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, check_output_format, check_outputs, digit_rows,
+                     read_results, result_row, results_format)
 from .types import STATUS_ERROR, ChequeResult
 from .x937 import X937_COLUMNS
 
@@ -785,14 +785,13 @@ def open_sink(path, columns: list[str], *, resume: bool = False, keep=None) -> "
     if path is None:
         return _Sink(columns)
     path = Path(path)
-    suffix, fmt = path.suffix.lower(), results_format(path)
+    fmt = results_format(path)
     if fmt == "parquet":
         return _AtomicSink(path, columns, resume, "parquet")
     if fmt == "jsonl":
         return _JsonlSink(path, columns, resume, keep)
-    if suffix in (".csv", ".txt", ""):
-        return _CsvSink(path, columns, resume, keep)
-    raise UsageError(f"unknown output format {suffix!r} for {path}: use .csv, .parquet or .jsonl")
+    check_output_format(path)
+    return _CsvSink(path, columns, resume, keep)
 
 
 class _Sink:

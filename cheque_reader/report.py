@@ -138,7 +138,9 @@ REQUIRED_COLUMNS = tuple(c for c in RESULT_COLUMNS if c != "layout")
 
 def check_outputs(output, digits_output=None, *, resume: bool = False) -> None:
     """Raise :class:`~cheque_reader.errors.UsageError`, before a run, for outputs it could not write
-    sensibly: the results and the per-digit rows sent to one file (their lines would interleave),
+    sensibly: a suffix of no format written (:func:`check_output_format`; checked here, a bad
+    ``--digits-out`` no longer empties the results file first), the results and the per-digit rows
+    sent to one file (their lines would interleave),
     or, with ``resume``, no ``output`` (nothing to resume from) or an existing ``output`` that is not
     a results file (only its header is read).
 
@@ -148,6 +150,9 @@ def check_outputs(output, digits_output=None, *, resume: bool = False) -> None:
     ...
     cheque_reader.errors.UsageError: the results and the digits would go to the same file, r.csv: give two files
     """
+    for path in (output, digits_output):
+        if path is not None:
+            check_output_format(path)
     if output is not None and digits_output is not None and _same_file(output, digits_output):
         raise UsageError(f"the results and the digits would go to the same file, {output}: give two files")
     if resume and output is None:
@@ -190,6 +195,20 @@ def _same_file(a, b) -> bool:
 #: Results file suffixes (lower case) of the formats other than CSV: ``read -o`` writes by them.
 PARQUET_SUFFIXES = (".parquet", ".pq")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def check_output_format(path) -> None:
+    """A :class:`~cheque_reader.errors.UsageError` for an output whose suffix names no format written
+    (``.csv``, ``.txt`` or none are CSV; :data:`PARQUET_SUFFIXES`, :data:`JSONL_SUFFIXES`).
+
+    >>> check_output_format("d.xlsx")
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.UsageError: unknown output format '.xlsx' for d.xlsx: use .csv, .parquet or .jsonl
+    """
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if results_format(path) == "csv" and suffix not in (".csv", ".txt", ""):
+        raise UsageError(f"unknown output format {suffix!r} for {path}: use .csv, .parquet or .jsonl")
 
 
 def results_format(path) -> str:

@@ -514,3 +514,23 @@ def test_resume_without_an_output_is_a_usage_error(tmp_path):
     # it read every page again and kept nothing: there is no earlier run to continue
     with pytest.raises(UsageError, match="resume continues a run in its output file"):
         batch.read_folder([tmp_path], options=FIELD, resume=True)
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_digits_output_of_no_known_format_is_refused_before_the_results_file_is_touched(tmp_path, resume):
+    """read -o results.csv --digits-out digits.xlsx emptied an earlier run's results.csv (its header
+    alone left), then said 'unknown output format'."""
+    from cheque_reader.errors import UsageError
+
+    root = tmp_path / "scans"
+    root.mkdir()
+    cv2.imwrite(str(root / "f0.png"), field_image("305", 0))
+    out = tmp_path / "r.csv"
+    batch.read_folder([root], options=FIELD, output=out)
+    before = out.read_bytes()
+    with pytest.raises(UsageError, match="unknown output format '.xlsx' for .*d.xlsx"):
+        batch.read_folder([root], options=FIELD, output=out, digits_output=tmp_path / "d.xlsx", resume=resume)
+    assert out.read_bytes() == before
+    with pytest.raises(UsageError, match="unknown output format '.xls'"):
+        batch.read_folder([root], options=FIELD, output=tmp_path / "r.xls")
+    assert not (tmp_path / "r.xls").exists()
