@@ -166,6 +166,8 @@ def read_folder(
     OutputError : the output cannot be written (unwritable path, full disk).
 
     A file that cannot be read raises nothing: it gets an ``error`` row and the run goes on.
+    Inputs that name no file to read (an empty folder) give an empty frame, and ``output`` is left
+    as it was.
 
     Examples
     --------
@@ -189,6 +191,10 @@ def read_folder(
     _check_annotate_dir(inputs, annotate_dir)
     files = _outside(cio.iter_inputs(inputs), annotate_dir)
     columns = list(RESULT_COLUMNS) + (list(X937_COLUMNS) if _any_x937(files) else [])
+    if not files and not resume:  # nothing to read: an earlier run's output is left as it is (it was emptied)
+        df = _frame([], columns)
+        df.attrs["pages_read_now"] = 0
+        return df
     engine = _Engine(files, options, progress=progress, classifier=classifier,
                      executor=executor, want_images=bool(annotate_dir))
     # a device, model or backend that cannot be used fails here, before an output is opened (emptied)

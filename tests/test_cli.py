@@ -203,6 +203,18 @@ def test_no_input_pages_found_is_a_usage_error(tmp_path):
         assert "no input pages found" in result.output and "0 pages read" not in result.output
 
 
+def test_no_input_pages_found_leaves_an_earlier_runs_results_as_they_were(tmp_path):
+    """read empty_folder/ -o results.csv was a usage error, but had emptied results.csv first."""
+    out = tmp_path / "results.csv"
+    first = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--no-progress"])
+    assert first.exit_code in (0, 1), first.output
+    before = out.read_bytes()
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(main, ["read", str(tmp_path / "empty"), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 2 and "no input pages found" in result.output
+    assert out.read_bytes() == before
+
+
 def test_a_junk_model_fails_before_the_output_is_emptied(tmp_path):
     out = tmp_path / "keep.csv"
     result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--workers", "1",
