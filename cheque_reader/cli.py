@@ -235,7 +235,7 @@ def _reason_counts(df) -> str:
 @click.option("--truth-source", default="source", show_default=True, help="Truth column with the file name or path.")
 @click.option("--truth-page", help="Truth column with the page. Default: page, or page 1 for every row when the truth has no page column.")
 @click.option("--truth-digits", default="digits", show_default=True, help="Truth column with the digit string.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG with the risk-coverage curve and reliability diagram.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write a PNG with the risk-coverage curve and reliability diagram (.pdf, .svg, .jpg, .tif or .webp by the suffix).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Also write the figures as JSON.")
 @click.option("--ignore-missing", is_flag=True,
               help="Leave out truth rows that have no result (when only part of the truth set was read).")
@@ -261,10 +261,15 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
     """
     import json
 
-    from .evaluate import evaluate_results, load_truth, match_truth, plot_evaluation
+    from .evaluate import evaluate_results, load_truth, match_truth, plot_evaluation, plot_format
     from .report import read_results
 
     cols = dict(truth_source=truth_source, truth_page=truth_page, truth_digits=truth_digits)
+    try:
+        if plot:
+            plot_format(plot)
+    except ValueError as exc:
+        _fail(UsageError(f"--plot {plot}: {exc}"))
     try:
         truth_df = load_truth(truth, truth_source=truth_source, truth_digits=truth_digits)
         results_df = read_results(results)

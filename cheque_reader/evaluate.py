@@ -634,12 +634,34 @@ def evaluate_results(
     )
 
 
+def plot_format(path: str | Path) -> str:
+    """The picture format ``path``'s suffix names (``png`` without one); a suffix matplotlib cannot
+    write raises ``ValueError`` (a PNG was written under any name: ``risk.svg`` or ``risk.pdf`` held
+    PNG bytes that no viewer opened).
+
+    >>> plot_format("risk.PDF"), plot_format("risk")
+    ('pdf', 'png')
+    >>> plot_format("risk.txt")
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot write a plot as .txt: name it .png, .pdf, .svg, .jpg, .tif or .webp
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fmt = Path(path).suffix.lower().lstrip(".") or "png"
+    if fmt not in FigureCanvasAgg.get_supported_filetypes():
+        raise ValueError(f"cannot write a plot as .{fmt}: name it .png, .pdf, .svg, .jpg, .tif or .webp")
+    return fmt
+
+
 def plot_evaluation(report: EvaluationReport, path: str | Path, *, title: str | None = None) -> Path:
-    """Write a PNG with the risk–coverage curve and the reliability diagram of ``report``."""
+    """Write a picture of the risk–coverage curve and the reliability diagram of ``report``: a PNG,
+    or the format the suffix names (:func:`plot_format`: ``.pdf``, ``.svg``, ...)."""
     path = Path(path)
+    fmt = plot_format(path)
     fig = evaluation_figure(report, title=title)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    fig.savefig(path, format=fmt)
     return path
 
 

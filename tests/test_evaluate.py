@@ -227,6 +227,28 @@ def test_plot_evaluation_writes_png(four, tmp_path):
     assert out.stat().st_size > 5000
 
 
+def test_plot_evaluation_writes_the_format_its_suffix_names(four, tmp_path):
+    """--plot risk.svg and risk.pdf held PNG bytes, which no viewer opened; risk.txt was a PNG too."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    res, truth = four
+    rep = evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
+    assert plot_evaluation(rep, tmp_path / "risk.pdf").read_bytes()[:5] == b"%PDF-"
+    assert b"<svg" in plot_evaluation(rep, tmp_path / "risk.SVG").read_bytes()[:1000]
+    assert plot_evaluation(rep, tmp_path / "risk").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match=r"cannot write a plot as \.txt"):
+        plot_evaluation(rep, tmp_path / "risk.txt")
+    res.to_csv(tmp_path / "r.csv", index=False)
+    truth.to_csv(tmp_path / "t.csv", index=False)
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv"),
+                                       "--truth-source", "file", "--truth-digits", "amount_string",
+                                       "--plot", str(tmp_path / "risk.txt")])
+    assert result.exit_code == 2 and "cannot write a plot as .txt" in result.output
+    assert not (tmp_path / "risk.txt").exists()
+
+
 @pytest.mark.real_data
 @pytest.mark.skipif(not (data_dir() / "orand_car_a" / "labels.csv").exists(), reason="needs ../shared/data (ORAND CAR-A)")
 def test_orand_labels_evaluate_against_themselves():
