@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io as _pyio
 import json
 import logging
 import os
@@ -885,11 +886,13 @@ def read_cheque(
     ``image_or_path`` is a file path (``str`` or ``pathlib.Path``; of a multi-page file the first page:
     :func:`~cheque_reader.batch.read_folder` reads them all), a file's content as ``bytes``, ``bytearray``
     or ``memoryview`` (an image kept as a blob in a database: any format a file may have, PNG, JPEG,
-    TIFF, PDF, X9.37..., and of several pages the first), a Pillow image, or a numpy array: gray
+    TIFF, PDF, X9.37..., and of several pages the first), a file object opened for bytes (``open(path,
+    "rb")``, ``io.BytesIO``, a web upload: read from where it stands, as those bytes), a Pillow image,
+    or a numpy array: gray
     ``(H, W)`` or ``(H, W, 1)``, BGR or BGRA (OpenCV's order), 8-bit, 16-bit (scaled over 0-65535) or
     float (over 0-1, or its min-max). A page stored on its side with an EXIF orientation is turned upright.
     ``source`` names it in the result (and its error message); default: the path as given, ``<bytes>``,
-    ``<image>`` (Pillow) or ``<array>``.
+    a file object's ``name`` (else ``<stream>``), ``<image>`` (Pillow) or ``<array>``.
 
     ``layout`` (a built-in name or a ``.toml`` file) wins over ``options.layout`` when given;
     ``options`` (:class:`~cheque_reader.config.ReadOptions`) holds the rest; ``classifier``: a
@@ -923,6 +926,13 @@ def read_cheque(
     elif isinstance(image_or_path, (bytes, bytearray, memoryview)):
         source = source if source is not None else "<bytes>"
         page = _first_page(source, lambda: io.open_bytes(image_or_path, options, source))
+    elif _is_binary_stream(image_or_path):  # an open file, io.BytesIO, a web framework's upload
+        name = getattr(image_or_path, "name", None)
+        source = source if source is not None else name if isinstance(name, str) and name else "<stream>"
+        data = image_or_path.read(options.max_file_bytes + 1)  # one byte more: a larger one is refused
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("read_cheque reads a file object's bytes: open it in binary mode ('rb')")
+        page = _first_page(source, lambda: io.open_bytes(data, options, source))
     elif isinstance(image_or_path, (str, os.PathLike)):
         path = os.fspath(image_or_path)
         if isinstance(path, bytes):  # os.fspath of a bytes path-like: a path, not a file's content
@@ -930,8 +940,8 @@ def read_cheque(
         source = source if source is not None else path
         page = _first_page(source, lambda: io.open_document(path, options, source))
     else:
-        raise TypeError("read_cheque takes an image array, a Pillow image, a file's bytes or a path, "
-                        f"not {type(image_or_path).__name__}")
+        raise TypeError("read_cheque takes an image array, a Pillow image, a file's bytes or a path (or a binary "
+                        f"file object), not {type(image_or_path).__name__}")
     if isinstance(page, ChequeResult):  # the input could not be read
         return page
     if source is not None and page.source != source:
@@ -947,6 +957,15 @@ def _first_page(source: str, open_document) -> Page | ChequeResult:
             return doc.page(0) if doc.n_pages else error_result(source, 1, "no pages in file")
     except ChequeReaderError as exc:
         return error_result(source, 1, str(exc))
+
+
+def _is_binary_stream(obj) -> bool:
+    """Whether ``obj`` is a file object to read bytes from; one opened in text mode is a ``TypeError``."""
+    if isinstance(obj, (str, bytes, bytearray, memoryview, os.PathLike, np.ndarray)) or not callable(getattr(obj, "read", None)):
+        return False
+    if isinstance(obj, (_pyio.TextIOBase, _pyio.StringIO)) or "b" not in getattr(obj, "mode", "b"):
+        raise TypeError("read_cheque reads a file object's bytes: open it in binary mode ('rb')")
+    return True
 
 
 def _is_pil_image(obj) -> bool:

@@ -752,6 +752,25 @@ def test_a_file_held_in_memory_is_read_from_its_bytes(tmp_path):
     assert pipeline.read_cheque(gray, layout="field", source="a").source == "a"
 
 
+def test_a_binary_file_object_is_read_from_its_bytes(tmp_path):
+    """An open file, io.BytesIO or a web upload was a TypeError ("... not BufferedReader")."""
+    import io
+
+    gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(tmp_path / "f.png"), gray)
+    with open(tmp_path / "f.png", "rb") as f:
+        result = pipeline.read_cheque(f, layout="field")
+    assert (result.status, result.digits, result.source) == (STATUS_OK, "4072", str(tmp_path / "f.png"))
+    stream = io.BytesIO((tmp_path / "f.png").read_bytes())
+    result = pipeline.read_cheque(stream, layout="field")
+    assert (result.digits, result.source) == ("4072", "<stream>")
+    assert pipeline.read_cheque(io.BytesIO(), layout="field", source="up 3").error == "up 3: empty (0 bytes)"
+    big = pipeline.read_cheque(io.BytesIO(b"x" * 200), options=ReadOptions(layout="field", max_file_bytes=100))
+    assert big.status == STATUS_ERROR and "more than the limit of 100" in big.error
+    with open(tmp_path / "f.png", encoding="latin-1") as text, pytest.raises(TypeError, match="binary mode"):
+        pipeline.read_cheque(text, layout="field")
+
+
 def test_read_cheque_decodes_only_the_first_page_of_a_file(tmp_path):
     from PIL import Image
 
