@@ -199,6 +199,7 @@ def read_folder(
                      executor=executor, want_images=bool(annotate_dir))
     # a device, model or backend that cannot be used fails here, before an output is opened (emptied)
     engine.start()
+    digits_new = bool(digits_output) and not (os.path.isfile(digits_output) and os.path.getsize(digits_output))
     try:
         sink = open_sink(output, columns, resume=resume)
         digits_sink = open_sink(digits_output, list(DIGIT_COLUMNS), resume=resume, keep=sink.done) if digits_output else None
@@ -206,6 +207,11 @@ def read_folder(
         engine.close()
         raise
     engine.skip_pages(sink.done)
+    if resume and digits_new and sink.done:  # the kept pages were read without it: none of their digits is there
+        n = len(sink.done)
+        log.warning("--resume kept %d %s of %s that %s no rows in the new digits file %s (read without it); read "
+                    "without --resume to have every page's digits", n, "page" if n == 1 else "pages", output,
+                    "has" if n == 1 else "have", digits_output)
     # on resume the new rows follow the kept ones: their pictures are numbered on from there
     annotator = _Annotator(annotate_dir, first_row=len(sink.done) + 1) if annotate_dir else None
     n_now = 0

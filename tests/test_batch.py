@@ -534,3 +534,22 @@ def test_a_digits_output_of_no_known_format_is_refused_before_the_results_file_i
     with pytest.raises(UsageError, match="unknown output format '.xls'"):
         batch.read_folder([root], options=FIELD, output=tmp_path / "r.xls")
     assert not (tmp_path / "r.xls").exists()
+
+
+def test_resume_warns_when_the_digits_file_is_new_and_the_kept_pages_have_no_rows_in_it(tmp_path, caplog):
+    """read -o r.csv, then read -o r.csv --digits-out d.csv --resume wrote digits for the new pages only,
+    silently: the review page showed no digit boxes on the kept ones."""
+    root = tmp_path / "scans"
+    root.mkdir()
+    cv2.imwrite(str(root / "f0.png"), field_image("305", 0))
+    out, digits = tmp_path / "r.csv", tmp_path / "d.csv"
+    batch.read_folder([root], options=FIELD, output=out)
+    cv2.imwrite(str(root / "f1.png"), field_image("72", 1))
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        batch.read_folder([root], options=FIELD, output=out, digits_output=digits, resume=True)
+    assert "--resume kept 1 page of" in caplog.text and "that has no rows in the new digits file" in caplog.text
+    assert set(pd.read_csv(digits)["source"]) == {"f1.png"}
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cheque_reader"):  # resumed with the digits file it had: silent
+        batch.read_folder([root], options=FIELD, output=out, digits_output=digits, resume=True)
+    assert "digits file" not in caplog.text
