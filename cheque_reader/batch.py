@@ -181,9 +181,10 @@ def read_folder(
     >>> df.loc[1, "error"].endswith("missing.png: no such file")
     True
     """
-    from .pipeline import check_options
+    from .pipeline import check_options, with_classifier_model
 
     check_options(options)  # a bad layout or target error: one usage error, not an error row a page
+    options = with_classifier_model(options, classifier)  # a fine-tuned classifier's field reader with it
     check_outputs(output, digits_output, resume=resume)
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]

@@ -175,6 +175,9 @@ class DigitClassifier:
         self.device = device
         self.batch_size = int(batch_size)
         self._loaded = _load(model_path, device, backend)
+        #: The weights file given (``None``: the shipped model); the field reader fine-tuned beside it
+        #: is read with it (:func:`~cheque_reader.pipeline.with_classifier_model`).
+        self.model_path = str(model_path) if model_path else None
 
     @property
     def model_id(self) -> str:

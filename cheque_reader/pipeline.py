@@ -820,6 +820,21 @@ def check_options(options: ReadOptions) -> ReadOptions:
     return options
 
 
+def with_classifier_model(options: ReadOptions, classifier: DigitClassifier | None) -> ReadOptions:
+    """``options`` with ``model_path`` set to ``classifier``'s weights when ``options`` name none: the
+    field reader ``finetune`` wrote beside them (:func:`field_reader_path`) is read with it. A
+    classifier of a fine-tuned model given to ``read_cheque`` or ``read_folder`` was read with the
+    shipped field reader, whose string wins: the fine-tuning of the field was lost.
+
+    >>> with_classifier_model(ReadOptions(), None).model_path is None
+    True
+    """
+    path = getattr(classifier, "model_path", None)
+    if classifier is None or options.model_path or not path:
+        return options
+    return options.replace(model_path=path)
+
+
 def read_page(page: Page, classifier: DigitClassifier | None = None, options: ReadOptions = ReadOptions()) -> ChequeResult:
     """Read one decoded page; bad ``options`` raise (:func:`check_options`).
 
@@ -829,6 +844,7 @@ def read_page(page: Page, classifier: DigitClassifier | None = None, options: Re
     'no_digits'
     """
     check_options(options)
+    options = with_classifier_model(options, classifier)
     classifier = classifier or get_classifier(options)
     prepared = prepare_page(page, options)
     reads = classify_pages([prepared], classifier, get_field_reader(options))[0]

@@ -771,6 +771,36 @@ def test_a_binary_file_object_is_read_from_its_bytes(tmp_path):
         pipeline.read_cheque(text, layout="field")
 
 
+def test_a_classifier_of_a_fine_tuned_model_reads_with_its_field_reader(tmp_path):
+    """read_cheque(classifier=DigitClassifier(model_path=ft)) read with the shipped field reader (whose
+    string wins), not the one finetune wrote beside ft.pt, as ReadOptions(model_path=ft) does."""
+    import json
+    import shutil
+
+    from cheque_reader import sdnn
+    from cheque_reader.classify import DigitClassifier, default_model_path
+
+    if not sdnn.default_sdnn_path().is_file():
+        pytest.skip("no shipped field reader")
+    ft = tmp_path / "ft.pt"  # finetune's four files, made of the shipped ones
+    shutil.copy(default_model_path(), ft)
+    side = json.loads(default_model_path().with_suffix(".json").read_text())
+    ft.with_suffix(".json").write_text(json.dumps({**side, "name": "ft", "field_reader": "ft_sdnn.pt"}))
+    shutil.copy(sdnn.default_sdnn_path(), tmp_path / "ft_sdnn.pt")
+    shutil.copy(sdnn.default_sdnn_path().with_suffix(".json"), tmp_path / "ft_sdnn.json")
+    gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    by_options = pipeline.read_cheque(gray, layout="field", options=ReadOptions(model_path=str(ft)))
+    by_classifier = pipeline.read_cheque(gray, layout="field", classifier=DigitClassifier(model_path=str(ft)))
+    assert not by_options.model.endswith("-int8")  # a --model's field reader runs on its float networks
+    assert by_classifier.model == by_options.model
+    from cheque_reader.batch import read_folder
+
+    cv2.imwrite(str(tmp_path / "f.png"), gray)
+    df = read_folder([tmp_path / "f.png"], options=ReadOptions(layout="field"),
+                     classifier=DigitClassifier(model_path=str(ft)))
+    assert df["model"].tolist() == [by_options.model]
+
+
 def test_read_cheque_decodes_only_the_first_page_of_a_file(tmp_path):
     from PIL import Image
 
