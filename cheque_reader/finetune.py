@@ -90,7 +90,7 @@ def collect_digits(
     field_digits: list[str] = []
     skipped: dict[str, int] = {}
     n_pages = 0
-    cache: dict[str, dict[int, np.ndarray]] = {}
+    scans = io.PageReader(options)
 
     def skip(reason: str) -> None:
         skipped[reason] = skipped.get(reason, 0) + 1
@@ -107,15 +107,10 @@ def collect_digits(
             skip("no field or no digits")
             continue
         path = str(root / src)
-        if path not in cache:
-            cache.clear()
-            try:
-                cache[path] = {p.page: p for p in io.load_pages(path, options)}
-            except Exception as exc:
-                log.warning("finetune: cannot load %s: %s", path, exc)
-                cache[path] = {}
-        scan = cache[path].get(page)
-        if scan is None:
+        try:  # that page alone: a long X9.37 file is not held whole, a file cut short keeps its good pages
+            scan = scans.page(path, page)
+        except Exception as exc:
+            log.warning("finetune: cannot load %s page %d: %s", path, page, exc)
             skip("scan not readable")
             continue
         x, y, w, h = (int(v) for v in box)
@@ -155,6 +150,7 @@ def collect_digits(
         if rest:
             others.append(prepared.tensors[rest])
         n_pages += 1
+    scans.close()
     empty = np.zeros((0, 1, INPUT_SIZE, INPUT_SIZE), np.float32)
     return CorrectionDigits(
         x=np.concatenate(xs).astype(np.float32) if xs else empty,

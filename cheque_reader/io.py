@@ -388,6 +388,56 @@ def load_pages(path: str | Path, options: ReadOptions = ReadOptions(), source: s
     return list(iter_pages(path, options, source))
 
 
+class PageReader:
+    """Page ``n`` of a file, decoded on demand, for those that come back to pages of a run one by one
+    (the review page's crops, ``finetune``'s corrections). The file last opened stays open for the
+    next call; :meth:`close` (or ``with``) closes it.
+
+    Only the page asked for is decoded: reading a whole file for it held every item of a long X9.37
+    file in memory, and one bad page (a TIFF cut short after page 2) lost the good ones before it.
+
+    >>> import tempfile, os, cv2
+    >>> f = os.path.join(tempfile.mkdtemp(), "a.png")
+    >>> _ = cv2.imwrite(f, np.full((40, 120), 255, np.uint8))
+    >>> with PageReader() as pages:
+    ...     pages.page(f, 1).image.shape
+    (40, 120)
+    """
+
+    def __init__(self, options: ReadOptions | None = None):
+        self.options = options or ReadOptions()
+        self.path: str | None = None
+        self.doc: Document | None = None
+        self.error: InputError | None = None
+
+    def page(self, path: str | Path, page: int) -> Page:
+        """Page ``page`` (1-based) of ``path``; :class:`InputError` when the file or that page cannot be read."""
+        key = os.fspath(path)
+        if key != self.path:
+            self.close()
+            self.path = key
+            try:
+                self.doc = open_document(key, self.options)
+            except InputError as exc:
+                self.error = exc
+        if self.doc is None:
+            raise self.error or InputError(f"{key}: cannot be read")
+        if not 1 <= int(page) <= self.doc.n_pages:
+            raise InputError(f"{key}: no page {page} (it has {self.doc.n_pages})")
+        return self.doc.page(int(page) - 1)
+
+    def close(self) -> None:
+        if self.doc is not None:
+            self.doc.close()
+        self.path, self.doc, self.error = None, None, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 # --------------------------------------------------------------------------------------------
 # Formats
 

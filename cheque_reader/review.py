@@ -274,18 +274,19 @@ def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, e
     return items
 
 
-def _load_page(path: Path, page: int, cache: dict):
+def _load_page(path: Path, page: int, pages: io.PageReader, warned: set):
     """Page ``page`` of ``path`` (a :class:`~cheque_reader.types.Page`) through :mod:`cheque_reader.io`,
-    ``None`` if unreadable."""
-    key = str(path)
-    if key not in cache:
-        try:
-            cache.clear()  # keep one file's pages in memory at a time
-            cache[key] = {p.page: p for p in io.load_pages(str(path), ReadOptions())}
-        except Exception as exc:  # an unreadable scan still gets its row on the page
-            log.warning("review: cannot load %s: %s", path, exc)
-            cache[key] = {}
-    return cache[key].get(page)
+    ``None`` if unreadable (that page only: the good pages of a file cut short still load); each
+    file that cannot be read, and each page, is warned about once (in ``warned``)."""
+    try:
+        return pages.page(path, page)
+    except Exception as exc:  # an unreadable scan still gets its row on the page
+        whole = pages.doc is None
+        key = str(path) if whole else (str(path), page)
+        if key not in warned:
+            warned.add(key)
+            log.warning("review: cannot load %s%s: %s", path, "" if whole else f" page {page}", exc)
+        return None
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
@@ -352,12 +353,12 @@ def write_review_page(
     for old in crops.glob("item-*.png"):  # crops of an earlier page in this folder
         old.unlink()
     items = review_items(results, digits=digits, everything=everything)
-    cache: dict = {}
+    pages, warned = io.PageReader(), set()
     tried, loaded = [], 0  # scans that `read` could open (not its error rows), and how many load here
     for n, it in enumerate(items, 1):
         it["id"] = n
         it["crop"] = None
-        page = _load_page(root / it["source"], it["page"], cache) if it["source"] else None
+        page = _load_page(root / it["source"], it["page"], pages, warned) if it["source"] else None
         if it["source"] and it["status"] != STATUS_ERROR:
             tried.append(it["source"])
             loaded += page is not None
@@ -405,6 +406,7 @@ def write_review_page(
             }
             for b in it["boxes"]
         ]
+    pages.close()
     if tried and not loaded:
         raise UsageError(f"none of the {len(tried)} scans to review could be loaded from {root.resolve()} "
                          f"(the first: {tried[0]}): give the folder they were read from (--images DIR)")

@@ -180,3 +180,22 @@ def test_summary_says_one_digit_page_and_field_in_the_singular():
 
     line = summary({"finetune": {"corrected_pages": 1, "pages_used": 1, "digits": 6, "field_reader_fields": 1}})
     assert line == "fine-tuned on 6 digits from 1 of 1 corrected page; the field reader on 1 field"
+
+
+def test_collect_digits_uses_the_good_pages_of_a_multipage_tiff_cut_short(tmp_path):
+    """The whole file was loaded for one page: a TIFF cut short after page 2 had every correction of it
+    skipped as 'scan not readable', its good pages 1 and 2 included."""
+    from PIL import Image
+
+    frames = [Image.fromarray(field_image(d)) for d in ("4072", "1385", "9026")]
+    frames[0].save(tmp_path / "whole.tif", save_all=True, append_images=frames[1:])
+    data = (tmp_path / "whole.tif").read_bytes()
+    # cut inside the last page's data: pages 1 and 2 decode, page 3 does not
+    (tmp_path / "cut.tif").write_bytes(data[: len(data) - frames[2].width * frames[2].height // 2])
+    h, w = field_image("4072").shape
+    results = pd.DataFrame({"source": "cut.tif", "page": [1, 2], "status": "ok", "digits": ["4072", "1385"],
+                            "confidence": 0.5, "needs_review": "true", "field_x": 0, "field_y": 0, "field_w": w,
+                            "field_h": h})
+    corrections = pd.DataFrame({"source": "cut.tif", "page": [1, 2], "digits": ["4072", "1385"]})
+    got = collect_digits(corrections, results, image_root=tmp_path)
+    assert "scan not readable" not in got.skipped and got.n_pages == 2, got.skipped

@@ -419,3 +419,21 @@ def test_a_review_folder_that_holds_the_scans_is_a_usage_error_before_it_is_writ
     assert not (scans / cio.OUTPUT_MARKER).exists() and not (scans / "crops").exists()
     assert not (tmp / cio.OUTPUT_MARKER).exists()
     assert write_review_page(results, "review", image_root="scans").is_file()  # a folder of its own
+
+
+def test_the_good_pages_of_a_multipage_tiff_cut_short_get_their_crops(tmp_path):
+    """A TIFF cut short after page 2 (read gave pages 1-2 and an error row for page 3): the whole file was
+    loaded for one page, so none loaded, and review ended 'none of the 2 scans to review could be loaded'."""
+    from pathlib import Path
+
+    (tmp_path / "scans").mkdir()
+    data = (Path(__file__).resolve().parent.parent / "samples" / "batch_13.tif").read_bytes()  # 3 pages
+    (tmp_path / "scans" / "cut.tif").write_bytes(data[: int(len(data) * 0.85)])
+    results = results_of([
+        ["cut.tif", 1, "ok", "5890", "58.90", 0.5, "true", "low_confidence", 924, 177, 231, 114, ""],
+        ["cut.tif", 2, "ok", "627500", "6,275.00", 0.5, "true", "low_confidence", 1378, 290, 274, 140, ""],
+        ["cut.tif", 3, "error", "", "", 0.0, "true", "error", None, None, None, None, "cut.tif: truncated"],
+    ])
+    page = write_review_page(results, tmp_path / "review", image_root=tmp_path / "scans")
+    assert sorted(p.name for p in (tmp_path / "review" / "crops").glob("*.png")) == ["item-00002.png", "item-00003.png"]
+    assert page.read_text().count('src="crops/') == 2
