@@ -199,14 +199,18 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 def check_output_format(path) -> None:
     """A :class:`~cheque_reader.errors.UsageError` for an output whose suffix names no format written
-    (``.csv``, ``.txt`` or none are CSV; :data:`PARQUET_SUFFIXES`, :data:`JSONL_SUFFIXES`).
+    (``.csv``, ``.txt`` or none are CSV; :data:`PARQUET_SUFFIXES`, :data:`JSONL_SUFFIXES`), or that
+    names a folder (``-o out/`` wrote a file named ``out``).
 
     >>> check_output_format("d.xlsx")
     Traceback (most recent call last):
     ...
     cheque_reader.errors.UsageError: unknown output format '.xlsx' for d.xlsx: use .csv, .parquet or .jsonl
     """
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    name = os.fspath(path)
+    if name.endswith(("/", os.sep)):  # Path() drops the slash: a file named as the folder was written
+        raise UsageError(f"{name} is a folder: give the output a file name ({os.path.join(name, 'results.csv')})")
+    suffix = os.path.splitext(name)[1].lower()
     if results_format(path) == "csv" and suffix not in (".csv", ".txt", ""):
         raise UsageError(f"unknown output format {suffix!r} for {path}: use .csv, .parquet or .jsonl")
 

@@ -553,3 +553,16 @@ def test_resume_warns_when_the_digits_file_is_new_and_the_kept_pages_have_no_row
     with caplog.at_level("WARNING", logger="cheque_reader"):  # resumed with the digits file it had: silent
         batch.read_folder([root], options=FIELD, output=out, digits_output=digits, resume=True)
     assert "digits file" not in caplog.text
+
+
+@pytest.mark.parametrize("which", ["output", "digits_output"])
+def test_an_output_named_as_a_folder_is_a_usage_error(tmp_path, monkeypatch, which):
+    """-o out/ wrote a file named 'out' (pathlib drops the slash), and said 'read into out/'."""
+    from cheque_reader.errors import UsageError
+
+    monkeypatch.chdir(tmp_path)
+    cv2.imwrite(str(tmp_path / "f0.png"), field_image("305", 0))
+    outputs = {"output": "r.csv", which: "out/"}
+    with pytest.raises(UsageError, match=r"out/ is a folder: give the output a file name \(out/results.csv\)"):
+        batch.read_folder(["f0.png"], options=FIELD, **outputs)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "r.csv").exists()
