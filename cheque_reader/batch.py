@@ -1087,6 +1087,8 @@ def _read_csv_prefix(path: Path, columns: list[str]) -> tuple[list[str], list[li
         buf = StringIO()
         csv.writer(buf, lineterminator="\n").writerow(rec)
         line = buf.getvalue()
+        if text.startswith(line[:-1] + "\r\n", pos):  # CRLF line ends (a file copied through Windows, FTP
+            line = line[:-1] + "\r\n"                  # in ASCII mode): complete rows all the same
         if not text.startswith(line, pos) or len(rec) != len(header):
             break
         pos += len(line)

@@ -566,3 +566,20 @@ def test_an_output_named_as_a_folder_is_a_usage_error(tmp_path, monkeypatch, whi
     with pytest.raises(UsageError, match=r"out/ is a folder: give the output a file name \(out/results.csv\)"):
         batch.read_folder(["f0.png"], options=FIELD, **outputs)
     assert not (tmp_path / "out").exists() and not (tmp_path / "r.csv").exists()
+
+
+def test_resume_keeps_the_rows_of_a_csv_with_crlf_line_ends(tmp_path, caplog):
+    """A results.csv copied through Windows (CRLF) had every row taken for 'an incomplete last row':
+    all were dropped from the file and read again."""
+    root = tmp_path / "scans"
+    root.mkdir()
+    for i, text in enumerate(["305", "72"]):
+        cv2.imwrite(str(root / f"f{i}.png"), field_image(text, i))
+    out = tmp_path / "r.csv"
+    batch.read_folder([root], options=FIELD, output=out)
+    out.write_bytes(out.read_bytes().replace(b"\n", b"\r\n"))
+    cv2.imwrite(str(root / "f2.png"), field_image("418", 2))
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        df = batch.read_folder([root], options=FIELD, output=out, resume=True)
+    assert df.attrs["pages_read_now"] == 1 and df["source"].tolist() == ["f0.png", "f1.png", "f2.png"]
+    assert "incomplete" not in caplog.text
