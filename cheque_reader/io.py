@@ -23,6 +23,7 @@ import glob
 import logging
 import mmap
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from io import BytesIO
@@ -72,6 +73,21 @@ def source_name(name: str) -> str:
     except UnicodeEncodeError:
         return os.fsencode(name).decode("utf-8", "backslashreplace")
     return name
+
+
+def source_path(source: str) -> str:
+    r"""The file a ``source`` names, :func:`source_name` undone: when the name as written is no file,
+    its ``\xNN`` escapes are read as the bytes they stand for (the review page and ``finetune`` open
+    the scans of a run by their ``source``: a name that is not UTF-8 was 'no such file').
+
+    >>> source_path("ok.png") == "ok.png", source_path("ch\\xe8que.png") == os.fsdecode(b"ch\xe8que.png")
+    (True, True)
+    """
+    if "\\x" not in source or os.path.exists(source):
+        return source
+    raw = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                 source.encode("utf-8", "surrogateescape"))
+    return os.fsdecode(raw)
 
 
 def _input(path: str, source: str) -> InputFile:
@@ -416,8 +432,8 @@ class PageReader:
         if key != self.path:
             self.close()
             self.path = key
-            try:
-                self.doc = open_document(key, self.options)
+            try:  # a source with \xNN escapes (a name that is not UTF-8) opens the file it names
+                self.doc = open_document(source_path(key), self.options, source=key)
             except InputError as exc:
                 self.error = exc
         if self.doc is None:

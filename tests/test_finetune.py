@@ -199,3 +199,19 @@ def test_collect_digits_uses_the_good_pages_of_a_multipage_tiff_cut_short(tmp_pa
     corrections = pd.DataFrame({"source": "cut.tif", "page": [1, 2], "digits": ["4072", "1385"]})
     got = collect_digits(corrections, results, image_root=tmp_path)
     assert "scan not readable" not in got.skipped and got.n_pages == 2, got.skipped
+
+
+def test_collect_digits_opens_a_scan_whose_name_is_not_utf8(tmp_path):
+    """Its source holds \\xNN escapes, as read writes it: the correction was skipped as 'scan not readable'."""
+    import os
+
+    img = field_image("4072")
+    with open(os.path.join(os.fsencode(tmp_path), b"ch\xe8que.png"), "wb") as f:  # cv2.imwrite crashes on the name
+        f.write(cv2.imencode(".png", img)[1].tobytes())
+    h, w = img.shape
+    results = pd.DataFrame({"source": ["ch\\xe8que.png"], "page": [1], "status": "ok", "digits": ["4072"],
+                            "confidence": 0.5, "needs_review": "true", "field_x": 0, "field_y": 0, "field_w": w,
+                            "field_h": h})
+    corrections = pd.DataFrame({"source": ["ch\\xe8que.png"], "page": [1], "digits": ["4072"]})
+    got = collect_digits(corrections, results, image_root=tmp_path)
+    assert "scan not readable" not in got.skipped and got.n_pages == 1, got.skipped

@@ -437,3 +437,21 @@ def test_the_good_pages_of_a_multipage_tiff_cut_short_get_their_crops(tmp_path):
     page = write_review_page(results, tmp_path / "review", image_root=tmp_path / "scans")
     assert sorted(p.name for p in (tmp_path / "review" / "crops").glob("*.png")) == ["item-00002.png", "item-00003.png"]
     assert page.read_text().count('src="crops/') == 2
+
+
+def test_a_scan_whose_name_is_not_utf8_gets_its_crop(tmp_path):
+    """read writes such a name's bytes as \\xNN escapes (ch\\xe8que.png); review looked for a file of that
+    name: 'none of the 1 scans to review could be loaded'."""
+    import os
+
+    from cheque_reader.io import iter_inputs
+
+    scans = tmp_path / "scans"
+    make_scans(scans, ["a.png"])
+    name = os.path.join(os.fsencode(scans), b"ch\xe8que.png")
+    os.rename(scans / "a.png", name)
+    [found] = iter_inputs([str(scans)])
+    assert found.source == "ch\\xe8que.png"  # as read writes it
+    results = results_of([[found.source, 1, "ok", "70", "70", 0.3, "true", "low_confidence", 50, 60, 120, 40, ""]])
+    write_review_page(results, tmp_path / "review", image_root=scans)
+    assert [p.name for p in (tmp_path / "review" / "crops").glob("*.png")] == ["item-00001.png"]
