@@ -930,7 +930,13 @@ class _CsvSink(_LineSink):
     """``results.csv`` streamed: header first, then one complete, flushed line per row."""
 
     def _resume(self, keep) -> None:
+        wanted = self.columns
         self.columns, old_rows, valid_bytes, clean = _read_csv_prefix(self.path, self.columns)
+        missing = [c for c in wanted if c not in self.columns]
+        if missing:  # this run's X9.37 items' columns: added, empty on the kept rows (the new rows lost them)
+            self.columns = self.columns + missing
+            old_rows = [r + [""] * len(missing) for r in old_rows]
+            clean = False
         if keep is not None:
             key_cols = (self.columns.index("source"), self.columns.index("page"))
             kept = [r for r in old_rows if (r[key_cols[0]], _int(r[key_cols[1]])) in keep]

@@ -583,3 +583,22 @@ def test_resume_keeps_the_rows_of_a_csv_with_crlf_line_ends(tmp_path, caplog):
         df = batch.read_folder([root], options=FIELD, output=out, resume=True)
     assert df.attrs["pages_read_now"] == 1 and df["source"].tolist() == ["f0.png", "f1.png", "f2.png"]
     assert "incomplete" not in caplog.text
+
+
+def test_resume_adds_the_x937_columns_an_earlier_csv_lacked(tmp_path):
+    """An X9.37 file added to the folder and read with --resume into a CSV begun without one: its rows
+    lost item_sequence and micr_amount (the file's header was kept as it was)."""
+    from cheque_reader.x937 import X937Item, write_x937
+
+    root = tmp_path / "scans"
+    root.mkdir()
+    cv2.imwrite(str(root / "f0.png"), field_image("305", 0))
+    out = tmp_path / "r.csv"
+    batch.read_folder([root], options=FIELD, output=out)
+    write_x937(root / "cash.x937", [X937Item(field_image("72", 1), amount_cents=7200, sequence="000000000000017")])
+    df = batch.read_folder([root], options=FIELD, output=out, resume=True)
+    assert df.attrs["pages_read_now"] == 1
+    back = read_results(out)
+    assert back.columns.tolist()[-2:] == ["item_sequence", "micr_amount"]
+    assert back["item_sequence"].fillna("").tolist() == ["", "000000000000017"]
+    assert back["micr_amount"].fillna("").tolist() == ["", "72.00"]
