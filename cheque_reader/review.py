@@ -476,7 +476,8 @@ def load_corrections(path: str | Path) -> pd.DataFrame:
 
     Digits stay text (leading zeros kept); ``page`` is a whole number (default 1; ``2.0`` is 2); the
     separators a reviewer may type (``, . - / space``) are dropped; a row whose digits
-    hold anything else raises ``ValueError``.
+    hold anything else raises ``ValueError``, as do two different corrections of one page (a row
+    repeated as it is is kept once).
     """
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in ("source", "digits") if c not in df.columns]
@@ -493,4 +494,11 @@ def load_corrections(path: str | Path) -> pd.DataFrame:
     bad = df[~df["digits"].str.fullmatch(r"\d*")]
     if len(bad):
         raise ValueError(f"{path}: digits must be digits, got {bad['digits'].iloc[0]!r} for {bad['source'].iloc[0]!r}")
+    df = df.drop_duplicates(subset=["source", "page", "digits"])  # two exports of one review put together
+    twice = df[df.duplicated(subset=["source", "page"], keep=False)]
+    if len(twice):  # both were learnt, one of them wrong
+        first = twice.iloc[0]
+        other = twice[(twice["source"] == first["source"]) & (twice["page"] == first["page"])]["digits"].tolist()
+        raise ValueError(f"{path}: {first['source']!r} page {first['page']} is corrected to "
+                         f"{' and '.join(map(repr, other))}: keep one correction a page")
     return df[list(CORRECTION_COLUMNS)].astype({"source": "string", "digits": "string"}).reset_index(drop=True)

@@ -455,3 +455,15 @@ def test_a_scan_whose_name_is_not_utf8_gets_its_crop(tmp_path):
     results = results_of([[found.source, 1, "ok", "70", "70", 0.3, "true", "low_confidence", 50, 60, 120, 40, ""]])
     write_review_page(results, tmp_path / "review", image_root=scans)
     assert [p.name for p in (tmp_path / "review" / "crops").glob("*.png")] == ["item-00001.png"]
+
+
+def test_load_corrections_refuses_two_different_corrections_of_one_page(tmp_path):
+    """Two reviewers' exports put together: both digit strings of a page were learnt, one of them wrong."""
+    p = tmp_path / "c.csv"
+    p.write_text("source,page,digits\na.png,1,120\nb.png,1,7\na.png,1,120\n")
+    assert load_corrections(p)[["source", "digits"]].values.tolist() == [["a.png", "120"], ["b.png", "7"]]
+    p.write_text("source,page,digits\na.png,1,120\nb.png,1,7\na.png,1,1,20\n".replace("1,20\n", "\"1,20\"\n"))
+    assert load_corrections(p)["digits"].tolist() == ["120", "7"]  # the same digits, typed with a separator
+    p.write_text("source,page,digits\na.png,1,120\nb.png,1,7\na.png,1,126\n")
+    with pytest.raises(ValueError, match=r"c\.csv: 'a\.png' page 1 is corrected to '120' and '126': keep one"):
+        load_corrections(p)
