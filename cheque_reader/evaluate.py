@@ -199,8 +199,11 @@ def _as_bool(value) -> bool | None:
 
 
 def load_truth(path: str | Path, *, truth_source: str = "source", truth_digits: str = "digits") -> pd.DataFrame:
-    """Read a truth CSV keeping the source, digit and amount columns as text (leading zeros kept)."""
-    return pd.read_csv(path, dtype={truth_source: str, truth_digits: str, "amount": str}, keep_default_na=False)
+    """Read a truth CSV keeping the source, digit and amount columns as text (leading zeros kept); one
+    that is not UTF-8 raises ``ValueError`` (:func:`~cheque_reader.report.read_text_csv`)."""
+    from .report import read_text_csv
+
+    return read_text_csv(path, dtype={truth_source: str, truth_digits: str, "amount": str}, keep_default_na=False)
 
 
 #: A truth amount written with thousands separators: US (``1,234,567.89``) or Indian (``12,34,567.89``)

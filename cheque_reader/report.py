@@ -215,6 +215,17 @@ def check_output_format(path) -> None:
         raise UsageError(f"unknown output format {suffix!r} for {path}: use .csv, .parquet or .jsonl")
 
 
+def read_text_csv(path, **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` of a CSV a person may have saved (a truth table, corrections): one that is
+    not UTF-8 (Excel's plain "CSV" on Windows writes cp1252) raises a ``ValueError`` that names the file
+    and says how to save it (pandas' "'utf-8' codec can't decode byte 0xe8" named neither)."""
+    try:
+        return pd.read_csv(path, encoding="utf-8", **kwargs)
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex()
+        raise ValueError(f"{path}: not UTF-8 text (byte 0x{byte}): save it as UTF-8 (Excel: \"CSV UTF-8\")") from None
+
+
 def results_format(path) -> str:
     """``"parquet"``, ``"jsonl"`` or ``"csv"`` (any other suffix) for a results file's path.
 

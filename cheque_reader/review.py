@@ -479,7 +479,9 @@ def load_corrections(path: str | Path) -> pd.DataFrame:
     hold anything else raises ``ValueError``, as do two different corrections of one page (a row
     repeated as it is is kept once).
     """
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    from .report import read_text_csv
+
+    df = read_text_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in ("source", "digits") if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: corrections need columns source,page,digits (missing {', '.join(missing)})")

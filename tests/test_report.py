@@ -103,3 +103,18 @@ def test_check_outputs_resume_refuses_a_file_that_is_not_a_results_file(tmp_path
     check_outputs(tmp_path / "empty.csv", resume=True)
     check_outputs(tmp_path / "cut.csv", resume=True)
     check_outputs(tmp_path / "absent.csv", resume=True)
+
+
+def test_a_truth_or_corrections_csv_that_is_not_utf8_is_named_with_how_to_save_it(tmp_path):
+    """Excel's plain "CSV" on Windows writes cp1252: pandas' "'utf-8' codec can't decode byte 0xe8 in
+    position 2" named neither the file nor what to do (finetune printed only that)."""
+    from cheque_reader.evaluate import load_truth
+    from cheque_reader.review import load_corrections
+
+    p = tmp_path / "t.csv"
+    p.write_bytes("source,page,digits\nchèque.png,1,120\n".encode("cp1252"))
+    for load in (load_truth, load_corrections):
+        with pytest.raises(ValueError, match=r"t\.csv: not UTF-8 text \(byte 0xe8\): save it as UTF-8"):
+            load(p)
+    p.write_bytes("source,page,digits\nchèque.png,1,120\n".encode())
+    assert load_truth(p)["source"].tolist() == load_corrections(p)["source"].tolist() == ["chèque.png"]
