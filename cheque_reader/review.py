@@ -270,6 +270,11 @@ def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, e
                 "boxes": boxes.get((source, page), []),
             }
         )
+    if boxes and not any(it["boxes"] for it in items) and not any(
+            (_text(r.get("source")), _int_or_none(r.get("page")) or 1) in boxes for _, r in results.iterrows()):
+        # a digits file of another run: its boxes were left out without a word
+        log.warning("review: no page of the digits file (%d read) is a page of the results: a digits file of "
+                    "another run? No digit boxes are drawn", len(boxes))
     items.sort(key=lambda it: (it["confidence"], it["order"]))
     return items
 

@@ -467,3 +467,16 @@ def test_load_corrections_refuses_two_different_corrections_of_one_page(tmp_path
     p.write_text("source,page,digits\na.png,1,120\nb.png,1,7\na.png,1,126\n")
     with pytest.raises(ValueError, match=r"c\.csv: 'a\.png' page 1 is corrected to '120' and '126': keep one"):
         load_corrections(p)
+
+
+def test_a_digits_file_of_another_run_is_warned_about(run, caplog):
+    """Its pages match no result: no box was drawn, and nothing said why."""
+    _, _, results, digits = run
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        review_items(results, digits=digits)
+    assert "digits file" not in caplog.text
+    other = digits.assign(source="elsewhere/" + digits["source"])
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        items = review_items(results, digits=other)
+    assert not any(it["boxes"] for it in items)
+    assert "no page of the digits file (1 read) is a page of the results" in caplog.text
