@@ -295,9 +295,16 @@ def match_truth(
     res_page = [int(p) if not pd.isna(p) else 1 for p in res.get("page", pd.Series([1] * len(res)))]
     exact: dict[tuple[str, int], int] = {}
     by_name: dict[tuple[str, int], list[int]] = {}
+    twice = 0
     for i, (s, p) in enumerate(zip(res_src, res_page)):
-        exact.setdefault((s, p), i)
+        if (s, p) in exact:
+            twice += 1
+            continue
+        exact[(s, p)] = i
         by_name.setdefault((PurePosixPath(s).name, p), []).append(i)
+    if twice:  # two runs put together, or a file given twice: the other rows were counted as extra, silently
+        log.warning("the results hold %d %s of pages already in them (two runs put together?): the first row "
+                    "of each page is evaluated", twice, "row" if twice == 1 else "rows")
 
     def find(src: str, page: int) -> int | None:
         if (src, page) in exact:

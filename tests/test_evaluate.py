@@ -377,6 +377,18 @@ def test_truth_amounts_with_thousands_separators_are_read_and_others_refused_not
         evaluate_results(res, truth)
 
 
+def test_results_holding_a_page_twice_are_evaluated_on_its_first_row_with_a_warning(caplog):
+    """Two runs put together (or a file given twice): a truth row matched by file name found two results
+    and was 'not matched' (counted wrong), and the other rows were counted as extra without a word."""
+    res = pd.DataFrame({"source": ["d/a.png", "d/b.png", "d/a.png"], "page": 1, "digits": ["12", "70", "99"],
+                        "confidence": [0.9, 0.4, 0.5], "needs_review": ["false", "true", "true"]})
+    truth = pd.DataFrame({"source": ["a.png", "b.png"], "digits": ["12", "70"]})
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        rep = evaluate_results(res, truth)
+    assert rep.n_matched == 2 and rep.string_accuracy == 1.0
+    assert "the results hold 1 row of pages already in them" in caplog.text and "not matched" not in caplog.text
+
+
 def test_truth_that_matches_few_or_no_results_is_warned_about(four, caplog):
     res, truth = four
     with caplog.at_level("WARNING", logger="cheque_reader"):
