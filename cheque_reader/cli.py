@@ -261,7 +261,13 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
     """
     import json
 
-    from .evaluate import evaluate_results, load_truth, match_truth, plot_evaluation, plot_format
+    from .evaluate import (
+        evaluate_results,
+        load_truth,
+        match_truth,
+        plot_evaluation,
+        plot_format,
+    )
     from .report import read_results
 
     cols = dict(truth_source=truth_source, truth_page=truth_page, truth_digits=truth_digits)
