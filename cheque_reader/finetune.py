@@ -76,7 +76,7 @@ def collect_digits(
     options: ReadOptions | None = None,
 ) -> CorrectionDigits:
     """Cut and label the digits of the corrected pages (see the module docstring)."""
-    from . import io, locate
+    from . import io, locate, preprocess
     from .pipeline import classify_pages, finish_page, get_classifier, prepare_page
 
     options = (options or ReadOptions()).replace(layout="field")
@@ -115,7 +115,7 @@ def collect_digits(
             continue
         x, y, w, h = (int(v) for v in box)
         # the field as read: an upside-down or turned page's box holds its digits upside down or aslant
-        found = locate.refind_field(scan, BBox(x, y, w, h), str(r.get("layout") or ""))
+        found = locate.refind_field(preprocess.descreened(scan), BBox(x, y, w, h), str(r.get("layout") or ""))
         if found is not None:
             crop = found.image
         else:  # a .toml layout's field: the box as it lies on the page

@@ -157,6 +157,8 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         return PreparedPage(page.source, page.page, status, elapsed_ms=ms, extra=extra, bitonal=bitonal, **kw)
 
     try:
+        if bitonal:
+            page = preprocess.descreened(page)  # a dithered scan's dots back to gray
         field = locate.find_amount_field(page, options.layout)
         if field is None:
             return done(STATUS_NO_FIELD)

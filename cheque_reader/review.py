@@ -30,7 +30,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from . import io, locate
+from . import io, locate, preprocess
 from .config import DEFAULT_REVIEW_THRESHOLD, ReadOptions
 from .errors import UsageError
 from .types import REVIEW_REASONS, STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, BBox
@@ -372,7 +372,7 @@ def write_review_page(
         image, zoom = page.image, 1.0
         if it["field"] is not None and "no_field" not in it["reasons"]:
             # the field as read (upright, deskewed): the digit boxes are in its pixels
-            field = locate.refind_field(page, BBox(*it["field"]), it["layout"])
+            field = locate.refind_field(preprocess.descreened(page), BBox(*it["field"]), it["layout"])
             if field is not None:
                 crop, zoom = field.image, field.zoom
             else:  # a .toml layout's field: the box as it lies on the page

@@ -220,6 +220,15 @@ def _bitonal_200dpi(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bw, cv2.COLOR_GRAY2BGR)
 
 
+def _dithered_200dpi(image: np.ndarray) -> np.ndarray:
+    """``image`` (about 300 dpi) at 200 dpi in a scanner's black-and-white "halftone" mode: its
+    grays error-diffused (Floyd-Steinberg) into black dots on white."""
+    from PIL import Image
+
+    gray = cv2.cvtColor(cv2.resize(image, None, fx=2 / 3, fy=2 / 3, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(np.array(Image.fromarray(gray).convert("1"), np.uint8) * 255, cv2.COLOR_GRAY2BGR)
+
+
 def gray_jpeg(image: np.ndarray, factor: float, quality: int) -> np.ndarray:
     """``image`` shrunk by ``factor``, in gray, through a JPEG of ``quality``."""
     gray = cv2.cvtColor(cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
@@ -324,6 +333,7 @@ MOVES = {
     "on a grainy table (a photo's background)": _on_a_table,
     "gray, ink darkened to black": _black_pen,
     "200 dpi black and white": _bitonal_200dpi,
+    "200 dpi black and white, dithered (a scanner's halftone mode)": _dithered_200dpi,
     "150 dpi gray, JPEG quality 90": lambda c: gray_jpeg(c, 0.5, 90),
     "100 dpi gray, JPEG quality 60 (CTS-2010's gray image)": lambda c: gray_jpeg(c, 1 / 3, 60),
     "amount box moved to the top right corner": lambda c: box_moved_to_top_right(c)[0],

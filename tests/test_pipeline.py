@@ -839,3 +839,19 @@ def test_two_cheques_on_one_page_are_read_and_sent_to_review(level):
     alone[1000:] = level
     single = pipeline.read_cheque(alone)
     assert single.digits == "123456" and not single.needs_review
+
+
+def test_a_dithered_black_and_white_cheque_is_read_as_its_gray():
+    """A scanner's black-and-white "halftone" mode dithers the paper into dots; read through a blur
+    (preprocess.descreened), its box is found and its digits read."""
+    from PIL import Image
+
+    from cheque_reader import synth
+
+    cheques = list(synth.render_many(synth.mnist_test_digits(), 3, seed=4))[1:]
+    for ch in cheques:  # 11118125 and 14898894988 read from the dots before
+        gray = cv2.cvtColor(ch.image, cv2.COLOR_BGR2GRAY)
+        dots = np.array(Image.fromarray(gray).convert("1"), np.uint8) * 255
+        result = pipeline.read_cheque(dots)
+        assert result.digits == ch.digits
+        assert pipeline.prepare_page(Page("bw", 1, dots)).bitonal  # still held to the bitonal table

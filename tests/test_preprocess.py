@@ -272,3 +272,28 @@ def test_a_colour_cast_is_taken_off_before_the_darkest_channel_is_read():
     # cream paper and light tints, and the IDRBT scans' papers (weakest channel 0.65 or more of the
     # strongest), are read as they are
     assert preprocess.without_cast(plain) is plain
+
+
+def _dithered(gray: np.ndarray) -> np.ndarray:
+    """``gray`` as a scanner's error-diffused black-and-white ("halftone") mode writes it."""
+    from PIL import Image
+
+    return np.array(Image.fromarray(gray).convert("1"), np.uint8) * 255
+
+
+def test_a_dithered_black_and_white_page_is_told_from_a_thresholded_one_and_read_as_gray():
+    from cheque_reader import synth
+    from cheque_reader.types import Page
+
+    ch = next(iter(synth.render_many(synth.mnist_test_digits(), 1, seed=4)))
+    gray = cv2.cvtColor(ch.image, cv2.COLOR_BGR2GRAY)
+    dots, bars = _dithered(gray), np.where(gray < 128, 0, 255).astype(np.uint8)
+    assert preprocess.is_dithered(dots) and not preprocess.is_dithered(bars)
+    page = preprocess.descreened(Page("p", 1, dots))
+    assert not preprocess.is_bitonal(page.image) and page.image.shape == gray.shape
+    # the paper's dots blur back into an even gray near the paper's own level
+    paper = gray > 200
+    assert abs(float(np.median(page.image[paper])) - float(np.median(gray[paper]))) < 25
+    assert float(page.image[paper].std()) < 40
+    for kept in (Page("p", 1, bars), Page("p", 1, gray)):  # thresholded and gray pages stay as they are
+        assert preprocess.descreened(kept) is kept
