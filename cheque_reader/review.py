@@ -137,10 +137,11 @@ def review_reasons(
     field_ok: bool = True,
 ) -> tuple[str, ...]:
     """The review reason codes for a read; empty when it needs no review. ``field_ok`` false: a
-    field was read, but whether it is the page's one amount is uncertain (two cheques on a page).
+    field was read, but whether it holds the page's one amount is uncertain (two cheques on a page;
+    a field cut where its layout's printed box usually lies, no box being found).
 
-    >>> review_reasons("ok", confidence=0.99, threshold=0.9, field_ok=False)
-    ('no_field',)
+    >>> review_reasons("ok", confidence=0.99, threshold=0.9), review_reasons("ok", confidence=0.99, threshold=0.9, field_ok=False)
+    ((), ('no_field',))
     """
     if status == STATUS_ERROR:
         return ("error",)

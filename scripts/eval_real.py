@@ -346,6 +346,7 @@ MOVES = {
     "600 dpi (enlarged 2x)": lambda c: cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC),
     "a red stamp across the amount box": _stamped,
     "a negative (white ink on black paper, as some microfilm scanners write it)": lambda c: 255 - c,
+    "the left third cut off (only the cheque's right part scanned)": lambda c: np.ascontiguousarray(c[:, c.shape[1] // 3 :]),
     "turned +20 degrees on white (beyond the 15-degree skew search: a crooked photo)": lambda c: _turned(c, 20.0, (255, 255, 255)),
     "turned -30 degrees on white": lambda c: _turned(c, -30.0, (255, 255, 255)),
     "under a yellow lamp (blue at 45%, green at 85% of the light)": lambda c: _cast(c, (0.45, 0.85, 1.0)),

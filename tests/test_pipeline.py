@@ -855,3 +855,20 @@ def test_a_dithered_black_and_white_cheque_is_read_as_its_gray():
         result = pipeline.read_cheque(dots)
         assert result.digits == ch.digits
         assert pipeline.prepare_page(Page("bw", 1, dots)).bitonal  # still held to the bitonal table
+
+
+def test_a_field_cut_where_the_box_usually_lies_with_no_box_found_always_goes_to_review():
+    """A cheque cropped through its box (its left third cut off) moves the box off the search: the
+    field is the layout's prior rectangle, a guess that may hold part of the amount (IDRBT: ``5000``
+    for ``275,000``, accepted), so its read goes to review as ``no_field``, however sure."""
+    page = np.full((460, 1000), 250, np.uint8)
+    cv2.putText(page, "4072", (770, 190), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 20, 4, cv2.LINE_AA)
+    guessed = pipeline.read_cheque(page, layout="us")
+    assert guessed.status == STATUS_OK and guessed.needs_review and "no_field" in guessed.review_reasons
+    boxed = page.copy()
+    cv2.rectangle(boxed, (740, 135), (975, 205), 30, 3)  # the printed box, found
+    found = pipeline.read_cheque(boxed, layout="us")
+    assert found.digits == "4072" and "no_field" not in found.review_reasons
+    # the whole page as the field, and a .toml layout's field, are where they are said to be
+    assert not pipeline.guessed_field(Field(BBox(0, 0, 10, 10), page[:10, :10], layout="field"))
+    assert not pipeline.guessed_field(Field(BBox(0, 0, 10, 10), page[:10, :10], layout="my-bank"))
