@@ -245,6 +245,16 @@ MAX_FIELD_ZOOM = 4.0
 #: the amount box; one is the divider after a printed currency sign (CTS-2010).
 MAX_BOX_DIVIDERS = 1
 
+#: A box cut open by the page's right edge (a scan cropped through it: its top and bottom lines run
+#: into the edge, its right side is missing) is found with the edge as that side on the upright
+#: views, its score times this: a whole box found in the same search wins.
+OPEN_BOX_SCORE = 0.8
+
+#: When no view shows a box within half the prior's width of it, the upright views are searched this
+#: far (in prior widths) to its left: a cheque cropped through its left side moves its box that much
+#: off the prior (IDRBT with the left third cut off: 0.26 of its width left of it).
+WIDE_REACH = 1.0
+
 #: Score given to a prior rectangle used without a printed box found.
 PRIOR_SCORE = 0.05
 
@@ -719,16 +729,19 @@ def _rect(w: int, h: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_RECT, (w, h))
 
 
-def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LINE_DARKNESS) -> _Found | None:
+def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LINE_DARKNESS,
+              reach: float = 0.5, open_right: bool = False) -> _Found | None:
     """The printed rectangle nearest the prior on an upright cheque image ``gray``
     (a page shrunk ``k`` times: the pixel sizes below are for full resolution), drawn in lines
-    at least ``darkness`` levels darker than the paper."""
+    at least ``darkness`` levels darker than the paper, searched up to ``reach`` of the prior's
+    width beside it; with ``open_right``, a box cut open by the image's right edge too
+    (:data:`OPEN_BOX_SCORE`)."""
 
     def px(n: int) -> int:  # odd, so that a structuring element does not shift what it dilates
         return max(1, int(round(n / k))) | 1
 
     H, W = gray.shape
-    mx, my = int(0.5 * prior.w), int(1.2 * prior.h)
+    mx, my = int(reach * prior.w), int(1.2 * prior.h)
     region = BBox(prior.x - mx, prior.y - my, prior.w + 2 * mx, prior.h + 2 * my).clip(W, H)
     if region.area == 0:
         return None
@@ -749,11 +762,14 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
     csum = np.zeros((hor_d.shape[0], hor_d.shape[1] + 1), np.int32)
     np.cumsum(hor_d, axis=1, out=csum[:, 1:])
     n, _, stats, _ = connected_components(ver)
-    sides = [(int(x + w // 2), int(y), int(y + h)) for x, y, w, h, _ in stats[1:]]
+    sides = [(int(x + w // 2), int(y), int(y + h), False) for x, y, w, h, _ in stats[1:]]
+    # the page's right edge stands for the side of a box cut open by it, when lines run into it
+    if open_right and region.x2 >= W and hor_d[:, -3:].all(axis=1).any():
+        sides += [(sub.shape[1] - 1, t, b, True) for _, t, b, _ in sides]
     sides.sort()
     best: _Found | None = None
-    for i, (xl, tl, bl) in enumerate(sides):
-        for xr, tr, br in sides[i + 1 :]:
+    for i, (xl, tl, bl, _) in enumerate(sides):
+        for xr, tr, br, open_r in sides[i + 1 :]:
             w = xr - xl
             if not 0.4 * prior.w <= w <= 1.8 * prior.w:
                 continue
@@ -776,11 +792,13 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
                 continue
             if _dividers(darker, xl, xr, top, bot, px(5), px(15)) > MAX_BOX_DIVIDERS:  # a row of date boxes
                 continue
+            if open_r and not (hor_d[top, xr - 2 : xr + 1].all() and hor_d[bot, xr - 2 : xr + 1].all()):
+                continue  # lines that stop short of the edge: no box cut open by it
             drawn = 0.5 * (cov_top + cov_bot)
             box = BBox(xl + region.x, top + region.y, w + 1, h + 1)
             closeness = box.iou(prior)
             size = min(w / prior.w, prior.w / w) * min(h / prior.h, prior.h / h)
-            score = drawn * (0.4 + 0.6 * closeness) * (0.5 + 0.5 * size)
+            score = drawn * (0.4 + 0.6 * closeness) * (0.5 + 0.5 * size) * (OPEN_BOX_SCORE if open_r else 1.0)
             log.debug("box candidate %s top=%.2f bottom=%.2f score=%.3f", box, cov_top, cov_bot, score)
             if best is None or score > best.score:
                 best = _Found(box, float(score))
@@ -999,12 +1017,20 @@ def _best_box(page: Page, lay: Layout, views: list[_View]) -> tuple[float, BBox,
         # a page upside down must clearly beat it upright; a cheque standing on its side (turned
         # a quarter) stands either way alike
         unlikely = v.flipped and abs(v.angle) <= 45
-        found = _find_box(v.image, prior, v.k)
+        found = _find_box(v.image, prior, v.k, open_right=not unlikely)
         if found is None and not unlikely:
             found = _find_box(v.image, prior, v.k, FAINT_BOX_LINE_DARKNESS)
         if found is not None:
             score = found.score * (0.8 if unlikely else 1.0)
             results.append((score, found.box, v))
+    if not results:  # a cheque cropped through its left side moves the box left, off the search
+        for v in views:
+            if v.flipped or abs(v.angle) > MAX_SKEW:
+                continue
+            prior = lay.rect(v.image.shape[1], v.image.shape[0])
+            found = _find_box(v.image, prior, v.k, reach=WIDE_REACH)
+            if found is not None and found.box.x < prior.x - 0.5 * prior.w:
+                results.append((found.score, found.box, v))
     if results:
         return max(results, key=lambda r: r[0])
     v = views[0]

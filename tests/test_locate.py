@@ -498,3 +498,29 @@ def test_idrbt_amount_box_moved_to_the_top_right_is_found():
         f = locate.find_amount_field(Page(name, 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color), "auto")
         found += f.bbox.iou(moved) >= 0.5
     assert found >= 36, f"found {found}/40"
+
+
+@pytest.mark.parametrize("layout", ["us", "auto"])
+def test_a_box_cut_open_by_the_page_s_edge_is_found_with_the_edge_as_its_side(layout):
+    """A scan cropped through the amount box (its right side cut off, the top and bottom lines run
+    into the edge): the box is found, the edge standing for its missing side."""
+    page = cheque_page()[:, :1150]
+    f = locate.find_amount_field(Page("p", 1, page), layout)
+    assert f.box is not None and not f.upside_down
+    box = f.box.shift(f.bbox.x, f.bbox.y)
+    assert abs(box.x - BOX.x) <= 3 and box.x2 >= 1147 and abs(box.y - BOX.y) <= 5
+    # a whole box beats the page's edge: the uncut page's box is its own
+    whole = locate.find_amount_field(Page("p", 1, cheque_page()), layout)
+    assert abs(whole.box.shift(whole.bbox.x, whole.bbox.y).x2 - BOX.x2) <= 3
+
+
+def test_a_box_moved_off_the_search_by_a_cheque_cropped_through_its_left_side_is_found():
+    """The left 450 columns cut off: the box lies further left of its layout's place than the first
+    search reaches (half the prior's width), and is found by the wider one (WIDE_REACH)."""
+    page = cheque_page()[:, 450:]
+    prior = locate.LAYOUTS["us"].rect(page.shape[1], page.shape[0])
+    assert BOX.x - 450 < prior.x - 0.5 * prior.w  # beyond the first search
+    f = locate.find_amount_field(Page("p", 1, page), "us")
+    assert f.box is not None
+    box = f.box.shift(f.bbox.x, f.bbox.y)
+    assert abs(box.x - (BOX.x - 450)) <= 3 and abs(box.x2 - (BOX.x2 - 450)) <= 3
