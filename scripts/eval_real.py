@@ -10,8 +10,10 @@
   degrees), on a dark scanner bed (also turned -5 degrees), with a black pen, at the lower
   resolutions banks exchange (200 dpi black and white, 150 and 100 dpi gray JPEG), with the amount
   box moved to the top right corner (another country's layout), as a negative (white ink on
-  black), under a yellow lamp: the amount right, per change; and two to an A4 page (on a dark
-  bed, on a white lid), which must go to review;
+  black), under a yellow lamp, dithered black and white (a scanner's halftone mode), cropped
+  through the cheque (its left third, 3% of its right), creased, in low contrast, faxed, web-sized,
+  smeared by motion, vignetted, with the back's printing showing through: the amount right, per
+  change; and two to an A4 page (on a dark bed, on a white lid), which must go to review;
 - with ``--synth N``, N synthetic cheques from MNIST test digits (with ``--bitonal``, the same
   cheques again as Group 4 bitonal TIFFs, the images X9.37 cash letters carry); with ``--red N``,
   N synthetic cheques written with a red pen and the same N with a red rubber stamp across the
@@ -303,6 +305,64 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
 
 
+def _creased(image: np.ndarray) -> np.ndarray:
+    """``image`` folded in three and flattened again: an upright crease at 80% of the width, across
+    the amount box, leaning 2% of the width top to bottom, a dark line with a lit ridge beside it."""
+    h, w = image.shape[:2]
+    x = np.arange(w, dtype=np.float32)[None, :] - (0.80 * w + 0.02 * w * np.arange(h, dtype=np.float32)[:, None] / h)
+    shade = 1 - 0.45 * np.exp(-((x / 2.0) ** 2)) + 0.08 * np.exp(-(((x - 6) / 6.0) ** 2))
+    return np.clip(image * shade[:, :, None], 0, 255).astype(np.uint8)
+
+
+def _low_contrast(image: np.ndarray) -> np.ndarray:
+    """``image`` in gray with its levels squeezed between 60% gray (black) and 85% (white): a dim,
+    washed-out scan, the ink barely darker than the paper."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return cv2.cvtColor((153 + gray * (64 / 255)).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
+def _faxed(image: np.ndarray) -> np.ndarray:
+    """``image`` as an old fax: 200 dpi black and white with 0.3% of its pixels turned black and
+    0.3% white (salt and pepper)."""
+    bw = cv2.cvtColor(_bitonal_200dpi(image), cv2.COLOR_BGR2GRAY)
+    speck = np.random.default_rng(1).random(bw.shape)
+    bw[speck < 0.003], bw[speck > 0.997] = 0, 255
+    return cv2.cvtColor(bw, cv2.COLOR_GRAY2BGR)
+
+
+def _web_sized(image: np.ndarray) -> np.ndarray:
+    """``image`` shrunk to 800 pixels wide (about 72 dpi: a picture mailed or uploaded from a web
+    form) through a JPEG of quality 75 with its colour subsampled 4:2:0."""
+    small = cv2.resize(image, None, fx=800 / image.shape[1], fy=800 / image.shape[1], interpolation=cv2.INTER_AREA)
+    _, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 75,
+                                           cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420])
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)
+
+
+def _motion_blurred(image: np.ndarray) -> np.ndarray:
+    """``image`` smeared 9 pixels sideways (a phone moved while the photo was taken)."""
+    kernel = np.zeros((9, 9), np.float32)
+    kernel[4, :] = 1 / 9
+    return cv2.filter2D(image, -1, kernel)
+
+
+def _vignetted(image: np.ndarray) -> np.ndarray:
+    """``image`` with a phone camera's dark corners: the light falling to 50% at them."""
+    h, w = image.shape[:2]
+    y = (np.arange(h, dtype=np.float32)[:, None] - h / 2) / (h / 2)
+    x = (np.arange(w, dtype=np.float32)[None, :] - w / 2) / (w / 2)
+    return np.clip(image * (1 - 0.25 * (x * x + y * y))[:, :, None], 0, 255).astype(np.uint8)
+
+
+def _bled_through(image: np.ndarray) -> np.ndarray:
+    """``image`` with its back's printing showing through the paper: the page mirrored, blurred, at
+    35% of its darkness (here the cheque's own face stands for its back)."""
+    back = cv2.cvtColor(cv2.GaussianBlur(cv2.flip(image, 1), (0, 0), 2.0), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    paper = np.percentile(back, 90)
+    dark = np.clip((paper - back) / paper, 0, 1) * 0.35
+    return np.clip(image * (1 - dark)[:, :, None], 0, 255).astype(np.uint8)
+
+
 def box_moved_to_top_right(image: np.ndarray) -> tuple[np.ndarray, BBox]:
     """``image`` with its amount box (as ``--layout in-cts`` finds it) moved to the top right
     corner over the date, its place blanked with the paper's colour (a cheque of another layout),
@@ -346,10 +406,18 @@ MOVES = {
     "600 dpi (enlarged 2x)": lambda c: cv2.resize(c, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC),
     "a red stamp across the amount box": _stamped,
     "a negative (white ink on black paper, as some microfilm scanners write it)": lambda c: 255 - c,
-    "the left third cut off (only the cheque's right part scanned)": lambda c: np.ascontiguousarray(c[:, c.shape[1] // 3 :]),
     "turned +20 degrees on white (beyond the 15-degree skew search: a crooked photo)": lambda c: _turned(c, 20.0, (255, 255, 255)),
     "turned -30 degrees on white": lambda c: _turned(c, -30.0, (255, 255, 255)),
     "under a yellow lamp (blue at 45%, green at 85% of the light)": lambda c: _cast(c, (0.45, 0.85, 1.0)),
+    "the left third cut off (only the cheque's right part scanned)": lambda c: np.ascontiguousarray(c[:, c.shape[1] // 3 :]),
+    "cropped 3% short on the right, through the amount box (a tight auto-crop)": lambda c: np.ascontiguousarray(c[:, : int(0.97 * c.shape[1])]),
+    "a fold's crease across the amount box": _creased,
+    "low contrast (ink at 60% gray on paper at 85%)": _low_contrast,
+    "an old fax (200 dpi black and white, 0.3% of pixels speckled each way)": _faxed,
+    "web-sized (800 pixels wide, JPEG quality 75, colour 4:2:0)": _web_sized,
+    "motion blur (smeared 9 pixels sideways)": _motion_blurred,
+    "a phone's vignetting (50% of the light in the corners)": _vignetted,
+    "the back's printing showing through (35% of its darkness)": _bled_through,
 }
 
 
