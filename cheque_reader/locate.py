@@ -685,7 +685,12 @@ def _content_on_light_bed(small: np.ndarray, bed: float, among_others: bool = Fa
     points = np.concatenate(contours)
     rect = cv2.minAreaRect(points)
     if not _lid_cheque_shaped(rect, sh, sw):
-        # two cheques on the lid (or more): each one's content a cheque-shaped region of its own
+        # two cheques on the lid (or more), one above the other or side by side: together not of a
+        # cheque's proportions (a cheque scanned alone is, only too large a share of the page, and
+        # its content may fall into cheque-shaped parts), each one's content a cheque-shaped region
+        together = max(rect[1]) / max(1e-6, min(rect[1]))
+        if not among_others and 1.6 <= together <= 3.5:
+            return None
         shaped = [c for c in sorted(contours, key=cv2.contourArea, reverse=True)
                   if _lid_cheque_shaped(cv2.minAreaRect(c), sh, sw)]
         if len(shaped) < (1 if among_others else 2):
