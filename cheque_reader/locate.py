@@ -884,8 +884,9 @@ class _View:
 
 def _cheque_views(page: Page, shrunk: tuple[np.ndarray, int], on_bed: _OnBed | None) -> list[_View]:
     """Deskewed upright and upside-down views of the cheque, shrunk (see :data:`WORK_MAX_SIDE`).
-    ``shrunk`` is ``_shrink(page.image)``, ``on_bed`` the cheque found on a bed there, if any. A page taller than wide (a cheque standing on its side,
-    with no EXIF orientation to say so) is also viewed turned a quarter, both ways.
+    ``shrunk`` is ``_shrink(page.image)``, ``on_bed`` the cheque found on a bed there, if any. A
+    page taller than wide (a cheque standing on its side, with no EXIF orientation to say so) is
+    also viewed turned a quarter, both ways.
 
     Only the shrunk page is ever resampled: the field alone is cropped at full resolution.
     """
