@@ -518,7 +518,8 @@ def find_cheque(gray: np.ndarray) -> tuple[np.ndarray, float] | None:
     """The cheque on a scanner bed: its 4 corners (page pixels) and angle, or ``None`` when the page is the cheque.
 
     A bed is recognised when the page border is uniform and a rectangular region of a
-    cheque-like aspect, not touching the border, differs from it.
+    cheque-like aspect, not touching the border, differs from it; or, when the border is varied
+    but darker than paper (a wooden desk under a photo), when such a region is lighter than it.
     """
     small, k = _shrink(gray)
     found = _cheque_small(small, k)
@@ -543,17 +544,18 @@ def _cheque_small(small: np.ndarray, k: int) -> _OnBed | None:
     sh, sw = small.shape
     bw = max(2, int(0.01 * min(sh, sw)))
     frame = np.concatenate([small[:bw].ravel(), small[-bw:].ravel(), small[:, :bw].ravel(), small[:, -bw:].ravel()])
-    if frame.std() > 18:
-        return None
+    textured = frame.std() > 18
     bed = float(np.median(frame))
-    found = _cheque_on_bed(small, bed)
+    if textured and bed >= LIGHT_BED:
+        return None  # a light, varied border: the cheque's own paper and print, scanned alone
+    found = _paper_on_texture(small) if textured else _cheque_on_bed(small, bed)
     if found is None:
         return None
     rect, outline = found
     # another cheque on the bed: found the same way once this one is covered with the bed's level
     grown = cv2.boxPoints((rect[0], (1.04 * rect[1][0], 1.04 * rect[1][1]), rect[2]))
     rest = cv2.fillPoly(small.copy(), [np.intp(grown)], bed)
-    other = _cheque_on_bed(rest, bed, among_others=True)
+    other = _paper_on_texture(rest) if textured else _cheque_on_bed(rest, bed, among_others=True)
     cheques = 1 + (other is not None and np.prod(other[0][1]) >= OTHER_CHEQUE_AREA * np.prod(rect[1]))
     corners = cv2.boxPoints(rect) * k
     # beyond 45 degrees either way: the cheque stands on its side
@@ -590,9 +592,22 @@ def _outline_on_bed(small: np.ndarray, bed: float):
     ``bed`` level around it, when it is cheque-shaped and does not touch the page's border, and its
     four corners: those of its outline when that is a quadrilateral (a cheque photographed aslant
     is one in perspective), else the rectangle's; or ``None``."""
-    sh, sw = small.shape
     mask = (np.abs(small.astype(np.int16) - bed) > 25).astype(np.uint8) * 255
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 15)))
+    return _cheque_region(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _rect(15, 15)))
+
+
+def _paper_on_texture(small: np.ndarray):
+    """:func:`_outline_on_bed` for a cheque photographed on a textured surface (a wooden desk's
+    grain), whose level varies too much to be one bed's: the paper is the light side of the page's
+    Otsu threshold, the texture's light streaks opened away."""
+    _, light = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    light = cv2.morphologyEx(cv2.morphologyEx(light, cv2.MORPH_CLOSE, _rect(15, 15)), cv2.MORPH_OPEN, _rect(9, 9))
+    return _cheque_region(light)
+
+
+def _cheque_region(mask: np.ndarray):
+    """:func:`_outline_on_bed`'s answer for the largest region of ``mask`` (255: not the bed)."""
+    sh, sw = mask.shape
     # every point of the outline (not only the ends of its straight runs): its sides are fitted to them
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:

@@ -259,6 +259,20 @@ def _photographed(image: np.ndarray) -> np.ndarray:
     return cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, moved), (w, h), borderValue=(255, 255, 255))
 
 
+def _on_a_wooden_desk(image: np.ndarray) -> np.ndarray:
+    """``image`` photographed on a wooden desk: a brown surface with a strong, wavy grain (its level
+    swinging by 40 either way) around it, with margins."""
+    h, w = image.shape[:2]
+    big_h, big_w = int(1.5 * h), int(1.3 * w)
+    rows = np.arange(big_h, dtype=np.float32)[:, None]
+    stripes = 40 * np.sin(rows / 9.0 + 3 * np.sin(np.arange(big_w, dtype=np.float32)[None, :] / 150.0))
+    grain = cv2.resize(np.random.default_rng(0).normal(0, 1, (big_h // 8, big_w // 8)).astype(np.float32), (big_w, big_h))
+    desk = np.clip(np.array([40, 80, 130], np.float32) + (stripes + 20 * grain)[..., None], 0, 255).astype(np.uint8)
+    y, x = (big_h - h) // 3, (big_w - w) // 2
+    desk[y : y + h, x : x + w] = image
+    return desk
+
+
 def _photographed_aslant(image: np.ndarray, p: float = 0.08) -> np.ndarray:
     """``image`` on a grainy table, photographed from near its bottom right: the photo's top left
     corner moved in by ``p`` of the width and height, its top right and bottom left by half that."""
@@ -399,6 +413,7 @@ MOVES = {
     "amount box moved to the top right corner": lambda c: box_moved_to_top_right(c)[0],
     "photographed (perspective: corners moved by up to 3%)": _photographed,
     "photographed aslant on a grainy table (perspective: a corner moved in by 8%)": _photographed_aslant,
+    "on a wooden desk (a strong grain around it, too varied for one bed level)": _on_a_wooden_desk,
     "blurred (Gaussian, sigma 1.5 pixels)": lambda c: cv2.GaussianBlur(c, (0, 0), 1.5),
     "ink faded to 45% of its darkness": _faded,
     "lit unevenly (55% of the light at one edge)": _shadowed,

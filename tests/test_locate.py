@@ -213,6 +213,17 @@ def test_a_cheque_photographed_aslant_is_warped_flat(p):
     assert on_bed is not None and not locate._in_perspective(on_bed.outline)
 
 
+def test_a_cheque_on_a_strongly_grained_desk_is_found_by_its_paper():
+    # a photo on a wooden desk: the border's level swings too much to be one bed's
+    h, w = H + 400, W + 400
+    rows = np.arange(h, dtype=np.float32)[:, None]
+    desk = np.clip(90 + 50 * np.sin(rows / 20.0 + 3 * np.sin(np.arange(w)[None, :] / 150.0)), 0, 255).astype(np.uint8)
+    desk[200 : 200 + H, 200 : 200 + W] = cheque_page(10)
+    assert locate._cheque_small(*locate._shrink(desk)) is not None
+    f = locate.find_amount_field(Page("p", 1, desk), "auto")
+    assert f.layout == "us" and f.box is not None and f.bbox.iou(BOX.shift(200, 200)) > 0.5
+
+
 @pytest.mark.parametrize("level", [35, 110])  # a dark bed, a grey table
 def test_two_cheques_on_one_bed_are_counted(level):
     # (on a white lid, see test_pipeline: these drawn cheques are too sparse to be found by content)
