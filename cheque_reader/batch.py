@@ -49,7 +49,7 @@ from . import io as cio
 from .config import ReadOptions
 from .errors import ChequeReaderError, OutputError, UsageError
 from .report import (DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, check_output_format, check_outputs, digit_rows,
-                     read_results, result_row, results_format)
+                     read_results, result_row, results_format, typed_frame, typed_row)
 from .types import STATUS_ERROR, ChequeResult
 from .x937 import X937_COLUMNS
 
@@ -977,7 +977,7 @@ class _JsonlSink(_LineSink):
         self.done = {(str(row["source"]), _int(row["page"])) for row, _ in lines}
 
     def _format(self, values) -> str:
-        row = {c: _json_value(v) for c, v in zip(self.columns, values)}
+        row = typed_row({c: _json_value(v) for c, v in zip(self.columns, values)})  # needs_review a boolean
         return json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n"
 
     def frame(self) -> pd.DataFrame:
@@ -1020,7 +1020,7 @@ class _AtomicSink(_Sink):
             raise OutputError(f"cannot write {path}: it is a directory")
         _remove(self._temp())  # fail now, not after the whole run, when the folder is not writable
         if resume and path.exists():
-            old = pd.read_parquet(path)
+            old = read_results(path) if "status" in self.columns else pd.read_parquet(path)  # booleans as text
             for c in old.columns:
                 if c not in self.columns:
                     self.columns.append(c)
@@ -1036,7 +1036,7 @@ class _AtomicSink(_Sink):
         return tmp
 
     def close(self) -> None:
-        df = self.frame()
+        df = typed_frame(self.frame())  # needs_review a boolean
         tmp = self._temp()
         try:
             df.to_parquet(tmp, index=False)

@@ -15,6 +15,7 @@ import csv
 import json
 import os
 
+import numpy as np
 import pandas as pd
 
 from .errors import OutputError, UsageError
@@ -66,6 +67,12 @@ RESULT_DTYPES = {
     "error": "string",
     "layout": "string",
 }
+
+#: Columns holding a yes or no: ``true``/``false`` text in a CSV and in the frames the library returns
+#: (the CSV's values), booleans in JSONL and Parquet, whose consumers test them as such
+#: (``if row["needs_review"]:`` was true for the text ``"false"``). :func:`typed_row` and
+#: :func:`typed_frame` give a row or frame those types; :func:`read_results` reads them back as text.
+BOOL_COLUMNS = ("needs_review",)
 
 
 def result_row(result: ChequeResult) -> dict:
@@ -123,6 +130,36 @@ def results_frame(results: list[ChequeResult]) -> pd.DataFrame:
     rows = [result_row(r) for r in results]
     df = pd.DataFrame(rows, columns=_columns_of(rows))
     return df.astype({k: v for k, v in RESULT_DTYPES.items() if k in df.columns})
+
+
+def _to_bool(value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    return {"true": True, "false": False}.get(str(value).strip().lower()) if isinstance(value, str) else None
+
+
+def _bool_text(value):
+    return ("true" if value else "false") if isinstance(value, (bool, np.bool_)) else value
+
+
+def typed_row(row: dict) -> dict:
+    """``row`` (:func:`result_row`'s text values) as JSONL holds it: :data:`BOOL_COLUMNS` booleans.
+
+    >>> typed_row({"page": 1, "needs_review": "false"})
+    {'page': 1, 'needs_review': False}
+    """
+    return {c: _to_bool(v) if c in BOOL_COLUMNS else v for c, v in row.items()}
+
+
+def typed_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A results frame as Parquet holds it: :data:`BOOL_COLUMNS` booleans (the frame is not changed)."""
+    cols = [c for c in BOOL_COLUMNS if c in df.columns]
+    if not cols:
+        return df
+    df = df.copy()
+    for c in cols:
+        df[c] = pd.array([_to_bool(v) for v in df[c]], dtype="boolean")
+    return df
 
 
 def _columns_of(rows: list[dict]) -> list[str]:
@@ -260,6 +297,9 @@ def read_results(source) -> pd.DataFrame:
             raise UsageError("reading Parquet needs pyarrow: pip install 'cheque-reader[parquet]'") from exc
     else:
         df = pd.read_json(source, lines=True, dtype=False, precise_float=True)
+    for c in BOOL_COLUMNS:  # booleans (text in files written before they were) as the CSV has them
+        if c in df.columns:
+            df[c] = df[c].astype(object).map(_bool_text)
     df = df.astype({c: RESULT_DTYPES.get(c, "string") for c in df.columns})
     text = [c for c in df.columns if RESULT_DTYPES.get(c, "string") == "string"]
     return df.fillna({c: "" for c in text})  # as from a CSV: a missing text is empty

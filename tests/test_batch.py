@@ -98,10 +98,19 @@ def test_output_formats_hold_the_frame(mixed, tmp_path, suffix):
         back = read_results(out).astype({"item_sequence": "string", "micr_amount": "string"})
         pd.testing.assert_frame_equal(back, df, check_dtype=False)
     elif suffix == "parquet":
-        pd.testing.assert_frame_equal(pd.read_parquet(out), df, check_dtype=False)
+        raw = pd.read_parquet(out)
+        assert raw["needs_review"].tolist() == (df["needs_review"] == "true").tolist()  # booleans, not text
+        pd.testing.assert_frame_equal(raw.drop(columns="needs_review"), df.drop(columns="needs_review"),
+                                      check_dtype=False)
+        pd.testing.assert_frame_equal(read_results(out), df, check_dtype=False)
     else:
         rows = [json.loads(line) for line in out.read_text().splitlines()]
         assert [(r["source"], r["page"]) for r in rows] == list(zip(df["source"], df["page"]))
+        # a JSON consumer's `if row["needs_review"]:` works: booleans, not "false" (always true)
+        assert [r["needs_review"] for r in rows] == (df["needs_review"] == "true").tolist()
+        assert all(isinstance(r["confidence"], float) and isinstance(r["n_digits"], int) for r in rows)
+        pd.testing.assert_frame_equal(read_results(out).astype({"item_sequence": "string", "micr_amount": "string"}),
+                                      df, check_dtype=False)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(ref))
 
@@ -232,6 +241,10 @@ def test_resume_atomic_formats(mixed, tmp_path, suffix):
     assert len(seen) == len(ref) - 13
     assert sorted(zip(df["source"], df["page"])) == sorted(zip(ref["source"], ref["page"]))
     assert not df.duplicated(["source", "page"]).any()
+    assert set(df["needs_review"]) <= {"true", "false"}  # the frame has the CSV's text
+    raw = (pd.read_parquet(out)["needs_review"].tolist() if suffix == "parquet"
+           else [json.loads(line)["needs_review"] for line in out.read_text().splitlines()])
+    assert raw == (df["needs_review"] == "true").tolist()  # the kept rows and the new ones booleans in the file
 
 
 def test_annotations_one_safe_png_per_decoded_page(ugly, tmp_path):
