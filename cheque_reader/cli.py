@@ -240,7 +240,8 @@ def _reason_counts(df) -> str:
 @click.option("--ignore-missing", is_flag=True,
               help="Leave out truth rows that have no result (when only part of the truth set was read).")
 @click.option("--details", type=click.Path(dir_okay=False),
-              help="Write one row per truth row (truth, read, confidence, correct, edit distance, IoU, amount right) as CSV.")
+              help="Write one row per truth row (truth, read, confidence, correct, edit distance, IoU, amount right): "
+                   "CSV, or .parquet or .jsonl by the suffix.")
 def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_out, ignore_missing, details):
     """Measure RESULTS against ground truth.
 
@@ -268,7 +269,7 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
         plot_evaluation,
         plot_format,
     )
-    from .report import read_results
+    from .report import check_output_format, read_results, write_table
 
     cols = dict(truth_source=truth_source, truth_page=truth_page, truth_digits=truth_digits)
     try:
@@ -276,6 +277,13 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
             plot_format(plot)
     except ValueError as exc:
         _fail(UsageError(f"--plot {plot}: {exc}"))
+    try:  # d.xlsx is no format; a folder's name (out/) wrote a file named out
+        if details:
+            check_output_format(details)
+    except UsageError as exc:
+        _fail(UsageError(f"--details {exc}"))
+    if json_out and json_out.endswith(("/", "\\")):
+        _fail(UsageError(f"--json {json_out} is a folder: give the output a file name"))
     try:
         truth_df = load_truth(truth, truth_source=truth_source, truth_digits=truth_digits)
         results_df = read_results(results)
@@ -285,7 +293,7 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
         _fail(UsageError(f"cannot evaluate {results} against {truth}: {message}"))
     click.echo(report.format())
     if details:
-        _write_or_fail(details, lambda: match_truth(results_df, truth_df, **cols).to_csv(details, index=False))
+        _write_or_fail(details, lambda: write_table(match_truth(results_df, truth_df, **cols), details))
     if plot:
         click.echo(f"plot written to {_write_or_fail(plot, lambda: plot_evaluation(report, plot))}", err=True)
     if json_out:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -658,6 +659,9 @@ def plot_format(path: str | Path) -> str:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    name = os.fspath(path)
+    if name.endswith(("/", os.sep)) or os.path.isdir(name):  # Path() drops the slash: a file named 'out'
+        raise ValueError(f"{name} is a folder: give the plot a file name ({os.path.join(name, 'risk.png')})")
     fmt = Path(path).suffix.lower().lstrip(".") or "png"
     if fmt not in FigureCanvasAgg.get_supported_filetypes():
         raise ValueError(f"cannot write a plot as .{fmt}: name it .png, .pdf, .svg, .jpg, .tif or .webp")

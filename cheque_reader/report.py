@@ -252,6 +252,24 @@ def check_output_format(path) -> None:
         raise UsageError(f"unknown output format {suffix!r} for {path}: use .csv, .parquet or .jsonl")
 
 
+def write_table(df: pd.DataFrame, path) -> None:
+    """Write ``df`` in the format ``path``'s suffix names, as ``read -o`` does (:func:`results_format`:
+    ``.csv``, ``.parquet``, ``.jsonl``; ``evaluate --details d.parquet`` wrote a CSV under that name).
+    Check the name first with :func:`check_output_format`."""
+    fmt = results_format(path)
+    if fmt == "parquet":
+        try:
+            df.to_parquet(path, index=False)
+        except ImportError as exc:
+            raise UsageError("Parquet output needs pyarrow: pip install 'cheque-reader[parquet]'") from exc
+    elif fmt == "jsonl":
+        with open(path, "w", encoding="utf-8") as f:
+            if len(df):
+                f.write(df.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n") + "\n")
+    else:
+        df.to_csv(path, index=False)
+
+
 def read_text_csv(path, **kwargs) -> pd.DataFrame:
     """``pandas.read_csv`` of a CSV a person may have saved (a truth table, corrections): one that is
     not UTF-8 (Excel's plain "CSV" on Windows writes cp1252) raises a ``ValueError`` that names the file

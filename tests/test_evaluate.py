@@ -444,3 +444,45 @@ def test_plot_legend_and_read_shares_cover_no_data():
     notes = [t for t in ax1.texts if "read automatically" in t.get_text()]
     assert notes and "at 1%" in notes[0].get_text()
     assert not notes[0].get_window_extent(renderer).overlaps(ax1.get_window_extent(renderer))
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "jsonl", "csv"])
+def test_cli_details_are_written_in_the_format_their_suffix_names(four, tmp_path, suffix):
+    """--details d.parquet wrote CSV text under that name (pandas could not read it back)."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+    from cheque_reader.report import read_results
+
+    res, truth = four
+    res.to_csv(tmp_path / "r.csv", index=False)
+    truth.to_csv(tmp_path / "t.csv", index=False)
+    args = ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv"), "--truth-source", "file",
+            "--truth-digits", "amount_string"]
+    out = tmp_path / f"d.{suffix}"
+    result = CliRunner().invoke(main, [*args, "--details", str(out)])
+    assert result.exit_code == 0, result.output
+    back = (pd.read_parquet(out) if suffix == "parquet" else pd.read_json(out, lines=True, dtype={"truth": str})
+            if suffix == "jsonl" else pd.read_csv(out, dtype={"truth": str}))
+    assert back["truth"].tolist() == ["1234", "0500", "77", "1200"] and back["correct"].tolist() == [True] * 3 + [False]
+    assert read_results(tmp_path / "r.csv")["digits"].tolist() == res["digits"].tolist()
+
+
+@pytest.mark.parametrize("option, name", [("--plot", "out/"), ("--details", "out/"), ("--json", "out/"),
+                                          ("--details", "d.xlsx")])
+def test_cli_outputs_named_as_a_folder_or_in_no_format_are_usage_errors_before_evaluating(four, tmp_path, option,
+                                                                                          name):
+    """--plot out/ wrote a file named 'out' (pathlib drops the slash); --details d.xlsx wrote CSV."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    res, truth = four
+    res.to_csv(tmp_path / "r.csv", index=False)
+    truth.to_csv(tmp_path / "t.csv", index=False)
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(tmp_path / "t.csv"),
+                                       "--truth-source", "file", "--truth-digits", "amount_string",
+                                       option, f"{tmp_path}/{name}"])
+    assert result.exit_code == 2, result.output
+    assert "string accuracy" not in result.output.lower() and option in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "t.csv"]  # nothing written
