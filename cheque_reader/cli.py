@@ -96,7 +96,8 @@ def main(verbose: int) -> None:
                    "stopped run keeps its rows) or .parquet (written once, at the end: a stopped run leaves none).")
 @click.option("--digits-out", type=click.Path(dir_okay=False), help="Also write one row per digit read; the format follows the extension, as for -o (.csv, .jsonl, .parquet).")
 @click.option("--from-list", "from_list", type=click.Path(exists=True, dir_okay=False),
-              help="Read input paths from this file, one per line.")
+              help="Read input paths from this file, one per line; relative paths are relative to the current "
+                   "folder (as tar -T and xargs take them), not to the list's folder.")
 @click.option("--layout", default=config.ReadOptions.layout, show_default=True,
               help="Where the amount is: auto, us, in-cts, top-right (a box in the top right corner), field (each image is the amount field) or a layout .toml file. auto also takes a small image, or one without a printed box whose ink fills its height, for the field.")
 @click.option("--target-error", type=float, default=config.DEFAULT_TARGET_ERROR, show_default=True,

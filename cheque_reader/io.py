@@ -104,6 +104,10 @@ def read_from_list(path: str | Path) -> list[str]:
     are kept as the file system keeps them (``surrogateescape``), so a listed name opens the file
     a folder would have given.
 
+    A relative path is relative to the current folder, as ``tar -T`` and ``xargs`` take it (``find
+    scans -name '*.png' > list.txt`` lists ``scans/a.png``), not to the list's folder; when listed
+    paths are missing there but lie beside the list (``ls > scans/list.txt``), a warning says so.
+
     >>> import tempfile, os
     >>> f = os.path.join(tempfile.mkdtemp(), "list.txt")
     >>> _ = open(f, "w").write("a.png\\n\\n b c.tif \\n")
@@ -116,7 +120,15 @@ def read_from_list(path: str | Path) -> list[str]:
         text = Path(path).read_text(encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the input list: {_reason(exc)}") from exc
-    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+    paths = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+    here = Path(path).parent
+    beside = [p for p in paths if not os.path.isabs(p) and not os.path.lexists(p) and os.path.lexists(here / p)]
+    if beside and os.path.abspath(here) != os.path.abspath("."):
+        log.warning("%s: %d listed path(s) (%s) are not found from the current folder, but are beside the list: "
+                    "relative paths in a list are relative to the current folder (run from %s, or list them as "
+                    "%s)", path, len(beside), ", ".join(beside[:3]) + (", ..." if len(beside) > 3 else ""),
+                    here, os.path.join(here, beside[0]))
+    return paths
 
 
 #: The file :func:`mark_output_folder` writes into the folders of pictures cheque-reader makes (the

@@ -451,3 +451,26 @@ def test_sniff():
     assert cio.sniff(b"II*\x00....") == "tiff" and cio.sniff(b"MM\x00*....") == "tiff"
     assert cio.sniff(b"%PDF-1.7") == "pdf" and cio.sniff(b"BM....") == "bmp"
     assert cio.sniff(b"hello world") is None
+
+
+def test_a_list_of_paths_relative_to_its_own_folder_is_warned_about(tmp_path, monkeypatch, caplog):
+    """Listed relative paths are relative to the current folder (as tar -T takes them); a list written
+    in the scans' folder (ls > scans/list.txt) gave each page 'no such file' without saying why."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(scans / name), ink_image())
+    listing = scans / "list.txt"
+    listing.write_text("a.png\nb.png\n")
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        assert cio.read_from_list(listing) == ["a.png", "b.png"]  # as listed: relative to the current folder
+    assert "2 listed path(s) (a.png, b.png) are not found from the current folder" in caplog.text
+    assert os.path.join(str(scans), "a.png") in caplog.text
+    caplog.clear()
+    (scans / "good.txt").write_text("scans/a.png\n")  # relative to the current folder: no warning
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        assert cio.read_from_list(scans / "good.txt") == ["scans/a.png"]
+        monkeypatch.chdir(scans)  # run from the list's folder: its names are found
+        assert cio.read_from_list("list.txt") == ["a.png", "b.png"]
+    assert caplog.text == ""
