@@ -270,6 +270,7 @@ def load_metadata(model_path: str | Path) -> tuple[dict, bytes]:
     side = sidecar_path(path)
     if not path.is_file():
         raise ModelError(f"model weights not found: {path}")
+    _check_weights_file(path)
     if not side.is_file():
         raise ModelError(f"model sidecar not found: {side}")
     try:
@@ -281,6 +282,28 @@ def load_metadata(model_path: str | Path) -> tuple[dict, bytes]:
     if meta.get("sha256") != digest:
         raise ModelError(f"{path}: sha256 {digest[:12]}... does not match its sidecar ({str(meta.get('sha256'))[:12]}...)")
     return meta, data
+
+
+#: How a weights file begins: ``torch.save``'s zip archive, or a legacy pickle.
+_WEIGHTS_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def _check_weights_file(path: Path) -> None:
+    """A :class:`ModelError` that says so for a file that is no weights file (``--model truth.csv``
+    said "model sidecar not found: truth.json"; ``--model lenet5.json`` or ``lenet5.onnx``, "sha256
+    does not match its sidecar"). A ``.pt`` is left to the sidecar and the loader to judge."""
+    if path.suffix.lower() in (".pt", ".pth"):
+        return
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the model weights: {exc.strerror or exc}") from exc
+    if path.suffix.lower() == ".json" and path.with_suffix(".pt").is_file():
+        raise ModelError(f"{path} is a model's JSON sidecar, not its weights: give the weights, {path.with_suffix('.pt')}")
+    if not head.startswith(_WEIGHTS_MAGIC):
+        raise ModelError(f"{path} is not a model weights file: give a .pt file (as finetune writes it) with its "
+                         f".json sidecar beside it")
 
 
 def model_id_of(meta: dict) -> str:

@@ -262,3 +262,24 @@ def test_an_onnx_backend_on_a_gpu_is_refused_where_the_classifier_is_made(backen
         DigitClassifier(backend=backend, device="cuda")
     with pytest.raises(UsageError, match="runs on the CPU only"):
         FieldReader(backend=backend, device="cuda")
+
+
+def test_a_file_that_is_no_weights_file_is_named_as_such(tmp_path):
+    """--model truth.csv said "model sidecar not found: truth.json"; --model lenet5.json (the sidecar)
+    and lenet5.onnx said "sha256 ... does not match its sidecar"."""
+    src = default_model_path()
+    shutil.copy(src, tmp_path / "m.pt")
+    shutil.copy(src.with_suffix(".json"), tmp_path / "m.json")
+    shutil.copy(src.with_suffix(".onnx"), tmp_path / "m.onnx")
+    (tmp_path / "truth.csv").write_text("source,digits\na.png,12\n")
+    clear_cache()
+    with pytest.raises(ModelError, match=r"truth\.csv is not a model weights file: give a \.pt file"):
+        DigitClassifier(model_path=str(tmp_path / "truth.csv"))
+    with pytest.raises(ModelError, match=r"m\.onnx is not a model weights file"):
+        DigitClassifier(model_path=str(tmp_path / "m.onnx"))
+    with pytest.raises(ModelError, match=r"m\.json is a model's JSON sidecar, not its weights: give the weights, .*m\.pt"):
+        DigitClassifier(model_path=str(tmp_path / "m.json"))
+    assert DigitClassifier(model_path=str(tmp_path / "m.pt")).model_id  # the weights themselves load
+    shutil.copy(src, tmp_path / "m.weights")  # a weights file under another suffix, with its sidecar, loads too
+    shutil.copy(src.with_suffix(".json"), tmp_path / "m.json")
+    assert DigitClassifier(model_path=str(tmp_path / "m.weights")).model_id
