@@ -566,7 +566,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the report
 
 
-#: With ``ignore_missing``, a warning is logged when fewer than this share of the truth rows match a result.
+#: With ``ignore_missing``, a warning is logged when fewer than this share of the results match a truth row.
 MIN_MATCHED_SHARE = 0.5
 
 
@@ -586,8 +586,9 @@ def evaluate_results(
     so that leading zeros survive. Truth rows without a result count as wrong reads,
     or are left out with ``ignore_missing`` (when only part of a truth set was read;
     ``n_missing`` still counts them). Truth rows that match no result are logged as a warning
-    (how many of how many: a wrong truth source column matches none), with ``ignore_missing``
-    only when under :data:`MIN_MATCHED_SHARE` match; none matching with ``ignore_missing`` raises
+    (how many of how many: a wrong truth source column matches none); with ``ignore_missing`` (a part
+    of the truth set read: the rest is missing by design) the results that match no truth row are,
+    when they are more than :data:`MIN_MATCHED_SHARE` of them; none matching with ``ignore_missing`` raises
     ``ValueError``, as does an empty truth table or two truth rows for one page (:func:`match_truth`).
     See the module docstring for the definitions.
     """
@@ -599,9 +600,15 @@ def evaluate_results(
     if ignore_missing and n_matched == 0:
         raise ValueError(f"none of the {len(m)} truth rows matches a result, and all were left out as missing: "
                          "check the truth's source and page columns")
-    if n_missing and (not ignore_missing or n_matched < MIN_MATCHED_SHARE * len(m)):
-        log.warning("only %d of %d truth rows match a result%s: check the truth's source and page columns",
-                    n_matched, len(m), "" if ignore_missing else " (the others count as wrong reads)")
+    n_extra = int(m.attrs.get("n_extra_results", 0))
+    if n_missing and not ignore_missing:
+        log.warning("only %d of %d truth rows match a result (the others count as wrong reads): check the truth's "
+                    "source and page columns", n_matched, len(m))
+    elif ignore_missing and n_extra and n_matched < MIN_MATCHED_SHARE * (n_matched + n_extra):
+        # a part of the truth set read: its other rows are missing by design, but results without a truth
+        # row say the truth's columns name the pages otherwise
+        log.warning("only %d of %d results match a truth row: check the truth's source and page columns",
+                    n_matched, n_matched + n_extra)
     if ignore_missing:
         extra = m.attrs.get("n_extra_results", 0)
         m = m[m["matched"]].reset_index(drop=True)

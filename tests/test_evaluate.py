@@ -486,3 +486,19 @@ def test_cli_outputs_named_as_a_folder_or_in_no_format_are_usage_errors_before_e
     assert result.exit_code == 2, result.output
     assert "string accuracy" not in result.output.lower() and option in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "t.csv"]  # nothing written
+
+
+def test_ignore_missing_warns_about_results_without_truth_not_about_the_truth_rows_left_out(four, caplog):
+    """The README's ORAND command (193 fields read, 1,080 truth rows, --ignore-missing) warned "only 193 of
+    1080 truth rows match a result: check the truth's source and page columns", though each result had
+    its truth row: the option says the truth rows without a result are expected."""
+    res, truth = four
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        rep = evaluate_results(res.iloc[:1], truth, truth_source="file", truth_digits="amount_string",
+                               ignore_missing=True)
+    assert rep.n == 1 and rep.n_missing == 3 and caplog.text == ""
+    other = res.copy()
+    other["source"] = ["scans/x.png", "scans/y.png", "scans/z.png", "scans/a.png"]  # 3 of 4 results unmatched
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        rep = evaluate_results(other, truth, truth_source="file", truth_digits="amount_string", ignore_missing=True)
+    assert rep.n == 1 and "only 1 of 4 results match a truth row" in caplog.text
