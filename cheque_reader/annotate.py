@@ -35,9 +35,21 @@ def _bgr(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img[:, :, :3])
 
 
-def _fit(img: np.ndarray, width: int) -> tuple[np.ndarray, float]:
-    s = width / max(1, img.shape[1])
-    out = cv2.resize(img, (width, max(1, int(round(img.shape[0] * s)))), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+#: Height in pixels the page, and the enlarged field, take at most in the picture (an A4 page at
+#: :data:`OUT_WIDTH` is 1,414): a tall narrow image is drawn narrower, on white, not stretched to
+#: the width (a 10,000 x 1 pixel scan asked for a 10,000,000-row picture, 30 GB).
+MAX_PART_HEIGHT = 1500
+
+
+def _fit(img: np.ndarray, width: int, max_height: int = MAX_PART_HEIGHT) -> tuple[np.ndarray, float]:
+    """``img`` scaled to ``width`` (at most ``max_height`` tall: then narrower, padded with white on
+    the right to ``width``), and the scale."""
+    h, w = img.shape[:2]
+    s = min(width / max(1, w), max_height / max(1, h))
+    size = (min(width, max(1, round(w * s))), min(max_height, max(1, round(h * s))))
+    out = cv2.resize(img, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+    if size[0] < width:
+        out = cv2.copyMakeBorder(out, 0, 0, 0, width - size[0], cv2.BORDER_CONSTANT, value=(255, 255, 255))
     return out, s
 
 
@@ -86,8 +98,7 @@ def annotate_page(
     their label and confidence, the chosen separators in orange; last, a line with the
     status, the digits, the text and the string confidence, and the legend of the colours.
     """
-    page, _ = _fit(_bgr(page_image), OUT_WIDTH)
-    s_page = OUT_WIDTH / max(1, page_image.shape[1])
+    page, s_page = _fit(_bgr(page_image), OUT_WIDTH)
     if result.field is not None:
         b = result.field
         cv2.rectangle(page, (int(b.x * s_page), int(b.y * s_page)), (int(b.x2 * s_page), int(b.y2 * s_page)), _GREEN, 2)

@@ -62,3 +62,22 @@ def test_footer_has_a_legend_of_every_colour_drawn():
     assert any("field" in n for n in names) and any("separator" in n for n in names) and any("cut" in n for n in names)
     for words, colour in annotate.LEGEND:  # a swatch of each colour in the footer
         assert (np.abs(footer - np.array(colour)).max(axis=1) == 0).sum() >= 100, words
+
+
+def test_a_tall_narrow_page_or_field_is_drawn_narrower_not_stretched_to_the_width():
+    """A 10,000 x 1 pixel scan's picture asked OpenCV for 30 GB (every part is scaled to the width):
+    'cannot annotate tall.png page 1: Insufficient memory'."""
+    page = np.full((10000, 1), 255, np.uint8)
+    pic = annotate.annotate_page(page, ChequeResult("tall.png", 1, "error", error="x"), None, (), ())
+    assert pic.shape == (annotate.MAX_PART_HEIGHT + annotate.FOOTER, annotate.OUT_WIDTH, 3)
+    page = np.full((4000, 500), 255, np.uint8)  # a portrait page: scaled to the height cap, its field box drawn
+    fbox = BBox(100, 3000, 300, 600)
+    field = Field(fbox, np.full((3000, 40), 255, np.uint8), layout="field")  # a field far taller than wide
+    res = ChequeResult("p.png", 1, "no_digits", field=fbox)
+    pic = annotate.annotate_page(page, res, field, (), ())
+    assert pic.shape == (2 * annotate.MAX_PART_HEIGHT + annotate.LABEL_STRIP + annotate.FOOTER, annotate.OUT_WIDTH, 3)
+    top = pic[: annotate.MAX_PART_HEIGHT]
+    green = (top[:, :, 1] > 150) & (top[:, :, 0] < 60) & (top[:, :, 2] < 60)
+    s = annotate.MAX_PART_HEIGHT / 4000  # the box where the page is drawn, at its scale
+    assert green[int(3000 * s) - 2 : int(3000 * s) + 3, int(100 * s) : int(400 * s)].any(axis=0).all()
+    assert (top[:, int(500 * s) + 2 :] == 255).all()  # white beside the narrower page
