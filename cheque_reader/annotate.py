@@ -134,6 +134,8 @@ def annotate_page(
     msg = f"{result.status}  digits={result.digits or '-'}  text={result.text or '-'}  conf={result.confidence:.3f}"
     if result.review_reasons:
         msg += "  review: " + ",".join(result.review_reasons)
+    if field is not None and field.cheques > 1:  # why no_field, with the field drawn
+        msg += f"  ({field.cheques} cheques on the page: one read)"
     _text(footer, msg, (8, 24), (0, 0, 0), 0.6, 1)
     x = 8
     for words, colour in LEGEND:  # what the colours mean: a swatch of each, and its words

@@ -269,6 +269,7 @@ def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, e
                 "error": _text(r.get("error")),
                 "layout": _text(r.get("layout")),
                 "boxes": boxes.get((source, page), []),
+                "note": "",
             }
         )
     if boxes and not any(it["boxes"] for it in items) and not any(
@@ -388,6 +389,12 @@ def write_review_page(
                 crop = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
                                   interpolation=cv2.INTER_AREA)
             it["boxes"] = []
+            if it["field"] is not None:  # one of two cheques' field was read: which one (nothing said so)
+                x, y, w, h = it["field"]
+                it["boxes"] = [{"label": "amount read", "confidence": it["confidence"], "x": x, "y": y, "w": w, "h": h}]
+                zoom = scale
+                it["note"] = ("more than one cheque on this page: the amount read is one cheque's (boxed); "
+                              "the row holds one amount")
         if crop.size == 0:
             continue
         name = f"item-{n:05d}.png"

@@ -81,3 +81,18 @@ def test_a_tall_narrow_page_or_field_is_drawn_narrower_not_stretched_to_the_widt
     s = annotate.MAX_PART_HEIGHT / 4000  # the box where the page is drawn, at its scale
     assert green[int(3000 * s) - 2 : int(3000 * s) + 3, int(100 * s) : int(400 * s)].any(axis=0).all()
     assert (top[:, int(500 * s) + 2 :] == 255).all()  # white beside the narrower page
+
+
+def test_a_page_of_two_cheques_says_so_beside_its_reason(monkeypatch):
+    """The footer said 'review: no_field' under a field drawn in green, and nothing of the second cheque."""
+    said = []
+    monkeypatch.setattr(annotate, "_text", lambda img, s, *a, **k: said.append(s))
+    page = np.full((400, 1000), 255, np.uint8)
+    fbox = BBox(700, 100, 250, 80)
+    res = ChequeResult("x.png", 1, "ok", digits="15", text="15", confidence=0.99, field=fbox,
+                       review_reasons=("no_field",), layout="us")
+    annotate.annotate_page(page, res, Field(fbox, page[100:180, 700:950].copy(), layout="us", cheques=2), (), ())
+    assert any("review: no_field  (2 cheques on the page: one read)" in s for s in said)
+    said.clear()
+    annotate.annotate_page(page, res, Field(fbox, page[100:180, 700:950].copy(), layout="us"), (), ())
+    assert not any("cheques" in s for s in said)

@@ -480,3 +480,19 @@ def test_a_digits_file_of_another_run_is_warned_about(run, caplog):
         items = review_items(results, digits=other)
     assert not any(it["boxes"] for it in items)
     assert "no page of the digits file (1 read) is a page of the results" in caplog.text
+
+
+def test_a_page_of_two_cheques_boxes_the_amount_read_and_says_why_it_is_shown(tmp_path):
+    """The whole page was shown with 'read 12' under it and the reason no_field: nothing said which
+    cheque's amount was read, nor that the page holds two."""
+    scans = tmp_path / "s"
+    make_scans(scans, ["p.png", "q.png"])
+    results = results_of([["p.png", 1, "ok", "12", "12", 0.99, "true", "no_field", 50, 60, 120, 40, ""],
+                          ["q.png", 1, "no_field", "", "", 0.0, "true", "no_field", None, None, None, None, ""]])
+    text = write_review_page(results, tmp_path / "r", image_root=scans).read_text(encoding="utf-8")
+    sections = {sec.split('class="src">')[1].split("<")[0]: sec for sec in text.split("<section")[1:]}
+    two, none = sections["p.png"], sections["q.png"]
+    assert "more than one cheque on this page" in two and "amount read" in two
+    # the box where the field lies on the 400 x 200 page: 50/400, 60/200, 120/400, 40/200
+    assert 'left: 12.5%; top: 30.0%; width: 30.0%; height: 20.0%' in two
+    assert "more than one cheque" not in none and 'class="box"' not in none
