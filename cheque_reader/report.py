@@ -98,11 +98,21 @@ def result_row(result: ChequeResult) -> dict:
         "n_digits": int(result.n_digits),
         "model": result.model,
         "elapsed_ms": round(float(result.elapsed_ms), 2),
-        "error": result.error,
+        "error": _one_line(result.error),
         "layout": result.layout,
     }
     row.update({k: v for k, v in result.extra.items() if k not in row})
     return row
+
+
+def _one_line(message: str) -> str:
+    """``message`` on one line: OpenCV's errors end in a newline, which split a CSV row over two
+    lines for line-based tools (``grep``, ``wc -l``, a spreadsheet's import).
+
+    >>> _one_line("internal error: error: OpenCV(5.0.0) resize.cpp:4217: error: (-215)\\n  in 'resize'\\n")
+    "internal error: error: OpenCV(5.0.0) resize.cpp:4217: error: (-215) in 'resize'"
+    """
+    return " ".join(line.strip() for line in message.splitlines() if line.strip()) if message else message
 
 
 def digit_rows(result: ChequeResult) -> list[dict]:

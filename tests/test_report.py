@@ -118,3 +118,16 @@ def test_a_truth_or_corrections_csv_that_is_not_utf8_is_named_with_how_to_save_i
             load(p)
     p.write_bytes("source,page,digits\nchèque.png,1,120\n".encode())
     assert load_truth(p)["source"].tolist() == load_corrections(p)["source"].tolist() == ["chèque.png"]
+
+
+def test_an_error_message_of_several_lines_is_one_line_in_the_row(tmp_path):
+    """OpenCV's errors end in a newline: 'internal error: error: OpenCV(5.0.0) ... in function
+    'resize'\\n' split the row of a 1 x 10,000 pixel scan over two lines of results.csv."""
+    message = "internal error: error: OpenCV(5.0.0) resize.cpp:4217: error: (-215:Assertion failed)\n in 'resize'\n"
+    row = result_row(ChequeResult("thin.png", 1, "error", error=message))
+    assert row["error"] == "internal error: error: OpenCV(5.0.0) resize.cpp:4217: error: (-215:Assertion failed) in 'resize'"
+    sink = open_sink(tmp_path / "r.csv", list(RESULT_COLUMNS))
+    sink.write(row)
+    sink.close()
+    assert len((tmp_path / "r.csv").read_text().splitlines()) == 2  # the header and one row
+    assert result_row(ChequeResult("a.png", 1, "ok"))["error"] == ""
