@@ -191,6 +191,10 @@ PERSPECTIVE_MIN = 0.04
 #: lie, on average, at most this share as far from its points as its smallest rectangle's sides.
 QUAD_BETTER = 0.5
 
+#: A page whose shorter side, shrunk for the search, is fewer pixels than this holds no cheque's
+#: layout (a 10 x 10,000 strip): no field is found on it (a built-in layout's prior box had no rows).
+MIN_SEARCH_SIDE = 8
+
 #: Largest skew searched, degrees.
 MAX_SKEW = 15.0
 
@@ -508,7 +512,8 @@ def _shrink(gray: np.ndarray, darkest: bool = False, max_side: int = WORK_MAX_SI
     k = _work_factor(gray.shape, max_side)
     if k == 1:
         return gray, 1
-    h, w = gray.shape[0] // k, gray.shape[1] // k
+    # a strip thinner than k (a 10 x 10,000 scan) keeps one row or column, not none
+    h, w = max(1, gray.shape[0] // k), max(1, gray.shape[1] // k)
     if darkest:
         return cv2.erode(gray[: h * k, : w * k], _rect(k, k), anchor=(0, 0))[::k, ::k].copy(), k
     return cv2.resize(gray[: h * k, : w * k], (w, h), interpolation=cv2.INTER_AREA), k
@@ -1194,6 +1199,9 @@ def _find_field(page: Page, layout: str, flatten: bool) -> Field | None:
     if lay == "auto" and min(page.image.shape) < AUTO_FIELD_MAX_SIDE:
         return whole_field(_inverted(page) if is_negative(_shrink(page.image)[0]) else page)
     shrunk = _shrink(page.image)
+    if min(shrunk[0].shape) < MIN_SEARCH_SIDE:
+        log.debug("%s: a strip %s pixels, too thin for a cheque's layout", page.source, page.image.shape)
+        return None
     if is_negative(shrunk[0]):
         log.debug("%s: a negative (light ink on dark paper), read inverted", page.source)
         page, shrunk = _inverted(page), (255 - shrunk[0], shrunk[1])

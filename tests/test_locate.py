@@ -98,6 +98,16 @@ def test_a_cheque_alone_whose_content_falls_into_cheque_shaped_parts_is_no_two_o
             assert f.bbox.iou(ch.field) > 0.5 and f.cheques == 1
 
 
+@pytest.mark.parametrize("shape", [(1, 10000), (10, 10000), (10000, 10)])
+@pytest.mark.parametrize("layout", ["auto", "us"])
+def test_a_strip_thinner_than_the_shrink_factor_is_searched_not_an_opencv_error(shape, layout):
+    # its shrunk size was 0 rows: cv2.resize raised, and the row said 'internal error'
+    f = locate.find_amount_field(Page("p", 1, np.full(shape, 255, np.uint8)), layout)
+    assert (f.layout == "field") if layout == "auto" else f is None  # too thin for a cheque's layout
+    small, k = locate._shrink(np.full(shape, 255, np.uint8))
+    assert min(small.shape) >= 1 and k > 1
+
+
 def test_field_layout_is_whole_image():
     img = np.full((50, 160), 255, np.uint8)
     f = locate.find_amount_field(Page("f", 1, img), "field")
