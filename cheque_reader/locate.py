@@ -613,8 +613,7 @@ def _paper_on_texture(small: np.ndarray):
 def _cheque_region(mask: np.ndarray):
     """:func:`_outline_on_bed`'s answer for the largest region of ``mask`` (255: not the bed)."""
     sh, sw = mask.shape
-    # every point of the outline (not only the ends of its straight runs): its sides are fitted to them
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
     c = max(contours, key=cv2.contourArea)
@@ -627,7 +626,7 @@ def _cheque_region(mask: np.ndarray):
         return None
     rect = cv2.minAreaRect(c)
     (rw, rh) = rect[1]
-    quad = _quadrilateral(c, rect)
+    quad = _quadrilateral(c, rect) if area >= 0.7 * rw * rh else None  # else no outline of a cheque's paper
     # filled: most of its rectangle, or of its quadrilateral (seen in perspective, it fills less of the rectangle)
     filled = rw * rh if quad is None else min(rw * rh, cv2.contourArea(quad))
     if filled <= 0 or area / filled < 0.85:
@@ -645,7 +644,12 @@ def _quadrilateral(c: np.ndarray, rect) -> np.ndarray | None:
     it, moves them little); ``None`` when a side has too few points to fit or the four lines are no
     better an outline than the rectangle."""
     box = cv2.boxPoints(rect)
-    pts = c.reshape(-1, 2).astype(np.float32)
+    # the outline's points every pixel or so along its straight runs (of which the contour keeps the ends)
+    ends_c = c.reshape(-1, 2).astype(np.float32)
+    steps = np.maximum(1, np.ceil(np.abs(np.roll(ends_c, -1, axis=0) - ends_c).max(axis=1))).astype(int)
+    at = np.repeat(np.arange(len(ends_c)), steps)
+    frac = np.arange(len(at)) - np.repeat(np.cumsum(steps) - steps, steps)
+    pts = ends_c[at] + (np.roll(ends_c, -1, axis=0) - ends_c)[at] * (frac / steps[at])[:, None]
     ends = np.roll(box, -1, axis=0)
     lengths = np.hypot(*(ends - box).T)
     along = (ends - box) / np.maximum(lengths, 1e-6)[:, None]
@@ -787,17 +791,18 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
     csum = np.zeros((hor_d.shape[0], hor_d.shape[1] + 1), np.int32)
     np.cumsum(hor_d, axis=1, out=csum[:, 1:])
     n, _, stats, _ = connected_components(ver)
-    sides = [(int(x + w // 2), int(y), int(y + h), False) for x, y, w, h, _ in stats[1:]]
-    # the page's right edge stands for the side of a box cut open by it, when lines run into it
-    if open_right and region.x2 >= W and hor_d[:, -3:].all(axis=1).any():
-        sides += [(sub.shape[1] - 1, t, b, True) for _, t, b, _ in sides]
-    sides.sort()
+    sides = sorted((int(x + w // 2), int(y), int(y + h), False) for x, y, w, h, _ in stats[1:])
+    # the page's right edge stands for the side of a box cut open by it, when lines run into it:
+    # a right side as tall as each left one
+    open_edge = open_right and region.x2 >= W and bool(hor_d[:, -3:].all(axis=1).any())
     best: _Found | None = None
     for i, (xl, tl, bl, _) in enumerate(sides):
-        for xr, tr, br, open_r in sides[i + 1 :]:
+        for xr, tr, br, open_r in sides[i + 1 :] + ([(sub.shape[1] - 1, tl, bl, True)] if open_edge else []):
             w = xr - xl
             if not 0.4 * prior.w <= w <= 1.8 * prior.w:
                 continue
+            if open_r and best is not None and best.score >= OPEN_BOX_SCORE:
+                continue  # scores are at most 1: an open box cannot win
             overlap = min(bl, br) - max(tl, tr)
             if overlap < 0.6 * max(bl - tl, br - tr):
                 continue
@@ -815,10 +820,10 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
                 continue
             if min(cov_top, cov_bot) < 0.4 or cov_top + cov_bot < 1.4:
                 continue
-            if _dividers(darker, xl, xr, top, bot, px(5), px(15)) > MAX_BOX_DIVIDERS:  # a row of date boxes
-                continue
             if open_r and not (hor_d[top, xr - 2 : xr + 1].all() and hor_d[bot, xr - 2 : xr + 1].all()):
                 continue  # lines that stop short of the edge: no box cut open by it
+            if _dividers(darker, xl, xr, top, bot, px(5), px(15)) > MAX_BOX_DIVIDERS:  # a row of date boxes
+                continue
             drawn = 0.5 * (cov_top + cov_bot)
             box = BBox(xl + region.x, top + region.y, w + 1, h + 1)
             closeness = box.iou(prior)
