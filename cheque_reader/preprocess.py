@@ -330,6 +330,70 @@ def threshold_otsu(image: np.ndarray, nbins: int = 256) -> float:
     return float(centers[int(np.nanargmax(var))])
 
 
+#: A fold's crease across the field: a thin, straight line within CREASE_MAX_LEAN degrees of upright,
+#: a little darker than its sides along at least CREASE_MIN_SPAN of the field's height (a pen's
+#: strokes, the tallest of them a digit's height, cover less). Its pixels are no ink unless they are
+#: CREASE_INK_BELOW levels darker than the crease's own level (a stroke crossing it).
+CREASE_MAX_LEAN = 4
+CREASE_MIN_SPAN = 0.9
+CREASE_INK_BELOW = 40
+#: ... and only when its level is this much lighter than the field's other ink (the median): a pen's
+#: long slash or a printed divider is as dark as the pen.
+CREASE_LIGHTER = 30
+
+
+def drop_crease(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    """``ink`` without a fold's crease crossing the field top to bottom (see :data:`CREASE_MIN_SPAN`).
+
+    >>> import numpy as np
+    >>> g = np.full((60, 120), 220, np.uint8); g[:, 80:82] = 150      # a crease
+    >>> g[20:40, 20:24] = 40                                           # a stroke
+    >>> ink = g < 180
+    >>> out = drop_crease(ink, g)
+    >>> bool(out[:, 80:82].any()), bool(out[20:40, 20:24].all())
+    (False, True)
+    """
+    h, w = gray.shape
+    if h < 20 or w < 20 or not ink.any():
+        return ink
+    # thin dark upright structure: darker than what lies a few pixels to either side
+    thin = cv2.threshold(cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, _rect(9, 1)), 20, 1, cv2.THRESH_BINARY)[1]
+    # no column, widened by the most a leaning line moves, is covered down the field: no crease
+    reach = 2 * int(np.ceil(np.tan(np.radians(CREASE_MAX_LEAN)) * h / 2)) + 3
+    widened = cv2.dilate(thin, _rect(reach, 1))
+    cover = cv2.reduce(widened, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    edge = int(0.08 * w)  # the box's own sides
+    if cover[edge : w - edge].max(initial=0) < CREASE_MIN_SPAN * h:
+        return ink
+    best = (0.0, 0, 0.0)
+    rows = np.arange(h, dtype=np.float32)
+    ys, xs = np.nonzero(thin)
+    for lean in range(-CREASE_MAX_LEAN, CREASE_MAX_LEAN + 1):
+        shift = np.round(np.tan(np.radians(lean)) * (rows - h / 2)).astype(int)
+        pad = int(np.abs(shift).max()) + 2
+        # rows in which the line, 1-3 pixels wide, is seen at each column (once a row)
+        seen = np.zeros((h, w + 2 * pad), bool)
+        for dx in (-1, 0, 1):
+            seen[ys, xs - shift[ys] + pad + dx] = True
+        span = seen.sum(axis=0) / h
+        i = int(np.argmax(span))
+        if span[i] > best[0]:
+            best = (float(span[i]), i - pad, float(lean))
+    if best[0] < CREASE_MIN_SPAN:
+        return ink
+    _, x0, lean = best
+    shift = np.round(np.tan(np.radians(lean)) * (rows - h / 2)).astype(int)
+    cols = np.clip(x0 + shift[:, None] + np.arange(-3, 4)[None, :], 0, w - 1)
+    band = np.zeros((h, w), bool)
+    band[np.repeat(np.arange(h), 7), cols.ravel()] = True
+    # the crease's own level: the darkest of each row's band, the median over the rows
+    level = float(np.median(np.where(band, gray, 255).min(axis=1)))
+    rest = ink & ~band
+    if not rest.any() or level < float(np.median(gray[rest])) + CREASE_LIGHTER:
+        return ink  # as dark as the pen: a stroke (a long slash), a printed divider, no crease
+    return ink & ~(band & (gray >= level - CREASE_INK_BELOW))
+
+
 def binarize(gray: np.ndarray) -> np.ndarray:
     """Ink mask (``bool``, True = ink) of a gray field, by flat-fielding and Sauvola.
 
@@ -689,7 +753,7 @@ def clean_field_and_dots(field: Field, paper: np.ndarray | None = None) -> tuple
     h, w = gray.shape[:2]
     if h == 0 or w == 0:
         return np.full(gray.shape[:2], 255, np.uint8), np.zeros(gray.shape[:2], bool)
-    ink = binarize(gray)
+    ink = drop_crease(binarize(gray), gray)
     if field.layout != "field":
         ink = drop_currency_cell(ink)
     ink, dots = split_specks(remove_lines(ink, wander=field.angle != 0 or field.layout != "field"),

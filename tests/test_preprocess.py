@@ -297,3 +297,23 @@ def test_a_dithered_black_and_white_page_is_told_from_a_thresholded_one_and_read
     assert float(page.image[paper].std()) < 40
     for kept in (Page("p", 1, bars), Page("p", 1, gray)):  # thresholded and gray pages stay as they are
         assert preprocess.descreened(kept) is kept
+
+
+def test_a_folds_crease_across_the_field_is_no_ink_but_a_pen_slash_is():
+    from cheque_reader.preprocess import binarize, drop_crease
+
+    field = np.full((120, 480), 225, np.uint8)
+    cv2.putText(field, "7100", (40, 85), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 40, 5)
+    creased = field.copy()
+    for y in range(120):  # a crease leaning 2 degrees, top to bottom, lighter than the pen
+        x = 300 + round(float(np.tan(np.radians(2))) * (y - 60))
+        creased[y, x : x + 3] = np.minimum(creased[y, x : x + 3], 110)
+    ink = binarize(creased)
+    out = drop_crease(ink, creased)
+    assert ink[:, 296:306].sum() > 100 and out[:, 296:306].sum() < 0.2 * ink[:, 296:306].sum()
+    assert (out[:, :290] == ink[:, :290]).all()  # the digits as they were
+    # a pen's long slash down the field is as dark as the pen: kept
+    slashed = field.copy()
+    cv2.line(slashed, (420, 0), (424, 119), 40, 3)
+    ink = binarize(slashed)
+    assert (drop_crease(ink, slashed) == ink).all()
