@@ -434,7 +434,7 @@ def _open_document(file: cio.InputFile, options: ReadOptions):
     try:
         st = os.stat(file.path)
         key = (file.path, file.source, st.st_size, st.st_mtime_ns, options)
-    except OSError:  # open_document gives the error row
+    except (OSError, ValueError):  # open_document gives the error row (ValueError: a NUL byte in the path)
         key = None
     me = threading.get_ident()
     with _OPEN_LOCK:
@@ -740,7 +740,7 @@ def _any_x937(files: Sequence[cio.InputFile]) -> bool:
             with open(f.path, "rb") as fh:
                 if cio.sniff(fh.read(16)) == "x937":
                     return True
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in the path (its row says so)
             continue
     return False
 

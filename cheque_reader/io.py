@@ -120,6 +120,9 @@ def read_from_list(path: str | Path) -> list[str]:
         text = Path(path).read_text(encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the input list: {_reason(exc)}") from exc
+    if "\0" in text:  # a binary file given as the list: its NUL bytes are in no path
+        raise InputError(f"{path}: not a list of paths, one per line (it holds NUL bytes: find -print0's "
+                         "output? list them with -print)")
     paths = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
     here = Path(path).parent
     beside = [p for p in paths if not os.path.isabs(p) and not os.path.lexists(p) and os.path.lexists(here / p)]
@@ -324,6 +327,8 @@ def read_bytes(path: str | Path, options: ReadOptions = ReadOptions(), source: s
 def _file_data(path: str | Path, options: ReadOptions, source: str | None, may_map: bool = True):
     """:func:`read_bytes`, or a read-only ``mmap`` of a TIFF or X9.37 file of :data:`MAP_MIN_BYTES` or more."""
     source = source if source is not None else os.fspath(path)
+    if "\0" in os.fspath(path):  # os.stat raises ValueError: a traceback, or an 'internal error' row
+        raise InputError(f"{source}: not a file name (it holds a NUL byte)")
     try:
         st = os.stat(path)
     except OSError as exc:

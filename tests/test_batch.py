@@ -615,3 +615,11 @@ def test_resume_adds_the_x937_columns_an_earlier_csv_lacked(tmp_path):
     assert back.columns.tolist()[-2:] == ["item_sequence", "micr_amount"]
     assert back["item_sequence"].fillna("").tolist() == ["", "000000000000017"]
     assert back["micr_amount"].fillna("").tolist() == ["", "72.00"]
+
+
+def test_a_path_holding_a_nul_byte_gets_an_error_row_that_says_so(tmp_path):
+    """It raised ValueError('embedded null byte') while looking for X9.37 files (no suffix), or gave
+    an 'internal error' row (an image suffix)."""
+    df = batch.read_folder([str(tmp_path / "a\0b.png"), str(tmp_path / "a\0b")], options=FIELD)
+    assert list(df["status"]) == ["error", "error"]
+    assert df["error"].str.contains("NUL byte").all() and not df["error"].str.contains("internal").any()

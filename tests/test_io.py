@@ -474,3 +474,14 @@ def test_a_list_of_paths_relative_to_its_own_folder_is_warned_about(tmp_path, mo
         monkeypatch.chdir(scans)  # run from the list's folder: its names are found
         assert cio.read_from_list("list.txt") == ["a.png", "b.png"]
     assert caplog.text == ""
+
+
+def test_a_path_holding_a_nul_byte_is_an_input_error_and_a_list_holding_them_is_refused(tmp_path):
+    """A NUL byte in a path (a list written by find -print0, a path from a program) made os.stat raise
+    ValueError: a traceback from `read --from-list`, an 'internal error' row from read_folder."""
+    with pytest.raises(InputError, match="NUL byte"):
+        cio.load_pages(str(tmp_path / "a\0b.png"))
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(os.fsencode(tmp_path / "a.png") + b"\0" + os.fsencode(tmp_path / "b.png") + b"\0")
+    with pytest.raises(InputError, match="NUL bytes.*-print0"):
+        cio.read_from_list(listing)
