@@ -278,8 +278,8 @@ def match_truth(
 
     Columns: ``source, page, truth, digits, confidence, needs_review, matched, correct,
     distance``, ``iou`` (``nan`` where the truth or the result has no field box),
-    ``amount_right`` (``None`` where the truth has no amount) and ``layout_right`` (``None``
-    where the truth or the results have no layout).
+    ``amount_right`` (``None`` where the truth or the results have no amount) and ``layout_right``
+    (``None`` where the truth or the results have no layout).
     """
     if truth_page is None:
         truth_page = "page" if "page" in truth.columns else None
@@ -321,8 +321,10 @@ def match_truth(
         return None
 
     has_layouts = "layout" in truth.columns and "layout" in res.columns
-    has_truth_box = all(c in truth.columns for c in FIELD_COLUMNS)
-    has_res_box = all(c in res.columns for c in FIELD_COLUMNS)
+    # results without a column measure nothing of it (they counted as every amount wrong, every field
+    # missed: 0.00% figures for what was not measured)
+    has_amounts = "amount" in truth.columns and "amount" in res.columns
+    has_truth_box = all(c in truth.columns for c in FIELD_COLUMNS) and all(c in res.columns for c in FIELD_COLUMNS)
     rows = []
     used: set[int] = set()
     seen: set[tuple[str, int]] = set()
@@ -342,13 +344,13 @@ def match_truth(
         i = find(src, page)
         row = {"source": src, "page": page, "truth": want, "digits": "", "confidence": np.nan,
                "needs_review": None, "matched": i is not None, "iou": np.nan,
-               "amount_right": same_amount(None, t["amount"]) if "amount" in truth.columns else None,
+               "amount_right": same_amount(None, t["amount"]) if has_amounts else None,
                "layout_right": False if has_layouts and isinstance(t["layout"], str) and t["layout"] else None}
         if i is not None:
             used.add(i)
             r = res.iloc[i]
             row["digits"] = clean_digits(r.get("digits"))
-            if "amount" in truth.columns:
+            if has_amounts:
                 row["amount_right"] = same_amount(r.get("amount"), t["amount"])
             if row["layout_right"] is not None:
                 row["layout_right"] = r["layout"] == t["layout"]
@@ -358,7 +360,7 @@ def match_truth(
             if has_truth_box:
                 tb = [t[c] for c in FIELD_COLUMNS]
                 if all(v is not None and v != "" and not pd.isna(v) for v in tb):
-                    rb = [r[c] for c in FIELD_COLUMNS] if has_res_box else [None] * 4
+                    rb = [r[c] for c in FIELD_COLUMNS]
                     if all(v is not None and v != "" and not pd.isna(v) for v in rb):
                         row["iou"] = _iou([float(v) for v in tb], [float(v) for v in rb])
                     else:
@@ -594,6 +596,12 @@ def evaluate_results(
     """
     if len(truth) == 0:
         raise ValueError("the truth table has no rows")
+    lacking = [c for c in ("confidence", "needs_review", "amount", *FIELD_COLUMNS)
+               if c not in results.columns and (c != "amount" or "amount" in truth.columns)
+               and (c not in FIELD_COLUMNS or all(f in truth.columns for f in FIELD_COLUMNS))]
+    if lacking:  # a results file cut down, or made by another tool: its figures are left out, not 0%
+        log.warning("the results have no %s %s: what needs %s is not measured", ", ".join(lacking),
+                    "column" if len(lacking) == 1 else "columns", "it" if len(lacking) == 1 else "them")
     m = match_truth(results, truth, truth_source=truth_source, truth_page=truth_page, truth_digits=truth_digits)
     n_missing = int((~m["matched"]).sum())
     n_matched = len(m) - n_missing
@@ -635,8 +643,8 @@ def evaluate_results(
         n_field=len(iou),
         field_iou_mean=float(iou.mean()) if len(iou) else None,
         field_iou_share_050=float((iou >= 0.5).mean()) if len(iou) else None,
-        read_rate=read_rates(conf, correct, targets),
-        thresholds=threshold_table(conf, correct, targets),
+        read_rate=read_rates(conf, correct, targets) if "confidence" in results.columns else {},
+        thresholds=threshold_table(conf, correct, targets) if "confidence" in results.columns else {},
         ece=expected_calibration_error(conf, correct) if np.isfinite(conf).any() else None,
         ece_noise_floor=ece_noise_floor(conf) if np.isfinite(conf).any() else None,
         auto_rate=float(len(auto) / n) if has_flags else None,

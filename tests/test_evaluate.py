@@ -502,3 +502,23 @@ def test_ignore_missing_warns_about_results_without_truth_not_about_the_truth_ro
     with caplog.at_level("WARNING", logger="cheque_reader"):
         rep = evaluate_results(other, truth, truth_source="file", truth_digits="amount_string", ignore_missing=True)
     assert rep.n == 1 and "only 1 of 4 results match a truth row" in caplog.text
+
+
+def test_results_without_a_column_leave_its_figures_out_not_at_zero(four, caplog):
+    """A results file cut down to source, page and digits reported 'field IoU mean 0.000', 'read @ 1%
+    error 0.00%' and 'amount value right 0.00%': figures it held nothing to measure."""
+    res, truth = four
+    truth = truth.assign(amount=["12.34", "5.00", "0.77", "12.00"])
+    full = evaluate_results(res.assign(amount=["12.34", "5.00", "0.77", "12.99"]), truth,
+                            truth_source="file", truth_digits="amount_string")
+    assert full.n_field == 4 and full.n_amount == 4 and full.read_rate["0.01"] == 0.5
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        rep = evaluate_results(res[["source", "page", "digits"]], truth, truth_source="file",
+                               truth_digits="amount_string")
+    assert rep.string_accuracy == 0.75
+    assert rep.n_field == 0 and rep.field_iou_mean is None
+    assert rep.n_amount == 0 and rep.amount_accuracy is None
+    assert rep.read_rate == {} and rep.thresholds == {} and rep.auto_rate is None
+    text = rep.format()
+    assert "field IoU" not in text and "read @" not in text and "amount value" not in text
+    assert "no confidence, needs_review, amount, field_x, field_y, field_w, field_h columns" in caplog.text
