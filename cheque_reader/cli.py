@@ -167,6 +167,14 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     items = list(inputs) + listed
     if not items:
         _fail(UsageError("no INPUT given (see cheque-reader read --help)"))
+    if scheduler and dask_workers:  # the local cluster's size was silently ignored
+        _fail(UsageError("--scheduler and --dask-workers name two clusters: give one (--dask-workers starts a local one)"))
+    given = click.get_current_context().get_parameter_source
+    if review_threshold is not None and given("target_error") == click.core.ParameterSource.COMMANDLINE:
+        log.warning("--target-error %g is not used: --review-threshold %g sets the threshold", target_error,
+                    review_threshold)
+    if (scheduler or dask_workers) and given("workers") == click.core.ParameterSource.COMMANDLINE:
+        log.warning("--workers %d is not used: the Dask cluster's workers run the page stages", workers)
     options = config.ReadOptions(
         layout=layout,
         target_error=target_error,

@@ -341,3 +341,35 @@ def test_python_dash_m_runs_the_command():
                           env=env, cwd=root, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Usage: cheque-reader read [OPTIONS] [INPUTS]...")
+
+
+def test_options_that_another_option_overrides_are_warned_about_or_refused(tmp_path, caplog, monkeypatch):
+    """--target-error beside --review-threshold, --dask-workers beside --scheduler and --workers beside
+    either were dropped without a word."""
+    out = tmp_path / "r.csv"
+    args = ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--workers", "1", "--no-progress"]
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        result = CliRunner().invoke(main, [*args, "--review-threshold", "0.5", "--target-error", "0.02"])
+    assert result.exit_code in (0, 1), result.output
+    assert "--target-error 0.02 is not used: --review-threshold 0.5 sets the threshold" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        CliRunner().invoke(main, [*args, "--review-threshold", "0.5"])  # the default target error: no word
+    assert "is not used" not in caplog.text
+
+    result = CliRunner().invoke(main, [*args, "--scheduler", "tcp://127.0.0.1:1", "--dask-workers", "2"])
+    assert result.exit_code == 2 and "--scheduler and --dask-workers" in result.output
+
+    import cheque_reader.distributed
+
+    seen = {}
+
+    def fake_dask(items, options, **kwargs):  # no cluster started: what the command passed on
+        seen.update(workers=options.workers)
+        return pd.DataFrame({"needs_review": ["false"], "status": ["ok"], "review_reasons": [""]})
+
+    monkeypatch.setattr(cheque_reader.distributed, "read_folder_dask", fake_dask)
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        result = CliRunner().invoke(main, [*args, "--dask-workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert seen and "--workers 1 is not used: the Dask cluster's workers run the page stages" in caplog.text
