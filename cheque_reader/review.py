@@ -23,6 +23,8 @@ import json
 import logging
 import numbers
 import os
+import shutil
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Mapping
@@ -344,21 +346,32 @@ def write_review_page(
     shows the whole page, scaled down. The page works offline from ``file://``: Enter accepts the typed digits and
     moves on, Tab moves on, and "Export" downloads ``corrections.csv``. When not one of the scans to review loads (other than those
     ``read`` could not open either), :class:`~cheque_reader.errors.UsageError` is raised
-    and no page is written: ``image_root`` is most likely not the folder they were read from.
+    and no page is written (an earlier page in ``out_dir`` is kept whole, its crops with it):
+    ``image_root`` is most likely not the folder they were read from.
     """
-    import jinja2
-
     out = Path(out_dir)
     root = Path(image_root) if image_root is not None else Path(".")
     _check_out_dir(results, out, root)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     io.mark_output_folder(out, "A review page and its crops (cheque-reader review)")
-    crops = out / "crops"
-    crops.mkdir(exist_ok=True)
-    if not _inside(crops, out):
-        raise OSError(f"{crops} leads outside {out}; refusing to write there")
-    for old in crops.glob("item-*.png"):  # crops of an earlier page in this folder
-        old.unlink()
+    # the crops are written aside and take the place of an earlier page's only once this page is made: a
+    # run that failed (the wrong --images) had deleted them, leaving the earlier index.html without pictures
+    staging = Path(tempfile.mkdtemp(prefix=".crops-", dir=out))
+    try:
+        return _write_review_page(results, out, staging, root, digits, everything, title)
+    except BaseException:
+        if created:  # nothing of a failed run is left behind (an empty crops folder was)
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_review_page(results, out: Path, staging: Path, root: Path, digits, everything: bool, title: str) -> Path:
+    """:func:`write_review_page`'s work, its crops written into ``staging`` until the page is made."""
+    import jinja2
+
     items = review_items(results, digits=digits, everything=everything)
     pages, warned = io.PageReader(), set()
     tried, loaded = [], 0  # scans that `read` could open (not its error rows), and how many load here
@@ -398,10 +411,7 @@ def write_review_page(
         if crop.size == 0:
             continue
         name = f"item-{n:05d}.png"
-        target = crops / name
-        if not _inside(target, out):
-            raise OSError(f"{target} leads outside {out}; refusing to write there")
-        _write_png(target, np.ascontiguousarray(crop))
+        _write_png(staging / name, np.ascontiguousarray(crop))
         ch, cw = crop.shape[:2]
         it["crop"] = f"crops/{name}"
         it["crop_w"], it["crop_h"] = cw, ch
@@ -447,6 +457,14 @@ def write_review_page(
     page = out / "index.html"
     if not _inside(page, out):
         raise OSError(f"{page} leads outside {out}; refusing to write there")
+    crops = out / "crops"
+    crops.mkdir(exist_ok=True)
+    if not _inside(crops, out):
+        raise OSError(f"{crops} leads outside {out}; refusing to write there")
+    for old in crops.glob("item-*.png"):  # crops of an earlier page in this folder
+        old.unlink()
+    for made in staging.iterdir():
+        os.replace(made, crops / made.name)
     page.write_text(html, encoding="utf-8")
     return page
 

@@ -496,3 +496,29 @@ def test_a_page_of_two_cheques_boxes_the_amount_read_and_says_why_it_is_shown(tm
     # the box where the field lies on the 400 x 200 page: 50/400, 60/200, 120/400, 40/200
     assert 'left: 12.5%; top: 30.0%; width: 30.0%; height: 20.0%' in two
     assert "more than one cheque" not in none and 'class="box"' not in none
+
+
+def test_a_failed_review_keeps_the_earlier_page_whole_and_leaves_no_new_folder(run):
+    """A review into a folder holding an earlier page, given the wrong --images, deleted that page's
+    crops before it found no scan (its index.html left without pictures); into a new folder it left
+    the folder, its marker and an empty crops folder behind."""
+    from cheque_reader.errors import UsageError
+
+    tmp, scans, results, _ = run
+    page = write_review_page(results, tmp / "rv", image_root=scans)
+    before = {p.name: p.read_bytes() for p in (tmp / "rv" / "crops").iterdir()}
+    html_before = page.read_text(encoding="utf-8")
+    assert len(before) == 2
+    empty = tmp / "elsewhere"
+    empty.mkdir()
+    with pytest.raises(UsageError, match="--images"):
+        write_review_page(results, tmp / "rv", image_root=empty, everything=True)
+    assert {p.name: p.read_bytes() for p in (tmp / "rv" / "crops").iterdir()} == before
+    assert page.read_text(encoding="utf-8") == html_before
+    assert sorted(p.name for p in (tmp / "rv").iterdir()) == [".cheque-reader-output", "crops", "index.html"]
+    with pytest.raises(UsageError, match="--images"):
+        write_review_page(results, tmp / "new" / "rv", image_root=empty)
+    assert not (tmp / "new" / "rv").exists()
+    # a run that works replaces the crops (3 with --all)
+    write_review_page(results, tmp / "rv", image_root=scans, everything=True)
+    assert len(list((tmp / "rv" / "crops").iterdir())) == 3
