@@ -245,7 +245,12 @@ def finetune(
                           options=ReadOptions(model_path=str(base_path)))
     if len(data.y) == 0:
         why = ", ".join(f"{reason} {n}" for reason, n in data.skipped.items()) or "no corrections given"
-        raise ValueError(f"no usable corrected digits (pages not used: {why})")
+        where = ""
+        if data.skipped.get("scan not readable"):  # as review says it: the scans' folder was not given
+            root = Path(image_root) if image_root is not None else Path(".")
+            where = (f"; the scans were looked for in {root.resolve()}: give the folder they were read from "
+                     "(--images DIR)")
+        raise ValueError(f"no usable corrected digits (pages not used: {why}){where}")
     log.info("finetune: %d digits from %d pages; skipped %s", len(data.y), data.n_pages, data.skipped)
 
     rng = np.random.default_rng(seed)

@@ -215,3 +215,14 @@ def test_collect_digits_opens_a_scan_whose_name_is_not_utf8(tmp_path):
     corrections = pd.DataFrame({"source": ["ch\\xe8que.png"], "page": [1], "digits": ["4072"]})
     got = collect_digits(corrections, results, image_root=tmp_path)
     assert "scan not readable" not in got.skipped and got.n_pages == 1, got.skipped
+
+
+def test_finetune_whose_scans_are_not_found_names_the_folder_and_images(corrected, tmp_path):
+    """Without --images (the scans not in the current folder) it ended 'no usable corrected digits
+    (pages not used: scan not readable 8, ...)', no word of where it looked or of --images."""
+    tmp, results, corrections = corrected
+    (tmp_path / "elsewhere").mkdir()
+    with pytest.raises(ValueError, match=r"scan not readable 8.*looked for in .*elsewhere: give the folder they "
+                                         r"were read from \(--images DIR\)"):
+        finetune(corrections, results, out_path=tmp_path / "x.pt", image_root=tmp_path / "elsewhere")
+    assert not (tmp_path / "x.pt").exists()
