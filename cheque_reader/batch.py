@@ -196,6 +196,12 @@ def read_folder(
         df = _frame([], columns)
         df.attrs["pages_read_now"] = 0
         return df
+    # an annotation folder or a digits file that cannot be written fails here, before the results file is
+    # opened (emptied: an earlier run's results were lost to a mistyped --annotate or --digits-out)
+    annotator = _Annotator(annotate_dir) if annotate_dir else None
+    for path in (output, digits_output):
+        if path is not None:
+            _check_writable(path)
     engine = _Engine(files, options, progress=progress, classifier=classifier,
                      executor=executor, want_images=bool(annotate_dir))
     # a device, model or backend that cannot be used fails here, before an output is opened (emptied)
@@ -213,8 +219,8 @@ def read_folder(
         log.warning("--resume kept %d %s of %s that %s no rows in the new digits file %s (read without it); read "
                     "without --resume to have every page's digits", n, "page" if n == 1 else "pages", output,
                     "has" if n == 1 else "have", digits_output)
-    # on resume the new rows follow the kept ones: their pictures are numbered on from there
-    annotator = _Annotator(annotate_dir, first_row=len(sink.done) + 1) if annotate_dir else None
+    if annotator is not None:  # on resume the new rows follow the kept ones: their pictures are numbered on from there
+        annotator.n = len(sink.done)
     n_now = 0
     try:
         for result in engine.run():
@@ -238,6 +244,29 @@ def read_folder(
     if resume and len(df) > n_now:
         _warn_kept_other_models(output, df["model"].iloc[: len(df) - n_now], _run_model_ids(engine.classifier, options))
     return df
+
+
+def _check_writable(path) -> None:
+    """An :class:`~cheque_reader.errors.OutputError` for an output file that cannot be written: its folder
+    cannot be made or written in, or the file is not writable (a check made before any output is opened,
+    so that a bad second output does not leave the first one emptied)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where a folder of the path should be
+        raise _output_error(path, OSError(errno.ENOTDIR, "a part of its path is a file, not a folder")) from None
+    except OSError as exc:
+        raise _output_error(path, exc) from exc
+    if path.is_dir():
+        raise _output_error(path, OSError(errno.EISDIR, "is a directory"))
+    try:
+        if path.exists():
+            open(path, "r+b").close()  # opened for writing, not emptied
+        else:
+            open(path, "xb").close()  # made and taken away again: its sink makes it
+            path.unlink()
+    except OSError as exc:
+        raise _output_error(path, exc) from exc
 
 
 def _check_annotate_dir(inputs: list, annotate_dir) -> None:

@@ -623,3 +623,24 @@ def test_a_path_holding_a_nul_byte_gets_an_error_row_that_says_so(tmp_path):
     df = batch.read_folder([str(tmp_path / "a\0b.png"), str(tmp_path / "a\0b")], options=FIELD)
     assert list(df["status"]) == ["error", "error"]
     assert df["error"].str.contains("NUL byte").all() and not df["error"].str.contains("internal").any()
+
+
+@pytest.mark.parametrize("which", ["annotate_dir", "digits_output", "digits_parquet"])
+def test_an_annotation_folder_or_digits_file_that_cannot_be_written_fails_before_the_results_are_emptied(
+        tmp_path, which):
+    """read -o results.csv --annotate or --digits-out naming a path under a file (or a folder that cannot be
+    made) emptied an earlier run's results.csv to its header, then failed (exit 3); a bad --annotate also
+    left a worker pool running ('Exception ignored in threading ... Bad file descriptor' at exit)."""
+    from cheque_reader.errors import OutputError
+
+    out = _results_with_rows(tmp_path)
+    before = out.read_bytes()
+    cv2.imwrite(str(tmp_path / "f.png"), field_image("12"))
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    kwargs = {"annotate_dir": {"annotate_dir": blocked / "ann"}, "digits_output": {"digits_output": blocked / "d.csv"},
+              "digits_parquet": {"digits_output": blocked / "d.parquet"}}[which]
+    with pytest.raises(OutputError, match="a-file"):
+        batch.read_folder([tmp_path / "f.png"], output=out, options=FIELD, **kwargs)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a-file", "f.png", out.name])
