@@ -293,7 +293,8 @@ def match_truth(
                            f"(columns: {', '.join(map(str, results.columns))})")
     res = results.reset_index(drop=True)
     res_src = [_norm_path(s) for s in res["source"]]
-    res_page = [int(p) if not pd.isna(p) else 1 for p in res.get("page", pd.Series([1] * len(res)))]
+    res_page = [_page_number(p, s, "results") if not pd.isna(p) else 1
+                for p, s in zip(res.get("page", pd.Series([1] * len(res))), res_src)]
     exact: dict[tuple[str, int], int] = {}
     by_name: dict[tuple[str, int], list[int]] = {}
     twice = 0
@@ -331,7 +332,7 @@ def match_truth(
     for _, t in truth.iterrows():
         src = _norm_path(t[truth_source])
         page = t[truth_page] if truth_page is not None else 1
-        page = 1 if page is None or page == "" or pd.isna(page) else int(page)
+        page = 1 if page is None or page == "" or pd.isna(page) else _page_number(page, src, "truth")
         if (src, page) in seen:
             raise ValueError(f"the truth has more than one row for {src} page {page}: keep one per page")
         seen.add((src, page))
@@ -372,6 +373,26 @@ def match_truth(
                                       "matched", "correct", "distance", "iou", "amount_right", "layout_right"])
     out.attrs["n_extra_results"] = len(res) - len(used)
     return out
+
+
+def _page_number(value, source: str, where: str) -> int:
+    """A page number of the truth or the results as an ``int``; ``ValueError`` naming the row when it is none.
+
+    >>> _page_number("2", "a.png", "truth"), _page_number(3.0, "a.png", "truth")
+    (2, 3)
+    >>> _page_number("one", "a.png", "truth")
+    Traceback (most recent call last):
+    ...
+    ValueError: the truth's page 'one' for a.png is not a page number (1, 2, ...)
+    """
+    try:
+        number = float(value)
+        if number.is_integer():
+            return int(number)
+    except (TypeError, ValueError):
+        pass
+    whose = "the results'" if where == "results" else f"the {where}'s"
+    raise ValueError(f"{whose} page {value!r} for {source} is not a page number (1, 2, ...)")
 
 
 def _iou(a: Sequence[float], b: Sequence[float]) -> float:

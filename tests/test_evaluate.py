@@ -522,3 +522,15 @@ def test_results_without_a_column_leave_its_figures_out_not_at_zero(four, caplog
     text = rep.format()
     assert "field IoU" not in text and "read @" not in text and "amount value" not in text
     assert "no confidence, needs_review, amount, field_x, field_y, field_w, field_h columns" in caplog.text
+
+
+def test_a_page_that_is_no_number_is_named_with_its_row(four):
+    """It ended 'cannot evaluate r.csv against t.csv: invalid literal for int() with base 10: 'one''."""
+    res, truth = four
+    truth = truth.assign(page=["1", "one", "1", "1"])
+    with pytest.raises(ValueError, match=r"the truth's page 'one' for b.png is not a page number"):
+        evaluate_results(res, truth, truth_source="file", truth_digits="amount_string")
+    res = res.astype({"page": object})
+    res.loc[2, "page"] = "p3"
+    with pytest.raises(ValueError, match=r"the results' page 'p3' for scans/c.png is not a page number"):
+        evaluate_results(res, truth.assign(page="1"), truth_source="file", truth_digits="amount_string")
