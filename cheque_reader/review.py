@@ -505,7 +505,7 @@ def load_digits(path: str | Path) -> pd.DataFrame:
 def load_corrections(path: str | Path) -> pd.DataFrame:
     """Read ``corrections.csv`` (``source,page,digits``) from the review page.
 
-    Digits stay text (leading zeros kept); ``page`` is a whole number (default 1; ``2.0`` is 2); the
+    Digits stay text (leading zeros kept); ``page`` is a whole number from 1 (default 1; ``2.0`` is 2); the
     separators a reviewer may type (``, . - / space``) are dropped; a row whose digits
     hold anything else raises ``ValueError``, as do two different corrections of one page (a row
     repeated as it is is kept once).
@@ -519,9 +519,10 @@ def load_corrections(path: str | Path) -> pd.DataFrame:
     if "page" not in df.columns:
         df["page"] = "1"
     page = df["page"].str.strip().replace("", "1")
-    bad = df[~page.str.fullmatch(r"\d+(\.0*)?")]  # 2 or 2.0 (a page column saved as floats)
+    bad = df[~page.str.fullmatch(r"0*[1-9]\d*(\.0*)?")]  # 2 or 2.0 (a page column saved as floats); page 0 is none
     if len(bad):  # pandas said only "Failed to parse string: 'abc' as a scalar of type int64"
-        raise ValueError(f"{path}: page must be a whole number, got {bad['page'].iloc[0]!r} for {bad['source'].iloc[0]!r}")
+        raise ValueError(f"{path}: page must be a whole number, got {bad['page'].iloc[0]!r} for {bad['source'].iloc[0]!r} "
+                         "(pages count from 1)")
     df["page"] = page.str.replace(r"\.0*$", "", regex=True).astype("Int64")
     df["digits"] = df["digits"].str.replace(r"[\s,.\-/]", "", regex=True)
     bad = df[~df["digits"].str.fullmatch(r"\d*")]

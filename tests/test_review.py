@@ -522,3 +522,15 @@ def test_a_failed_review_keeps_the_earlier_page_whole_and_leaves_no_new_folder(r
     # a run that works replaces the crops (3 with --all)
     write_review_page(results, tmp / "rv", image_root=scans, everything=True)
     assert len(list((tmp / "rv" / "crops").iterdir())) == 3
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "00"])
+def test_load_corrections_refuses_a_page_below_one(tmp_path, page):
+    """Page 0 was taken (pages count from 1: the correction matched no result, said only as 'no result
+    row' by finetune); -1 was refused as 'no whole number'."""
+    p = tmp_path / "c.csv"
+    p.write_text(f"source,page,digits\na.png,{page},12\n")
+    with pytest.raises(ValueError, match=rf"got '{page}' for 'a\.png' \(pages count from 1\)"):
+        load_corrections(p)
+    p.write_text("source,page,digits\na.png,010,12\n")
+    assert load_corrections(p)["page"].tolist() == [10]
