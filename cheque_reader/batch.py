@@ -243,7 +243,35 @@ def read_folder(
     df.attrs["pages_read_now"] = n_now  # the rest were kept from an earlier run (resume)
     if resume and len(df) > n_now:
         _warn_kept_other_models(output, df["model"].iloc[: len(df) - n_now], _run_model_ids(engine.classifier, options))
+        if n_now:
+            _warn_read_again_under_another_name(output, df.iloc[: len(df) - n_now], df.iloc[len(df) - n_now:])
     return df
+
+
+def _warn_read_again_under_another_name(output, kept: pd.DataFrame, new: pd.DataFrame) -> None:
+    """Warn when ``--resume`` read pages whose rows are kept already under another ``source``: the inputs
+    were given otherwise than in the earlier run (its folder, now one of its files by path), so the
+    pages were not known as done and the output holds them twice.
+
+    >>> kept = pd.DataFrame({"source": ["a.png", "b.png"], "page": [1, 1]})
+    >>> _warn_read_again_under_another_name("r.csv", kept, pd.DataFrame({"source": ["c.png"], "page": [1]}))
+    """
+    done = {(str(s).replace("\\", "/"), int(p)) for s, p in zip(kept["source"], kept["page"])}
+    names: dict[tuple[str, int], list[str]] = {}
+    for s, p in done:
+        names.setdefault((s.rsplit("/", 1)[-1], p), []).append(s)
+    twice = []
+    for s, p in zip(new["source"], new["page"]):
+        s = str(s).replace("\\", "/")
+        for other in names.get((s.rsplit("/", 1)[-1], int(p)), []):
+            if other != s and (s.endswith("/" + other) or other.endswith("/" + s)):
+                twice.append(f"{s} page {p} as {other}")
+                break
+    if twice:
+        log.warning("--resume read %d %s whose name ends as that of a row kept in %s (%s): if they are the same "
+                    "scans, the output now holds them twice; give the inputs as the earlier run gave them (the "
+                    "folder, not its files), or read without --resume", len(twice),
+                    "page" if len(twice) == 1 else "pages", output, "; ".join(twice[:3]) + ("; ..." if len(twice) > 3 else ""))
 
 
 def _check_writable(path) -> None:

@@ -644,3 +644,21 @@ def test_an_annotation_folder_or_digits_file_that_cannot_be_written_fails_before
         batch.read_folder([tmp_path / "f.png"], output=out, options=FIELD, **kwargs)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a-file", "f.png", out.name])
+
+
+def test_resume_of_a_folder_run_given_one_of_its_files_warns_that_the_page_is_there_twice(tmp_path, caplog):
+    """A run of scans/ named its row f.png; --resume given scans/f.png (named by its path) did not know it
+    done, read it again and said nothing: the output held the page twice."""
+    (tmp_path / "scans").mkdir()
+    for name in ("f.png", "g.png"):
+        cv2.imwrite(str(tmp_path / "scans" / name), field_image("12"))
+    out = tmp_path / "r.csv"
+    batch.read_folder([tmp_path / "scans"], output=out, options=FIELD)
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        df = batch.read_folder([tmp_path / "scans"], output=out, options=FIELD, resume=True)
+    assert len(df) == 2 and "under" not in caplog.text and "twice" not in caplog.text  # given as before: silent
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        df = batch.read_folder([tmp_path / "scans" / "f.png"], output=out, options=FIELD, resume=True)
+    assert len(df) == 3
+    assert "--resume read 1 page whose name ends as that of a row kept" in caplog.text
+    assert f"{tmp_path / 'scans' / 'f.png'} page 1 as f.png" in caplog.text
