@@ -31,6 +31,7 @@ import logging
 import math
 import multiprocessing
 import os
+import stat
 import re
 import sys
 import tempfile
@@ -794,6 +795,8 @@ def _any_x937(files: Sequence[cio.InputFile]) -> bool:
         if f.path.lower().endswith(common):
             continue
         try:
+            if not stat.S_ISREG(os.stat(f.path).st_mode):  # a FIFO named scan.dat: open() waited for a writer forever
+                continue
             with open(f.path, "rb") as fh:
                 if cio.sniff(fh.read(16)) == "x937":
                     return True

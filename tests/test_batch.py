@@ -662,3 +662,23 @@ def test_resume_of_a_folder_run_given_one_of_its_files_warns_that_the_page_is_th
     assert len(df) == 3
     assert "--resume read 1 page whose name ends as that of a row kept" in caplog.text
     assert f"{tmp_path / 'scans' / 'f.png'} page 1 as f.png" in caplog.text
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_in_a_folder_gets_an_error_row_and_does_not_hang_the_run(tmp_path):
+    """A FIFO named like an X9.37 file (scan.dat) in a folder being read: looking for X9.37 files opened
+    it, and open() waited for a writer forever (cheque-reader read fifo/ hung)."""
+    import threading
+
+    cv2.imwrite(str(tmp_path / "a.png"), field_image("12"))
+    for name in ("pipe.dat", "pipe.x937", "pipe.png"):
+        os.mkfifo(tmp_path / name)
+    got = {}
+    run = threading.Thread(target=lambda: got.update(df=batch.read_folder([tmp_path], options=FIELD)), daemon=True)
+    run.start()
+    run.join(60)
+    assert "df" in got, "read_folder hung on a named pipe"
+    df = got["df"].set_index("source")
+    assert df.loc["a.png", "status"] != "error"
+    for name in ("pipe.dat", "pipe.x937", "pipe.png"):
+        assert df.loc[name, "status"] == "error" and df.loc[name, "error"].endswith("not a regular file")
