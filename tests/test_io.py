@@ -485,3 +485,17 @@ def test_a_path_holding_a_nul_byte_is_an_input_error_and_a_list_holding_them_is_
     listing.write_bytes(os.fsencode(tmp_path / "a.png") + b"\0" + os.fsencode(tmp_path / "b.png") + b"\0")
     with pytest.raises(InputError, match="NUL bytes.*-print0"):
         cio.read_from_list(listing)
+
+
+def test_a_file_given_more_than_once_is_warned_about(tmp_path, caplog):
+    """read samples/ samples/cheque_01.png (or one file twice) gave that page two rows without a word."""
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "b.png").write_bytes(b"x")
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        found = cio.iter_inputs([tmp_path, tmp_path / "a.png"])
+    assert [f.source for f in found] == ["a.png", "b.png", str(tmp_path / "a.png")]  # still a row each time
+    assert f"1 file(s) given more than once ({tmp_path / 'a.png'})" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        cio.iter_inputs([tmp_path / "a.png", tmp_path / "b.png", tmp_path / "missing.png"])
+    assert "more than once" not in caplog.text
