@@ -220,7 +220,7 @@ def test_collect_digits_opens_a_scan_whose_name_is_not_utf8(tmp_path):
 def test_finetune_whose_scans_are_not_found_names_the_folder_and_images(corrected, tmp_path):
     """Without --images (the scans not in the current folder) it ended 'no usable corrected digits
     (pages not used: scan not readable 8, ...)', no word of where it looked or of --images."""
-    tmp, results, corrections = corrected
+    _, results, corrections = corrected
     (tmp_path / "elsewhere").mkdir()
     with pytest.raises(ValueError, match=r"scan not readable 8.*looked for in .*elsewhere: give the folder they "
                                          r"were read from \(--images DIR\)"):
