@@ -1007,6 +1007,11 @@ class _CsvSink(_LineSink):
         if "page" in self.columns:
             s, pg = self.columns.index("source"), self.columns.index("page")
             self.done = {(r[s], _int(r[pg])) for r in old_rows}
+        if "status" in self.columns and old_rows:  # a kept row that cannot be read back (a value mistyped by hand)
+            try:  # failed only once every page was read: a traceback, exit 1, and the new rows appended
+                read_results(self.path)
+            except ValueError as exc:
+                raise UsageError(f"cannot resume {self.path}: {exc}: mend that row, or read without --resume") from None
 
     def _start(self) -> None:
         self._write_line(self.columns)

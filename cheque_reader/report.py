@@ -301,6 +301,33 @@ def results_format(path) -> str:
     return "parquet" if suffix in PARQUET_SUFFIXES else "jsonl" if suffix in JSONL_SUFFIXES else "csv"
 
 
+def _first_bad_number(source) -> str | None:
+    """Where a results CSV holds a value that is no number in a numeric column, as a message
+    (``"r.csv: field_x 'abc' on line 3 is not a whole number"``); ``None`` when it holds none.
+
+    >>> import io
+    >>> _first_bad_number(io.StringIO("source,page,field_x\\na.png,1,\\nb.png,1,abc\\n"))
+    "<CSV text>: field_x 'abc' on line 3 is not a whole number"
+    """
+    if hasattr(source, "seek"):
+        source.seek(0)
+    try:
+        raw = pd.read_csv(source, dtype=str, keep_default_na=False, encoding_errors="surrogateescape")
+    except (OSError, ValueError):
+        return None
+    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<CSV text>"
+    for col, dtype in RESULT_DTYPES.items():
+        if col not in raw.columns or dtype not in ("float64", "Int64"):
+            continue
+        text = raw[col].str.strip()
+        number = pd.to_numeric(text.where(text != ""), errors="coerce")
+        bad = text[(text != "") & (number.isna() | ((number % 1 != 0) if dtype == "Int64" else False))]
+        if len(bad):
+            kind = "a whole number" if dtype == "Int64" else "a number"
+            return f"{name}: {col} {bad.iloc[0]!r} on line {bad.index[0] + 2} is not {kind}"
+    return None
+
+
 def read_results(source) -> pd.DataFrame:
     """Read a results file back with the schema's dtypes: digits stay text, extra columns
     (``item_sequence``, ``micr_amount``) are text, empty numbers are missing.
@@ -315,9 +342,13 @@ def read_results(source) -> pd.DataFrame:
     """
     fmt = results_format(source) if isinstance(source, (str, os.PathLike)) else "csv"
     if fmt == "csv":
-        return pd.read_csv(source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES),
-                           keep_default_na=False, encoding_errors="surrogateescape",
-                           na_values={c: [""] for c, t in RESULT_DTYPES.items() if t in ("float64", "Int64")})
+        try:
+            return pd.read_csv(source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES),
+                               keep_default_na=False, encoding_errors="surrogateescape",
+                               na_values={c: [""] for c, t in RESULT_DTYPES.items() if t in ("float64", "Int64")})
+        except (ValueError, TypeError) as exc:  # pandas named neither the column nor the line: "Unable to parse
+            # string 'abc' at position 1"; a 2.5 in an integer column raised TypeError (a traceback from evaluate)
+            raise ValueError(_first_bad_number(source) or str(exc)) from None
     if fmt == "parquet":
         try:
             df = pd.read_parquet(source)

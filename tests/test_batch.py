@@ -6,6 +6,7 @@ the engine (order, completeness, equality across modes), not about reading accur
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -682,3 +683,22 @@ def test_a_named_pipe_in_a_folder_gets_an_error_row_and_does_not_hang_the_run(tm
     assert df.loc["a.png", "status"] != "error"
     for name in ("pipe.dat", "pipe.x937", "pipe.png"):
         assert df.loc[name, "status"] == "error" and df.loc[name, "error"].endswith("not a regular file")
+
+
+def test_resume_onto_a_results_csv_with_a_mistyped_value_is_refused_before_reading(tmp_path):
+    """A kept row with 'abc' in field_x: every page was read and appended, then reading the file back
+    ended in a traceback (exit 1, the code of pages that need review)."""
+    from cheque_reader.errors import UsageError
+
+    for name in ("f.png", "g.png"):
+        cv2.imwrite(str(tmp_path / name), field_image("12"))
+    out = tmp_path / "r.csv"
+    batch.read_folder([tmp_path / "f.png"], output=out, options=FIELD)
+    lines = out.read_text().splitlines()
+    cells = next(csv.reader([lines[1]]))
+    cells[RESULT_COLUMNS.index("field_x")] = "abc"
+    out.write_text(lines[0] + "\n" + ",".join(cells) + "\n")  # written as read writes its rows (no quotes needed)
+    before = out.read_bytes()
+    with pytest.raises(UsageError, match=r"cannot resume .*r\.csv: .*field_x 'abc' on line 2 is not a whole number"):
+        batch.read_folder([tmp_path / "f.png", tmp_path / "g.png"], output=out, options=FIELD, resume=True)
+    assert out.read_bytes() == before

@@ -131,3 +131,22 @@ def test_an_error_message_of_several_lines_is_one_line_in_the_row(tmp_path):
     sink.close()
     assert len((tmp_path / "r.csv").read_text().splitlines()) == 2  # the header and one row
     assert result_row(ChequeResult("a.png", 1, "ok"))["error"] == ""
+
+
+@pytest.mark.parametrize("value, kind", [("abc", "a whole number"), ("2.5", "a whole number")])
+def test_a_results_csv_with_a_value_that_is_no_number_is_named_by_column_and_line(tmp_path, value, kind):
+    """pandas said 'Unable to parse string 'abc' at position 1' (no column, no line), and a 2.5 in an integer
+    column raised TypeError: a traceback from evaluate."""
+    path = tmp_path / "r.csv"
+    rows = [",".join(RESULT_COLUMNS)] + [",".join(["a.png", "1", "ok"] + [""] * (len(RESULT_COLUMNS) - 3))] * 2
+    cells = rows[2].split(",")
+    cells[RESULT_COLUMNS.index("field_y")] = value
+    rows[2] = ",".join(cells)
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=rf"r\.csv: field_y '{value}' on line 3 is not {kind}"):
+        read_results(path)
+    cells[RESULT_COLUMNS.index("field_y")] = ""
+    cells[RESULT_COLUMNS.index("confidence")] = "high"
+    path.write_text("\n".join(rows[:2] + [",".join(cells)]) + "\n")
+    with pytest.raises(ValueError, match=r"confidence 'high' on line 3 is not a number"):
+        read_results(path)
