@@ -1040,6 +1040,11 @@ class _JsonlSink(_LineSink):
         for row, _ in lines:
             self.columns += [c for c in row if c not in self.columns]  # an earlier run's extra columns
         self.done = {(str(row["source"]), _int(row["page"])) for row, _ in lines}
+        if "status" in self.columns and lines:  # as the CSV's: a kept row that cannot be read back fails now
+            try:
+                read_results(self.path)
+            except ValueError as exc:
+                raise UsageError(f"cannot resume {self.path}: {exc}: mend that row, or read without --resume") from None
 
     def _format(self, values) -> str:
         row = typed_row({c: _json_value(v) for c, v in zip(self.columns, values)})  # needs_review a boolean

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import csv
 import json
+import math
 import os
 
 import numpy as np
@@ -328,6 +329,25 @@ def _first_bad_number(source) -> str | None:
     return None
 
 
+def _first_bad_value(df: pd.DataFrame, source) -> str | None:
+    """Where a results frame read from JSONL or Parquet holds a value its numeric column cannot take, as
+    a message naming the column and the row (1-based, as the line of a ``.jsonl`` file); else ``None``."""
+    for col, dtype in RESULT_DTYPES.items():
+        if col not in df.columns or dtype not in ("float64", "Int64"):
+            continue
+        for i, v in enumerate(df[col].tolist()):
+            if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
+                continue
+            try:
+                number = float(v)
+            except (TypeError, ValueError):
+                number = None
+            if number is None or isinstance(v, bool) or (dtype == "Int64" and not number.is_integer()):
+                kind = "a whole number" if dtype == "Int64" else "a number"
+                return f"{os.fspath(source)}: {col} {v!r} in row {i + 1} is not {kind}"
+    return None
+
+
 def read_results(source) -> pd.DataFrame:
     """Read a results file back with the schema's dtypes: digits stay text, extra columns
     (``item_sequence``, ``micr_amount``) are text, empty numbers are missing.
@@ -359,6 +379,9 @@ def read_results(source) -> pd.DataFrame:
     for c in BOOL_COLUMNS:  # booleans (text in files written before they were) as the CSV has them
         if c in df.columns:
             df[c] = df[c].astype(object).map(_bool_text)
-    df = df.astype({c: RESULT_DTYPES.get(c, "string") for c in df.columns})
+    try:
+        df = df.astype({c: RESULT_DTYPES.get(c, "string") for c in df.columns})
+    except (ValueError, TypeError) as exc:  # a 2.5 in an integer column raised TypeError: a traceback from evaluate
+        raise ValueError(_first_bad_value(df, source) or str(exc)) from None
     text = [c for c in df.columns if RESULT_DTYPES.get(c, "string") == "string"]
     return df.fillna({c: "" for c in text})  # as from a CSV: a missing text is empty

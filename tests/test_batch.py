@@ -702,3 +702,18 @@ def test_resume_onto_a_results_csv_with_a_mistyped_value_is_refused_before_readi
     with pytest.raises(UsageError, match=r"cannot resume .*r\.csv: .*field_x 'abc' on line 2 is not a whole number"):
         batch.read_folder([tmp_path / "f.png", tmp_path / "g.png"], output=out, options=FIELD, resume=True)
     assert out.read_bytes() == before
+
+
+def test_resume_onto_a_results_jsonl_with_a_mistyped_value_is_refused_before_reading(tmp_path):
+    from cheque_reader.errors import UsageError
+
+    cv2.imwrite(str(tmp_path / "f.png"), field_image("12"))
+    out = tmp_path / "r.jsonl"
+    batch.read_folder([tmp_path / "f.png"], output=out, options=FIELD)
+    row = json.loads(out.read_text())
+    row["field_w"] = 2.5
+    out.write_text(json.dumps(row) + "\n")
+    before = out.read_bytes()
+    with pytest.raises(UsageError, match=r"cannot resume .*field_w 2\.5 in row 1 is not a whole number"):
+        batch.read_folder([tmp_path / "f.png"], output=out, options=FIELD, resume=True)
+    assert out.read_bytes() == before

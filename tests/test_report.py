@@ -150,3 +150,13 @@ def test_a_results_csv_with_a_value_that_is_no_number_is_named_by_column_and_lin
     path.write_text("\n".join(rows[:2] + [",".join(cells)]) + "\n")
     with pytest.raises(ValueError, match=r"confidence 'high' on line 3 is not a number"):
         read_results(path)
+
+
+@pytest.mark.parametrize("value", ['"abc"', "2.5"])
+def test_a_results_jsonl_with_a_value_that_is_no_number_is_named_by_column_and_row(tmp_path, value):
+    """A 2.5 in an integer column of a .jsonl raised TypeError (a traceback from evaluate); 'abc' said only
+    'invalid literal for int() with base 10'."""
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"source":"a.png","page":1,"field_x":3}\n{"source":"b.png","page":1,"field_x":%s}\n' % value)
+    with pytest.raises(ValueError, match=r"r\.jsonl: field_x .* in row 2 is not a whole number"):
+        read_results(path)
