@@ -157,6 +157,6 @@ def test_a_results_jsonl_with_a_value_that_is_no_number_is_named_by_column_and_r
     """A 2.5 in an integer column of a .jsonl raised TypeError (a traceback from evaluate); 'abc' said only
     'invalid literal for int() with base 10'."""
     path = tmp_path / "r.jsonl"
-    path.write_text('{"source":"a.png","page":1,"field_x":3}\n{"source":"b.png","page":1,"field_x":%s}\n' % value)
+    path.write_text('{"source":"a.png","page":1,"field_x":3}\n{"source":"b.png","page":1,"field_x":' + value + "}\n")
     with pytest.raises(ValueError, match=r"r\.jsonl: field_x .* in row 2 is not a whole number"):
         read_results(path)
