@@ -759,12 +759,13 @@ def _rect(w: int, h: int) -> np.ndarray:
 
 
 def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LINE_DARKNESS,
-              reach: float = 0.5, open_right: bool = False) -> _Found | None:
+              reach: float = 0.5, open_right: bool = False, smeared: bool = False) -> _Found | None:
     """The printed rectangle nearest the prior on an upright cheque image ``gray``
     (a page shrunk ``k`` times: the pixel sizes below are for full resolution), drawn in lines
     at least ``darkness`` levels darker than the paper, searched up to ``reach`` of the prior's
     width beside it; with ``open_right``, a box cut open by the image's right edge too
-    (:data:`OPEN_BOX_SCORE`)."""
+    (:data:`OPEN_BOX_SCORE`); with ``smeared``, a box whose upright sides a smear has faded and
+    run into a barcode or bar beside them."""
 
     def px(n: int) -> int:  # odd, so that a structuring element does not shift what it dilates
         return max(1, int(round(n / k))) | 1
@@ -791,25 +792,39 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
     csum = np.zeros((hor_d.shape[0], hor_d.shape[1] + 1), np.int32)
     np.cumsum(hor_d, axis=1, out=csum[:, 1:])
     n, _, stats, _ = connected_components(ver)
-    sides = sorted((int(x + w // 2), int(y), int(y + h), False) for x, y, w, h, _ in stats[1:])
+    # (centre column, top, bottom, the image's right edge, the edge of a wider piece)
+    sides = [(int(x + w // 2), int(y), int(y + h), False, False) for x, y, w, h, _ in stats[1:]]
+    beyond = px(3)  # how far beyond the sides' ends their box's lines are looked for
+    if smeared:
+        # a smear (a phone moved sideways) thins the sides where they meet the lines and runs them
+        # into a barcode or bar beside them: each edge of an upright piece wider than a line
+        # stands for a side too (as tall as the side facing it), and the lines are looked for
+        # further beyond the sides' ends
+        sides += [(int(e), int(y), int(y + h), False, True) for x, y, w, h, _ in stats[1:] if px(15) < w <= px(75)
+                  for e in (x + 1, x + w - 2)]
+        beyond = px(24)
+    sides.sort()
     # the page's right edge stands for the side of a box cut open by it, when lines run into it:
     # a right side as tall as each left one
     open_edge = open_right and region.x2 >= W and bool(hor_d[:, -3:].all(axis=1).any())
     best: _Found | None = None
-    for i, (xl, tl, bl, _) in enumerate(sides):
-        for xr, tr, br, open_r in sides[i + 1 :] + ([(sub.shape[1] - 1, tl, bl, True)] if open_edge else []):
+    for i, (xl, tl0, bl0, _, edge_l) in enumerate(sides):
+        for xr, tr, br, open_r, edge_r in sides[i + 1 :] + ([(sub.shape[1] - 1, tl0, bl0, True, False)] if open_edge else []):
             w = xr - xl
-            if not 0.4 * prior.w <= w <= 1.8 * prior.w:
+            if not 0.4 * prior.w <= w <= 1.8 * prior.w or (edge_l and edge_r):
                 continue
             if open_r and best is not None and best.score >= OPEN_BOX_SCORE:
                 continue  # scores are at most 1: an open box cannot win
+            tl, bl = (max(tl0, tr), min(bl0, br)) if edge_l else (tl0, bl0)
+            if edge_r:
+                tr, br = max(tr, tl), min(br, bl)
             overlap = min(bl, br) - max(tl, tr)
             if overlap < 0.6 * max(bl - tl, br - tr):
                 continue
             # the top and bottom lines: best-covered rows near the sides' ends
             cover = (csum[:, xr + 1] - csum[:, xl]) / float(w + 1)
-            t0, t1 = max(min(tl, tr) - px(3), 0), min(max(tl, tr) + px(12), len(cover))
-            b0, b1 = max(min(bl, br) - px(12), 0), min(max(bl, br) + px(3), len(cover))
+            t0, t1 = max(min(tl, tr) - beyond, 0), min(max(tl, tr) + px(12), len(cover))
+            b0, b1 = max(min(bl, br) - px(12), 0), min(max(bl, br) + beyond, len(cover))
             if t1 <= t0 or b1 <= b0:
                 continue
             top = t0 + int(np.argmax(cover[t0:t1]))
@@ -1053,7 +1068,15 @@ def _best_box(page: Page, lay: Layout, views: list[_View]) -> tuple[float, BBox,
             found = _find_box(v.image, prior, v.k, FAINT_BOX_LINE_DARKNESS)
         if found is not None:
             score = found.score * (0.8 if unlikely else 1.0)
-            results.append((score, found.box, v))
+            results.append((score, found.box, v, unlikely))
+    if results and all(r[3] for r in results):
+        # only the upside-down view shows a box (an ``A/c No.`` cell): the upright one's may be smeared
+        for v in views:
+            if not (v.flipped and abs(v.angle) <= 45):
+                prior = lay.rect(v.image.shape[1], v.image.shape[0])
+                found = _find_box(v.image, prior, v.k, FAINT_BOX_LINE_DARKNESS, smeared=True)
+                if found is not None:
+                    results.append((found.score, found.box, v, False))
     if not results:  # a cheque cropped through its left side moves the box left, off the search
         for v in views:
             if v.flipped or abs(v.angle) > MAX_SKEW:
@@ -1061,9 +1084,9 @@ def _best_box(page: Page, lay: Layout, views: list[_View]) -> tuple[float, BBox,
             prior = lay.rect(v.image.shape[1], v.image.shape[0])
             found = _find_box(v.image, prior, v.k, reach=WIDE_REACH)
             if found is not None and found.box.x < prior.x - 0.5 * prior.w:
-                results.append((found.score, found.box, v))
+                results.append((found.score, found.box, v, False))
     if results:
-        return max(results, key=lambda r: r[0])
+        return max(results, key=lambda r: r[0])[:3]
     v = views[0]
     log.debug("%s: no printed box for layout %s, using the prior rectangle", page.source, lay.name)
     return PRIOR_SCORE, lay.rect(v.image.shape[1], v.image.shape[0]), v
