@@ -162,6 +162,7 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         field = locate.find_amount_field(page, options.layout)
         if field is None:
             return done(STATUS_NO_FIELD)
+        field = preprocess.unsmeared(field)
         ink, dots, candidates, stamp = _clean_and_segment(field)
         if not candidates:
             return done(STATUS_NO_DIGITS, field=field)

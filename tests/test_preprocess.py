@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from cheque_reader import preprocess
 from cheque_reader.types import BBox, Field
@@ -317,3 +318,43 @@ def test_a_folds_crease_across_the_field_is_no_ink_but_a_pen_slash_is():
     cv2.line(slashed, (420, 0), (424, 119), 40, 3)
     ink = binarize(slashed)
     assert (drop_crease(ink, slashed) == ink).all()
+
+
+def _boxed_field(text: str = "7100") -> tuple[np.ndarray, BBox]:
+    """A field with a printed box (thin lines) and handwriting-like strokes in it."""
+    field = np.full((140, 520), 228, np.uint8)
+    box = BBox(20, 20, 480, 100)
+    cv2.rectangle(field, (box.x, box.y), (box.x2 - 1, box.y2 - 1), 50, 2)
+    cv2.putText(field, text, (60, 100), cv2.FONT_HERSHEY_SIMPLEX, 2.2, 40, 3)
+    return field, box
+
+
+def test_a_field_smeared_sideways_is_sharpened_by_its_boxs_widened_sides():
+    from cheque_reader.preprocess import binarize, sideways_smear, unsmeared
+
+    sharp, box = _boxed_field()
+    smeared = cv2.blur(sharp, (9, 1))
+    field = Field(BBox(0, 0, 520, 140), smeared, box=box)
+    assert 8 <= sideways_smear(field) <= 10
+    fixed = unsmeared(field)
+    truth = binarize(sharp)
+
+    def overlap(ink: np.ndarray) -> float:
+        return float((ink & truth).sum() / (ink | truth).sum())
+
+    assert overlap(binarize(fixed.image)) > overlap(binarize(smeared)) + 0.05
+    # a colour crop is sharpened alike
+    coloured = Field(field.bbox, smeared, color=cv2.cvtColor(smeared, cv2.COLOR_GRAY2BGR), box=box)
+    assert np.abs(unsmeared(coloured).color[..., 0].astype(int) - fixed.image).max() <= 2
+
+
+@pytest.mark.parametrize("blur", [None, "gauss", "no_box"])
+def test_a_sharp_or_evenly_blurred_field_is_not_unsmeared(blur):
+    from cheque_reader.preprocess import sideways_smear, unsmeared
+
+    image, box = _boxed_field()
+    if blur == "gauss":  # an out-of-focus photo widens the lines as much as the sides
+        image = cv2.GaussianBlur(image, (0, 0), 2.0)
+    field = Field(BBox(0, 0, 520, 140), image, box=None if blur == "no_box" else box)
+    assert sideways_smear(field) == 0
+    assert unsmeared(field) is field
