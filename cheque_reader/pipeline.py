@@ -262,7 +262,7 @@ def finish_page(
         return ChequeResult(
             status=status,
             needs_review=True,
-            review_reasons=review_reasons(status),
+            review_reasons=review_reasons(status, field_ok=field is None or (field.cheques == 1 and not guessed_field(field))),
             elapsed_ms=prepared.elapsed_ms + classify_ms,
             error=prepared.error,
             **common,

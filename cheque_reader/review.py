@@ -144,13 +144,15 @@ def review_reasons(
 
     >>> review_reasons("ok", confidence=0.99, threshold=0.9), review_reasons("ok", confidence=0.99, threshold=0.9, field_ok=False)
     ((), ('no_field',))
+    >>> review_reasons("no_digits", field_ok=False)   # nothing read in a field cut where no box was found
+    ('no_field', 'segmentation')
     """
     if status == STATUS_ERROR:
         return ("error",)
     if status == STATUS_NO_FIELD:
         return ("no_field",)
     if status == STATUS_NO_DIGITS:
-        return ("segmentation",)
+        return ("segmentation",) if field_ok else ("no_field", "segmentation")
     reasons = []
     if confidence < threshold:
         reasons.append("low_confidence")

@@ -872,3 +872,11 @@ def test_a_field_cut_where_the_box_usually_lies_with_no_box_found_always_goes_to
     # the whole page as the field, and a .toml layout's field, are where they are said to be
     assert not pipeline.guessed_field(Field(BBox(0, 0, 10, 10), page[:10, :10], layout="field"))
     assert not pipeline.guessed_field(Field(BBox(0, 0, 10, 10), page[:10, :10], layout="my-bank"))
+
+
+def test_a_blank_page_read_from_a_guessed_field_says_so():
+    """No box on a blank page: its layout's usual place is read, nothing is found there, and the row
+    says the field was a guess (``no_field``) beside ``segmentation``."""
+    result = pipeline.read_page(Page("blank", 1, np.full((900, 2000), 245, np.uint8)))
+    assert result.status == "no_digits" and result.needs_review
+    assert result.review_reasons == ("no_field", "segmentation")
