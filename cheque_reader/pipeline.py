@@ -162,7 +162,8 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         field = locate.find_amount_field(page, options.layout)
         if field is None:
             return done(STATUS_NO_FIELD)
-        field = preprocess.unsmeared(field)
+        if not bitonal:  # black and white shows no grey ramp to measure a smear by
+            field = preprocess.unsmeared(field)
         ink, dots, candidates, stamp = _clean_and_segment(field)
         if not candidates:
             return done(STATUS_NO_DIGITS, field=field)
