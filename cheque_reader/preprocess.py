@@ -395,10 +395,11 @@ def drop_crease(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     return ink & ~(band & (gray >= level - CREASE_INK_BELOW))
 
 
-#: A page smeared sideways (the camera or the scanner's transport moved along the cheque) spreads
-#: every upright stroke: the printed box's sides come out at least SMEAR_MIN_WIDENING pixels wider
-#: than its top and bottom lines (each measured where it is half as dark as at its darkest), and
-#: at most SMEAR_MAX_DARKNESS as dark as them (the same ink spread wider).
+#: A page smeared along one axis (the camera, or the scanner's transport, moved) spreads every
+#: stroke across that axis: the printed box's sides (smeared sideways), or its top and bottom lines
+#: (smeared up or down), come out at least SMEAR_MIN_WIDENING pixels wider than the lines the other
+#: way (each measured where it is half as dark as at its darkest), and at most SMEAR_MAX_DARKNESS
+#: as dark as them (the same ink spread wider).
 SMEAR_MIN_WIDENING = 4
 SMEAR_MAX_DARKNESS = 0.6
 #: The Wiener filter's noise-to-signal balance when the smear is undone (larger: smoother, less sharp).
@@ -429,40 +430,47 @@ def _line_width(profile: np.ndarray) -> tuple[int, float]:
     return b - a + 1, darkness
 
 
-def sideways_smear(field: Field) -> int:
-    """How many pixels long a sideways smear of ``field`` is, from its printed box (0: none seen,
-    or no printed box; see :data:`SMEAR_MIN_WIDENING`).
-
-    >>> import numpy as np
-    >>> img = np.full((100, 300), 230, np.uint8)
-    >>> img[20:23, 20:280] = img[80:83, 20:280] = img[20:83, 20:23] = img[20:83, 277:280] = 40
-    >>> f = Field(BBox(0, 0, 300, 100), img, box=BBox(21, 21, 258, 60))
-    >>> sideways_smear(f), sideways_smear(Field(f.bbox, cv2.blur(img, (9, 1)), box=f.box))
-    (0, 9)
-    """
-    box, gray = field.box, field.image
-    if box is None or box.w < 40 or box.h < 20:
-        return 0
-    h, w = gray.shape
-    r = max(8, box.h // 4)
-    # every other row of the sides' middle half, every fourth column of the lines'
-    rows, cols = slice(box.y + box.h // 4, box.y + 3 * box.h // 4, 2), slice(box.x + box.w // 4, box.x + 3 * box.w // 4, 4)
-    sides = [_line_width(np.median(gray[rows, max(0, x - r) : min(w, x + r)], axis=0)) for x in (box.x, box.x2 - 1)]
-    lines = [_line_width(np.median(gray[max(0, y - r) : min(h, y + r), cols], axis=1)) for y in (box.y, box.y2 - 1)]
-    line_w, line_dark = min(s[0] for s in lines), min(s[1] for s in lines)
-    # each side is smeared, or run into a barcode beside it (wide and as dark as the lines), and one
-    # smear spreads both sides alike: else what looked smeared is something else (a stamp's edge)
-    widened = [sw >= line_w + SMEAR_MIN_WIDENING for sw, _ in sides]
-    light = [sd <= SMEAR_MAX_DARKNESS * line_dark for _, sd in sides]
-    smeared = [sw for (sw, _), wide, pale in zip(sides, widened, light) if wide and pale]
+def _spread_by_smear(spread: list[tuple[int, float]], sharp: list[tuple[int, float]]) -> int:
+    """How long a smear across the two lines ``spread`` is, the two ``sharp`` ones (``(width,
+    darkness)`` each) along it showing the print's own width; 0 when they do not show one."""
+    line_w, line_dark = min(w for w, _ in sharp), min(d for _, d in sharp)
+    # each spread line is smeared, or run into a barcode beside it (wide and as dark as the sharp
+    # ones), and one smear spreads both alike: else what looked smeared is something else (a stamp)
+    widened = [w >= line_w + SMEAR_MIN_WIDENING for w, _ in spread]
+    smeared = [w for w, d in spread if w >= line_w + SMEAR_MIN_WIDENING and d <= SMEAR_MAX_DARKNESS * line_dark]
     if not smeared or not all(widened) or max(smeared) - min(smeared) > 2:
         return 0
     # a line thinner than the smear comes out about as wide as the smear is long, at half its darkness
     return min(smeared)
 
 
+def smear_lengths(field: Field) -> tuple[int, int]:
+    """``(across, down)``: how many pixels long a smear of ``field`` is sideways and up or down,
+    from its printed box (``(0, 0)``: none seen, or no printed box; see :data:`SMEAR_MIN_WIDENING`).
+
+    >>> import numpy as np
+    >>> img = np.full((100, 300), 230, np.uint8)
+    >>> img[20:23, 20:280] = img[80:83, 20:280] = img[20:83, 20:23] = img[20:83, 277:280] = 40
+    >>> f = Field(BBox(0, 0, 300, 100), img, box=BBox(21, 21, 258, 60))
+    >>> smear_lengths(f), smear_lengths(dataclasses.replace(f, image=cv2.blur(img, (9, 1))))
+    ((0, 0), (9, 0))
+    >>> smear_lengths(dataclasses.replace(f, image=cv2.blur(img, (1, 7))))
+    (0, 7)
+    """
+    box, gray = field.box, field.image
+    if box is None or box.w < 40 or box.h < 20:
+        return 0, 0
+    h, w = gray.shape
+    r = max(8, box.h // 4)
+    # every other row of the sides' middle half, every fourth column of the lines'
+    rows, cols = slice(box.y + box.h // 4, box.y + 3 * box.h // 4, 2), slice(box.x + box.w // 4, box.x + 3 * box.w // 4, 4)
+    sides = [_line_width(np.median(gray[rows, max(0, x - r) : min(w, x + r)], axis=0)) for x in (box.x, box.x2 - 1)]
+    lines = [_line_width(np.median(gray[max(0, y - r) : min(h, y + r), cols], axis=1)) for y in (box.y, box.y2 - 1)]
+    return _spread_by_smear(sides, lines), _spread_by_smear(lines, sides)
+
+
 def unsmeared(field: Field) -> Field:
-    """``field`` with a sideways smear (:func:`sideways_smear`) undone by a Wiener filter; the
+    """``field`` with a smear along one axis (:func:`smear_lengths`) undone by a Wiener filter; the
     same field when none is seen.
 
     >>> import numpy as np
@@ -473,21 +481,23 @@ def unsmeared(field: Field) -> Field:
     >>> int(f.image[50, 101]), int(unsmeared(f).image[50, 101]) < 120
     (163, True)
     """
-    length = sideways_smear(field)
-    if length < SMEAR_MIN_LENGTH:
+    across, down = smear_lengths(field)
+    length = max(across, down)
+    if length < SMEAR_MIN_LENGTH or (across and down):
         return field
     from skimage.restoration import wiener  # only for the rare smeared page
 
-    psf = np.full((1, length), 1.0 / length)
-    pad = 2 * length
+    psf = np.full((1, length) if across else (length, 1), 1.0 / length)
+    px, py = (2 * length, 0) if across else (0, 2 * length)
 
     def undo(image: np.ndarray) -> np.ndarray:
-        x = cv2.copyMakeBorder(image, 0, 0, pad, pad, cv2.BORDER_REFLECT).astype(np.float64) / 255.0
+        x = cv2.copyMakeBorder(image, py, py, px, px, cv2.BORDER_REFLECT).astype(np.float64) / 255.0
         planes = [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
         out = np.stack([wiener(p, psf, SMEAR_WIENER_BALANCE) for p in planes], axis=-1)
-        return np.clip(out[:, pad:-pad].reshape(image.shape) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        out = out[py : out.shape[0] - py, px : out.shape[1] - px]
+        return np.clip(out.reshape(image.shape) * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
-    log.debug("field smeared %d pixels sideways: undone", length)
+    log.debug("field smeared %d pixels %s: undone", length, "sideways" if across else "up or down")
     color = None if field.color is None else undo(field.color)
     return dataclasses.replace(field, image=undo(field.image), color=color)
 

@@ -12,8 +12,9 @@
   box moved to the top right corner (another country's layout), as a negative (white ink on
   black), under a yellow lamp, dithered black and white (a scanner's halftone mode), cropped
   through the cheque (its left third, 3% of its right), creased, in low contrast, faxed, web-sized,
-  smeared by motion, vignetted, with the back's printing showing through: the amount right, per
-  change; and two to an A4 page (on a dark bed, on a white lid), which must go to review;
+  smeared by motion (sideways, up and down), vignetted, with the back's printing showing through:
+  the amount right, per change; and two to an A4 page (on a dark bed, on a white lid), which must
+  go to review;
 - with ``--synth N``, N synthetic cheques from MNIST test digits (with ``--bitonal``, the same
   cheques again as Group 4 bitonal TIFFs, the images X9.37 cash letters carry); with ``--red N``,
   N synthetic cheques written with a red pen and the same N with a red rubber stamp across the
@@ -353,11 +354,11 @@ def _web_sized(image: np.ndarray) -> np.ndarray:
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
 
 
-def _motion_blurred(image: np.ndarray) -> np.ndarray:
-    """``image`` smeared 9 pixels sideways (a phone moved while the photo was taken)."""
+def _motion_blurred(image: np.ndarray, down: bool = False) -> np.ndarray:
+    """``image`` smeared 9 pixels sideways, or up and down (a phone moved while the photo was taken)."""
     kernel = np.zeros((9, 9), np.float32)
     kernel[4, :] = 1 / 9
-    return cv2.filter2D(image, -1, kernel)
+    return cv2.filter2D(image, -1, kernel.T if down else kernel)
 
 
 def _vignetted(image: np.ndarray) -> np.ndarray:
@@ -431,6 +432,7 @@ MOVES = {
     "an old fax (200 dpi black and white, 0.3% of pixels speckled each way)": _faxed,
     "web-sized (800 pixels wide, JPEG quality 75, colour 4:2:0)": _web_sized,
     "motion blur (smeared 9 pixels sideways)": _motion_blurred,
+    "motion blur up and down (smeared 9 pixels)": lambda c: _motion_blurred(c, down=True),
     "a phone's vignetting (50% of the light in the corners)": _vignetted,
     "the back's printing showing through (35% of its darkness)": _bled_through,
 }

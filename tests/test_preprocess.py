@@ -329,13 +329,15 @@ def _boxed_field(text: str = "7100") -> tuple[np.ndarray, BBox]:
     return field, box
 
 
-def test_a_field_smeared_sideways_is_sharpened_by_its_boxs_widened_sides():
-    from cheque_reader.preprocess import binarize, sideways_smear, unsmeared
+@pytest.mark.parametrize("axis", ["sideways", "up or down"])
+def test_a_field_smeared_along_one_axis_is_sharpened_by_its_boxs_widened_lines(axis):
+    from cheque_reader.preprocess import binarize, smear_lengths, unsmeared
 
     sharp, box = _boxed_field()
-    smeared = cv2.blur(sharp, (9, 1))
+    smeared = cv2.blur(sharp, (9, 1) if axis == "sideways" else (1, 9))
     field = Field(BBox(0, 0, 520, 140), smeared, box=box)
-    assert 8 <= sideways_smear(field) <= 10
+    across, down = smear_lengths(field)
+    assert (8 <= across <= 10 and down == 0) if axis == "sideways" else (across == 0 and 8 <= down <= 10)
     fixed = unsmeared(field)
     truth = binarize(sharp)
 
@@ -348,13 +350,16 @@ def test_a_field_smeared_sideways_is_sharpened_by_its_boxs_widened_sides():
     assert np.abs(unsmeared(coloured).color[..., 0].astype(int) - fixed.image).max() <= 2
 
 
-@pytest.mark.parametrize("blur", [None, "gauss", "no_box"])
+@pytest.mark.parametrize("blur", [None, "gauss", "no_box", "short"])
 def test_a_sharp_or_evenly_blurred_field_is_not_unsmeared(blur):
-    from cheque_reader.preprocess import sideways_smear, unsmeared
+    from cheque_reader.preprocess import SMEAR_MIN_LENGTH, smear_lengths, unsmeared
 
     image, box = _boxed_field()
     if blur == "gauss":  # an out-of-focus photo widens the lines as much as the sides
         image = cv2.GaussianBlur(image, (0, 0), 2.0)
+    if blur == "short":  # a smear too short to undo: left as it is
+        image = cv2.blur(image, (SMEAR_MIN_LENGTH - 1, 1))
     field = Field(BBox(0, 0, 520, 140), image, box=None if blur == "no_box" else box)
-    assert sideways_smear(field) == 0
+    across, down = smear_lengths(field)
+    assert down == 0 and (across < SMEAR_MIN_LENGTH if blur == "short" else across == 0)
     assert unsmeared(field) is field
