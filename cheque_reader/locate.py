@@ -815,10 +815,11 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
     if region.area == 0:
         return None
     sub = region.crop(gray)
-    ink = _ink_mask(sub, max(px(15), prior.h // 4))
-    # security patterns and tints are light: keep clearly dark structures only
+    # security patterns and tints are light: keep clearly dark structures only (at most
+    # paper - darkness: OpenCV's threshold, whole levels)
     paper = int(_median_u8(sub))
-    ink[sub > paper - darkness] = 0
+    dark = cv2.threshold(sub, paper - darkness, 255, cv2.THRESH_BINARY_INV)[1]
+    ink = cv2.bitwise_and(_ink_mask(sub, max(px(15), prior.h // 4)), dark)
     darker = sub < paper - FAINT_BOX_LINE_DARKNESS  # faint printed lines too
     hk = max(px(15), int(0.25 * prior.w))
     vk = max(px(9), int(0.45 * prior.h))

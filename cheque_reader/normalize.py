@@ -149,8 +149,9 @@ def _place(ink: np.ndarray) -> np.ndarray:
     out = np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)
     if ink.size == 0:
         return ink_to_input(out)
-    rows = np.flatnonzero((ink >= BOX_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((ink >= BOX_THRESHOLD).any(axis=0))
+    strong = ink >= BOX_THRESHOLD
+    rows = np.flatnonzero(strong.any(axis=1))
+    cols = np.flatnonzero(strong.any(axis=0))
     if rows.size == 0:
         return ink_to_input(out)
     box = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]

@@ -157,7 +157,7 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         return PreparedPage(page.source, page.page, status, elapsed_ms=ms, extra=extra, bitonal=bitonal, **kw)
 
     try:
-        if bitonal:
+        if bitonal and preprocess.is_dithered(page.image):
             page = preprocess.descreened(page)  # a dithered scan's dots back to gray
         field = locate.find_amount_field(page, options.layout)
         if field is None:

@@ -789,8 +789,23 @@ def ink_elongation(mask: np.ndarray) -> float:
     ys, xs = np.nonzero(mask)
     if len(xs) < 3:
         return 1.0
-    vals = np.linalg.eigvalsh(np.cov(np.vstack([xs, ys]).astype(float)))
+    vals = np.linalg.eigvalsh(point_cov(xs, ys))
     return float(np.sqrt(max(vals[0], 0.0) / max(vals[1], 1e-9)))
+
+
+def point_cov(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """``np.cov(np.vstack([xs, ys]).astype(float))``, the same numbers by the same steps without its
+    argument handling (12 against 26 us for 300 points: it runs for every piece of ink).
+
+    >>> xs, ys = np.array([0, 1, 2, 5]), np.array([1, 1, 4, 2])
+    >>> bool(np.array_equal(point_cov(xs, ys), np.cov(np.vstack([xs, ys]).astype(float))))
+    True
+    """
+    x = np.vstack([xs, ys]).astype(float)
+    x -= x.mean(axis=1)[:, None]
+    c = np.dot(x, x.T.conj())  # as np.cov: a product with a copy, not numpy's X @ X.T shortcut
+    c *= np.true_divide(1, x.shape[1] - 1)
+    return c
 
 
 def split_specks(ink: np.ndarray, min_area: int, dot_min_area: int) -> tuple[np.ndarray, np.ndarray]:

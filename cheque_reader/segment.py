@@ -35,7 +35,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .preprocess import connected_components, ink_elongation, solid_dot, speck_area
+from .preprocess import connected_components, ink_elongation, point_cov, solid_dot, speck_area
 from .types import BBox, DigitCandidate
 
 log = logging.getLogger("cheque_reader")
@@ -202,7 +202,7 @@ def _slant(p: _Piece) -> float:
     ys, xs = np.nonzero(p.mask)
     if len(xs) < 3:
         return 0.0
-    cov = np.cov(np.vstack([xs, ys]).astype(float))
+    cov = point_cov(xs, ys)
     _, vecs = np.linalg.eigh(cov)
     vx, vy = vecs[:, 1]
     ang = float(np.degrees(np.arctan2(abs(vx), abs(vy))))
