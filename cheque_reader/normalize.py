@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .config import BACKGROUND_VALUE, CENTER_SIZE, FIT_SIZE, INK_VALUE, INPUT_SIZE
-from .preprocess import connected_components
+from .preprocess import connected_components, label_lookup
 
 #: Crops larger than this (either side) are first shrunk, keeping aspect (speed, memory).
 MAX_CROP_SIDE = 256
@@ -86,9 +86,10 @@ def _drop_specks(a: np.ndarray) -> np.ndarray:
     if n <= 2:
         return a
     areas = stats[1:, cv2.CC_STAT_AREA]
-    small = np.flatnonzero(areas < SPECK_SHARE * areas.sum()) + 1
-    if small.size:
-        a[np.isin(labels, small)] = 0.0
+    small = np.zeros(n, bool)
+    small[1:] = areas < SPECK_SHARE * areas.sum()
+    if small.any():
+        a[label_lookup(small, labels)] = 0.0
     return a
 
 

@@ -269,7 +269,9 @@ def flatten_background(gray: np.ndarray, stroke: int) -> np.ndarray:
     paper = cv2.GaussianBlur(paper, (0, 0), k / (2.0 * f))
     if f > 1:
         paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
-    return np.clip(gray.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0), 0.0, 1.0)
+    flat = gray.astype(np.float32)  # in place: clip(gray / max(paper, 1), 0, 1)
+    flat /= np.maximum(paper.astype(np.float32), np.float32(1.0))
+    return np.clip(flat, 0.0, 1.0, out=flat)
 
 
 def connected_components(mask: np.ndarray, connectivity: int = 8):
@@ -288,6 +290,22 @@ def connected_components(mask: np.ndarray, connectivity: int = 8):
     most = ((h + 1) // 2) * ((w + 1) // 2) if connectivity == 8 else (h * w + 1) // 2
     ltype = cv2.CV_16U if most < 65535 else cv2.CV_32S
     return cv2.connectedComponentsWithStats(mask, connectivity=connectivity, ltype=ltype)
+
+
+def label_lookup(table: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``table[labels]`` (a value per component, for each pixel's label): a boolean table of at most
+    256 components by OpenCV's lookup table (6x numpy's indexing on a 151 x 437 field), else
+    ``np.take`` (2.5x).
+
+    >>> lab = np.array([[0, 2], [1, 2]], np.uint16)
+    >>> label_lookup(np.array([False, True, False]), lab).tolist(), label_lookup(np.array([5, 6, 7]), lab).tolist()
+    ([[False, False], [True, False]], [[5, 7], [6, 7]])
+    """
+    if table.dtype == bool and len(table) <= 256:
+        lut = np.zeros(256, np.uint8)
+        lut[: len(table)] = table
+        return cv2.LUT(labels.astype(np.uint8), lut).view(bool)
+    return np.take(table, labels)
 
 
 def threshold_sauvola(image: np.ndarray, window_size: int, k: float = SAUVOLA_K, r: float = 0.5) -> np.ndarray:
@@ -586,10 +604,14 @@ def _vertical_rules(u8: np.ndarray, min_len: int, hor_rows: np.ndarray, leaning_
         if len(hor_rows) > 0:
             end |= np.abs(hor_rows[None, :] - yy[:, None]).min(axis=1, initial=tol + 1) <= tol
         keep[1:] &= end
-    rules = keep[lab] if keep.any() else np.zeros((h, w), bool)
+    # the kept rules' pixels, box by box (a few thin boxes: not a lookup over the whole field)
+    rules = np.zeros((h, w), bool)
+    for i in np.flatnonzero(keep):
+        x0, y0, cw0, ch0 = (int(v) for v in stats[i, :4])
+        rules[y0 : y0 + ch0, x0 : x0 + cw0] |= lab[y0 : y0 + ch0, x0 : x0 + cw0] == i
     if leaning_sides and len(hor_rows) > 1:
         rules |= _leaning_sides(u8, min_len, hor_rows, side_w + LEAN_BRIDGE, tol)
-    return (rules & (u8 > 0)).astype(np.uint8)
+    return (rules & (u8 > 0)).view(np.uint8)
 
 
 def _leaning_sides(u8: np.ndarray, min_len: int, hor_rows: np.ndarray, max_w: int, tol: int) -> np.ndarray:
@@ -612,7 +634,7 @@ def _leaning_sides(u8: np.ndarray, min_len: int, hor_rows: np.ndarray, max_w: in
         top, bottom = (np.abs(hor_rows[None, :] - ends[:, None]).min(axis=1) <= tol for ends in (y, y + ch - 1))
         side = ((centre < 0.06 * w) | (centre > 0.94 * w)) & (cw <= max_w) & top & bottom
         side[0] = False  # the background
-        out[:, x0 : x0 + strip] |= side[lab]
+        out[:, x0 : x0 + strip] |= label_lookup(side, lab)
     return out
 
 
@@ -723,7 +745,7 @@ def drop_microtext(ink: np.ndarray) -> np.ndarray:
         x1 = (stats[near, cv2.CC_STAT_LEFT] + stats[near, cv2.CC_STAT_WIDTH]).max()
         if x1 - x0 >= 0.4 * w:
             drop[near] = True
-    return ink & ~drop[lab]
+    return ink & ~label_lookup(drop, lab)
 
 
 def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
@@ -822,7 +844,7 @@ def split_specks(ink: np.ndarray, min_area: int, dot_min_area: int) -> tuple[np.
     small = area < min_area
     small[0] = False
     dot = small & (area >= dot_min_area) & solid_dot(w, h, area)
-    return ink & ~small[lab], dot[lab]
+    return ink & ~label_lookup(small, lab), label_lookup(dot, lab)
 
 
 def solid_dot(w, h, area):
@@ -874,7 +896,7 @@ def drop_beyond_box(ink: np.ndarray, box: BBox) -> np.ndarray:
             beyond[lab[:, edge - x0][across]] = False
         if beyond.any():
             out = out.copy() if out is ink else out
-            out[:, x0:x1] &= ~beyond[lab]
+            out[:, x0:x1] &= ~label_lookup(beyond, lab)
     return out
 
 

@@ -421,15 +421,21 @@ def _cuts(p: _Piece, dw: float) -> list[int]:
     peak = sm.max()
     win = max(2, int(0.25 * dw))
     scored: list[tuple[float, int]] = []
-    for c in range(lo, hi):
-        a, b = max(0, c - win), min(p.w, c + win + 1)
-        if sm[c] <= sm[a:b].min() + 1e-9 and sm[c] <= CUT_MAX_INK * peak:
-            scored.append((sm[c] / peak, c))
+    if hi > lo:
+        # every column c in lo..hi-1 against its window c - win .. c + win (cut at the piece's ends)
+        c = np.arange(lo, hi)
+        a, b = np.maximum(0, c - win), np.minimum(p.w - 1, c + win)
+
+        def window(v: np.ndarray, reduce, pad: float) -> np.ndarray:
+            padded = np.concatenate([np.full(win, pad), v, np.full(win, pad)])
+            return reduce(np.lib.stride_tricks.sliding_window_view(padded, 2 * win + 1)[c], axis=1)
+
+        low = (sm[c] <= window(sm, np.min, np.inf) + 1e-9) & (sm[c] <= CUT_MAX_INK * peak)
+        scored += [(v, int(x)) for v, x in zip(sm[c][low] / peak, c[low])]
         # upper contour dips (a valley seen from above) / lower contour rises (seen from below)
-        if up_s[c] >= up_s[a:b].max() - 1e-9 and up_s[c] - min(up_s[a], up_s[b - 1]) > 0.12 * p.h:
-            scored.append((0.5, c))
-        if lo_s[c] <= lo_s[a:b].min() + 1e-9 and max(lo_s[a], lo_s[b - 1]) - lo_s[c] > 0.12 * p.h:
-            scored.append((0.5, c))
+        dips = (up_s[c] >= window(up_s, np.max, -np.inf) - 1e-9) & (up_s[c] - np.minimum(up_s[a], up_s[b]) > 0.12 * p.h)
+        rises = (lo_s[c] <= window(lo_s, np.min, np.inf) + 1e-9) & (np.maximum(lo_s[a], lo_s[b]) - lo_s[c] > 0.12 * p.h)
+        scored += [(0.5, int(x)) for x in c[dips]] + [(0.5, int(x)) for x in c[rises]]
     scored.sort()
     chosen: list[int] = []
     for _, c in scored:
