@@ -35,7 +35,13 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .preprocess import connected_components, ink_elongation, point_cov, solid_dot, speck_area
+from .preprocess import (
+    connected_components,
+    ink_elongation,
+    point_cov,
+    solid_dot,
+    speck_area,
+)
 from .types import BBox, DigitCandidate
 
 log = logging.getLogger("cheque_reader")
