@@ -903,15 +903,22 @@ def drop_beyond_box(ink: np.ndarray, box: BBox) -> np.ndarray:
 def clean_field_and_dots(field: Field, paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`clean_field`'s ink, and the mask of the speck-sized dots it kept for the segmenter
     (which the field reader's crop leaves out); the pixels of mask ``paper`` are paper (:func:`to_gray`)."""
+    return clean_field_parts(field, paper)[:2]
+
+
+def clean_field_parts(field: Field, paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`clean_field_and_dots`'s ink and dots, and the mask of the specks it dropped (a faint
+    stroke that a black-and-white scan broke into pieces leaves its pieces there)."""
     gray = to_gray(field, paper)
     h, w = gray.shape[:2]
     if h == 0 or w == 0:
-        return np.full(gray.shape[:2], 255, np.uint8), np.zeros(gray.shape[:2], bool)
+        return np.full(gray.shape[:2], 255, np.uint8), np.zeros(gray.shape[:2], bool), np.zeros(gray.shape[:2], bool)
     ink = drop_crease(binarize(gray), gray)
     if field.layout != "field":
         ink = drop_currency_cell(ink)
-    ink, dots = split_specks(remove_lines(ink, wander=field.angle != 0 or field.layout != "field"),
-                             speck_area(h), DOT_MIN_AREA)
+    whole = remove_lines(ink, wander=field.angle != 0 or field.layout != "field")
+    ink, dots = split_specks(whole, speck_area(h), DOT_MIN_AREA)
+    specks = whole & ~ink & ~dots
     ink = drop_microtext(ink)
     if field.box is not None:
         ink, dots = drop_beyond_box(ink, field.box), drop_beyond_box(dots, field.box)
@@ -921,4 +928,4 @@ def clean_field_and_dots(field: Field, paper: np.ndarray | None = None) -> tuple
     if dots.any():
         dots &= drop_microtext(ink | dots)
         ink = ink | dots
-    return np.where(ink, 0, 255).astype(np.uint8), dots
+    return np.where(ink, 0, 255).astype(np.uint8), dots, specks

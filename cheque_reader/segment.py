@@ -664,6 +664,42 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     return tuple(cands)
 
 
+#: :func:`unread_height` joins specks lying within this many digit heights of each other.
+SPECK_JOIN = 0.12
+
+
+def unread_height(specks: np.ndarray, candidates: Sequence[DigitCandidate]) -> float:
+    """The height, in digit heights, of the tallest group of ``specks`` (a mask of the ink the
+    cleaning dropped as specks), joined :data:`SPECK_JOIN` wide, that lies on the digit band outside the candidates' columns (no more
+    than half its width under them): a faint digit that a black-and-white scan broke into pieces,
+    which neither reader sees. 0.0 when there is none.
+
+    >>> import numpy as np
+    >>> from cheque_reader.types import BBox, DigitCandidate
+    >>> cands = [DigitCandidate(BBox(40, 10, 20, 40), np.zeros((40, 20), np.uint8), "digit", 0, 1)]
+    >>> specks = np.zeros((60, 120), bool); specks[12:16, 10:13] = specks[20:24, 12:15] = specks[28:32, 11:14] = True
+    >>> unread_height(specks, cands), unread_height(np.roll(specks, 35, axis=1), cands)   # left of the digit; in its columns
+    (0.6, 0.0)
+    """
+    digits = [c.bbox for c in candidates if c.kind == "digit" and c.end == c.start + 1]
+    if not digits or not specks.any():
+        return 0.0
+    top, bottom = float(np.median([b.y for b in digits])), float(np.median([b.y2 for b in digits]))
+    height = max(1.0, float(np.median([b.h for b in digits])))
+    k = max(3, round(SPECK_JOIN * height))
+    joined = cv2.dilate(specks.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    stats = cv2.connectedComponentsWithStats(joined)[2]
+    covered = np.zeros(specks.shape[1], bool)
+    for c in candidates:
+        covered[c.bbox.x : c.bbox.x2] = True
+    tallest = 0.0
+    for x, y, w, h, _ in stats[1:]:
+        if y + h < top - 0.2 * height or y > bottom + 0.2 * height or covered[x : x + w].mean() > 0.5:
+            continue
+        tallest = max(tallest, round(float(h) / height, 2))
+    return tallest
+
+
 def candidate_scores(candidates: Sequence[DigitCandidate], predictions) -> tuple[np.ndarray, np.ndarray]:
     """Log scores :func:`best_path` gives each candidate: as a digit, and dropped as noise.
 

@@ -197,6 +197,25 @@ def test_a_black_and_white_page_is_held_to_the_bitonal_threshold_table(monkeypat
     assert "low_confidence" in pipeline.read_cheque(bitonal, layout="field").review_reasons
 
 
+def test_a_faint_digit_a_black_and_white_scan_broke_into_specks_sends_the_read_to_review(monkeypatch):
+    # "4205" printed clear, and before it a faint "7" that the scan's threshold left as specks
+    gray = np.full((80, 300), 250, np.uint8)
+    cv2.putText(gray, "4205", (90, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 20, 4, cv2.LINE_AA)
+    bitonal = np.where(gray < 128, 0, 255).astype(np.uint8)
+    for y in range(26, 60, 5):  # the 7's stem, pieces of 2x2 pixels 5 rows apart (specks the cleaning drops)
+        bitonal[y : y + 2, 40 + (60 - y) // 3 : 42 + (60 - y) // 3] = 0
+    bitonal[26:28, 42:62:5] = 0  # and its bar
+    reader = pipeline.get_field_reader(ReadOptions())
+    monkeypatch.setitem(reader.metadata, "thresholds_bitonal", {"0.01": 0.0})  # every read confident enough
+    prepared = pipeline.prepare_page(Page("bw", 1, bitonal), ReadOptions(layout="field"))
+    assert prepared.bitonal and prepared.unread >= pipeline.UNREAD_DIGIT_HEIGHT
+    read = pipeline.read_cheque(bitonal, layout="field")
+    assert read.digits == "4205" and "segmentation" in read.review_reasons
+    clean = np.where(gray < 128, 0, 255).astype(np.uint8)  # the same without the specks
+    assert pipeline.prepare_page(Page("bw", 1, clean), ReadOptions(layout="field")).unread == 0.0
+    assert "segmentation" not in pipeline.read_cheque(clean, layout="field").review_reasons
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     h=st.integers(1, 300),

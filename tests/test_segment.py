@@ -276,3 +276,21 @@ def test_small_cents_at_the_top_after_a_slanted_one_are_no_fraction():
     ring(ink, 178, cy=29, rx=6, ry=9)
     ks = [c.kind for c in segment.segment_field(ink) if c.end == c.start + 1]
     assert "/" not in ks and ks.count("digit") == 7, ks
+
+
+def test_unread_height_measures_specks_on_the_band_outside_the_candidates():
+    # a field's cleaning dropped the pieces of a faint digit left of two read ones, and a speck under one
+    ink = np.full((80, 160), 255, np.uint8)
+    ink[10:50, 70:76] = 0
+    ink[10:50, 110:116] = 0
+    cands = segment.segment_field(ink)
+    specks = np.zeros(ink.shape, bool)
+    for y in range(12, 48, 6):           # the faint digit: 2x2 pieces 6 rows apart, x 20-30
+        specks[y : y + 2, 20 + (48 - y) // 4 : 22 + (48 - y) // 4] = True
+    specks[30:32, 72:74] = True          # a speck in a read digit's columns
+    assert 0.8 <= segment.unread_height(specks, cands) <= 1.1
+    specks[:, :60] = False
+    assert segment.unread_height(specks, cands) == 0.0
+    far = np.zeros(ink.shape, bool)
+    far[64:76:2, 20:22] = True           # below the digit band
+    assert segment.unread_height(far, cands) == 0.0
