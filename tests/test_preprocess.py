@@ -219,6 +219,19 @@ def test_faded_ink_is_binarized_as_whole_as_dark_ink(monkeypatch):
     assert unrestored.sum() < 0.8 * dark.sum() and n_pieces(unrestored) > 4
 
 
+def test_a_washed_out_scans_ink_is_stretched_not_lost(monkeypatch):
+    # a dim scan: the darkest ink only about 17% darker than the paper, under a faint printed pattern
+    g = _script_field(0.2)
+    g[::6] = np.minimum(g[::6], 229)
+    dark = preprocess.binarize(_script_field(1.0))
+    dim = preprocess.binarize(g)
+    assert (dim & dark).sum() >= 0.95 * dark.sum() and not (dim & ~dark).any()
+    assert cv2.connectedComponents(dim.astype(np.uint8))[0] - 1 == 4   # the four digits, unbroken
+    # with the floor at 0.2 the field is not taken for faded, and every stroke is lost
+    monkeypatch.setattr(preprocess, "FADED_MIN_DARKNESS", 0.2)
+    assert not preprocess.binarize(g).any()
+
+
 def test_dark_ink_and_a_blank_tinted_field_are_not_stretched():
     flat = preprocess.flatten_background(_script_field(1.0), 10)
     assert preprocess._restore_faded(flat) is flat
