@@ -248,13 +248,31 @@ def _sweep_limits(candidates: tuple[DigitCandidate, ...]) -> tuple[tuple[int, in
     return rows, end[0], end[1]
 
 
+#: A top bar spans more than this many times the stroke's own width (a row's ink, the median).
+TOP_BAR_STROKES = 1.5
+
+
 def _top_bar(image: np.ndarray) -> bool:
     """Whether the ink in the top fifth of a candidate crop (dark on light) spans over half its
-    width: the bar of a ``7`` (or the flag of a ``1``), which a ``/`` does not have."""
+    width and over ``TOP_BAR_STROKES`` stroke widths: the bar of a ``7`` (or the flag of a ``1``),
+    which a ``/`` does not have, however bold its stroke (a blurred scan's, a black pen's).
+
+    >>> slash = np.full((46, 10), 255, np.uint8)
+    >>> for y in range(46):
+    ...     slash[y, 3 - y // 16 : 9 - y // 16] = 0    # an upright '/' 6 pixels bold
+    >>> seven = np.full((46, 24), 255, np.uint8); seven[:5] = 0; seven[5:, 10:16] = 0
+    >>> _top_bar(slash), _top_bar(seven)
+    (False, True)
+    """
     ink = image < 128
     rows = ink[: max(1, image.shape[0] // 5)]
     cols = np.nonzero(rows.any(axis=0))[0]
-    return len(cols) > 0 and cols[-1] - cols[0] + 1 > 0.5 * image.shape[1]
+    if len(cols) == 0:
+        return False
+    span = cols[-1] - cols[0] + 1
+    per_row = ink.sum(axis=1)
+    stroke = float(np.median(per_row[per_row > 0]))
+    return bool(span > 0.5 * image.shape[1] and span > TOP_BAR_STROKES * stroke)
 
 
 def finish_page(

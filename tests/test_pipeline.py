@@ -280,6 +280,22 @@ def test_sweep_ends_before_a_closing_slash_dash_and_a_cents_denominator():
     assert pipeline._sweep_limits(tuple(digits))[1] is None
 
 
+def test_a_bold_closing_slash_still_ends_the_sweep_and_a_bold_seven_does_not():
+    # a blurred scan or a black pen widens a nearly upright '/' to most of its narrow crop's width
+    from cheque_reader.types import BBox, DigitCandidate
+
+    digits = [_cand(10 + 25 * k, 20, 20, 30) for k in range(4)]
+    dash = _cand(126, 32, 20, 4, "-")
+    for bold in (4, 6):
+        slash = np.full((46, 10), 255, np.uint8)
+        cv2.line(slash, (7, 0), (2, 45), 0, bold)
+        assert pipeline._sweep_limits((*digits, DigitCandidate(BBox(112, 4, 10, 46), slash, "/"), dash))[1] == 112
+        seven = np.full((46, 14), 255, np.uint8)
+        cv2.line(seven, (0, 1), (13, 1), 0, bold)
+        cv2.line(seven, (12, 1), (6, 45), 0, bold)
+        assert pipeline._sweep_limits((*digits, DigitCandidate(BBox(112, 4, 14, 46), seven, "/"), dash))[1] is None
+
+
 def test_amount_confidence_rises_with_each_piece_of_evidence_the_calibration_names():
     cal = {"features": ["logit_sdnn_confidence", "readers_agree", "views_agree"], "coef": [0.7, 1.5, 0.3],
            "intercept": 0.5}
