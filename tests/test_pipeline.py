@@ -290,10 +290,10 @@ def test_a_bold_closing_slash_still_ends_the_sweep_and_a_bold_seven_does_not():
         slash = np.full((46, 10), 255, np.uint8)
         cv2.line(slash, (7, 0), (2, 45), 0, bold)
         assert pipeline._sweep_limits((*digits, DigitCandidate(BBox(112, 4, 10, 46), slash, "/"), dash))[1] == 112
-        seven = np.full((46, 14), 255, np.uint8)
-        cv2.line(seven, (0, 1), (13, 1), 0, bold)
-        cv2.line(seven, (12, 1), (6, 45), 0, bold)
-        assert pipeline._sweep_limits((*digits, DigitCandidate(BBox(112, 4, 14, 46), seven, "/"), dash))[1] is None
+        seven = np.full((46, 18), 255, np.uint8)               # its bar spans 2.5 strokes or more
+        cv2.line(seven, (0, 1), (17, 1), 0, bold)
+        cv2.line(seven, (16, 1), (8, 45), 0, bold)
+        assert pipeline._sweep_limits((*digits, DigitCandidate(BBox(112, 4, 18, 46), seven, "/"), dash))[1] is None
 
 
 def test_amount_confidence_rises_with_each_piece_of_evidence_the_calibration_names():
