@@ -549,23 +549,38 @@ def is_bitonal_field(gray: np.ndarray) -> bool:
     return bool(gray.size) and bool(np.count_nonzero((gray == 0) | (gray == 255)) >= BITONAL_FIELD_SHARE * gray.size)
 
 
-def binarize(gray: np.ndarray, otsu_bound: bool = True) -> np.ndarray:
+def binarize_levels(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The flat-fielded field (float, paper 1, faded ink restored) and its Sauvola threshold, which
+    :func:`binarize` compares; ``None`` for a field under 3 pixels high or wide.
+
+    >>> flat, t = binarize_levels(np.full((20, 20), 200, np.uint8))
+    >>> flat.shape == t.shape == (20, 20)
+    True
+    """
+    h, w = gray.shape
+    if h < 3 or w < 3:
+        return None
+    stroke = max(2, int(round(h / 8)))
+    flat = _restore_faded(flatten_background(gray, stroke))
+    window = max(11, (h // 3) | 1)
+    return flat, threshold_sauvola(flat, window_size=window, k=SAUVOLA_K, r=0.5)
+
+
+def binarize(gray: np.ndarray, otsu_bound: bool = True,
+             levels: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Ink mask (``bool``, True = ink) of a gray field, by flat-fielding and Sauvola; ``otsu_bound``:
-    also no lighter than the field's Otsu level (without it, :data:`MIN_DARKNESS` alone bounds it).
+    also no lighter than the field's Otsu level (without it, :data:`MIN_DARKNESS` alone bounds it);
+    ``levels``: the field's :func:`binarize_levels`, when already made (both masks of one field).
 
     >>> import numpy as np
     >>> g = np.full((40, 40), 200, np.uint8); g[10:30, 18:22] = 40
     >>> int(binarize(g).sum())
     80
     """
-    h, w = gray.shape
-    if h < 3 or w < 3:
+    levels = binarize_levels(gray) if levels is None else levels
+    if levels is None:
         return np.zeros(gray.shape, bool)
-    stroke = max(2, int(round(h / 8)))
-    flat = flatten_background(gray, stroke)
-    flat = _restore_faded(flat)
-    window = max(11, (h // 3) | 1)
-    t = threshold_sauvola(flat, window_size=window, k=SAUVOLA_K, r=0.5)
+    flat, t = levels
     # a global (Otsu) bound drops security patterns and tints lighter than the pen
     glob = (threshold_otsu(flat) if flat.min() < flat.max() else 0.0) if otsu_bound else 1.0
     ink = (flat < t) & (flat < min(1.0 - MIN_DARKNESS, max(glob, MIN_OTSU)))
@@ -942,11 +957,12 @@ def clean_field_parts(field: Field, paper: np.ndarray | None = None) -> tuple[np
     h, w = gray.shape[:2]
     if h == 0 or w == 0:
         return np.full(gray.shape[:2], 255, np.uint8), np.zeros(gray.shape[:2], bool), np.zeros(gray.shape[:2], bool)
-    ink = drop_crease(binarize(gray), gray)
+    levels = binarize_levels(gray)
+    ink = drop_crease(binarize(gray, levels=levels), gray)
     # a deskewed black-and-white field's 1 px printed lines are half gray where they straddle two
     # rows or columns, and break into dashes at the Otsu level: its box sides and rules (and the
     # lines they end at) are looked for in all the ink a fifth as dark
-    ruled = binarize(gray, otsu_bound=False) | ink if is_bitonal_field(gray) else None
+    ruled = binarize(gray, otsu_bound=False, levels=levels) | ink if is_bitonal_field(gray) else None
     if field.layout != "field":
         ink = drop_currency_cell(ink, ruled)
     whole = remove_lines(ink, wander=field.angle != 0 or field.layout != "field", ruled=ruled)
