@@ -968,7 +968,13 @@ def clean_field_parts(field: Field, paper: np.ndarray | None = None) -> tuple[np
     # lines they end at) are looked for in all the ink a fifth as dark
     ruled = binarize(gray, otsu_bound=False, levels=levels) | ink if is_bitonal_field(gray) else None
     if field.layout != "field":
-        ink = drop_currency_cell(ink, ruled)
+        cut = drop_currency_cell(ink, ruled)
+        if cut is ink and ruled is None:
+            # no cell rule in the ink as binarized: light grey printed cell lines break into dashes at
+            # the Otsu level (the Rs., its rule and the box side are then read as digits and widen the
+            # field reader's crop), so the rule is looked for again in all the ink a fifth as dark
+            cut = drop_currency_cell(ink, binarize(gray, otsu_bound=False, levels=levels) | ink)
+        ink = cut
     whole = remove_lines(ink, wander=field.angle != 0 or field.layout != "field", ruled=ruled)
     ink, dots = split_specks(whole, speck_area(h), DOT_MIN_AREA)
     specks = whole & ~ink & ~dots

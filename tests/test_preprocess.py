@@ -51,6 +51,22 @@ def test_box_and_currency_cell_removed():
     assert ink[27:63, 148:158].sum() > 60, "the digit stays"
 
 
+def test_a_light_grey_currency_cell_is_dropped_too():
+    img = np.full((90, 400), 240, np.uint8)
+    cv2.rectangle(img, (5, 15), (394, 74), 170, 1)  # a thin light-grey printed box and cell rule: at the
+    cv2.line(img, (70, 15), (70, 74), 170, 1)       # dark pen's Otsu level they break into dashes
+    cv2.putText(img, "Rs.", (14, 56), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 40, 2)
+    for x in (150, 200, 250):
+        digit_one(img, x, 25, 65)
+    ink = preprocess.clean_field(field(img, layout="in-cts")) == 0
+    assert not ink[:, :75].any(), "the Rs. and its cell blanked"
+    assert ink[27:63, 148:158].sum() > 60, "the digits stay"
+    # without the cell rule nothing is blanked: the faint ink alone is no rule
+    bare = img.copy()
+    bare[16:74, 69:72] = 240
+    assert (preprocess.clean_field(field(bare, layout="in-cts")) == 0)[:, :75].any()
+
+
 def test_colour_background_dropped_ink_kept():
     h, w = 60, 200
     bgr = np.zeros((h, w, 3), np.uint8)
