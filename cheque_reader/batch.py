@@ -50,7 +50,7 @@ from . import io as cio
 from .config import ReadOptions
 from .errors import ChequeReaderError, OutputError, UsageError
 from .report import (DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, check_output_format, check_outputs, digit_rows,
-                     read_results, result_row, results_format, typed_frame, typed_row)
+                     is_stdout, read_results, result_row, results_format, typed_frame, typed_row)
 from .types import STATUS_ERROR, ChequeResult
 from .x937 import X937_COLUMNS
 
@@ -144,11 +144,13 @@ def read_folder(
     options : :class:`ReadOptions`; ``options.workers`` worker processes (1: in this process).
     output : results file; the format follows the extension: ``.csv`` or ``.jsonl`` (streamed,
         flushed row by row: an interrupted run keeps its rows), ``.parquet`` (written atomically
-        at the end: it cannot be appended to). ``None``: only return the frame.
+        at the end: it cannot be appended to). ``"-"`` (:data:`~cheque_reader.report.STDOUT`): CSV
+        streamed to standard output, header first, each row flushed as its page is done.
+        ``None``: only return the frame.
     resume : skip the pages already in ``output`` (and ``digits_output``) and append the rest; it
-        needs an ``output`` (a UsageError without one).
+        needs an ``output`` file (a UsageError without one, or with standard output).
     progress : called as ``progress(pages_done, pages_total_or_None)``.
-    digits_output : optional per-digit CSV (``report.DIGIT_COLUMNS``).
+    digits_output : optional per-digit CSV (``report.DIGIT_COLUMNS``); ``"-"`` as for ``output`` (not both).
     annotate_dir : write one annotated PNG per page there.
     classifier : a :class:`DigitClassifier` to use (default: the one ``options`` describe).
     executor : a ``concurrent.futures.Executor`` to run the page stages on (e.g. a Dask
@@ -165,6 +167,8 @@ def read_folder(
     UsageError : bad ``options`` (:func:`~cheque_reader.pipeline.check_options`) or outputs, before any
         page is read; ModelError : weights that cannot be loaded.
     OutputError : the output cannot be written (unwritable path, full disk).
+    BrokenPipeError : standard output (``"-"``) was closed by its reader (``| head``); the workers are
+        stopped first.
 
     A file that cannot be read raises nothing: it gets an ``error`` row and the run goes on.
     Inputs that name no file to read (an empty folder) give an empty frame, and ``output`` is left
@@ -201,7 +205,7 @@ def read_folder(
     # opened (emptied: an earlier run's results were lost to a mistyped --annotate or --digits-out)
     annotator = _Annotator(annotate_dir) if annotate_dir else None
     for path in (output, digits_output):
-        if path is not None:
+        if path is not None and not is_stdout(path):
             _check_writable(path)
     engine = _Engine(files, options, progress=progress, classifier=classifier,
                      executor=executor, want_images=bool(annotate_dir))
@@ -851,12 +855,15 @@ class _Annotator:
 
 
 def open_sink(path, columns: list[str], *, resume: bool = False, keep=None) -> "_Sink":
-    """A row sink for ``path`` (by extension: .csv / .jsonl streamed, .parquet atomic; None: memory).
+    """A row sink for ``path`` (by extension: .csv / .jsonl streamed, .parquet atomic; ``"-"``: CSV
+    streamed to standard output; None: memory).
 
     ``keep`` (digits file): on resume, keep only rows whose ``(source, page)`` is in ``keep``.
     """
     if path is None:
         return _Sink(columns)
+    if is_stdout(path):
+        return _StdoutSink(columns)
     path = Path(path)
     fmt = results_format(path)
     if fmt == "parquet":
@@ -1017,13 +1024,51 @@ class _CsvSink(_LineSink):
         self._write_line(self.columns)
 
     def _format(self, values) -> str:
-        buf = StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(["" if v is None else v for v in values])
-        return buf.getvalue()
+        return _csv_line(values)
 
     def frame(self) -> pd.DataFrame:
         """Every row of the file (earlier runs' rows too when resuming), read back from disk."""
         return _read_result_csv(self.path, self.columns)
+
+
+def _csv_line(values) -> str:
+    """One CSV line (``\\n``-terminated) of ``values``, ``None`` empty: as every CSV sink writes it."""
+    buf = StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    return buf.getvalue()
+
+
+class _StdoutSink(_Sink):
+    """``-o -``: the results CSV streamed to standard output, header first, one flushed line per row,
+    in UTF-8 as the file is written. The rows are kept in memory too, for the frame (standard output
+    cannot be read back). A reader that closed the pipe (``| head``) raises ``BrokenPipeError``;
+    another failed write is an :class:`~cheque_reader.errors.OutputError`."""
+
+    def __init__(self, columns):
+        super().__init__(columns)
+        self.stream = sys.stdout  # looked up now: a test (or a caller) may have replaced it
+        self._write_line(self.columns)
+
+    def _write_line(self, values) -> None:
+        line = _csv_line(values)
+        try:
+            buffer = getattr(self.stream, "buffer", None)
+            if buffer is not None:  # bytes, UTF-8 whatever the locale, as the file sink writes them
+                self.stream.flush()
+                buffer.write(line.encode("utf-8"))
+                buffer.flush()
+            else:
+                self.stream.write(line)
+                self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _output_error("standard output", exc) from exc
+
+    def write(self, row: dict) -> None:
+        values = self._values(row)
+        self._write_line(values)
+        self.rows.append(values)
 
 
 class _JsonlSink(_LineSink):

@@ -1,13 +1,15 @@
 """The ``cheque-reader`` command: a thin adapter over the library.
 
 Exit codes: 0 every page read with no review needed, 1 some pages need review or
-failed, 2 bad usage, 3 the output could not be written, 130 interrupted (Ctrl-C, or SIGTERM during a run).
+failed, 2 bad usage, 3 the output could not be written, 130 interrupted (Ctrl-C, or SIGTERM during a run),
+141 standard output closed by its reader (``read -o - | head``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -15,7 +17,8 @@ from pathlib import Path
 import click
 
 from . import config
-from .errors import EXIT_INTERRUPTED, EXIT_NEEDS_ATTENTION, EXIT_OK, ChequeReaderError, OutputError, UsageError
+from .errors import (EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_NEEDS_ATTENTION, EXIT_OK, ChequeReaderError,
+                     OutputError, UsageError)
 
 log = logging.getLogger("cheque_reader")
 
@@ -60,7 +63,8 @@ def _sigterm_as_ctrl_c():
 class _Group(click.Group):
     """click's group, with Ctrl-C (and SIGTERM during a run, :func:`_sigterm_as_ctrl_c`) ending a command
     with :data:`~cheque_reader.errors.EXIT_INTERRUPTED` (click's own "Aborted!" exits 1, the code of
-    pages that need review)."""
+    pages that need review), and standard output closed by its reader (``read -o - | head -3``) ending
+    it quietly with :data:`~cheque_reader.errors.EXIT_BROKEN_PIPE` (the library has stopped the workers)."""
 
     def invoke(self, ctx):
         try:
@@ -68,6 +72,21 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("\ncheque-reader: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(EXIT_BROKEN_PIPE)
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at the null device, as Python's documentation of SIGPIPE advises: the flush
+    at exit of what is left in its buffer raised BrokenPipeError again ("Exception ignored ..." on stderr)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (click's test runner)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -93,8 +112,10 @@ def main(verbose: int) -> None:
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=str))
 @click.option("-o", "--output", default="results.csv", show_default=True,
               help="Results file; the format follows the extension: .csv or .jsonl (written row by row: a "
-                   "stopped run keeps its rows) or .parquet (written once, at the end: a stopped run leaves none).")
-@click.option("--digits-out", type=click.Path(dir_okay=False), help="Also write one row per digit read; the format follows the extension, as for -o (.csv, .jsonl, .parquet).")
+                   "stopped run keeps its rows) or .parquet (written once, at the end: a stopped run leaves none). "
+                   "-: CSV to standard output, row by row (progress, the summary and warnings go to stderr; "
+                   "not with --resume).")
+@click.option("--digits-out", type=click.Path(dir_okay=False), help="Also write one row per digit read; the format follows the extension, as for -o (.csv, .jsonl, .parquet; -: CSV to standard output, when -o is a file).")
 @click.option("--from-list", "from_list", type=click.Path(exists=True, dir_okay=False),
               help="Read input paths from this file, one per line; relative paths are relative to the current "
                    "folder (as tar -T and xargs take them), not to the list's folder.")
@@ -145,19 +166,22 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
 
     Exit codes: 0 every page read with no review needed, 1 some pages need review or
     failed, 2 bad usage, 3 the output could not be written, 130 interrupted (Ctrl-C or
-    SIGTERM; the rows of a .csv or .jsonl output are kept and --resume continues).
+    SIGTERM; the rows of a .csv or .jsonl output are kept and --resume continues), 141
+    standard output (-o -) closed by its reader.
 
     \b
     Examples:
       cheque-reader read samples/ -o results.csv
       cheque-reader read --layout field fields/*.png -o fields.csv --digits-out digits.csv
       cheque-reader read scans/ -o results.csv --resume      # continue a stopped run
+      cheque-reader read scans/ -o - | grep ,true,           # CSV to stdout: the rows to review
       cheque-reader read scans/ --review-threshold 0.95      # send more reads to review
       cheque-reader read scans/ --dask-workers 4             # page stages on a local Dask cluster
       cheque-reader -v read scans/ -o results.csv            # also name the files in scans/ left out
     """
     from .batch import keep_freed_memory, read_folder
     from .io import read_from_list
+    from .report import is_stdout
 
     keep_freed_memory()  # this process is the command's own (the workers do it for themselves)
     try:
@@ -206,6 +230,8 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     n_review = int((df["needs_review"] == "true").sum()) if n else 0
     n_error = int((df["status"] == "error").sum()) if n else 0
     now = df.attrs.get("pages_read_now", n)
+    if is_stdout(output):
+        output = "standard output"
     where = (f"{_count(n, 'page')} read into {output}" if now == n else
              f"{_count(n, 'page')} in {output} ({now} read now, {n - now} kept from the earlier run by --resume)")
     click.echo(f"{where}: {n - n_review} accepted, {n_review} {'needs' if n_review == 1 else 'need'} review "

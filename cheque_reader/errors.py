@@ -10,12 +10,15 @@ whose message is ``str(exc)``. Only usage and output problems end a run.
 from __future__ import annotations
 
 #: Exit codes (DESIGN.md): 0 all read, 1 some pages need review or failed, 2 bad usage,
-#: 3 output not writable, 130 interrupted (Ctrl-C: 128 + SIGINT, as shells give).
+#: 3 output not writable, 130 interrupted (Ctrl-C: 128 + SIGINT, as shells give), 141 standard output
+#: closed by its reader (``read -o - | head``: 128 + SIGPIPE, as shells give a command that signal ends;
+#: Python ignores SIGPIPE, so the CLI exits so itself, quietly; 1, Python's own, means pages to review here).
 EXIT_OK = 0
 EXIT_NEEDS_ATTENTION = 1
 EXIT_USAGE = 2
 EXIT_OUTPUT = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 
 class ChequeReaderError(Exception):

@@ -184,27 +184,53 @@ def _columns_of(rows: list[dict]) -> list[str]:
 REQUIRED_COLUMNS = tuple(c for c in RESULT_COLUMNS if c != "layout")
 
 
+#: The output name that means standard output (``read -o -``, the Unix convention): CSV, streamed
+#: row by row (there is no suffix to name another format).
+STDOUT = "-"
+
+
+def is_stdout(path) -> bool:
+    """Whether the output ``path`` is :data:`STDOUT` (standard output).
+
+    >>> is_stdout("-"), is_stdout("./-"), is_stdout(None)
+    (True, False, False)
+    """
+    return path is not None and os.fspath(path) == STDOUT
+
+
 def check_outputs(output, digits_output=None, *, resume: bool = False) -> None:
     """Raise :class:`~cheque_reader.errors.UsageError`, before a run, for outputs it could not write
     sensibly: a suffix of no format written (:func:`check_output_format`; checked here, a bad
     ``--digits-out`` no longer empties the results file first), the results and the per-digit rows
-    sent to one file (their lines would interleave),
-    or, with ``resume``, no ``output`` (nothing to resume from) or an existing ``output`` that is not
-    a results file (only its header is read).
+    sent to one file or both to standard output (their lines would interleave),
+    or, with ``resume``, no ``output`` or standard output (nothing to resume from) or an existing
+    ``output`` that is not a results file (only its header is read).
 
     >>> check_outputs("r.csv", "d.csv")
+    >>> check_outputs("-", "d.csv")
     >>> check_outputs("r.csv", "./r.csv")
     Traceback (most recent call last):
     ...
     cheque_reader.errors.UsageError: the results and the digits would go to the same file, r.csv: give two files
+    >>> check_outputs("-", "-")
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.UsageError: the results and the digits would both go to standard output (-), their lines interleaved: give the digits a file
     """
     for path in (output, digits_output):
         if path is not None:
             check_output_format(path)
-    if output is not None and digits_output is not None and _same_file(output, digits_output):
+    if is_stdout(output) and is_stdout(digits_output):
+        raise UsageError("the results and the digits would both go to standard output (-), their lines interleaved: "
+                         "give the digits a file")
+    if (output is not None and digits_output is not None and not is_stdout(output) and not is_stdout(digits_output)
+            and _same_file(output, digits_output)):
         raise UsageError(f"the results and the digits would go to the same file, {output}: give two files")
     if resume and output is None:
         raise UsageError("resume continues a run in its output file: give the output (there is none to resume from)")
+    if resume and (is_stdout(output) or is_stdout(digits_output)):
+        raise UsageError("resume continues a run in its output files: standard output (-) holds no earlier rows to "
+                         "resume from; give a file name, or read without resume")
     if resume and os.path.isfile(output):
         try:
             columns = _header(output)
