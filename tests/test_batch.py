@@ -717,3 +717,93 @@ def test_resume_onto_a_results_jsonl_with_a_mistyped_value_is_refused_before_rea
     with pytest.raises(UsageError, match=r"cannot resume .*field_w 2\.5 in row 1 is not a whole number"):
         batch.read_folder([tmp_path / "f.png"], output=out, options=FIELD, resume=True)
     assert out.read_bytes() == before
+
+
+# ------------------------------------------------------------------------------ standard output (-o -)
+
+
+def _elapsed_blanked(csv_text: str) -> list[list[str]]:
+    rows = list(csv.reader(csv_text.splitlines()))
+    col = rows[0].index("elapsed_ms")
+    return [r[:col] + r[col + 1:] for r in rows]
+
+
+def test_stdout_output_streams_the_bytes_a_csv_file_holds(ugly, tmp_path, monkeypatch, capsysbinary):
+    """``output="-"``: the CSV a file run writes (hostile names quoted alike, UTF-8), line for line but
+    elapsed_ms, on standard output; the frame is the file run's; no file named ``-`` is made."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "r.csv"
+    written = batch.read_folder([ugly], options=FIELD, output=out)
+    capsysbinary.readouterr()
+    streamed = batch.read_folder([ugly], options=FIELD, output="-")
+    captured = capsysbinary.readouterr()
+    text = captured.out.decode("utf-8")
+    assert text.endswith("\n") and _elapsed_blanked(text) == _elapsed_blanked(out.read_text(encoding="utf-8"))
+    assert text.splitlines()[0] == ",".join(RESULT_COLUMNS)
+    pd.testing.assert_frame_equal(no_elapsed(streamed), no_elapsed(written))
+    assert not (tmp_path / "-").exists()
+
+
+def test_stdout_output_holds_every_page_in_input_order_with_the_x937_columns(mixed, monkeypatch, tmp_path, capsys):
+    """A multi-page TIFF over several chunks, X9.37 items, bad files, two workers: the rows of a run in
+    memory, in its order, read back from standard output."""
+    from io import StringIO
+
+    root, ref = mixed
+    monkeypatch.chdir(tmp_path)
+    df = batch.read_folder([root], options=FIELD.replace(workers=2), output="-")
+    back = read_results(StringIO(capsys.readouterr().out)).astype({"item_sequence": "string", "micr_amount": "string"})
+    pd.testing.assert_frame_equal(no_elapsed(back), no_elapsed(ref), check_dtype=False)
+    pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(ref))
+
+
+def test_stdout_output_refuses_resume_and_the_digits_beside_the_results_before_reading(tmp_path, capsys):
+    from cheque_reader.errors import UsageError
+
+    cv2.imwrite(str(tmp_path / "a.png"), field_image("305", 0))
+    with pytest.raises(UsageError, match=r"standard output \(-\) holds no earlier rows to resume from"):
+        batch.read_folder([tmp_path], options=FIELD, output="-", resume=True)
+    with pytest.raises(UsageError, match=r"standard output \(-\) holds no earlier rows"):
+        batch.read_folder([tmp_path], options=FIELD, output=tmp_path / "r.csv", digits_output="-", resume=True)
+    with pytest.raises(UsageError, match=r"would both go to standard output \(-\)"):
+        batch.read_folder([tmp_path], options=FIELD, output="-", digits_output="-")
+    assert capsys.readouterr().out == ""   # not even a header
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_digits_to_stdout_beside_a_results_file(tmp_path, capsys):
+    cv2.imwrite(str(tmp_path / "a.png"), field_image("305", 0))
+    from io import StringIO
+
+    df = batch.read_folder([tmp_path / "a.png"], options=FIELD, output=tmp_path / "r.csv", digits_output="-")
+    digits = pd.read_csv(StringIO(capsys.readouterr().out), dtype=str)
+    assert list(digits.columns) == list(DIGIT_COLUMNS) and len(digits) == int(df["n_digits"].sum())
+
+
+def test_a_reader_that_closes_standard_output_stops_the_run_and_its_workers(mixed, monkeypatch, tmp_path):
+    """``-o - | head -3``: the write after the reader went raises BrokenPipeError out of read_folder (the
+    CLI ends quietly on it), once the worker processes are stopped: none is left running or waited for."""
+    import errno
+    import multiprocessing
+
+    class ClosedAfterTwoLines:
+        def __init__(self):
+            self.lines = []
+
+        def write(self, text):
+            if len(self.lines) == 2:
+                raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+            self.lines.append(text)
+
+        def flush(self):
+            pass
+
+    root, _ = mixed
+    before = set(multiprocessing.active_children())
+    stdout = ClosedAfterTwoLines()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BrokenPipeError):
+        batch.read_folder([root], options=FIELD.replace(workers=2), output="-")
+    assert stdout.lines[0] == ",".join(list(RESULT_COLUMNS) + ["item_sequence", "micr_amount"]) + "\n"
+    assert set(multiprocessing.active_children()) <= before

@@ -1,5 +1,6 @@
 """The command line on the shipped samples and on real data (when present)."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -373,3 +374,81 @@ def test_options_that_another_option_overrides_are_warned_about_or_refused(tmp_p
         result = CliRunner().invoke(main, [*args, "--dask-workers", "2"])
     assert result.exit_code == 0, result.output
     assert seen and "--workers 1 is not used: the Dask cluster's workers run the page stages" in caplog.text
+
+
+# ------------------------------------------------------------------------------ -o - (standard output)
+
+
+def test_read_to_stdout_holds_nothing_but_the_csv_of_a_file_run(samples_run, tmp_path, monkeypatch):
+    """``read samples/ -o -``: stdout parses as the results CSV, a row per page equal (but elapsed_ms) to
+    the rows of ``-o results.csv``; the summary goes to stderr; no file named ``-`` is made."""
+    from io import StringIO
+
+    _, out, _ = samples_run
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["read", str(SAMPLES), "-o", "-", "--workers", "2", "--no-progress"])
+    assert result.exit_code in (0, 1), result.stderr
+    assert result.stdout.startswith(",".join(RESULT_COLUMNS) + "\n")
+    streamed = read_results(StringIO(result.stdout))
+    assert list(streamed.columns) == list(RESULT_COLUMNS)
+    pd.testing.assert_frame_equal(streamed.drop(columns="elapsed_ms"), read_results(out).drop(columns="elapsed_ms"))
+    assert "15 pages read into standard output:" in result.stderr and "pages read" not in result.stdout
+    assert not (tmp_path / "-").exists() and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("extra, why", [
+    (["--resume"], r"standard output \(-\) holds no earlier rows to resume from"),
+    (["--digits-out", "-"], r"would both go to standard output \(-\)"),
+])
+def test_read_to_stdout_with_resume_or_the_digits_on_stdout_too_is_a_usage_error(tmp_path, monkeypatch, extra, why):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", "-", *extra, "--no-progress"])
+    assert result.exit_code == 2
+    assert result.stdout == "" and re.search(why, result.stderr)
+    assert not list(tmp_path.iterdir())
+
+
+def _read_to_stdout(args, cwd, **kw):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen([sys.executable, "-m", "cheque_reader", "read", *args, "-o", "-", "--no-progress"],
+                            env=env, cwd=cwd, stderr=subprocess.PIPE, **kw)
+
+
+def test_read_to_a_pipe_that_closes_early_ends_quietly(tmp_path):
+    """``read samples/ -o - | head -1``: the run ends when the reader has gone, with no traceback (nor
+    Python's "Exception ignored" at exit) on stderr, exit code 141 (128 + SIGPIPE, as shells give)."""
+    import subprocess
+
+    from cheque_reader.errors import EXIT_BROKEN_PIPE
+
+    proc = _read_to_stdout([str(SAMPLES), "--workers", "2"], tmp_path, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().decode() == ",".join(RESULT_COLUMNS) + "\n"
+        proc.stdout.close()  # before the first page's row (pages take tens of ms each)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == EXIT_BROKEN_PIPE == 141
+    assert err.decode() == ""
+    assert not list(tmp_path.iterdir())
+
+
+def test_read_to_stdout_piped_into_pandas(tmp_path):
+    """The README's example: ``read samples/ -o - | python -c "import pandas, sys; pandas.read_csv(sys.stdin)"``."""
+    import subprocess
+    import sys
+
+    proc = _read_to_stdout([str(SAMPLES / "cheque_01.png"), str(SAMPLES / "cheque_05.jpg"), "--workers", "1"],
+                           tmp_path, stdout=subprocess.PIPE)
+    reader = subprocess.run([sys.executable, "-c", "import pandas, sys; print(pandas.read_csv(sys.stdin).shape)"],
+                            stdin=proc.stdout, capture_output=True, text=True, timeout=120, check=True)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert reader.stdout.strip() == f"(2, {len(RESULT_COLUMNS)})"
+    assert proc.returncode in (0, 1) and "2 pages read into standard output" in err.decode()
