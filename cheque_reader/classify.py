@@ -90,6 +90,25 @@ _CACHE: dict[tuple[str, str, str], "_Loaded"] = {}
 _LOCK = threading.Lock()
 
 
+class _ThreadPool:
+    """A ``ThreadPoolExecutor`` of ``n`` threads, made again in a forked child: a child has none of its
+    parent's threads, and a ``map`` on the parent's executor waited for them for ever (a process that
+    had read a folder, then forked: ``multiprocessing.Pool`` on Linux, a Celery or gunicorn worker)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self._pid = None
+        self._executor = None
+        self._lock = threading.Lock()
+
+    def map(self, fn, items):
+        with self._lock:
+            if self._pid != os.getpid():
+                self._executor, self._pid = ThreadPoolExecutor(self.n), os.getpid()
+            executor = self._executor
+        return executor.map(fn, items)
+
+
 @dataclass(frozen=True)
 class DigitPredictions:
     """Classifier output for ``N`` candidates.
@@ -383,8 +402,8 @@ def _torch_runner(net, device: str):
         try:
             if len(x) < TORCH_SPLIT_MIN:
                 return one_thread(x)
-            if state["pool"] is None or state["pool"]._max_workers != threads:
-                state["pool"] = ThreadPoolExecutor(threads)
+            if state["pool"] is None or state["pool"].n != threads:
+                state["pool"] = _ThreadPool(threads)
             parts = np.array_split(x, threads)
             return np.concatenate(list(state["pool"].map(one_thread, parts)), axis=0)
         finally:
@@ -515,7 +534,7 @@ def _onnx_runner(meta: dict, data: bytes, path: Path):
     threads = _thread_limit()
     # big batches: runs of ``ONNX_CHUNK`` digits, ``threads`` at a time
     name = sess.get_inputs()[0].name
-    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    pool = _ThreadPool(threads) if threads > 1 else None
 
     def one(x: np.ndarray) -> np.ndarray:
         return sess.run(None, {name: x})[0]

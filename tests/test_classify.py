@@ -283,3 +283,33 @@ def test_a_file_that_is_no_weights_file_is_named_as_such(tmp_path):
     shutil.copy(src, tmp_path / "m.weights")  # a weights file under another suffix, with its sidecar, loads too
     shutil.copy(src.with_suffix(".json"), tmp_path / "m.json")
     assert DigitClassifier(model_path=str(tmp_path / "m.weights")).model_id
+
+
+def _labels_in_child(backend: str, x: np.ndarray) -> list[int]:
+    return DigitClassifier(backend=backend).predict_tensors(x).labels.tolist()
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_a_forked_child_classifies_a_big_batch_after_its_parent_did(backend):
+    """A process that had classified a big batch (``read_folder`` of a few pages), then forked
+    (``multiprocessing.Pool`` on Linux, a Celery or gunicorn worker), hung for ever in the child's
+    first big batch: the thread pool splitting it was the parent's, whose threads a child has not."""
+    import multiprocessing
+
+    pytest.importorskip("onnxruntime" if backend == "onnx" else "torch")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the batch is split over 2 threads, on any machine
+    clear_cache()
+    try:
+        rng = np.random.default_rng(2)
+        x = rng.uniform(-0.1, 1.175, (300, 1, 32, 32)).astype(np.float32)
+        here = DigitClassifier(backend=backend).predict_tensors(x).labels.tolist()
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            there = pool.apply_async(_labels_in_child, (backend, x)).get(timeout=60)
+        assert there == here
+    finally:
+        torch.set_num_threads(before)
+        clear_cache()
