@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -769,6 +770,7 @@ def get_classifier(options: ReadOptions = ReadOptions()) -> DigitClassifier:
 
 _NO_FIELD_READER = object()
 _FIELD_READERS: dict[tuple, object] = {}
+_FIELD_READERS_LOCK = threading.Lock()  # threads asking at once (a web server's first requests) load one
 
 
 def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader | None:
@@ -779,14 +781,15 @@ def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader |
     path = field_reader_path(options)
     backend = resolve_backend(options.backend, options.device)
     key = (str(path), options.device, backend)
-    reader = _FIELD_READERS.get(key)
-    if reader is None:
-        if path is None:
-            log.warning("no SDNN weights: reading with the segmenting reader only")
-            reader = _NO_FIELD_READER
-        else:
-            reader = sdnn.FieldReader(path, device=options.device, backend=backend)
-        _FIELD_READERS[key] = reader
+    with _FIELD_READERS_LOCK:
+        reader = _FIELD_READERS.get(key)
+        if reader is None:
+            if path is None:
+                log.warning("no SDNN weights: reading with the segmenting reader only")
+                reader = _NO_FIELD_READER
+            else:
+                reader = sdnn.FieldReader(path, device=options.device, backend=backend)
+            _FIELD_READERS[key] = reader
     return None if reader is _NO_FIELD_READER else reader
 
 

@@ -915,3 +915,25 @@ def test_a_blank_page_read_from_a_guessed_field_says_so():
     result = pipeline.read_page(Page("blank", 1, np.full((900, 2000), 245, np.uint8)))
     assert result.status == "no_digits" and result.needs_review
     assert result.review_reasons == ("no_field", "segmentation")
+
+
+def test_the_field_reader_is_loaded_once_when_threads_ask_for_it_at_once(monkeypatch):
+    """A web server's first requests, on several threads at once, each loaded the field reader's
+    four networks (6 of 8 threads did here): one is loaded, and every thread reads with it."""
+    import threading
+
+    monkeypatch.setattr(pipeline, "_FIELD_READERS", {})
+    start = threading.Barrier(8)
+    got = []
+
+    def ask():
+        start.wait()
+        got.append(pipeline.get_field_reader(ReadOptions()))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 8 and got[0] is not None
+    assert all(r is got[0] for r in got)
