@@ -855,9 +855,9 @@ def classify_pages(
 def check_options(options: ReadOptions) -> ReadOptions:
     """``options`` as given, or :class:`~cheque_reader.errors.UsageError` when no page could be read
     with them (an unknown layout, a layout file that cannot be loaded, a target error outside
-    (0, 1) or a review threshold outside [0, 1], an ONNX backend on a GPU, ``workers`` not a whole
-    number of at least 1): checked before any page is read, so that a mistake does not become an error
-    row, or a wrong review flag, on every page.
+    (0, 1) or a review threshold outside [0, 1], an ONNX backend on a GPU, ``workers``, ``batch_size``,
+    ``max_pixels`` or ``max_file_bytes`` not a whole number of at least 1): checked before any page is
+    read, so that a mistake does not become an error row, or a wrong review flag, on every page.
 
     >>> check_options(ReadOptions(layout="us")).layout
     'us'
@@ -870,9 +870,11 @@ def check_options(options: ReadOptions) -> ReadOptions:
     check_target_error(options.target_error)
     check_review_threshold(options.review_threshold)
     resolve_backend(options.backend, options.device)  # an ONNX backend on a GPU is refused
-    workers = options.workers
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise UsageError(f"workers must be a whole number of at least 1 (1 reads in this process), not {workers!r}")
+    for name, meaning in (("workers", "1 reads in this process"), ("batch_size", "digits per forward pass"),
+                          ("max_pixels", "the most pixels of an image"), ("max_file_bytes", "the most bytes of a file")):
+        value = getattr(options, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise UsageError(f"{name} must be a whole number of at least 1 ({meaning}), not {value!r}")
     return options
 
 

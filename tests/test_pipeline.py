@@ -129,6 +129,23 @@ def test_workers_that_are_no_count_of_processes_raise_before_reading(workers, tm
     assert pipeline.check_options(ReadOptions(workers=np.int64(2))).workers == 2
 
 
+@pytest.mark.parametrize("option", ["batch_size", "max_pixels", "max_file_bytes"])
+@pytest.mark.parametrize("value", [0, -1, None, "8", 2.5, True])
+def test_counts_that_are_no_whole_number_raise_before_reading(option, value, tmp_path):
+    """``max_pixels=0`` or ``None`` (no limit, as Pillow's is switched off) made every page an error
+    row, "more than the limit of 0" or an internal TypeError; ``batch_size="8"`` raised "'<' not
+    supported between instances of 'str' and 'int'", naming no option."""
+    from cheque_reader.batch import read_folder
+    from cheque_reader.errors import UsageError
+
+    options = ReadOptions(layout="field", **{option: value})
+    with pytest.raises(UsageError, match=f"{option} must be a whole number of at least 1"):
+        pipeline.read_cheque(np.full((60, 200), 255, np.uint8), options=options)
+    with pytest.raises(UsageError, match=f"{option} must be a whole number of at least 1"):
+        read_folder([tmp_path], options=options)
+    assert getattr(pipeline.check_options(ReadOptions(**{option: np.int64(100)})), option) == 100
+
+
 def test_prepared_page_pickles_for_worker_processes():
     page = Page("x.png", 1, cv2.cvtColor(_field_with_digits("15"), cv2.COLOR_BGR2GRAY))
     prepared = pipeline.prepare_page(page, ReadOptions(layout="field"))
