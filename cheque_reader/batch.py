@@ -191,7 +191,7 @@ def read_folder(
     check_options(options)  # a bad layout or target error: one usage error, not an error row a page
     options = with_classifier_model(options, classifier)  # a fine-tuned classifier's field reader with it
     check_outputs(output, digits_output, resume=resume)
-    if isinstance(inputs, (str, os.PathLike)):
+    if isinstance(inputs, (str, os.PathLike, bytes, bytearray, memoryview)):  # one input (bytes: refused as such)
         inputs = [inputs]
     inputs = list(inputs)
     _check_annotate_dir(inputs, annotate_dir)

@@ -176,6 +176,9 @@ def iter_inputs(inputs: Sequence[str | Path], *, recursive: bool = True) -> list
     """
     out: list[InputFile] = []
     for item in inputs:
+        if isinstance(item, (bytes, bytearray, memoryview)):  # a blob ('bytes' had no attribute 'encode')
+            raise TypeError("an input is a path (str or os.PathLike), a folder or a glob, not bytes: "
+                            "read_cheque reads a file's content")
         item = os.fspath(item)
         if os.path.isdir(item):
             out.extend(_walk(item, recursive))

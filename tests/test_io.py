@@ -368,6 +368,17 @@ def test_iter_inputs_folders_globs_lists(tmp_path):
     assert [f.source for f in cio.iter_inputs(cio.read_from_list(lst))] == [str(tmp_path / "in" / "b.png"), "b/c.jpg", "z.TIF"]
 
 
+def test_a_file_s_content_given_as_an_input_is_a_type_error_naming_read_cheque():
+    """``read_folder([blob])`` (a scan kept in a database) raised "'bytes' object has no attribute
+    'encode'"."""
+    from cheque_reader.batch import read_folder
+
+    blob = cv2.imencode(".png", ink_image())[1].tobytes()
+    for inputs in ([blob], [bytearray(blob)], blob):
+        with pytest.raises(TypeError, match=r"not bytes.*read_cheque reads a file's content"):
+            read_folder(inputs)
+
+
 def test_folders_give_gif_and_webp_scans_and_name_the_files_they_leave(tmp_path, caplog):
     folder = tmp_path / "in"
     folder.mkdir()
