@@ -127,7 +127,7 @@ def keep_freed_memory() -> bool:
 def read_folder(
     inputs: Sequence[str | os.PathLike] | str | os.PathLike,
     *,
-    options: ReadOptions = ReadOptions(),
+    options: ReadOptions | None = None,
     output: str | os.PathLike | None = None,
     resume: bool = False,
     progress: ProgressFn | None = None,
@@ -141,7 +141,7 @@ def read_folder(
     Parameters
     ----------
     inputs : paths, folders (recursive, sorted) or glob patterns.
-    options : :class:`ReadOptions`; ``options.workers`` worker processes (1: in this process).
+    options : :class:`ReadOptions` (``None``: the defaults); ``options.workers`` worker processes (1: in this process).
     output : results file; the format follows the extension: ``.csv`` or ``.jsonl`` (streamed,
         flushed row by row: an interrupted run keeps its rows), ``.parquet`` (written atomically
         at the end: it cannot be appended to). ``"-"`` (:data:`~cheque_reader.report.STDOUT`): CSV
@@ -188,6 +188,7 @@ def read_folder(
     """
     from .pipeline import check_options, with_classifier_model
 
+    options = ReadOptions() if options is None else options
     check_options(options)  # a bad layout or target error: one usage error, not an error row a page
     options = with_classifier_model(options, classifier)  # a fine-tuned classifier's field reader with it
     check_outputs(output, digits_output, resume=resume)

@@ -866,6 +866,8 @@ def check_options(options: ReadOptions) -> ReadOptions:
     ...
     cheque_reader.errors.LayoutError: unknown layout 'US': use auto, us, in-cts, top-right, field or a .toml file
     """
+    if not isinstance(options, ReadOptions):  # a dict said "'dict' object has no attribute 'layout'"
+        raise TypeError(f"options must be a ReadOptions (ReadOptions(layout='us')), not {type(options).__name__}")
     locate.resolve_layout(options.layout)
     check_target_error(options.target_error)
     check_review_threshold(options.review_threshold)
@@ -989,8 +991,8 @@ def read_cheque(
     >>> read_cheque(b"total,1234", source="blob 17").error
     'blob 17: not a supported image file (it looks like a text file)'
     """
-    options = options or ReadOptions()
-    if layout is not None:
+    options = ReadOptions() if options is None else options
+    if layout is not None and isinstance(options, ReadOptions):
         options = options.replace(layout=layout)
     check_options(options)
     if isinstance(image_or_path, np.ndarray):

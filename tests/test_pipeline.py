@@ -954,3 +954,19 @@ def test_the_field_reader_is_loaded_once_when_threads_ask_for_it_at_once(monkeyp
         t.join()
     assert len(got) == 8 and got[0] is not None
     assert all(r is got[0] for r in got)
+
+
+def test_options_that_are_no_read_options_are_a_type_error_naming_read_options(tmp_path):
+    """``options={"layout": "us"}`` raised "'dict' object has no attribute 'layout'" (or 'replace');
+    ``read_folder(options=None)``, which ``read_cheque`` takes for the defaults, "'NoneType' object
+    has no attribute 'layout'"."""
+    from cheque_reader.batch import read_folder
+
+    image = np.full((60, 200), 255, np.uint8)
+    for call in (lambda: pipeline.read_cheque(image, options={"layout": "field"}),
+                 lambda: pipeline.read_cheque(image, layout="field", options={"layout": "field"}),
+                 lambda: read_folder([tmp_path], options={"layout": "field"})):
+        with pytest.raises(TypeError, match=r"options must be a ReadOptions \(ReadOptions\(layout='us'\)\), not dict"):
+            call()
+    cv2.imwrite(str(tmp_path / "blank.png"), image)
+    assert read_folder([tmp_path], options=None)["status"].tolist() == [pipeline.read_cheque(image).status]
