@@ -26,6 +26,7 @@ import concurrent.futures as cf
 import csv
 import dataclasses
 import errno
+import itertools
 import json
 import logging
 import math
@@ -364,6 +365,7 @@ class _Task:
     count: int
     skip: frozenset  # 1-based page numbers already done (resume)
     want_images: bool = False
+    run: int = 0  # the run (read_folder call) whose tasks share a file kept open (_open_document)
 
 
 @dataclass
@@ -442,7 +444,7 @@ def prepare_chunk(task: _Task, options: ReadOptions) -> _Chunk:
 
     t0 = time.perf_counter()
     try:
-        doc = _open_document(task.file, options)
+        doc = _open_document(task.file, options, task.run)
     except ChequeReaderError as exc:
         item = None if 1 in task.skip else error(1, str(exc), t0=t0)
         return _Chunk(task.index, 0, 1, [item])
@@ -483,9 +485,10 @@ def prepare_chunk(task: _Task, options: ReadOptions) -> _Chunk:
 
 _OPEN: dict[int, tuple] = {}  # per thread: the key and document of the last multi-task file opened
 _OPEN_LOCK = threading.Lock()
+_RUNS = itertools.count(1)  # run numbers (_Task.run)
 
 
-def _open_document(file: cio.InputFile, options: ReadOptions):
+def _open_document(file: cio.InputFile, options: ReadOptions, run: int = 0):
     """``cio.open_document`` of ``file``, kept open in this thread for the file's next task (the same
     path, size and modification time). A multi-page file is read in tasks of :data:`CHUNK_PAGES`
     pages; opened again for each task, it was read whole and its pages or records walked up to
@@ -493,10 +496,11 @@ def _open_document(file: cio.InputFile, options: ReadOptions):
     4,000 items: 14.8 ms of the workers' CPU a page against 11.7 for 500). The rest of a file's tasks
     are queued once its first is back: a file is opened about once more per worker, not once per
     task. One document is kept per thread: the one before is closed when another file of several
-    tasks comes, and by :func:`close_open_documents`."""
+    tasks comes, and by :func:`close_open_documents` (of the ``run`` that opened it: a run ending on
+    another thread closed the file a run on this one was reading, whose pages became error rows)."""
     try:
         st = os.stat(file.path)
-        key = (file.path, file.source, st.st_size, st.st_mtime_ns, options)
+        key = (file.path, file.source, st.st_size, st.st_mtime_ns, options, run)
     except (OSError, ValueError):  # open_document gives the error row (ValueError: a NUL byte in the path)
         key = None
     me = threading.get_ident()
@@ -518,19 +522,22 @@ def _is_kept(doc) -> bool:
     return kept is not None and kept[1] is doc
 
 
-def _close_open_document(thread: int) -> None:
+def _close_open_document(thread: int, run: int | None = None) -> None:
     with _OPEN_LOCK:
-        kept = _OPEN.pop(thread, None)
-    if kept is not None:
-        kept[1].close()
+        kept = _OPEN.get(thread)
+        if kept is None or (run is not None and kept[0][-1] != run):
+            return
+        del _OPEN[thread]
+    kept[1].close()
 
 
-def close_open_documents() -> None:
-    """Close the documents :func:`_open_document` keeps open in this process (when no task runs)."""
+def close_open_documents(run: int | None = None) -> None:
+    """Close the documents :func:`_open_document` keeps open in this process for ``run``'s tasks
+    (``None``: every run's), when none of them runs."""
     with _OPEN_LOCK:
-        threads = list(_OPEN)
+        threads = [t for t, (key, _) in _OPEN.items() if run is None or (key[-1] == run)]
     for thread in threads:
-        _close_open_document(thread)
+        _close_open_document(thread, run)
 
 
 _NO_PIXELS = np.zeros((0, 0), np.uint8)
@@ -583,6 +590,7 @@ class _Engine:
         self.pool = None
         self.torch_threads = None
         self.inline = executor is None and self.workers <= 1
+        self.run_id = next(_RUNS)  # the files its tasks keep open are closed by it alone (close_open_documents)
         self.n_pages: dict[int, int] = {}
         self.done_pages = 0
 
@@ -609,7 +617,7 @@ class _Engine:
 
     def _task(self, index: int, start: int) -> _Task:
         f = self.files[index]
-        return _Task(index, f, start, CHUNK_PAGES, self.skip.get(f.source, frozenset()), self.want_images)
+        return _Task(index, f, start, CHUNK_PAGES, self.skip.get(f.source, frozenset()), self.want_images, self.run_id)
 
     def _total(self) -> int | None:
         known = sum(self.n_pages.values()) + (len(self.files) - len(self.n_pages))
@@ -647,7 +655,7 @@ class _Engine:
         if self.pool is not None and self.external is None:
             self.pool.shutdown(wait=True, cancel_futures=True)
         if self.inline or self.external is not None:  # tasks ran in this process, or may have
-            close_open_documents()
+            close_open_documents(self.run_id)
         if self.torch_threads is not None:
             sys.modules["torch"].set_num_threads(self.torch_threads)
             self.torch_threads = None

@@ -316,6 +316,34 @@ def test_a_long_file_is_not_opened_again_for_each_of_its_tasks(tmp_path, monkeyp
     assert [p.page for p in first.items + second.items] == list(range(1, 2 * batch.CHUNK_PAGES + 1))
 
 
+def test_a_run_ending_on_another_thread_leaves_the_file_this_run_reads_open(tmp_path, monkeypatch):
+    """Two read_folder calls at once on two threads (a web server's requests): the one that ended
+    closed the multi-page file the other was reading, whose next pages became error rows
+    ('cannot read TIFF page 3: Operation on closed image')."""
+    import threading
+
+    from cheque_reader import pipeline
+
+    root = make_folder(tmp_path / "in", n_png=0, tiff_pages=2 * batch.CHUNK_PAGES, x937_items=0, bad=False)
+    other = tmp_path / "other"
+    other.mkdir()
+    cv2.imwrite(str(other / "a.png"), field_image("12"))
+    prepare_page, pages = pipeline.prepare_page, []
+
+    def meanwhile(page, options):
+        pages.append(page.page)
+        if page.source == "multi.tif" and page.page == 2:  # another thread's run starts and ends
+            t = threading.Thread(target=batch.read_folder, args=([other],), kwargs={"options": FIELD})
+            t.start()
+            t.join()
+        return prepare_page(page, options)
+
+    monkeypatch.setattr(pipeline, "prepare_page", meanwhile)
+    df = batch.read_folder([root], options=FIELD)
+    assert len(df) == 2 * batch.CHUNK_PAGES and pages.count(2) == 1
+    assert df.loc[df["status"] == "error", "error"].tolist() == []
+
+
 def test_worker_processes_yield_the_cpu_to_the_main_process():
     import concurrent.futures as cf
     import os
