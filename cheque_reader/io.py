@@ -745,10 +745,12 @@ def _pil_decode(source: str, img, what: str) -> np.ndarray:
 
 
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
-    """Scale a 16-bit (or int/float) image to uint8 over its type's range (floats: 0-1 or min-max)."""
+    """Scale a 16-bit (or int/float) image to uint8 over its type's range (floats: 0-1 or min-max);
+    integers that are all 8-bit values (``gray.astype(np.uint16)``) are taken as they are: scaled, they
+    were a black page of 0s and 1s, read wrong."""
     if arr.dtype == np.uint8:
         return arr
-    if arr.dtype == np.uint16 or (arr.dtype.kind in "iu" and arr.max(initial=0) > 255):
+    if arr.dtype.kind in "iu" and arr.max(initial=0) > 255:
         return (arr.astype(np.float32) * (255.0 / 65535.0) + 0.5).clip(0, 255).astype(np.uint8)
     if arr.dtype.kind == "f":
         lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))

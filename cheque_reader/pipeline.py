@@ -965,8 +965,8 @@ def read_cheque(
     TIFF, PDF, X9.37..., and of several pages the first), a file object opened for bytes (``open(path,
     "rb")``, ``io.BytesIO``, a web upload: read from where it stands, as those bytes), a Pillow image,
     or a numpy array: gray
-    ``(H, W)`` or ``(H, W, 1)``, BGR or BGRA (OpenCV's order), 8-bit, 16-bit (scaled over 0-65535) or
-    float (over 0-1, or its min-max). A page stored on its side with an EXIF orientation is turned upright.
+    ``(H, W)`` or ``(H, W, 1)``, BGR or BGRA (OpenCV's order), 8-bit, 16-bit (scaled over 0-65535, unless
+    every value is an 8-bit one) or float (over 0-1, or its min-max). A page stored on its side with an EXIF orientation is turned upright.
     ``source`` names it in the result (and its error message); default: the path as given, ``<bytes>``,
     a file object's ``name`` (else ``<stream>``), ``<image>`` (Pillow) or ``<array>``.
 

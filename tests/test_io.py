@@ -77,6 +77,22 @@ def test_16bit_scaled_to_uint8(tmp_path, suffix):
     assert np.abs(page.image.astype(int) - g).max() <= 1
 
 
+@pytest.mark.parametrize("suffix", ["png", "tif"])
+def test_16bit_holding_8bit_values_is_taken_as_8bit(tmp_path, suffix):
+    """A 16-bit image whose values are all 8-bit ones (``gray.astype(np.uint16)``, Pillow's
+    ``convert("I;16")``) was scaled over 0-65535 to a black page of 0s and 1s: the sample cheque
+    read '51,234.56' (sent to review) for '1,234.56'. Wider integers were taken so already."""
+    from cheque_reader.pipeline import read_cheque
+
+    g = ink_image()
+    Image.fromarray(g.astype(np.uint16)).save(tmp_path / f"g8in16.{suffix}")
+    (page,) = cio.load_pages(tmp_path / f"g8in16.{suffix}")
+    assert np.array_equal(page.image, g)
+    gray = cv2.imread(str(Path(__file__).resolve().parent.parent / "samples" / "cheque_01.png"), cv2.IMREAD_GRAYSCALE)
+    assert read_cheque(gray.astype(np.uint16)).text == read_cheque(gray).text == "1,234.56"
+    assert np.array_equal(cio._to_uint8(gray.astype(np.uint16) * 257), gray)  # a 16-bit one still scaled
+
+
 def test_rgba_transparent_background_is_paper(tmp_path):
     g = ink_image()
     rgba = np.dstack([np.zeros_like(g)] * 3 + [255 - g])  # black ink, transparent elsewhere
