@@ -896,13 +896,22 @@ def with_classifier_model(options: ReadOptions, classifier: DigitClassifier | No
 
 
 def read_page(page: Page, classifier: DigitClassifier | None = None, options: ReadOptions = ReadOptions()) -> ChequeResult:
-    """Read one decoded page; bad ``options`` raise (:func:`check_options`).
+    """Read one decoded page (``page.image`` 2-D ``uint8`` grayscale, as the file loader makes them;
+    :func:`read_cheque` takes other images); bad ``options`` raise (:func:`check_options`).
 
     >>> import numpy as np
     >>> from cheque_reader.types import Page
     >>> read_page(Page("blank.png", 1, np.full((50, 50), 255, np.uint8)), options=ReadOptions(layout="field")).status
     'no_digits'
     """
+    if not isinstance(page, Page):
+        raise TypeError(f"read_page reads a Page (Page(source, 1, gray)), not {type(page).__name__}: read_cheque "
+                        "reads a path, a file's bytes or an image")
+    image = page.image
+    if not (isinstance(image, np.ndarray) and image.ndim == 2 and image.dtype == np.uint8):
+        what = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ValueError(f"Page.image must be a 2-D uint8 grayscale array (paper 255, ink 0), not {what}: "
+                         "read_cheque takes colour, 16-bit and float arrays")
     check_options(options)
     options = with_classifier_model(options, classifier)
     classifier = classifier or get_classifier(options)

@@ -970,3 +970,17 @@ def test_options_that_are_no_read_options_are_a_type_error_naming_read_options(t
             call()
     cv2.imwrite(str(tmp_path / "blank.png"), image)
     assert read_folder([tmp_path], options=None)["status"].tolist() == [pipeline.read_cheque(image).status]
+
+
+def test_read_page_refuses_what_is_no_grayscale_page_before_reading():
+    """``read_page(Page(src, 1, bgr))`` gave an error row "internal error: ValueError: too many values
+    to unpack (expected 2)" (a float image, an OpenCV assertion of 8 lines), and ``read_page(path)``
+    raised "'str' object has no attribute 'extra'"."""
+    gray = cv2.cvtColor(_field_with_digits("15"), cv2.COLOR_BGR2GRAY)
+    options = ReadOptions(layout="field")
+    assert pipeline.read_page(Page("x.png", 1, gray), options=options).digits == "15"
+    for image in (cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), gray / 255.0, gray.tolist()):
+        with pytest.raises(ValueError, match=r"Page\.image must be a 2-D uint8 grayscale array .*read_cheque"):
+            pipeline.read_page(Page("x.png", 1, image), options=options)
+    with pytest.raises(TypeError, match=r"read_page reads a Page .* not str: read_cheque reads a path"):
+        pipeline.read_page("x.png", options=options)
