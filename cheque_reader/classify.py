@@ -256,7 +256,11 @@ def _crop_uint8(crop) -> np.ndarray:
     a = np.asarray(crop)
     if a.dtype == np.bool_:  # read as 0 ink, 1 paper, a mask of ink was read inverted
         raise TypeError("a bool crop is a mask, not an image: give uint8 (paper 255, ink 0)")
-    if a.dtype == np.uint8 or a.dtype.kind not in "iuf" or a.size == 0 or not np.isfinite(a).all():
+    if a.dtype.kind not in "iuf":  # predict("abc") gave a prediction a letter
+        raise TypeError(f"a crop is an image array (uint8, 16-bit or float), not {type(crop).__name__} of {a.dtype}")
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3, 4))):
+        raise ValueError(f"a crop is a 2-D gray or (H, W, 3|4) colour array, got shape {a.shape}")
+    if a.dtype == np.uint8 or a.size == 0 or not np.isfinite(a).all():
         return a  # normalize's own handling: blanks, NaN as paper
     return _to_uint8(a)
 

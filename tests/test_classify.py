@@ -313,3 +313,15 @@ def test_a_forked_child_classifies_a_big_batch_after_its_parent_did(backend):
     finally:
         torch.set_num_threads(before)
         clear_cache()
+
+
+def test_what_is_no_crop_is_refused_naming_what_a_crop_is(clf):
+    """``predict("abc")`` gave three predictions (one per letter), and ``[None]``, ``[5]`` or a 4-D
+    array one each, all 1s; now each is a TypeError or ValueError."""
+    for crops in ("abc", [None], [np.zeros((3, 3), object)], [np.zeros((5, 5), complex)]):
+        with pytest.raises(TypeError, match=r"a crop is an image array \(uint8, 16-bit or float\), not "):
+            clf.predict(crops)
+    for crops in ([5], [np.zeros((2, 3, 4, 5), np.uint8)], [np.zeros((4, 4, 2), np.uint8)]):
+        with pytest.raises(ValueError, match=r"a crop is a 2-D gray or \(H, W, 3\|4\) colour array, got shape "):
+            clf.predict(crops)
+    assert len(clf.predict([np.zeros((0, 0), np.uint8), [[0, 255], [255, 0]], np.full((9, 9, 1), 255.0)])) == 3
