@@ -86,7 +86,7 @@ TORCH_SPLIT_MIN = 128
 ONNX_SPLIT_MIN = 128
 ONNX_CHUNK = 64
 
-_CACHE: dict[tuple[str, str, str], "_Loaded"] = {}
+_CACHE: dict[tuple, "_Loaded"] = {}  # (path, weights_version, device, backend) -> the loaded model
 _LOCK = threading.Lock()
 
 
@@ -329,6 +329,24 @@ def _check_weights_file(path: Path) -> None:
                          f".json sidecar beside it")
 
 
+def weights_version(model_path: str | Path) -> tuple:
+    """The size and modification time of a weights file and of its sidecar, part of the key a loaded
+    model is kept under: weights written again at the same path (``finetune`` into the same file, in
+    a process that reads on) are loaded again; they were read with the first ones, and named so.
+
+    >>> weights_version("no-such-weights.pt")
+    (None, None, None, None)
+    """
+    version: list = []
+    for path in (Path(model_path), sidecar_path(model_path)):
+        try:
+            st = path.stat()
+            version += [st.st_size, st.st_mtime_ns]
+        except OSError:
+            version += [None, None]
+    return tuple(version)
+
+
 def model_id_of(meta: dict) -> str:
     """``"<name>-v<version>-<sha8>"``."""
     return f"{meta.get('name', 'lenet5')}-v{meta.get('version', 1)}-{str(meta.get('sha256', ''))[:8]}"
@@ -336,7 +354,7 @@ def model_id_of(meta: dict) -> str:
 
 def _load(model_path: str | None, device: str, backend: str) -> _Loaded:
     path = Path(model_path).resolve() if model_path else default_model_path()
-    key = (str(path), str(device), backend)
+    key = (str(path), weights_version(path), str(device), backend)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:

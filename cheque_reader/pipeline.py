@@ -36,7 +36,7 @@ import numpy as np
 
 from . import io, locate, preprocess, sdnn, segment
 from .amount import assemble_amount, grammatical_edits, is_unmarked, parse_amount, separator_edits
-from .classify import DigitClassifier, DigitPredictions, resolve_backend
+from .classify import DigitClassifier, DigitPredictions, resolve_backend, weights_version
 from .config import ReadOptions
 from .errors import ChequeReaderError, UsageError
 from .normalize import normalize_batch
@@ -780,7 +780,7 @@ def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader |
         return None
     path = field_reader_path(options)
     backend = resolve_backend(options.backend, options.device)
-    key = (str(path), options.device, backend)
+    key = (str(path), weights_version(path) if path else (), options.device, backend)  # written again: loaded again
     with _FIELD_READERS_LOCK:
         reader = _FIELD_READERS.get(key)
         if reader is None:

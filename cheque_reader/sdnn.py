@@ -271,9 +271,10 @@ def greedy_decode(log_probs: np.ndarray) -> tuple[str, tuple[float, ...], tuple[
 
 
 _LOCK = threading.RLock()  # re-entered: an ONNX export loads the torch networks
-_CACHE: dict[tuple[str, str], tuple] = {}
-_FAST: dict[tuple[str, str], list] = {}  # (weights path, kind) -> its networks as frozen TorchScript graphs
-_ONNX: dict[str, tuple[list, dict]] = {}  # "weights path|float" or "|int8" -> its networks as ONNX Runtime sessions, and the sidecar
+# The keys hold classify.weights_version: weights written again at the same path are loaded again.
+_CACHE: dict[tuple, tuple] = {}  # (weights path, version, device) -> its networks and the sidecar
+_FAST: dict[tuple, list] = {}  # (weights path, its networks' ids) -> those networks as frozen TorchScript graphs
+_ONNX: dict[str, tuple[list, dict]] = {}  # "weights path|version|float" or "|int8" -> its networks as ONNX Runtime sessions, and the sidecar
 
 
 class FieldReader:
@@ -599,7 +600,7 @@ def _frozen_sdnn(path: Path, nets: list) -> list:
 
     from .classify import frozen_for_cpu
 
-    key = (str(path.resolve()), "torchscript")
+    key = (str(path.resolve()), tuple(map(id, nets)))  # these networks (weights written again are others)
     with _LOCK:
         if key not in _FAST:
             probe = torch.linspace(-0.1, 1.175, 3 * INPUT_HEIGHT * 96).reshape(3, 1, INPUT_HEIGHT, 96)
@@ -664,10 +665,15 @@ def _onnx_sdnn(path: Path, int8: bool = False) -> tuple[list, dict]:
     import hashlib
     import json
 
-    from .classify import cached_onnx_session, load_metadata, onnx_session
+    from .classify import (
+        cached_onnx_session,
+        load_metadata,
+        onnx_session,
+        weights_version,
+    )
     from .errors import ModelError
 
-    key = f"{path.resolve()}|{'int8' if int8 else 'float'}"
+    key = f"{path.resolve()}|{weights_version(path)}|{'int8' if int8 else 'float'}"
     with _LOCK:
         if key in _ONNX:
             return _ONNX[key]
@@ -700,10 +706,10 @@ def _load_sdnn(path: Path, device: str):
 
     import torch
 
-    from .classify import load_metadata
+    from .classify import load_metadata, weights_version
     from .errors import ModelError
 
-    key = (str(path.resolve()), str(device))
+    key = (str(path.resolve()), weights_version(path), str(device))
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]

@@ -325,3 +325,17 @@ def test_what_is_no_crop_is_refused_naming_what_a_crop_is(clf):
         with pytest.raises(ValueError, match=r"a crop is a 2-D gray or \(H, W, 3\|4\) colour array, got shape "):
             clf.predict(crops)
     assert len(clf.predict([np.zeros((0, 0), np.uint8), [[0, 255], [255, 0]], np.full((9, 9, 1), 255.0)])) == 3
+
+
+def test_weights_written_again_at_the_same_path_are_loaded_again(tmp_path):
+    """A process that read with ``model.pt``, then fine-tuned again into ``model.pt`` (a service's
+    review loop), read on with the first weights, and named them in the ``model`` column."""
+    import json
+
+    src = default_model_path()
+    shutil.copy(src, tmp_path / "m.pt")
+    meta = json.loads(src.with_suffix(".json").read_text())
+    (tmp_path / "m.json").write_text(json.dumps(dict(meta, name="m", version=1)))
+    assert DigitClassifier(model_path=str(tmp_path / "m.pt")).model_id.startswith("m-v1-")
+    (tmp_path / "m.json").write_text(json.dumps(dict(meta, name="m", version=12)))
+    assert DigitClassifier(model_path=str(tmp_path / "m.pt")).model_id.startswith("m-v12-")

@@ -984,3 +984,27 @@ def test_read_page_refuses_what_is_no_grayscale_page_before_reading():
             pipeline.read_page(Page("x.png", 1, image), options=options)
     with pytest.raises(TypeError, match=r"read_page reads a Page .* not str: read_cheque reads a path"):
         pipeline.read_page("x.png", options=options)
+
+
+def test_a_field_reader_written_again_at_the_same_path_is_loaded_again(tmp_path):
+    """A fine-tuned model's field reader written again beside it (``finetune`` to the same path, in a
+    service that reads on) was read with the first one: the ``model`` column named it too."""
+    import json
+    import shutil
+
+    from cheque_reader import sdnn
+    from cheque_reader.classify import default_model_path
+
+    if not sdnn.default_sdnn_path().is_file():
+        pytest.skip("no SDNN weights shipped")
+    for src, name, extra in ((default_model_path(), "m", {"field_reader": "m_sdnn.pt"}),
+                             (sdnn.default_sdnn_path(), "m_sdnn", {})):
+        shutil.copy(src, tmp_path / f"{name}.pt")
+        (tmp_path / f"{name}.json").write_text(json.dumps(dict(json.loads(src.with_suffix(".json").read_text()), **extra)))
+    options = ReadOptions(layout="field", model_path=str(tmp_path / "m.pt"), backend="torch")
+    image = cv2.cvtColor(_field_with_digits("15"), cv2.COLOR_BGR2GRAY)
+    before = pipeline.read_cheque(image, options=options).model
+    meta = json.loads((tmp_path / "m_sdnn.json").read_text())
+    (tmp_path / "m_sdnn.json").write_text(json.dumps(dict(meta, version=12)))
+    after = pipeline.read_cheque(image, options=options).model
+    assert "+sdnn-v12-" in after and after != before
