@@ -142,7 +142,8 @@ def read_folder(
     Parameters
     ----------
     inputs : paths, folders (recursive, sorted) or glob patterns.
-    options : :class:`ReadOptions` (``None``: the defaults); ``options.workers`` worker processes (1: in this process).
+    options : :class:`ReadOptions` (``None``: the defaults); ``options.workers`` worker processes (1: in this
+        process; so too, with a warning, in a daemonic process, such as a ``multiprocessing.Pool`` worker).
     output : results file; the format follows the extension: ``.csv`` or ``.jsonl`` (streamed,
         flushed row by row: an interrupted run keeps its rows), ``.parquet`` (written atomically
         at the end: it cannot be appended to). ``"-"`` (:data:`~cheque_reader.report.STDOUT`): CSV
@@ -584,6 +585,11 @@ class _Engine:
         self.external = executor
         self.skip_pages(())
         self.workers = max(1, int(options.workers))
+        if executor is None and self.workers > 1 and multiprocessing.current_process().daemon:
+            # "daemonic processes are not allowed to have children" (AssertionError) in a Pool worker
+            log.warning("this is a daemonic process (a multiprocessing.Pool worker), which cannot start "
+                        "worker processes: reading in it")
+            self.workers = 1
         # tasks in flight or done and waiting: with annotations each holds its pages' images
         per_worker = WINDOW_TASKS_PER_WORKER if not want_images else WINDOW_TASKS_PER_WORKER_WITH_IMAGES
         self.window = per_worker * self.workers + 2

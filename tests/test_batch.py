@@ -835,3 +835,20 @@ def test_a_reader_that_closes_standard_output_stops_the_run_and_its_workers(mixe
         batch.read_folder([root], options=FIELD.replace(workers=2), output="-")
     assert stdout.lines[0] == ",".join(list(RESULT_COLUMNS) + ["item_sequence", "micr_amount"]) + "\n"
     assert set(multiprocessing.active_children()) <= before
+
+
+def _read_in_a_pool_worker(root: str) -> list:
+    return batch.read_folder([root], options=ReadOptions(layout="field", workers=2))["digits"].tolist()
+
+
+def test_workers_asked_for_in_a_daemonic_process_read_in_it(tmp_path):
+    """read_folder(workers=2) in a multiprocessing.Pool worker raised
+    "AssertionError: daemonic processes are not allowed to have children": it reads in that process."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    root = make_folder(tmp_path / "in", n_png=2, tiff_pages=0, x937_items=0, bad=False)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        digits = pool.apply_async(_read_in_a_pool_worker, (str(root),)).get(timeout=120)
+    assert digits == batch.read_folder([root], options=FIELD)["digits"].tolist()
