@@ -1014,9 +1014,7 @@ def read_cheque(
     elif _is_binary_stream(image_or_path):  # an open file, io.BytesIO, a web framework's upload
         name = getattr(image_or_path, "name", None)
         source = source if source is not None else name if isinstance(name, str) and name else "<stream>"
-        data = image_or_path.read(options.max_file_bytes + 1)  # one byte more: a larger one is refused
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError("read_cheque reads a file object's bytes: open it in binary mode ('rb')")
+        data = _read_stream(image_or_path, options.max_file_bytes + 1)  # one byte more: a larger one is refused
         page = _first_page(source, lambda: io.open_bytes(data, options, source))
     elif isinstance(image_or_path, (str, os.PathLike)):
         path = os.fspath(image_or_path)
@@ -1042,6 +1040,22 @@ def _first_page(source: str, open_document) -> Page | ChequeResult:
             return doc.page(0) if doc.n_pages else error_result(source, 1, "no pages in file")
     except ChequeReaderError as exc:
         return error_result(source, 1, str(exc))
+
+
+def _read_stream(stream, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``stream``, to its end: a raw stream (a pipe, a socket) gives a read
+    what it holds at the moment, and a PNG read once was 'truncated'."""
+    parts: list = []
+    n = 0
+    while n < limit:
+        part = stream.read(limit - n)
+        if part is not None and not isinstance(part, (bytes, bytearray, memoryview)):
+            raise TypeError("read_cheque reads a file object's bytes: open it in binary mode ('rb')")
+        if not part:  # the end (None: a non-blocking stream with nothing more now)
+            break
+        parts.append(part)
+        n += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _is_binary_stream(obj) -> bool:

@@ -1008,3 +1008,29 @@ def test_a_field_reader_written_again_at_the_same_path_is_loaded_again(tmp_path)
     (tmp_path / "m_sdnn.json").write_text(json.dumps(dict(meta, version=12)))
     after = pipeline.read_cheque(image, options=options).model
     assert "+sdnn-v12-" in after and after != before
+
+
+def test_a_stream_that_gives_its_bytes_a_piece_at_a_time_is_read_whole(tmp_path):
+    """A raw stream (a pipe, a socket: ``read(n)`` gives what it holds at the moment) was read once:
+    '<stream>: truncated PNG (no IEND chunk at the end of the file)'."""
+    import io
+
+    gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    png = cv2.imencode(".png", gray)[1].tobytes()
+
+    class Pieces(io.RawIOBase):
+        def __init__(self, data: bytes):
+            self.data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            piece = self.data.read(min(len(buffer), 1000))
+            buffer[: len(piece)] = piece
+            return len(piece)
+
+    result = pipeline.read_cheque(Pieces(png), layout="field")
+    assert (result.status, result.digits) == (STATUS_OK, "4072")
+    big = pipeline.read_cheque(Pieces(png), options=ReadOptions(layout="field", max_file_bytes=len(png) - 1))
+    assert "more than the limit of" in big.error
