@@ -1000,6 +1000,10 @@ def read_cheque(
     >>> read_cheque(b"total,1234", source="blob 17").error
     'blob 17: not a supported image file (it looks like a text file)'
     """
+    if isinstance(source, os.PathLike):  # a Path named the result as a Path, which JSON cannot hold
+        source = os.fsdecode(source)
+    if source is not None and not isinstance(source, str):
+        raise TypeError(f"source is the name of the input in its result (a str), not {type(source).__name__}")
     options = ReadOptions() if options is None else options
     if layout is not None and isinstance(options, ReadOptions):
         options = options.replace(layout=layout)

@@ -1034,3 +1034,19 @@ def test_a_stream_that_gives_its_bytes_a_piece_at_a_time_is_read_whole(tmp_path)
     assert (result.status, result.digits) == (STATUS_OK, "4072")
     big = pipeline.read_cheque(Pieces(png), options=ReadOptions(layout="field", max_file_bytes=len(png) - 1))
     assert "more than the limit of" in big.error
+
+
+def test_a_source_given_as_a_path_is_named_by_its_text():
+    """``source=Path("scans/a.png")`` was kept as a Path, and ``json.dumps(result_row(result))``
+    raised "Object of type PosixPath is not JSON serializable"; ``source=17`` was kept as an int."""
+    import json
+
+    from cheque_reader.report import result_row
+
+    gray = cv2.cvtColor(_field_with_digits("15"), cv2.COLOR_BGR2GRAY)
+    png = cv2.imencode(".png", gray)[1].tobytes()
+    result = pipeline.read_cheque(png, layout="field", source=Path("scans") / "a.png")
+    assert result.source == str(Path("scans") / "a.png")
+    assert json.loads(json.dumps(result_row(result)))["source"] == result.source
+    with pytest.raises(TypeError, match=r"source is the name of the input in its result \(a str\), not int"):
+        pipeline.read_cheque(png, layout="field", source=17)
