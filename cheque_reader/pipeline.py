@@ -856,8 +856,9 @@ def check_options(options: ReadOptions) -> ReadOptions:
     """``options`` as given, or :class:`~cheque_reader.errors.UsageError` when no page could be read
     with them (an unknown layout, a layout file that cannot be loaded, a target error outside
     (0, 1) or a review threshold outside [0, 1], an ONNX backend on a GPU, ``workers``, ``batch_size``,
-    ``max_pixels`` or ``max_file_bytes`` not a whole number of at least 1): checked before any page is
-    read, so that a mistake does not become an error row, or a wrong review flag, on every page.
+    ``max_pixels`` or ``max_file_bytes`` not a whole number of at least 1, ``field_reader`` or
+    ``keep_digit_reads`` not a bool): checked before any page is read, so that a mistake does not
+    become an error row, or a wrong review flag, on every page.
 
     >>> check_options(ReadOptions(layout="us")).layout
     'us'
@@ -877,6 +878,10 @@ def check_options(options: ReadOptions) -> ReadOptions:
         value = getattr(options, name)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise UsageError(f"{name} must be a whole number of at least 1 ({meaning}), not {value!r}")
+    for name in ("field_reader", "keep_digit_reads"):  # "false" (read from the environment) was true
+        value = getattr(options, name)
+        if not isinstance(value, (bool, np.bool_)):
+            raise UsageError(f"{name} must be True or False, not {value!r}")
     return options
 
 

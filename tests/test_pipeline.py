@@ -1050,3 +1050,14 @@ def test_a_source_given_as_a_path_is_named_by_its_text():
     assert json.loads(json.dumps(result_row(result)))["source"] == result.source
     with pytest.raises(TypeError, match=r"source is the name of the input in its result \(a str\), not int"):
         pipeline.read_cheque(png, layout="field", source=17)
+
+
+@pytest.mark.parametrize("option", ["field_reader", "keep_digit_reads"])
+@pytest.mark.parametrize("value", ["false", "no", 0, None])
+def test_switches_that_are_no_bool_raise_before_reading(option, value):
+    """``field_reader="false"`` (a setting read from the environment) was true: the field reader read."""
+    from cheque_reader.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"{option} must be True or False, not {value!r}"):
+        pipeline.read_cheque(np.full((60, 200), 255, np.uint8), options=ReadOptions(layout="field", **{option: value}))
+    assert pipeline.check_options(ReadOptions(**{option: np.bool_(False)}))
