@@ -103,7 +103,7 @@ def collect_digits(
             skip("no result row")
             continue
         box = [r.get(k) for k in FIELD_BOX]
-        if any(v is None or v == "" or pd.isna(v) for v in box) or not want:
+        if any(v is None or pd.isna(v) or v == "" for v in box) or not want:  # <NA> first: NA == "" is NA
             skip("no field or no digits")
             continue
         path = str(root / src)

@@ -226,3 +226,19 @@ def test_finetune_whose_scans_are_not_found_names_the_folder_and_images(correcte
                                          r"were read from \(--images DIR\)"):
         finetune(corrections, results, out_path=tmp_path / "x.pt", image_root=tmp_path / "elsewhere")
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_collect_digits_skips_a_corrected_page_without_a_field(corrected, tmp_path):
+    """A no_field row read back from results.csv has <NA> in its field box: a correction of it (typed on
+    the review page, which shows such pages whole) ended finetune in 'TypeError: boolean value of NA
+    is ambiguous'."""
+    from cheque_reader.report import read_results
+
+    tmp, results, corrections = corrected
+    blank = {"source": "blank.png", "page": 1, "status": "no_field", "digits": "", "confidence": 0.0,
+             "needs_review": "true"}
+    path = tmp_path / "results.csv"
+    pd.concat([results, pd.DataFrame([blank])]).to_csv(path, index=False)
+    corr = pd.concat([corrections.iloc[:1], pd.DataFrame([{"source": "blank.png", "page": 1, "digits": "500"}])])
+    data = collect_digits(corr, read_results(path), image_root=tmp)
+    assert data.skipped == {"no field or no digits": 1}
