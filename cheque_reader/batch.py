@@ -1159,7 +1159,7 @@ class _AtomicSink(_Sink):
 
     def _temp(self) -> str:
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent or ".")
+            fd, tmp = _temp_beside(self.path)
         except OSError as exc:
             raise _output_error(self.path, exc) from exc
         os.close(fd)
@@ -1236,8 +1236,34 @@ def _read_csv_prefix(path: Path, columns: list[str]) -> tuple[list[str], list[li
     return header, good, pos, clean
 
 
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """``(fd, name)`` of a new temporary file beside ``path``, to take its place by ``os.replace``, with
+    the permissions ``path`` has, or a new file would get (0666 less the umask): mkstemp's own 0600 made a
+    Parquet output, and a results file repaired by ``--resume``, readable by their owner alone.
+
+    >>> import tempfile, stat
+    >>> p = Path(tempfile.mkdtemp()) / "r.csv"
+    >>> _ = p.write_text("x"); p.chmod(0o640)
+    >>> fd, tmp = _temp_beside(p); os.close(fd)
+    >>> oct(stat.S_IMODE(os.stat(tmp).st_mode))
+    '0o640'
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:  # a new file
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        os.fchmod(fd, mode)
+    except OSError:
+        pass  # a file system without permissions (FAT): as mkstemp made it
+    return fd, tmp
+
+
 def _rewrite_csv(path: Path, columns, rows) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8", errors="surrogateescape") as f:
             w = csv.writer(f, lineterminator="\n")
@@ -1283,7 +1309,7 @@ def _read_jsonl_prefix(path: Path) -> tuple[list[tuple[dict, bytes]], bool]:
 
 
 def _rewrite_lines(path: Path, lines: list[bytes]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.writelines(lines)

@@ -852,3 +852,27 @@ def test_workers_asked_for_in_a_daemonic_process_read_in_it(tmp_path):
     with multiprocessing.get_context("fork").Pool(1) as pool:
         digits = pool.apply_async(_read_in_a_pool_worker, (str(root),)).get(timeout=120)
     assert digits == batch.read_folder([root], options=FIELD)["digits"].tolist()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
+def test_an_output_written_whole_or_repaired_by_resume_keeps_the_permissions_of_a_file(tmp_path, suffix):
+    """A .parquet output came out -rw------- (mkstemp's mode), and a .csv or .jsonl repaired by --resume
+    after a kill turned so: another account (the bank's import job) could no longer read the results."""
+    import stat
+
+    root = tmp_path / "scans"
+    root.mkdir()
+    for i, text in enumerate(["305", "72"]):
+        cv2.imwrite(str(root / f"f{i}.png"), field_image(text, i))
+    out = tmp_path / f"r.{suffix}"
+    umask = os.umask(0o022)
+    try:
+        batch.read_folder([root], options=FIELD, output=out)
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+        if suffix != "parquet":
+            out.write_bytes(out.read_bytes()[:-5])  # the last row cut off by a kill: repaired, then resumed
+        out.chmod(0o640)
+        df = batch.read_folder([root], options=FIELD, output=out, resume=True)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640 and len(df) == 2
