@@ -207,9 +207,12 @@ class X937Document:
 
     def _image_span(self, rec: bytes) -> tuple[int, int]:
         """(offset in the record, length) of the image data of a Type 52 record."""
+        # the standard's fields 14-19: positions 102-105 the image reference key's length (4 digits; 5
+        # were read, so that every item of a bank's file was an error row), the key, 5 digits the
+        # digital signature's length, the signature, 7 digits the image data's length, the data
         pos = 101
-        key_len = int(self._text(rec[pos : pos + 5]))
-        pos += 5 + key_len
+        key_len = int(self._text(rec[pos : pos + 4]))
+        pos += 4 + key_len
         sig_len = int(self._text(rec[pos : pos + 5]))
         pos += 5 + sig_len
         data_len = int(self._text(rec[pos : pos + 7]))
@@ -357,7 +360,7 @@ def write_x937(path: str | Path, items: Sequence[X937Item], *, encoding: str = "
                       "00000", "0000000", "0000000", "0", " " * 8, " " * 15)
                 key = f"IMG{i + 1:06d}{side}"
                 head = ("52" + "0" + routing + today + "01" + seq + " " * 16 + " " * 16 + " " * 16 + "0"
-                        + "0000" * 4 + f"{len(key):05d}" + key + f"{0:05d}" + f"{len(blob):07d}")
+                        + "0000" * 4 + f"{len(key):04d}" + key + f"{0:05d}" + f"{len(blob):07d}")
                 rec(head, binary=bytes(blob))
         fixed("70", f"{len(bundle):04d}", f"{bundle_total:012d}", f"{bundle_total:012d}", f"{bundle_images:05d}",
               " " * 20, " " * 25)

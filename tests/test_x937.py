@@ -54,8 +54,9 @@ def test_record_layout_follows_the_standard(tmp_path):
     view = recs[4][1].decode("cp037")
     assert view[31] == "0"  # view side indicator, position 32: front
     data52 = recs[5][1]
-    key_len = int(data52[101:106].decode("cp037"))  # length of image reference key, 102-106
-    p = 106 + key_len
+    key_len = int(data52[101:105].decode("cp037"))  # length of image reference key, positions 102-105
+    assert data52[105 : 105 + key_len].decode("cp037").startswith("IMG")  # the key, field 15
+    p = 105 + key_len
     sig_len = int(data52[p : p + 5].decode("cp037"))
     p += 5 + sig_len
     img_len = int(data52[p : p + 7].decode("cp037"))
@@ -227,3 +228,39 @@ def test_tiff_g4_keeps_light_ink(tmp_path):
     write_x937(tmp_path / "c.x937", [X937Item(light, 1764000)])
     page = cio.load_pages(tmp_path / "c.x937")[0]
     assert page.image[light <= 180].max() == 0 and page.image[light == 250].min() == 255  # 128 dropped the ink
+
+
+def _standard_52(front: bytes, key: str, signature: bytes, key_len: str | None = None) -> bytes:
+    """A Type 52 record laid out by the standard itself (not by write_x937), in EBCDIC: fields 1-13 in
+    positions 1-101, then the image reference key's length in 102-105 (4 digits), the key, the digital
+    signature's length (5), the signature, the image data's length (7) and the image."""
+    head = "52" + "012345678" + "20240102" + "01" + "000000000000001" + " " * 48 + "0" + "0000" * 4
+    assert len(head) == 101
+    text = head + (key_len if key_len is not None else f"{len(key):04d}") + key
+    body = text.encode("cp037") + f"{len(signature):05d}".encode("cp037") + signature
+    body += f"{len(front):07d}".encode("cp037") + front
+    return len(body).to_bytes(4, "big") + body
+
+
+def test_an_image_view_data_record_laid_out_by_the_standard_is_read(tmp_path):
+    """The reader took the key's length for 5 digits (102-106): every item of a bank's file, whose
+    Type 52 records hold it in 4, was an error row ("invalid literal for int() with base 10")."""
+    path = tmp_path / "c.x937"
+    write_x937(path, [X937Item(cheque(1), 101), X937Item(cheque(2), 202), X937Item(cheque(3), 303)])
+    data = path.read_bytes()
+    out, fronts = b"", []
+    for off, rec in records(data):
+        if rec[:2] != "52".encode("cp037"):
+            out += data[off : off + 4 + len(rec)]
+            continue
+        front = tiff_g4(cheque(len(fronts) + 1))
+        fronts.append(front)
+        key, sig, key_len = [("", b"", None), ("REF-0002", b"\x01\x02\x03", None), ("", b"", None)][len(fronts) - 1]
+        out += _standard_52(front, key, sig, key_len)  # no key; a key and a signature
+    path.write_bytes(out)
+    pages = cio.load_pages(path)
+    assert [p.extra["micr_amount"] for p in pages] == ["1.01", "2.02", "3.03"]
+    for i, p in enumerate(pages):
+        otsu = cv2.threshold(cheque(i + 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
+        assert np.array_equal(p.image, otsu)
+
