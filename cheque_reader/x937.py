@@ -206,16 +206,27 @@ class X937Document:
         return _count(self._text(tail[4 + 16 : 4 + 24]))
 
     def _image_span(self, rec: bytes) -> tuple[int, int]:
-        """(offset in the record, length) of the image data of a Type 52 record."""
+        """(offset in the record, length) of the image data of a Type 52 record; ``ValueError`` saying
+        which length field is damaged (its row said "invalid literal for int() with base 10: 'ab cd'").
+        """
+
+        def length(at: int, width: int, name: str) -> int:
+            text = self._text(rec[at : at + width])
+            if len(text) < width:
+                raise ValueError(f"the record ends before its {name} length (byte {at} of {len(rec)})")
+            if not text.strip():  # a numeric-blank field left blank: none
+                return 0
+            if not text.strip().isdigit():
+                raise ValueError(f"its {name} length is {text!r}, not a number")
+            return int(text)
+
         # the standard's fields 14-19: positions 102-105 the image reference key's length (4 digits; 5
         # were read, so that every item of a bank's file was an error row), the key, 5 digits the
         # digital signature's length, the signature, 7 digits the image data's length, the data
         pos = 101
-        key_len = int(self._text(rec[pos : pos + 4]))
-        pos += 4 + key_len
-        sig_len = int(self._text(rec[pos : pos + 5]))
-        pos += 5 + sig_len
-        data_len = int(self._text(rec[pos : pos + 7]))
+        pos += 4 + length(pos, 4, "image reference key")
+        pos += 5 + length(pos, 5, "digital signature")
+        data_len = length(pos, 7, "image data")
         pos += 7
         if pos + data_len > len(rec):
             raise ValueError(f"image data length {data_len} runs past the end of the record")

@@ -255,8 +255,8 @@ def test_an_image_view_data_record_laid_out_by_the_standard_is_read(tmp_path):
             continue
         front = tiff_g4(cheque(len(fronts) + 1))
         fronts.append(front)
-        key, sig, key_len = [("", b"", None), ("REF-0002", b"\x01\x02\x03", None), ("", b"", None)][len(fronts) - 1]
-        out += _standard_52(front, key, sig, key_len)  # no key; a key and a signature
+        key, sig, key_len = [("", b"", None), ("REF-0002", b"\x01\x02\x03", None), ("", b"", "    ")][len(fronts) - 1]
+        out += _standard_52(front, key, sig, key_len)  # no key; a key and a signature; a blank length
     path.write_bytes(out)
     pages = cio.load_pages(path)
     assert [p.extra["micr_amount"] for p in pages] == ["1.01", "2.02", "3.03"]
@@ -264,3 +264,17 @@ def test_an_image_view_data_record_laid_out_by_the_standard_is_read(tmp_path):
         otsu = cv2.threshold(cheque(i + 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
         assert np.array_equal(p.image, otsu)
 
+
+def test_a_damaged_image_view_data_length_is_named_in_words(tmp_path):
+    """A length field that is no number gave the row "invalid literal for int() with base 10: 'ab cd'"."""
+    path = tmp_path / "c.x937"
+    write_x937(path, [X937Item(cheque(1), 101), X937Item(cheque(2), 202)])
+    data = bytearray(path.read_bytes())
+    off = [o for o, r in records(bytes(data)) if r[:2] == "52".encode("cp037")][0]
+    data[off + 4 + 101 : off + 4 + 105] = "ab c".encode("cp037")
+    path.write_bytes(bytes(data))
+    doc = X937Document.from_path(path)
+    with pytest.raises(InputError, match=r"item 1 .*bad image view data record: its image reference key length is "
+                                         r"'ab c', not a number$"):
+        doc.page(0)
+    assert doc.page(1).extra["micr_amount"] == "2.02"
