@@ -270,7 +270,7 @@ def test_a_damaged_image_view_data_length_is_named_in_words(tmp_path):
     path = tmp_path / "c.x937"
     write_x937(path, [X937Item(cheque(1), 101), X937Item(cheque(2), 202)])
     data = bytearray(path.read_bytes())
-    off = [o for o, r in records(bytes(data)) if r[:2] == "52".encode("cp037")][0]
+    off = next(o for o, r in records(bytes(data)) if r[:2] == "52".encode("cp037"))
     data[off + 4 + 101 : off + 4 + 105] = "ab c".encode("cp037")
     path.write_bytes(bytes(data))
     doc = X937Document.from_path(path)
