@@ -537,13 +537,21 @@ def _pil_open(source: str, data, what: str):
 
 
 class _ImageDocument(Document):
-    """PNG, JPEG, BMP (and GIF/WebP): one page, decoded by OpenCV at full resolution."""
+    """PNG, JPEG, BMP, GIF, WebP: one page, decoded by OpenCV at full resolution; a GIF or WebP of
+    several frames has a page a frame (its first was read alone: the others had no row, and no word
+    said so), the frames after the first decoded by Pillow.
+    """
 
     def __init__(self, source: str, data: bytes, kind: str, options: ReadOptions):
         super().__init__(source, 1)
         self.data, self.kind, self.options = data, kind, options
         what = kind.upper()
         img = _pil_open(source, data, f"{what} image")
+        if kind in ("gif", "webp"):
+            try:
+                self.n_pages = max(1, int(getattr(img, "n_frames", 1)))
+            except (OSError, ValueError, SyntaxError, EOFError):  # frames cut short: the first is read
+                self.n_pages = 1
         self.size, self.mode = img.size, img.mode
         self.dpi = _dpi_of(img)
         self.orientation = exif_orientation(img)
@@ -557,6 +565,8 @@ class _ImageDocument(Document):
         import cv2
 
         what = self.kind.upper()
+        if index:
+            return self._frame(index)
         arr = None
         if self.kind in ("png", "jpeg", "bmp", "webp"):
             flag = cv2.IMREAD_UNCHANGED if self.kind in ("png", "bmp", "webp") else (
@@ -573,6 +583,18 @@ class _ImageDocument(Document):
             arr = _pil_decode(self.source, img, what)
             return _page(self.source, 1, upright(arr, exif_orientation(img)), self.dpi, rgb=True)
         return _page(self.source, 1, upright(arr, self.orientation), self.dpi, rgb=False)
+
+    def _frame(self, index: int) -> Page:
+        """Frame ``index`` (0-based, after the first) of a GIF or WebP, as its page ``index + 1``."""
+        what = f"{self.kind.upper()} frame {index + 1}"
+        img = _pil_open(self.source, self.data, f"{self.kind.upper()} image")
+        try:
+            img.seek(index)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise InputError(f"{self.source}: corrupt or truncated {what}: {exc}") from exc
+        check_pixels(self.source, *img.size, self.options, what)
+        arr = _pil_decode(self.source, img, what)
+        return _page(self.source, index + 1, upright(arr, self.orientation), self.dpi, rgb=True)
 
 
 class _TiffDocument(Document):

@@ -526,3 +526,30 @@ def test_a_file_given_more_than_once_is_warned_about(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="cheque_reader"):
         cio.iter_inputs([tmp_path / "a.png", tmp_path / "b.png", tmp_path / "missing.png"])
     assert "more than once" not in caplog.text
+
+
+@pytest.mark.parametrize("suffix", ["gif", "webp"])
+def test_each_frame_of_a_gif_or_webp_is_a_page(tmp_path, suffix):
+    """A GIF or WebP of three frames gave one row, its first frame's: the others were lost without a word."""
+    frames = [Image.fromarray(ink_image(text=t)) for t in ("12", "345", "6789")]
+    path = tmp_path / f"three.{suffix}"
+    kw = {"lossless": True} if suffix == "webp" else {}
+    frames[0].save(path, save_all=True, append_images=frames[1:], **kw)
+    pages = cio.load_pages(path)
+    assert [p.page for p in pages] == [1, 2, 3]
+    for p, t in zip(pages, ("12", "345", "6789")):
+        assert np.abs(p.image.astype(int) - ink_image(text=t)).max() <= 2  # each its own frame
+    one = tmp_path / f"one.{suffix}"
+    frames[0].save(one, **kw)
+    assert len(cio.load_pages(one)) == 1
+
+
+def test_a_gif_cut_short_in_its_second_frame_keeps_its_first():
+    buf = _io.BytesIO()
+    frames = [Image.fromarray(ink_image(text=t)) for t in ("12", "345")]
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
+    data = buf.getvalue()
+    with cio.open_bytes(data[: len(data) - 40]) as doc:
+        assert doc.n_pages == 2 and doc.page(0).image.shape == (60, 160)
+        with pytest.raises(InputError, match="corrupt or truncated GIF frame 2"):
+            doc.page(1)
