@@ -189,6 +189,8 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     except ChequeReaderError as exc:
         _fail(UsageError(str(exc)))
     items = list(inputs) + listed
+    if not items and from_list:  # (a find that matched nothing)
+        _fail(UsageError(f"{from_list} lists no input path (it is empty, or holds blank lines only)"))
     if not items:
         _fail(UsageError("no INPUT given (see cheque-reader read --help)"))
     if scheduler and dask_workers:  # the local cluster's size was silently ignored

@@ -184,6 +184,16 @@ def test_an_input_list_that_cannot_be_read_is_a_usage_error(tmp_path, monkeypatc
     assert "cannot read the input list: permission denied" in result.output
 
 
+def test_an_input_list_that_lists_nothing_says_so(tmp_path):
+    """An empty list (a find that matched nothing) said 'no INPUT given', though --from-list was given."""
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n  \n")
+    result = CliRunner().invoke(main, ["read", "--from-list", str(listing), "-o", str(tmp_path / "r.csv")])
+    assert result.exit_code == 2, result.output
+    assert f"{listing} lists no input path" in result.output and "no INPUT given" not in result.output
+    assert not (tmp_path / "r.csv").exists()
+
+
 def test_results_and_digits_to_one_file_is_a_usage_error(tmp_path):
     out = tmp_path / "same.csv"
     result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--digits-out",
