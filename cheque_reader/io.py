@@ -852,20 +852,41 @@ def _jpeg_complete(data: bytes) -> bool:
     return b"\xff\xd9" in data[-4096:]
 
 
+#: Formats told by their first bytes that are not read, for the error row: ``(prefix, offset, what)``.
+_UNSUPPORTED = (
+    (b"ftypheic", 4, "a HEIC photo (an iPhone's format): save it as JPEG or PNG"),
+    (b"ftypheix", 4, "a HEIC photo (an iPhone's format): save it as JPEG or PNG"),
+    (b"ftypmif1", 4, "a HEIF photo: save it as JPEG or PNG"),
+    (b"ftypavif", 4, "an AVIF image: save it as JPEG or PNG"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", 0, "a JPEG 2000 image: save it as TIFF, JPEG or PNG"),
+    (b"\xffO\xffQ", 0, "a JPEG 2000 codestream: save it as TIFF, JPEG or PNG"),
+    (b"PK\x03\x04", 0, "a ZIP archive: unpack it and read its folder"),
+    (b"\x1f\x8b", 0, "a gzip-compressed file: unpack it first"),
+)
+
+
 def _describe(data: bytes) -> str:
     """What unsupported content looks like, for its error row.
 
     >>> _describe(bytes(5000)), _describe(b"total,1234")
     ('it holds only zero bytes', 'it looks like a text file')
+    >>> _describe(bytes([0, 0, 0, 24]) + b"ftypheic" + bytes(4) + b"mif1heic")
+    "it is a HEIC photo (an iPhone's format): save it as JPEG or PNG"
     """
     head = data[:512]
+    for prefix, at, what in _UNSUPPORTED:
+        if head[at : at + len(prefix)] == prefix:
+            return f"it is {what}"
     if not any(data[:65536]):
         return "it holds only zero bytes"
     try:
-        head.decode("utf-8")
-        return "it looks like a text file"
+        text = head.decode("utf-8")
     except UnicodeDecodeError:
-        return f"unknown content starting with {data[:8]!r}"
+        text = None
+    # NUL and other control bytes are UTF-8 too: binary data (a HEIC photo) was 'a text file'
+    if text is not None and not any(ord(c) < 32 and c not in "\t\n\r\f" for c in text):
+        return "it looks like a text file"
+    return f"unknown content starting with {data[:8]!r}"
 
 
 def _reason(exc: OSError) -> str:

@@ -553,3 +553,21 @@ def test_a_gif_cut_short_in_its_second_frame_keeps_its_first():
         assert doc.n_pages == 2 and doc.page(0).image.shape == (60, 160)
         with pytest.raises(InputError, match="corrupt or truncated GIF frame 2"):
             doc.page(1)
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(40),
+     "it is a HEIC photo (an iPhone's format): save it as JPEG or PNG"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n" + bytes(20), "it is a JPEG 2000 image"),
+    (b"PK\x03\x04" + b"scans/a.png" + bytes(20), "it is a ZIP archive: unpack it"),
+    (b"\x01\x02abc\x00\x00\x00def", r"unknown content starting with b'\x01\x02abc\x00\x00\x00'"),
+    (b"amount,1234\r\n", "it looks like a text file"),
+])
+def test_a_file_of_a_format_not_read_says_what_it_is(tmp_path, data, said):
+    """A HEIC photo (a phone's cheque picture) was 'not a supported image file (it looks like a text file)':
+    its first bytes, NULs and ASCII, decode as UTF-8."""
+    path = tmp_path / "cheque.jpg"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as info:
+        cio.load_pages(path)
+    assert str(info.value).startswith(f"{path}: not a supported image file ({said}")
