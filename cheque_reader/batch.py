@@ -207,6 +207,8 @@ def read_folder(
     # an annotation folder or a digits file that cannot be written fails here, before the results file is
     # opened (emptied: an earlier run's results were lost to a mistyped --annotate or --digits-out)
     annotator = _Annotator(annotate_dir) if annotate_dir else None
+    if annotator is not None and not resume:
+        annotator.remove_earlier()
     for path in (output, digits_output):
         if path is not None and not is_stdout(path):
             _check_writable(path)
@@ -831,14 +833,30 @@ def _any_x937(files: Sequence[cio.InputFile]) -> bool:
 class _Annotator:
     """One PNG per decoded page, named by its row number in the output (from ``first_row``)."""
 
+    #: The names :meth:`write` gives its pictures.
+    NAME = re.compile(r"\d{6}_[A-Za-z0-9_-]+_p\d+\.png")
+
     def __init__(self, folder, first_row: int = 1):
         self.folder = Path(folder)
+        self.ours = not self.folder.exists() or (self.folder / cio.OUTPUT_MARKER).is_file()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             cio.mark_output_folder(self.folder, "Annotated pages (read --annotate)")
         except OSError as exc:
             raise OutputError(f"cannot create the annotation folder {folder}: {exc.strerror or exc}") from exc
         self.n = first_row - 1
+
+    def remove_earlier(self) -> None:
+        """Remove an earlier run's pictures from a folder of ours (a run that is not resumed numbers its
+        own from 000001: they stood beside the earlier ones, two pictures to a row number)."""
+        if not self.ours:
+            return
+        for old in self.folder.iterdir():
+            if self.NAME.fullmatch(old.name) and old.is_file():
+                try:
+                    old.unlink()
+                except OSError as exc:
+                    raise _output_error(old, exc, "remove an earlier run's picture") from exc
 
     def write(self, result) -> None:
         import cv2

@@ -149,7 +149,8 @@ def main(verbose: int) -> None:
 @click.option("--annotate", "annotate_dir", type=click.Path(file_okay=False),
               help="Write each page that decodes as a PNG with the field, cuts and digit labels drawn on it, "
                    "named NNNNNN_<file>_p<page>.png by its row number (a page that cannot be decoded has its "
-                   "error row and no picture). A later `read` of a folder it lies in leaves it out; it may not be, or hold, "
+                   "error row and no picture); a run without --resume first removes an earlier run's pictures from "
+                   "it. A later `read` of a folder it lies in leaves it out; it may not be, or hold, "
                    "an input (a usage error).")
 @click.option("--scheduler", help="Run the page stages on an existing Dask cluster at this address (tcp://host:8786).")
 @click.option("--dask-workers", type=click.IntRange(1),

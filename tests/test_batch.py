@@ -481,6 +481,26 @@ def test_annotations_of_a_resumed_run_are_named_by_their_row_in_the_output(tmp_p
     assert names == ["000003_f2_p1.png", "000004_f3_p1.png"]
 
 
+def test_a_new_run_into_an_annotate_folder_replaces_the_earlier_runs_pictures(tmp_path):
+    """A second run of two pages into the folder of a run of four left the four beside its two: two
+    pictures named 000001_ and 000002_, of different pages, and two of rows its results did not have."""
+    root = tmp_path / "in"
+    root.mkdir()
+    for i, text in enumerate(["305", "72", "418", "96"]):
+        cv2.imwrite(str(root / f"f{i}.png"), field_image(text, i))
+    ann = tmp_path / "ann"
+    batch.read_folder([root], options=FIELD, annotate_dir=ann)
+    (ann / "notes.txt").write_text("mine")
+    batch.read_folder([root / "f2.png", root / "f3.png"], options=FIELD, annotate_dir=ann)
+    assert sorted(p.name for p in ann.iterdir()) == [io.OUTPUT_MARKER, "000001_f2_p1.png", "000002_f3_p1.png",
+                                                     "notes.txt"]
+    mine = tmp_path / "pictures"  # a folder that is not ours keeps what it holds
+    mine.mkdir()
+    (mine / "000009_holiday_p1.png").write_bytes(b"x")
+    batch.read_folder([root / "f0.png"], options=FIELD, annotate_dir=mine)
+    assert (mine / "000009_holiday_p1.png").exists() and (mine / "000001_f0_p1.png").exists()
+
+
 def test_pictures_of_an_annotate_folder_inside_the_input_folder_are_not_read(tmp_path, caplog):
     root = tmp_path / "scans"
     root.mkdir()
