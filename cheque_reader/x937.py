@@ -233,7 +233,7 @@ class X937Document:
         return pos, data_len
 
     def page(self, index: int):
-        from .io import _TiffDocument, sniff
+        from .io import _ImageDocument, _TiffDocument, sniff
 
         item = self.items[index]
         extra = {"item_sequence": item.sequence, "micr_amount": item.amount}
@@ -250,10 +250,12 @@ class X937Document:
             raise fail("no front image")
         blob = self.data[item.image_offset : item.image_offset + item.image_length]
         kind = sniff(blob)
-        if kind != "tiff":
-            raise fail(f"front image is not a TIFF ({kind or 'unknown data'})")
+        # X9.100-187's image view formats (Type 50 field 5) include PNG (20) and JFIF (21) beside TIFF (00)
+        if kind not in ("tiff", "png", "jpeg"):
+            raise fail(f"front image is not a TIFF, PNG or JPEG ({kind or 'unknown data'})")
         try:
-            doc = _TiffDocument(self.source, blob, self.options)
+            doc = (_TiffDocument(self.source, blob, self.options) if kind == "tiff"
+                   else _ImageDocument(self.source, bytes(blob), kind, self.options))
             try:
                 p = doc.page(0)
             finally:

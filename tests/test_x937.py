@@ -278,3 +278,17 @@ def test_a_damaged_image_view_data_length_is_named_in_words(tmp_path):
                                          r"'ab c', not a number$"):
         doc.page(0)
     assert doc.page(1).extra["micr_amount"] == "2.02"
+
+
+def test_png_and_jpeg_fronts_are_read(tmp_path):
+    """X9.100-187 allows PNG and JFIF image views beside TIFF: such items were error rows ('front image is
+    not a TIFF (png)')."""
+    png = cv2.imencode(".png", cheque(1))[1].tobytes()
+    jpg = cv2.imencode(".jpg", cheque(2), [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    path = tmp_path / "c.x937"
+    write_x937(path, [X937Item(png, 101), X937Item(jpg, 202), X937Item(b"GIF89a" + bytes(40), 303)])
+    doc = X937Document.from_path(path)
+    assert np.array_equal(doc.page(0).image, cheque(1)) and doc.page(0).extra["micr_amount"] == "1.01"
+    assert np.abs(doc.page(1).image.astype(int) - cheque(2)).mean() < 2 and doc.page(1).page == 2
+    with pytest.raises(InputError, match=r"item 3 .*front image is not a TIFF, PNG or JPEG \(gif\)"):
+        doc.page(2)
