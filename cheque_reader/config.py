@@ -21,6 +21,10 @@ BUILTIN_LAYOUTS = ("auto", "us", "in-cts", "top-right", "field")
 #: Image file suffixes read from folders (case-insensitive).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".pdf", ".x9", ".x937", ".icl", ".dat")
 
+#: Suffixes of image formats not read (phone photos, JPEG 2000, JPEG XL): a folder's files of them are taken
+#: all the same, so that each gets its error row saying what it is (they were left out without a word).
+UNREAD_IMAGE_SUFFIXES = (".heic", ".heif", ".avif", ".jp2", ".j2k", ".jpf", ".jxl")
+
 #: Refuse images with more pixels than this, before decoding (decompression bombs).
 MAX_PIXELS = 120_000_000
 

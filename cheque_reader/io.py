@@ -33,7 +33,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .config import IMAGE_SUFFIXES, ReadOptions
+from .config import IMAGE_SUFFIXES, UNREAD_IMAGE_SUFFIXES, ReadOptions
 from .errors import ImageTooLargeError, InputError
 from .types import Page
 
@@ -152,7 +152,8 @@ def mark_output_folder(folder: str | Path, what: str) -> None:
 def iter_inputs(inputs: Sequence[str | Path], *, recursive: bool = True) -> list[InputFile]:
     """The files to read, in order: folders (sorted, recursive), globs and plain paths.
 
-    Inside folders only files with a known suffix (``config.IMAGE_SUFFIXES``) are taken and
+    Inside folders only files with a known suffix (``config.IMAGE_SUFFIXES``, and
+    ``config.UNREAD_IMAGE_SUFFIXES``: a HEIC photo gets its error row saying what it is) are taken and
     hidden names (starting with ``.``) are skipped, and so are the folders of cheque-reader's own
     pictures (the review page's, ``--annotate``'s: they hold :data:`OUTPUT_MARKER`), with a
     warning; a folder given by name is read whatever it holds. A directory whose name has an image suffix
@@ -230,7 +231,7 @@ def _walk(folder: str, recursive: bool) -> Iterator[InputFile]:
             if entry.name.startswith("."):
                 continue
             name_rel = f"{rel}/{entry.name}" if rel else entry.name
-            has_suffix = entry.name.lower().endswith(IMAGE_SUFFIXES)
+            has_suffix = entry.name.lower().endswith(IMAGE_SUFFIXES + UNREAD_IMAGE_SUFFIXES)
             try:
                 is_dir = entry.is_dir()
             except OSError:
@@ -860,6 +861,8 @@ _UNSUPPORTED = (
     (b"ftypavif", 4, "an AVIF image: save it as JPEG or PNG"),
     (b"\x00\x00\x00\x0cjP  \r\n\x87\n", 0, "a JPEG 2000 image: save it as TIFF, JPEG or PNG"),
     (b"\xffO\xffQ", 0, "a JPEG 2000 codestream: save it as TIFF, JPEG or PNG"),
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", 0, "a JPEG XL image: save it as JPEG or PNG"),
+    (b"\xff\x0a", 0, "a JPEG XL image: save it as JPEG or PNG"),
     (b"PK\x03\x04", 0, "a ZIP archive: unpack it and read its folder"),
     (b"\x1f\x8b", 0, "a gzip-compressed file: unpack it first"),
 )

@@ -571,3 +571,14 @@ def test_a_file_of_a_format_not_read_says_what_it_is(tmp_path, data, said):
     with pytest.raises(InputError) as info:
         cio.load_pages(path)
     assert str(info.value).startswith(f"{path}: not a supported image file ({said}")
+
+
+def test_a_folders_phone_photos_in_a_format_not_read_are_inputs_that_say_so(tmp_path):
+    """A folder's IMG_0001.HEIC was left out without a word (shown only with -v): its cheque had no row."""
+    cv2.imwrite(str(tmp_path / "a.png"), ink_image())
+    (tmp_path / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(40))
+    (tmp_path / "notes.txt").write_text("not a scan")
+    found = cio.iter_inputs([tmp_path])
+    assert [f.source for f in found] == ["IMG_0001.HEIC", "a.png"]
+    with pytest.raises(InputError, match="IMG_0001.HEIC: not a supported image file .it is a HEIC photo"):
+        cio.load_pages(found[0].path)
