@@ -356,7 +356,10 @@ def _file_data(path: str | Path, options: ReadOptions, source: str | None, may_m
         raise InputError(f"{source}: file is {st.st_size} bytes, more than the limit of {options.max_file_bytes}")
     try:
         with open(path, "rb") as f:
-            if may_map and st.st_size >= MAP_MIN_BYTES and sniff(f.read(1024)) in ("tiff", "x937"):
+            kind = sniff(head := f.read(1024))
+            if may_map and kind is None:  # told from its first 64 KiB: a stray 2 GB file was read whole, twice
+                raise InputError(f"{source}: not a supported image file ({_describe(head + f.read(65536 - 1024))})")
+            if may_map and st.st_size >= MAP_MIN_BYTES and kind in ("tiff", "x937"):
                 return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             f.seek(0)
             return f.read()

@@ -582,3 +582,22 @@ def test_a_folders_phone_photos_in_a_format_not_read_are_inputs_that_say_so(tmp_
     assert [f.source for f in found] == ["IMG_0001.HEIC", "a.png"]
     with pytest.raises(InputError, match="IMG_0001.HEIC: not a supported image file .it is a HEIC photo"):
         cio.load_pages(found[0].path)
+
+
+def test_a_big_file_of_no_known_format_is_told_from_its_first_bytes(tmp_path):
+    """A stray 1.5 GB file (a .dat dump in the scans folder) was read whole to say 'not a supported image
+    file': 3 GB in the worker, 5 s."""
+    import tracemalloc
+
+    path = tmp_path / "dump.dat"
+    with open(path, "wb") as f:  # 300 MB, sparse: nothing of it on the disk
+        f.write(b"backup of 2024-01-02\n")
+        f.truncate(300 * 2**20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match=r"dump.dat: not a supported image file \(unknown content"):
+            cio.load_pages(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20, peak
