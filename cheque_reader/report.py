@@ -312,10 +312,16 @@ def read_text_csv(path, **kwargs) -> pd.DataFrame:
     not UTF-8 (Excel's plain "CSV" on Windows writes cp1252) raises a ``ValueError`` that names the file
     and says how to save it (pandas' "'utf-8' codec can't decode byte 0xe8" named neither)."""
     try:
-        return pd.read_csv(path, encoding="utf-8", **kwargs)
+        df = pd.read_csv(path, encoding="utf-8", **kwargs)
     except UnicodeDecodeError as exc:
         byte = exc.object[exc.start : exc.start + 1].hex()
         raise ValueError(f"{path}: not UTF-8 text (byte 0x{byte}): save it as UTF-8 (Excel: \"CSV UTF-8\")") from None
+    for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+        # (its error was "truth has no column 'source' (columns: source;page;digits)")
+        if len(df.columns) == 1 and sep in str(df.columns[0]):
+            raise ValueError(f"{path}: its columns are separated by {name}, not commas (Excel's CSV where the decimal "
+                             f"mark is a comma): save it with commas, and amounts with a decimal point")
+    return df
 
 
 def results_format(path) -> str:

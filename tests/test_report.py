@@ -160,3 +160,17 @@ def test_a_results_jsonl_with_a_value_that_is_no_number_is_named_by_column_and_r
     path.write_text('{"source":"a.png","page":1,"field_x":3}\n{"source":"b.png","page":1,"field_x":' + value + "}\n")
     with pytest.raises(ValueError, match=r"r\.jsonl: field_x .* in row 2 is not a whole number"):
         read_results(path)
+
+
+@pytest.mark.parametrize(("sep", "said"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_persons_csv_separated_by_semicolons_says_so(tmp_path, sep, said):
+    """A truth table saved by a German or French Excel ('source;page;digits') was refused as having no
+    'source' column, with the header shown whole as one column's name."""
+    from cheque_reader.report import read_text_csv
+
+    path = tmp_path / "truth.csv"
+    path.write_text(sep.join(["source", "page", "digits"]) + "\n" + sep.join(["a.png", "1", "123"]) + "\n")
+    with pytest.raises(ValueError, match=f"truth.csv: its columns are separated by {said}, not commas"):
+        read_text_csv(path)
+    path.write_text("source,page,digits\na.png,1,123\n")
+    assert read_text_csv(path, dtype=str).values.tolist() == [["a.png", "1", "123"]]
