@@ -26,18 +26,18 @@ import concurrent.futures as cf
 import csv
 import dataclasses
 import errno
-import itertools
 import json
 import logging
 import math
 import multiprocessing
 import os
-import stat
 import re
+import stat
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from io import StringIO
@@ -368,7 +368,7 @@ class _Task:
     count: int
     skip: frozenset  # 1-based page numbers already done (resume)
     want_images: bool = False
-    run: int = 0  # the run (read_folder call) whose tasks share a file kept open (_open_document)
+    run: str = ""  # the run (read_folder call) whose tasks share a file kept open (_open_document)
 
 
 @dataclass
@@ -488,10 +488,9 @@ def prepare_chunk(task: _Task, options: ReadOptions) -> _Chunk:
 
 _OPEN: dict[int, tuple] = {}  # per thread: the key and document of the last multi-task file opened
 _OPEN_LOCK = threading.Lock()
-_RUNS = itertools.count(1)  # run numbers (_Task.run)
 
 
-def _open_document(file: cio.InputFile, options: ReadOptions, run: int = 0):
+def _open_document(file: cio.InputFile, options: ReadOptions, run: str = ""):
     """``cio.open_document`` of ``file``, kept open in this thread for the file's next task (the same
     path, size and modification time). A multi-page file is read in tasks of :data:`CHUNK_PAGES`
     pages; opened again for each task, it was read whole and its pages or records walked up to
@@ -525,7 +524,7 @@ def _is_kept(doc) -> bool:
     return kept is not None and kept[1] is doc
 
 
-def _close_open_document(thread: int, run: int | None = None) -> None:
+def _close_open_document(thread: int, run: str | None = None) -> None:
     with _OPEN_LOCK:
         kept = _OPEN.get(thread)
         if kept is None or (run is not None and kept[0][-1] != run):
@@ -534,7 +533,7 @@ def _close_open_document(thread: int, run: int | None = None) -> None:
     kept[1].close()
 
 
-def close_open_documents(run: int | None = None) -> None:
+def close_open_documents(run: str | None = None) -> None:
     """Close the documents :func:`_open_document` keeps open in this process for ``run``'s tasks
     (``None``: every run's), when none of them runs."""
     with _OPEN_LOCK:
@@ -598,7 +597,9 @@ class _Engine:
         self.pool = None
         self.torch_threads = None
         self.inline = executor is None and self.workers <= 1
-        self.run_id = next(_RUNS)  # the files its tasks keep open are closed by it alone (close_open_documents)
+        # the files its tasks keep open are closed by it alone (close_open_documents); unique across
+        # processes: runs from two machines may share one Dask cluster's workers
+        self.run_id = uuid.uuid4().hex
         self.n_pages: dict[int, int] = {}
         self.done_pages = 0
 
@@ -664,6 +665,9 @@ class _Engine:
             self.pool.shutdown(wait=True, cancel_futures=True)
         if self.inline or self.external is not None:  # tasks ran in this process, or may have
             close_open_documents(self.run_id)
+        close_run = getattr(self.external, "close_run", None)
+        if close_run is not None:  # an executor whose workers are other processes (DaskExecutor)
+            close_run(self.run_id)
         if self.torch_threads is not None:
             sys.modules["torch"].set_num_threads(self.torch_threads)
             self.torch_threads = None

@@ -50,6 +50,13 @@ class DaskExecutor(cf.Executor):
         dask_future.add_done_callback(done)
         return out
 
+    def close_run(self, run: str) -> None:
+        """Close the multi-page files the workers keep open for ``run``'s tasks (a run's end): only its
+        own, as another run sharing the client may still be reading its files."""
+        from .batch import close_open_documents
+
+        self.client.run(close_open_documents, run)
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         if cancel_futures and self._keep:
             self.client.cancel(list(self._keep))
@@ -83,7 +90,7 @@ def read_folder_dask(
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
         raise UsageError("a Dask cluster needs dask.distributed: pip install 'cheque-reader[dask]'") from exc
-    from .batch import close_open_documents, read_folder
+    from .batch import read_folder
 
     cluster = None
     own_client = client is None
@@ -101,10 +108,8 @@ def read_folder_dask(
         client.run(_worker_setup)
         threads = sum(client.nthreads().values()) or 1
         log.info("Dask cluster %s: %d worker threads", client.scheduler.address if client.scheduler else "?", threads)
-        try:
-            return read_folder(inputs, options=options.replace(workers=threads), executor=DaskExecutor(client), **kwargs)
-        finally:
-            client.run(close_open_documents)  # the last multi-page file each worker kept open
+        # the run's end closes the multi-page files the workers kept open for it (DaskExecutor.close_run)
+        return read_folder(inputs, options=options.replace(workers=threads), executor=DaskExecutor(client), **kwargs)
     finally:
         if own_client:
             client.close()

@@ -58,3 +58,49 @@ def test_a_local_cluster_through_the_cli_keeps_dask_quiet_unless_asked(tmp_path)
     loud = subprocess.run([sys.executable, "-c", code, "-v", *args, "-o", str(tmp_path / "v.csv")],
                           capture_output=True, text=True, timeout=120, check=False)
     assert "INFO distributed.scheduler" in loud.stderr   # -v shows them
+
+
+class _OtherRunsFile:
+    """Stands for a multi-page file another run, sharing the cluster, keeps open on a worker."""
+
+    closed = False
+
+    def close(self) -> None:
+        type(self).closed = True
+
+
+def _keep_another_runs_file() -> None:
+    import threading
+
+    from cheque_reader import batch
+
+    batch._OPEN[threading.get_ident() + 1] = (("other.tif", "other.tif", 0, 0, None, "another-run"), _OtherRunsFile())
+
+
+def _open_files() -> tuple[int, bool]:
+    from cheque_reader import batch
+
+    return len(batch._OPEN), _OtherRunsFile.closed
+
+
+@pytest.mark.slow
+def test_a_dask_run_closes_its_own_open_files_on_the_workers_not_another_runs(tmp_path):
+    """read_folder_dask closed every file the workers kept open (client.run(close_open_documents)):
+    a second run sharing the client lost the multi-page file it was reading (its pages error rows)."""
+    from cheque_reader.distributed import read_folder_dask
+
+    root = tmp_path / "in"
+    root.mkdir()
+    frames = [Image.fromarray(printed_field(f"{i}9")).convert("1") for i in range(10)]
+    frames[0].save(root / "m.tif", save_all=True, append_images=frames[1:], compression="group4")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        with distributed.Client(cluster) as client:
+            client.run(_keep_another_runs_file)
+            rows = read_folder_dask([root], ReadOptions(layout="field"), client=client)
+            left = client.run(_open_files)
+    finally:
+        cluster.close()
+    assert len(rows) == 10 and (rows["status"] == "ok").all()
+    # each worker: only the other run's file is still open (this run's were closed at its end)
+    assert sorted(left.values()) == [(1, False), (1, False)]
