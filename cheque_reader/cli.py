@@ -116,8 +116,9 @@ def main(verbose: int) -> None:
                    "-: CSV to standard output, row by row (progress, the summary and warnings go to stderr; "
                    "not with --resume).")
 @click.option("--digits-out", type=click.Path(dir_okay=False), help="Also write one row per digit read; the format follows the extension, as for -o (.csv, .jsonl, .parquet; -: CSV to standard output, when -o is a file).")
-@click.option("--from-list", "from_list", type=click.Path(exists=True, dir_okay=False),
-              help="Read input paths from this file, one per line; relative paths are relative to the current "
+@click.option("--from-list", "from_list", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              help="Read input paths from this file, one per line (-: from standard input, as find ... | "
+                   "cheque-reader read --from-list - takes them); relative paths are relative to the current "
                    "folder (as tar -T and xargs take them), not to the list's folder.")
 @click.option("--layout", default=config.ReadOptions.layout, show_default=True,
               help="Where the amount is: auto, us, in-cts, top-right (a box in the top right corner), field (each image is the amount field) or a layout .toml file. auto also takes a small image, or one without a printed box whose ink fills its height, for the field.")
@@ -191,7 +192,8 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
         _fail(UsageError(str(exc)))
     items = list(inputs) + listed
     if not items and from_list:  # (a find that matched nothing)
-        _fail(UsageError(f"{from_list} lists no input path (it is empty, or holds blank lines only)"))
+        named = "standard input" if from_list == "-" else from_list
+        _fail(UsageError(f"{named} lists no input path (it is empty, or holds blank lines only)"))
     if not items:
         _fail(UsageError("no INPUT given (see cheque-reader read --help)"))
     if scheduler and dask_workers:  # the local cluster's size was silently ignored

@@ -25,6 +25,7 @@ import logging
 import mmap
 import os
 import re
+import sys
 import warnings
 from dataclasses import dataclass
 from io import BytesIO
@@ -101,7 +102,8 @@ def _input(path: str, source: str) -> InputFile:
 
 def read_from_list(path: str | Path) -> list[str]:
     """Input paths from a text file, one per line (blank lines and a byte-order mark skipped,
-    ``\r\n`` line ends taken). Bytes that are not UTF-8
+    ``\r\n`` line ends taken); ``"-"``: from standard input (``find scans -name '*.png' |
+    cheque-reader read --from-list -``). Bytes that are not UTF-8
     are kept as the file system keeps them (``surrogateescape``), so a listed name opens the file
     a folder would have given.
 
@@ -118,14 +120,18 @@ def read_from_list(path: str | Path) -> list[str]:
     try:
         # utf-8-sig: a byte-order mark (Notepad's "UTF-8 with BOM", PowerShell's Out-File) is no part of
         # the first path, which was "no such file" with it
-        text = Path(path).read_text(encoding="utf-8-sig", errors="surrogateescape")
+        if os.fspath(path) == "-":
+            path = "standard input"
+            text = sys.stdin.buffer.read().decode("utf-8-sig", errors="surrogateescape")
+        else:
+            text = Path(path).read_text(encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise InputError(f"{path}: cannot read the input list: {_reason(exc)}") from exc
     if "\0" in text:  # a binary file given as the list: its NUL bytes are in no path
         raise InputError(f"{path}: not a list of paths, one per line (it holds NUL bytes: find -print0's "
                          "output? list them with -print)")
     paths = [line.rstrip("\r") for line in text.split("\n") if line.strip()]
-    here = Path(path).parent
+    here = Path(path).parent if path != "standard input" else Path(".")
     beside = [p for p in paths if not os.path.isabs(p) and not os.path.lexists(p) and os.path.lexists(here / p)]
     if beside and os.path.abspath(here) != os.path.abspath("."):
         log.warning("%s: %d listed path(s) (%s) are not found from the current folder, but are beside the list: "

@@ -194,6 +194,19 @@ def test_an_input_list_that_lists_nothing_says_so(tmp_path):
     assert not (tmp_path / "r.csv").exists()
 
 
+def test_an_input_list_is_read_from_standard_input_with_a_dash(tmp_path):
+    """find ... | cheque-reader read --from-list - : the '-' was 'Path '-' does not exist' (exit 2)."""
+    names = ["cheque_02.png", "cheque_01.png"]
+    listing = "\ufeff" + "".join(f"{SAMPLES / n}\r\n" for n in names) + "\n"  # a BOM, CRLF, a blank line
+    out = tmp_path / "r.csv"
+    result = CliRunner().invoke(main, ["read", "--from-list", "-", "-o", str(out), "--workers", "1", "--no-progress"],
+                                input=listing.encode("utf-8"))
+    assert result.exit_code in (0, 1), result.output
+    assert read_results(out)["source"].tolist() == [str(SAMPLES / n) for n in names]
+    empty = CliRunner().invoke(main, ["read", "--from-list", "-", "-o", str(tmp_path / "e.csv")], input=b"\n \n")
+    assert empty.exit_code == 2 and "standard input lists no input path" in empty.output
+
+
 def test_results_and_digits_to_one_file_is_a_usage_error(tmp_path):
     out = tmp_path / "same.csv"
     result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--digits-out",
