@@ -227,8 +227,13 @@ def finetune(
     ``corrections``: ``source,page,digits`` (:func:`cheque_reader.review.load_corrections`);
     ``results``: the ``results.csv`` the corrections were made on (field boxes);
     scans are found at ``image_root / source``. Returns ``out_path`` (``.pt``); the sidecar
-    is ``out_path`` with suffix ``.json``. Raises ``ValueError`` when no page gives digits.
+    is ``out_path`` with suffix ``.json``. Raises ``ValueError`` when no page gives digits, or
+    before any training when ``out_path`` is no ``.pt`` file (``model.json`` was overwritten by its own
+    sidecar; ``model.onnx`` held torch weights).
     """
+    if Path(out_path).suffix.lower() != ".pt":
+        raise ValueError(f"{out_path}: the fine-tuned weights are a .pt file (their .json sidecar goes beside "
+                         "it): name it model.pt, say")
     import torch
     import torch.nn.functional as F
 

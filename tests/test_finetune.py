@@ -113,6 +113,22 @@ def test_finetune_refuses_a_digits_file_given_as_the_results(corrected, tmp_path
         finetune(corrections, digits, out_path=tmp_path / "x.pt", image_root=tmp)
 
 
+@pytest.mark.parametrize("name", ["model.json", "model.onnx", "model"])
+def test_finetune_refuses_weights_named_other_than_pt_before_training(corrected, tmp_path, name):
+    """-o model.json: the weights were overwritten by their own sidecar; model.onnx held torch weights."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    tmp, results, corrections = corrected
+    results.to_csv(tmp_path / "results.csv", index=False)
+    corrections.to_csv(tmp_path / "corrections.csv", index=False)
+    res = CliRunner().invoke(main, ["finetune", "--corrections", str(tmp_path / "corrections.csv"), "--results",
+                                    str(tmp_path / "results.csv"), "--images", str(tmp), "-o", str(tmp_path / name)])
+    assert res.exit_code == 2 and "the fine-tuned weights are a .pt file" in res.output, res.output
+    assert not (tmp_path / name).exists() and not (tmp_path / "model.json").exists()
+
+
 def test_cli_finetune(corrected, tmp_path):
     from click.testing import CliRunner
 
