@@ -835,12 +835,13 @@ def _any_x937(files: Sequence[cio.InputFile]) -> bool:
 
 
 class _Annotator:
-    """One PNG per decoded page, named by its row number in the output (from ``first_row``)."""
+    """One PNG per decoded page, named by its row number in the output (after ``n`` rows: those an
+    earlier run kept, on resume)."""
 
     #: The names :meth:`write` gives its pictures.
     NAME = re.compile(r"\d{6}_[A-Za-z0-9_-]+_p\d+\.png")
 
-    def __init__(self, folder, first_row: int = 1):
+    def __init__(self, folder):
         self.folder = Path(folder)
         self.ours = not self.folder.exists() or (self.folder / cio.OUTPUT_MARKER).is_file()
         try:
@@ -848,7 +849,7 @@ class _Annotator:
             cio.mark_output_folder(self.folder, "Annotated pages (read --annotate)")
         except OSError as exc:
             raise OutputError(f"cannot create the annotation folder {folder}: {exc.strerror or exc}") from exc
-        self.n = first_row - 1
+        self.n = 0
 
     def remove_earlier(self) -> None:
         """Remove an earlier run's pictures from a folder of ours (a run that is not resumed numbers its
@@ -967,6 +968,7 @@ class _LineSink(_Sink):
         mode = "a" if resume and path.exists() else "w"
         if mode == "a":
             self._resume(keep)
+            self._check_kept_rows()
         try:
             if path.parent and not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -981,6 +983,16 @@ class _LineSink(_Sink):
     def _resume(self, keep) -> None:
         """Read the rows already in the file (``self.columns``, ``self.done``) and repair it."""
         raise NotImplementedError
+
+    def _check_kept_rows(self) -> None:
+        """A :class:`~cheque_reader.errors.UsageError` now for a kept results row that cannot be read back
+        (a value mistyped by hand): it failed only once every page was read, in a traceback (exit 1),
+        the new rows appended."""
+        if "status" in self.columns and self.done:
+            try:
+                read_results(self.path)
+            except ValueError as exc:
+                raise UsageError(f"cannot resume {self.path}: {exc}: mend that row, or read without --resume") from None
 
     def _start(self) -> None:
         """Begin a new file (a header)."""
@@ -1051,11 +1063,6 @@ class _CsvSink(_LineSink):
         if "page" in self.columns:
             s, pg = self.columns.index("source"), self.columns.index("page")
             self.done = {(r[s], _int(r[pg])) for r in old_rows}
-        if "status" in self.columns and old_rows:  # a kept row that cannot be read back (a value mistyped by hand)
-            try:  # failed only once every page was read: a traceback, exit 1, and the new rows appended
-                read_results(self.path)
-            except ValueError as exc:
-                raise UsageError(f"cannot resume {self.path}: {exc}: mend that row, or read without --resume") from None
 
     def _start(self) -> None:
         self._write_line(self.columns)
@@ -1122,11 +1129,6 @@ class _JsonlSink(_LineSink):
         for row, _ in lines:
             self.columns += [c for c in row if c not in self.columns]  # an earlier run's extra columns
         self.done = {(str(row["source"]), _int(row["page"])) for row, _ in lines}
-        if "status" in self.columns and lines:  # as the CSV's: a kept row that cannot be read back fails now
-            try:
-                read_results(self.path)
-            except ValueError as exc:
-                raise UsageError(f"cannot resume {self.path}: {exc}: mend that row, or read without --resume") from None
 
     def _format(self, values) -> str:
         row = typed_row({c: _json_value(v) for c, v in zip(self.columns, values)})  # needs_review a boolean
