@@ -349,25 +349,19 @@ def _first_bad_number(source) -> str | None:
     except (OSError, ValueError):
         return None
     name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<CSV text>"
-    for col, dtype in RESULT_DTYPES.items():
-        if col not in raw.columns or dtype not in ("float64", "Int64"):
-            continue
-        text = raw[col].str.strip()
-        number = pd.to_numeric(text.where(text != ""), errors="coerce")
-        bad = text[(text != "") & (number.isna() | ((number % 1 != 0) if dtype == "Int64" else False))]
-        if len(bad):
-            kind = "a whole number" if dtype == "Int64" else "a number"
-            return f"{name}: {col} {bad.iloc[0]!r} on line {bad.index[0] + 2} is not {kind}"
-    return None
+    return _first_bad_value(raw, name, where="on line", first=2)  # line 1 is the header
 
 
-def _first_bad_value(df: pd.DataFrame, source) -> str | None:
-    """Where a results frame read from JSONL or Parquet holds a value its numeric column cannot take, as
-    a message naming the column and the row (1-based, as the line of a ``.jsonl`` file); else ``None``."""
+def _first_bad_value(df: pd.DataFrame, name, where: str = "in row", first: int = 1) -> str | None:
+    """Where a results frame holds a value its numeric column cannot take, as a message naming the
+    column and the row (``first``: the number of the frame's first row, as the line of a ``.jsonl``
+    file, or of a CSV after its header); else ``None``."""
     for col, dtype in RESULT_DTYPES.items():
         if col not in df.columns or dtype not in ("float64", "Int64"):
             continue
         for i, v in enumerate(df[col].tolist()):
+            if isinstance(v, str):
+                v = v.strip()
             if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
                 continue
             try:
@@ -376,7 +370,7 @@ def _first_bad_value(df: pd.DataFrame, source) -> str | None:
                 number = None
             if number is None or isinstance(v, bool) or (dtype == "Int64" and not number.is_integer()):
                 kind = "a whole number" if dtype == "Int64" else "a number"
-                return f"{os.fspath(source)}: {col} {v!r} in row {i + 1} is not {kind}"
+                return f"{os.fspath(name)}: {col} {v!r} {where} {i + first} is not {kind}"
     return None
 
 
