@@ -198,4 +198,5 @@ class ChequeResult:
     error: str = ""
     digit_reads: tuple[DigitRead, ...] = ()
     layout: str = ""
-    extra: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: left out of ``hash`` (a dict is not hashable), kept in ``==``: results can key a dict or fill a set
+    extra: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
