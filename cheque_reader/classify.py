@@ -181,8 +181,9 @@ class DigitClassifier:
     match the sidecar's sha256, :class:`~cheque_reader.errors.UsageError` for a bad backend.
     """
 
-    def __init__(self, model_path: str | None = None, device: str = "cpu", backend: str = "auto",
+    def __init__(self, model_path: str | None = None, device: str | None = "cpu", backend: str = "auto",
                  batch_size: int = DEFAULT_BATCH_SIZE):
+        device = "cpu" if device is None else device  # None: the default, not torch's "no device" on ONNX's CPU
         backend = resolve_backend(backend, device)
         if backend == "onnx-int8":  # 8 bits is the field reader's: LeNet-5 in int8 ran slower (README)
             backend = "onnx"

@@ -290,9 +290,10 @@ class FieldReader:
     '1500'
     """
 
-    def __init__(self, model_path: str | Path | None = None, device: str = "cpu", backend: str = "auto") -> None:
+    def __init__(self, model_path: str | Path | None = None, device: str | None = "cpu", backend: str = "auto") -> None:
         from .classify import resolve_backend
 
+        device = "cpu" if device is None else device  # as DigitClassifier
         backend = resolve_backend(backend, device)
         self.model_path = Path(model_path) if model_path else default_sdnn_path()
         self.device = device

@@ -159,6 +159,14 @@ def test_auto_backend_is_onnx_runtime_on_the_cpu_when_installed_else_torch(monke
     assert DigitClassifier(backend="onnx-int8").backend == "onnx"
 
 
+def test_device_none_is_the_default_device():
+    """``device=None`` (a caller's "no preference") runs where the default does: it ran torch, not ONNX Runtime."""
+    from cheque_reader.sdnn import FieldReader
+
+    assert (DigitClassifier(device=None).backend, DigitClassifier(device=None).device) == (DigitClassifier().backend, "cpu")
+    assert FieldReader(device=None).backend == FieldReader().backend
+
+
 def test_bad_backend_is_a_usage_error():
     with pytest.raises(UsageError):
         DigitClassifier(backend="tensorflow")
