@@ -7,6 +7,8 @@ header). Records used here (positions 1-based, as the standard numbers them):
 
 - Type 25, check detail (80 characters): item amount in cents at 48-57, ECE institution
   item sequence number at 58-72. It opens an item.
+- Type 31, return record (80 characters), in a return file (returned items) in place of the
+  Type 25: item amount at 32-41, ECE institution item sequence number at 54-68. It opens an item.
 - Type 50, image view detail: view side indicator at 32 (``0`` front, ``1`` back).
 - Type 52, image view data: fixed fields to position 106, then three variable parts each
   after its length field: image reference key (length at 102-106), digital signature
@@ -73,20 +75,28 @@ class _Item:
     where: str = ""  # for a row that stands for no single item: what it stands for
 
 
-#: Length of the fixed-length records read here (Type 25, Type 99), as the standard fixes it.
+#: Length of the fixed-length records read here (Type 25, Type 31, Type 99), as the standard fixes it.
 _FIXED_LENGTH = 80
+
+#: The records that open an item, by type: (name, item amount, ECE institution item sequence number), the
+#: fields as 0-based slices of the record.
+_ITEM_RECORDS = {
+    "25": ("check detail record (Type 25)", slice(47, 57), slice(57, 72)),
+    "31": ("return record (Type 31)", slice(31, 41), slice(53, 68)),
+}
 
 
 class X937Document:
-    """An opened image cash letter: one page per check detail (Type 25) item.
+    """An opened image cash letter: one page per item, a check detail (Type 25) or, in a return
+    file, a return record (Type 31).
 
     A file cut off inside an item keeps the items before it; the cut item's page raises
     :class:`InputError` saying where the file ends (one row per item). Nothing is lost silently:
     when a damaged record length stops the walk before the file's end, one more page (its last)
     stands for the rest of the file and raises saying where and why the walk stopped; and when
     the file control record (Type 99; else the Type 90 records) counts more items than were
-    found, one more page raises saying so. A Type 25 record that is not 80 bytes is a damaged
-    item (its page raises), not a garbage sequence number.
+    found, one more page raises saying so. A Type 25 or 31 record that is not 80 bytes is a
+    damaged item (its page raises), not a garbage sequence number.
     """
 
     kind = "x937"
@@ -142,13 +152,13 @@ class X937Document:
             rec = data[start : start + n]
             rtype = self._text(rec[:2])
             pos = start + n
-            if rtype == "25" and n != _FIXED_LENGTH:
-                item = _Item(sequence="", amount="", error=(
-                    f"damaged check detail record (Type 25) at byte {pos - n - 4}: {n} bytes, not {_FIXED_LENGTH}"))
-                self.items.append(item)
-                side = None
-            elif rtype == "25":
-                item = _Item(sequence=self._text(rec[57:72]).strip(), amount=_amount(self._text(rec[47:57])))
+            if rtype in _ITEM_RECORDS:
+                name, amount_at, sequence_at = _ITEM_RECORDS[rtype]
+                if n != _FIXED_LENGTH:
+                    item = _Item(sequence="", amount="", error=(
+                        f"damaged {name} at byte {pos - n - 4}: {n} bytes, not {_FIXED_LENGTH}"))
+                else:
+                    item = _Item(sequence=self._text(rec[sequence_at]).strip(), amount=_amount(self._text(rec[amount_at])))
                 self.items.append(item)
                 side = None
             elif rtype == "50":
@@ -328,11 +338,12 @@ def tiff_g4(image: np.ndarray, dpi: int = 200) -> bytes:
 BUNDLE_MAX_ITEMS = 9999
 
 
-def write_x937(path: str | Path, items: Sequence[X937Item], *, encoding: str = "ebcdic") -> None:
+def write_x937(path: str | Path, items: Sequence[X937Item], *, encoding: str = "ebcdic", returns: bool = False) -> None:
     """Write a minimal, well-formed image cash letter: bundles of at most :data:`BUNDLE_MAX_ITEMS`
     items, one front (and back) image per item.
 
-    ``encoding`` is ``"ebcdic"`` (code page 037, as banks exchange them) or ``"ascii"``.
+    ``encoding`` is ``"ebcdic"`` (code page 037, as banks exchange them) or ``"ascii"``. With
+    ``returns``, a return file: collection type ``03`` and a return record (Type 31) per item.
     """
     enc = {"ebcdic": _EBCDIC, "ascii": "ascii"}[encoding]
     today = _dt.date(2024, 1, 2).strftime("%Y%m%d")
@@ -352,7 +363,7 @@ def write_x937(path: str | Path, items: Sequence[X937Item], *, encoding: str = "
     routing = "12345678"
     fixed("01", "03", "T", "0" + routing, "0" + routing, today, "1200", "N", "DEST BANK".ljust(18),
           "ORIGIN BANK".ljust(18), "A", "US", "    ", " ")
-    fixed("10", "01", "0" + routing, "0" + routing, today, today, "1200", "I", "G", "00000001",
+    fixed("10", "03" if returns else "01", "0" + routing, "0" + routing, today, today, "1200", "I", "G", "00000001",
           "CONTACT".ljust(14), "0000000000", " ", "  ", " ")
     total = n_images = 0
     bundles = [items[b : b + BUNDLE_MAX_ITEMS] for b in range(0, len(items), BUNDLE_MAX_ITEMS)] or [items]
@@ -364,8 +375,12 @@ def write_x937(path: str | Path, items: Sequence[X937Item], *, encoding: str = "
             seq = (item.sequence or f"{i + 1:015d}")[:15].rjust(15, "0")
             bundle_total += int(item.amount_cents)
             n_views = 2 if item.back is not None else 1
-            fixed("25", " " * 15, " ", routing, "0", "123456789/".rjust(20), f"{int(item.amount_cents):010d}", seq,
-                  "G", " ", "1", "Y", f"{0:02d}", "0", "B")
+            if returns:  # return reason A (insufficient funds), no addenda, returned once
+                fixed("31", routing, "0", "123456789/".rjust(20), f"{int(item.amount_cents):010d}", "A", f"{0:02d}",
+                      "G", today, seq, " ", "1", "B", "1", " " * 8)
+            else:
+                fixed("25", " " * 15, " ", routing, "0", "123456789/".rjust(20), f"{int(item.amount_cents):010d}",
+                      seq, "G", " ", "1", "Y", f"{0:02d}", "0", "B")
             for side, image in (("0", item.front), ("1", item.back))[:n_views]:
                 blob = image if isinstance(image, (bytes, bytearray)) else tiff_g4(image)
                 bundle_images += 1

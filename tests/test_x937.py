@@ -292,3 +292,33 @@ def test_png_and_jpeg_fronts_are_read(tmp_path):
     assert np.abs(doc.page(1).image.astype(int) - cheque(2)).mean() < 2 and doc.page(1).page == 2
     with pytest.raises(InputError, match=r"item 3 .*front image is not a TIFF, PNG or JPEG \(gif\)"):
         doc.page(2)
+
+
+@pytest.mark.parametrize("encoding", ["ebcdic", "ascii"])
+def test_a_return_file_reads_one_page_per_return_record(tmp_path, encoding):
+    """Returned items (a return file: Type 31 records where a presentment has Type 25) are read as items."""
+    items = [X937Item(cheque(i), amount_cents=2500 * i + 1, sequence=f"{700 + i:015d}") for i in range(3)]
+    path = tmp_path / "returns.x937"
+    write_x937(path, items, encoding=encoding, returns=True)
+    recs = records(path.read_bytes())
+    codec = "cp037" if encoding == "ebcdic" else "ascii"
+    assert [r[:2].decode(codec) for _, r in recs].count("31") == 3 and not any(r[:2] == "25".encode(codec) for _, r in recs)
+    detail = [r for _, r in recs if r[:2] == "31".encode(codec)][1].decode(codec)  # the second item's
+    assert detail[31:41] == "0000002501" and detail[53:68] == f"{701:015d}"  # fields 5 and 10, positions 32-41, 54-68
+    pages = cio.load_pages(path)
+    assert [p.extra for p in pages] == [{"item_sequence": f"{700 + i:015d}", "micr_amount": f"{25 * i}.01"} for i in range(3)]
+    otsu = cv2.threshold(cheque(2), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
+    assert np.array_equal(pages[2].image, otsu)
+
+
+def test_a_return_record_of_the_wrong_length_is_a_damaged_item(tmp_path):
+    path = tmp_path / "returns.x937"
+    write_x937(path, [X937Item(cheque(i), amount_cents=100 + i) for i in range(3)], returns=True)
+    data = bytearray(path.read_bytes())
+    offset, body = [(o, r) for o, r in records(bytes(data)) if r[:2] == b"\xf3\xf1"][1]  # the second item's
+    data[offset : offset + 4 + len(body)] = (60).to_bytes(4, "big") + body[:60]
+    path.write_bytes(bytes(data))
+    doc = X937Document.from_path(path)
+    assert doc.page(0).extra["micr_amount"] == "1.00" and doc.page(2).extra["micr_amount"] == "1.02"
+    with pytest.raises(InputError, match="damaged return record \\(Type 31\\) .*60 bytes, not 80"):
+        doc.page(1)
