@@ -181,7 +181,7 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
             return done(STATUS_NO_FIELD)
         if not bitonal:  # black and white shows no grey ramp to measure a smear by
             field = preprocess.unsmeared(field)
-        ink, dots, candidates, stamp, specks = _clean_and_segment(field)
+        ink, dots, candidates, stamp, specks, line = _clean_and_segment(field)
         if not candidates:
             return done(STATUS_NO_DIGITS, field=field)
         # a dithered page, read through a blur, is gray now: its dots are no broken strokes
@@ -191,7 +191,8 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         sweep, box = None, None
         if options.field_reader:
             # the crop is set by the ink without its dots
-            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field, stamp), (ink < 128) & ~dots, rows, end)
+            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field, _paper(stamp, line)), (ink < 128) & ~dots,
+                                                   rows, end)
         return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
                     field_input_box=box, fraction_cents=fraction, stamped=stamp is not None, unread=unread)
     except ChequeReaderError as exc:
@@ -203,18 +204,37 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
 
 def _clean_and_segment(field: Field):
     """The field's ink, its kept dots, its candidates, the mask of the red stamp read as paper
-    (``None``: no stamp; see :data:`STAMP_MIN_INK_LEFT`) and the mask of the specks dropped."""
+    (``None``: no stamp; see :data:`STAMP_MIN_INK_LEFT`), the mask of the specks dropped and that of
+    the line under superscript cents taken off the ink (``None``: none; see
+    :func:`~cheque_reader.segment.superscript_underline`)."""
     stamp = preprocess.red_stamp(field)
     kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field)
+    kept_ink, kept_line = _underline_off(kept_ink)
     kept = tuple(segment.segment_field(kept_ink))
     if stamp is None:
-        return kept_ink, kept_dots, kept, None, kept_specks
+        return kept_ink, kept_dots, kept, None, kept_specks, kept_line
     ink, dots, specks = preprocess.clean_field_parts(field, stamp)
+    ink, line = _underline_off(ink)
     candidates = tuple(segment.segment_field(ink))
     left = int((ink < 128).sum()) / max(1, int((kept_ink < 128).sum()))
     if left >= STAMP_MIN_INK_LEFT and STAMP_MIN_DIGITS <= _n_digit_pieces(candidates) <= _n_digit_pieces(kept):
-        return ink, dots, candidates, stamp, specks
-    return kept_ink, kept_dots, kept, None, kept_specks   # the red was the pen
+        return ink, dots, candidates, stamp, specks, line
+    return kept_ink, kept_dots, kept, None, kept_specks, kept_line   # the red was the pen
+
+
+def _paper(stamp: np.ndarray | None, line: np.ndarray | None) -> np.ndarray | None:
+    """The pixels the field reader reads as paper: the red stamp's and the line under superscript cents."""
+    if line is None:
+        return stamp
+    return line if stamp is None else stamp | line
+
+
+def _underline_off(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``ink`` without the line under superscript cents, and that line's mask (``None``: none)."""
+    line = segment.superscript_underline(ink)
+    if not line.any():
+        return ink, None
+    return np.where(line, 255, ink).astype(np.uint8), line
 
 
 def _n_digit_pieces(candidates: tuple[DigitCandidate, ...]) -> int:

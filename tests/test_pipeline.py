@@ -521,6 +521,29 @@ def test_the_readers_agree_on_fraction_cents_when_their_digits_before_the_slash_
     assert not pipeline.choose_path(whole, reads.predictions, reads.field_read)[1]
 
 
+def test_a_line_touching_superscript_cents_is_off_both_readers_inputs():
+    from cheque_reader.config import BACKGROUND_VALUE
+
+    img = np.full((90, 220, 3), 250, np.uint8)
+    ink = (30, 30, 30)
+    for cx in (40, 80):
+        cv2.ellipse(img, (cx, 50), (10, 22), 0, 0, 360, ink, 4, cv2.LINE_AA)
+    cv2.line(img, (124, 40), (130, 14), ink, 4, cv2.LINE_AA)               # a small raised "1" ...
+    cv2.ellipse(img, (150, 32), (7, 7), 0, 0, 360, ink, 4, cv2.LINE_AA)   # ... and "8"
+    cv2.ellipse(img, (150, 18), (6, 6), 0, 0, 360, ink, 4, cv2.LINE_AA)
+    cv2.line(img, (120, 44), (160, 44), ink, 7, cv2.LINE_AA)               # the line under them, touching them
+    prepared = pipeline.prepare_page(pipeline._page_from_array(img), ReadOptions(layout="field"))
+    prims = [c for c in prepared.candidates if c.end == c.start + 1]
+    assert [c.kind for c in prims] == ["digit"] * 4
+    assert all(c.bbox.y2 <= 41 and c.bbox.x2 <= 162 for c in prims[2:])    # the cents alone: no line under them
+    # the field reader's input: paper where the line was, under the cents
+    box, sweep = prepared.field_input_box, prepared.field_input
+    sx, sy = sweep.shape[1] / box.w, sweep.shape[0] / box.h
+    rows = slice(int((42 - box.y) * sy), int(np.ceil((47 - box.y) * sy)))
+    cols = slice(int((118 - box.x) * sx), int(np.ceil((162 - box.x) * sx)))
+    assert sweep[rows, cols].max() <= BACKGROUND_VALUE + 0.2
+
+
 def test_superscript_cents_need_a_step_up_and_smaller_digits():
     from cheque_reader.types import BBox
 

@@ -294,3 +294,58 @@ def test_unread_height_measures_specks_on_the_band_outside_the_candidates():
     far = np.zeros(ink.shape, bool)
     far[64:76:2, 20:22] = True           # below the digit band
     assert segment.unread_height(far, cands) == 0.0
+
+
+def _cents_on_a_line(line_row: int = 24, thick: int = 4, x0: int = 74, x1: int = 118) -> np.ndarray:
+    """Two tall digits, then two small raised ones ("1" and "8") with a line drawn under them, touching them."""
+    ink = blank(48, 140)
+    ring(ink, 20, cy=26, ry=14)
+    ring(ink, 55, cy=26, ry=14)
+    cv2.line(ink, (84, line_row - 1), (88, line_row - 18), 0, 3)             # a small "1" standing on the line
+    cv2.ellipse(ink, (104, line_row - 6), (5, 5), 0, 0, 360, 0, 3)           # a small "8" too
+    cv2.ellipse(ink, (104, line_row - 15), (4, 4), 0, 0, 360, 0, 3)
+    cv2.line(ink, (x0, line_row + thick // 2), (x1, line_row + thick // 2), 0, thick)
+    return ink
+
+
+@pytest.mark.parametrize("thick, x0, x1", [(3, 78, 112), (4, 74, 118), (6, 80, 110), (4, 70, 135)])
+def test_superscript_underline_finds_a_line_touching_the_cents(thick, x0, x1):
+    # thin or thick, no longer than the cents or running on as a closing dash: the line, and only it
+    ink = _cents_on_a_line(thick=thick, x0=x0, x1=x1)
+    line = segment.superscript_underline(ink)
+    ys, xs = np.nonzero(line)
+    assert ys.min() >= 22 and ys.max() <= 24 + thick + 2                     # the line's rows
+    assert xs.min() <= x0 + 2 and xs.max() >= x1 - 2                         # all of its length
+    assert line[:, : x0 - 3].sum() == 0 and not line[:21].any()             # the digits' ink stays
+    prims = [c for c in segment.segment_field(np.where(line, 255, ink)) if c.end == c.start + 1]
+    assert kinds(prims) == ["digit"] * 4 and all(c.bbox.y2 <= 24 for c in prims[2:])   # the cents alone
+
+
+def test_superscript_underline_leaves_other_lines_alone():
+    def amount() -> np.ndarray:
+        ink = blank(48, 150)
+        for cx in (20, 50, 80):
+            ring(ink, cx, cy=26, ry=14)
+        return ink
+
+    under = amount()
+    under[41:45, 8:95] = 0                                                    # a line under the whole amount
+    seven = amount()
+    seven[12:16, 95:125] = 0                                                  # a "7": long bar, its stem under it
+    cv2.line(seven, (122, 14), (108, 40), 0, 3)
+    dash = amount()
+    dash[24:28, 98:130] = 0                                                   # a closing dash
+    slash_dash = amount()
+    cv2.line(slash_dash, (96, 42), (110, 10), 0, 3)                           # a closing "/-"
+    slash_dash[24:28, 108:135] = 0
+    two = amount()
+    cv2.ellipse(two, (110, 18), (8, 7), 0, 180, 360, 0, 3)                    # a "2" whose base runs on
+    cv2.line(two, (118, 18), (100, 38), 0, 3)
+    two[37:41, 100:140] = 0
+    zeros = amount()
+    for cx in (104, 124):                                                     # small final zeros, a little high,
+        cv2.ellipse(zeros, (cx, 24), (7, 9), 0, 0, 360, 0, 3)
+    zeros[31:35, 104:125] = 0                                                 # their bottoms joined flat
+    for ink in (under, seven, dash, slash_dash, two, zeros):
+        assert not segment.superscript_underline(ink).any()
+    assert not segment.superscript_underline(blank()).any()
