@@ -9,7 +9,7 @@ import pytest
 
 from cheque_reader import sdnn
 from cheque_reader.config import BACKGROUND_VALUE, INK_VALUE
-from conftest import load_script
+from conftest import load_script, needs_data
 
 
 def test_field_input_crops_to_the_ink_and_keeps_the_aspect():
@@ -179,6 +179,83 @@ def test_synthetic_cheque_fields_are_read_through_the_pipeline_and_cached(tmp_pa
     assert digits_again == digits and all(np.array_equal(a, b) for a, b in zip(fields, again))
     other, _ = T.synth_fields(x, y, 1, 1, cache)                            # another n: rendered afresh
     assert len(other) <= 1
+
+
+def _fake_crops(T):
+    """Per digit k a solid block (k + 3) wide and 12 tall, cut from a fake field by cut_crops."""
+    by_class = [[] for _ in range(10)]
+    g = np.full((20, 200), 230, np.uint8)
+    boxes = []
+    x = 2
+    for k in range(10):
+        g[4:16, x : x + k + 3] = 10
+        boxes.append((k, x, 4, k + 3, 12))
+        x += k + 8
+    for k, crop in T.cut_crops(g, boxes, margin=0):
+        by_class[k].append(crop)
+    return by_class
+
+
+def test_cut_crops_keep_the_ink_and_each_digits_size_and_drop_in_its_field():
+    T = load_script("train_sdnn")
+    g = np.full((30, 40), 220, np.uint8)
+    g[4:24, 2:10] = 20      # a tall digit, bottom at row 24
+    g[14:24, 14:20] = 20    # a small one on the same baseline
+    g[6:16, 26:32] = 20     # a small one raised by 8 rows
+    (k0, a), (k1, b), (k2, c) = T.cut_crops(g, [(1, 2, 4, 8, 20), (0, 14, 14, 6, 10), (5, 26, 6, 6, 10)], margin=1)
+    assert (k0, k1, k2) == (1, 0, 5)
+    assert a.ink.shape == (22, 10) and b.ink.shape == (12, 8)           # the box and a pixel around it
+    assert a.ink[1:-1, 1:-1].min() == 1.0 and a.ink[0].max() == 0.0     # ink 1, paper 0
+    assert (a.height, b.height) == (2.0, 1.0) and b.drop == 0.0 and c.drop == -0.8
+
+
+def test_strings_of_real_digit_crops_hold_the_digits_placed_where_they_were_put():
+    T = load_script("train_sdnn")
+    by_class = _fake_crops(T)
+    rng = np.random.default_rng(3)
+    for digits in ["7", "105", "2468", "90000000"]:
+        gray, ink, rows, placed = T.compose_crops(by_class, digits, rng)
+        assert gray.shape[0] == 56 and gray.dtype == np.uint8 and ink.shape == gray.shape
+        assert len(placed) == len(digits)
+        xs = [p[0] for p in placed]
+        assert xs == sorted(xs)                                 # left to right, in the string's order
+        for (x, y, w, h), k in zip(placed, digits):
+            assert 19 <= h <= 37                                # the common height (22-33) x0.9-1.1
+            ratio = w / h / ((int(k) + 3) / 12)                 # the crop's own shape, x0.85-1.15
+            assert 0.75 < ratio < 1.3, (k, w, h)
+            assert ink[y + h // 2, x + w // 2] and gray[y + h // 2, x + w // 2] < gray.max() - 40
+        assert rows == (min(p[1] for p in placed), max(p[1] + p[3] for p in placed))
+        inside = np.zeros_like(ink)
+        for x, y, w, h in placed:
+            inside[y : y + h, x : x + w] = True
+        if len(digits) < 4:                                     # no separator drawn: all the ink is the digits'
+            assert not (ink & ~inside).any()
+
+
+def test_composed_strings_are_network_inputs_of_amounts_and_repeat_with_the_seed():
+    T = load_script("train_sdnn")
+    composer = T.OrandComposer(_fake_crops(T))
+    a = [composer.sample(np.random.default_rng(5)) for _ in range(2)]
+    assert a[0][1] == a[1][1] and np.array_equal(a[0][0], a[1][0])
+    rng = np.random.default_rng(6)
+    for _ in range(30):
+        x, digits = composer.sample(rng)
+        assert 1 <= len(digits) <= 8 and digits.isdigit() and (digits[0] != "0")
+        assert x.shape[0] == sdnn.INPUT_HEIGHT and x.dtype == np.float32 and x.max() > 0.5
+    with pytest.raises(ValueError, match="digit"):
+        T.OrandComposer([[]] + _fake_crops(T)[1:])
+
+
+@needs_data("orand_car_a", "digits.csv")
+def test_orand_crops_cut_only_the_given_fields_boxes():
+    from cheque_reader import datasets
+
+    T = load_script("train_sdnn")
+    boxes = datasets.load_orand_digits(audited=True)
+    files = sorted(boxes["file"].unique())[:3]
+    by_class = T.orand_crops(files)
+    mine = boxes[boxes["file"].isin(files)]
+    assert [len(c) for c in by_class] == [int((mine["digit"] == k).sum()) for k in range(10)]
 
 
 def test_a_leading_zero_is_replaced_by_the_likeliest_one_edit_amount():
