@@ -209,13 +209,11 @@ def _clean_and_segment(field: Field):
     :func:`~cheque_reader.segment.superscript_underline`)."""
     stamp = preprocess.red_stamp(field)
     kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field)
-    kept_ink, kept_line = _underline_off(kept_ink)
-    kept = tuple(segment.segment_field(kept_ink))
+    kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink)
     if stamp is None:
         return kept_ink, kept_dots, kept, None, kept_specks, kept_line
     ink, dots, specks = preprocess.clean_field_parts(field, stamp)
-    ink, line = _underline_off(ink)
-    candidates = tuple(segment.segment_field(ink))
+    ink, line, candidates = segment.segment_without_underline(ink)
     left = int((ink < 128).sum()) / max(1, int((kept_ink < 128).sum()))
     if left >= STAMP_MIN_INK_LEFT and STAMP_MIN_DIGITS <= _n_digit_pieces(candidates) <= _n_digit_pieces(kept):
         return ink, dots, candidates, stamp, specks, line
@@ -227,14 +225,6 @@ def _paper(stamp: np.ndarray | None, line: np.ndarray | None) -> np.ndarray | No
     if line is None:
         return stamp
     return line if stamp is None else stamp | line
-
-
-def _underline_off(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """``ink`` without the line under superscript cents, and that line's mask (``None``: none)."""
-    line = segment.superscript_underline(ink)
-    if not line.any():
-        return ink, None
-    return np.where(line, 255, ink).astype(np.uint8), line
 
 
 def _n_digit_pieces(candidates: tuple[DigitCandidate, ...]) -> int:

@@ -561,7 +561,23 @@ def _without_underline(p: _Piece, band: Band) -> list[_Piece]:
     return out or [p]
 
 
-def superscript_underline(ink: np.ndarray) -> np.ndarray:
+def _pieces_and_band(ink: np.ndarray) -> tuple[list[_Piece], list[_Piece], Band] | None:
+    """The ink's pieces and its specks (under the speck size the digit band sets, and the cleaning's
+    own: a speck is a dot kept for a decimal point, a point only on the baseline between digits), and
+    the digit band of the pieces; ``None`` without a piece."""
+    pieces = _components(ink)
+    if not pieces:
+        return None
+    band = digit_band(pieces)
+    speck = max(3, int(SPECK_FRACTION * band.height * band.height), speck_area(ink.shape[0]))
+    specks = [p for p in pieces if p.mask.sum() < speck]
+    pieces = [p for p in pieces if p.mask.sum() >= speck]
+    if not pieces:
+        return None
+    return pieces, specks, digit_band(pieces)
+
+
+def superscript_underline(ink: np.ndarray, found: tuple | None = None) -> np.ndarray:
     """The mask of a line drawn under superscript cents (``12⁵⁶`` with the ``56`` underlined), whether
     it touches them or not; all False when the field has none. Taking it off the ink (and off the
     field reader's gray image) leaves the small cents alone, where a touching line joins them into one
@@ -574,7 +590,8 @@ def superscript_underline(ink: np.ndarray) -> np.ndarray:
     the feet of the tall digits beside it, no ink under it, and what stands on it cents
     (:func:`_standing_on`). A stroke that crosses it (ink right above and right below) is kept. A
     line under the whole amount lies at the digits' feet; a ``7``'s bar and a ``5``'s hat have ink
-    under them; a digit's own flat base ends where the digit does.
+    under them; a digit's own flat base ends where the digit does. ``found``: the ink's
+    :func:`_pieces_and_band`, when already made.
 
     >>> import numpy as np, cv2
     >>> ink = np.full((60, 160), 255, np.uint8)
@@ -589,15 +606,10 @@ def superscript_underline(ink: np.ndarray) -> np.ndarray:
     """
     mask = ink < 128
     none = np.zeros(ink.shape, bool)
-    pieces = _components(ink)
-    if len(pieces) < 2:
+    found = _pieces_and_band(ink) if found is None else found
+    if found is None or len(found[0]) < 2:
         return none
-    band = digit_band(pieces)
-    speck = max(3, int(SPECK_FRACTION * band.height * band.height), speck_area(ink.shape[0]))
-    pieces = [p for p in pieces if p.mask.sum() >= speck]
-    if len(pieces) < 2:
-        return none
-    band = digit_band(pieces)
+    pieces, _, band = found
     H, dw = band.height, band.digit_width
     length = max(3, int(UNDERLINE_LENGTH * dw))
     bar = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
@@ -702,7 +714,26 @@ def _attach_hats(pieces: list[_Piece], band: Band) -> list[_Piece]:
     return [q for q in out if id(q) not in hosts] + big
 
 
-def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[DigitCandidate, ...]:
+def segment_without_underline(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, tuple[DigitCandidate, ...]]:
+    """:func:`segment_field` of ``ink`` with the line under superscript cents taken off first
+    (:func:`superscript_underline`): the ink as segmented, the line's mask (``None``: none) and the
+    candidates. The ink's pieces are found once where it has no such line (most fields).
+
+    >>> ink = np.full((40, 60), 255, np.uint8); ink[5:35, 10:14] = ink[5:35, 40:44] = 0
+    >>> out, line, cands = segment_without_underline(ink)
+    >>> out is ink, line, len(cands) == len(segment_field(ink))
+    (True, None, True)
+    """
+    found = _pieces_and_band(ink) if ink.ndim == 2 and ink.size else None
+    line = superscript_underline(ink, found)
+    if not line.any():
+        return ink, None, tuple(segment_field(ink, found=found))
+    ink = np.where(line, 255, ink).astype(np.uint8)
+    return ink, line, tuple(segment_field(ink))
+
+
+def segment_field(ink: np.ndarray, gray: np.ndarray | None = None, *,
+                  found: tuple | None = None) -> tuple[DigitCandidate, ...]:
     """Digit and separator candidates of a binary field (paper 255, ink 0), left to right.
 
     With ``gray`` (the field's gray image, same shape), candidate images keep the gray
@@ -723,18 +754,10 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None) -> tuple[Digi
     """
     if ink.ndim != 2 or ink.size == 0:
         return ()
-    pieces = _components(ink)
-    if not pieces:
+    found = _pieces_and_band(ink) if found is None else found  # (given: the ink's, already found)
+    if found is None:
         return ()
-    band = digit_band(pieces)
-    # under the cleaning's own speck size, a piece is a dot it kept for a decimal point: a point only
-    # on the baseline between digits (turned scans leave such dots by a '/-' and along strokes)
-    speck = max(3, int(SPECK_FRACTION * band.height * band.height), speck_area(ink.shape[0]))
-    specks = [p for p in pieces if p.mask.sum() < speck]
-    pieces = [p for p in pieces if p.mask.sum() >= speck]
-    if not pieces:
-        return ()
-    band = digit_band(pieces)
+    pieces, specks, band = found
     pieces = pieces + _baseline_dots(specks, pieces, band)
 
     pieces = _attach_hats(pieces, band)
