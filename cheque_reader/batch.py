@@ -34,7 +34,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -1263,7 +1262,9 @@ def _read_csv_prefix(path: Path, columns: list[str]) -> tuple[list[str], list[li
 def _temp_beside(path: Path) -> tuple[int, str]:
     """``(fd, name)`` of a new temporary file beside ``path``, to take its place by ``os.replace``, with
     the permissions ``path`` has, or a new file would get (0666 less the umask): mkstemp's own 0600 made a
-    Parquet output, and a results file repaired by ``--resume``, readable by their owner alone.
+    Parquet output, and a results file repaired by ``--resume``, readable by their owner alone. The file
+    is opened with 0666 and the kernel takes the umask off, so the process's umask is never set (a
+    library called from threads must not change it under them).
 
     >>> import tempfile, stat
     >>> p = Path(tempfile.mkdtemp()) / "r.csv"
@@ -1272,17 +1273,20 @@ def _temp_beside(path: Path) -> tuple[int, str]:
     >>> oct(stat.S_IMODE(os.stat(tmp).st_mode))
     '0o640'
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):  # as tempfile.mkstemp: a fresh random name until one is free
+        tmp = os.path.join(path.parent or ".", f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:  # a new file
-        umask = os.umask(0o022)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        os.fchmod(fd, mode)
+        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
     except OSError:
-        pass  # a file system without permissions (FAT): as mkstemp made it
+        pass  # a new file (0666 less the umask, as created), or a file system without permissions (FAT)
     return fd, tmp
 
 

@@ -896,3 +896,23 @@ def test_an_output_written_whole_or_repaired_by_resume_keeps_the_permissions_of_
     finally:
         os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o640 and len(df) == 2
+
+
+def test_a_temporary_output_file_takes_the_umask_without_the_process_umask_being_set(tmp_path, monkeypatch):
+    """The mode of a new output came from setting the umask twice (os.umask returns the old one only by
+    setting a new one): a thread of the caller's that created a file in between got 0022's mode."""
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        def refuse(mask):
+            raise AssertionError(f"os.umask({mask:#o}) called")
+
+        monkeypatch.setattr(os, "umask", refuse)
+        fd, tmp = batch._temp_beside(tmp_path / "new.parquet")
+        os.close(fd)
+        monkeypatch.undo()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp).st_mode) == 0o640
+    assert Path(tmp).parent == tmp_path and Path(tmp).name.startswith(".new.parquet.")
