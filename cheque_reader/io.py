@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
 import glob
 import logging
@@ -47,6 +48,11 @@ PDF_DPI = 200
 PDF_DPI_RANGE = (100, 600)
 
 _GLOB_CHARS = set("*?[")
+
+#: libtiff's error messages (not its warnings) that say a page's compressed pixels are damaged: its codecs'
+#: decoders (``Fax4Decode: Bad code word at line 261``, ``LZWDecode: ...``) and strip or tile data it
+#: cannot read. libtiff writes them to standard error and decodes on (:func:`_libtiff_said`).
+LIBTIFF_DAMAGE = re.compile(r"(\w*Decode\w*|TIFFFill(Strip|Tile)|TIFFRead(Encoded|Raw)(Strip|Tile)): (?!Warning,)")
 
 
 @dataclass(frozen=True)
@@ -632,11 +638,17 @@ class _TiffDocument(Document):
             raise InputError(f"{self.source}: truncated or corrupt TIFF: page {index + 1} cannot be found (the file "
                              f"is cut short or damaged before it ends); it and any page after it are lost")
         try:
-            self.img.seek(index)
-        except Exception as exc:  # EOFError, OSError, TypeError ("Missing dimensions"): a broken directory
-            raise InputError(f"{self.source}: cannot read {what}: {exc}") from exc
-        check_pixels(self.source, *self.img.size, self.options, what)
-        arr = _pil_decode(self.source, self.img, what)
+            with native_stderr() as said:  # libtiff writes there what is wrong with the page, and goes on
+                try:
+                    self.img.seek(index)
+                except Exception as exc:  # EOFError, OSError, TypeError ("Missing dimensions"): a broken directory
+                    raise InputError(f"{self.source}: cannot read {what}: {exc}") from exc
+                check_pixels(self.source, *self.img.size, self.options, what)
+                arr = _pil_decode(self.source, self.img, what)
+        except InputError:
+            _libtiff_said(self.source, what, said)  # damaged data says more than Pillow's "decoder error -2"
+            raise
+        _libtiff_said(self.source, what, said)
         return _page(self.source, index + 1, arr, _dpi_of(self.img), rgb=True)
 
     def close(self) -> None:
@@ -754,6 +766,60 @@ def _empty_page_tree(data: bytes) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # Pixels
+
+
+@contextlib.contextmanager
+def native_stderr() -> Iterator[list[str]]:
+    """The lines native code (libtiff, inside Pillow) writes to standard error while the block runs,
+    taken off the terminal into a list: libtiff writes a damaged Group 4 strip's "Bad code word at
+    line 261" there with no file name, and decodes on. File descriptor 2 is process-wide: what another
+    thread writes to it meanwhile is caught too (a decode is milliseconds).
+
+    >>> with native_stderr() as said:
+    ...     _ = os.write(2, b"Fax4Decode: Bad code word at line 3 of strip 0 (x 5).\\n")
+    >>> said
+    ['Fax4Decode: Bad code word at line 3 of strip 0 (x 5).']
+    """
+    said: list[str] = []
+    sys.stderr.flush()
+    if hasattr(os, "memfd_create"):  # Linux: in memory
+        sink = open(os.memfd_create("cheque_reader-stderr"), "w+b", buffering=0)  # noqa: SIM115 (closed below)
+    else:
+        import tempfile
+
+        sink = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115
+    with sink:
+        saved = os.dup(2)
+        try:
+            os.dup2(sink.fileno(), 2)
+            yield said
+        finally:  # the list is filled when the block raises too
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said.extend(sink.read().decode("utf-8", "replace").splitlines())
+
+
+def _libtiff_said(source: str, what: str, lines: list[str]) -> None:
+    """Raise :class:`InputError` when libtiff said, decoding a page, that its compressed pixels are damaged
+    (:data:`LIBTIFF_DAMAGE`): a Group 4 strip with bad code words decodes to an image all the same, and
+    was read as the cheque (a damaged X9.37 item read ``281947`` for ``201940``). What else it said (a
+    multi-page file's broken directory chain, unknown tags) is logged with the file's name.
+
+    >>> _libtiff_said("a.tif", "TIFF page 1", ["TIFFReadDirectory: Warning, Unknown field with tag 700"])
+    >>> _libtiff_said("a.tif", "TIFF page 1", ["Fax4Decode: Bad code word at line 3 of strip 0 (x 5)."])
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.InputError: a.tif: damaged image data in TIFF page 1 (libtiff: Fax4Decode: Bad code word at line 3 of strip 0 (x 5)): the pixels decoded are not the ones scanned
+    """
+    damage = [line for line in lines if LIBTIFF_DAMAGE.match(line)]
+    if damage:
+        more = f" and {len(damage) - 1} more such errors" if len(damage) > 1 else ""
+        raise InputError(f"{source}: damaged image data in {what} (libtiff: {damage[0].rstrip('.')}{more}): "
+                         "the pixels decoded are not the ones scanned")
+    for line in lines:
+        if line.strip():
+            log.info("%s: %s: libtiff: %s", source, what, line)
 
 
 def _pil_decode(source: str, img, what: str) -> np.ndarray:

@@ -154,6 +154,52 @@ def test_tiff_compressions(tmp_path, compression):
     assert page.dpi == pytest.approx(200)
 
 
+
+def _group4(image: np.ndarray) -> bytes:
+    buf = _io.BytesIO()
+    Image.fromarray(image).point(lambda v: 255 if v >= 128 else 0).convert("1").save(buf, format="TIFF", compression="group4")
+    return buf.getvalue()
+
+
+def damaged_group4(image: np.ndarray) -> bytes:
+    """A Group 4 TIFF of ``image`` whose strip has every 7th byte of its middle half flipped."""
+    data = bytearray(_group4(image))
+    tags = Image.open(_io.BytesIO(bytes(data))).tag_v2
+    start, length = tags[273][0], tags[279][0]  # StripOffsets, StripByteCounts (one strip)
+    for i in range(start + length // 4, start + 3 * length // 4, 7):
+        data[i] ^= 0x5A
+    return bytes(data)
+
+
+def test_a_group4_page_with_damaged_data_is_an_error_naming_what_libtiff_found(tmp_path, capfd):
+    """libtiff decodes a Group 4 strip with bad code words all the same, and wrote its complaint to
+    stderr with no file name: the garbled page was read as a cheque (a wrong amount, sent to review
+    with no word of why) while the terminal filled with "Fax4Decode: Bad code word" lines."""
+    g = np.full((200, 600), 255, np.uint8)
+    for k in range(4):
+        cv2.putText(g, "1234.56", (10, 45 + 45 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    path = tmp_path / "item.tif"
+    path.write_bytes(damaged_group4(g))
+    capfd.readouterr()
+    with pytest.raises(InputError, match=r"^item\.tif: damaged image data in TIFF page 1 \(libtiff: Fax4Decode: "):
+        cio.load_pages(path, source="item.tif")
+    assert "Fax4Decode" not in capfd.readouterr().err
+    (tmp_path / "whole.tif").write_bytes(_group4(g))
+    (page,) = cio.load_pages(tmp_path / "whole.tif")  # the same page undamaged decodes, silently
+    assert np.array_equal(page.image, np.where(g >= 128, 255, 0).astype(np.uint8)) and capfd.readouterr().err == ""
+
+
+def test_native_stderr_gives_back_what_was_written_and_restores_the_descriptor(capfd):
+    with cio.native_stderr() as said:
+        os.write(2, b"first\nsecond\n")
+    os.write(2, b"after\n")
+    assert said == ["first", "second"] and capfd.readouterr().err == "after\n"
+    with pytest.raises(ValueError), cio.native_stderr() as said:  # restored when the block raises
+        os.write(2, b"inside\n")
+        raise ValueError
+    os.write(2, b"again\n")
+    assert said == ["inside"] and capfd.readouterr().err == "again\n"
+
 def test_multipage_tiff_pages_in_order(tmp_path):
     frames = [Image.fromarray(ink_image(text=str(i))).convert("1") for i in range(3)]
     frames[0].save(tmp_path / "m.tif", save_all=True, append_images=frames[1:], compression="group4")

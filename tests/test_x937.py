@@ -322,3 +322,24 @@ def test_a_return_record_of_the_wrong_length_is_a_damaged_item(tmp_path):
     assert doc.page(0).extra["micr_amount"] == "1.00" and doc.page(2).extra["micr_amount"] == "1.02"
     with pytest.raises(InputError, match="damaged return record \\(Type 31\\) .*60 bytes, not 80"):
         doc.page(1)
+
+
+def test_an_item_whose_group4_data_is_damaged_is_an_error_page_and_the_others_are_read(tmp_path):
+    """A damaged front image decoded to garbage with no error: the item was read as a cheque."""
+    import io
+
+    from PIL import Image
+
+    g = np.full((200, 600), 255, np.uint8)
+    for k in range(4):
+        cv2.putText(g, "1234.56", (10, 45 + 45 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    blob = bytearray(tiff_g4(g))
+    tags = Image.open(io.BytesIO(bytes(blob))).tag_v2
+    start, length = tags[273][0], tags[279][0]
+    for i in range(start + length // 4, start + 3 * length // 4, 7):
+        blob[i] ^= 0x5A
+    write_x937(tmp_path / "d.x937", [X937Item(cheque(1), 101), X937Item(bytes(blob), 102), X937Item(cheque(3), 103)])
+    with X937Document("d.x937", (tmp_path / "d.x937").read_bytes()) as doc:
+        assert doc.page(0).page == 1 and doc.page(2).page == 3
+        with pytest.raises(InputError, match=r"item 2.*damaged image data .*libtiff: Fax4Decode"):
+            doc.page(1)
