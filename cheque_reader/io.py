@@ -27,6 +27,7 @@ import mmap
 import os
 import re
 import sys
+import threading
 import warnings
 from dataclasses import dataclass
 from io import BytesIO
@@ -48,6 +49,9 @@ PDF_DPI = 200
 PDF_DPI_RANGE = (100, 600)
 
 _GLOB_CHARS = set("*?[")
+_STDERR_LOCK = threading.Lock()  # native_stderr: file descriptor 2 swapped by one thread at a time
+#: A line as libtiff's default handlers write it: its function's name, a colon (``TIFFFillStrip: ...``).
+_LIBTIFF_LINE = re.compile(r"[A-Za-z_]\w*: ")
 
 #: libtiff's error messages (not its warnings) that say a page's compressed pixels are damaged: its codecs'
 #: decoders (``Fax4Decode: Bad code word at line 261``, ``LZWDecode: ...``) and strip or tile data it
@@ -772,14 +776,20 @@ def _empty_page_tree(data: bytes) -> bool:
 def native_stderr() -> Iterator[list[str]]:
     """The lines native code (libtiff, inside Pillow) writes to standard error while the block runs,
     taken off the terminal into a list: libtiff writes a damaged Group 4 strip's "Bad code word at
-    line 261" there with no file name, and decodes on. File descriptor 2 is process-wide: what another
-    thread writes to it meanwhile is caught too (a decode is milliseconds).
+    line 261" there with no file name, and decodes on. File descriptor 2 is process-wide: one block
+    runs at a time in a process (threads wait: a lock), and what another thread writes to it meanwhile
+    is caught too (a decode is milliseconds; :func:`_libtiff_said` writes back what is not libtiff's).
 
     >>> with native_stderr() as said:
     ...     _ = os.write(2, b"Fax4Decode: Bad code word at line 3 of strip 0 (x 5).\\n")
     >>> said
     ['Fax4Decode: Bad code word at line 3 of strip 0 (x 5).']
     """
+    with _STDERR_LOCK:
+        yield from _caught_stderr()
+
+
+def _caught_stderr() -> Iterator[list[str]]:
     said: list[str] = []
     sys.stderr.flush()
     if hasattr(os, "memfd_create"):  # Linux: in memory
@@ -804,7 +814,8 @@ def _libtiff_said(source: str, what: str, lines: list[str]) -> None:
     """Raise :class:`InputError` when libtiff said, decoding a page, that its compressed pixels are damaged
     (:data:`LIBTIFF_DAMAGE`): a Group 4 strip with bad code words decodes to an image all the same, and
     was read as the cheque (a damaged X9.37 item read ``281947`` for ``201940``). What else it said (a
-    multi-page file's broken directory chain, unknown tags) is logged with the file's name.
+    multi-page file's broken directory chain, unknown tags) is logged with the file's name; lines
+    that are not libtiff's are written back to standard error.
 
     >>> _libtiff_said("a.tif", "TIFF page 1", ["TIFFReadDirectory: Warning, Unknown field with tag 700"])
     >>> _libtiff_said("a.tif", "TIFF page 1", ["Fax4Decode: Bad code word at line 3 of strip 0 (x 5)."])
@@ -818,8 +829,10 @@ def _libtiff_said(source: str, what: str, lines: list[str]) -> None:
         raise InputError(f"{source}: damaged image data in {what} (libtiff: {damage[0].rstrip('.')}{more}): "
                          "the pixels decoded are not the ones scanned")
     for line in lines:
-        if line.strip():
+        if _LIBTIFF_LINE.match(line):
             log.info("%s: %s: libtiff: %s", source, what, line)
+        elif line.strip():  # another thread's, written while the page decoded
+            sys.stderr.write(line + "\n")
 
 
 def _pil_decode(source: str, img, what: str) -> np.ndarray:

@@ -647,3 +647,27 @@ def test_a_big_file_of_no_known_format_is_told_from_its_first_bytes(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 16 * 2**20, peak
+
+
+def test_native_stderr_in_threads_at_once_leaves_standard_error_as_it_was(capfd):
+    """Two threads swapping file descriptor 2 unlocked can each restore the other's capture file:
+    everything written to standard error after them went on into a closed file."""
+    import threading
+
+    seen: dict[int, list[list[str]]] = {0: [], 1: []}
+
+    def work(k: int) -> None:
+        for _ in range(50):
+            with cio.native_stderr() as said:
+                os.write(2, f"thread {k}\n".encode())
+                time.sleep(0.001)  # the other thread comes in here, as during a decode
+            seen[k].append(said)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
+    assert all(said == [f"thread {k}"] for k in (0, 1) for said in seen[k])
