@@ -240,7 +240,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     where = (f"{_count(n, 'page')} read into {output}" if now == n else
              f"{_count(n, 'page')} in {output} ({now} read now, {n - now} kept from the earlier run by --resume)")
     click.echo(f"{where}: {n - n_review} accepted, {n_review} {'needs' if n_review == 1 else 'need'} review "
-               f"({_count(n_error, 'error')})" + _reason_counts(df), err=True)
+               f"({_count(n_error, 'error')})" + _reason_counts(df) + _micr_counts(df), err=True)
     sys.exit(EXIT_NEEDS_ATTENTION if n_review else EXIT_OK)
 
 
@@ -251,6 +251,20 @@ def _count(n: int, noun: str) -> str:
     ('1 page', '0 errors')
     """
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _micr_counts(df) -> str:
+    """``"; X9.37 items: amount read = MICR amount on 480, another on 3"`` where the rows have the
+    ``micr_match`` column (:func:`cheque_reader.x937.micr_match`), or ``""``.
+
+    >>> import pandas as pd
+    >>> _micr_counts(pd.DataFrame({"micr_match": ["true", "false", "", "true"]}))
+    '; X9.37 items: amount read = MICR amount on 2, another on 1'
+    """
+    if "micr_match" not in df.columns:
+        return ""
+    same, other = int((df["micr_match"] == "true").sum()), int((df["micr_match"] == "false").sum())
+    return f"; X9.37 items: amount read = MICR amount on {same}, another on {other}"
 
 
 def _reason_counts(df) -> str:

@@ -17,7 +17,8 @@ header). Records used here (positions 1-based, as the standard numbers them):
 
 Layouts follow DSTU X9.37-2003 / X9.100-187 as documented by e.g. the moov-io
 ``imagecashletter`` project. One page per item: its front image, with ``extra`` =
-``{"item_sequence": ..., "micr_amount": ...}`` (amount as a decimal string, ``"123.45"``).
+``{"item_sequence": ..., "micr_amount": ...}`` (amount as a decimal string, ``"123.45"``); a read
+item's row adds ``micr_match`` (:func:`micr_match`).
 
 >>> import numpy as np, tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "cash.x937")
@@ -43,8 +44,9 @@ import numpy as np
 from .config import ReadOptions
 from .errors import InputError
 
-#: Extra result columns an X9.37 item adds.
-X937_COLUMNS = ("item_sequence", "micr_amount")
+#: Extra result columns an X9.37 item adds: its record's sequence number and amount, and whether the
+#: amount read is that amount (:func:`micr_match`).
+X937_COLUMNS = ("item_sequence", "micr_amount", "micr_match")
 
 _EBCDIC = "cp037"
 _FIRST = {b"01": "ascii", b"\xf0\xf1": _EBCDIC}
@@ -301,6 +303,25 @@ def _amount(field: str) -> str:
         return digits
     cents = int(digits)
     return f"{cents // 100}.{cents % 100:02d}"
+
+
+def micr_match(amount: str | None, micr_amount: str | None) -> str:
+    """``"true"`` when the amount read is the item's MICR amount (its Type 25 or 31 record: what the
+    bank of first deposit encoded), ``"false"`` when it is another, ``""`` when either is missing
+    (no amount read, no amount encoded: zeros). Two sources agreeing on an amount is the check a
+    back office runs on its encoding; a ``false`` is an encoding error or a misread (a decimal point
+    lost reads 100 times the amount), and a person should see the item either way.
+
+    >>> micr_match("1234.56", "1234.56"), micr_match("123456.00", "1234.56"), micr_match(None, "1.00"), micr_match("5.00", "0.00")
+    ('true', 'false', '', '')
+    """
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        read, encoded = Decimal(amount or ""), Decimal(micr_amount or "")
+    except InvalidOperation:
+        return ""
+    return "" if encoded == 0 else str(read == encoded).lower()
 
 
 # --------------------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def mixed(tmp_path_factory):
 
 def test_rows_complete_and_in_input_order(mixed):
     root, ref = mixed
-    assert list(ref.columns) == list(RESULT_COLUMNS) + ["item_sequence", "micr_amount"]
+    assert list(ref.columns) == list(RESULT_COLUMNS) + ["item_sequence", "micr_amount", "micr_match"]
     keys = list(zip(ref["source"], ref["page"]))
     assert keys == ([("cash.x937", p) for p in range(1, 11)] + [("empty.png", 1)]
                     + [("multi.tif", p) for p in range(1, 12)] + [("notes.png", 1)]
@@ -78,6 +78,7 @@ def test_rows_complete_and_in_input_order(mixed):
     assert (ref.loc[ref["source"] == "cash.x937", "micr_amount"].tolist()
             == [f"{i}.05" for i in range(10)])
     assert ref.loc[ref["source"] != "cash.x937", "micr_amount"].fillna("").eq("").all()
+    assert ref.loc[ref["source"] != "cash.x937", "micr_match"].fillna("").eq("").all()
     assert ref["model"].str.len().gt(0).all()
 
 
@@ -96,7 +97,7 @@ def test_output_formats_hold_the_frame(mixed, tmp_path, suffix):
     out = tmp_path / f"results.{suffix}"
     df = batch.read_folder([root], options=FIELD, output=out)
     if suffix == "csv":
-        back = read_results(out).astype({"item_sequence": "string", "micr_amount": "string"})
+        back = read_results(out).astype({"item_sequence": "string", "micr_amount": "string", "micr_match": "string"})
         pd.testing.assert_frame_equal(back, df, check_dtype=False)
     elif suffix == "parquet":
         raw = pd.read_parquet(out)
@@ -110,7 +111,7 @@ def test_output_formats_hold_the_frame(mixed, tmp_path, suffix):
         # a JSON consumer's `if row["needs_review"]:` works: booleans, not "false" (always true)
         assert [r["needs_review"] for r in rows] == (df["needs_review"] == "true").tolist()
         assert all(isinstance(r["confidence"], float) and isinstance(r["n_digits"], int) for r in rows)
-        pd.testing.assert_frame_equal(read_results(out).astype({"item_sequence": "string", "micr_amount": "string"}),
+        pd.testing.assert_frame_equal(read_results(out).astype({"item_sequence": "string", "micr_amount": "string", "micr_match": "string"}),
                                       df, check_dtype=False)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(ref))
@@ -649,7 +650,7 @@ def test_resume_keeps_the_rows_of_a_csv_with_crlf_line_ends(tmp_path, caplog):
 
 def test_resume_adds_the_x937_columns_an_earlier_csv_lacked(tmp_path):
     """An X9.37 file added to the folder and read with --resume into a CSV begun without one: its rows
-    lost item_sequence and micr_amount (the file's header was kept as it was)."""
+    lost item_sequence, micr_amount and micr_match (the file's header was kept as it was)."""
     from cheque_reader.x937 import X937Item, write_x937
 
     root = tmp_path / "scans"
@@ -661,7 +662,7 @@ def test_resume_adds_the_x937_columns_an_earlier_csv_lacked(tmp_path):
     df = batch.read_folder([root], options=FIELD, output=out, resume=True)
     assert df.attrs["pages_read_now"] == 1
     back = read_results(out)
-    assert back.columns.tolist()[-2:] == ["item_sequence", "micr_amount"]
+    assert back.columns.tolist()[-3:] == ["item_sequence", "micr_amount", "micr_match"]
     assert back["item_sequence"].fillna("").tolist() == ["", "000000000000017"]
     assert back["micr_amount"].fillna("").tolist() == ["", "72.00"]
 
@@ -800,7 +801,7 @@ def test_stdout_output_holds_every_page_in_input_order_with_the_x937_columns(mix
     root, ref = mixed
     monkeypatch.chdir(tmp_path)
     df = batch.read_folder([root], options=FIELD.replace(workers=2), output="-")
-    back = read_results(StringIO(capsys.readouterr().out)).astype({"item_sequence": "string", "micr_amount": "string"})
+    back = read_results(StringIO(capsys.readouterr().out)).astype({"item_sequence": "string", "micr_amount": "string", "micr_match": "string"})
     pd.testing.assert_frame_equal(no_elapsed(back), no_elapsed(ref), check_dtype=False)
     pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(ref))
 
@@ -853,7 +854,7 @@ def test_a_reader_that_closes_standard_output_stops_the_run_and_its_workers(mixe
     monkeypatch.chdir(tmp_path)
     with pytest.raises(BrokenPipeError):
         batch.read_folder([root], options=FIELD.replace(workers=2), output="-")
-    assert stdout.lines[0] == ",".join(list(RESULT_COLUMNS) + ["item_sequence", "micr_amount"]) + "\n"
+    assert stdout.lines[0] == ",".join(list(RESULT_COLUMNS) + ["item_sequence", "micr_amount", "micr_match"]) + "\n"
     assert set(multiprocessing.active_children()) <= before
 
 
@@ -916,3 +917,20 @@ def test_a_temporary_output_file_takes_the_umask_without_the_process_umask_being
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp).st_mode) == 0o640
     assert Path(tmp).parent == tmp_path and Path(tmp).name.startswith(".new.parquet.")
+
+
+def test_an_x937_items_row_says_whether_the_amount_read_is_its_micr_amount(tmp_path):
+    """The MICR amount stood beside the read with nothing comparing them: a bank looking for encoding
+    errors, or for reads that lost a decimal point, had to compare the two columns itself."""
+    from cheque_reader.x937 import X937Item, write_x937
+
+    root = tmp_path / "scans"
+    root.mkdir()
+    items = [X937Item(field_image("305", 0), amount_cents=30500, sequence="000000000000001"),  # encoded right
+             X937Item(field_image("72", 1), amount_cents=2700, sequence="000000000000002"),  # encoded 27.00
+             X937Item(field_image("72", 2), amount_cents=0, sequence="000000000000003")]  # no amount encoded
+    write_x937(root / "cash.x937", items)
+    df = batch.read_folder([root], options=FIELD)
+    assert df["amount"].tolist() == ["305.00", "72.00", "72.00"], df[["digits", "text", "amount"]]
+    assert df["micr_amount"].tolist() == ["305.00", "27.00", "0.00"]
+    assert df["micr_match"].tolist() == ["true", "false", ""]

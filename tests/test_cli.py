@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import cv2
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -488,3 +489,15 @@ def test_read_to_stdout_piped_into_pandas(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert reader.stdout.strip() == f"(2, {len(RESULT_COLUMNS)})"
     assert proc.returncode in (0, 1) and "2 pages read into standard output" in err.decode()
+
+
+def test_read_of_an_x937_file_counts_the_items_whose_amount_read_is_another_than_encoded(tmp_path):
+    from cheque_reader.x937 import X937Item, write_x937
+
+    fronts = [cv2.imread(str(SAMPLES / f"cheque_0{i}.png"), cv2.IMREAD_GRAYSCALE) for i in (1, 2)]
+    write_x937(tmp_path / "cash.x937", [X937Item(fronts[0], 123456, "1"), X937Item(fronts[1], 720, "2")])  # 72.00 encoded 7.20
+    out = tmp_path / "r.csv"
+    result = CliRunner().invoke(main, ["read", str(tmp_path / "cash.x937"), "-o", str(out), "--no-progress"])
+    assert result.exit_code in (0, 1), result.output
+    assert read_results(out)["micr_match"].tolist() == ["true", "false"]
+    assert "; X9.37 items: amount read = MICR amount on 1, another on 1" in result.output
