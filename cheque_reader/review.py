@@ -228,8 +228,8 @@ def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, e
     """The reads to review, worst first (lowest confidence, then input order).
 
     Each item is a plain dict: ``source, page, status, digits, text, confidence,
-    reasons`` (list), ``field`` (``[x, y, w, h]`` page pixels or ``None``), ``error``
-    and ``boxes``: the digit boxes of ``digits`` (a ``digits.csv`` frame) for that page,
+    reasons`` (list), ``field`` (``[x, y, w, h]`` page pixels or ``None``), ``error``, an X9.37
+    item's ``micr_amount`` and ``micr_match`` (empty for other pages) and ``boxes``: the digit boxes of ``digits`` (a ``digits.csv`` frame) for that page,
     as dicts ``label, confidence, x, y, w, h`` in field pixels.
 
     >>> df = pd.DataFrame({"source": ["a.png", "b.png"], "page": [1, 1], "digits": ["12", "7"],
@@ -272,6 +272,8 @@ def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, e
                 "field": fbox if all(v is not None for v in fbox) and fbox[2] > 0 and fbox[3] > 0 else None,
                 "error": _text(r.get("error")),
                 "layout": _text(r.get("layout")),
+                "micr_amount": _text(r.get("micr_amount")),  # an X9.37 item's encoded amount: a hint, not the truth
+                "micr_match": _text(r.get("micr_match")),
                 "boxes": boxes.get((source, page), []),
                 "note": "",
             }

@@ -534,3 +534,24 @@ def test_load_corrections_refuses_a_page_below_one(tmp_path, page):
         load_corrections(p)
     p.write_text("source,page,digits\na.png,010,12\n")
     assert load_corrections(p)["page"].tolist() == [10]
+
+
+def test_an_x937_item_shows_its_micr_amount_beside_the_read_and_says_when_it_is_another(tmp_path):
+    """The reviewer of a cash letter's item did not see the amount its MICR record encodes, the
+    quickest check of a doubtful read."""
+    scans = tmp_path / "s"
+    make_scans(scans, ["p.png", "q.png", "r.png"])
+    results = results_of([["p.png", 1, "ok", "7200", "72.00", 0.5, "true", "low_confidence", 50, 60, 120, 40, ""],
+                          ["q.png", 1, "ok", "305", "305", 0.6, "true", "low_confidence", 50, 60, 120, 40, ""],
+                          ["r.png", 1, "ok", "12", "12", 0.7, "true", "low_confidence", 50, 60, 120, 40, ""]])
+    results["micr_amount"] = ["7.20", "305.00", "<i>1</i>"]
+    results["micr_match"] = ["false", "true", ""]
+    items = review_items(results)
+    assert [(i["micr_amount"], i["micr_match"]) for i in items] == [("7.20", "false"), ("305.00", "true"), ("<i>1</i>", "")]
+    text = write_review_page(results, tmp_path / "r", image_root=scans).read_text()
+    shown = re.findall(r'<span class="micr( differs)?"[^>]*>MICR amount <b>([^<]*)</b>([^<]*)</span>', text)
+    assert shown == [(" differs", "7.20", " (not the amount read)"), ("", "305.00", ""), ("", "&lt;i&gt;1&lt;/i&gt;", "")]
+    assert '<option value=":micr">' in text  # the filter, where an item's MICR amount is another
+    plain = results_of([["p.png", 1, "ok", "7200", "72.00", 0.5, "true", "low_confidence", 50, 60, 120, 40, ""]])
+    text = write_review_page(plain, tmp_path / "r2", image_root=scans).read_text()
+    assert 'class="micr' not in text and ':micr' not in text.split("<main>")[0]

@@ -177,3 +177,30 @@ def test_a_page_of_every_read_can_show_only_those_that_need_review(browser, tmp_
     page.select_option("#filter", "")
     assert page.locator(".item:visible").count() == 4
     page.close()
+
+
+def test_a_page_of_every_read_can_show_the_x937_items_whose_micr_amount_is_another(browser, tmp_path):
+    """An accepted item whose read is not its MICR amount (an encoding error, or a misread) was on the
+    page of every read with no way to pick it out."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for name, text in [("a.png", "72.00"), ("b.png", "305"), ("c.png", "12")]:
+        field_scan(scans / name, text)
+    box = {"field_x": 40, "field_y": 60, "field_w": 440, "field_h": 100}
+    results = pd.DataFrame([
+        dict(source="a.png", page=1, status="ok", digits="7200", text="72.00", confidence=0.99, needs_review="false",
+             review_reasons="", micr_amount="7.20", micr_match="false", **box),
+        dict(source="b.png", page=1, status="ok", digits="305", text="305", confidence=0.98, needs_review="false",
+             review_reasons="", micr_amount="305.00", micr_match="true", **box),
+        dict(source="c.png", page=1, status="ok", digits="12", text="12", confidence=0.4, needs_review="true",
+             review_reasons="low_confidence", micr_amount="12.00", micr_match="true", **box),
+    ])
+    page = browser.new_page()
+    page.goto(write_review_page(results, tmp_path / "review", image_root=scans, everything=True).as_uri())
+    page.wait_for_load_state("load")
+    page.select_option("#filter", ":micr")
+    assert page.locator(".item:visible").count() == 1
+    assert "a.png" in page.inner_text(".item:visible") and "MICR amount 7.20 (not the amount read)" in page.inner_text(".item:visible")
+    page.select_option("#filter", "")
+    assert page.locator(".item:visible").count() == 3
+    page.close()
