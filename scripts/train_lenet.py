@@ -9,7 +9,10 @@ Data (read from ../shared/data or $CHEQUE_READER_DATA, never copied into the rep
   boxes; a seeded 10% of those training images is held out for calibration. Fold ``"val"`` is only
   reported on;
 - generated negatives for the "not_digit" class: separators (comma, dot, dash, slash, "/-"), box
-  and line fragments, noise blobs, halves of digits, two touching digits.
+  and line fragments, noise blobs, halves of digits, two touching digits;
+- optionally (``--context-crops``), the segmenter's own cuts of real training fields, already
+  normalized: the cuts on the path that spells the true digits as those digits, the wrong cuts
+  around them as "not_digit" (``scripts/context_crops.py``; LeCun et al. 1998's "rubbish").
 
 Augmentation (per epoch, precomputed with OpenCV): the paper's distortions (translation, scaling,
 squeezing, shearing) on the normalized input, elastic distortion, stroke width, and scan effects
@@ -365,7 +368,9 @@ class TrainingSet:
 
     @classmethod
     def build(cls, rng, mnist_x, mnist_y, orand_crops, orand_y, *, scan_pool: int, crop_strength: float,
-              orand_variants: int, neg_pool: int, binarize: float = 0.0) -> "TrainingSet":
+              orand_variants: int, neg_pool: int, binarize: float = 0.0,
+              context: tuple[np.ndarray, np.ndarray] | None = None) -> "TrainingSet":
+        """``context``: normalized (N, 1, 32, 32) inputs and labels added as they are (group ``"context"``)."""
         parts, labels, groups, at = [], [], {}, 0
 
         def add(name, x, y):
@@ -396,13 +401,18 @@ class TrainingSet:
                 add(f"orand_{v}", normalize_batch(xs), orand_y)
         if neg_pool:
             add("neg", normalize_batch(make_negatives(neg_pool, rng, mnist_x, mnist_y)), np.full(neg_pool, NOT_DIGIT))
+        if context is not None and len(context[1]):
+            cx, cy = context
+            if cx.shape[1:] != (1, INPUT_SIZE, INPUT_SIZE) or len(cx) != len(cy):
+                raise ValueError(f"context inputs of shape {cx.shape} for {len(cy)} labels")
+            add("context", np.asarray(cx, np.float32), cy)
         log.info("training inputs ready: %s (%.0f s)", {k: len(v) for k, v in groups.items()}, time.time() - t0)
         return cls(np.concatenate(parts), np.concatenate(labels), groups)
 
-    def epoch(self, rng, *, scan_share: float, orand_repeat: int, n_neg: int) -> np.ndarray:
+    def epoch(self, rng, *, scan_share: float, orand_repeat: int, n_neg: int, context_repeat: int = 0) -> np.ndarray:
         """Row indices of one epoch, shuffled: all clean MNIST, ``scan_share`` times as many
         scan-distorted MNIST rows, ``orand_repeat`` passes over the ORAND crops (a random variant
-        each time), and ``n_neg`` negatives."""
+        each time), ``n_neg`` negatives and ``context_repeat`` passes over the in-context cuts."""
         g = self.groups
         idx = [g["mnist"]]
         if "mnist_scan" in g and scan_share > 0:
@@ -414,7 +424,21 @@ class TrainingSet:
             idx.append(np.stack(variants)[which, np.arange(len(variants[0]))])
         if "neg" in g and n_neg:
             idx.append(rng.choice(g["neg"], size=min(n_neg, len(g["neg"])), replace=False))
+        if "context" in g:
+            idx.extend([g["context"]] * context_repeat)
         return rng.permutation(np.concatenate(idx))
+
+
+def load_context_crops(path: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The inputs, labels and provenance of a ``scripts/context_crops.py`` file."""
+    d = np.load(path)
+    x, y = d["x"].astype(np.float32), d["y"].astype(np.int64)
+    info = {"path": str(path), "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+            "n": len(y), "positives": int((y != NOT_DIGIT).sum()), "negatives": int((y == NOT_DIGIT).sum())}
+    for key in ("command", "model", "seed"):
+        if key in d.files:
+            info[key] = d[key].item()
+    return x, y, info
 
 
 class EMA:
@@ -520,6 +544,9 @@ def main(argv=None) -> int:
     ap.add_argument("--orand-repeat", type=int, default=6, help="passes over the ORAND train crops per epoch")
     ap.add_argument("--orand-variants", type=int, default=8, help="as cut + distorted variants of each ORAND crop")
     ap.add_argument("--no-orand", action="store_true")
+    ap.add_argument("--context-crops", default=None, metavar="NPZ",
+                    help="the segmenter's own cuts of real training fields (scripts/context_crops.py), mixed in")
+    ap.add_argument("--context-repeat", type=int, default=2, help="passes over the --context-crops per epoch")
     ap.add_argument("--init", default=None, help="start from these weights (.pt of the same architecture)")
     ap.add_argument("--strength", type=float, default=1.0, help="the paper's geometric distortions, per step")
     ap.add_argument("--elastic", type=float, default=0.5, help="share of inputs given an elastic distortion per step")
@@ -596,11 +623,19 @@ def main(argv=None) -> int:
 
     data_rng = np.random.default_rng(args.seed + 3)
     modern = args.arch == "modern"
+    context, context_info = None, None
+    if args.context_crops:
+        cx, cy, context_info = load_context_crops(args.context_crops)
+        if not modern:  # the classic net has no not_digit training data
+            cx, cy = cx[cy != NOT_DIGIT], cy[cy != NOT_DIGIT]
+        context = (cx, cy)
+        log.info("context crops %s", context_info)
     train = TrainingSet.build(data_rng, xtr, ytr, otr_crops, otr_y, scan_pool=args.scan_pool,
                               crop_strength=args.crop_strength, orand_variants=max(1, args.orand_variants),
-                              neg_pool=args.neg_pool if modern else 0, binarize=args.binarize)
+                              neg_pool=args.neg_pool if modern else 0, binarize=args.binarize, context=context)
     n_neg = int(args.neg_share * len(xtr)) if modern else 0
-    epoch_kw = dict(scan_share=args.scan_share, orand_repeat=args.orand_repeat if use_orand else 0, n_neg=n_neg)
+    epoch_kw = dict(scan_share=args.scan_share, orand_repeat=args.orand_repeat if use_orand else 0, n_neg=n_neg,
+                    context_repeat=args.context_repeat if context is not None else 0)
     steps_per_epoch = len(train.epoch(np.random.default_rng(0), **epoch_kw)) // args.batch_size
     t_data = time.time() - t_start
 
@@ -719,7 +754,8 @@ def main(argv=None) -> int:
                              "crop_strength": args.crop_strength, "scan_pool": args.scan_pool,
                              "scan_share": args.scan_share, "orand_variants": args.orand_variants,
                              "binarize": args.binarize,
-                             "orand_repeat": args.orand_repeat if use_orand else 0},
+                             "orand_repeat": args.orand_repeat if use_orand else 0,
+                             "context_repeat": args.context_repeat if context is not None else 0},
             "distillation": ({"teachers": [{"path": t, "sha256": hashlib.sha256(Path(t).read_bytes()).hexdigest()}
                                            for t in args.teacher.split(",")],
                               "weight": args.kd_weight, "temperature": args.kd_temperature} if teachers else None),
@@ -739,6 +775,7 @@ def main(argv=None) -> int:
                              "train_crops": int(len(otr_y)), "calibration_crops": int(len(ocal_y)),
                              "val_fold_crops_reported_only": int(len(ov_y))} if use_orand else None),
             "negatives": {"kinds": sorted(set(NEG_KINDS)), "per_epoch": n_neg},
+            "context_crops": context_info,
         },
         "calibration": {"method": "temperature scaling (NLL over the 11 logits)",
                         "fitted_on": " + ".join(["MNIST val"] + (["ORAND calibration images"] if use_orand else [])

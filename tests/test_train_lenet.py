@@ -1,0 +1,54 @@
+"""scripts/train_lenet.py: the in-context cuts (``--context-crops``) mixed into each epoch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cheque_reader.model import NOT_DIGIT
+from tests.conftest import load_script
+
+
+def _context(n: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    x = np.full((n, 1, 32, 32), -0.1, np.float32)
+    x[:, :, 8:24, 14:18] = 1.175
+    x[:, 0, 0, 0] = np.arange(n)  # each row recognisable
+    return x, np.array([3, 7, NOT_DIGIT, NOT_DIGIT, 1][:n], np.int64)
+
+
+def test_context_cuts_are_mixed_into_every_epoch():
+    T = load_script("train_lenet")
+    rng = np.random.default_rng(0)
+    mnist = np.zeros((12, 28, 28), np.uint8)
+    mnist[:, 6:22, 12:16] = 255
+    cx, cy = _context()
+    train = T.TrainingSet.build(rng, mnist, np.arange(12) % 10, [], np.zeros(0, np.int64), scan_pool=0,
+                                crop_strength=0.0, orand_variants=1, neg_pool=0, context=(cx, cy))
+    rows = train.groups["context"]
+    assert len(rows) == 5
+    np.testing.assert_array_equal(train.x[rows], cx)  # as given: already the classifier's inputs
+    np.testing.assert_array_equal(train.y[rows], cy)
+    kw = {"scan_share": 0.0, "orand_repeat": 0, "n_neg": 0}
+    epoch = train.epoch(np.random.default_rng(1), context_repeat=3, **kw)
+    assert len(epoch) == 12 + 3 * 5
+    counts = np.bincount(epoch, minlength=len(train.y))
+    assert (counts[rows] == 3).all() and (counts[train.groups["mnist"]] == 1).all()
+    assert not np.isin(train.epoch(np.random.default_rng(1), **kw), rows).any()  # repeat 0: left out
+
+
+def test_context_cuts_must_be_classifier_inputs(tmp_path):
+    T = load_script("train_lenet")
+    cx, cy = _context()
+    with pytest.raises(ValueError):
+        T.TrainingSet.build(np.random.default_rng(0), np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.int64), [],
+                            np.zeros(0, np.int64), scan_pool=0, crop_strength=0.0, orand_variants=1, neg_pool=0,
+                            context=(cx[:, :, :28, :28], cy))
+    path = tmp_path / "ctx.npz"
+    np.savez_compressed(path, x=cx, y=cy, command="PYTHONPATH=. python scripts/context_crops.py -o ctx.npz",
+                        model="lenet5-v1-test", seed=1998)
+    x, y, info = T.load_context_crops(str(path))
+    np.testing.assert_array_equal(x, cx)
+    np.testing.assert_array_equal(y, cy)
+    assert (info["n"], info["positives"], info["negatives"]) == (5, 3, 2)
+    assert info["command"].startswith("PYTHONPATH=. python scripts/context_crops.py") and info["seed"] == 1998
+    assert len(info["sha256"]) == 64
