@@ -7,7 +7,8 @@
    separators from digits: ``.`` (small, low), ``,`` (small, reaching below the
    baseline), ``-`` (flat), ``/`` (a tall slanted stroke ending the amount, as in
    ``25,00,000/-``); stray marks above the band are dropped;
-3. broken strokes are merged (pieces overlapping horizontally: the hat of a 5, an open 4);
+3. a point written against a digit is cut off it (:func:`_touching_point`), then broken strokes
+   are merged (pieces overlapping horizontally: the hat of a 5, an open 4);
 4. over-segmentation: a piece wider than a digit is cut at minima of its vertical ink
    projection into primitive pieces; candidates are every run of up to
    ``MAX_SPAN`` neighbouring primitives (``DigitCandidate.start``/``end``), and also pairs of
@@ -139,6 +140,51 @@ UNDERLINE_START = 0.03
 #: strokes fill less). Session 13: 14 more right values of 1,000 synthetic cheques; on the 1,120
 #: real fields 2 texts changed (a comma before or after the digits) once flat scraps were excluded.
 SOLID_COMMA_FILL = 0.55
+
+
+#: :func:`_touching_point` (set on 1,000 synthetic cheques, seed 4, checked on seed 5 and the 1,120
+#: real fields): a decimal point written against a digit sits on the digits' feet, so its columns hold
+#: ink only in the lowest ``TOUCHING_POINT_ZONE`` band heights (the points of the 20 seed-4 cheques
+#: read 100 times too big for such a point reach 0.40 above the feet, a thick pen's).
+TOUCHING_POINT_ZONE = 0.42
+
+#: ... joined to the digit by a neck: the ink of the column where it is cut off at most this share of
+#: its thickest column (0.08 to 0.69 for the 18 points found on seed 4, 0.07 to 0.68 for the 21 of
+#: seed 5; big points lying over a digit's foot, 0.74 to 0.88, are left: at 0.8 the thickened ends of
+#: three 2s' feet of the 2,000 cheques came in). A point before a digit, joined to its left end, at
+#: most ``TOUCHING_POINT_NECK_BEFORE``: the tails of 3s and 5s and the loop at a 2's foot end low on a
+#: digit's left, round and solid too, and measured 0.50 to 0.69 there (the 5 points found before a
+#: digit 0.07 to 0.33; 3 others of seed 4, 0.50 to 0.69, are left).
+TOUCHING_POINT_NECK = 0.7
+TOUCHING_POINT_NECK_BEFORE = 0.45
+
+#: ... or at most ``TOUCHING_POINT_NECK_BIG`` for a big point after a digit, at least
+#: ``TOUCHING_POINT_BIG`` band heights thick, lying over the digit's foot (a thick pen's: the 11 points
+#: of the 2,000 cheques with necks 0.7 to 0.9 are 0.22 to 0.38 thick, the 9 of them at least 0.3 within
+#: 0.8; the thickened ends of three 2s' feet with such necks 0.19 to 0.21).
+TOUCHING_POINT_NECK_BIG = 0.8
+TOUCHING_POINT_BIG = 0.3
+
+#: ... is this many band heights across (its longer side; the points found 0.15 to 0.41) ...
+TOUCHING_POINT_SIZE = (0.15, 0.5)
+
+#: ... round: minor over major axis of its ink at least this (the points found 0.82 to 1.0; of the
+#: 68 stroke ends a neck cut off on seed 4, 61 lie under it) ...
+TOUCHING_POINT_ROUND = 0.8
+
+#: ... solid: its ink fills at least this share of its box (a disc 0.785; the points found 0.73 to
+#: 0.89, one left at 0.69; the stroke ends cut off 0.60 to 0.89, 40 of the 68 under it) ...
+TOUCHING_POINT_FILL = 0.72
+
+#: ... with its lowest ink at most this many band heights below the digits' feet (the points found
+#: -0.03 to 0.07; a comma's tail joined to a digit hangs 0.22 to 0.33 below them) ...
+TOUCHING_POINT_FOOT = 0.15
+
+#: ... and at most this many above them: a point is written on the line the digits stand on; the
+#: thickened end of a 2's foot (or a 6's loop) off it ends 0.06 to 0.09 above their feet (without this, 4 ORAND
+#: fields of 1,080 were read with such a point, one auto-accepted, ``8293`` read ``82.93``, and on
+#: seed 5 a 2's foot and a 3's tail; 2 points of seed 4, -0.06 and -0.07, are left).
+TOUCHING_POINT_RAISED = 0.05
 
 
 @dataclass
@@ -299,6 +345,91 @@ def _baseline_dots(specks: list[_Piece], pieces: list[_Piece], band: Band) -> li
                 and solid_dot(s.w, s.h, int(s.mask.sum()))):
             out.append(s)
     return out
+
+
+def _touching_point(p: _Piece, band: Band) -> tuple[list[_Piece], _Piece | None]:
+    """A decimal point written against a digit, cut off ``p``: the digit's ink (one piece, or two
+    when the point sat between two joined digits) and the point, kind ``"."``; ``([p], None)``
+    when ``p`` has none. The point: a run of columns holding ink only at the digits' feet
+    (``TOUCHING_POINT_ZONE``) at an end of ``p`` or between two digits, cut at the narrowest column
+    (``TOUCHING_POINT_NECK``), small, round, solid and on the feet (``TOUCHING_POINT_SIZE``,
+    ``_ROUND``, ``_FILL``, ``_FOOT``), one piece of ink, the digit left at least half the band tall.
+
+    >>> ink = np.zeros((40, 30), bool); ink[:, :6] = True; ink[34:38, 5:20] = True   # a 1 with a foot ...
+    >>> yy, xx = np.mgrid[:40, :30]; ink |= (yy - 33) ** 2 + (xx - 24) ** 2 <= 30    # ... and a point on it
+    >>> band = Band(top=0, bottom=40, height=40, digit_width=20)
+    >>> parts, point = _touching_point(_Piece(ink, 0, 0), band)
+    >>> [(q.x, q.w) for q in parts], (point.x, point.w, point.kind)
+    ([(0, 19)], (19, 11, '.'))
+    >>> _touching_point(_Piece(ink[:, :20], 0, 0), band)[1] is None   # the foot alone
+    True
+    """
+    H = band.height
+    if p.h < 0.5 * H:
+        return [p], None
+    m = p.mask
+    low = np.argmax(m, axis=0) >= band.bottom - TOUCHING_POINT_ZONE * H - p.y  # (every column of a piece has ink)
+    if low.sum() < 2 or low.all():
+        return [p], None
+    cnt = m.sum(axis=0).astype(float)
+    low &= cnt > 0
+    widest = int(TOUCHING_POINT_SIZE[1] * H)
+    narrowest = TOUCHING_POINT_ROUND * TOUCHING_POINT_SIZE[0] * H  # a round point's width at least
+    best: tuple[float, int, int, int] | None = None  # (neck ratio, point width, first column, end): the lowest, then narrowest
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], low.astype(np.int8), [0]])))
+    for a, b in zip(edges[::2], edges[1::2]):  # the runs of low columns [a, b)
+        a, b = int(a), int(b)
+        if (a == 0 and b == p.w) or b - a < narrowest:
+            continue
+        if a == 0:  # a point before the digit: cut at a neck e (< b), the point columns [0, e)
+            e = np.arange(2, min(b, widest + 1))
+            if len(e) == 0:
+                continue
+            ratio = cnt[e] / np.maximum.accumulate(cnt[:b])[e - 1]
+            k = int(np.argmin(ratio))  # the first: the narrowest of equal necks
+            if ratio[k] <= TOUCHING_POINT_NECK_BEFORE:
+                best = min(best or (np.inf,), (float(ratio[k]), int(e[k]), 0, int(e[k])))
+        elif b == p.w:  # a point after the digit: cut at a neck s - 1 (>= a), the point columns [s, w)
+            s = np.arange(max(a + 1, p.w - widest), p.w - 1)
+            if len(s) == 0:
+                continue
+            thick = np.maximum.accumulate(cnt[::-1])[::-1][s]
+            ratio = cnt[s - 1] / thick
+            big = (ratio <= TOUCHING_POINT_NECK_BIG) & (thick >= TOUCHING_POINT_BIG * H)
+            ratio = np.where((ratio <= TOUCHING_POINT_NECK) | big, ratio, np.inf)
+            k = len(s) - 1 - int(np.argmin(ratio[::-1]))  # the last: the narrowest of equal necks
+            if np.isfinite(ratio[k]):
+                best = min(best or (np.inf,), (float(ratio[k]), p.w - int(s[k]), int(s[k]), p.w))
+        else:  # between two joined digits: necks on both sides
+            for s in range(a + 1, b - 2):
+                e = np.arange(s + 2, min(b, s + widest + 1))
+                if len(e) == 0:
+                    continue
+                ratio = np.maximum(cnt[s - 1], cnt[e]) / np.maximum.accumulate(cnt[s:b])[e - s - 1]
+                k = int(np.argmin(ratio))
+                if ratio[k] <= TOUCHING_POINT_NECK:
+                    best = min(best or (np.inf,), (float(ratio[k]), int(e[k]) - s, s, int(e[k])))
+    if best is None:
+        return [p], None
+    _, _, s, e = best
+    dot = _Piece(m[:, s:e], p.x + s, p.y)
+    rows = np.flatnonzero(dot.mask.any(axis=1))
+    dot = _Piece(dot.mask[rows[0] : rows[-1] + 1], dot.x, p.y + int(rows[0]))
+    small, large = TOUCHING_POINT_SIZE
+    side = max(dot.w, dot.h)
+    if (not small * H <= side <= large * H or ink_elongation(dot.mask) < TOUCHING_POINT_ROUND
+            or float(dot.mask.mean()) < TOUCHING_POINT_FILL or not -TOUCHING_POINT_RAISED * H <= dot.y2 - band.bottom <= TOUCHING_POINT_FOOT * H
+            or connected_components(dot.mask.astype(np.uint8))[0] != 2):
+        return [p], None
+    parts = []
+    for a, b in ((0, s), (e, p.w)):
+        rows = np.flatnonzero(m[:, a:b].any(axis=1))
+        if b > a and len(rows):
+            parts.append(_Piece(m[rows[0] : rows[-1] + 1, a:b], p.x + a, p.y + int(rows[0])))
+    if max((q.h for q in parts), default=0) < 0.5 * H:
+        return [p], None
+    dot.kind = "."
+    return parts, dot
 
 
 def _has_hole(mask: np.ndarray) -> bool:
@@ -788,6 +919,9 @@ def segment_field(ink: np.ndarray, gray: np.ndarray | None = None, *,
         else:
             p.kind = kind
             seps.append(p)
+    split = [_touching_point(p, band) for p in digits]
+    digits = [q for parts, _ in split for q in parts]
+    seps += [dot for _, dot in split if dot is not None]
     digits = _merge_broken(digits, band)
 
     # primitives: wide digit pieces cut at projection minima; a group id per original piece

@@ -127,6 +127,68 @@ def test_a_fine_pens_point_smaller_than_a_speck_is_kept_on_the_baseline_between_
     assert "." not in kinds(segment.segment_field(ink))
 
 
+def _zeros_with_a_point_touching(after: bool) -> np.ndarray:
+    """"00.00" (digits 57 rows tall) whose point touches the digit before it (``after``) or after it,
+    joined by a thin stroke, as a pen dragged from the digit to the point leaves."""
+    ink = np.full((90, 240), 255, np.uint8)
+    for cx in (30, 70, 130, 170):
+        cv2.ellipse(ink, (cx, 40), (14, 26), 0, 0, 360, 0, 4, cv2.LINE_AA)
+    if after:
+        cv2.line(ink, (78, 63), (92, 63), 0, 2)
+        cv2.circle(ink, (95, 61), 6, 0, -1, cv2.LINE_AA)
+    else:
+        cv2.circle(ink, (105, 61), 6, 0, -1, cv2.LINE_AA)
+        cv2.line(ink, (108, 63), (122, 63), 0, 2)
+    return ink
+
+
+@pytest.mark.parametrize("after", [True, False])
+def test_a_point_touching_a_digit_is_cut_off_as_a_point(after):
+    ink = _zeros_with_a_point_touching(after)
+    assert cv2.connectedComponents((ink < 128).astype(np.uint8))[0] - 1 == 4   # the point is joined to a digit
+    cands = [c for c in segment.segment_field(ink) if c.end == c.start + 1]
+    assert kinds(cands) == ["digit", "digit", ".", "digit", "digit"]
+    point = cands[2].bbox
+    assert 88 <= point.x and point.x2 <= 103 if after else 98 <= point.x and point.x2 <= 112
+    assert 50 <= point.y and point.y2 <= 69   # the dot, not the stroke to it
+    digit = cands[1 if after else 3].bbox
+    assert digit.h >= 50 and (digit.x2 <= point.x + 1 if after else digit.x >= point.x2 - 1)
+
+
+def test_a_thick_pens_big_point_on_a_digits_foot_is_cut_off_as_a_point():
+    # "00.00", digits 57 rows tall: a point 19 rows across joined to the foot of the 0 before it by a
+    # thick run, 0.79 of the point thick (TOUCHING_POINT_NECK_BIG: a big point lies over the foot)
+    ink = np.full((90, 240), 255, np.uint8)
+    for cx in (30, 70, 140, 180):
+        cv2.ellipse(ink, (cx, 40), (14, 26), 0, 0, 360, 0, 4, cv2.LINE_AA)
+    cv2.line(ink, (74, 63), (88, 63), 0, 8, cv2.LINE_AA)
+    cv2.circle(ink, (95, 59), 9, 0, -1, cv2.LINE_AA)
+    cands = [c for c in segment.segment_field(ink) if c.end == c.start + 1]
+    assert kinds(cands) == ["digit", "digit", ".", "digit", "digit"]
+    assert cands[2].bbox.x >= 86 and cands[2].bbox.h <= 20
+
+
+def _zero_two_zero_zero(thick: int, rise: int, blob: int) -> np.ndarray:
+    """"0200" with the 2's foot drawn ``thick``, its end ``rise`` rows up and thickened into a blob."""
+    ink = np.full((90, 220), 255, np.uint8)
+    aa = cv2.LINE_AA
+    for cx in (30, 130, 170):
+        cv2.ellipse(ink, (cx, 40), (14, 26), 0, 0, 360, 0, 4, aa)
+    cv2.ellipse(ink, (70, 26), (13, 13), 0, 160, 380, 0, thick, aa)
+    cv2.line(ink, (82, 31), (57, 64), 0, thick, aa)
+    cv2.line(ink, (57, 64), (96, 64 - rise), 0, thick, aa)
+    cv2.circle(ink, (96, 64 - rise), blob, 0, -1, aa)
+    return ink
+
+
+@pytest.mark.parametrize("thick, rise", [(4, 6), (8, 0)])
+def test_the_thickened_end_of_a_twos_foot_is_no_point(thick, rise):
+    # the end of the foot rising off the line (as ORAND 2s are written), or a thick pen's foot whose
+    # end is a little wider than the stroke: not round enough (TOUCHING_POINT_RAISED, _ROUND)
+    ink = _zero_two_zero_zero(thick, rise, 6)
+    assert "." not in kinds(segment.segment_field(ink))
+
+
 def test_the_line_under_superscript_cents_is_taken_off_them():
     def field(line_row: int) -> np.ndarray:
         ink = blank(44, 130)
