@@ -412,3 +412,61 @@ def test_a_deskewed_black_and_white_fields_thin_box_lines_are_removed(tmp_path):
         cands = segment.segment_field(preprocess.clean_field(f))
         pieces = sum(c.kind == "digit" and c.end == c.start + 1 for c in cands)
         assert pieces == len(ch.digits), (seed, ch.text, pieces)
+
+
+def _dashed(img: np.ndarray, p0: tuple[int, int], p1: tuple[int, int], on: int = 8, off: int = 9) -> None:
+    """A 2 px printed line from ``p0`` to ``p1`` (upright or level) broken into ``on``-pixel dashes
+    ``off`` pixels apart, ending in a dash: a light box line at a black-and-white scan's threshold."""
+    (x0, y0), (x1, y1) = p0, p1
+    n = max(abs(x1 - x0), abs(y1 - y0))
+    for t in range(0, n + 1, on + off):
+        a, b = t, min(n, t + on - 1)
+        if n - b < on + off and b < n:
+            b = n  # the last dash runs to the corner
+        cv2.line(img, (x0 + (x1 - x0) * a // n, y0 + (y1 - y0) * a // n),
+                 (x0 + (x1 - x0) * b // n, y0 + (y1 - y0) * b // n), 0, 2)
+
+
+def _bitonal_boxed_field() -> np.ndarray:
+    """A 140 x 440 black-and-white field: a box whose sides and rupee-cell rule are dashes 9 px apart
+    (more than the 3 px bridge of a gray field's rules, under
+    :data:`~cheque_reader.preprocess.RULE_DASH_GAP` of its height), a printed sign in the cell, and
+    three handwritten digits."""
+    img = np.full((140, 440), 255, np.uint8)
+    for p0, p1 in (((6, 15), (433, 15)), ((6, 124), (433, 124))):
+        _dashed(img, p0, p1, off=4)  # the box's top and bottom: short breaks
+    for x in (6, 80, 433):  # its sides and the cell rule: breaks 9 px long
+        _dashed(img, (x, 15), (x, 124))
+    cv2.putText(img, "Rs.", (18, 80), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    digit_one(img, 150, 35, 105, value=0, width=5)
+    cv2.ellipse(img, (240, 70), (22, 34), 0, 0, 360, 0, 5)
+    cv2.ellipse(img, (320, 70), (22, 34), 0, 0, 360, 0, 5)
+    return img
+
+
+def test_a_black_and_white_fields_dashed_box_sides_and_cell_rule_are_removed():
+    # Group 4: light printed lines break into dashes at the page's one threshold; a dashed box side
+    # was left as a digit piece (a 1), the cell rule too, and the sign in the cell with it
+    img = _bitonal_boxed_field()
+    assert preprocess.is_bitonal_field(img)
+    ink = preprocess.clean_field(field(img, layout="in-cts")) == 0
+    assert not ink[:, :86].any(), "the rupee cell, its rule and the box's left side are blanked"
+    assert not ink[20:120, 428:440].any(), "the dashed right side is removed"
+    assert not ink[10:20, 90:425].any() and not ink[120:130, 90:425].any(), "the box lines are removed"
+    assert ink[35:106, 145:160].sum() > 200, "the 1 stays"
+    assert ink[34:106, 216:345].sum() > 1500, "the two 0s stay"
+
+
+def test_a_black_and_white_fields_broken_handwritten_one_stays_and_gray_fields_are_as_before():
+    # guard: the bridge is along printed rules that run from line to line: a 1 that the threshold
+    # broke into pieces, standing in the box, is no rule; a gray field's dashed rules are left as before
+    img = _bitonal_boxed_field()
+    for y in range(42, 100, 14):  # a 1 in pieces 6 px apart, clear of the box's lines by over the bridge
+        cv2.line(img, (385, y), (385, y + 7), 0, 4)
+    ink = preprocess.clean_field(field(img, layout="in-cts")) == 0
+    assert ink[38:104, 382:389].sum() >= 0.9 * (img[38:104, 382:389] == 0).sum(), "the broken 1 stays"
+    gray = np.where(img == 0, 150, 235).astype(np.uint8)  # the same drawing on a gray page
+    gray = cv2.GaussianBlur(gray, (3, 3), 0)
+    assert not preprocess.is_bitonal_field(gray)
+    inked = preprocess.clean_field(field(gray, layout="in-cts")) == 0
+    assert inked[20:120, 428:440].any(), "a gray field's dashed side is looked for unbridged, as before"
