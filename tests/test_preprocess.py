@@ -444,13 +444,13 @@ def _bitonal_boxed_field() -> np.ndarray:
     return img
 
 
-def test_a_black_and_white_fields_dashed_box_sides_and_cell_rule_are_removed():
+def test_a_black_and_white_fields_dashed_box_sides_are_removed():
     # Group 4: light printed lines break into dashes at the page's one threshold; a dashed box side
-    # was left as a digit piece (a 1), the cell rule too, and the sign in the cell with it
+    # was left as a digit piece (a 1). (The cell rule is looked for unbridged: bridged, the left of a
+    # 9's loop was taken for one and the loop dropped with the "cell", bench.py's Group 4 cheque 16.)
     img = _bitonal_boxed_field()
     assert preprocess.is_bitonal_field(img)
     ink = preprocess.clean_field(field(img, layout="in-cts")) == 0
-    assert not ink[:, :86].any(), "the rupee cell, its rule and the box's left side are blanked"
     assert not ink[20:120, 428:440].any(), "the dashed right side is removed"
     assert not ink[10:20, 90:425].any() and not ink[120:130, 90:425].any(), "the box lines are removed"
     assert ink[35:106, 145:160].sum() > 200, "the 1 stays"
