@@ -785,20 +785,15 @@ def native_stderr() -> Iterator[list[str]]:
     >>> said
     ['Fax4Decode: Bad code word at line 3 of strip 0 (x 5).']
     """
-    with _STDERR_LOCK:
-        yield from _caught_stderr()
-
-
-def _caught_stderr() -> Iterator[list[str]]:
     said: list[str] = []
-    sys.stderr.flush()
     if hasattr(os, "memfd_create"):  # Linux: in memory
         sink = open(os.memfd_create("cheque_reader-stderr"), "w+b", buffering=0)  # noqa: SIM115 (closed below)
     else:
         import tempfile
 
         sink = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115
-    with sink:
+    with _STDERR_LOCK, sink:
+        sys.stderr.flush()
         saved = os.dup(2)
         try:
             os.dup2(sink.fileno(), 2)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from . import io, locate, preprocess, sdnn, segment, x937
+from . import io, locate, preprocess, sdnn, segment
 from .amount import assemble_amount, grammatical_edits, is_unmarked, parse_amount, separator_edits
 from .classify import DigitClassifier, DigitPredictions, resolve_backend, weights_version
 from .config import ReadOptions
@@ -348,8 +348,6 @@ def finish_page(
                              segmentation_ok=agree and not prepared.stamped and not UNREAD_DIGIT_HEIGHT <= prepared.unread <= UNREAD_DIGIT_MAX,
                              field_ok=prepared.field.cheques == 1 and not guessed_field(field))
     elapsed = prepared.elapsed_ms + classify_ms + (time.perf_counter() - t0) * 1000
-    if "micr_amount" in common["extra"]:  # an X9.37 item: the amount read against its record's
-        common["extra"] = {**common["extra"], "micr_match": x937.micr_match(read.amount, common["extra"]["micr_amount"])}
     return ChequeResult(
         status=status,
         digits=read.digits,

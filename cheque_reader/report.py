@@ -21,6 +21,7 @@ import pandas as pd
 
 from .errors import OutputError, UsageError
 from .types import ChequeResult
+from .x937 import micr_match
 
 #: Columns of ``results.csv``, in order (DESIGN.md).
 RESULT_COLUMNS = (
@@ -79,7 +80,8 @@ BOOL_COLUMNS = ("needs_review",)
 def result_row(result: ChequeResult) -> dict:
     """One ``results.csv`` row (plain Python values, CSV-ready) for ``result``.
 
-    Extra per-item columns (``result.extra``, e.g. X9.37 item sequence) follow the schema columns.
+    Extra per-item columns (``result.extra``, e.g. X9.37 item sequence) follow the schema columns; an
+    X9.37 item's ``micr_match`` is worked out here (:func:`~cheque_reader.x937.micr_match`).
     """
     f = result.field
     row = {
@@ -103,6 +105,8 @@ def result_row(result: ChequeResult) -> dict:
         "layout": result.layout,
     }
     row.update({k: v for k, v in result.extra.items() if k not in row})
+    if "micr_amount" in row:  # an X9.37 item: the amount read against its record's
+        row["micr_match"] = micr_match(row["amount"], row["micr_amount"])
     return row
 
 

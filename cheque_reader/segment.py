@@ -412,20 +412,15 @@ def _touching_point(p: _Piece, band: Band) -> tuple[list[_Piece], _Piece | None]
     if best is None:
         return [p], None
     _, _, s, e = best
-    dot = _Piece(m[:, s:e], p.x + s, p.y)
-    rows = np.flatnonzero(dot.mask.any(axis=1))
-    dot = _Piece(dot.mask[rows[0] : rows[-1] + 1], dot.x, p.y + int(rows[0]))
+    cut = {q.x - p.x: q for q in _split(p, [s, e])}  # by first column: the point's is s
+    dot = cut.pop(s)
     small, large = TOUCHING_POINT_SIZE
     side = max(dot.w, dot.h)
     if (not small * H <= side <= large * H or ink_elongation(dot.mask) < TOUCHING_POINT_ROUND
             or float(dot.mask.mean()) < TOUCHING_POINT_FILL or not -TOUCHING_POINT_RAISED * H <= dot.y2 - band.bottom <= TOUCHING_POINT_FOOT * H
             or connected_components(dot.mask.astype(np.uint8))[0] != 2):
         return [p], None
-    parts = []
-    for a, b in ((0, s), (e, p.w)):
-        rows = np.flatnonzero(m[:, a:b].any(axis=1))
-        if b > a and len(rows):
-            parts.append(_Piece(m[rows[0] : rows[-1] + 1, a:b], p.x + a, p.y + int(rows[0])))
+    parts = list(cut.values())
     if max((q.h for q in parts), default=0) < 0.5 * H:
         return [p], None
     dot.kind = "."
