@@ -549,8 +549,16 @@ def _shrink(gray: np.ndarray, darkest: bool = False, max_side: int = WORK_MAX_SI
         return gray, 1
     # a strip thinner than k (a 10 x 10,000 scan) keeps one row or column, not none
     h, w = max(1, gray.shape[0] // k), max(1, gray.shape[1] // k)
-    if darkest:
-        return cv2.erode(gray[: h * k, : w * k], _rect(k, k), anchor=(0, 0))[::k, ::k].copy(), k
+    if darkest:  # each block's minimum, pairwise over its k x k pixels taken at a step of k (the same as an
+        # erosion of the whole page sampled at every k-th pixel: 0.24 against 0.75 ms on a 1600 x 734 page)
+        block = gray[: h * k, : w * k]
+        rows = block[::k]
+        for i in range(1, min(k, block.shape[0])):  # (a strip thinner than k: the rows it has)
+            rows = np.minimum(rows, block[i::k])
+        small = rows[:, ::k]
+        for j in range(1, min(k, block.shape[1])):
+            small = np.minimum(small, rows[:, j::k])
+        return np.ascontiguousarray(small), k
     return cv2.resize(gray[: h * k, : w * k], (w, h), interpolation=cv2.INTER_AREA), k
 
 

@@ -108,6 +108,18 @@ def test_a_strip_thinner_than_the_shrink_factor_is_searched_not_an_opencv_error(
     assert min(small.shape) >= 1 and k > 1
 
 
+
+@pytest.mark.parametrize("shape", [(734, 1600), (1101, 2400), (801, 801), (10, 10000), (10000, 10), (1, 5000)])
+def test_darkest_shrink_is_each_blocks_minimum(shape):
+    # the block minima as an erosion of the whole page sampled at every k-th pixel gives them (a strip
+    # thinner than k: its rows or columns alone)
+    gray = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    small, k = locate._shrink(gray, darkest=True)
+    h, w = max(1, shape[0] // k), max(1, shape[1] // k)
+    eroded = cv2.erode(gray[: h * k, : w * k], np.ones((k, k), np.uint8), anchor=(0, 0))[::k, ::k]
+    assert k > 1 and small.shape == (h, w) and small.flags.c_contiguous
+    assert np.array_equal(small, eroded)
+
 def test_field_layout_is_whole_image():
     img = np.full((50, 160), 255, np.uint8)
     f = locate.find_amount_field(Page("f", 1, img), "field")
