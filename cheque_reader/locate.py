@@ -822,7 +822,8 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
     region = BBox(prior.x - mx, prior.y - my, prior.w + 2 * mx, prior.h + 2 * my).clip(W, H)
     if region.area == 0:
         return None
-    sub = region.crop(gray)
+    # one copy of a crop of an upside-down view (its strides negative), which each OpenCV call below copied again
+    sub = np.ascontiguousarray(region.crop(gray))
     # security patterns and tints are light: keep clearly dark structures only (at most
     # paper - darkness: OpenCV's threshold, whole levels)
     paper = int(_median_u8(sub))
