@@ -696,14 +696,39 @@ def _rect(w: int, h: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_RECT, (w, h))
 
 
+def _open_rows(u8: np.ndarray, length: int) -> np.ndarray:
+    """``cv2.morphologyEx(u8, cv2.MORPH_OPEN, _rect(length, 1))`` (``uint8``), the opening run only on
+    the rows with at least as many nonzero pixels as its narrowest window holds (a window at an edge of
+    the image is cut short by it): on the others every window holds a 0, and so does the opening. A
+    field's long horizontal openings, most of its rows without a line (3 a page: 0.95 against 0.2-0.3
+    ms a page on the bench's Group 4 cheques).
+
+    >>> m = np.zeros((4, 30), np.uint8); m[1, 2:28] = 1; m[2, ::2] = 1; m[3, :12] = 1
+    >>> bool(np.array_equal(_open_rows(m, 20), cv2.morphologyEx(m, cv2.MORPH_OPEN, _rect(20, 1))))
+    True
+    """
+    h, w = u8.shape
+    a = length // 2  # OpenCV's anchor: the window of column x is x - a .. x - a + length - 1, within the image
+    x = np.arange(w)
+    least = int((np.minimum(w - 1, x - a + length - 1) - np.maximum(0, x - a)).min()) + 1 if w else 0
+    # each row's sum (OpenCV's: 7x numpy's count of nonzero pixels), at least its count of them
+    rows = np.flatnonzero(cv2.reduce(u8, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() >= least)
+    if len(rows) == h:
+        return cv2.morphologyEx(u8, cv2.MORPH_OPEN, _rect(length, 1))
+    out = np.zeros_like(u8)
+    if len(rows):  # the kernel is one row high: each row is opened alone
+        out[rows] = cv2.morphologyEx(u8[rows], cv2.MORPH_OPEN, _rect(length, 1))
+    return out
+
+
 def _horizontal_lines(u8: np.ndarray, min_len: int, wander: bool = False) -> np.ndarray:
     # printed lines often binarize dashed: bridge short gaps before looking for long runs
     if not wander:
         bridged = cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(5, 1))
-        return cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(min_len, 1)) & u8
+        return _open_rows(bridged, min_len) & u8
     # a resampled (deskewed) line also wanders by a pixel: allow that too
     bridged = cv2.dilate(cv2.morphologyEx(u8, cv2.MORPH_CLOSE, _rect(9, 1)), _rect(1, 3))
-    found = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(min_len, 1))
+    found = _open_rows(bridged, min_len)
     return cv2.dilate(found, _rect(1, 3)) & u8
 
 

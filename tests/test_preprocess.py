@@ -470,3 +470,19 @@ def test_a_black_and_white_fields_broken_handwritten_one_stays_and_gray_fields_a
     assert not preprocess.is_bitonal_field(gray)
     inked = preprocess.clean_field(field(gray, layout="in-cts")) == 0
     assert inked[20:120, 428:440].any(), "a gray field's dashed side is looked for unbridged, as before"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_open_rows_is_opencvs_long_horizontal_opening(seed):
+    # run only on the rows that can keep ink: the same pixels as the opening of the whole image,
+    # for masks of 0/1 or 0/255, gray images, windows cut short by the edges, kernels wider than the image
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        h, w = int(rng.integers(1, 50)), int(rng.integers(1, 160))
+        image = (rng.random((h, w)) < rng.random()).astype(np.uint8) * np.uint8(rng.choice([1, 255]))
+        if seed % 3 == 2:
+            image = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        image[rng.integers(0, h), : int(rng.integers(0, w + 1))] = 1  # a line from the left edge
+        length = int(rng.integers(1, 200))
+        expected = cv2.morphologyEx(image, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+        assert np.array_equal(preprocess._open_rows(image, length), expected)
