@@ -477,3 +477,21 @@ def test_a_field_read_scores_other_strings_over_its_views_as_it_scored_its_own(r
         assert shorter.confidence == pytest.approx(read.probabilities([shorter.digits])[0])
         assert shorter.confidence < read.confidence                          # it read the digit it dropped
     assert sdnn.FieldRead("1", 0.5, (0.5,), ((0, 4),)).probabilities(["1", "2"]).tolist() == [0.0, 0.0]
+
+
+def test_ink_bounds_are_the_inks_percentiles_with_a_margin():
+    # 1st / 99th percentile of the ink's rows, 0.5th / 99.5th of its columns, each taken alone, the margin
+    # around them (both ends of each now come from one call)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        h, w = int(rng.integers(1, 120)), int(rng.integers(1, 400))
+        ink = rng.random((h, w)) < rng.random() * 0.3
+        ys, xs = np.nonzero(ink)
+        if len(ys) < 5:
+            assert sdnn.ink_bounds(ink) is None
+            continue
+        top, bottom = np.percentile(ys, 1), np.percentile(ys, 99) + 1
+        left, right = np.percentile(xs, 0.5), np.percentile(xs, 99.5) + 1
+        m = sdnn.INK_MARGIN * max(bottom - top, 8)
+        expected = (int(max(0, top - m)), int(min(h, bottom + m)), int(max(0, left - m)), int(min(w, right + m)))
+        assert sdnn.ink_bounds(ink) == expected
