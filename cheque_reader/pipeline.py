@@ -244,7 +244,7 @@ def _sweep_limits(candidates: tuple[DigitCandidate, ...]) -> tuple[tuple[int, in
     """
     digits = [c for c in candidates if c.kind == "digit"] or list(candidates)
     rows = (min(c.bbox.y for c in digits), max(c.bbox.y2 for c in digits))
-    height = float(np.median([c.bbox.h for c in digits]))
+    height = preprocess.small_median([c.bbox.h for c in digits])
     last = max(c.bbox.x2 for c in digits)
     ends = []  # (column, whether the '/' is a fraction's)
     for s in (c for c in candidates if c.kind == "/"):
@@ -284,7 +284,7 @@ def _top_bar(image: np.ndarray) -> bool:
         return False
     span = cols[-1] - cols[0] + 1
     per_row = ink.sum(axis=1)
-    stroke = float(np.median(per_row[per_row > 0]))
+    stroke = preprocess.small_median(per_row[per_row > 0])
     return bool(span > 0.5 * image.shape[1] and span > TOP_BAR_STROKES * stroke)
 
 
@@ -465,7 +465,7 @@ def with_skipped_points(candidates, chosen: Sequence[int], not_digit: np.ndarray
     if len(digits) < 2:
         return list(chosen)
     covered = {p for i in chosen for p in range(candidates[i].start, candidates[i].end)}
-    height = float(np.median([candidates[i].bbox.h for i in digits]))
+    height = preprocess.small_median([candidates[i].bbox.h for i in digits])
     small, large = SKIPPED_POINT_SIZE
     out = list(chosen)
     for i, c in enumerate(candidates):
@@ -531,8 +531,8 @@ def with_superscript_cents(tokens: list[tuple[str, float]], boxes: Sequence[BBox
     if any(not ch.isdigit() and ch != "-" for ch, _ in tokens[digit_at[-3] : digit_at[-1]]):
         return tokens
     rest = boxes[:-2]
-    foot = float(np.median([b.y2 for b in rest]))
-    height = float(np.median([b.h for b in rest]))
+    foot = preprocess.small_median([b.y2 for b in rest])
+    height = preprocess.small_median([b.h for b in rest])
     if not all(b.y2 <= foot - SUPERSCRIPT_RAISE * height and b.y2 <= rest[-1].y2 - SUPERSCRIPT_STEP * height
                and b.h <= SUPERSCRIPT_HEIGHT * height for b in boxes[-2:]):
         return tokens

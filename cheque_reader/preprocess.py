@@ -278,6 +278,22 @@ def flatten_background(gray: np.ndarray, stroke: int) -> np.ndarray:
     return np.clip(flat, 0.0, 1.0, out=flat)
 
 
+def small_median(values) -> float:
+    """``float(np.median(values))`` of a few numbers (a list, or a 1-D array): the middle one, or the
+    mean of the two middle ones, without numpy's machinery (about 25 us a call, some 17 calls a page on
+    lists of up to a few dozen boxes' sizes). An empty ``values`` is numpy's (nan, with its warning).
+
+    >>> small_median([3, 1, 2]), small_median([4, 1, 3, 2]), small_median(np.array([2.0, 5.0]))
+    (2.0, 2.5, 3.5)
+    """
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        return float(np.median(values))
+    mid = n // 2
+    return float(ordered[mid]) if n % 2 else float(ordered[mid - 1] + ordered[mid]) / 2
+
+
 def connected_components(mask: np.ndarray, connectivity: int = 8):
     """``cv2.connectedComponentsWithStats`` of a ``uint8`` mask: ``(n, labels, stats, centroids)``.
 

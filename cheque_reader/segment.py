@@ -40,6 +40,7 @@ from .preprocess import (
     connected_components,
     ink_elongation,
     point_cov,
+    small_median,
     solid_dot,
     speck_area,
 )
@@ -247,13 +248,13 @@ def digit_band(pieces: list[_Piece]) -> Band:
     the pieces at least 0.2 times the tallest, then of those near that median.
     """
     hs = np.array([p.h for p in pieces], float)
-    h0 = float(np.median(hs[hs >= 0.2 * hs.max()]))
+    h0 = small_median(hs[hs >= 0.2 * hs.max()])
     core = [p for p in pieces if 0.6 * h0 <= p.h <= 1.6 * h0] or [p for p in pieces if p.h >= 0.2 * hs.max()]
-    top = float(np.median([p.y for p in core]))
-    bottom = float(np.median([p.y2 for p in core]))
-    height = max(1.0, float(np.median([p.h for p in core])))
+    top = small_median([p.y for p in core])
+    bottom = small_median([p.y2 for p in core])
+    height = max(1.0, small_median([p.h for p in core]))
     widths = [p.w for p in core if p.w <= 1.1 * height]
-    dw = float(np.median(widths)) if widths else 0.6 * height
+    dw = small_median(widths) if widths else 0.6 * height
     dw = float(np.clip(dw, 0.35 * height, 1.0 * height))
     return Band(top, bottom, height, dw)
 
@@ -746,15 +747,15 @@ def superscript_underline(ink: np.ndarray, found: tuple | None = None) -> np.nda
         x2 = x + w
         comp = lab[y : y + h, x:x2] == i
         cols = comp.any(axis=0)
-        top = y + int(np.median(np.argmax(comp, axis=0)[cols]))
-        foot = y + h - 1 - int(np.median(np.argmax(comp[::-1], axis=0)[cols]))
+        top = y + int(small_median(np.argmax(comp, axis=0)[cols]))
+        foot = y + h - 1 - int(small_median(np.argmax(comp[::-1], axis=0)[cols]))
         above = mask[max(0, int(top - UNDERLINE_CENTS_HEIGHT * H)) : max(0, int(top - 0.15 * H)), x:x2]
         if above.any(axis=0).sum() < UNDERLINE_COVER * w:
             continue  # nothing stands on it: a closing dash, a tail
         if any(p.h >= 0.6 * H and p.x >= x2 - 0.2 * dw for p in pieces):
             return none  # digits after it: the cents end the amount
         tall = [p for p in pieces if p.h >= 0.75 * H and (p.x2 <= x or p.x >= x2)]
-        digits_feet = float(np.median([p.y2 for p in tall])) if tall else band.bottom
+        digits_feet = small_median([p.y2 for p in tall]) if tall else band.bottom
         if foot - top + 1 > UNDERLINE_THICKNESS * H or top + foot > 2 * (digits_feet - UNDERLINE_RAISE * H):
             return none  # too thick, or at the digits' feet
         line = _line_rows(mask, comp, x, y, dw)
@@ -977,8 +978,8 @@ def unread_height(specks: np.ndarray, candidates: Sequence[DigitCandidate]) -> f
     digits = [c.bbox for c in candidates if c.kind == "digit" and c.end == c.start + 1]
     if not digits or not specks.any():
         return 0.0
-    top, bottom = float(np.median([b.y for b in digits])), float(np.median([b.y2 for b in digits]))
-    height = max(1.0, float(np.median([b.h for b in digits])))
+    top, bottom = small_median([b.y for b in digits]), small_median([b.y2 for b in digits])
+    height = max(1.0, small_median([b.h for b in digits]))
     k = max(3, round(SPECK_JOIN * height))
     joined = cv2.dilate(specks.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     stats = cv2.connectedComponentsWithStats(joined)[2]
@@ -1006,7 +1007,7 @@ def candidate_scores(candidates: Sequence[DigitCandidate], predictions) -> tuple
     nd = np.clip(np.asarray(predictions.not_digit, float), 1e-6, 1 - 1e-6)
     heights = np.array([c.bbox.h for c in cands], float)
     dh = heights[is_digit] if is_digit.any() else heights
-    band = float(np.median(dh[dh >= 0.5 * dh.max()]))
+    band = small_median(dh[dh >= 0.5 * dh.max()])
     rel = heights / max(band, 1.0)
     digit = np.log(np.clip(probs.max(axis=1) * (1.0 - nd), 1e-9, 1.0))
     digit += DIGIT_LOG_PRIOR - SMALL_DIGIT_PENALTY * np.maximum(0.0, 0.55 - rel)

@@ -486,3 +486,13 @@ def test_open_rows_is_opencvs_long_horizontal_opening(seed):
         length = int(rng.integers(1, 200))
         expected = cv2.morphologyEx(image, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
         assert np.array_equal(preprocess._open_rows(image, length), expected)
+
+
+def test_small_median_is_numpys_median():
+    # the same float as float(np.median(...)) for lists of ints, int and float arrays, odd and even lengths
+    rng = np.random.default_rng(11)
+    for i in range(3000):
+        n = int(rng.integers(1, 40))
+        values = [rng.integers(0, 3000, n).tolist(), rng.integers(0, 500, n), rng.random(n) * 1000][i % 3]
+        got = preprocess.small_median(values)
+        assert type(got) is float and got == float(np.median(values))
