@@ -291,7 +291,8 @@ def small_median(values) -> float:
     if n == 0:
         return float(np.median(values))
     mid = n // 2
-    return float(ordered[mid]) if n % 2 else float(ordered[mid - 1] + ordered[mid]) / 2
+    # each one a float before they are added: two uint8 values' sum would wrap
+    return float(ordered[mid]) if n % 2 else (float(ordered[mid - 1]) + float(ordered[mid])) / 2
 
 
 def connected_components(mask: np.ndarray, connectivity: int = 8):

@@ -493,6 +493,7 @@ def test_small_median_is_numpys_median():
     rng = np.random.default_rng(11)
     for i in range(3000):
         n = int(rng.integers(1, 40))
-        values = [rng.integers(0, 3000, n).tolist(), rng.integers(0, 500, n), rng.random(n) * 1000][i % 3]
+        values = [rng.integers(0, 3000, n).tolist(), rng.integers(0, 500, n), rng.random(n) * 1000,
+                  rng.integers(128, 256, n).astype(np.uint8)][i % 4]
         got = preprocess.small_median(values)
         assert type(got) is float and got == float(np.median(values))
