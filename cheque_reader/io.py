@@ -56,7 +56,11 @@ _LIBTIFF_LINE = re.compile(r"[A-Za-z_]\w*: ")
 #: libtiff's error messages (not its warnings) that say a page's compressed pixels are damaged: its codecs'
 #: decoders (``Fax4Decode: Bad code word at line 261``, ``LZWDecode: ...``) and strip or tile data it
 #: cannot read. libtiff writes them to standard error and decodes on (:func:`_libtiff_said`).
-LIBTIFF_DAMAGE = re.compile(r"(\w*Decode\w*|TIFFFill(Strip|Tile)|TIFFRead(Encoded|Raw)(Strip|Tile)): (?!Warning,)")
+LIBTIFF_DAMAGE = re.compile(r"(\w*Decode\w*|TIFFFill(Strip|Tile)|TIFFRead(Encoded|Raw)(Strip|Tile)): (?!Warning,)"
+                            r"|Using code not yet in table")
+#: The name Pillow hands libtiff a TIFF by: some of libtiff's lines start with it, not with a function's
+#: name (its LZW decoder's ``tempfile.tif: Using code not yet in table.``); it names no file of ours.
+_PILLOW_TIFF_NAME = "tempfile.tif: "
 
 
 @dataclass(frozen=True)
@@ -818,13 +822,15 @@ def _libtiff_said(source: str, what: str, lines: list[str]) -> None:
     ...
     cheque_reader.errors.InputError: a.tif: damaged image data in TIFF page 1 (libtiff: Fax4Decode: Bad code word at line 3 of strip 0 (x 5)): the pixels decoded are not the ones scanned
     """
-    damage = [line for line in lines if LIBTIFF_DAMAGE.match(line)]
+    said = [(line.removeprefix(_PILLOW_TIFF_NAME), line.startswith(_PILLOW_TIFF_NAME) or bool(_LIBTIFF_LINE.match(line)))
+            for line in lines]  # (the line, whether libtiff wrote it)
+    damage = [line for line, _ in said if LIBTIFF_DAMAGE.match(line)]
     if damage:
         more = f" and {len(damage) - 1} more such errors" if len(damage) > 1 else ""
         raise InputError(f"{source}: damaged image data in {what} (libtiff: {damage[0].rstrip('.')}{more}): "
                          "the pixels decoded are not the ones scanned")
-    for line in lines:
-        if _LIBTIFF_LINE.match(line):
+    for line, libtiff in said:
+        if libtiff:
             log.info("%s: %s: libtiff: %s", source, what, line)
         elif line.strip():  # another thread's, written while the page decoded
             sys.stderr.write(line + "\n")

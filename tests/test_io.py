@@ -189,6 +189,25 @@ def test_a_group4_page_with_damaged_data_is_an_error_naming_what_libtiff_found(t
     assert np.array_equal(page.image, np.where(g >= 128, 255, 0).astype(np.uint8)) and capfd.readouterr().err == ""
 
 
+def test_an_lzw_page_with_damaged_data_is_an_error_naming_what_libtiff_found(tmp_path, capfd):
+    """libtiff's LZW decoder says what is wrong under the name Pillow gives it the file by
+    (``tempfile.tif: Using code not yet in table.``), not its function's: that line went to the
+    terminal naming no file, and the row said only Pillow's "decoder error -2"."""
+    g = ink_image(200, 600, "1234.56")
+    buf = _io.BytesIO()
+    Image.fromarray(g).save(buf, format="TIFF", compression="tiff_lzw")
+    data = bytearray(buf.getvalue())
+    tags = Image.open(_io.BytesIO(bytes(data))).tag_v2
+    start, length = tags[273][0], tags[279][0]
+    data[start + length // 3 : start + length // 3 + 40] = np.random.default_rng(0).integers(0, 256, 40, np.uint8).tobytes()
+    (tmp_path / "lzw.tif").write_bytes(bytes(data))
+    capfd.readouterr()
+    with pytest.raises(InputError, match=r"^lzw\.tif: damaged image data in TIFF page 1 \(libtiff: Using code "
+                                         r"not yet in table\): the pixels decoded are not the ones scanned$"):
+        cio.load_pages(tmp_path / "lzw.tif", source="lzw.tif")
+    assert "tempfile.tif" not in capfd.readouterr().err
+
+
 def test_native_stderr_gives_back_what_was_written_and_restores_the_descriptor(capfd):
     with cio.native_stderr() as said:
         os.write(2, b"first\nsecond\n")
