@@ -58,6 +58,14 @@ _LIBTIFF_LINE = re.compile(r"[A-Za-z_]\w*: ")
 #: cannot read. libtiff writes them to standard error and decodes on (:func:`_libtiff_said`).
 LIBTIFF_DAMAGE = re.compile(r"(\w*Decode\w*|TIFFFill(Strip|Tile)|TIFFRead(Encoded|Raw)(Strip|Tile)): (?!Warning,)"
                             r"|Using code not yet in table")
+#: libjpeg's warnings (it decodes on) that say a JPEG's compressed pixels are damaged: the data of its scan
+#: ends early, holds codes no table has, or loses its place between restart markers; "extraneous bytes
+#: before marker 0xd9" (bytes after the last scan, which some cameras write) is no damage (:func:`_decoder_said`).
+JPEG_DAMAGE = re.compile(r"Corrupt JPEG data: (premature end of data segment|bad (Huffman|arithmetic) code"
+                         r"|found marker 0x\w+ instead of RST|\d+ extraneous bytes before marker 0xd[0-7])"
+                         r"|Premature end of JPEG file")
+#: A line OpenCV's log or libjpeg writes to standard error while OpenCV decodes.
+_DECODER_LINE = re.compile(r"\[\s*(ERROR|WARN|INFO|DEBUG)\b|Corrupt JPEG data|Premature end of JPEG|Warning: ")
 #: The name Pillow hands libtiff a TIFF by: some of libtiff's lines start with it, not with a function's
 #: name (its LZW decoder's ``tempfile.tif: Using code not yet in table.``); it names no file of ours.
 _PILLOW_TIFF_NAME = "tempfile.tif: "
@@ -597,11 +605,13 @@ class _ImageDocument(Document):
                 cv2.IMREAD_GRAYSCALE if self.mode == "L" else cv2.IMREAD_COLOR
             )
             try:
-                # the EXIF orientation is turned here, for every format alike (OpenCV turns a JPEG's
-                # only, and not with IMREAD_UNCHANGED: a PNG or WebP stayed on its side)
-                arr = cv2.imdecode(np.frombuffer(self.data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
+                with native_stderr() as said:  # libjpeg's warnings, OpenCV's log: no file named
+                    # the EXIF orientation is turned here, for every format alike (OpenCV turns a JPEG's
+                    # only, and not with IMREAD_UNCHANGED: a PNG or WebP stayed on its side)
+                    arr = cv2.imdecode(np.frombuffer(self.data, np.uint8), flag | cv2.IMREAD_IGNORE_ORIENTATION)
             except cv2.error:
                 arr = None
+            _decoder_said(self.source, f"{what} image", said)
         if arr is None:  # GIF, unusual modes, or OpenCV refused: let Pillow try
             img = _pil_open(self.source, self.data, f"{what} image")
             arr = _pil_decode(self.source, img, what)
@@ -833,6 +843,31 @@ def _libtiff_said(source: str, what: str, lines: list[str]) -> None:
         if libtiff:
             log.info("%s: %s: libtiff: %s", source, what, line)
         elif line.strip():  # another thread's, written while the page decoded
+            sys.stderr.write(line + "\n")
+
+
+def _decoder_said(source: str, what: str, lines: list[str]) -> None:
+    """Raise :class:`InputError` when libjpeg said, as OpenCV decoded a file, that its compressed pixels
+    are damaged (:data:`JPEG_DAMAGE`): it decodes such a JPEG all the same, the page below the damage
+    shifted and smeared, and it was read as the cheque. What else OpenCV or libjpeg said (OpenCV
+    refusing a cut BMP, which Pillow then tries) is logged with the file's name; other lines (another
+    thread's) are written back to standard error.
+
+    >>> _decoder_said("a.jpg", "JPEG image", ["Corrupt JPEG data: 2 extraneous bytes before marker 0xd9"])
+    >>> _decoder_said("a.jpg", "JPEG image", ["Corrupt JPEG data: premature end of data segment"])
+    Traceback (most recent call last):
+    ...
+    cheque_reader.errors.InputError: a.jpg: damaged image data in JPEG image (libjpeg: Corrupt JPEG data: premature end of data segment): the pixels decoded are not the ones scanned
+    """
+    damage = [line for line in lines if JPEG_DAMAGE.match(line)]
+    if damage:
+        more = f" and {len(damage) - 1} more such errors" if len(damage) > 1 else ""
+        raise InputError(f"{source}: damaged image data in {what} (libjpeg: {damage[0].rstrip('.')}{more}): "
+                         "the pixels decoded are not the ones scanned")
+    for line in lines:
+        if _DECODER_LINE.match(line):
+            log.info("%s: %s: %s", source, what, line)
+        elif line.strip():
             sys.stderr.write(line + "\n")
 
 

@@ -208,6 +208,52 @@ def test_an_lzw_page_with_damaged_data_is_an_error_naming_what_libtiff_found(tmp
     assert "tempfile.tif" not in capfd.readouterr().err
 
 
+def _cheque_jpeg(*params: int) -> bytes:
+    g = np.full((300, 900), 235, np.uint8)
+    g += np.random.default_rng(3).integers(0, 20, g.shape, np.uint8)  # paper grain: data all down the scan
+    for k in range(5):
+        cv2.putText(g, "1234.56", (10, 50 + 55 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    return cv2.imencode(".jpg", g, [cv2.IMWRITE_JPEG_QUALITY, 90, *params])[1].tobytes()
+
+
+@pytest.mark.parametrize("damage", ["zeros", "random", "restart"])
+def test_a_jpeg_with_damaged_data_is_an_error_naming_what_libjpeg_found(tmp_path, capfd, damage):
+    """libjpeg decodes a JPEG whose compressed data is damaged in the middle all the same (the rest
+    of the page shifted and smeared), and wrote "Corrupt JPEG data: premature end of data segment"
+    to the terminal with no file name: the page was read as a cheque."""
+    data = bytearray(_cheque_jpeg(*((cv2.IMWRITE_JPEG_RST_INTERVAL, 4) if damage == "restart" else ())))
+    mid = len(data) // 2
+    data[mid : mid + 60] = bytes(60) if damage != "random" else np.random.default_rng(1).integers(0, 256, 60, np.uint8).tobytes()
+    (tmp_path / "scan.jpg").write_bytes(bytes(data))
+    capfd.readouterr()
+    with pytest.raises(InputError, match=r"^scan\.jpg: damaged image data in JPEG image \(libjpeg: Corrupt JPEG data: .*\): "
+                                         r"the pixels decoded are not the ones scanned$"):
+        cio.load_pages(tmp_path / "scan.jpg", source="scan.jpg")
+    assert capfd.readouterr().err == ""
+
+
+def test_bytes_before_a_jpeg_end_marker_are_no_damage_and_go_to_the_log(caplog):
+    """libjpeg says "extraneous bytes before marker 0xd9" when bytes follow the last scan (some cameras
+    write them): every pixel was decoded, and the page is read (the warning logged with its file name)."""
+    with caplog.at_level("INFO", logger="cheque_reader"):
+        cio._decoder_said("pad.jpg", "JPEG image", ["Corrupt JPEG data: 1 extraneous bytes before marker 0xd9"])
+    assert "pad.jpg: JPEG image: Corrupt JPEG data: 1 extraneous bytes before marker 0xd9" in caplog.text
+    with pytest.raises(InputError, match="before marker 0xd4"):  # inside the scan: a restart marker
+        cio._decoder_said("a.jpg", "JPEG image", ["Corrupt JPEG data: 47 extraneous bytes before marker 0xd4"])
+
+
+def test_opencv_refusing_a_file_says_so_in_the_log_not_on_the_terminal(tmp_path, capfd):
+    """OpenCV logged "[ERROR:0@0.1] global loadsave.cpp ... imdecode_('')" on the terminal, naming no file,
+    for a cut BMP (Pillow then read it, and gave the error row)."""
+    buf = _io.BytesIO()
+    Image.fromarray(ink_image()).save(buf, format="BMP")
+    (tmp_path / "cut.bmp").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    capfd.readouterr()
+    with pytest.raises(InputError, match=r"^cut\.bmp: corrupt or truncated BMP"):
+        cio.load_pages(tmp_path / "cut.bmp", source="cut.bmp")
+    assert capfd.readouterr().err == ""
+
+
 def test_native_stderr_gives_back_what_was_written_and_restores_the_descriptor(capfd):
     with cio.native_stderr() as said:
         os.write(2, b"first\nsecond\n")
