@@ -64,8 +64,9 @@ LIBTIFF_DAMAGE = re.compile(r"(\w*Decode\w*|TIFFFill(Strip|Tile)|TIFFRead(Encode
 JPEG_DAMAGE = re.compile(r"Corrupt JPEG data: (premature end of data segment|bad (Huffman|arithmetic) code"
                          r"|found marker 0x\w+ instead of RST|\d+ extraneous bytes before marker 0xd[0-7])"
                          r"|Premature end of JPEG file")
-#: A line OpenCV's log or libjpeg writes to standard error while OpenCV decodes.
-_DECODER_LINE = re.compile(r"\[\s*(ERROR|WARN|INFO|DEBUG)\b|Corrupt JPEG data|Premature end of JPEG|Warning: ")
+#: A line OpenCV's log, libjpeg or libpng writes to standard error while OpenCV decodes.
+_DECODER_LINE = re.compile(r"\[\s*(ERROR|WARN|INFO|DEBUG)\b|Corrupt JPEG data|Premature end of JPEG|Warning: "
+                           r"|libpng (error|warning): ")
 #: The name Pillow hands libtiff a TIFF by: some of libtiff's lines start with it, not with a function's
 #: name (its LZW decoder's ``tempfile.tif: Using code not yet in table.``); it names no file of ours.
 _PILLOW_TIFF_NAME = "tempfile.tif: "
@@ -849,9 +850,9 @@ def _libtiff_said(source: str, what: str, lines: list[str]) -> None:
 def _decoder_said(source: str, what: str, lines: list[str]) -> None:
     """Raise :class:`InputError` when libjpeg said, as OpenCV decoded a file, that its compressed pixels
     are damaged (:data:`JPEG_DAMAGE`): it decodes such a JPEG all the same, the page below the damage
-    shifted and smeared, and it was read as the cheque. What else OpenCV or libjpeg said (OpenCV
-    refusing a cut BMP, which Pillow then tries) is logged with the file's name; other lines (another
-    thread's) are written back to standard error.
+    shifted and smeared, and it was read as the cheque. What else OpenCV, libjpeg or libpng said
+    (OpenCV refusing a cut BMP or a PNG failing its checksum, which Pillow then tries) is logged with
+    the file's name; other lines (another thread's) are written back to standard error.
 
     >>> _decoder_said("a.jpg", "JPEG image", ["Corrupt JPEG data: 2 extraneous bytes before marker 0xd9"])
     >>> _decoder_said("a.jpg", "JPEG image", ["Corrupt JPEG data: premature end of data segment"])

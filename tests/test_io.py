@@ -254,6 +254,20 @@ def test_opencv_refusing_a_file_says_so_in_the_log_not_on_the_terminal(tmp_path,
     assert capfd.readouterr().err == ""
 
 
+def test_a_png_with_damaged_data_is_an_error_and_libpng_says_so_in_the_log(tmp_path, capfd, caplog):
+    """OpenCV's libpng wrote "libpng error: bad adaptive filter value" to the terminal, naming no file."""
+    buf = _io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 900), np.uint8)).save(buf, format="PNG")
+    data = bytearray(buf.getvalue())
+    for k in range(len(data) // 2, len(data) // 2 + 200, 7):
+        data[k] ^= 0x55
+    (tmp_path / "flipped.png").write_bytes(bytes(data))
+    capfd.readouterr()
+    with caplog.at_level("INFO", logger="cheque_reader"), pytest.raises(InputError, match=r"^flipped\.png: corrupt"):
+        cio.load_pages(tmp_path / "flipped.png", source="flipped.png")
+    assert capfd.readouterr().err == "" and "flipped.png: PNG image: libpng error: " in caplog.text
+
+
 def test_native_stderr_gives_back_what_was_written_and_restores_the_descriptor(capfd):
     with cio.native_stderr() as said:
         os.write(2, b"first\nsecond\n")
