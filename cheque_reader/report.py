@@ -317,6 +317,8 @@ def read_text_csv(path, **kwargs) -> pd.DataFrame:
     and says how to save it (pandas' "'utf-8' codec can't decode byte 0xe8" named neither)."""
     try:
         df = pd.read_csv(path, encoding="utf-8", **kwargs)
+    except pd.errors.EmptyDataError:  # pandas' "No columns to parse from file" named no file
+        raise ValueError(_no_header(path)) from None
     except UnicodeDecodeError as exc:
         byte = exc.object[exc.start : exc.start + 1].hex()
         raise ValueError(f"{path}: not UTF-8 text (byte 0x{byte}): save it as UTF-8 (Excel: \"CSV UTF-8\")") from None
@@ -326,6 +328,19 @@ def read_text_csv(path, **kwargs) -> pd.DataFrame:
             raise ValueError(f"{path}: its columns are separated by {name}, not commas (Excel's CSV where the decimal "
                              f"mark is a comma): save it with commas, and amounts with a decimal point")
     return df
+
+
+def _no_header(path) -> str:
+    """What is wrong with a CSV pandas found no columns in, naming it.
+
+    >>> import io
+    >>> _no_header(io.StringIO("\\n"))
+    '<CSV text>: holds only blank lines: no header line'
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        return "<CSV text>: holds only blank lines: no header line"
+    empty = os.path.exists(path) and not os.path.getsize(path)
+    return f"{os.fspath(path)}: {'empty file (0 bytes)' if empty else 'holds only blank lines'}: no header line"
 
 
 def results_format(path) -> str:
@@ -396,6 +411,8 @@ def read_results(source) -> pd.DataFrame:
             return pd.read_csv(source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES),
                                keep_default_na=False, encoding_errors="surrogateescape",
                                na_values={c: [""] for c, t in RESULT_DTYPES.items() if t in ("float64", "Int64")})
+        except pd.errors.EmptyDataError:
+            raise ValueError(_no_header(source)) from None
         except (ValueError, TypeError) as exc:  # pandas named neither the column nor the line: "Unable to parse
             # string 'abc' at position 1"; a 2.5 in an integer column raised TypeError (a traceback from evaluate)
             raise ValueError(_first_bad_number(source) or str(exc)) from None

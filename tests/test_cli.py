@@ -501,3 +501,12 @@ def test_read_of_an_x937_file_counts_the_items_whose_amount_read_is_another_than
     assert result.exit_code in (0, 1), result.output
     assert read_results(out)["micr_match"].tolist() == ["true", "false"]
     assert "; X9.37 items: amount read = MICR amount on 1, another on 1" in result.output
+
+
+def test_finetune_with_an_empty_corrections_file_names_it(samples_run, tmp_path):
+    _, out, _ = samples_run
+    empty = tmp_path / "corrections.csv"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(main, ["finetune", "--corrections", str(empty), "--results", str(out),
+                                       "-o", str(tmp_path / "m.pt")])
+    assert result.exit_code == 2 and f"{empty}: empty file (0 bytes)" in result.output

@@ -174,3 +174,16 @@ def test_a_persons_csv_separated_by_semicolons_says_so(tmp_path, sep, said):
         read_text_csv(path)
     path.write_text("source,page,digits\na.png,1,123\n")
     assert read_text_csv(path, dtype=str).values.tolist() == [["a.png", "1", "123"]]
+
+
+def test_an_empty_csv_given_as_a_table_says_which_file_is_empty(tmp_path):
+    """A zero-byte corrections, truth or results file gave pandas' "No columns to parse from file",
+    naming no file (`finetune --corrections empty.csv` said only that)."""
+    from cheque_reader.report import read_text_csv
+
+    path = tmp_path / "corrections.csv"
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"corrections\.csv: empty file \(0 bytes\): no header line"):
+        read_text_csv(path, dtype=str)
+    with pytest.raises(ValueError, match=r"corrections\.csv: empty file \(0 bytes\): no header line"):
+        read_results(path)
