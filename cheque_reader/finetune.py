@@ -229,11 +229,15 @@ def finetune(
     scans are found at ``image_root / source``. Returns ``out_path`` (``.pt``); the sidecar
     is ``out_path`` with suffix ``.json``. Raises ``ValueError`` when no page gives digits, or
     before any training when ``out_path`` is no ``.pt`` file (``model.json`` was overwritten by its own
-    sidecar; ``model.onnx`` held torch weights).
+    sidecar; ``model.onnx`` held torch weights), and :class:`~cheque_reader.errors.OutputError` when
+    it cannot be written (checked before training too: the networks trained, then the run failed).
     """
     if Path(out_path).suffix.lower() != ".pt":
         raise ValueError(f"{out_path}: the fine-tuned weights are a .pt file (their .json sidecar goes beside "
                          "it): name it model.pt, say")
+    from .batch import _check_writable
+
+    _check_writable(out_path)
     import torch
     import torch.nn.functional as F
 

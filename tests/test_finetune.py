@@ -129,6 +129,31 @@ def test_finetune_refuses_weights_named_other_than_pt_before_training(corrected,
     assert not (tmp_path / name).exists() and not (tmp_path / "model.json").exists()
 
 
+def test_finetune_refuses_weights_it_cannot_write_before_training(corrected, tmp_path, monkeypatch):
+    """-o where the weights cannot go (a file where its folder should be, a read-only folder): the
+    corrected pages were cut and the networks trained, minutes on a big review, before the weights
+    were written and the run failed, saying "[Errno 17] File exists"."""
+    from click.testing import CliRunner
+
+    from cheque_reader import finetune as ft
+    from cheque_reader.cli import main
+
+    tmp, results, corrections = corrected
+    results.to_csv(tmp_path / "results.csv", index=False)
+    corrections.to_csv(tmp_path / "corrections.csv", index=False)
+    (tmp_path / "notafolder").write_text("")
+
+    def trained(*args, **kwargs):
+        raise AssertionError("the corrected pages were read before the output was checked")
+
+    monkeypatch.setattr(ft, "collect_digits", trained)
+    res = CliRunner().invoke(main, ["finetune", "--corrections", str(tmp_path / "corrections.csv"), "--results",
+                                    str(tmp_path / "results.csv"), "--images", str(tmp),
+                                    "-o", str(tmp_path / "notafolder" / "m.pt")])
+    assert res.exit_code == 3, res.output
+    assert f"cannot write {tmp_path / 'notafolder' / 'm.pt'}: a part of its path is a file, not a folder" in res.output
+
+
 def test_cli_finetune(corrected, tmp_path):
     from click.testing import CliRunner
 
