@@ -68,6 +68,18 @@ def _worker_setup() -> None:
     _worker_init()
 
 
+def _ignore_ctrl_c() -> None:
+    """In a local cluster's worker processes: Ctrl-C is the main process's to handle (it closes the
+    cluster). A terminal sends SIGINT to every process of its group, and each worker wrote its
+    KeyboardInterrupt's traceback over the terminal as the run ended (``--resume`` went on well)."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the process's main thread: its default handler stays
+        pass
+
+
 def read_folder_dask(
     inputs: Sequence[str | os.PathLike] | str | os.PathLike,
     options: ReadOptions = ReadOptions(),
@@ -105,6 +117,8 @@ def read_folder_dask(
             cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
     try:
+        if cluster is not None:  # its worker processes are this one's children, in its process group
+            client.run(_ignore_ctrl_c)
         client.run(_worker_setup)
         threads = sum(client.nthreads().values()) or 1
         log.info("Dask cluster %s: %d worker threads", client.scheduler.address if client.scheduler else "?", threads)

@@ -104,3 +104,24 @@ def test_a_dask_run_closes_its_own_open_files_on_the_workers_not_another_runs(tm
     assert len(rows) == 10 and (rows["status"] == "ok").all()
     # each worker: only the other run's file is still open (this run's were closed at its end)
     assert sorted(left.values()) == [(1, False), (1, False)]
+
+
+def _ctrl_c_ignored() -> bool:
+    import signal
+
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+@pytest.mark.slow
+def test_a_local_clusters_workers_leave_ctrl_c_to_the_main_process(tmp_path, monkeypatch):
+    """Ctrl-C in a terminal reaches every process of the group: each worker of `read --dask-workers N`
+    wrote its KeyboardInterrupt's traceback (and Dask's CancelledError ones) over the terminal."""
+    from cheque_reader import batch
+    from cheque_reader.distributed import read_folder_dask
+
+    def workers_say(inputs, *, executor, **kwargs):
+        return executor.client.run(_ctrl_c_ignored)
+
+    monkeypatch.setattr(batch, "read_folder", workers_say)
+    said = read_folder_dask([tmp_path], n_workers=2)
+    assert len(said) == 2 and all(said.values()), said
