@@ -510,3 +510,18 @@ def test_finetune_with_an_empty_corrections_file_names_it(samples_run, tmp_path)
     result = CliRunner().invoke(main, ["finetune", "--corrections", str(empty), "--results", str(out),
                                        "-o", str(tmp_path / "m.pt")])
     assert result.exit_code == 2 and f"{empty}: empty file (0 bytes)" in result.output
+
+
+@pytest.mark.parametrize("option", ["--details", "--json", "--plot"])
+def test_evaluate_outputs_under_a_file_or_a_new_folder(samples_run, tmp_path, option):
+    """--plot under a file said "File exists", --details "Cannot save file into a non-existent directory"
+    (it exists: a file); and --details into a folder not made yet failed so, where read makes it."""
+    _, out, _ = samples_run
+    (tmp_path / "notafolder").write_text("")
+    name = {"--details": "d.csv", "--json": "e.json", "--plot": "p.png"}[option]
+    bad = tmp_path / "notafolder" / name
+    result = CliRunner().invoke(main, ["evaluate", str(out), "--truth", str(SAMPLES / "truth.csv"), option, str(bad)])
+    assert result.exit_code == 3 and f"cannot write {bad}: a part of its path is a file, not a folder" in result.output
+    new = tmp_path / "new" / name
+    result = CliRunner().invoke(main, ["evaluate", str(out), "--truth", str(SAMPLES / "truth.csv"), option, str(new)])
+    assert result.exit_code == 0 and new.stat().st_size > 0, result.output
