@@ -1227,6 +1227,8 @@ def _read_csv_prefix(path: Path, columns: list[str]) -> tuple[list[str], list[li
     except OSError as exc:
         raise _output_error(path, exc, "read (to resume)") from exc
     text = raw.decode("utf-8", errors="surrogateescape")
+    bom = text.startswith("\ufeff")  # a CSV saved again as Excel's "CSV UTF-8": rewritten without it
+    text = text.removeprefix("\ufeff")
     records: list[list[str]] = []
     try:
         for rec in csv.reader(StringIO(text, newline=""), strict=True):
@@ -1253,10 +1255,9 @@ def _read_csv_prefix(path: Path, columns: list[str]) -> tuple[list[str], list[li
         pos += len(line)
         if i:
             good.append(rec)
-    clean = pos == len(text)
-    if not clean:
+    if pos != len(text):
         log.warning("%s: dropping an incomplete last row (%d bytes) before resuming", path, len(text) - pos)
-    return header, good, pos, clean
+    return header, good, pos, pos == len(text) and not bom
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:

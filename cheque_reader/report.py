@@ -255,7 +255,8 @@ def _header(path) -> list[str] | None:
         import pyarrow.parquet as pq
 
         return pq.read_schema(path).names
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+    # utf-8-sig: a byte-order mark (a CSV saved again as Excel's "CSV UTF-8") is no part of the header
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         first = f.readline()
     if fmt == "jsonl":  # a first line cut off by a kill holds no complete row: resuming starts afresh
         return list(json.loads(first)) if first.endswith("\n") and first.strip() else None

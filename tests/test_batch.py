@@ -648,6 +648,23 @@ def test_resume_keeps_the_rows_of_a_csv_with_crlf_line_ends(tmp_path, caplog):
     assert "incomplete" not in caplog.text
 
 
+def test_resume_keeps_the_rows_of_a_csv_saved_with_a_byte_order_mark(tmp_path, caplog):
+    """A results.csv saved again as Excel's "CSV UTF-8" (or Notepad's "UTF-8 with BOM") begins with a
+    byte-order mark: --resume refused it, "not a results file (missing columns source)"."""
+    root = tmp_path / "scans"
+    root.mkdir()
+    for i, text in enumerate(["305", "72"]):
+        cv2.imwrite(str(root / f"f{i}.png"), field_image(text, i))
+    out = tmp_path / "r.csv"
+    batch.read_folder([root], options=FIELD, output=out)
+    out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())
+    cv2.imwrite(str(root / "f2.png"), field_image("418", 2))
+    with caplog.at_level("WARNING", logger="cheque_reader"):
+        df = batch.read_folder([root], options=FIELD, output=out, resume=True)
+    assert df.attrs["pages_read_now"] == 1 and df["source"].tolist() == ["f0.png", "f1.png", "f2.png"]
+    assert "incomplete" not in caplog.text and out.read_bytes().startswith(b"source,page,")
+    assert read_results(out)["source"].tolist() == ["f0.png", "f1.png", "f2.png"]
+
 def test_resume_adds_the_x937_columns_an_earlier_csv_lacked(tmp_path):
     """An X9.37 file added to the folder and read with --resume into a CSV begun without one: its rows
     lost item_sequence, micr_amount and micr_match (the file's header was kept as it was)."""
