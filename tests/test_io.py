@@ -348,6 +348,26 @@ def test_pixel_bomb_refused_before_decoding(tmp_path):
     assert time.perf_counter() - t0 < 1.0  # nothing the size of 1.6 gigapixels was decoded
 
 
+class _Decoded(BaseException):
+    """Raised by a Pillow load that a test forbids (a BaseException: exif_orientation's except lets it by)."""
+
+
+def test_a_png_over_the_pixel_limit_is_refused_before_any_of_it_is_decoded(tmp_path, monkeypatch):
+    """Its EXIF orientation was looked up first, and Pillow decodes a whole PNG to look (an eXIf chunk
+    may follow the pixels): a 1.7 MB PNG of 40000x40000 white took 1.7 GB and 8 s before its refusal
+    (test_pixel_bomb_refused_before_decoding's PNG holds a header and no pixels)."""
+    from PIL import ImageFile
+
+    cv2.imwrite(str(tmp_path / "a.png"), ink_image(60, 160))
+
+    def decoded(self, *args, **kwargs):
+        raise _Decoded
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoded)
+    with pytest.raises(ImageTooLargeError, match="limit of 100"):
+        cio.load_pages(tmp_path / "a.png", ReadOptions(max_pixels=100))
+
+
 def test_pixel_limit_is_configurable(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), ink_image(60, 160))
     cio.load_pages(tmp_path / "a.png", ReadOptions(max_pixels=60 * 160))
