@@ -569,6 +569,10 @@ def _pil_open(source: str, data, what: str):
         Image.MAX_IMAGE_PIXELS = limit
 
 
+#: What a PNG that holds an orientation holds: an eXIf chunk, ImageMagick's EXIF text, XMP (Pillow reads each).
+_PNG_EXIF_KEYS = (b"eXIf", b"Raw profile type exif", b"XML:com.adobe.xmp")
+
+
 class _ImageDocument(Document):
     """PNG, JPEG, BMP, GIF, WebP: one page, decoded by OpenCV at full resolution; a GIF or WebP of
     several frames has a page a frame (its first was read alone: the others had no row, and no word
@@ -594,7 +598,10 @@ class _ImageDocument(Document):
                 self.n_pages = 1
         self.size, self.mode = img.size, img.mode
         self.dpi = _dpi_of(img)
-        self.orientation = exif_orientation(img)
+        # Pillow decodes a whole PNG to look for its EXIF (a chunk after the pixels), and OpenCV decodes
+        # it again for the page: a PNG that names no EXIF or XMP anywhere has no orientation to look for
+        no_exif = kind == "png" and "exif" not in img.info and not any(data.find(k) >= 0 for k in _PNG_EXIF_KEYS)
+        self.orientation = 1 if no_exif else exif_orientation(img)
 
     def page(self, index: int) -> Page:
         import cv2

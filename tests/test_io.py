@@ -368,6 +368,43 @@ def test_a_png_over_the_pixel_limit_is_refused_before_any_of_it_is_decoded(tmp_p
         cio.load_pages(tmp_path / "a.png", ReadOptions(max_pixels=100))
 
 
+def _png_chunks(data: bytes) -> list[bytes]:
+    """The chunks of a PNG, each whole (length, type, body, CRC)."""
+    pos, chunks = 8, []
+    while pos < len(data):
+        n = int.from_bytes(data[pos : pos + 4], "big")
+        chunks.append(data[pos : pos + 12 + n])
+        pos += 12 + n
+    return chunks
+
+
+def test_a_png_is_decoded_once_and_its_exif_after_the_pixels_still_stands_it_up(tmp_path, monkeypatch):
+    """Pillow decoded every PNG whole to look for an EXIF orientation, and OpenCV decoded it again for
+    its page (14 ms more a 1800x825 sample, of 28); a PNG naming no EXIF has none to look for."""
+    from PIL import ImageFile
+
+    g = ink_image(60, 160)
+    cv2.imwrite(str(tmp_path / "plain.png"), g)
+    buf = _io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(g).transpose(Image.Transpose.ROTATE_90).save(buf, format="PNG", exif=exif)
+    chunks = _png_chunks(buf.getvalue())
+    moved = [c for c in chunks if c[4:8] != b"eXIf"]
+    moved.insert(len(moved) - 1, next(c for c in chunks if c[4:8] == b"eXIf"))  # after the pixels, before IEND
+    assert [c[4:8] for c in moved][-3:] == [b"IDAT", b"eXIf", b"IEND"]
+    (tmp_path / "turned.png").write_bytes(buf.getvalue()[:8] + b"".join(moved))
+    (page,) = cio.load_pages(tmp_path / "turned.png")
+    assert np.array_equal(page.image, g)  # stood up by the EXIF found after the pixels
+
+    def decoded(self, *args, **kwargs):
+        raise _Decoded
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoded)
+    (page,) = cio.load_pages(tmp_path / "plain.png")  # OpenCV's decode alone
+    assert np.array_equal(page.image, g)
+
+
 def test_pixel_limit_is_configurable(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), ink_image(60, 160))
     cio.load_pages(tmp_path / "a.png", ReadOptions(max_pixels=60 * 160))
