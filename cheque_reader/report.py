@@ -236,15 +236,40 @@ def check_outputs(output, digits_output=None, *, resume: bool = False) -> None:
         raise UsageError("resume continues a run in its output files: standard output (-) holds no earlier rows to "
                          "resume from; give a file name, or read without resume")
     if resume and os.path.isfile(output):
+        other = _other_format(output)
         try:
             columns = _header(output)
         except OSError as exc:
             raise OutputError(f"cannot read {output} to resume it: {exc.strerror or exc}") from exc
         except ValueError as exc:  # pyarrow's and json's errors are ValueErrors
-            raise UsageError(f"cannot resume {output}: not a results file ({exc})") from exc
+            raise UsageError(f"cannot resume {output}: not a results file ({other or exc})") from exc
         missing = [c for c in REQUIRED_COLUMNS if columns is not None and c not in columns]
         if missing:
-            raise UsageError(f"cannot resume {output}: not a results file (missing columns {', '.join(missing)})")
+            raise UsageError(f"cannot resume {output}: not a results file "
+                             f"({other or 'missing columns ' + ', '.join(missing)})")
+
+
+def _other_format(path) -> str | None:
+    """What a results file holds when its content is another format than its suffix names (a
+    ``results.parquet`` renamed ``.csv``), as a message; else ``None``.
+
+    >>> import os, tempfile
+    >>> f = os.path.join(tempfile.mkdtemp(), "r.csv")
+    >>> _ = open(f, "w").write('{"source": "a.png", "page": 1}\\n')
+    >>> _other_format(f)
+    'it holds JSON lines, as a .jsonl results file does: give it that suffix'
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64).lstrip()
+    except OSError:
+        return None
+    kind = ("parquet" if head.startswith(b"PAR1") else "jsonl" if head.startswith(b"{")
+            else "csv" if head.startswith(b"source,") else None)
+    if kind is None or kind == results_format(path):
+        return None
+    what = {"parquet": ("Parquet", ".parquet"), "jsonl": ("JSON lines", ".jsonl"), "csv": ("CSV text", ".csv")}[kind]
+    return f"it holds {what[0]}, as a {what[1]} results file does: give it that suffix"
 
 
 def _header(path) -> list[str] | None:

@@ -187,3 +187,19 @@ def test_an_empty_csv_given_as_a_table_says_which_file_is_empty(tmp_path):
         read_text_csv(path, dtype=str)
     with pytest.raises(ValueError, match=r"corrections\.csv: empty file \(0 bytes\): no header line"):
         read_results(path)
+
+
+@pytest.mark.parametrize(("written", "named", "said"), [(".jsonl", ".csv", "JSON lines"), (".parquet", ".csv", "Parquet"),
+                                                       (".csv", ".jsonl", "CSV text"), (".parquet", ".jsonl", "Parquet")])
+def test_resume_onto_results_of_another_format_than_its_suffix_says_which(tmp_path, written, named, said):
+    """A results.parquet renamed .csv was "not a results file (missing columns source, page, ...)",
+    and one renamed .jsonl "(Expecting value: line 1 column 1 (char 0))"."""
+    from cheque_reader.errors import UsageError
+    from cheque_reader.report import write_table
+
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame([{c: "" for c in RESULT_COLUMNS} | {"source": "a.png", "page": 1, "status": "ok"}])
+    write_table(frame, tmp_path / f"r{written}")
+    (tmp_path / f"r{written}").rename(tmp_path / f"r{named}")
+    with pytest.raises(UsageError, match=f"not a results file \\(it holds {said}, as a .* results file does: give it"):
+        check_outputs(str(tmp_path / f"r{named}"), None, resume=True)
