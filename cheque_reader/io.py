@@ -255,9 +255,10 @@ def _walk(folder: str, recursive: bool) -> Iterator[InputFile]:
             yield _input(directory, rel or directory)  # unreadable folder: its error row
             log.warning("cannot list %s: %s", directory, exc)
             return
-        skipped = []
+        skipped, hidden = [], []
         for entry in entries:
-            if entry.name.startswith("."):
+            if entry.name.startswith("."):  # macOS's ._scan.png (no image), .git, .DS_Store
+                hidden.append(entry.name)
                 continue
             name_rel = f"{rel}/{entry.name}" if rel else entry.name
             has_suffix = entry.name.lower().endswith(IMAGE_SUFFIXES + UNREAD_IMAGE_SUFFIXES)
@@ -278,6 +279,9 @@ def _walk(folder: str, recursive: bool) -> Iterator[InputFile]:
         if skipped:  # shown with -v: a scan saved under another suffix is found here
             log.info("%s: %d file(s) not read, their names are not those of scans (%s): %s%s", directory,
                      len(skipped), " ".join(IMAGE_SUFFIXES), ", ".join(skipped[:5]), ", ..." if len(skipped) > 5 else "")
+        if hidden:  # as the others: -v names every file left out
+            log.info("%s: %d hidden file(s) or folder(s) not read (their names begin with a dot): %s%s", directory,
+                     len(hidden), ", ".join(hidden[:5]), ", ..." if len(hidden) > 5 else "")
 
     yield from visit(folder, "")
 

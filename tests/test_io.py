@@ -593,6 +593,17 @@ def test_folders_give_gif_and_webp_scans_and_name_the_files_they_leave(tmp_path,
     assert "2 file(s) not read" in caplog.text and "notes.txt, truth.csv" in caplog.text
 
 
+def test_a_folders_hidden_files_are_left_out_and_named_with_v(tmp_path, caplog):
+    """-v "names the files left out": a hidden scan (.scan.png) or folder was left out unnamed."""
+    folder = tmp_path / "in"
+    (folder / ".old").mkdir(parents=True)
+    for name in ("scan.png", ".scan.png", "._scan.png", ".old/a.png"):
+        cv2.imwrite(str(folder / name), ink_image())
+    with caplog.at_level("INFO", logger="cheque_reader"):
+        found = cio.iter_inputs([folder])
+    assert [f.source for f in found] == ["scan.png"]
+    assert "3 hidden file(s) or folder(s) not read (their names begin with a dot): ._scan.png, .old, .scan.png" in caplog.text
+
 def test_names_that_are_not_utf8_are_sources_with_backslash_escapes_and_open_by_their_path(tmp_path):
     folder = os.path.join(os.fsencode(tmp_path), b"l\xe0t")  # Latin-1 names: invalid UTF-8
     os.makedirs(os.path.join(folder, b"sub"))
