@@ -283,10 +283,27 @@ def _warn_read_again_under_another_name(output, kept: pd.DataFrame, new: pd.Data
                     "page" if len(twice) == 1 else "pages", output, "; ".join(twice[:3]) + ("; ..." if len(twice) > 3 else ""))
 
 
+def _is_stream(path) -> bool:
+    """Whether ``path`` is neither a regular file nor a folder, nor missing: a device (``/dev/null``,
+    ``/dev/stdout``) or a named pipe, which is written to as standard output is and never read back.
+
+    >>> _is_stream("/dev/null"), _is_stream(__file__), _is_stream("no/such/file.csv")
+    (True, False, False)
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def _check_writable(path) -> None:
     """An :class:`~cheque_reader.errors.OutputError` for an output file that cannot be written: its folder
     cannot be made or written in, or the file is not writable (a check made before any output is opened,
-    so that a bad second output does not leave the first one emptied)."""
+    so that a bad second output does not leave the first one emptied). A device or a pipe
+    (:func:`_is_stream`) is left to its writer: it cannot be opened to read as well ("not seekable")."""
+    if _is_stream(path):
+        return
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -903,6 +920,15 @@ def open_sink(path, columns: list[str], *, resume: bool = False, keep=None) -> "
         return _StdoutSink(columns)
     path = Path(path)
     fmt = results_format(path)
+    if fmt == "csv" and _is_stream(path):  # -o /dev/null: the run's rows were read back from it, a traceback
+        if resume:
+            raise UsageError(f"resume continues a run in its output files: {path} is no file (a device or a pipe) and "
+                             "holds no earlier rows to resume from; give a file name, or read without resume")
+        try:
+            stream = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (the sink closes it)
+        except OSError as exc:
+            raise _output_error(path, exc) from exc
+        return _StdoutSink(columns, stream=stream, name=str(path))
     if fmt == "parquet":
         return _AtomicSink(path, columns, resume, "parquet")
     if fmt == "jsonl":
@@ -1087,10 +1113,30 @@ class _StdoutSink(_Sink):
     cannot be read back). A reader that closed the pipe (``| head``) raises ``BrokenPipeError``;
     another failed write is an :class:`~cheque_reader.errors.OutputError`."""
 
-    def __init__(self, columns):
+    def __init__(self, columns, stream=None, name: str = "standard output"):
         super().__init__(columns)
-        self.stream = sys.stdout  # looked up now: a test (or a caller) may have replaced it
-        self._write_line(self.columns)
+        # looked up now: a test (or a caller) may have replaced it; ``stream``: a device or a pipe's, its own
+        self.stream = sys.stdout if stream is None else stream
+        self.name, self.own = name, stream is not None
+        try:
+            self._write_line(self.columns)
+        except BaseException:
+            self.abort()
+            raise
+
+    def close(self) -> None:
+        if self.own and not self.stream.closed:
+            try:
+                self.stream.close()
+            except OSError as exc:
+                raise _output_error(self.name, exc) from exc
+
+    def abort(self) -> None:
+        if self.own:
+            try:
+                self.stream.close()
+            except OSError:
+                pass
 
     def _write_line(self, values) -> None:
         line = _csv_line(values)
@@ -1106,7 +1152,7 @@ class _StdoutSink(_Sink):
         except BrokenPipeError:
             raise
         except OSError as exc:
-            raise _output_error("standard output", exc) from exc
+            raise _output_error(self.name, exc) from exc
 
     def write(self, row: dict) -> None:
         values = self._values(row)

@@ -525,3 +525,37 @@ def test_evaluate_outputs_under_a_file_or_a_new_folder(samples_run, tmp_path, op
     new = tmp_path / "new" / name
     result = CliRunner().invoke(main, ["evaluate", str(out), "--truth", str(SAMPLES / "truth.csv"), option, str(new)])
     assert result.exit_code == 0 and new.stat().st_size > 0, result.output
+
+
+def test_read_into_a_device_such_as_dev_null_and_evaluate_json_to_dev_stdout(tmp_path):
+    """read -o /dev/null (only the summary and the exit code wanted) ended in a traceback: the rows were
+    read back from the output ("No columns to parse from file"); -o /dev/stdout was "not seekable"."""
+    import os
+
+    if not os.path.exists("/dev/null"):
+        pytest.skip("no /dev/null here")
+    result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", "/dev/null", "--no-progress"])
+    assert result.exit_code == 0 and "1 page read into /dev/null: 1 accepted" in result.output, result.output
+    result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", "/dev/null", "--resume"])
+    assert result.exit_code == 2 and "/dev/null is no file (a device or a pipe)" in result.output
+    out = tmp_path / "r.csv"
+    assert CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--no-progress"]).exit_code == 0
+    result = CliRunner().invoke(main, ["evaluate", str(out), "--truth", str(SAMPLES / "truth.csv"), "--json", "/dev/null"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_named_pipe_takes_the_rows_as_standard_output_does(tmp_path):
+    import os
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes here")
+    fifo = tmp_path / "rows"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    result = CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_01.png"), "-o", str(fifo), "--no-progress"])
+    reader.join(30)
+    assert result.exit_code == 0, result.output
+    assert got and got[0].splitlines()[0] == ",".join(RESULT_COLUMNS) and len(got[0].splitlines()) == 2
