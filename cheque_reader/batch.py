@@ -210,7 +210,7 @@ def read_folder(
         annotator.remove_earlier()
     for path in (output, digits_output):
         if path is not None and not is_stdout(path):
-            _check_writable(path)
+            check_writable(path)
     engine = _Engine(files, options, progress=progress, classifier=classifier,
                      executor=executor, want_images=bool(annotate_dir))
     # a device, model or backend that cannot be used fails here, before an output is opened (emptied)
@@ -297,7 +297,7 @@ def _is_stream(path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
-def _check_writable(path) -> None:
+def check_writable(path) -> None:
     """An :class:`~cheque_reader.errors.OutputError` for an output file that cannot be written: its folder
     cannot be made or written in, or the file is not writable (a check made before any output is opened,
     so that a bad second output does not leave the first one emptied). A device or a pipe

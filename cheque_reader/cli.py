@@ -357,10 +357,10 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
 def _write_or_fail(path, write):
     """``write()``'s value; an ``OSError`` ends the command with exit code 3, naming ``path``. Its folder
     is made first, as ``read`` makes its outputs' (a file where a folder should be said "File exists")."""
-    from .batch import _check_writable
+    from .batch import check_writable
 
     try:
-        _check_writable(path)
+        check_writable(path)
         return write()
     except OutputError as exc:
         _fail(exc)

@@ -235,9 +235,9 @@ def finetune(
     if Path(out_path).suffix.lower() != ".pt":
         raise ValueError(f"{out_path}: the fine-tuned weights are a .pt file (their .json sidecar goes beside "
                          "it): name it model.pt, say")
-    from .batch import _check_writable
+    from .batch import check_writable
 
-    _check_writable(out_path)
+    check_writable(out_path)
     import torch
     import torch.nn.functional as F
 
