@@ -32,8 +32,14 @@ import numpy as np
 
 from .types import BBox
 
-#: Layouts :func:`render_cheque` draws.
+#: Layouts :func:`render_cheque` draws by default (:func:`render_many`, :func:`random_style`).
 LAYOUTS = ("us", "in-cts")
+
+#: Other countries' layouts, drawn only when asked for (``render_many(..., layouts=WORLD_LAYOUTS)``):
+#: ``eu``, a European cheque (the amount box in the top right corner, or at the right middle, after
+#: a printed euro sign, written ``1.234,56``) and ``uk``, a British cheque (the amount box at the
+#: right middle after a printed pound sign, written ``1,234.56`` or ``1234-56``).
+WORLD_LAYOUTS = ("eu", "uk")
 
 #: How a US courtesy amount is written: ``1,234.56``, ``1234.56``, ``1234 56/100``,
 #: ``125.-`` (no cents) and superscript cents (small raised cents, no point).
@@ -41,6 +47,12 @@ US_FORMATS = ("comma", "plain", "fraction", "dash", "superscript")
 
 #: How an Indian amount is written: ``25,00,000/-``, ``2500000/-``, ``25,00,000.00``.
 IN_FORMATS = ("in-grouped", "in-plain", "in-decimal")
+
+#: How a European amount is written: ``1.234,56``, ``1234,56``, ``1.234,-`` (no cents).
+EU_FORMATS = ("eu-grouped", "eu-plain", "eu-dash")
+
+#: How a British amount is written: ``1,234.56``, ``1234.56``, ``1234-56`` (a dash before the pence).
+UK_FORMATS = ("comma", "plain", "uk-dash")
 
 #: Ballpoint ink colours (BGR). Random styles draw blue, black or grey; ``red`` only when asked for
 #: (``ChequeStyle(ink="red")``: a red pen must be read, not dropped as a stamp).
@@ -70,6 +82,8 @@ _BANKS_US = (
     "HARBOR FEDERAL CREDIT UNION",
     "BLUE RIDGE COMMUNITY BANK",
 )
+_BANKS_EU = ("BANQUE DU LEMAN", "CAJA DEL SUR", "BANCA ALPINA", "NORDSEE BANK AG", "CREDIT DU RHONE")
+_BANKS_UK = ("ALBION BANK PLC", "THAMES & SEVERN BANK", "NORTHUMBRIA BUILDING SOCIETY", "PENNINE BANK")
 _BANKS_IN = ("UNITY BANK OF INDIA", "DECCAN CO-OPERATIVE BANK", "SAHYADRI BANK", "KAVERI GRAMIN BANK")
 _PEOPLE = (
     "John Smith", "Maria Garcia", "David Lee", "Sarah Johnson", "Ahmed Khan", "Linda Brown",
@@ -90,7 +104,7 @@ _MEMOS = ("rent", "invoice 4471", "June", "gift", "tuition", "deposit", "repairs
 class ChequeStyle:
     """What to draw; ``None`` fields are drawn at random from the generator.
 
-    ``layout`` is ``"us"`` or ``"in-cts"``; ``kind`` (US only) ``"personal"`` or
+    ``layout`` is ``"us"`` or ``"in-cts"`` (or one of :data:`WORLD_LAYOUTS`); ``kind`` (US only) ``"personal"`` or
     ``"business"``; ``amount`` a decimal string such as ``"1234.56"``; ``touching`` the
     chance that two neighbouring digits touch or overlap; ``slant`` extra shear of the
     handwriting in degrees (positive leans right); ``pen`` stroke width factor (0.5 thin,
@@ -269,6 +283,10 @@ def _group(integer: str, indian: bool) -> str:
 
 
 def _random_amount(rng: np.random.Generator, layout: str, kind: str) -> str:
+    if layout in WORLD_LAYOUTS:
+        integer = int(10 ** rng.uniform(0.3, 5.0))
+        cents = 0 if rng.random() < 0.35 else int(rng.integers(1, 100))
+        return f"{integer}.{cents:02d}"
     if layout == "in-cts":
         value = int(10 ** rng.uniform(2, 7.4))
         if rng.random() < 0.6:
@@ -280,6 +298,10 @@ def _random_amount(rng: np.random.Generator, layout: str, kind: str) -> str:
     return f"{integer}.{cents:02d}"
 
 
+#: Formats that write whole amounts only (no cents).
+_WHOLE_FORMATS = ("dash", "in-grouped", "in-plain", "eu-dash")
+
+
 def _amount_tokens(amount: str, fmt: str) -> tuple[list[tuple], str, str, str]:
     """Handwriting tokens ``(kind, char, scale, raise)``, digits, text and value of an amount.
 
@@ -288,7 +310,7 @@ def _amount_tokens(amount: str, fmt: str) -> tuple[list[tuple], str, str, str]:
     """
     integer, _, cents = amount.partition(".")
     cents = (cents + "00")[:2]
-    if fmt in ("dash", "in-grouped", "in-plain"):
+    if fmt in _WHOLE_FORMATS:
         cents = "00"
     value = f"{int(integer)}.{cents}"
     d = lambda s, scale=1.0, up=0.0: [("d", c, scale, up) for c in s]  # noqa: E731
@@ -312,8 +334,16 @@ def _amount_tokens(amount: str, fmt: str) -> tuple[list[tuple], str, str, str]:
         text = f"{integer}/-"
     elif fmt == "in-decimal":
         text = f"{_group(integer, True)}.{cents}"
+    elif fmt == "eu-grouped":
+        text = f"{_group(integer, False).replace(',', '.')},{cents}"
+    elif fmt == "eu-plain":
+        text = f"{integer},{cents}"
+    elif fmt == "eu-dash":
+        text = f"{_group(integer, False).replace(',', '.')},-"
+    elif fmt == "uk-dash":
+        text = f"{integer}-{cents}"
     else:
-        raise ValueError(f"unknown amount format {fmt!r}: one of {US_FORMATS + IN_FORMATS}")
+        raise ValueError(f"unknown amount format {fmt!r}: one of {US_FORMATS + IN_FORMATS + EU_FORMATS + UK_FORMATS}")
     toks = []
     for c in text:
         toks += d(c) if c.isdigit() else s(c)
@@ -624,6 +654,30 @@ def _rupee(img: np.ndarray, x: int, y: int, h: int, colour, thick: int) -> None:
     cv2.line(img, (x + int(0.05 * w), y + int(0.52 * h)), (x + int(0.72 * w), y + h), colour, thick, aa)
 
 
+def _euro(img: np.ndarray, x: int, y: int, h: int, colour, thick: int) -> None:
+    """A drawn euro sign, top-left at ``(x, y)``, ``h`` px tall: a C open to the right, two bars across it."""
+    w = int(0.72 * h)
+    aa = cv2.LINE_AA
+    cx, cy, rx, ry = x + int(0.55 * w), y + h // 2, int(0.45 * w), h // 2
+    cv2.ellipse(img, (cx, cy), (rx, ry), 0, 42, 318, colour, thick, aa)
+    for f in (0.4, 0.6):
+        yy = y + int(f * h)
+        cv2.line(img, (x, yy), (x + int(0.68 * w), yy), colour, thick, aa)
+
+
+def _pound(img: np.ndarray, x: int, y: int, h: int, colour, thick: int) -> None:
+    """A drawn pound sign, top-left at ``(x, y)``, ``h`` px tall: a hooked stem, a bar across, a foot."""
+    w = int(0.7 * h)
+    aa = cv2.LINE_AA
+    cv2.ellipse(img, (x + int(0.58 * w), y + int(0.24 * h)), (int(0.3 * w), int(0.24 * h)), 0, 180, 350, colour,
+                thick, aa)
+    stem = np.array([[x + int(0.28 * w), y + int(0.24 * h)], [x + int(0.3 * w), y + int(0.6 * h)],
+                     [x + int(0.24 * w), y + int(0.85 * h)], [x + int(0.05 * w), y + h]], np.int32)
+    cv2.polylines(img, [stem], False, colour, thick, aa)
+    cv2.line(img, (x + int(0.05 * w), y + int(0.55 * h)), (x + int(0.62 * w), y + int(0.55 * h)), colour, thick, aa)
+    cv2.line(img, (x + int(0.05 * w), y + h), (x + w, y + h), colour, thick, aa)
+
+
 # ----------------------------------------------------------------------------- background
 
 
@@ -850,6 +904,97 @@ def _in_cts(img, dpi, scheme, rng) -> _Anchors:
     )
 
 
+def _sign_and_box(img, dpi, scheme, rng, field: BBox, draw_sign) -> BBox:
+    """The amount box ``field`` and its printed currency sign, just left of the box or inside it at its
+    left; returns the box's write area (right of a sign inside)."""
+    g = lambda v: round(v * dpi)
+    _box(img, field, scheme, rng)
+    sh = int(field.h * rng.uniform(0.42, 0.6))
+    thick = max(2, g(0.012))
+    pad, vpad = g(0.06), g(0.035)
+    if rng.random() < 0.5:  # inside the box, at its left
+        sx = field.x + g(0.07)
+        draw_sign(img, sx, field.y + (field.h - sh) // 2, sh, _PRINT, thick)
+        x0 = sx + int(0.75 * sh) + pad
+        return BBox(x0, field.y + vpad, field.x2 - pad - x0, field.h - 2 * vpad)
+    draw_sign(img, field.x - g(0.07) - int(0.72 * sh), field.y + (field.h - sh) // 2, sh, _PRINT, thick)
+    return BBox(field.x + pad, field.y + vpad, field.w - 2 * pad, field.h - 2 * vpad)
+
+
+def _eu(img, dpi, scheme, rng) -> _Anchors:
+    """A European cheque: the amount box in the top right corner (French, Spanish) or at the right
+    middle, a printed euro sign with it."""
+    g = lambda v: round(v * dpi)
+    theme = scheme[2]
+    W, H = 6.89, 3.15
+    line = max(1, g(0.006))
+    if rng.random() < 0.5:
+        cv2.rectangle(img, (g(0.07), g(0.07)), (g(W - 0.07), g(H - 0.07)), theme, max(1, g(0.008)), cv2.LINE_AA)
+    bank = _BANKS_EU[rng.integers(len(_BANKS_EU))]
+    _logo(img, g(0.5), g(0.4), g(0.17), theme, rng, "".join(w[0] for w in bank.split()[:2]))
+    _put(img, bank, g(0.8), g(0.36), g(0.08), theme, cv2.FONT_HERSHEY_COMPLEX)
+    _put(img, f"AGENCE {rng.integers(10, 999)} - {_STREETS[rng.integers(len(_STREETS))]}", g(0.8), g(0.52), g(0.045))
+    if rng.random() < 0.7:  # top right
+        field = BBox(g(4.85), g(0.2), g(1.8), g(0.46))
+        _put(img, "PAYEZ CONTRE CE CHEQUE", g(0.3), g(0.95), g(0.05))
+        legal, second = (g(2.0), g(6.6), g(1.05)), g(1.38)
+        payee = (g(1.4), g(6.0), g(1.72))
+        _put(img, "A L'ORDRE DE", g(0.3), g(1.72), g(0.05))
+        date = ("line", g(5.2), g(6.6), g(2.0))
+        _put(img, "A", g(4.0), g(2.0), g(0.05))
+        _put(img, "LE", g(5.0), g(2.0), g(0.05))
+        cv2.line(img, (g(4.15), g(2.01)), (g(4.9), g(2.01)), _PRINT, line)
+    else:  # right middle
+        field = BBox(g(4.85), g(0.9), g(1.8), g(0.46))
+        _put(img, "DATE", g(4.4), g(0.55), g(0.05))
+        date = ("line", g(4.9), g(6.5), g(0.56))
+        _put(img, "PAGATE / PAY", g(0.3), g(1.05), g(0.05))
+        legal, second = (g(1.1), g(4.6), g(1.05)), g(1.4)
+        payee = (g(1.4), g(6.0), g(1.78))
+        _put(img, "A / TO", g(0.3), g(1.78), g(0.05))
+    cv2.line(img, (legal[0] - g(0.1), legal[2] + 1), (legal[1], legal[2] + 1), _PRINT, line)
+    cv2.line(img, (g(0.3), second), (g(4.6), second), _PRINT, line)
+    cv2.line(img, (payee[0] - g(0.1), payee[2] + 1), (payee[1], payee[2] + 1), _PRINT, line)
+    write_box = _sign_and_box(img, dpi, scheme, rng, field, _euro)
+    cv2.line(img, (g(4.4), g(2.65)), (g(6.6), g(2.65)), _PRINT, line)
+    _put(img, _PEOPLE[rng.integers(len(_PEOPLE))].upper(), g(0.4), g(2.4), g(0.06))
+    _micr(img, f"U{_digits(rng, 7)}U {_digits(rng, 12)}T {_digits(rng, 6)}U", g(0.6), g(H - 0.18), dpi)
+    return _Anchors(field=field, write_box=write_box, date=date, payee=payee, legal=legal, memo=None,
+                    signatures=[(g(4.5), g(6.5), g(2.65))])
+
+
+def _uk(img, dpi, scheme, rng) -> _Anchors:
+    """A British cheque: the amount box at the right middle after a printed pound sign."""
+    g = lambda v: round(v * dpi)
+    theme = scheme[2]
+    W, H = 6.5, 3.0
+    line = max(1, g(0.006))
+    if rng.random() < 0.5:
+        cv2.rectangle(img, (g(0.07), g(0.07)), (g(W - 0.07), g(H - 0.07)), theme, max(1, g(0.008)), cv2.LINE_AA)
+    bank = _BANKS_UK[rng.integers(len(_BANKS_UK))]
+    _logo(img, g(0.45), g(0.38), g(0.16), theme, rng, "".join(w[0] for w in bank.split()[:2]))
+    _put(img, bank, g(0.75), g(0.36), g(0.075), theme, cv2.FONT_HERSHEY_COMPLEX)
+    _put(img, f"{rng.integers(1, 200)} HIGH STREET", g(0.75), g(0.52), g(0.045))
+    _put(img, f"{rng.integers(10, 99)}-{rng.integers(10, 99)}-{rng.integers(10, 99)}", g(5.4), g(0.3), g(0.06))
+    _put(img, "Date", g(4.3), g(0.62), g(0.055))
+    cv2.line(img, (g(4.75), g(0.63)), (g(6.2), g(0.63)), _PRINT, line)
+    _put(img, "Pay", g(0.3), g(1.0), g(0.07), _PRINT, cv2.FONT_HERSHEY_DUPLEX)
+    cv2.line(img, (g(0.7), g(1.01)), (g(6.2), g(1.01)), _PRINT, line)
+    cv2.line(img, (g(0.3), g(1.38)), (g(4.3), g(1.38)), _PRINT, line)
+    cv2.line(img, (g(0.3), g(1.72)), (g(4.3), g(1.72)), _PRINT, line)
+    if rng.random() < 0.5:  # "A/C payee" crossing between two printed rules
+        for x in (g(2.6), g(2.85)):
+            cv2.line(img, (x, g(0.15)), (x - g(0.25), g(2.2)), _PRINT, line)
+    field = BBox(g(4.55), g(1.2), g(1.7), g(0.45))
+    write_box = _sign_and_box(img, dpi, scheme, rng, field, _pound)
+    cv2.line(img, (g(4.1), g(2.45)), (g(6.2), g(2.45)), _PRINT, line)
+    _put(img, f"MR {_PEOPLE[rng.integers(len(_PEOPLE))].upper()}", g(4.3), g(2.6), g(0.05))
+    _micr(img, f"U{_digits(rng, 6)}U {_digits(rng, 6)}T {_digits(rng, 8)}U", g(0.9), g(H - 0.18), dpi)
+    return _Anchors(field=field, write_box=write_box, date=("line", g(4.8), g(6.1), g(0.63)),
+                    payee=(g(0.8), g(5.8), g(1.01)), legal=(g(0.35), g(4.2), g(1.38)), memo=None,
+                    signatures=[(g(4.2), g(6.1), g(2.45))])
+
+
 def _box(img: np.ndarray, box: BBox, scheme, rng: np.random.Generator) -> None:
     """The courtesy-amount box: sometimes tinted inside, a thin or heavier border."""
     if rng.random() < 0.4:
@@ -863,8 +1008,10 @@ _GEOMETRY = {  # kind: (width in, height in, default dpi)
     "personal": (6.0, 2.75, 280.0),
     "business": (8.5, 3.5, 200.0),
     "cts": (8.0, 3.67, 220.0),
+    "eu": (6.89, 3.15, 240.0),
+    "uk": (6.5, 3.0, 260.0),
 }
-_DRAW = {"personal": _us_personal, "business": _us_business, "cts": _in_cts}
+_DRAW = {"personal": _us_personal, "business": _us_business, "cts": _in_cts, "eu": _eu, "uk": _uk}
 
 
 # ----------------------------------------------------------------------------- render
@@ -976,21 +1123,23 @@ def render_cheque(
     ('25,00,000/-', '2500000', '2500000.00')
     """
     style = style or ChequeStyle()
-    if style.layout not in LAYOUTS:
-        raise ValueError(f"unknown layout {style.layout!r}: one of {LAYOUTS}")
+    if style.layout not in LAYOUTS + WORLD_LAYOUTS:
+        raise ValueError(f"unknown layout {style.layout!r}: one of {LAYOUTS + WORLD_LAYOUTS}")
     if style.layout == "in-cts":
         kind = "cts"
+    elif style.layout in WORLD_LAYOUTS:
+        kind = style.layout
     else:
         kind = style.kind or US_KINDS[int(rng.random() < 0.35)]
         if kind not in US_KINDS:
             raise ValueError(f"unknown cheque kind {kind!r}: one of {US_KINDS}")
-    formats = IN_FORMATS if kind == "cts" else US_FORMATS
+    formats = {"cts": IN_FORMATS, "eu": EU_FORMATS, "uk": UK_FORMATS}.get(kind, US_FORMATS)
     fmt = style.amount_format or formats[rng.integers(len(formats))]
     amount = style.amount or _random_amount(rng, style.layout, kind)
     if "." not in amount:
         amount += ".00"
     tokens, digits, text, value = _amount_tokens(amount, fmt)
-    if fmt not in ("dash", "in-grouped", "in-plain") and rng.random() < style.tail:
+    if fmt not in _WHOLE_FORMATS and rng.random() < style.tail:
         tokens, text = tokens + [("s", "~", 1.0, 0.0)], text + "-"
 
     win, hin, default_dpi = _GEOMETRY[kind]

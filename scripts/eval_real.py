@@ -19,7 +19,9 @@
   cheques again as Group 4 bitonal TIFFs, the images X9.37 cash letters carry); with ``--red N``,
   N synthetic cheques written with a red pen and the same N with a red rubber stamp across the
   amount field; with ``--on-a4 N``, N synthetic cheques turned a little on a whole A4 page (a
-  flatbed's white lid, a dark bed).
+  flatbed's white lid, a dark bed); with ``--world N``, N synthetic cheques of other countries'
+  layouts (``synth.WORLD_LAYOUTS``: European, the amount box at the top right or right middle after
+  a printed euro sign, ``1.234,56``; British, a pound sign's box at the right middle, ``1234-56``).
 
 Usage::
 
@@ -438,6 +440,48 @@ MOVES = {
 }
 
 
+def world_rows(n: int, seed: int, classifier, verbose: bool, ann: Path | None,
+               kinds: collections.Counter) -> list[tuple[str, str, str]]:
+    """Table rows for ``n`` synthetic cheques of ``synth.WORLD_LAYOUTS`` (seed ``seed``), read with
+    ``--layout auto``: per layout, the field found, digit strings, values and reads auto-accepted."""
+    from cheque_reader import synth
+
+    source = synth.mnist_test_digits()
+    tally: dict[str, np.ndarray] = {}  # found, strings, values, accepted, accepted wrong, accepted value wrong, n
+    by_format: dict[str, list[int]] = {}
+    for i, ch in enumerate(synth.render_many(source, n, seed=seed, layouts=synth.WORLD_LAYOUTS)):
+        gray = cv2.cvtColor(ch.image, cv2.COLOR_BGR2GRAY)
+        page = Page(f"world{i:05d}", 1, gray, ch.image)
+        res, prep, _ = read(page, "auto", classifier, None, f"world{i:05d}")
+        iou = prep.field.bbox.iou(ch.field) if prep.field is not None else 0.0
+        found = iou >= 0.5
+        kind = "field not found (IoU < 0.5)" if not found else failure_kind(res.digits, ch.digits)
+        right, value_right, accepted = kind == "ok", bool(same_amount(res.amount, ch.amount)), not res.needs_review
+        t = tally.setdefault(ch.layout, np.zeros(7, int))
+        t += (found, right, value_right, accepted, accepted and not right, accepted and not value_right, 1)
+        f = by_format.setdefault(ch.amount_format, [0, 0])
+        f[0] += value_right
+        f[1] += 1
+        if not (right and value_right):
+            kinds[f"world {ch.layout}: " + (kind if not right else "value wrong")] += 1
+            if verbose:
+                print(f"WORLD {i} {ch.layout} {ch.amount_format} truth={ch.text} read={res.text} "
+                      f"field={prep.field.layout if prep.field else None} iou={iou:.2f} accepted={accepted} [{kind}]")
+            if ann is not None:
+                read(page, "auto", classifier, ann, f"world{i:05d}")
+    rows = []
+    for layout, t in sorted(tally.items()):
+        m = int(t[6])
+        name = f"synthetic {layout} cheques ({m} of --world {n}{'' if seed == 4 else f', seed {seed}'}, --layout auto)"
+        rows.append((name, "field found, IoU >= 0.5", f"{t[0]}/{m} = {t[0] / m:.1%}"))
+        rows.append((name, "digit-string accuracy", f"{t[1]}/{m} = {t[1] / m:.1%}"))
+        rows.append((name, "amount value right (cents included)", f"{t[2]}/{m} = {t[2] / m:.1%}"))
+        rows.append((name, "auto-accepted (wrong string; wrong value)", f"{t[3]}/{m} = {t[3] / m:.1%} ({t[4]}; {t[5]})"))
+    rows.append((f"synthetic world cheques (--world {n})", "value right, by how the amount is written",
+                 ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(by_format.items()))))
+    return rows
+
+
 def read_as_bitonal(ch, path: Path, classifier) -> tuple[bool, bool, bool]:
     """A synthetic cheque written as a Group 4 bitonal TIFF at ``path``, decoded and read: whether
     its field was found, its digit string read right, and the read auto-accepted."""
@@ -521,6 +565,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--enlarged", type=float, default=0, metavar="F",
                     help="also read the ORAND fold enlarged F times (bicubic: a high-resolution capture system's "
                          "crops) with the default --layout auto, which must take each for the field")
+    ap.add_argument("--world", type=int, default=0, metavar="N",
+                    help="also read N synthetic cheques of other countries' layouts (European with a euro sign, "
+                         "British with a pound sign; seed --synth-seed) with --layout auto")
     args = ap.parse_args(argv)
 
     try:
@@ -700,6 +747,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(red_ink_rows(args.red, classifier))
     if args.on_a4 and classifier is not None:
         rows.extend(on_a4_rows(args.on_a4, classifier))
+    if args.world and classifier is not None:
+        rows.extend(world_rows(args.world, args.synth_seed, classifier, args.verbose, ann, kinds))
 
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)

