@@ -73,6 +73,13 @@ SIGN_DARKER_BY = 10
 #: A rupee sign's two bars lie in this top share of its height.
 SIGN_BARS_TOP = 0.4
 
+#: A piece shaped as a printed euro or pound sign, which no digit is (:func:`euro_bars`: two bars across
+#: an open C; :func:`pound_bars`: a bar across a stem and a foot), may end this far into the field
+#: (fraction of its width; else :data:`SIGN_MAX_RIGHT`), and need not be printed darker than the pen.
+#: Synthetic European and British cheques (``synth.WORLD_LAYOUTS``) with the sign inside the box: its
+#: right edge at 0.13-0.17 of the field's width.
+SIGN_SHAPE_MAX_RIGHT = 0.2
+
 #: Ink components smaller than this fraction of the field height squared are specks.
 SPECK_AREA = 0.0012
 
@@ -880,7 +887,9 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     elongation below ``SIGN_MIN_ELONGATION``), printed darker than the rest of the ink in
     ``gray`` (by ``SIGN_DARKER_BY``: a handwritten first digit has the pen's shade) or, when a
     black pen matches the print's shade, with a rupee's two bars at its top
-    (:func:`two_top_bars`), and no other ink starts left of its right edge.
+    (:func:`two_top_bars`), and no other ink starts left of its right edge. A piece shaped as a
+    euro or pound sign (:func:`euro_bars`, :func:`pound_bars`) is dropped whatever its shade, when
+    it ends within ``SIGN_SHAPE_MAX_RIGHT`` of the width.
     """
     h, w = ink.shape
     n, lab, stats, _ = connected_components(ink.astype(np.uint8))
@@ -894,16 +903,20 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     order = idx[np.argsort(stats[idx, cv2.CC_STAT_LEFT])]
     first = order[0]
     x, y, cw, ch, _ = stats[first]
-    if x + cw > SIGN_MAX_RIGHT * w or not 0.15 * h <= ch <= 0.7 * h:
+    if x + cw > SIGN_SHAPE_MAX_RIGHT * w or not 0.15 * h <= ch <= 0.7 * h:
         return ink
-    if cw < 0.3 * ch or ink_elongation(lab[y : y + ch, x : x + cw] == first) < SIGN_MIN_ELONGATION:
+    piece = lab[y : y + ch, x : x + cw] == first
+    if cw < 0.3 * ch or ink_elongation(piece) < SIGN_MIN_ELONGATION:
         return ink  # a thin stroke, upright or slanted, is a handwritten "1", not a printed sign
     if stats[order[1:], cv2.CC_STAT_LEFT].min() < x + cw:
         return ink
+    shaped = euro_bars(piece) or pound_bars(piece)
+    if x + cw > SIGN_MAX_RIGHT * w and not shaped:
+        return ink
     sign = lab == first
     darker = np.median(gray[sign]) <= np.median(gray[ink & ~sign]) - SIGN_DARKER_BY
-    if not darker and not two_top_bars(sign[y : y + ch, x : x + cw]):
-        return ink  # the pen's own shade and no rupee's bars: a handwritten first digit
+    if not darker and not shaped and not two_top_bars(piece):
+        return ink  # the pen's own shade and no sign's shape: a handwritten first digit
     return ink & ~sign
 
 
@@ -921,6 +934,79 @@ def two_top_bars(mask: np.ndarray) -> bool:
     bar_rows = mask[: max(1, int(SIGN_BARS_TOP * h))].sum(axis=1) >= 0.6 * w
     starts = np.flatnonzero(bar_rows & ~np.r_[False, bar_rows[:-1]])
     return bool(len(starts) >= 2 and starts[0] <= 0.1 * h)
+
+
+def _longest_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's longest run of ink: its length and its first column (0 where the row is empty)."""
+    h, w = mask.shape
+    padded = np.zeros((h, w + 2), np.int8)
+    padded[:, 1:-1] = mask
+    lengths, starts = np.zeros(h, int), np.zeros(h, int)
+    for r, row in enumerate(np.diff(padded, axis=1)):
+        begin, end = np.flatnonzero(row == 1), np.flatnonzero(row == -1)
+        if len(begin):
+            k = int(np.argmax(end - begin))
+            lengths[r], starts[r] = end[k] - begin[k], begin[k]
+    return lengths, starts
+
+
+def _bars(rows: np.ndarray) -> list[tuple[int, int]]:
+    """``(first, last)`` row of each run of True in ``rows``."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], rows.astype(np.int8), [0]])))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[0::2], edges[1::2])]
+
+
+def euro_bars(mask: np.ndarray) -> bool:
+    """Whether ``mask`` (one piece, cropped) is a euro sign: two bars, both in its middle three fifths,
+    each running from its left edge past its middle, and nothing in its right sixth from the first to
+    the second (the C is open to the right, and reaches further right than the bars). No digit has two bars across it from the left there (a 5's top bar is at
+    its top).
+
+    >>> euro = np.zeros((40, 30), bool); euro[14:17, 0:20] = euro[23:26, 0:20] = True
+    >>> euro[0:3, 8:30] = euro[37:40, 8:30] = euro[:, 4:7] = True
+    >>> eight = np.zeros((40, 30), bool); eight[0:3] = eight[18:21] = eight[37:] = True
+    >>> eight[:, :3] = eight[:, 27:] = True
+    >>> euro_bars(euro), euro_bars(eight)
+    (True, False)
+    """
+    h, w = mask.shape
+    lengths, starts = _longest_runs(mask)
+    bars = _bars((lengths >= 0.55 * w) & (starts <= 0.15 * w))
+    if len(bars) != 2 or bars[0][0] < 0.2 * h or bars[1][1] > 0.8 * h or bars[1][0] - bars[0][1] < 2:
+        return False  # (a 5's top bar and its bowl's top: the first at its top)
+    return not mask[bars[0][0] : bars[1][1] + 1, int(np.ceil(0.85 * w)) :].any()
+
+
+def pound_bars(mask: np.ndarray) -> bool:
+    """Whether ``mask`` (one piece, cropped) is a pound sign: a foot across its width at the bottom, a
+    bar across its stem in its middle, only the stem between them, and nothing in its right quarter
+    from its middle to its foot. A 2 has the foot (and its stroke down the right), a crossed 7 or a 4
+    the bar, no digit both.
+
+    >>> pound = np.zeros((40, 30), bool); pound[37:40] = True; pound[20:23, 2:20] = True
+    >>> pound[3:40, 8:11] = True; pound[0:3, 8:26] = True
+    >>> two = np.zeros((40, 30), bool); two[37:40] = True; two[0:3, 4:28] = True; two[3:20, 26:29] = True
+    >>> for r in range(20, 37): two[r, 26 - (r - 20) : 29 - (r - 20)] = True
+    >>> pound_bars(pound), pound_bars(two)
+    (True, False)
+    """
+    h, w = mask.shape
+    lengths, _ = _longest_runs(mask)
+    foot = lengths >= 0.7 * w
+    if not foot[int(0.85 * h) :].any():
+        return False
+    foot_top = int(0.85 * h) + int(np.flatnonzero(foot[int(0.85 * h) :])[0])
+    margin = max(1, int(0.05 * h))  # where the bar and the foot meet the stem
+    above_foot = foot_top - margin
+    runs = _bars(lengths[:above_foot] >= 0.5 * w)
+    bars = [r for r in runs if r[0] >= 0.3 * h and r[1] <= 0.72 * h]
+    # one bar across the middle; any other wide rows are the hook's, at the top (a 1's flag is wide
+    # down into the middle, not apart from it)
+    if len(bars) != 1 or any(r[1] >= 0.3 * h for r in runs if r not in bars):
+        return False
+    below = bars[0][1] + 1 + margin
+    return (below < above_foot and bool((lengths[below:above_foot] <= 0.4 * w).all())
+            and not mask[int(0.3 * h) : above_foot, int(np.ceil(0.75 * w)) :].any())
 
 
 def ink_elongation(mask: np.ndarray) -> float:

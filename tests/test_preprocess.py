@@ -158,8 +158,8 @@ def test_print_beyond_the_printed_box_goes_and_a_tail_over_its_side_stays():
 
 
 def _left_sign_field(first: str, shade: int) -> np.ndarray:
-    """A boxed field: ``first`` ('1' slanted, '7', 'crossed 7', a printed 'S' or 'rupee') near the left in ``shade``,
-    then a handwritten '5' and '0' in pen gray 90."""
+    """A boxed field: ``first`` ('1' slanted, '7', 'crossed 7', a printed 'S', 'rupee', 'euro' or 'pound', or a
+    written '2' or '4') near the left in ``shade``, then a handwritten '5' and '0' in pen gray 90."""
     img = np.full((120, 440), 245, np.uint8)
     cv2.rectangle(img, (4, 8), (436, 110), 40, 2)
     if first == "1":
@@ -174,6 +174,12 @@ def _left_sign_field(first: str, shade: int) -> np.ndarray:
         cv2.line(img, (18, 44), (48, 44), shade, 5)
         cv2.ellipse(img, (22, 45), (16, 12), 0, -90, 90, shade, 5)
         cv2.line(img, (20, 57), (46, 86), shade, 5)
+    elif first in ("euro", "pound"):  # as synth draws them on European and British cheques, ending at 0.15 of the width
+        from cheque_reader import synth
+
+        (synth._euro if first == "euro" else synth._pound)(img, 30, 34, 50, shade, 5)
+    elif first in ("2", "4"):
+        cv2.putText(img, first, (16, 84), cv2.FONT_HERSHEY_SIMPLEX, 1.9, shade, 5)
     else:
         cv2.putText(img, "S", (16, 80), cv2.FONT_HERSHEY_DUPLEX, 1.6, shade, 4)
     cv2.putText(img, "5", (110, 86), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 90, 5)
@@ -199,6 +205,44 @@ def test_a_rupee_sign_in_the_pen_s_shade_is_dropped_by_its_two_bars():
     for first in ("7", "crossed 7"):
         ink = _left_sign_field(first, shade=90)
         assert ink[30:90, 14:56].sum() > 150, f"a handwritten first {first!r} is kept (one bar at the top)"
+
+
+def test_euro_and_pound_signs_in_the_pen_s_shade_are_dropped_by_their_shape():
+    for sign in ("euro", "pound"):
+        ink = _left_sign_field(sign, shade=90)   # no darker than the pen, ending beyond SIGN_MAX_RIGHT
+        assert not ink[20:95, 10:80].any(), f"a printed {sign} sign is dropped"
+        assert ink[30:90, 100:240].sum() > 500
+    for first in ("2", "4", "7", "crossed 7", "1"):
+        ink = _left_sign_field(first, shade=90)
+        assert ink[30:90, 14:60].sum() > 150, f"a handwritten first {first!r} is kept"
+
+
+def test_currency_sign_shapes_against_written_digits():
+    from cheque_reader import synth
+
+    def piece(draw) -> np.ndarray:
+        img = np.zeros((90, 90), np.uint8)
+        draw(img)
+        x, y, w, h = cv2.boundingRect(img)
+        return img[y : y + h, x : x + w] > 0
+
+    euro = piece(lambda im: synth._euro(im, 10, 10, 60, 255, 5))
+    pound = piece(lambda im: synth._pound(im, 10, 10, 60, 255, 5))
+    assert preprocess.euro_bars(euro) and not preprocess.pound_bars(euro)
+    assert preprocess.pound_bars(pound) and not preprocess.euro_bars(pound)
+    five = np.zeros((42, 29), bool)   # a thick 5 (Group 4 synthetic cheque 836): its top bar and its bowl's top
+    five[3:9, 2:24] = five[19:23, 1:22] = five[9:19, 1:9] = five[23:36, 20:28] = five[34:42, 6:24] = True
+    assert not preprocess.euro_bars(five)
+    one = np.array([[c == "#" for c in row] for row in (   # a 1 with a long flag on a stroke (Group 4, seed 5, 531)
+        ".......###...", "......#####..", "....#######..", "...########..", ".#########...", "##########...",
+        "##########...", ".....#####...", ".....####....", ".....###.....", ".....###.....", ".....###.....",
+        ".....###.....", ".....###.....", "....####.....", "....###......", "....####.....", "....####.....",
+        "#############", "#############", "###########..", "#######......", "..##.........")])
+    assert not preprocess.pound_bars(one)
+    for digit in "0123456789":
+        for font in (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX):
+            mask = piece(lambda im: cv2.putText(im, digit, (15, 75), font, 2.2, 255, 5))
+            assert not preprocess.euro_bars(mask) and not preprocess.pound_bars(mask), (digit, font)
 
 
 def test_a_speck_sized_solid_dot_stays_unless_such_dots_line_up_as_micro_text():
