@@ -1,7 +1,7 @@
 """Digits and separators into amount text, value and a grammar check.
 
-Three writing conventions are understood: US (``1,234.56``), Indian (``25,00,000/-``)
-and European (``1.234,56``). Marks before the first digit (guard marks ``--1234``, a stray
+Four writing conventions are understood: US (``1,234.56``), Indian (``25,00,000/-``),
+European (``1.234,56``) and British pounds-and-pence with a dash (``1234-56``). Marks before the first digit (guard marks ``--1234``, a stray
 ``.``), terminators (``/-``, ``-``, ``=``, ``.-``, ``,-``, and a closing ``.`` or ``,`` as in
 Chile's ``17.311.``) and fraction cents (``1234 56/100``) are accepted.
 
@@ -24,18 +24,24 @@ from typing import Sequence
 
 from .types import AmountRead
 
-#: Conventions in the order they are tried when no preference is given.
-CONVENTIONS = ("us", "in", "eu")
+#: Conventions in the order they are tried when no preference is given (``uk``: a dash before the pence,
+#: ``1234-56``, the British way; a text that parses in another convention reads as it did without it).
+CONVENTIONS = ("us", "in", "eu", "uk")
 
 #: Conventions a text closed by a slash (``/-``, ``/=``, ``/``: "and no paise", South Asian usage)
 #: is not written in: ``8,48/-`` is a misread rupee amount (``8,648/-``), not 8 euros 48.
-SLASH_TERMINATOR_NOT = ("eu",)
+SLASH_TERMINATOR_NOT = ("eu", "uk")
+
+#: Conventions a text closed by a point or comma and a dash (``.-``, ``,-``: "and no cents") is not
+#: written in: ``1-53,-`` is a stray dash in ``153,-``, not 1 pound 53.
+NO_CENTS_TERMINATOR_NOT = ("uk",)
 
 _GRAMMARS = {
     # integer part, optional decimal part
     "us": re.compile(r"^(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d{2}))?$"),
     "in": re.compile(r"^(?P<int>\d{1,2}(?:,\d{2})*,\d{3}|\d+)(?:\.(?P<dec>\d{2}))?$"),
     "eu": re.compile(r"^(?P<int>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<dec>\d{2}))?$"),
+    "uk": re.compile(r"^(?P<int>\d{1,3}(?:,\d{3})+|\d+)-(?P<dec>\d{2})$"),
 }
 _FRACTION = re.compile(r"^(?P<int>[\d,.]*\d)\s*(?P<dec>\d{2})/100$")
 _TERMINATOR = re.compile(r"(?:[.,/]?[-=]+|/|[.,])$")
@@ -56,7 +62,7 @@ class ParsedAmount:
 def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
     """Parse amount ``text`` (digits and ``, . - / =`` separators) into a decimal string.
 
-    ``prefer`` (``"us"``, ``"in"`` or ``"eu"``) is tried first. When no convention parses
+    ``prefer`` (``"us"``, ``"in"``, ``"eu"`` or ``"uk"``) is tried first. When no convention parses
     the text, the value is formed from the digits alone and ``grammar_ok`` is False.
 
     >>> parse_amount("125.-")
@@ -69,6 +75,10 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
     ('1234.56', '1234.56')
     >>> parse_amount("8,48").grammar_ok, parse_amount("8,48/-").grammar_ok   # no euro cents before a '/-'
     (True, False)
+    >>> parse_amount("1234-56"), parse_amount("1,234-56-").value   # British pence after a dash
+    (ParsedAmount(value='1234.56', convention='uk', grammar_ok=True), '1234.56')
+    >>> parse_amount("1-53,-").grammar_ok                       # no pence before a ',-' ("no cents")
+    False
     """
     body = _bare(text)
     frac = _fraction(text)
@@ -77,8 +87,11 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
         if head.value is not None and head.value.endswith(".00"):
             return ParsedAmount(head.value[:-3] + "." + frac.group("dec"), head.convention, head.grammar_ok)
     order = ([prefer] if prefer in _GRAMMARS else []) + [c for c in CONVENTIONS if c != prefer]
-    if "/" in (_TERMINATOR.search(text.strip().replace(" ", "")) or [""])[0]:
+    terminator = (_TERMINATOR.search(text.strip().replace(" ", "")) or [""])[0]
+    if "/" in terminator:
         order = [c for c in order if c not in SLASH_TERMINATOR_NOT]
+    if terminator[:1] in (".", ",") and terminator[1:2] in ("-", "="):
+        order = [c for c in order if c not in NO_CENTS_TERMINATOR_NOT]
     for convention in order:
         m = _GRAMMARS[convention].match(body)
         if m:

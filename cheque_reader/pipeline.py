@@ -551,8 +551,8 @@ def with_separator_edit(read, prefer: str | None = None):
     read as separators made decimals of whole amounts (``1.7.1`` -> ``1.71`` for 171).
 
     >>> from cheque_reader.amount import assemble_amount
-    >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "893,122-65-"]), "us").amount
-    '893122.65'
+    >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "1,234,56-"]), "us").amount
+    '1234.56'
     >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "39.952.00"]), "us").text
     '39,952.00'
     >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "1.7.1"])) is None      # no convention

@@ -25,6 +25,9 @@ from cheque_reader.amount import assemble_amount, format_amount, grammatical_edi
         ("--64032--", "64032.00", "us"),  # guard marks before and after, against inserted digits
         ("=1,234.56=", "1234.56", "us"),
         (".30.668.", "30668.00", "eu"),   # a scrap before the first digit separates nothing
+        ("1234-56", "1234.56", "uk"),     # British pounds and pence, a dash between them
+        ("1,234-56", "1234.56", "uk"),
+        ("15740-00-", "15740.00", "uk"),
     ],
 )
 def test_parse_amount_conventions(text, value, convention):
@@ -40,18 +43,27 @@ def test_fraction_cents():
     assert read.digits == "25692" and read.grammar_ok           # the denominator is not amount digits
 
 
-@pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,", "12.5.", "1..", ".", "1,5,", "-1-2", ".75"])
+@pytest.mark.parametrize("text", ["1,2,3", "12.345.67", "1,23,4", ".,", "12.5.", "1..", ".", "1,5,", "-1-2", ".75",
+                                  "12-3", "1-234", "1-2-34"])
 def test_grammar_violations_are_flagged(text):
     assert not parse_amount(text).grammar_ok
 
 
-@pytest.mark.parametrize("text", ["8,48/-", "12,34/-", "1.234,56/-", "12,50/="])
+@pytest.mark.parametrize("text", ["8,48/-", "12,34/-", "1.234,56/-", "12,50/=", "8-48/-"])
 def test_euro_cents_before_a_closing_slash_break_the_grammar(text):
     # '/-' ("and no paise") closes South Asian amounts: "8,48/-" is a rupee amount misread, not 8.48
     for prefer in (None, "in", "us", "eu"):
         assert not parse_amount(text, prefer).grammar_ok
-    assert parse_amount(text.split("/")[0]).convention == "eu"   # the same marks with no slash: euro cents
+    assert parse_amount(text.split("/")[0]).convention in ("eu", "uk")   # the same marks with no slash: cents
     assert parse_amount("8,648/-").grammar_ok and parse_amount("1,234.56/-").grammar_ok   # US and Indian still do
+
+
+@pytest.mark.parametrize("text, bare", [("1-53,-", "1-53"), ("12-50.-", "12-50"), ("1,234-56,=", "1,234-56")])
+def test_pence_after_a_dash_break_the_grammar_before_a_no_cents_mark(text, bare):
+    # ',-' and '.-' say "no cents": "1-53,-" is "153,-" with a stray dash (synthetic eu cheque 469), not 1.53
+    for prefer in (None, "us", "in", "eu", "uk"):
+        assert not parse_amount(text, prefer).grammar_ok
+    assert parse_amount(bare).convention == "uk" and parse_amount(bare + "-").convention == "uk"
 
 
 def test_preferred_convention_wins_for_ambiguous_text():
