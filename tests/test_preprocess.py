@@ -241,7 +241,7 @@ def test_currency_sign_shapes_against_written_digits():
     assert not preprocess.pound_bars(one)
     for digit in "0123456789":
         for font in (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX):
-            mask = piece(lambda im: cv2.putText(im, digit, (15, 75), font, 2.2, 255, 5))
+            mask = piece(lambda im, d=digit, f=font: cv2.putText(im, d, (15, 75), f, 2.2, 255, 5))
             assert not preprocess.euro_bars(mask) and not preprocess.pound_bars(mask), (digit, font)
 
 
