@@ -470,14 +470,15 @@ def world_rows(n: int, seed: int, classifier, verbose: bool, ann: Path | None,
             if ann is not None:
                 read(page, "auto", classifier, ann, f"world{i:05d}")
     rows = []
+    seeded = "" if seed == 4 else f", seed {seed}"
     for layout, t in sorted(tally.items()):
         m = int(t[6])
-        name = f"synthetic {layout} cheques ({m} of --world {n}{'' if seed == 4 else f', seed {seed}'}, --layout auto)"
+        name = f"synthetic {layout} cheques ({m} of --world {n}{seeded}, --layout auto)"
         rows.append((name, "field found, IoU >= 0.5", f"{t[0]}/{m} = {t[0] / m:.1%}"))
         rows.append((name, "digit-string accuracy", f"{t[1]}/{m} = {t[1] / m:.1%}"))
         rows.append((name, "amount value right (cents included)", f"{t[2]}/{m} = {t[2] / m:.1%}"))
         rows.append((name, "auto-accepted (wrong string; wrong value)", f"{t[3]}/{m} = {t[3] / m:.1%} ({t[4]}; {t[5]})"))
-    rows.append((f"synthetic world cheques (--world {n})", "value right, by how the amount is written",
+    rows.append((f"synthetic world cheques (--world {n}{seeded})", "value right, by how the amount is written",
                  ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in sorted(by_format.items()))))
     return rows
 
