@@ -1,9 +1,10 @@
 """Digits and separators into amount text, value and a grammar check.
 
 Four writing conventions are understood: US (``1,234.56``), Indian (``25,00,000/-``),
-European (``1.234,56``) and British pounds-and-pence with a dash (``1234-56``). Marks before the first digit (guard marks ``--1234``, a stray
-``.``), terminators (``/-``, ``-``, ``=``, ``.-``, ``,-``, and a closing ``.`` or ``,`` as in
-Chile's ``17.311.``) and fraction cents (``1234 56/100``) are accepted.
+European (``1.234,56``) and British pounds-and-pence with a dash (``1234-56``). Marks before
+the first digit (guard marks ``--1234``, a stray ``.``), terminators (``/-``, ``-``, ``=``,
+``.-``, ``,-``, and a closing ``.`` or ``,`` as in Chile's ``17.311.``) and fraction cents
+(``1234 56/100``) are accepted.
 
 >>> parse_amount("1,234.56")
 ParsedAmount(value='1234.56', convention='us', grammar_ok=True)

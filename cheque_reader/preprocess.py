@@ -959,8 +959,8 @@ def _bars(rows: np.ndarray) -> list[tuple[int, int]]:
 def euro_bars(mask: np.ndarray) -> bool:
     """Whether ``mask`` (one piece, cropped) is a euro sign: two bars, both in its middle three fifths,
     each running from its left edge past its middle, and nothing in its right sixth from the first to
-    the second (the C is open to the right, and reaches further right than the bars). No digit has two bars across it from the left there (a 5's top bar is at
-    its top).
+    the second (the C is open to the right, and reaches further right than the bars). No digit has
+    two bars across it from the left there (a 5's top bar is at its top).
 
     >>> euro = np.zeros((40, 30), bool); euro[14:17, 0:20] = euro[23:26, 0:20] = True
     >>> euro[0:3, 8:30] = euro[37:40, 8:30] = euro[:, 4:7] = True
