@@ -766,8 +766,11 @@ def superscript_underline(ink: np.ndarray, found: tuple | None = None) -> np.nda
             return none  # ink under it, or what stands on it is taller than cents
         if not _standing_on(mask & ~line, x, x2, top, H, dw):
             return none  # what stands on it reaches out past its ends: a digit's own stroke
-        # a stroke crossing the line: ink right above and right below it in the same column
-        over, under = max(0, top - 2), min(ink.shape[0] - 1, foot + 2)
+        # a stroke crossing the line: ink right above it and, in the same column, as far below it as
+        # the test of ink under it looks (a line sagging a pixel or two under a cent is no stroke: kept
+        # as one, it joined the cent to the line's sag, ``8.38`` read ``838``; 2 more right values of
+        # 2,000 synthetic cheques, no real read changed)
+        over, under = max(0, top - 2), min(ink.shape[0] - 1, foot + gap)
         crossing = mask[over, x:x2] & mask[under, x:x2] & ~line[over, x:x2] & ~line[under, x:x2]
         line[:, x:x2][:, crossing] = False
         return line

@@ -733,6 +733,44 @@ def test_a_read_no_path_spells_keeps_the_segmenters_separators_in_place():
     assert len(reads) == 6
 
 
+def test_superscript_cents_are_found_in_the_columns_the_field_reader_read_them_in():
+    from cheque_reader import sdnn
+    from cheque_reader.classify import DigitPredictions
+    from cheque_reader.types import DigitCandidate
+
+    img = np.full((90, 300, 3), 250, np.uint8)
+    cv2.putText(img, "4072", (20, 70), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (20, 20, 20), 4, cv2.LINE_AA)
+    for cx in (184, 200):                            # two small zeros, joined, standing well above the feet
+        cv2.ellipse(img, (cx, 44), (8, 11), 0, 0, 360, (20, 20, 20), 3, cv2.LINE_AA)
+    prepared = pipeline.prepare_page(pipeline._page_from_array(img), ReadOptions(layout="field"))
+    prims = [c for c in prepared.candidates if c.kind == "digit" and c.end == c.start + 1]
+    dollars, cents = prims[:4], prims[4:]
+    assert len(dollars) == 4 and cents and all(c.bbox.x > 160 for c in cents)
+    left, right = min(c.bbox.x for c in cents), max(c.bbox.x2 for c in cents)
+    # the field reader's columns (its input's pixels): each digit read at the middle of its piece, the
+    # cents at the quarters of their ink
+    box, width = prepared.field_input_box, prepared.field_input.shape[1]
+    middles = [c.bbox.x + c.bbox.w / 2 for c in dollars] + [left + (right - left) / 4, right - (right - left) / 4]
+    columns = tuple((int(m) - 1, int(m) + 1) for m in ((x - box.x) * width / box.w for x in middles))
+    field_read = sdnn.FieldRead("407200", 0.9, (0.9,) * 6, columns)
+    n = len(prepared.candidates)
+    predictions = DigitPredictions(np.zeros(n, int), np.full((n, 10), 0.1), np.zeros(n))
+    # no path spells the digits: their boxes, the columns', stand as high as the ink under them
+    no_path, reads = pipeline.assemble_read(prepared, predictions, None, field_read, "us")
+    assert (no_path.digits, no_path.text, no_path.amount) == ("407200", "4072.00", "4072.00")
+    assert all(r.bbox.h <= 40 for r in reads)
+    # a path cut wrong: a scrap of the 2 (its right half) read as the first cent, the two cents as one digit
+    two = dollars[3]
+    half = dataclasses.replace(two, bbox=BBox(two.bbox.x + two.bbox.w // 2, two.bbox.y, two.bbox.w // 2, two.bbox.h))
+    joined = DigitCandidate(BBox(left, min(c.bbox.y for c in cents), right - left, max(c.bbox.y2 for c in cents)
+                                 - min(c.bbox.y for c in cents)), cents[0].image, "digit", 5, 6)
+    cut = tuple(dataclasses.replace(c, start=k, end=k + 1) for k, c in enumerate(dollars + [half, joined]))
+    wrong = dataclasses.replace(prepared, candidates=cut)
+    predictions = DigitPredictions(np.zeros(6, int), np.full((6, 10), 0.1), np.zeros(6))
+    read, _ = pipeline.assemble_read(wrong, predictions, tuple(range(6)), field_read, "us")
+    assert (read.digits, read.text, read.amount) == ("407200", "4072.00", "4072.00")
+
+
 def test_read_cheque_uses_the_layout_of_its_options_unless_given_one(tmp_path):
     field = np.full((60, 200), 255, np.uint8)
     assert pipeline.read_cheque(field, options=ReadOptions(layout="field")).layout == "field"

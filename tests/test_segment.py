@@ -383,6 +383,17 @@ def test_superscript_underline_finds_a_line_touching_the_cents(thick, x0, x1):
     assert kinds(prims) == ["digit"] * 4 and all(c.bbox.y2 <= 24 for c in prims[2:])   # the cents alone
 
 
+def test_a_line_sagging_under_a_cent_is_no_stroke_crossing_it():
+    # a pen's line is not straight: two rows of it sag under the "1" that stands on it; that is the
+    # line's own ink, not a stroke going through it, and goes with the line (the "1" alone stays)
+    ink = _cents_on_a_line()
+    ink[29:31, 82:90] = 0
+    line = segment.superscript_underline(ink)
+    assert all(line[22:28, c].any() for c in range(80, 92))                 # every column under the "1"
+    prims = [c for c in segment.segment_field(np.where(line, 255, ink)) if c.end == c.start + 1]
+    assert kinds(prims) == ["digit"] * 4 and all(c.bbox.y2 <= 24 for c in prims[2:])
+
+
 def test_superscript_underline_leaves_other_lines_alone():
     def amount() -> np.ndarray:
         ink = blank(48, 150)
