@@ -59,6 +59,25 @@ def test_a_thick_pens_round_point_is_a_separator_and_a_small_ring_is_not():
         assert kinds(segment.segment_field(ink))[:3] == ["digit", kind, "digit"]
 
 
+def test_a_point_too_big_for_a_separator_is_never_one_digit_with_the_digit_beside_it():
+    # digits 31 rows tall: a filled dot 13 across (0.42 of them) at their feet, close after a "1", is a
+    # thick pen's point: a digit candidate of its own (for the path to leave out), never one digit with the "1"
+    def field(dot_row: int) -> np.ndarray:
+        ink = blank()
+        ring(ink, 20)
+        ring(ink, 46)
+        ink[7:34, 62:66] = 0
+        cv2.circle(ink, (76, dot_row), 6, 0, -1)
+        ring(ink, 102)
+        return ink
+
+    cands = segment.segment_field(field(28))
+    assert kinds(cands) == ["digit"] * 5 and all(c.end == c.start + 1 for c in cands)
+    assert 11 <= cands[3].bbox.w <= 14
+    # the same dot high in the band is no point: it may be one digit with the stroke before it
+    assert any(c.end > c.start + 1 for c in segment.segment_field(field(12)))
+
+
 @pytest.mark.parametrize(
     "rows, cols",
     [
