@@ -72,6 +72,14 @@ SLASH_DASH_HEIGHT = 1.15
 #: (``3702-`` for ``37.02-``). No accepted IDRBT read is either.
 LAYOUT_CONVENTION = {"us": "us", "in-cts": "in"}
 
+#: The amount conventions in which no closing '/' is written (``/-``, "and no paise", is South Asian
+#: usage; ORAND's Chilean fields close with it too): there the final stroke the segmenter takes for
+#: the '/' of a closing '/-' may be a digit, and is one where the field reader read one there (a final
+#: 1, a thin 8: ``34.71-`` had been read ``347.1/-``; :func:`choose_path`, :func:`closing_slash_as_digit`).
+#: Only on the path that spells the field reader's digits: the segmenter's own reading keeps its '/'
+#: (an Indian cheque taken for a US one still reads ``145/-``).
+SLASH_DIGIT_CONVENTIONS = ("us",)
+
 #: Red ink over a field (:func:`~cheque_reader.preprocess.red_stamp`) is a stamp, and read as paper,
 #: when the ink left without it is at least ``STAMP_MIN_INK_LEFT`` of all the ink and holds at least
 #: ``STAMP_MIN_DIGITS`` digit pieces, and no more than with the red: else the red was the pen (its
@@ -200,6 +208,22 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
     except Exception as exc:  # a bug or a pathological page: one error row, the batch goes on
         log.exception("page %s:%s failed", page.source, page.page)
         return done(STATUS_ERROR, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def closing_slash_as_digit(candidates: tuple[DigitCandidate, ...]) -> tuple[DigitCandidate, ...]:
+    """``candidates`` with a closing '/' (one followed by nothing but dashes) made a digit candidate.
+
+    >>> img = np.zeros((2, 2), np.uint8)
+    >>> cands = (DigitCandidate(BBox(0, 0, 9, 20), img, "digit", 0, 1), DigitCandidate(BBox(12, 0, 6, 22), img, "/", 1, 2),
+    ...          DigitCandidate(BBox(20, 9, 9, 2), img, "-", 2, 3))
+    >>> fraction = cands[:2] + (DigitCandidate(BBox(20, 9, 9, 12), img, "digit", 2, 3),)   # "5/1..."
+    >>> [c.kind for c in closing_slash_as_digit(cands)], [c.kind for c in closing_slash_as_digit(fraction)]
+    (['digit', 'digit', '-'], ['digit', '/', 'digit'])
+    """
+    def closing(c: DigitCandidate) -> bool:
+        return c.kind == "/" and all(d.kind == "-" for d in candidates if d.start >= c.end)
+
+    return tuple(dataclasses.replace(c, kind="digit") if closing(c) else c for c in candidates)
 
 
 def _clean_and_segment(field: Field):
@@ -388,9 +412,12 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
         centres = [sweep.x + (a + b) / 2 * sweep.w / width for a, b in field_read.columns]
         tokens = with_separators(tokens, centres, prepared.candidates)
     else:
+        candidates = prepared.candidates
+        if forced and sum(candidates[i].kind == "digit" for i in chosen) < len(forced):
+            candidates = closing_slash_as_digit(candidates)   # choose_path read a closing '/' as a digit
         j = 0
-        for i in with_skipped_points(prepared.candidates, chosen, predictions.not_digit):
-            cand = prepared.candidates[i]
+        for i in with_skipped_points(candidates, chosen, predictions.not_digit):
+            cand = candidates[i]
             if i not in chosen:  # a thick point the path skipped (with_skipped_points)
                 tokens.append((".", 1.0))
                 continue
@@ -774,7 +801,10 @@ def choose_path(
     seg_digits = "".join(str(int(predictions.probs[i].argmax())) for i in digits)
     if seg_digits == field_read.digits:
         return chosen, True
-    return segment.best_path_for(prepared.candidates, predictions, field_read.digits), False
+    candidates = prepared.candidates
+    if prepared.field is not None and LAYOUT_CONVENTION.get(prepared.field.layout) in SLASH_DIGIT_CONVENTIONS:
+        candidates = closing_slash_as_digit(candidates)   # no '/-' written: a closing '/' may be a digit
+    return segment.best_path_for(candidates, predictions, field_read.digits), False
 
 
 def run_model_id(classifier: DigitClassifier, options: ReadOptions = ReadOptions()) -> str:

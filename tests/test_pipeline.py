@@ -771,6 +771,38 @@ def test_superscript_cents_are_found_in_the_columns_the_field_reader_read_them_i
     assert (read.digits, read.text, read.amount) == ("407200", "4072.00", "4072.00")
 
 
+def test_a_closing_slash_the_field_reader_read_as_a_digit_is_one_where_no_slash_is_written():
+    from cheque_reader import sdnn
+    from cheque_reader.classify import DigitPredictions
+
+    ink = np.full((40, 120), 255, np.uint8)              # "00", a slanted final stroke ('/' or '1'), a dash
+    for cx in (20, 46):
+        cv2.ellipse(ink, (cx, 20), (7, 13), 0, 0, 360, 0, 3)
+    cv2.line(ink, (62, 34), (72, 6), 0, 3)
+    ink[18:22, 82:104] = 0
+    cands = pipeline.segment.segment_field(ink)
+    assert [c.kind for c in cands] == ["digit", "digit", "/", "-"]
+    probs = np.full((4, 10), 0.02)
+    probs[:, 0] = probs[:, 1] = 0.41
+    predictions = DigitPredictions(probs.argmax(1), probs, np.full(4, 0.05))
+    field_read = sdnn.FieldRead("001", 0.9, (0.9,) * 3, ((10, 12), (30, 32), (50, 52)))
+
+    def read(layout: str):
+        prepared = pipeline.PreparedPage("x", 1, STATUS_OK, field=Field(BBox(0, 0, 120, 40), ink, layout=layout),
+                                         candidates=cands, field_input=np.zeros((32, 120), np.float32),
+                                         field_input_box=BBox(0, 0, 120, 40))
+        chosen, agree = pipeline.choose_path(prepared, predictions, field_read)
+        assert not agree
+        return chosen, pipeline.assemble_read(prepared, predictions, chosen, field_read, layout)[0]
+
+    chosen, us = read("us")                  # a US amount closes with no '/-': the stroke is the 1
+    assert chosen == (0, 1, 2, 3) and (us.digits, us.text) == ("001", "001-")
+    chosen, rupees = read("in-cts")          # a rupee amount may close '/-': no path spells "001"
+    assert chosen is None and rupees.digits == "001" and "/" in rupees.text
+    # the segmenter's own path keeps its '/'
+    assert pipeline.segment.best_path(cands, predictions) == (0, 1, 2, 3)
+
+
 def test_read_cheque_uses_the_layout_of_its_options_unless_given_one(tmp_path):
     field = np.full((60, 200), 255, np.uint8)
     assert pipeline.read_cheque(field, options=ReadOptions(layout="field")).layout == "field"
