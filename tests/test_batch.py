@@ -631,39 +631,28 @@ def test_an_output_named_as_a_folder_is_a_usage_error(tmp_path, monkeypatch, whi
     assert not (tmp_path / "out").exists() and not (tmp_path / "r.csv").exists()
 
 
-def test_resume_keeps_the_rows_of_a_csv_with_crlf_line_ends(tmp_path, caplog):
+@pytest.mark.parametrize("saved_again", [
+    lambda data: data.replace(b"\n", b"\r\n"),   # copied through Windows (CRLF)
+    lambda data: b"\xef\xbb\xbf" + data,           # Excel's "CSV UTF-8", Notepad's "UTF-8 with BOM"
+], ids=["crlf", "byte-order-mark"])
+def test_resume_keeps_the_rows_of_a_csv_saved_again(tmp_path, caplog, saved_again):
     """A results.csv copied through Windows (CRLF) had every row taken for 'an incomplete last row':
-    all were dropped from the file and read again."""
+    all were dropped from the file and read again; one saved again with a byte-order mark was refused,
+    "not a results file (missing columns source)". Either is kept, and rewritten as written."""
     root = tmp_path / "scans"
     root.mkdir()
     for i, text in enumerate(["305", "72"]):
         cv2.imwrite(str(root / f"f{i}.png"), field_image(text, i))
     out = tmp_path / "r.csv"
     batch.read_folder([root], options=FIELD, output=out)
-    out.write_bytes(out.read_bytes().replace(b"\n", b"\r\n"))
-    cv2.imwrite(str(root / "f2.png"), field_image("418", 2))
-    with caplog.at_level("WARNING", logger="cheque_reader"):
-        df = batch.read_folder([root], options=FIELD, output=out, resume=True)
-    assert df.attrs["pages_read_now"] == 1 and df["source"].tolist() == ["f0.png", "f1.png", "f2.png"]
-    assert "incomplete" not in caplog.text
-
-
-def test_resume_keeps_the_rows_of_a_csv_saved_with_a_byte_order_mark(tmp_path, caplog):
-    """A results.csv saved again as Excel's "CSV UTF-8" (or Notepad's "UTF-8 with BOM") begins with a
-    byte-order mark: --resume refused it, "not a results file (missing columns source)"."""
-    root = tmp_path / "scans"
-    root.mkdir()
-    for i, text in enumerate(["305", "72"]):
-        cv2.imwrite(str(root / f"f{i}.png"), field_image(text, i))
-    out = tmp_path / "r.csv"
-    batch.read_folder([root], options=FIELD, output=out)
-    out.write_bytes(b"\xef\xbb\xbf" + out.read_bytes())
+    out.write_bytes(saved_again(out.read_bytes()))
     cv2.imwrite(str(root / "f2.png"), field_image("418", 2))
     with caplog.at_level("WARNING", logger="cheque_reader"):
         df = batch.read_folder([root], options=FIELD, output=out, resume=True)
     assert df.attrs["pages_read_now"] == 1 and df["source"].tolist() == ["f0.png", "f1.png", "f2.png"]
     assert "incomplete" not in caplog.text and out.read_bytes().startswith(b"source,page,")
     assert read_results(out)["source"].tolist() == ["f0.png", "f1.png", "f2.png"]
+
 
 def test_resume_adds_the_x937_columns_an_earlier_csv_lacked(tmp_path):
     """An X9.37 file added to the folder and read with --resume into a CSV begun without one: its rows
