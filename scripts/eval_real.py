@@ -542,7 +542,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="weights file (default: the shipped model)")
     ap.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "onnx-int8"),
                     help="the networks' backend, as read --backend (auto: onnx-int8 where ONNX Runtime is installed)")
-    ap.add_argument("--annotate", type=Path, help="write annotated PNGs of failures here (e.g. /tmp/ann)")
+    ap.add_argument("--annotate", type=Path, help="write annotated PNGs of failures here (e.g. /tmp/ann); a synthetic "
+                    "cheque whose digits are right and value wrong as synthNNNNN_value.png")
     ap.add_argument("--limit", type=int, default=0, help="ORAND images at most (0: the whole fold)")
     ap.add_argument("--skip-orand", action="store_true")
     ap.add_argument("--skip-idrbt", action="store_true")
@@ -719,8 +720,11 @@ def main(argv: list[str] | None = None) -> int:
             tally = value_by_format.setdefault(ch.amount_format, [0, 0])
             tally[0] += value_right
             tally[1] += 1
-            if kind == "ok" and not value_right and args.verbose:
-                print(f"SYNTH {i} {ch.layout} value truth={ch.text} read={res.text} [{ch.amount_format}: value wrong]")
+            if kind == "ok" and not value_right:  # the digits right, the amount not: drawn too, named apart
+                if args.verbose:
+                    print(f"SYNTH {i} {ch.layout} value truth={ch.text} read={res.text} [{ch.amount_format}: value wrong]")
+                if ann is not None:
+                    read(page, "auto", classifier, ann, f"synth{i:05d}_value")
             if kind != "ok":
                 kinds["synthetic: " + kind] += 1
                 if args.verbose:
