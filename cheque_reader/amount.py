@@ -29,6 +29,12 @@ from .types import AmountRead
 #: ``1234-56``, the British way; a text that parses in another convention reads as it did without it).
 CONVENTIONS = ("us", "in", "eu", "uk")
 
+#: Conventions tried only when a convention is preferred (a whole cheque whose layout sets one): in a
+#: bare field of unknown convention a stray dash read between digits is no pence, and would make cents
+#: of a whole amount (5 of ORAND's 1,080 Chilean fields, ``50000`` read ``500-00``, became 500.00, no
+#: longer flagged ``grammar``).
+PREFERRED_ONLY = ("uk",)
+
 #: Conventions a text closed by a slash (``/-``, ``/=``, ``/``: "and no paise", South Asian usage)
 #: is not written in: ``8,48/-`` is a misread rupee amount (``8,648/-``), not 8 euros 48.
 SLASH_TERMINATOR_NOT = ("eu", "uk")
@@ -63,8 +69,9 @@ class ParsedAmount:
 def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
     """Parse amount ``text`` (digits and ``, . - / =`` separators) into a decimal string.
 
-    ``prefer`` (``"us"``, ``"in"``, ``"eu"`` or ``"uk"``) is tried first. When no convention parses
-    the text, the value is formed from the digits alone and ``grammar_ok`` is False.
+    ``prefer`` (``"us"``, ``"in"``, ``"eu"`` or ``"uk"``) is tried first; without one, the
+    conventions of :data:`PREFERRED_ONLY` are not tried. When no convention parses the text, the
+    value is formed from the digits alone and ``grammar_ok`` is False.
 
     >>> parse_amount("125.-")
     ParsedAmount(value='125.00', convention='us', grammar_ok=True)
@@ -76,10 +83,10 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
     ('1234.56', '1234.56')
     >>> parse_amount("8,48").grammar_ok, parse_amount("8,48/-").grammar_ok   # no euro cents before a '/-'
     (True, False)
-    >>> parse_amount("1234-56"), parse_amount("1,234-56-").value   # British pence after a dash
+    >>> parse_amount("1234-56", "uk"), parse_amount("1,234-56-", "us").value   # British pence after a dash
     (ParsedAmount(value='1234.56', convention='uk', grammar_ok=True), '1234.56')
-    >>> parse_amount("1-53,-").grammar_ok                       # no pence before a ',-' ("no cents")
-    False
+    >>> parse_amount("1234-56").grammar_ok, parse_amount("1-53,-", "uk").grammar_ok   # no convention; ',-': no cents
+    (False, False)
     """
     body = _bare(text)
     frac = _fraction(text)
@@ -87,7 +94,8 @@ def parse_amount(text: str, prefer: str | None = None) -> ParsedAmount:
         head = parse_amount(frac.group("int"), prefer)
         if head.value is not None and head.value.endswith(".00"):
             return ParsedAmount(head.value[:-3] + "." + frac.group("dec"), head.convention, head.grammar_ok)
-    order = ([prefer] if prefer in _GRAMMARS else []) + [c for c in CONVENTIONS if c != prefer]
+    order = ([prefer] if prefer in _GRAMMARS else []) + [
+        c for c in CONVENTIONS if c != prefer and (prefer is not None or c not in PREFERRED_ONLY)]
     terminator = (_TERMINATOR.search(text.strip().replace(" ", "")) or [""])[0]
     if "/" in terminator:
         order = [c for c in order if c not in SLASH_TERMINATOR_NOT]

@@ -1,7 +1,15 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from cheque_reader.amount import assemble_amount, format_amount, grammatical_edits, is_unmarked, parse_amount
+from cheque_reader.amount import (
+    ParsedAmount,
+    assemble_amount,
+    format_amount,
+    grammatical_edits,
+    is_unmarked,
+    parse_amount,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,14 +33,25 @@ from cheque_reader.amount import assemble_amount, format_amount, grammatical_edi
         ("--64032--", "64032.00", "us"),  # guard marks before and after, against inserted digits
         ("=1,234.56=", "1234.56", "us"),
         (".30.668.", "30668.00", "eu"),   # a scrap before the first digit separates nothing
-        ("1234-56", "1234.56", "uk"),     # British pounds and pence, a dash between them
-        ("1,234-56", "1234.56", "uk"),
-        ("15740-00-", "15740.00", "uk"),
     ],
 )
 def test_parse_amount_conventions(text, value, convention):
     parsed = parse_amount(text)
     assert (parsed.value, parsed.convention, parsed.grammar_ok) == (value, convention, True)
+
+
+@pytest.mark.parametrize("text, value, digits_value", [
+    ("1234-56", "1234.56", "123456.00"),     # British pounds and pence, a dash between them
+    ("1,234-56", "1234.56", "123456.00"),
+    ("15740-00-", "15740.00", "1574000.00"),
+])
+def test_pence_after_a_dash_where_a_layout_prefers_a_convention(text, value, digits_value):
+    # a whole cheque's layout sets a convention: the dash form is tried after it (British cheques are
+    # taken for US ones); a bare field of unknown convention (ORAND's Chilean "50000" read "500-00")
+    # does not make cents of a stray dash, and keeps the grammar flag
+    for prefer in ("us", "in", "uk"):
+        assert parse_amount(text, prefer) == ParsedAmount(value, "uk", True)
+    assert parse_amount(text) == ParsedAmount(digits_value, "", False)
 
 
 def test_fraction_cents():
@@ -54,7 +73,7 @@ def test_euro_cents_before_a_closing_slash_break_the_grammar(text):
     # '/-' ("and no paise") closes South Asian amounts: "8,48/-" is a rupee amount misread, not 8.48
     for prefer in (None, "in", "us", "eu"):
         assert not parse_amount(text, prefer).grammar_ok
-    assert parse_amount(text.split("/")[0]).convention in ("eu", "uk")   # the same marks with no slash: cents
+    assert parse_amount(text.split("/")[0], "us").convention in ("eu", "uk")   # the same marks with no slash: cents
     assert parse_amount("8,648/-").grammar_ok and parse_amount("1,234.56/-").grammar_ok   # US and Indian still do
 
 
@@ -63,7 +82,7 @@ def test_pence_after_a_dash_break_the_grammar_before_a_no_cents_mark(text, bare)
     # ',-' and '.-' say "no cents": "1-53,-" is "153,-" with a stray dash (synthetic eu cheque 469), not 1.53
     for prefer in (None, "us", "in", "eu", "uk"):
         assert not parse_amount(text, prefer).grammar_ok
-    assert parse_amount(bare).convention == "uk" and parse_amount(bare + "-").convention == "uk"
+    assert parse_amount(bare, "us").convention == "uk" and parse_amount(bare + "-", "us").convention == "uk"
 
 
 def test_preferred_convention_wins_for_ambiguous_text():

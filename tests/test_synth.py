@@ -113,7 +113,7 @@ def test_world_layouts_render_with_their_truth(digits, seed):
         assert inside(c.field, BBox(0, 0, w, h)) and c.field.area > 0
         assert len(c.digit_boxes) == len(c.digits) > 0 and all(inside(b, c.field) for b in c.digit_boxes)
         assert c.digits == "".join(ch for ch in c.text if ch.isdigit())
-        assert parse_amount(c.text).value == c.amount  # the grammar reads the truth text back (1234-56 too)
+        assert parse_amount(c.text, c.layout).value == c.amount  # the grammar reads the truth text back (1234-56 too)
         # the box's right part, where the amount goes: at the top right (eu) or right middle (eu, uk)
         assert c.field.x > 0.6 * w and c.field.x2 <= w
         assert c.field.y < {"eu": 0.45, "uk": 0.5}[c.layout] * h
