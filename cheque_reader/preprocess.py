@@ -80,6 +80,12 @@ SIGN_BARS_TOP = 0.4
 #: right edge at 0.13-0.17 of the field's width.
 SIGN_SHAPE_MAX_RIGHT = 0.2
 
+#: :func:`drop_side_remnants`: a hairline left where a printed box's left or right side was removed
+#: (1 pixel wide, 45-53 pixels tall, 1 pixel inside the side, on a synthetic cheque whose ``100.00``
+#: was read ``100.00.,``) is at most this wide, and lies wholly within this reach of the side's column.
+SIDE_REMNANT_WIDTH = 2
+SIDE_REMNANT_REACH = 3
+
 #: Ink components smaller than this fraction of the field height squared are specks.
 SPECK_AREA = 0.0012
 
@@ -1110,6 +1116,29 @@ def drop_beyond_box(ink: np.ndarray, box: BBox) -> np.ndarray:
     return out
 
 
+def drop_side_remnants(ink: np.ndarray, box: BBox) -> np.ndarray:
+    """``ink`` without the hairlines a printed ``box``'s left and right sides leave after the lines are
+    removed: pieces at most :data:`SIDE_REMNANT_WIDTH` pixels wide, lying wholly within
+    :data:`SIDE_REMNANT_REACH` pixels of a side's column (read as trailing ``.`` or ``,`` before).
+    A pen's stroke is wider, and one that crosses a side is joined to ink off it.
+
+    >>> ink = np.zeros((40, 100), bool); ink[10:30, 20:30] = True; ink[5:20, 92:93] = True; ink[25:35, 60:62] = True
+    >>> out = drop_side_remnants(ink, BBox(4, 2, 90, 36))
+    >>> bool(out[10:30, 20:30].all()), bool(out[:, 90:].any()), bool(out[25:35, 60:62].all())
+    (True, False, True)
+    """
+    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
+    if n <= 1:
+        return ink
+    x, w = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]
+    near = np.zeros(n, bool)
+    for side in (box.x, box.x2 - 1):
+        near |= (x >= side - SIDE_REMNANT_REACH) & (x + w - 1 <= side + SIDE_REMNANT_REACH)
+    drop = near & (w <= SIDE_REMNANT_WIDTH) & (stats[:, cv2.CC_STAT_HEIGHT] > 2 * w)
+    drop[0] = False
+    return ink & ~label_lookup(drop, lab) if drop.any() else ink
+
+
 def clean_field_and_dots(field: Field, paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`clean_field`'s ink, and the mask of the speck-sized dots it kept for the segmenter
     (which the field reader's crop leaves out); the pixels of mask ``paper`` are paper (:func:`to_gray`)."""
@@ -1143,6 +1172,7 @@ def clean_field_parts(field: Field, paper: np.ndarray | None = None) -> tuple[np
     ink = drop_microtext(ink)
     if field.box is not None:
         ink, dots = drop_beyond_box(ink, field.box), drop_beyond_box(dots, field.box)
+        ink = drop_side_remnants(ink, field.box)
     if field.layout != "field":
         ink = drop_left_sign(ink, gray)
     # a fine pen's decimal point is speck-sized: solid dots stay unless they line up as micro-text

@@ -541,3 +541,18 @@ def test_small_median_is_numpys_median():
                   rng.integers(128, 256, n).astype(np.uint8)][i % 4]
         got = preprocess.small_median(values)
         assert type(got) is float and got == float(np.median(values))
+
+
+def test_hairlines_left_by_a_removed_box_side_go_and_thin_strokes_elsewhere_stay():
+    """A printed box's right side removed left a 1-pixel column beside it (synthetic cheque 241 of
+    seed 4: `100.00` read `100.00.,`, the hairline's two pieces taken for a point and a comma)."""
+    ink = np.zeros((163, 481), bool)
+    ink[22:67, 470] = ink[72:125, 470] = True        # the hairline, 1 pixel inside the side at 471
+    ink[50:100, 440:443] = True                      # a pen's thin "1" near the side: 3 pixels wide
+    ink[60:100, 12:14] = True                        # a 2-pixel stroke by the left side (x 9), out of its reach
+    ink[30:50, 10] = True                            # a hairline at the left side
+    ink[60:100, 200:202] = True                      # a 2-pixel hairline far from any side
+    out = preprocess.drop_side_remnants(ink, BBox(9, 16, 463, 109))
+    assert not out[:, 466:].any()
+    assert out[50:100, 440:443].all() and out[60:100, 200:202].all()
+    assert out[60:100, 12:14].all() and not out[30:50, 10].any()
