@@ -921,18 +921,28 @@ def _sign_and_box(img, dpi, scheme, rng, field: BBox, draw_sign) -> BBox:
     return BBox(field.x + pad, field.y + vpad, field.w - 2 * pad, field.h - 2 * vpad)
 
 
+def _bank_heading(img, dpi, theme, rng, size: tuple[float, float], banks: tuple[str, ...],
+                  logo: tuple[float, float, float], name: tuple[float, float, float]) -> None:
+    """A European or British cheque's heading (``size``, ``logo`` and ``name`` in inches): half the
+    time a frame round the cheque, then one of ``banks``, its logo (centre, radius) and name (left,
+    baseline, letter height)."""
+    g = lambda v: round(v * dpi)
+    W, H = size
+    if rng.random() < 0.5:
+        cv2.rectangle(img, (g(0.07), g(0.07)), (g(W - 0.07), g(H - 0.07)), theme, max(1, g(0.008)), cv2.LINE_AA)
+    bank = banks[rng.integers(len(banks))]
+    _logo(img, *(g(v) for v in logo), theme, rng, "".join(w[0] for w in bank.split()[:2]))
+    _put(img, bank, *(g(v) for v in name), theme, cv2.FONT_HERSHEY_COMPLEX)
+
+
 def _eu(img, dpi, scheme, rng) -> _Anchors:
     """A European cheque: the amount box in the top right corner (French, Spanish) or at the right
     middle, a printed euro sign with it."""
     g = lambda v: round(v * dpi)
     theme = scheme[2]
-    W, H = 6.89, 3.15
+    H = 3.15
     line = max(1, g(0.006))
-    if rng.random() < 0.5:
-        cv2.rectangle(img, (g(0.07), g(0.07)), (g(W - 0.07), g(H - 0.07)), theme, max(1, g(0.008)), cv2.LINE_AA)
-    bank = _BANKS_EU[rng.integers(len(_BANKS_EU))]
-    _logo(img, g(0.5), g(0.4), g(0.17), theme, rng, "".join(w[0] for w in bank.split()[:2]))
-    _put(img, bank, g(0.8), g(0.36), g(0.08), theme, cv2.FONT_HERSHEY_COMPLEX)
+    _bank_heading(img, dpi, theme, rng, (6.89, H), _BANKS_EU, (0.5, 0.4, 0.17), (0.8, 0.36, 0.08))
     _put(img, f"AGENCE {rng.integers(10, 999)} - {_STREETS[rng.integers(len(_STREETS))]}", g(0.8), g(0.52), g(0.045))
     if rng.random() < 0.7:  # top right
         field = BBox(g(4.85), g(0.2), g(1.8), g(0.46))
@@ -967,13 +977,9 @@ def _uk(img, dpi, scheme, rng) -> _Anchors:
     """A British cheque: the amount box at the right middle after a printed pound sign."""
     g = lambda v: round(v * dpi)
     theme = scheme[2]
-    W, H = 6.5, 3.0
+    H = 3.0
     line = max(1, g(0.006))
-    if rng.random() < 0.5:
-        cv2.rectangle(img, (g(0.07), g(0.07)), (g(W - 0.07), g(H - 0.07)), theme, max(1, g(0.008)), cv2.LINE_AA)
-    bank = _BANKS_UK[rng.integers(len(_BANKS_UK))]
-    _logo(img, g(0.45), g(0.38), g(0.16), theme, rng, "".join(w[0] for w in bank.split()[:2]))
-    _put(img, bank, g(0.75), g(0.36), g(0.075), theme, cv2.FONT_HERSHEY_COMPLEX)
+    _bank_heading(img, dpi, theme, rng, (6.5, H), _BANKS_UK, (0.45, 0.38, 0.16), (0.75, 0.36, 0.075))
     _put(img, f"{rng.integers(1, 200)} HIGH STREET", g(0.75), g(0.52), g(0.045))
     _put(img, f"{rng.integers(10, 99)}-{rng.integers(10, 99)}-{rng.integers(10, 99)}", g(5.4), g(0.3), g(0.06))
     _put(img, "Date", g(4.3), g(0.62), g(0.055))
