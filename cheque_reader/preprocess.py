@@ -1127,16 +1127,22 @@ def drop_side_remnants(ink: np.ndarray, box: BBox) -> np.ndarray:
     >>> bool(out[10:30, 20:30].all()), bool(out[:, 90:].any()), bool(out[25:35, 60:62].all())
     (True, False, True)
     """
-    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
-    if n <= 1:
-        return ink
-    x, w = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH]
-    near = np.zeros(n, bool)
+    out = ink
     for side in (box.x, box.x2 - 1):
-        near |= (x >= side - SIDE_REMNANT_REACH) & (x + w - 1 <= side + SIDE_REMNANT_REACH)
-    drop = near & (w <= SIDE_REMNANT_WIDTH) & (stats[:, cv2.CC_STAT_HEIGHT] > 2 * w)
-    drop[0] = False
-    return ink & ~label_lookup(drop, lab) if drop.any() else ink
+        # only a strip round the side is labelled, a column wider each way than the reach: a piece of
+        # the strip that holds none of those two columns is a piece of the whole field (8-connected)
+        x0, x1 = max(0, side - SIDE_REMNANT_REACH - 1), min(ink.shape[1], side + SIDE_REMNANT_REACH + 2)
+        if x1 - x0 < 1 or not ink[:, x0:x1].any():
+            continue
+        _, lab, stats, _ = connected_components(ink[:, x0:x1].astype(np.uint8))
+        x, w = stats[:, cv2.CC_STAT_LEFT] + x0, stats[:, cv2.CC_STAT_WIDTH]
+        drop = ((x >= side - SIDE_REMNANT_REACH) & (x + w - 1 <= side + SIDE_REMNANT_REACH)
+                & (w <= SIDE_REMNANT_WIDTH) & (stats[:, cv2.CC_STAT_HEIGHT] > 2 * w))
+        drop[0] = False
+        if drop.any():
+            out = out.copy() if out is ink else out
+            out[:, x0:x1] &= ~label_lookup(drop, lab)
+    return out
 
 
 def clean_field_and_dots(field: Field, paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -556,3 +556,23 @@ def test_hairlines_left_by_a_removed_box_side_go_and_thin_strokes_elsewhere_stay
     assert not out[:, 466:].any()
     assert out[50:100, 440:443].all() and out[60:100, 200:202].all()
     assert out[60:100, 12:14].all() and not out[30:50, 10].any()
+
+
+def test_side_remnants_found_in_strips_are_those_of_the_whole_field():
+    """drop_side_remnants labels only a strip round each side: the same pieces as labelling the whole field."""
+    def whole_field(ink, box):
+        n, lab, stats, _ = preprocess.connected_components(ink.astype(np.uint8))
+        x, w, h = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+        near = np.zeros(n, bool)
+        for side in (box.x, box.x2 - 1):
+            near |= (x >= side - preprocess.SIDE_REMNANT_REACH) & (x + w - 1 <= side + preprocess.SIDE_REMNANT_REACH)
+        drop = near & (w <= preprocess.SIDE_REMNANT_WIDTH) & (h > 2 * w)
+        drop[0] = False
+        return ink & ~drop[lab]
+
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        h, w = int(rng.integers(5, 60)), int(rng.integers(8, 80))
+        ink = rng.random((h, w)) < rng.uniform(0.02, 0.4)
+        box = BBox(int(rng.integers(-3, w // 2)), 0, int(rng.integers(1, w + 4)), h)
+        assert np.array_equal(preprocess.drop_side_remnants(ink, box), whole_field(ink, box))
