@@ -59,7 +59,11 @@ _GUARD = re.compile(r"^[-=.,]+(?!\d{2}$)")
 
 @dataclass(frozen=True)
 class ParsedAmount:
-    """The value of an amount text, the convention that parsed it, and whether one did."""
+    """The value of an amount text, the convention that parsed it, and whether one did.
+
+    >>> parse_amount("1,234.56")
+    ParsedAmount(value='1234.56', convention='us', grammar_ok=True)
+    """
 
     value: str | None
     convention: str

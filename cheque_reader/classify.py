@@ -116,6 +116,10 @@ class DigitPredictions:
     ``labels``: ``(N,)`` int, the most probable digit 0-9.
     ``probs``: ``(N, 10)`` float, calibrated P(digit = k | it is a digit); rows sum to 1.
     ``not_digit``: ``(N,)`` float, calibrated P(the candidate is not a single digit).
+
+    >>> p = DigitClassifier().predict([np.full((28, 28), 255, np.uint8)] * 3)
+    >>> p.labels.shape, p.probs.shape, p.not_digit.shape
+    ((3,), (3, 10), (3,))
     """
 
     labels: np.ndarray
@@ -179,6 +183,12 @@ class DigitClassifier:
 
     Raises :class:`~cheque_reader.errors.ModelError` when the weights are missing or do not
     match the sidecar's sha256, :class:`~cheque_reader.errors.UsageError` for a bad backend.
+
+    >>> import cv2
+    >>> crop = np.full((40, 30), 255, np.uint8)
+    >>> _ = cv2.line(crop, (15, 5), (15, 34), 0, 3)  # a one, dark ink on light paper
+    >>> int(DigitClassifier().predict([crop]).labels[0])
+    1
     """
 
     def __init__(self, model_path: str | None = None, device: str | None = "cpu", backend: str = "auto",
@@ -270,17 +280,31 @@ def _crop_uint8(crop) -> np.ndarray:
 
 
 def default_model_path() -> Path:
-    """The shipped default weights file."""
+    """The shipped default weights file.
+
+    >>> default_model_path().name
+    'lenet5.pt'
+    """
     return Path(str(resources.files("cheque_reader").joinpath("weights", DEFAULT_MODEL)))
 
 
 def sidecar_path(model_path: str | Path) -> Path:
-    """``lenet5.pt`` -> ``lenet5.json``."""
+    """``lenet5.pt`` -> ``lenet5.json``.
+
+    >>> sidecar_path("weights/lenet5.pt").as_posix()
+    'weights/lenet5.json'
+    """
     return Path(model_path).with_suffix(".json")
 
 
 def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
+    """Hex sha256 of a file's bytes.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     sha256_file(f.name)[:16]  # of no bytes
+    'e3b0c44298fc1c14'
+    """
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -289,7 +313,12 @@ def sha256_file(path: str | Path) -> str:
 
 
 def load_metadata(model_path: str | Path) -> tuple[dict, bytes]:
-    """The sidecar and the weights' bytes, after checking the sha256 (:class:`ModelError` if not)."""
+    """The sidecar and the weights' bytes, after checking the sha256 (:class:`ModelError` if not).
+
+    >>> meta, weights = load_metadata(default_model_path())
+    >>> meta["name"], len(weights) > 0
+    ('lenet5', True)
+    """
     path = Path(model_path)
     side = sidecar_path(path)
     if not path.is_file():
@@ -349,7 +378,11 @@ def weights_version(model_path: str | Path) -> tuple:
 
 
 def model_id_of(meta: dict) -> str:
-    """``"<name>-v<version>-<sha8>"``."""
+    """``"<name>-v<version>-<sha8>"``.
+
+    >>> model_id_of({"name": "lenet5", "version": 1, "sha256": "038ad551d003e074"})
+    'lenet5-v1-038ad551'
+    """
     return f"{meta.get('name', 'lenet5')}-v{meta.get('version', 1)}-{str(meta.get('sha256', ''))[:8]}"
 
 
@@ -572,7 +605,14 @@ def _onnx_runner(meta: dict, data: bytes, path: Path):
 
 
 def export_onnx(net) -> bytes:
-    """The model as ONNX bytes (batch dimension dynamic), batch norm folded."""
+    """The model as ONNX bytes (batch dimension dynamic), batch norm folded.
+
+    >>> import onnx
+    >>> from cheque_reader.model import LeNet5
+    >>> graph = onnx.load_from_string(export_onnx(LeNet5().eval())).graph
+    >>> [i.name for i in graph.input], [o.name for o in graph.output]
+    (['x'], ['logits'])
+    """
     import torch
 
     model = net.fused() if hasattr(net, "fused") else net.eval()

@@ -69,7 +69,11 @@ def data_dir() -> Path:
 
 
 def default_workers() -> int:
-    """Worker processes for a batch: one per core, at most 8."""
+    """Worker processes for a batch: one per core, at most 8.
+
+    >>> 1 <= default_workers() <= 8
+    True
+    """
     return max(1, min(os.cpu_count() or 1, 8))
 
 

@@ -45,13 +45,20 @@ def orand_fold(file_name: str) -> str:
     """``"val"`` for the fixed 20% validation fold of ORAND CAR-A, else ``"train"``.
 
     The fold is decided by a hash of the file name, so it never changes.
+
+    >>> orand_fold("a_car_000181.jpg"), orand_fold("a_car_000001.jpg")
+    ('val', 'train')
     """
     h = int(hashlib.sha1(Path(file_name).name.encode()).hexdigest()[:8], 16)
     return "val" if (h % 1000) < ORAND_VAL_SHARE * 1000 else "train"
 
 
 def require(path: Path) -> Path:
-    """``path`` if it exists, else raise ``FileNotFoundError`` naming the data folder."""
+    """``path`` if it exists, else raise ``FileNotFoundError`` naming the data folder.
+
+    >>> require(Path("."))
+    PosixPath('.')
+    """
     if not path.exists():
         raise FileNotFoundError(
             f"{path} not found: development data is read from ../shared/data or $CHEQUE_READER_DATA"

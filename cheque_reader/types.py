@@ -84,6 +84,10 @@ class Page:
     ``image`` is grayscale; ``color`` is the BGR original when the source had colour
     (colour dropout uses it), else ``None``. ``extra`` carries per-item metadata that
     becomes extra result columns (X9.37 item sequence number, MICR amount).
+
+    >>> page = Page("scan.tif", 2, np.full((40, 120), 255, np.uint8))
+    >>> page.source, page.page, page.color is None, dict(page.extra)
+    ('scan.tif', 2, True, {})
     """
 
     source: str
@@ -141,6 +145,10 @@ class DigitCandidate:
     ``start`` and ``end`` index the left-to-right primitive pieces this candidate
     covers: a plain segmentation has ``end == start + 1``; over-segmentation adds
     candidates that span several pieces (merged strokes) or share one (split cuts).
+
+    >>> c = DigitCandidate(BBox(4, 2, 10, 20), np.full((20, 10), 255, np.uint8), start=2, end=4)
+    >>> c.kind, c.end - c.start  # a digit candidate over two primitive pieces
+    ('digit', 2)
     """
 
     bbox: BBox
@@ -153,7 +161,11 @@ class DigitCandidate:
 @dataclass(frozen=True)
 class DigitRead:
     """One classified digit: its label, calibrated confidence, runner-up, and box (in the pixels of
-    the field as the page has it, see :meth:`Field.unzoomed`)."""
+    the field as the page has it, see :meth:`Field.unzoomed`).
+
+    >>> DigitRead(7, 0.98, 1, 0.01, BBox(24, 44, 15, 48)).label
+    7
+    """
 
     label: int
     confidence: float
@@ -180,7 +192,14 @@ class AmountRead:
 
 @dataclass(frozen=True)
 class ChequeResult:
-    """Everything read from one page: one row of ``results.csv``."""
+    """Everything read from one page: one row of ``results.csv``.
+
+    >>> from pathlib import Path
+    >>> from cheque_reader import read_cheque
+    >>> r = read_cheque(Path(__file__).parents[1] / "samples" / "cheque_01.png")
+    >>> r.status, r.text, r.amount, r.needs_review, len(r.digit_reads)
+    ('ok', '1,234.56', '1234.56', False, 6)
+    """
 
     source: str
     page: int
