@@ -53,6 +53,7 @@ from .types import (
     Field,
     Page,
 )
+from .x937 import micr_match
 
 if TYPE_CHECKING:
     import PIL.Image
@@ -370,7 +371,8 @@ def finish_page(
     reasons = review_reasons(status, confidence=confidence, threshold=threshold,
                              grammar_ok=read.grammar_ok and not repaired and not unmarked,
                              segmentation_ok=agree and not prepared.stamped and not UNREAD_DIGIT_HEIGHT <= prepared.unread <= UNREAD_DIGIT_MAX,
-                             field_ok=prepared.field.cheques == 1 and not guessed_field(field))
+                             field_ok=prepared.field.cheques == 1 and not guessed_field(field),
+                             micr_ok=micr_match(read.amount, common["extra"].get("micr_amount")) != "false")
     elapsed = prepared.elapsed_ms + classify_ms + (time.perf_counter() - t0) * 1000
     return ChequeResult(
         status=status,

@@ -137,15 +137,20 @@ def review_reasons(
     grammar_ok: bool = True,
     segmentation_ok: bool = True,
     field_ok: bool = True,
+    micr_ok: bool = True,
 ) -> tuple[str, ...]:
     """The review reason codes for a read; empty when it needs no review. ``field_ok`` false: a
     field was read, but whether it holds the page's one amount is uncertain (two cheques on a page;
-    a field cut where its layout's printed box usually lies, no box being found).
+    a field cut where its layout's printed box usually lies, no box being found). ``micr_ok`` false:
+    an X9.37 item's amount read is not the amount its MICR record encodes
+    (:func:`~cheque_reader.x937.micr_match` ``"false"``), an encoding error or a misread.
 
     >>> review_reasons("ok", confidence=0.99, threshold=0.9), review_reasons("ok", confidence=0.99, threshold=0.9, field_ok=False)
     ((), ('no_field',))
     >>> review_reasons("no_digits", field_ok=False)   # nothing read in a field cut where no box was found
     ('no_field', 'segmentation')
+    >>> review_reasons("ok", confidence=0.99, threshold=0.9, micr_ok=False)
+    ('micr_mismatch',)
     """
     if status == STATUS_ERROR:
         return ("error",)
@@ -162,6 +167,8 @@ def review_reasons(
         reasons.append("segmentation")
     if not grammar_ok:
         reasons.append("grammar")
+    if not micr_ok:
+        reasons.append("micr_mismatch")
     return tuple(reasons)
 
 

@@ -19,7 +19,7 @@ STATUS_NO_DIGITS = "no_digits"
 STATUS_ERROR = "error"
 
 #: Review reason codes, in the order they are reported.
-REVIEW_REASONS = ("low_confidence", "no_field", "segmentation", "grammar", "error")
+REVIEW_REASONS = ("low_confidence", "no_field", "segmentation", "grammar", "micr_mismatch", "error")
 
 
 @dataclass(frozen=True)
