@@ -681,11 +681,41 @@ class _TiffDocument(Document):
             _libtiff_said(self.source, what, said)  # damaged data says more than Pillow's "decoder error -2"
             raise
         _libtiff_said(self.source, what, said)
+        if self.img.tag_v2.get(TIFF_COMPRESSION) == TIFF_JPEG:  # libtiff says nothing of damaged JPEG strips
+            _check_jpeg_strips(self.source, what, self.data, self.img.tag_v2)
         return _page(self.source, index + 1, arr, _dpi_of(self.img), rgb=True)
 
     def close(self) -> None:
         self.img.close()
         close_mapped(self.data)
+
+
+#: TIFF tags: Compression, its value for JPEG ("new-style", TIFF 6.0 Technote 2), the strips' or
+#: tiles' offsets and byte counts, and JPEGTables (the tables the strips' abbreviated streams share).
+TIFF_COMPRESSION, TIFF_JPEG = 259, 7
+_TIFF_STRIPS = ((273, 279), (324, 325))
+_TIFF_JPEG_TABLES = 347
+
+
+def _check_jpeg_strips(source: str, what: str, data, tags) -> None:
+    """Raise :class:`InputError` when a JPEG-compressed TIFF page's data is damaged, as a ``.jpg``'s is
+    (:func:`_decoder_said`): libtiff decodes such a strip all the same and, inside Pillow, says nothing.
+    Each strip or tile (with the page's shared tables) goes through libjpeg once more at an eighth of
+    its size: all its compressed data is read (the damage libjpeg finds is in it), little is drawn.
+
+    >>> _check_jpeg_strips("a.tif", "TIFF page 1", b"", {})   # no strips: nothing to check
+    """
+    import cv2
+
+    tables = tags.get(_TIFF_JPEG_TABLES) or b""
+    offsets, counts = next(((tags.get(o), tags.get(c)) for o, c in _TIFF_STRIPS if tags.get(o)), ((), ()))
+    for offset, count in zip(offsets or (), counts or ()):
+        strip = bytes(data[offset : offset + count])
+        if tables[:2] == strip[:2] == b"\xff\xd8" and tables[-2:] == b"\xff\xd9":  # tables, then the strip's own
+            strip = tables[:-2] + strip[2:]
+        with native_stderr() as said:
+            cv2.imdecode(np.frombuffer(strip, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8)
+        _decoder_said(source, what, said)
 
 
 def _tiff_chain(data) -> tuple[int, bool]:

@@ -818,3 +818,31 @@ def test_native_stderr_in_threads_at_once_leaves_standard_error_as_it_was(capfd)
     os.write(2, b"after\n")
     assert capfd.readouterr().err == "after\n"
     assert all(said == [f"thread {k}"] for k in (0, 1) for said in seen[k])
+
+
+@pytest.mark.parametrize("damage", ["zeros", "random"])
+def test_a_jpeg_compressed_tiff_page_with_damaged_data_is_an_error_naming_what_libjpeg_found(tmp_path, capfd, damage):
+    """A TIFF page whose strips are JPEG data (compression 7, gray scans of capture systems) decoded
+    all the same when that data was damaged (libtiff, inside Pillow, said nothing), and the page was
+    read as a cheque; the same damage in a .jpg was an error row."""
+    g = np.full((300, 900), 235, np.uint8)
+    g += np.random.default_rng(3).integers(0, 20, g.shape, np.uint8)
+    for k in range(5):
+        cv2.putText(g, "1234.56", (10, 50 + 55 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    buf = _io.BytesIO()
+    Image.fromarray(g).save(buf, format="TIFF", compression="jpeg", quality=90)
+    whole = buf.getvalue()
+    (tmp_path / "whole.tif").write_bytes(whole)
+    assert cio.load_pages(tmp_path / "whole.tif", source="whole.tif")[0].image.shape == g.shape  # undamaged: read
+    data = bytearray(whole)
+    tags = Image.open(_io.BytesIO(whole)).tag_v2
+    assert tags[259] == 7
+    start, length = tags[273][0], tags[279][0]  # the first strip
+    mid = start + length // 2
+    data[mid : mid + 60] = bytes(60) if damage == "zeros" else np.random.default_rng(1).integers(0, 256, 60, np.uint8).tobytes()
+    (tmp_path / "scan.tif").write_bytes(bytes(data))
+    capfd.readouterr()
+    with pytest.raises(InputError, match=r"^scan\.tif: damaged image data in TIFF page 1 \(libjpeg: Corrupt JPEG data: "
+                                         r".*\): the pixels decoded are not the ones scanned$"):
+        cio.load_pages(tmp_path / "scan.tif", source="scan.tif")
+    assert capfd.readouterr().err == ""
