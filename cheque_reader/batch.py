@@ -332,7 +332,7 @@ def _check_annotate_dir(inputs: list, annotate_dir) -> None:
         return
     folder = Path(os.path.abspath(annotate_dir))
     for item in inputs:
-        given = os.fsdecode(item) if isinstance(item, bytes) else os.fspath(item)
+        given = item.path if isinstance(item, cio.InputFile) else os.fsdecode(item) if isinstance(item, bytes) else os.fspath(item)
         if os.path.exists(given) and Path(os.path.abspath(given)).is_relative_to(folder):
             raise UsageError(f"the annotation folder {annotate_dir} holds the input {given}: its scans would be "
                              "taken for pictures and left out; give the pictures a folder of their own")

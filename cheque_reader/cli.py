@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import shutil
 import sys
 from pathlib import Path
 
@@ -163,7 +164,8 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
 
     INPUT may be image files (PNG, JPEG, TIFF, BMP, GIF, WebP), PDFs, X9.37 image
     cash letter files, folders (searched recursively for those suffixes; -v, given
-    before read, names the files left out) or glob patterns. Every page gives one row; a file that cannot be read
+    before read, names the files left out) or glob patterns; - is one scan piped into
+    standard input (its rows named -). Every page gives one row; a file that cannot be read
     gives an error row and the run goes on.
 
     Exit codes: 0 every page read with no review needed, 1 some pages need review or
@@ -177,6 +179,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
       cheque-reader read --layout field fields/*.png -o fields.csv --digits-out digits.csv
       cheque-reader read scans/ -o results.csv --resume      # continue a stopped run
       cheque-reader read scans/ -o - | grep ,true,           # CSV to stdout: the rows to review
+      curl -s "$URL" | cheque-reader read - -o -            # one scan piped in, its row to stdout
       cheque-reader read scans/ --review-threshold 0.95      # send more reads to review
       cheque-reader read scans/ --dask-workers 4             # page stages on a local Dask cluster
       cheque-reader -v read scans/ -o results.csv            # also name the files in scans/ left out
@@ -186,6 +189,8 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     from .report import is_stdout
 
     keep_freed_memory()  # this process is the command's own (the workers do it for themselves)
+    if STDIN_INPUT in inputs:
+        _check_stdin_input(from_list, resume, scheduler)
     try:
         listed = read_from_list(from_list) if from_list else []
     except ChequeReaderError as exc:
@@ -216,7 +221,7 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     )
     show = sys.stderr.isatty() if progress is None else progress
     try:
-        with _sigterm_as_ctrl_c(), _ProgressBar(show) as bar:
+        with _sigterm_as_ctrl_c(), _ProgressBar(show) as bar, _stdin_scan(items) as items:
             kwargs = dict(output=output, digits_output=digits_out, resume=resume, progress=bar.update,
                           annotate_dir=annotate_dir)
             if scheduler or dask_workers:
@@ -242,6 +247,45 @@ def read(inputs, output, digits_out, from_list, layout, target_error, review_thr
     click.echo(f"{where}: {n - n_review} accepted, {n_review} {'needs' if n_review == 1 else 'need'} review "
                f"({_count(n_error, 'error')})" + _reason_counts(df) + _micr_counts(df), err=True)
     sys.exit(EXIT_NEEDS_ATTENTION if n_review else EXIT_OK)
+
+
+#: The INPUT that stands for one scan's bytes on standard input (``curl ... | cheque-reader read - -o -``);
+#: its rows' ``source``. A file named ``-`` is ``./-``.
+STDIN_INPUT = "-"
+
+
+def _check_stdin_input(from_list, resume: bool, scheduler) -> None:
+    """Usage errors for ``-`` (one scan on standard input) where it cannot be read (before anything is)."""
+    if from_list == "-":
+        _fail(UsageError("INPUT - (a scan on standard input) and --from-list - (paths on standard input) both read "
+                         "standard input: give one (a file named - is ./-)"))
+    if resume:
+        _fail(UsageError("INPUT - (a scan on standard input) cannot be resumed: --resume would skip a page named - "
+                         "whatever scan is piped in; read it without --resume"))
+    if scheduler:
+        _fail(UsageError("INPUT - (a scan on standard input) is kept in a file of this machine, which the workers of "
+                         "--scheduler cannot open: save it where they can, or use --dask-workers"))
+    if sys.stdin is None or sys.stdin.isatty():
+        _fail(UsageError("INPUT - reads one scan from standard input, which is a terminal: pipe one in "
+                         "(cheque-reader read - < scan.tif; a file named - is ./-)"))
+
+
+@contextlib.contextmanager
+def _stdin_scan(items: list):
+    """``items`` with ``-`` standing for the scan read from standard input: its bytes in a private
+    temporary file (the workers open inputs by path) for the run, its rows named ``-``."""
+    if STDIN_INPUT not in items:
+        yield items
+        return
+    import tempfile
+
+    from .io import InputFile
+
+    with tempfile.TemporaryDirectory(prefix="cheque-reader-stdin-") as tmp:
+        path = os.path.join(tmp, "stdin")
+        with open(path, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f)
+        yield [InputFile(path, STDIN_INPUT) if item == STDIN_INPUT else item for item in items]
 
 
 def _count(n: int, noun: str) -> str:

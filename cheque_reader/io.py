@@ -178,8 +178,9 @@ def mark_output_folder(folder: str | Path, what: str) -> None:
                           f"this file when it finds it in a folder it reads.\n", encoding="utf-8")
 
 
-def iter_inputs(inputs: Sequence[str | Path], *, recursive: bool = True) -> list[InputFile]:
-    """The files to read, in order: folders (sorted, recursive), globs and plain paths.
+def iter_inputs(inputs: Sequence[str | Path | InputFile], *, recursive: bool = True) -> list[InputFile]:
+    """The files to read, in order: folders (sorted, recursive), globs and plain paths (an
+    :class:`InputFile` is taken as it is: a file with its ``source`` chosen).
 
     Inside folders only files with a known suffix (``config.IMAGE_SUFFIXES``, and
     ``config.UNREAD_IMAGE_SUFFIXES``: a HEIC photo gets its error row saying what it is) are taken and
@@ -206,6 +207,9 @@ def iter_inputs(inputs: Sequence[str | Path], *, recursive: bool = True) -> list
     """
     out: list[InputFile] = []
     for item in inputs:
+        if isinstance(item, InputFile):  # a file named already (the CLI's ``-``: standard input's scan)
+            out.append(item)
+            continue
         if isinstance(item, (bytes, bytearray, memoryview)):  # a blob ('bytes' had no attribute 'encode')
             raise TypeError("an input is a path (str or os.PathLike), a folder or a glob, not bytes: "
                             "read_cheque reads a file's content")

@@ -559,3 +559,30 @@ def test_a_named_pipe_takes_the_rows_as_standard_output_does(tmp_path):
     reader.join(30)
     assert result.exit_code == 0, result.output
     assert got and got[0].splitlines()[0] == ",".join(RESULT_COLUMNS) and len(got[0].splitlines()) == 2
+
+
+def test_read_dash_reads_one_scan_piped_into_standard_input(tmp_path):
+    """``cheque-reader read -`` said "-: no such file": ``-`` is one scan's bytes on standard input
+    (``curl ... | cheque-reader read - -o -``), its rows named ``-``, read as the file itself is."""
+    blob = (SAMPLES / "cheque_02.png").read_bytes()
+    out = tmp_path / "r.csv"
+    result = CliRunner().invoke(main, ["read", "-", str(SAMPLES / "cheque_01.png"), "-o", str(out), "--no-progress"],
+                                input=blob)
+    assert result.exit_code in (0, 1), result.output
+    got = read_results(out)
+    assert got["source"].tolist() == ["-", str(SAMPLES / "cheque_01.png")]
+    direct = tmp_path / "d.csv"
+    CliRunner().invoke(main, ["read", str(SAMPLES / "cheque_02.png"), "-o", str(direct), "--no-progress"])
+    want = read_results(direct)
+    cols = [c for c in RESULT_COLUMNS if c not in ("source", "elapsed_ms")]
+    assert got.iloc[[0]][cols].reset_index(drop=True).equals(want[cols].reset_index(drop=True))
+    assert got.loc[0, "status"] == "ok"
+    assert list(tmp_path.iterdir()) == [out, direct] or sorted(tmp_path.iterdir()) == sorted([out, direct])
+
+
+@pytest.mark.parametrize("args, says", [(["--from-list", "-"], "standard input"), (["--resume"], "--resume")])
+def test_read_dash_with_another_use_of_standard_input_or_resume_is_a_usage_error(tmp_path, args, says):
+    blob = (SAMPLES / "cheque_02.png").read_bytes()
+    result = CliRunner().invoke(main, ["read", "-", *args, "-o", str(tmp_path / "r.csv"), "--no-progress"], input=blob)
+    assert result.exit_code == 2, result.output
+    assert says in result.output and not (tmp_path / "r.csv").exists()
