@@ -12,6 +12,7 @@ run's (``elapsed_ms`` aside). The workers must see the input paths (a shared fil
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import os
 from typing import Sequence
@@ -80,6 +81,31 @@ def _ignore_ctrl_c() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _ctrl_c_held():
+    """Hold SIGINT back (blocked) in this thread while a local cluster starts: the threads it starts
+    and the worker processes they spawn inherit the block, so a terminal's Ctrl-C, which reaches every
+    process of the group, no longer kills workers half started (each wrote its traceback, and closing
+    the cluster raised ``AssertionError: Status.init``); this process gets it, as KeyboardInterrupt,
+    when the block ends. Elsewhere than in the main thread (or without ``pthread_sigmask``), nothing."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    # started first, here: starting it from the cluster's thread unblocks SIGINT there (SIG_UNBLOCK, not the mask
+    # it found), and the workers that thread spawns inherit that
+    resource_tracker.ensure_running()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def read_folder_dask(
     inputs: Sequence[str | os.PathLike] | str | os.PathLike,
     options: ReadOptions = ReadOptions(),
@@ -106,17 +132,18 @@ def read_folder_dask(
 
     cluster = None
     own_client = client is None
-    if client is None:
-        if scheduler:
-            try:
-                client = Client(scheduler, timeout="20s")
-            except OSError as exc:
-                raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
-        else:
-            n = int(n_workers or default_workers())
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
     try:
+        if client is None:
+            if scheduler:
+                try:
+                    client = Client(scheduler, timeout="20s")
+                except OSError as exc:
+                    raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+            else:
+                n = int(n_workers or default_workers())
+                with _ctrl_c_held():  # a Ctrl-C meanwhile is raised once both are made, and closes them below
+                    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+                    client = Client(cluster)
         if cluster is not None:  # its worker processes are this one's children, in its process group
             client.run(_ignore_ctrl_c)
         client.run(_worker_setup)
@@ -125,7 +152,7 @@ def read_folder_dask(
         # the run's end closes the multi-page files the workers kept open for it (DaskExecutor.close_run)
         return read_folder(inputs, options=options.replace(workers=threads), executor=DaskExecutor(client), **kwargs)
     finally:
-        if own_client:
+        if own_client and client is not None:
             client.close()
         if cluster is not None:
             cluster.close()

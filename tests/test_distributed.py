@@ -125,3 +125,57 @@ def test_a_local_clusters_workers_leave_ctrl_c_to_the_main_process(tmp_path, mon
     monkeypatch.setattr(batch, "read_folder", workers_say)
     said = read_folder_dask([tmp_path], n_workers=2)
     assert len(said) == 2 and all(said.values()), said
+
+
+_CTRL_C_AS_THE_CLUSTER_STARTS = """
+import os, signal, sys
+import distributed
+from cheque_reader.cli import main
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # (a shell's background job inherits it ignored)
+
+class Cluster(distributed.LocalCluster):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        os.killpg(os.getpgrp(), signal.SIGINT)  # the terminal's Ctrl-C, to every process of the group
+
+distributed.LocalCluster = Cluster
+sys.argv = ["cheque-reader", "read", sys.argv[1], "--dask-workers", "2", "-o", sys.argv[2], "--no-progress"]
+main()
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_a_local_cluster_starts_ends_the_run_quietly_and_leaves_no_process(tmp_path):
+    """Ctrl-C early in ``read --dask-workers 2`` (the workers up, the run not begun) wrote the workers'
+    KeyboardInterrupt tracebacks and the main process's own (``AssertionError: Status.init`` as it
+    closed a cluster of dying workers) over the terminal: now it ends as a Ctrl-C during the run does."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cv2.imwrite(str(tmp_path / "f.png"), printed_field("123"))
+    env = dict(os.environ, PYTHONPATH=os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-c", _CTRL_C_AS_THE_CLUSTER_STARTS, str(tmp_path / "f.png"),
+                             str(tmp_path / "r.csv")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)  # its own group: the Ctrl-C reaches it alone
+    try:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and "interrupted" in err, err
+        deadline = time.time() + 10
+        while time.time() < deadline:  # the group's processes (the workers) end with the run
+            group = subprocess.run(["ps", "-o", "pid=,stat=", "-g", str(proc.pid)], capture_output=True, text=True,
+                                   check=False).stdout
+            if not [line for line in group.splitlines() if "Z" not in line.split()[1]]:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"processes of the run are left: {group}")
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
