@@ -379,6 +379,21 @@ def write_review_page(
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _uncertain_field_note(status: str) -> str:
+    """What a card says of a field read with the reason ``no_field``: the field was cut where the
+    layout's printed box usually lies, no box being found there (``pipeline.guessed_field``), or it is
+    one of two cheques' on the page; a row cannot tell which, so the note names both.
+
+    >>> _uncertain_field_note("no_digits")[:40]
+    'no digit was found in the boxed area: no'
+    """
+    why = ("no printed amount box was found there (it lies where the layout's box usually does), or there is "
+           "more than one cheque on this page (the row holds one amount)")
+    if status == STATUS_NO_DIGITS:
+        return f"no digit was found in the boxed area: {why}; type the amount from the page"
+    return f"the amount read (boxed) may not be this page's: {why}; check it against the page"
+
+
 def _write_review_page(results, out: Path, staging: Path, root: Path, digits, everything: bool, title: str) -> Path:
     """:func:`write_review_page`'s work, its crops written into ``staging`` until the page is made."""
     import jinja2
@@ -413,12 +428,11 @@ def _write_review_page(results, out: Path, staging: Path, root: Path, digits, ev
                 crop = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
                                   interpolation=cv2.INTER_AREA)
             it["boxes"] = []
-            if it["field"] is not None:  # one of two cheques' field was read: which one (nothing said so)
+            if it["field"] is not None:  # a field whose amount may not be the page's: where it lies
                 x, y, w, h = it["field"]
                 it["boxes"] = [{"label": "amount read", "confidence": it["confidence"], "x": x, "y": y, "w": w, "h": h}]
                 zoom = scale
-                it["note"] = ("more than one cheque on this page: the amount read is one cheque's (boxed); "
-                              "the row holds one amount")
+                it["note"] = _uncertain_field_note(it["status"])
         if crop.size == 0:
             continue
         name = f"item-{n:05d}.png"

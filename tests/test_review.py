@@ -555,3 +555,22 @@ def test_an_x937_item_shows_its_micr_amount_beside_the_read_and_says_when_it_is_
     plain = results_of([["p.png", 1, "ok", "7200", "72.00", 0.5, "true", "low_confidence", 50, 60, 120, 40, ""]])
     text = write_review_page(plain, tmp_path / "r2", image_root=scans).read_text()
     assert 'class="micr' not in text and ':micr' not in text.split("<main>")[0]
+
+
+def test_a_read_from_a_guessed_field_is_not_said_to_be_one_of_two_cheques(tmp_path):
+    """A field cut where the layout's printed box usually lies, no box being found (a blank page, a
+    cheque cut through its box: reason no_field on a row with a field, ``pipeline.guessed_field``), was
+    shown as 'more than one cheque on this page: the amount read is one cheque's', on a page of one
+    cheque, or of none; the results cannot tell the two apart, and the note now names both."""
+    scans = tmp_path / "s"
+    make_scans(scans, ["blank.png", "p.png"])
+    results = results_of([["blank.png", 1, "no_digits", "", "", 0.0, "true", "no_field;segmentation", 250, 60, 120, 40, ""],
+                          ["p.png", 1, "ok", "12", "12", 0.99, "true", "no_field", 50, 60, 120, 40, ""]])
+    text = write_review_page(results, tmp_path / "r", image_root=scans).read_text(encoding="utf-8")
+    sections = {sec.split('class="src">')[1].split("<")[0]: sec for sec in text.split("<section")[1:]}
+    blank, read = sections["blank.png"], sections["p.png"]
+    note = blank.split('class="note">')[1].split("<")[0]
+    assert "amount read is one cheque" not in note and "no digit was found" in note
+    assert "no printed amount box" in note and "more than one cheque" in note
+    note = read.split('class="note">')[1].split("<")[0]
+    assert "no printed amount box" in note and "more than one cheque on this page" in note
