@@ -106,6 +106,24 @@ def _ctrl_c_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def _cut_short_unsaid(record: logging.LogRecord) -> bool:
+    """A logging filter: Dask's warning that a task ended with ``CancelledError`` is dropped (its own
+    comment: this happens in ``Worker.close()``; a Ctrl-C closes the cluster as the workers run a task).
+
+    >>> rec = lambda msg: logging.makeLogRecord({"msg": msg, "levelno": logging.WARNING})
+    >>> _cut_short_unsaid(rec("Async instruction for <Task> ended with CancelledError")), _cut_short_unsaid(rec("x"))
+    (False, True)
+    """
+    return not record.getMessage().endswith("ended with CancelledError")
+
+
+def _quiet_close() -> None:
+    """In a local cluster's worker processes: the tasks a Ctrl-C cut short are not written over the terminal
+    (each worker wrote "Async instruction for <Task cancelled ...> ended with CancelledError" after the
+    run said "interrupted")."""
+    logging.getLogger("distributed.worker.state_machine").addFilter(_cut_short_unsaid)
+
+
 def read_folder_dask(
     inputs: Sequence[str | os.PathLike] | str | os.PathLike,
     options: ReadOptions = ReadOptions(),
@@ -146,6 +164,7 @@ def read_folder_dask(
                     client = Client(cluster)
         if cluster is not None:  # its worker processes are this one's children, in its process group
             client.run(_ignore_ctrl_c)
+            client.run(_quiet_close)
         client.run(_worker_setup)
         threads = sum(client.nthreads().values()) or 1
         log.info("Dask cluster %s: %d worker threads", client.scheduler.address if client.scheduler else "?", threads)
