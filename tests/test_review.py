@@ -574,3 +574,20 @@ def test_a_read_from_a_guessed_field_is_not_said_to_be_one_of_two_cheques(tmp_pa
     assert "no printed amount box" in note and "more than one cheque" in note
     note = read.split('class="note">')[1].split("<")[0]
     assert "no printed amount box" in note and "more than one cheque on this page" in note
+
+
+def test_a_page_of_every_read_marks_the_reads_that_need_no_review(tmp_path):
+    """With ``--all`` an accepted read's card looked like a doubtful one's (the same red 'not done'
+    bar, no word), worst first among them: a reviewer could not tell which reads the run had sent to
+    review. Now such a card says 'accepted', and a card to review does not."""
+    scans = tmp_path / "s"
+    make_scans(scans, ["ok.png", "doubt.png"])
+    results = results_of([["ok.png", 1, "ok", "12", "12", 0.97, "false", "", 50, 60, 120, 40, ""],
+                          ["doubt.png", 1, "ok", "13", "13", 0.98, "true", "segmentation", 50, 60, 120, 40, ""]])
+    text = write_review_page(results, tmp_path / "r", image_root=scans, everything=True).read_text(encoding="utf-8")
+    sections = {sec.split('class="src">')[1].split("<")[0]: sec for sec in text.split("<section")[1:]}
+    meta = {name: sec.split('class="meta">')[1].split("</div>")[0] for name, sec in sections.items()}
+    assert 'class="accepted"' in meta["ok.png"] and ">accepted<" in meta["ok.png"]
+    assert "accepted" not in meta["doubt.png"]
+    only_review = write_review_page(results, tmp_path / "r2", image_root=scans).read_text(encoding="utf-8")
+    assert 'class="accepted"' not in only_review
