@@ -159,8 +159,8 @@ def read_folder(
 
     Returns
     -------
-    DataFrame with exactly ``report.RESULT_COLUMNS`` (plus ``item_sequence`` and
-    ``micr_amount`` when an input is an X9.37 file): every row of the output, earlier
+    DataFrame with exactly ``report.RESULT_COLUMNS`` (plus ``item_sequence``,
+    ``micr_amount`` and ``micr_match``, ``x937.X937_COLUMNS``, when an input is an X9.37 file): every row of the output, earlier
     runs' rows included when resuming.
 
     Raises
