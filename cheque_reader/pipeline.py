@@ -1026,11 +1026,16 @@ def _page_from_array(image: np.ndarray) -> Page:
     return io._page("<array>", 1, image, None, rgb=False)  # as the file loader makes pages (BGRA on white)
 
 
-def _page_from_pil(img) -> Page:
+def _page_from_pil(img, source: str = "<image>") -> Page | ChequeResult:
     """A :class:`Page` for a Pillow image, decoded as the file loader decodes one (any mode), and
-    turned upright by its EXIF orientation as the file would be (a phone photo stored on its side)."""
-    arr = io._pil_decode("<image>", img, "image")
-    return io._page("<image>", 1, io.upright(arr, io.exif_orientation(img)), io._dpi_of(img), rgb=True)
+    turned upright by its EXIF orientation as the file would be (a phone photo stored on its side);
+    or ``source``'s error row when its data cannot be decoded (``Image.open`` decodes lazily: a
+    truncated upload), as its bytes would give."""
+    try:
+        arr = io._pil_decode(source, img, "image")
+    except ChequeReaderError as exc:
+        return error_result(source, 1, str(exc))
+    return io._page(source, 1, io.upright(arr, io.exif_orientation(img)), io._dpi_of(img), rgb=True)
 
 
 def read_cheque(
@@ -1086,7 +1091,7 @@ def read_cheque(
     if isinstance(image_or_path, np.ndarray):
         page = _page_from_array(image_or_path)
     elif _is_pil_image(image_or_path):
-        page = _page_from_pil(image_or_path)
+        page = _page_from_pil(image_or_path, source if source is not None else "<image>")
     elif isinstance(image_or_path, (bytes, bytearray, memoryview)):
         source = source if source is not None else "<bytes>"
         page = _first_page(source, lambda: io.open_bytes(image_or_path, options, source))

@@ -1154,3 +1154,19 @@ def test_switches_that_are_no_bool_raise_before_reading(option, value):
     with pytest.raises(UsageError, match=f"{option} must be True or False, not {value!r}"):
         pipeline.read_cheque(np.full((60, 200), 255, np.uint8), options=ReadOptions(layout="field", **{option: value}))
     assert pipeline.check_options(ReadOptions(**{option: np.bool_(False)}))
+
+
+def test_a_pillow_image_whose_data_cannot_be_decoded_is_an_error_row_as_its_bytes_are():
+    """``Image.open`` decodes lazily: a truncated upload opened with Pillow raised InputError out of
+    read_cheque, while the same bytes gave an error row (the library's promise for a file that cannot
+    be read), named by ``source``."""
+    import io as _io
+
+    from PIL import Image
+
+    data = (Path(__file__).resolve().parent.parent / "samples" / "cheque_05.jpg").read_bytes()[:5000]
+    result = pipeline.read_cheque(Image.open(_io.BytesIO(data)), source="upload 7")
+    assert result.status == STATUS_ERROR and result.needs_review and result.source == "upload 7"
+    assert result.error.startswith("upload 7: ") and "truncated" in result.error
+    assert pipeline.read_cheque(Image.open(_io.BytesIO(data))).error.startswith("<image>: ")
+    assert pipeline.read_cheque(data).status == STATUS_ERROR
