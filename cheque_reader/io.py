@@ -1064,6 +1064,18 @@ def _describe(data: bytes) -> str:
     return f"unknown content starting with {data[:8]!r}"
 
 
+def _names_a_file(data: bytes) -> bool:
+    """Whether ``data`` is the name of a file that exists.
+
+    >>> _names_a_file(b"/"), _names_a_file(b"no-such-file.png"), _names_a_file(b"a\\nb")
+    (True, False, False)
+    """
+    try:
+        return b"\n" not in data and os.path.lexists(os.fsdecode(data))
+    except (ValueError, OSError):  # a NUL byte, a name too long
+        return False
+
+
 def _reason(exc: OSError) -> str:
     """A short, clear reason for an OS error."""
     code = getattr(exc, "errno", None)

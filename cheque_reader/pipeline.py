@@ -1095,6 +1095,9 @@ def read_cheque(
     elif isinstance(image_or_path, (bytes, bytearray, memoryview)):
         source = source if source is not None else "<bytes>"
         page = _first_page(source, lambda: io.open_bytes(image_or_path, options, source))
+        if isinstance(page, ChequeResult) and len(image_or_path) <= 4096 and io._names_a_file(bytes(image_or_path)):
+            page = dataclasses.replace(page, error=f"{source}: not an image file's content but the name of a file: "
+                                                   "give a path as a str or pathlib.Path (bytes are read as a file's content)")
     elif _is_binary_stream(image_or_path):  # an open file, io.BytesIO, a web framework's upload
         name = getattr(image_or_path, "name", None)
         source = source if source is not None else name if isinstance(name, str) and name else "<stream>"

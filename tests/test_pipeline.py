@@ -1170,3 +1170,15 @@ def test_a_pillow_image_whose_data_cannot_be_decoded_is_an_error_row_as_its_byte
     assert result.error.startswith("upload 7: ") and "truncated" in result.error
     assert pipeline.read_cheque(Image.open(_io.BytesIO(data))).error.startswith("<image>: ")
     assert pipeline.read_cheque(data).status == STATUS_ERROR
+
+
+def test_a_path_given_as_bytes_says_that_bytes_are_a_files_content():
+    """``read_cheque(os.fsencode(path))`` (a path as bytes, as ``os.scandir`` of a bytes folder gives it)
+    said only 'not a supported image file (it looks like a text file)'."""
+    import os
+
+    path = str(Path(__file__).resolve().parent.parent / "samples" / "cheque_01.png")
+    result = pipeline.read_cheque(os.fsencode(path))
+    assert result.status == STATUS_ERROR
+    assert "the name of a file" in result.error and "str or pathlib.Path" in result.error, result.error
+    assert "name of a file" not in pipeline.read_cheque(b"total,1234").error  # other text: as before
