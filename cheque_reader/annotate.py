@@ -97,6 +97,10 @@ def annotate_page(
     candidate in light grey, the primitive cuts in red, the chosen digits in blue with
     their label and confidence, the chosen separators in orange; last, a line with the
     status, the digits, the text and the string confidence, and the legend of the colours.
+
+    >>> picture = annotate_page(np.full((300, 700), 255, np.uint8), ChequeResult("a.png", 1, "no_digits"), None, [], [])
+    >>> picture.ndim, picture.shape[2], picture.dtype
+    (3, 3, dtype('uint8'))
     """
     page, s_page = _fit(_bgr(page_image), OUT_WIDTH)
     if result.field is not None:

@@ -141,6 +141,11 @@ def read_folder_dask(
     n_workers : start a ``LocalCluster`` of this many single-threaded worker processes; or
     client : an existing ``dask.distributed.Client``.
     kwargs : the other :func:`read_folder` arguments (``output``, ``resume``, ``progress``, ...).
+
+    Example (the ``dask`` extra installed)::
+
+        results = read_folder_dask(["scans/"], n_workers=4, output="results.csv")
+        results = read_folder_dask(["/shared/scans/"], scheduler="tcp://10.0.0.5:8786", output="results.csv")
     """
     try:
         from dask.distributed import Client, LocalCluster

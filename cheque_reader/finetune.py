@@ -75,7 +75,13 @@ def collect_digits(
     image_root: str | Path | None = None,
     options: ReadOptions | None = None,
 ) -> CorrectionDigits:
-    """Cut and label the digits of the corrected pages (see the module docstring)."""
+    """Cut and label the digits of the corrected pages (see the module docstring).
+
+    Example::
+
+        digits = collect_digits(load_corrections("corrections.csv"), read_results("results.csv"), image_root="scans/")
+        digits.x.shape, digits.skipped   # (N, 1, 32, 32), pages not used by reason
+    """
     from . import io, locate, preprocess
     from .pipeline import classify_pages, finish_page, get_classifier, prepare_page
 
@@ -231,6 +237,12 @@ def finetune(
     before any training when ``out_path`` is no ``.pt`` file (``model.json`` was overwritten by its own
     sidecar; ``model.onnx`` held torch weights), and :class:`~cheque_reader.errors.OutputError` when
     it cannot be written (checked before training too: the networks trained, then the run failed).
+
+    Example::
+
+        model = finetune(load_corrections("corrections.csv"), read_results("results.csv"),
+                         out_path="bank_model.pt", image_root="scans/")
+        read_folder(["scans/"], ReadOptions(model_path=model), output="again.csv")
     """
     if Path(out_path).suffix.lower() != ".pt":
         raise ValueError(f"{out_path}: the fine-tuned weights are a .pt file (their .json sidecar goes beside "

@@ -82,6 +82,11 @@ def result_row(result: ChequeResult) -> dict:
 
     Extra per-item columns (``result.extra``, e.g. X9.37 item sequence) follow the schema columns; an
     X9.37 item's ``micr_match`` is worked out here (:func:`~cheque_reader.x937.micr_match`).
+
+    >>> row = result_row(ChequeResult("a.png", 1, "ok", digits="125", text="1.25", amount="1.25",
+    ...                               confidence=0.99, needs_review=False))
+    >>> row["amount"], row["needs_review"], row["field_x"], tuple(row) == RESULT_COLUMNS
+    ('1.25', 'false', None, True)
     """
     f = result.field
     row = {
@@ -121,7 +126,13 @@ def _one_line(message: str) -> str:
 
 
 def digit_rows(result: ChequeResult) -> list[dict]:
-    """``digits.csv`` rows for ``result``: one per digit read, boxes in field pixels."""
+    """``digits.csv`` rows for ``result``: one per digit read, boxes in field pixels.
+
+    >>> from cheque_reader.types import BBox, DigitRead
+    >>> r = ChequeResult("a.png", 1, "ok", digits="7", digit_reads=(DigitRead(7, 0.9, 1, 0.05, BBox(3, 4, 10, 20)),))
+    >>> [(d["index"], d["label"], d["x"], d["h"]) for d in digit_rows(r)]
+    [(0, 7, 3, 20)]
+    """
     return [
         {
             "source": result.source,
@@ -141,7 +152,12 @@ def digit_rows(result: ChequeResult) -> list[dict]:
 
 
 def results_frame(results: list[ChequeResult]) -> pd.DataFrame:
-    """A DataFrame with exactly :data:`RESULT_COLUMNS` (plus extra columns when present)."""
+    """A DataFrame with exactly :data:`RESULT_COLUMNS` (plus extra columns when present).
+
+    >>> df = results_frame([ChequeResult("a.png", 1, "ok", digits="125", needs_review=False)])
+    >>> tuple(df.columns) == RESULT_COLUMNS, df["digits"].tolist(), df["needs_review"].tolist()
+    (True, ['125'], ['false'])
+    """
     rows = [result_row(r) for r in results]
     df = pd.DataFrame(rows, columns=_columns_of(rows))
     return df.astype({k: v for k, v in RESULT_DTYPES.items() if k in df.columns})
@@ -167,7 +183,12 @@ def typed_row(row: dict) -> dict:
 
 
 def typed_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A results frame as Parquet holds it: :data:`BOOL_COLUMNS` booleans (the frame is not changed)."""
+    """A results frame as Parquet holds it: :data:`BOOL_COLUMNS` booleans (the frame is not changed).
+
+    >>> df = results_frame([ChequeResult("a.png", 1, "ok", needs_review=False)])
+    >>> typed_frame(df)["needs_review"].tolist(), df["needs_review"].tolist()
+    ([False], ['false'])
+    """
     cols = [c for c in BOOL_COLUMNS if c in df.columns]
     if not cols:
         return df
@@ -322,7 +343,15 @@ def check_output_format(path) -> None:
 def write_table(df: pd.DataFrame, path) -> None:
     """Write ``df`` in the format ``path``'s suffix names, as ``read -o`` does (:func:`results_format`:
     ``.csv``, ``.parquet``, ``.jsonl``; ``evaluate --details d.parquet`` wrote a CSV under that name).
-    Check the name first with :func:`check_output_format`."""
+    Check the name first with :func:`check_output_format`.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "results.jsonl"
+    >>> write_table(results_frame([ChequeResult("a.png", 1, "ok", needs_review=False)]), path)
+    >>> path.read_text()[:36]
+    '{"source":"a.png","page":1,"status":'
+    """
     fmt = results_format(path)
     if fmt == "parquet":
         try:
@@ -340,7 +369,16 @@ def write_table(df: pd.DataFrame, path) -> None:
 def read_text_csv(path, **kwargs) -> pd.DataFrame:
     """``pandas.read_csv`` of a CSV a person may have saved (a truth table, corrections): one that is
     not UTF-8 (Excel's plain "CSV" on Windows writes cp1252) raises a ``ValueError`` that names the file
-    and says how to save it (pandas' "'utf-8' codec can't decode byte 0xe8" named neither)."""
+    and says how to save it (pandas' "'utf-8' codec can't decode byte 0xe8" named neither).
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "truth.csv"
+    >>> _ = path.write_bytes("source,digits\\nch\\xe8que.png,120\\n".encode("cp1252"))
+    >>> read_text_csv(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: ...truth.csv: not UTF-8 text (byte 0xe8): save it as UTF-8 (Excel: "CSV UTF-8")
+    """
     try:
         df = pd.read_csv(path, encoding="utf-8", **kwargs)
     except pd.errors.EmptyDataError:  # pandas' "No columns to parse from file" named no file

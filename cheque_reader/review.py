@@ -359,6 +359,12 @@ def write_review_page(
     ``read`` could not open either), :class:`~cheque_reader.errors.UsageError` is raised
     and no page is written (an earlier page in ``out_dir`` is kept whole, its crops with it):
     ``image_root`` is most likely not the folder they were read from.
+
+    Example::
+
+        results = read_folder("scans/", output="results.csv", digits_output="digits.csv")
+        page = write_review_page(results, "review/", digits=load_digits("digits.csv"), image_root="scans/")
+        # open review/index.html, correct, Export -> corrections.csv (load_corrections)
     """
     out = Path(out_dir)
     root = Path(image_root) if image_root is not None else Path(".")
@@ -504,6 +510,13 @@ def load_digits(path: str | Path) -> pd.DataFrame:
 
     A file without its columns (a results file given by mistake), or that cannot be parsed, raises
     :class:`~cheque_reader.errors.UsageError` naming what is wrong.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "digits.csv"
+    >>> _ = path.write_text("source,page,index,label,confidence,alt_label,alt_confidence,x,y,w,h\\n"
+    ...                     "a.png,1,0,7,0.9,1,0.05,3,4,10,20\\n")
+    >>> load_digits(path)[["source", "label", "w"]].values.tolist()
+    [['a.png', 7, 10]]
     """
     from .report import results_format
 
@@ -534,6 +547,12 @@ def load_corrections(path: str | Path) -> pd.DataFrame:
     separators a reviewer may type (``, . - / space``) are dropped; a row whose digits
     hold anything else raises ``ValueError``, as do two different corrections of one page (a row
     repeated as it is is kept once).
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "corrections.csv"
+    >>> _ = path.write_text('source,page,digits\\na.png,1,"1,250.00"\\nb.png,,0075\\n')
+    >>> load_corrections(path).values.tolist()
+    [['a.png', 1, '125000'], ['b.png', 1, '0075']]
     """
     from .report import read_text_csv
 

@@ -99,6 +99,14 @@ class X937Document:
     the file control record (Type 99; else the Type 90 records) counts more items than were
     found, one more page raises saying so. A Type 25 or 31 record that is not 80 bytes is a
     damaged item (its page raises), not a garbage sequence number.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "cash_letter.x937"
+    >>> write_x937(path, [X937Item(np.full((300, 700), 255, np.uint8), amount_cents=123456)])
+    >>> doc = X937Document(str(path), path.read_bytes())
+    >>> doc.n_pages, dict(doc.page(0).extra)
+    (1, {'item_sequence': '000000000000001', 'micr_amount': '1234.56'})
     """
 
     kind = "x937"
@@ -330,7 +338,11 @@ def micr_match(amount: str | None, micr_amount: str | None) -> str:
 
 @dataclass(frozen=True)
 class X937Item:
-    """One item to write: front image (TIFF bytes, or a grayscale array encoded as Group 4)."""
+    """One item to write: front image (TIFF bytes, or a grayscale array encoded as Group 4).
+
+    >>> X937Item(np.full((300, 700), 255, np.uint8), amount_cents=50, sequence="17").amount_cents
+    50
+    """
 
     front: bytes | np.ndarray
     amount_cents: int = 0
@@ -365,6 +377,14 @@ def write_x937(path: str | Path, items: Sequence[X937Item], *, encoding: str = "
 
     ``encoding`` is ``"ebcdic"`` (code page 037, as banks exchange them) or ``"ascii"``. With
     ``returns``, a return file: collection type ``03`` and a return record (Type 31) per item.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from cheque_reader.io import load_pages
+    >>> path = Path(tempfile.mkdtemp()) / "cash_letter.x937"
+    >>> write_x937(path, [X937Item(np.full((300, 700), 255, np.uint8), amount_cents=c) for c in (123456, 50)])
+    >>> [(p.page, p.extra["micr_amount"]) for p in load_pages(path)]
+    [(1, '1234.56'), (2, '0.50')]
     """
     enc = {"ebcdic": _EBCDIC, "ascii": "ascii"}[encoding]
     today = _dt.date(2024, 1, 2).strftime("%Y%m%d")
