@@ -91,6 +91,26 @@ def test_worker_processes_equal_in_process(mixed):
     assert seen[-1][1] == len(ref)
 
 
+def test_first_tasks_of_files_go_to_a_worker_in_groups(mixed, monkeypatch):
+    root, ref = mixed
+    groups = []
+    submit = batch._Engine._submit
+
+    def recording(self, tasks):
+        groups.append([(t.file.source, t.start) for t in tasks])
+        return submit(self, tasks)
+
+    monkeypatch.setattr(batch._Engine, "_submit", recording)
+    df = batch.read_folder([root], options=FIELD.replace(workers=2))
+    pd.testing.assert_frame_equal(no_elapsed(df), no_elapsed(ref))
+    # the 10 files' first tasks in groups of up to GROUP_TASKS; the rest of multi.tif and of cash.x937 alone
+    assert max(len(g) for g in groups) == batch.GROUP_TASKS
+    assert all(len(g) == 1 or all(start == 0 for _, start in g) for g in groups)
+    assert sorted(t for g in groups for t in g) == sorted(
+        [(s, 0) for s in set(ref["source"])] + [("cash.x937", batch.CHUNK_PAGES), ("multi.tif", batch.CHUNK_PAGES)])
+    assert len(groups) < len(set(ref["source"]))
+
+
 @pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
 def test_output_formats_hold_the_frame(mixed, tmp_path, suffix):
     root, ref = mixed
