@@ -926,8 +926,8 @@ def _pil_decode(source: str, img, what: str) -> np.ndarray:
             warnings.simplefilter("ignore")
             img.load()
         mode = img.mode
-        if mode == "1":  # bitonal (Group 4): 0/1 booleans to 0/255, faster than Pillow's convert("L")
-            return np.asarray(img).astype(np.uint8) * np.uint8(255)
+        if mode == "1":  # bitonal (Group 4)
+            return bitonal_array(img)
         if mode in ("L", "RGB", "RGBA"):
             return np.asarray(img)
         if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
@@ -937,6 +937,32 @@ def _pil_decode(source: str, img, what: str) -> np.ndarray:
         return np.asarray(img.convert("RGB"))  # P, CMYK, YCbCr, LAB, ...
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise InputError(f"{source}: corrupt or truncated {what}: {exc}") from exc
+
+
+def bitonal_array(img) -> np.ndarray:
+    """A loaded mode ``"1"`` Pillow image as ``uint8``, 255 where a pixel is set and 0 elsewhere.
+
+    Pillow keeps such an image a byte a pixel: read in place through the Arrow interface (Pillow 11.2
+    and later, with pyarrow) and thresholded once, 0.23 against 0.65-0.73 ms a 1600 x 734 Group 4
+    page (freed memory kept, as in the worker processes) through numpy's array interface (Pillow
+    packs the pixels to bits and numpy unpacks them to booleans), which is taken without pyarrow.
+
+    >>> from PIL import Image
+    >>> img = Image.new("1", (3, 2)); img.putpixel((1, 0), 1); img.putpixel((2, 1), 1)
+    >>> bitonal_array(img).tolist()
+    [[0, 255, 0], [0, 0, 255]]
+    """
+    import cv2
+
+    pa = sys.modules.get("pyarrow")  # imported with pandas where installed: not imported here for this alone
+    if pa is not None and hasattr(img, "__arrow_c_array__"):
+        try:
+            flat = pa.array(img).to_numpy(zero_copy_only=True)
+        except (TypeError, ValueError, NotImplementedError, pa.ArrowException):
+            flat = None
+        if flat is not None and flat.dtype == np.uint8 and flat.size == img.size[0] * img.size[1]:
+            return cv2.threshold(flat.reshape(img.size[1], img.size[0]), 0, 255, cv2.THRESH_BINARY)[1]
+    return np.asarray(img).astype(np.uint8) * np.uint8(255)
 
 
 def _to_uint8(arr: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io as _io
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -846,3 +847,31 @@ def test_a_jpeg_compressed_tiff_page_with_damaged_data_is_an_error_naming_what_l
                                          r".*\): the pixels decoded are not the ones scanned$"):
         cio.load_pages(tmp_path / "scan.tif", source="scan.tif")
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_bitonal_array_equals_numpys_booleans_times_255(arrow, monkeypatch, tmp_path):
+    """Group 4 pages read in place through the Arrow interface (or, without pyarrow, through numpy's),
+    the same pixels as ``np.asarray(img).astype(np.uint8) * 255``: random bits of random sizes, the
+    pages of a multi-page Group 4 TIFF, and a mode "1" image whose bytes are any of 0-255."""
+    if arrow:
+        pytest.importorskip("pyarrow")  # (bitonal_array takes it when imported, as pandas does)
+    else:
+        monkeypatch.setitem(sys.modules, "pyarrow", None)
+    rng = np.random.default_rng(3)
+    images = []
+    for _ in range(30):
+        h, w = (int(v) for v in rng.integers(1, 90, 2))
+        images.append(Image.fromarray(rng.random((h, w)) < rng.random()).convert("1"))
+    frames = [Image.fromarray(rng.random((40, 70)) < 0.3).convert("1") for _ in range(3)]
+    frames[0].save(tmp_path / "g4.tif", save_all=True, append_images=frames[1:], compression="group4")
+    multi = Image.open(tmp_path / "g4.tif")
+    for i in range(3):
+        multi.seek(i)
+        multi.load()
+        images.append(multi.copy())
+    images.append(Image.frombytes("1", (256, 1), bytes(range(256)), "raw", "L"))
+    for img in images:
+        got = cio.bitonal_array(img)
+        want = np.asarray(img).astype(np.uint8) * np.uint8(255)
+        assert got.dtype == np.uint8 and got.shape == want.shape and np.array_equal(got, want)
