@@ -78,7 +78,8 @@ MAX_HOLD_S = 1.0
 #: pages, the workers the bottleneck) 16.1 -> 16.3, 3 of 6: no loss.
 WORKER_NICENESS = 10
 
-#: Tasks in flight (a group of tasks counts as one: :data:`GROUP_TASKS`) or done, waiting for their turn, per worker. While the main process runs a
+#: Tasks in flight (a group of tasks, :data:`GROUP_TASKS`, counts as one) or done, waiting for their
+#: turn, per worker. While the main process runs a
 #: classifier batch (about 30 pages: half a second) nothing is submitted, so the workers must have
 #: that much work queued or they idle: 2 cores, 800 Group 4 pages, single-page files, two runs
 #: each: 4 per worker 31.2 / 30.1 pages/s (CPU 162-165%), 16 per worker 35.3 / 35.1 (187-188%),
@@ -451,7 +452,7 @@ def _worker_init(parent: int | None = None) -> None:
 
 
 def _work_in_worker(tasks: list[_Task], options: ReadOptions) -> list[_Chunk]:
-    """:func:`prepare_chunk` of each of ``tasks`` (a group of them: see :data:`GROUP_TASKS`), in a worker process."""
+    """:func:`prepare_chunk` of each of ``tasks`` (a group: :data:`GROUP_TASKS`), in a worker process."""
     chunks = []
     for task in tasks:
         crash = os.environ.get(CRASH_ENV)
@@ -750,7 +751,8 @@ class _Engine:
                             continue
                         except Exception as exc:  # the executor failed this task (e.g. a Dask worker died)
                             log.warning("task for %s failed: %r", group[0].file.source, exc)
-                            chunks = [self._failed_chunk(t, f"worker failed: {type(exc).__name__}: {exc}") for t in group]
+                            message = f"worker failed: {type(exc).__name__}: {exc}"
+                            chunks = [self._failed_chunk(t, message) for t in group]
                         for t, chunk in zip(group, chunks):
                             self._accept(chunk, t, queue, done)
                     if broken:
