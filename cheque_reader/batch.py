@@ -765,16 +765,35 @@ class _Engine:
                     head = self._advance(head)
                 while head[0] < len(self.files) and head[0] in self.n_pages and head[1] >= self.n_pages[head[0]]:
                     head = (head[0] + 1, 0)
-                n_cands = sum(p.n_candidates for p, _ in ready)
                 end = not queue and not in_flight and not suspects
-                if ready and (end or n_cands >= self.options.batch_size or len(ready) >= 4 * CHUNK_PAGES
-                              or time.monotonic() - (ready_since or 0) > MAX_HOLD_S):
+                if self._batch_due(ready, ready_since, queue or suspects, len(in_flight)):
                     yield from self._finish(ready)
                     ready, ready_since = [], None
                 if end and not ready and head[0] < len(self.files) and head not in done:
                     break  # nothing left to wait for (should not happen)
         finally:
             self.close()
+
+    def _batch_due(self, ready: list, ready_since: float | None, to_submit, in_flight: int) -> bool:
+        """Whether the pages ``ready`` are classified now: a batch's worth of candidates or pages, ready
+        for :data:`MAX_HOLD_S`, or nothing left to submit (``to_submit`` empty) and fewer tasks in
+        flight than worker processes: an idle worker's core classifies them, and the run's end does
+        not wait for a whole batch after the last task (400 single-page Group 4 files on 2 busy cores,
+        7 runs: from the last task's result to the end a median 137 ms, 95 ms so; the last batch
+        12-15 pages, mostly 4 so).
+
+        >>> from cheque_reader.pipeline import PreparedPage
+        >>> e = _Engine([], ReadOptions(workers=2), progress=None, classifier=None, executor=None, want_images=False)
+        >>> ready, now = [(PreparedPage("a.png", 1, "ok"), None)] * 8, time.monotonic()
+        >>> e._batch_due(ready, now, [], 2), e._batch_due(ready, now, [], 1), e._batch_due(ready, now, ["task"], 1)
+        (False, True, False)
+        """
+        if not ready:
+            return False
+        idle = not to_submit and in_flight < self.workers
+        return (idle or len(ready) >= 4 * CHUNK_PAGES
+                or sum(p.n_candidates for p, _ in ready) >= self.options.batch_size
+                or time.monotonic() - (ready_since or 0) > MAX_HOLD_S)
 
     def _advance(self, head: tuple[int, int]) -> tuple[int, int]:
         index, start = head

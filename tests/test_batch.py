@@ -981,3 +981,20 @@ def test_an_x937_item_whose_read_is_not_its_micr_amount_goes_to_review_with_its_
     assert "micr_mismatch" in reasons[1] and df.loc[1, "needs_review"] == "true"
     assert df.loc[1, "confidence"] == df.loc[0, "confidence"]  # the same image, the same read
     assert reasons[1] == reasons[0] + ["micr_mismatch"]
+
+
+def test_pages_ready_are_classified_once_a_worker_has_nothing_left_to_do():
+    """The last batch does not wait for every worker's last task: with nothing left to submit, the pages
+    ready go to the networks as soon as fewer tasks are in flight than there are worker processes."""
+    from cheque_reader.pipeline import PreparedPage
+
+    engine = batch._Engine([], FIELD.replace(workers=2), progress=None, classifier=None, executor=None,
+                           want_images=False)
+    now = batch.time.monotonic()
+    ready = [(PreparedPage(f"p{i}.png", 1, "ok"), None) for i in range(3)]
+    assert not engine._batch_due([], now, [], 0)
+    assert not engine._batch_due(ready, now, [], 2)            # both workers busy: the batch fills on
+    assert not engine._batch_due(ready, now, ["more"], 1)      # tasks left to give the idle worker
+    assert engine._batch_due(ready, now, [], 1) and engine._batch_due(ready, now, [], 0)
+    assert engine._batch_due(ready, now - batch.MAX_HOLD_S - 0.1, ["more"], 2)   # held long enough
+    assert engine._batch_due(ready * 11, now, ["more"], 2)                       # a batch's worth of pages
