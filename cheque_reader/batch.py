@@ -657,9 +657,11 @@ class _Engine:
 
     def _next_group(self, queue) -> list[_Task]:
         """The next tasks of ``queue`` to submit together: first tasks of files (whose pages are not
-        known yet: mostly single-page files), up to :data:`GROUP_TASKS` of them; any other alone."""
+        known yet: mostly single-page files), up to :data:`GROUP_TASKS` of them; any other alone, and
+        every task alone when the pages' images come back (annotations: the window of
+        :data:`WINDOW_TASKS_PER_WORKER_WITH_IMAGES` tasks bounds the images held)."""
         group = [queue.popleft()]
-        if self.inline or self.external is not None or group[0].start != 0:
+        if self.inline or self.external is not None or self.want_images or group[0].start != 0:
             return group
         while queue and len(group) < GROUP_TASKS and queue[0].start == 0:
             group.append(queue.popleft())

@@ -91,7 +91,7 @@ def test_worker_processes_equal_in_process(mixed):
     assert seen[-1][1] == len(ref)
 
 
-def test_first_tasks_of_files_go_to_a_worker_in_groups(mixed, monkeypatch):
+def test_first_tasks_of_files_go_to_a_worker_in_groups(mixed, monkeypatch, tmp_path):
     root, ref = mixed
     groups = []
     submit = batch._Engine._submit
@@ -109,6 +109,10 @@ def test_first_tasks_of_files_go_to_a_worker_in_groups(mixed, monkeypatch):
     assert sorted(t for g in groups for t in g) == sorted(
         [(s, 0) for s in set(ref["source"])] + [("cash.x937", batch.CHUNK_PAGES), ("multi.tif", batch.CHUNK_PAGES)])
     assert len(groups) < len(set(ref["source"]))
+    # with annotations every page's image comes back with its task: one task at a time, as before
+    groups.clear()
+    batch.read_folder([root], options=FIELD.replace(workers=2), annotate_dir=tmp_path / "ann")
+    assert groups and all(len(g) == 1 for g in groups)
 
 
 @pytest.mark.parametrize("suffix", ["csv", "parquet", "jsonl"])
