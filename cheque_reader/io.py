@@ -78,6 +78,9 @@ class InputFile:
 
     ``source`` is the path as given, or relative to the folder given for files found in a folder
     (unless that name is another file's too: :func:`iter_inputs`), as :func:`source_name` writes it.
+
+    >>> InputFile("/mnt/scans/2026-11/0001.tif", "2026-11/0001.tif").source
+    '2026-11/0001.tif'
     """
 
     path: str
@@ -171,7 +174,14 @@ OUTPUT_MARKER = ".cheque-reader-output"
 
 def mark_output_folder(folder: str | Path, what: str) -> None:
     """Write :data:`OUTPUT_MARKER` into ``folder``: its pictures (``what``) are no scans, and a
-    ``read`` of a folder that holds it (``review/`` made in the scans folder) leaves them out."""
+    ``read`` of a folder that holds it (``review/`` made in the scans folder) leaves them out.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> mark_output_folder(folder, "review pictures")
+    >>> [p.name for p in folder.iterdir()] == [OUTPUT_MARKER]
+    True
+    """
     marker = Path(folder) / OUTPUT_MARKER
     if not marker.is_file():
         marker.write_text(f"{what}, written by cheque-reader: `cheque-reader read` leaves out a folder that holds "
@@ -299,6 +309,13 @@ class Document:
 
     ``page(i)`` (0-based) raises :class:`InputError` for a page that cannot be read, so that
     one bad page of a multi-page file costs only its own row.
+
+    >>> import tempfile, cv2
+    >>> path = Path(tempfile.mkdtemp()) / "scan.png"
+    >>> _ = cv2.imwrite(str(path), np.full((40, 120), 255, np.uint8))
+    >>> doc = open_document(path, source="scan.png")
+    >>> doc.n_pages, doc.page(0).image.shape
+    (1, (40, 120))
     """
 
     kind = "image"
@@ -368,7 +385,12 @@ def close_mapped(data) -> None:
 
 
 def read_bytes(path: str | Path, options: ReadOptions = ReadOptions(), source: str | None = None) -> bytes:
-    """The bytes of an input file; every OS problem is an :class:`InputError` saying what is wrong."""
+    """The bytes of an input file; every OS problem is an :class:`InputError` saying what is wrong.
+
+    >>> read_bytes("no-such-scan.png")
+    Traceback (most recent call last):
+    cheque_reader.errors.InputError: no-such-scan.png: no such file
+    """
     return _file_data(path, options, source, may_map=False)
 
 
@@ -408,6 +430,12 @@ def open_document(path: str | Path, options: ReadOptions = ReadOptions(), source
     """Open an input file: read it, recognise its format and parse its header(s).
 
     Raises :class:`InputError` when the file as a whole cannot be read.
+
+    >>> import tempfile, cv2
+    >>> path = Path(tempfile.mkdtemp()) / "scan.png"
+    >>> _ = cv2.imwrite(str(path), np.full((40, 120), 255, np.uint8))
+    >>> type(open_document(path)).__name__, open_document(path).n_pages
+    ('_ImageDocument', 1)
     """
     source = source if source is not None else os.fspath(path)
     data = _file_data(path, options, source)
@@ -457,7 +485,14 @@ def _document(source: str, data, options: ReadOptions) -> Document:
 
 
 def iter_pages(path: str | Path, options: ReadOptions = ReadOptions(), source: str | None = None) -> Iterator[Page]:
-    """The pages of a file, decoded one at a time; raises :class:`InputError` at the first bad one."""
+    """The pages of a file, decoded one at a time; raises :class:`InputError` at the first bad one.
+
+    >>> import tempfile, cv2
+    >>> path = Path(tempfile.mkdtemp()) / "scan.png"
+    >>> _ = cv2.imwrite(str(path), np.full((40, 120), 255, np.uint8))
+    >>> [(p.source, p.page, p.image.dtype) for p in iter_pages(path, source="scan.png")]
+    [('scan.png', 1, dtype('uint8'))]
+    """
     with open_document(path, options, source) as doc:
         for i in range(doc.n_pages):
             yield doc.page(i)
@@ -468,6 +503,13 @@ def load_pages(path: str | Path, options: ReadOptions = ReadOptions(), source: s
 
     Raises :class:`InputError` (or :class:`ImageTooLargeError`) with a clear message when the
     file, or one of its pages, cannot be read.
+
+    >>> import tempfile, cv2
+    >>> path = Path(tempfile.mkdtemp()) / "scan.png"
+    >>> _ = cv2.imwrite(str(path), np.full((40, 120), 255, np.uint8))
+    >>> page = load_pages(path)[0]
+    >>> page.image.shape, page.color is None
+    ((40, 120), True)
     """
     return list(iter_pages(path, options, source))
 
@@ -527,7 +569,13 @@ class PageReader:
 
 
 def check_pixels(source: str, width: int, height: int, options: ReadOptions, what: str = "image") -> None:
-    """Refuse an image whose header claims more than ``options.max_pixels`` pixels (before decoding)."""
+    """Refuse an image whose header claims more than ``options.max_pixels`` pixels (before decoding).
+
+    >>> check_pixels("big.tif", 2400, 1100, ReadOptions())   # a 300 dpi cheque: fine
+    >>> check_pixels("big.tif", 20000, 20000, ReadOptions())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    cheque_reader.errors.ImageTooLargeError: big.tif: image is 20000x20000 = 400000000 pixels, more than the limit ...
+    """
     if width <= 0 or height <= 0:
         raise InputError(f"{source}: {what} has no pixels ({width}x{height})")
     if width * height > options.max_pixels:
@@ -1007,7 +1055,19 @@ def _page(source: str, number: int, arr: np.ndarray, dpi: float | None, rgb: boo
 
 def exif_orientation(img) -> int:
     """The EXIF orientation (1-8) of a Pillow image, 1 when it has none or a bad one. Read it after
-    the image is loaded: Pillow turns a TIFF upright itself when it loads it, and drops the tag."""
+    the image is loaded: Pillow turns a TIFF upright itself when it loads it, and drops the tag.
+
+    >>> import io as _bytes_io
+    >>> from PIL import Image
+    >>> exif = Image.Exif()
+    >>> exif[0x0112] = 6  # stored turned 90 degrees: a phone held upright
+    >>> buf = _bytes_io.BytesIO()
+    >>> Image.new("L", (10, 5)).save(buf, "JPEG", exif=exif)
+    >>> img = Image.open(buf)
+    >>> _ = img.load()
+    >>> exif_orientation(img), exif_orientation(Image.new("L", (10, 5)))
+    (6, 1)
+    """
     try:
         value = int(img.getexif().get(0x0112, 1))
     except Exception:  # noqa: BLE001 - damaged EXIF data: the pixels as stored
