@@ -243,7 +243,11 @@ def _components(ink: np.ndarray) -> list[_Piece]:
 
 @dataclass(frozen=True)
 class Band:
-    """The digit band: typical top and bottom row of the digits, their height and width."""
+    """The digit band: typical top and bottom row of the digits, their height and width.
+
+    >>> Band(top=10, bottom=40, height=30, digit_width=18).height
+    30
+    """
 
     top: float
     bottom: float
@@ -256,6 +260,10 @@ def digit_band(pieces: list[_Piece]) -> Band:
 
     Robust to a tall ``/``, a big first digit or a flourish: the height is the median of
     the pieces at least 0.2 times the tallest, then of those near that median.
+
+    >>> digits = [_Piece(np.ones((30, 18), bool), x, 10) for x in (0, 25, 50)]
+    >>> digit_band(digits + [_Piece(np.ones((60, 4), bool), 80, 0)])   # a tall '/' does not stretch it
+    Band(top=10.0, bottom=40.0, height=30.0, digit_width=18.0)
     """
     hs = np.array([p.h for p in pieces], float)
     h0 = small_median(hs[hs >= 0.2 * hs.max()])
@@ -300,6 +308,13 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
 
     ``-``: flat; ``.``: tiny, low; ``,``: a short thin stroke low in the band reaching the
     baseline. A small round piece (a small ``0``) stays a digit.
+
+    >>> band = Band(top=10, bottom=40, height=30, digit_width=18)
+    >>> (separator_kind(_Piece(np.ones((30, 18), bool), 0, 10), band),   # digit-sized
+    ...  separator_kind(_Piece(np.ones((4, 14), bool), 0, 22), band),    # flat, mid-band
+    ...  separator_kind(_Piece(np.ones((4, 4), bool), 0, 35), band),     # tiny, at the feet
+    ...  separator_kind(_Piece(np.ones((4, 4), bool), 0, 12), band))     # tiny, at the top
+    (None, '-', '.', 'noise')
     """
     H = band.height
     mid = 0.5 * (band.top + band.bottom)
@@ -526,7 +541,16 @@ def _drop_scraps_of_digits(pieces: list[_Piece], kinds: list[str | None], band: 
 
 
 def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
-    """Whether the rightmost digit-sized piece is the ``/`` of a ``/-`` terminator rather than a ``1``."""
+    """Whether the rightmost digit-sized piece is the ``/`` of a ``/-`` terminator rather than a ``1``.
+
+    >>> import cv2
+    >>> band = Band(top=10, bottom=40, height=30, digit_width=18)
+    >>> stroke = np.zeros((30, 14), np.uint8); _ = cv2.line(stroke, (12, 1), (1, 28), 1, 2)
+    >>> ring = np.zeros((30, 18), np.uint8); _ = cv2.ellipse(ring, (9, 15), (7, 13), 0, 0, 360, 1, 2)
+    >>> slash, zero = _Piece(stroke.astype(bool), 0, 10), _Piece(ring.astype(bool), 0, 10)
+    >>> is_terminator_slash(slash, band, True), is_terminator_slash(slash, band, False), is_terminator_slash(zero, band, True)
+    (True, False, False)
+    """
     H = band.height
     tall_before_dash = before_dash and p.h > 1.1 * H
     if _elongation(p) > (SLASH_MAX_ELONGATION + 0.15 if tall_before_dash else SLASH_MAX_ELONGATION):
@@ -1029,6 +1053,15 @@ def candidate_scores(candidates: Sequence[DigitCandidate], predictions) -> tuple
     The digit score is ``log(max_k P(k) * (1 - P(not digit)))`` with a prior against pieces
     much shorter than the digit band; the noise score is ``log P(not digit)`` with a prior
     against dropping tall pieces.
+
+    >>> from cheque_reader.classify import DigitPredictions
+    >>> img = np.zeros((30, 10), np.uint8)
+    >>> cands = [DigitCandidate(BBox(0, 0, 10, 30), img, "digit", 0, 1),    # a tall piece read as a 7
+    ...          DigitCandidate(BBox(12, 24, 4, 4), img, "digit", 1, 2)]    # a small one the classifier calls noise
+    >>> probs = np.full((2, 10), 0.01); probs[:, 7] = 0.91
+    >>> digit, noise = candidate_scores(cands, DigitPredictions(probs.argmax(1), probs, np.array([0.05, 0.9])))
+    >>> (digit > noise).tolist()
+    [True, False]
     """
     cands = list(candidates)
     is_digit = np.array([c.kind == "digit" for c in cands])
