@@ -276,6 +276,12 @@ def flatten_background(gray: np.ndarray, stroke: int) -> np.ndarray:
 
     The paper level is smooth, so it is estimated on the field shrunk about ``stroke / 4``
     times and enlarged back (the closing and the blur cost the same at any stroke width).
+
+    >>> gray = np.tile(np.linspace(150, 250, 200).astype(np.uint8), (60, 1))   # paper darkening to the left
+    >>> gray[20:40, 100:104] = 60                                                # a pen stroke
+    >>> flat = flatten_background(gray, stroke=4)
+    >>> flat.dtype, round(float(flat[5, 10]), 2), round(float(flat[5, 190]), 2), round(float(flat[30, 101]), 2)
+    (dtype('float32'), 1.0, 1.0, 0.3)
     """
     k = max(3, 2 * stroke + 1)
     f = max(1, stroke // 4)
@@ -800,6 +806,13 @@ def remove_lines(ink: np.ndarray, wander: bool = False, ruled: np.ndarray | None
     ``wander``: printed lines may step by a pixel (a resampled field, or a box on a slightly
     skewed page); bare field crops (``layout="field"``) are searched strictly. ``ruled``: a superset
     of ``ink`` in which the vertical rules, and the lines they must end at, are looked for.
+
+    >>> ink = np.zeros((60, 200), bool)
+    >>> ink[50:52, :] = True          # a guide line
+    >>> ink[10:55, 40:44] = True      # a "1" crossing it
+    >>> out = remove_lines(ink)
+    >>> bool(out[50:52, 100:150].any()), bool(out[10:55, 40:44].all())   # the line goes, the crossing stroke stays
+    (False, True)
     """
     h, w = ink.shape
     u8 = ink.astype(np.uint8)
@@ -842,6 +855,15 @@ def drop_currency_cell(ink: np.ndarray, ruled: np.ndarray | None = None) -> np.n
 
     The rule must run from one horizontal line (or the border) to another, as the
     rupee-sign cell of CTS cheques does; a handwritten ``1`` does not.
+
+    >>> ink = np.zeros((60, 200), bool)
+    >>> ink[2:4, :] = ink[56:58, :] = True    # the box's top and bottom lines
+    >>> ink[2:58, 30:32] = True               # a rule closing the currency cell
+    >>> ink[20:40, 10:20] = True              # the printed sign in the cell
+    >>> ink[15:45, 80:84] = True              # a handwritten "1"
+    >>> out = drop_currency_cell(ink)
+    >>> bool(out[:, :32].any()), bool(out[15:45, 80:84].all())
+    (False, True)
     """
     h, w = ink.shape
     u8 = ink.astype(np.uint8) if ruled is None else ruled.astype(np.uint8)
@@ -863,6 +885,14 @@ def drop_microtext(ink: np.ndarray) -> np.ndarray:
 
     A band counts when it holds at least ``MICROTEXT_MIN_COUNT`` components shorter than
     ``MICROTEXT_HEIGHT`` of the field height, spread over at least 40% of the width.
+
+    >>> ink = np.zeros((60, 200), bool)
+    >>> for x in range(10, 190, 12):          # a row of 15 tiny printed letters along the box
+    ...     ink[52:55, x:x + 3] = True
+    >>> ink[10:45, 40:44] = True              # a handwritten "1"
+    >>> out = drop_microtext(ink)
+    >>> bool(out[52:55].any()), bool(out[10:45, 40:44].all())
+    (False, True)
     """
     h, w = ink.shape
     n, lab, stats, cent = connected_components(ink.astype(np.uint8))
@@ -896,6 +926,16 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     (:func:`two_top_bars`), and no other ink starts left of its right edge. A piece shaped as a
     euro or pound sign (:func:`euro_bars`, :func:`pound_bars`) is dropped whatever its shade, when
     it ends within ``SIGN_SHAPE_MAX_RIGHT`` of the width.
+
+    >>> gray = np.full((60, 200), 230, np.uint8)
+    >>> gray[20:40, 8:22] = 20                           # a printed sign, darker than ...
+    >>> gray[12:48, 60:64] = gray[12:48, 90:94] = 100    # ... the pen's "11"
+    >>> out = drop_left_sign(gray < 128, gray)
+    >>> bool(out[:, :30].any()), int(out.sum()) == 2 * 36 * 4
+    (False, True)
+    >>> gray[20:40, 8:22] = 100                          # the pen's shade: a handwritten first digit stays
+    >>> bool(drop_left_sign(gray < 128, gray)[20:40, 8:22].all())
+    True
     """
     h, w = ink.shape
     n, lab, stats, _ = connected_components(ink.astype(np.uint8))
@@ -1074,7 +1114,11 @@ def solid_dot(w, h, area):
 
 
 def speck_area(height: int) -> int:
-    """The least area of ink that is not a speck, in a field ``height`` pixels tall."""
+    """The least area of ink that is not a speck, in a field ``height`` pixels tall.
+
+    >>> speck_area(40), speck_area(100), speck_area(200)
+    (4, 12, 48)
+    """
     return max(4, int(SPECK_AREA * height * height))
 
 
@@ -1082,6 +1126,16 @@ def clean_field(field: Field) -> np.ndarray:
     """Binary ink of the field: ``uint8``, paper 255, ink 0, same shape as ``field.image``.
 
     See the module docstring for the steps.
+
+    >>> import cv2
+    >>> img = np.full((60, 200), 225, np.uint8)
+    >>> _ = cv2.putText(img, "705", (30, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 50, 3)
+    >>> img[52:54, :] = 110                               # a printed guide line
+    >>> ink = clean_field(Field(BBox(0, 0, 200, 60), img))
+    >>> ink.shape, np.unique(ink).tolist(), bool((ink[52:54] == 255).all())
+    ((60, 200), [0, 255], True)
+    >>> cv2.connectedComponents((ink == 0).astype(np.uint8))[0] - 1   # the three digits
+    3
     """
     return clean_field_and_dots(field)[0]
 
@@ -1147,13 +1201,31 @@ def drop_side_remnants(ink: np.ndarray, box: BBox) -> np.ndarray:
 
 def clean_field_and_dots(field: Field, paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`clean_field`'s ink, and the mask of the speck-sized dots it kept for the segmenter
-    (which the field reader's crop leaves out); the pixels of mask ``paper`` are paper (:func:`to_gray`)."""
+    (which the field reader's crop leaves out); the pixels of mask ``paper`` are paper (:func:`to_gray`).
+
+    >>> import cv2
+    >>> img = np.full((100, 300), 230, np.uint8)
+    >>> _ = cv2.putText(img, "25", (40, 80), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 40, 5)
+    >>> img[78:81, 150:153] = 40                          # a fine pen's point: 9 pixels, below speck_area(100)
+    >>> ink, dots = clean_field_and_dots(Field(BBox(0, 0, 300, 100), img))
+    >>> int(dots.sum()), np.argwhere(dots).min(0).tolist(), int(ink[79, 151])
+    (9, [78, 150], 0)
+    """
     return clean_field_parts(field, paper)[:2]
 
 
 def clean_field_parts(field: Field, paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`clean_field_and_dots`'s ink and dots, and the mask of the specks it dropped (a faint
-    stroke that a black-and-white scan broke into pieces leaves its pieces there)."""
+    stroke that a black-and-white scan broke into pieces leaves its pieces there).
+
+    >>> import cv2
+    >>> img = np.full((100, 300), 230, np.uint8)
+    >>> _ = cv2.putText(img, "25", (40, 80), cv2.FONT_HERSHEY_SIMPLEX, 2.4, 40, 5)
+    >>> img[30, 200:202] = 40                             # a 2-pixel speck
+    >>> ink, dots, specks = clean_field_parts(Field(BBox(0, 0, 300, 100), img))
+    >>> np.argwhere(specks).tolist(), int(ink[30, 200]), bool(dots.any())
+    ([[30, 200], [30, 201]], 255, False)
+    """
     gray = to_gray(field, paper)
     h, w = gray.shape[:2]
     if h == 0 or w == 0:
