@@ -78,12 +78,22 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
 def default_sdnn_path() -> Path:
-    """The shipped SDNN weights."""
+    """The shipped SDNN weights.
+
+    >>> default_sdnn_path().name, default_sdnn_path().parent.name, default_sdnn_path().is_file()
+    ('sdnn.pt', 'weights', True)
+    """
     return WEIGHTS_DIR / "sdnn.pt"
 
 
 def ink_bounds(ink: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(top, bottom, left, right)`` of the ink with a margin, robust to stray specks; ``None`` if no ink."""
+    """``(top, bottom, left, right)`` of the ink with a margin, robust to stray specks; ``None`` if no ink.
+
+    >>> ink = np.zeros((60, 200), bool); ink[20:40, 50:90] = True
+    >>> ink[5, 190] = True                                  # a stray speck: left out
+    >>> ink_bounds(ink), ink_bounds(np.zeros((5, 5), bool))
+    ((17, 43, 47, 93), None)
+    """
     ys, xs = np.nonzero(ink)
     if len(ys) < 5:
         return None
@@ -101,6 +111,13 @@ def field_input(gray: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
 
     ``gray``: the field, ``uint8`` paper light; ``ink``: a boolean (or ``uint8`` paper 255 /
     ink 0) mask of its cleaned ink, used to crop; without it the whole field is used.
+
+    >>> import cv2
+    >>> gray = np.full((60, 200), 230, np.uint8)
+    >>> _ = cv2.putText(gray, "42", (60, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 30, 3)
+    >>> whole, cropped = field_input(gray), field_input(gray, gray < 128)
+    >>> whole.shape, cropped.shape[0], cropped.shape[1] < whole.shape[1]   # 32 rows; the crop is the ink's
+    ((32, 107), 32, True)
     """
     return field_input_with_box(gray, ink)[0]
 
@@ -113,6 +130,15 @@ def field_input_with_box(
     ``rows`` (``top, bottom``: the rows of the digits the segmenter found, say) limits the ink
     that sets the crop, so that printed text above or below the amount is left out; ``end``
     (the first column of a closing ``/-``, say) cuts the crop there.
+
+    >>> gray = np.full((60, 200), 230, np.uint8)
+    >>> gray[2:6, :] = 20                                   # printed text along the top ...
+    >>> gray[20:40, 50:90] = 20                             # ... and the amount
+    >>> x, box = field_input_with_box(gray, gray < 128, rows=(15, 45))
+    >>> x.shape, box
+    ((32, 57), BBox(x=47, y=17, w=46, h=26))
+    >>> field_input_with_box(gray, gray < 128, rows=(15, 45), end=70)[1]   # cut at column 70
+    BBox(x=47, y=17, w=23, h=26)
     """
     gray = np.asarray(gray, np.uint8)
     h, w = gray.shape
@@ -145,6 +171,10 @@ def stack_inputs(inputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
     Every input gets at least :data:`PAPER_MARGIN` columns of paper on its right, wider than
     the network's reach, so its output columns are the same alone or in any batch.
+
+    >>> batch, widths = stack_inputs([np.zeros((32, 40), np.float32), np.zeros((32, 64), np.float32)])
+    >>> batch.shape, widths.tolist(), round(float(batch[0, 0, 0, 40]), 3)   # paper past the widest, to a multiple of 4
+    ((2, 1, 32, 88), [40, 64], -0.1)
     """
     widths = np.array([x.shape[1] for x in inputs], int)
     wmax = int(-(-(max(widths) + PAPER_MARGIN) // STRIDE) * STRIDE)
@@ -155,7 +185,13 @@ def stack_inputs(inputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_sdnn(config: dict | None = None):
-    """The network (torch imported here): C1-S2-C3-S4 as LeNet-5, C5 spanning the height, F6 over 3 columns."""
+    """The network (torch imported here): C1-S2-C3-S4 as LeNet-5, C5 spanning the height, F6 over 3 columns.
+
+    >>> import torch
+    >>> net = build_sdnn().eval()
+    >>> tuple(net(torch.zeros(2, 1, INPUT_HEIGHT, 64)).shape)   # a column every 4 pixels: 10 digits and the blank
+    (2, 16, 11)
+    """
     import torch
     from torch import nn
 
@@ -193,6 +229,12 @@ class FieldRead:
     ``views_agree``: the share of views (networks x widths) whose own best reading is ``digits``;
     ``view_log_probs`` and ``view_bests``: each view's calibrated per-column log probabilities and
     its own best reading, so that other strings can be scored as ``digits`` was.
+
+    >>> p = np.full((6, 11), 0.01); p[:, BLANK] = 0.9
+    >>> p[1, [4, BLANK]] = p[4, [2, BLANK]] = 0.9, 0.01       # a "4", then a "2"
+    >>> read = FieldRead("42", 0.55, (0.9, 0.9), ((1, 2), (4, 5)), 1.0, (np.log(p),), ("42",))
+    >>> read.probabilities(["42", "4"]).round(3).tolist(), read.share_reading("42")
+    ([0.556, 0.006], 1.0)
     """
 
     digits: str
@@ -594,7 +636,13 @@ def string_probabilities(pairs: list[tuple[np.ndarray, str]]) -> np.ndarray:
 
 
 def string_probability(log_probs, digits: str) -> float:
-    """P(digits | field) under the network: the CTC sum over every alignment of the string (0 when none fits)."""
+    """P(digits | field) under the network: the CTC sum over every alignment of the string (0 when none fits).
+
+    >>> lp = np.log(np.full((4, 11), 0.01)); lp[:, BLANK] = np.log(0.9)
+    >>> lp[1, [7, BLANK]] = np.log(0.9), np.log(0.01)         # one column reads "7"
+    >>> round(string_probability(lp, "7"), 3), round(string_probability(lp, "77"), 3), string_probability(lp, "77777")
+    (0.671, 0.007, 0.0)
+    """
     return float(string_probabilities([(np.asarray(log_probs, np.float32), digits)])[0])
 
 
@@ -615,7 +663,13 @@ def _frozen_sdnn(path: Path, nets: list) -> list:
 
 
 def export_onnx(net) -> bytes:
-    """One SDNN network as ONNX bytes, batch and width dynamic."""
+    """One SDNN network as ONNX bytes, batch and width dynamic.
+
+    >>> import onnxruntime as ort
+    >>> session = ort.InferenceSession(export_onnx(build_sdnn()), providers=["CPUExecutionProvider"])
+    >>> session.run(None, {"x": np.zeros((3, 1, INPUT_HEIGHT, 48), np.float32)})[0].shape   # any batch and width
+    (3, 12, 11)
+    """
     import torch
 
     from .classify import onnx_bytes
@@ -635,12 +689,20 @@ class _OnnxNet:
 
 
 def int8_path(weights: Path, member: int) -> Path:
-    """The 8-bit ONNX file of network ``member`` of ``weights`` (``scripts/quantize_sdnn.py`` writes it)."""
+    """The 8-bit ONNX file of network ``member`` of ``weights`` (``scripts/quantize_sdnn.py`` writes it).
+
+    >>> int8_path(Path("weights/sdnn.pt"), 2).as_posix()
+    'weights/sdnn-int8-2.onnx'
+    """
     return weights.with_name(f"{weights.stem}-int8-{member}.onnx")
 
 
 def int8_sidecar_path(weights: Path) -> Path:
-    """The sidecar of the 8-bit networks of ``weights``: the weights' sha256, the files', how they were made."""
+    """The sidecar of the 8-bit networks of ``weights``: the weights' sha256, the files', how they were made.
+
+    >>> int8_sidecar_path(Path("weights/sdnn.pt")).as_posix()
+    'weights/sdnn-int8.json'
+    """
     return weights.with_name(f"{weights.stem}-int8.json")
 
 
