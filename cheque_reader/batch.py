@@ -308,7 +308,19 @@ def check_writable(path) -> None:
     """An :class:`~cheque_reader.errors.OutputError` for an output file that cannot be written: its folder
     cannot be made or written in, or the file is not writable (a check made before any output is opened,
     so that a bad second output does not leave the first one emptied). A device or a pipe
-    (:func:`_is_stream`) is left to its writer: it cannot be opened to read as well ("not seekable")."""
+    (:func:`_is_stream`) is left to its writer: it cannot be opened to read as well ("not seekable").
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_writable(folder / "out" / "r.csv")          # makes the folder, leaves no file
+    >>> (folder / "out").is_dir(), list((folder / "out").iterdir())
+    (True, [])
+    >>> try:
+    ...     check_writable(folder / "out")
+    ... except OutputError as exc:
+    ...     print(str(exc).endswith("it is a directory"))
+    True
+    """
     if _is_stream(path):
         return
     path = Path(path)
@@ -463,7 +475,19 @@ def _work_in_worker(tasks: list[_Task], options: ReadOptions) -> list[_Chunk]:
 
 
 def prepare_chunk(task: _Task, options: ReadOptions) -> _Chunk:
-    """Open one file and run the image stages on pages ``task.start .. task.start + task.count``."""
+    """Open one file and run the image stages on pages ``task.start .. task.start + task.count``.
+
+    >>> import tempfile, cv2
+    >>> path = os.path.join(tempfile.mkdtemp(), "f.png")
+    >>> img = np.full((60, 200), 235, np.uint8)
+    >>> _ = cv2.putText(img, "250", (30, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.3, 30, 3); _ = cv2.imwrite(path, img)
+    >>> chunk = prepare_chunk(_Task(0, cio.InputFile(path, "f.png"), 0, 1, frozenset()), ReadOptions(layout="field"))
+    >>> [(p.source, p.page, p.status, p.n_candidates, p.field.image.shape) for p in chunk.items]   # pixels left out
+    [('f.png', 1, 'ok', 3, (0, 0))]
+    >>> chunk = prepare_chunk(_Task(0, cio.InputFile(path, "f.png"), 0, 1, frozenset({1})), ReadOptions(layout="field"))
+    >>> chunk.n_pages, chunk.items   # page 1 done already
+    (1, [None])
+    """
     from .pipeline import PreparedPage, prepare_page
 
     src = task.file.source
@@ -562,7 +586,17 @@ def _close_open_document(thread: int, run: str | None = None) -> None:
 
 def close_open_documents(run: str | None = None) -> None:
     """Close the documents :func:`_open_document` keeps open in this process for ``run``'s tasks
-    (``None``: every run's), when none of them runs."""
+    (``None``: every run's), when none of them runs.
+
+    >>> import tempfile, cv2
+    >>> path = os.path.join(tempfile.mkdtemp(), "nine.tif")
+    >>> _ = cv2.imwritemulti(path, [np.full((60, 200), 255, np.uint8)] * (CHUNK_PAGES + 1))
+    >>> doc = _open_document(cio.InputFile(path, "nine.tif"), ReadOptions(layout="field"), "run-1")   # kept
+    >>> close_open_documents("run-2"); threading.get_ident() in _OPEN   # another run's: left open
+    True
+    >>> close_open_documents("run-1"); threading.get_ident() in _OPEN
+    False
+    """
     with _OPEN_LOCK:
         threads = [t for t, (key, _) in _OPEN.items() if run is None or (key[-1] == run)]
     for thread in threads:
@@ -574,7 +608,19 @@ _NO_PIXELS = np.zeros((0, 0), np.uint8)
 
 def without_pixels(prepared):
     """``prepared`` without the field's and the candidates' pixels (boxes, kinds and tensors kept):
-    what the main process needs to finish a page, a small fraction of the bytes to send back."""
+    what the main process needs to finish a page, a small fraction of the bytes to send back.
+
+    >>> from cheque_reader.pipeline import PreparedPage
+    >>> from cheque_reader.types import BBox, DigitCandidate, Field
+    >>> cand = DigitCandidate(BBox(30, 10, 20, 35), np.zeros((35, 20), np.uint8), "digit", 0, 1)
+    >>> page = PreparedPage("a.png", 1, "ok", Field(BBox(0, 0, 200, 60), np.zeros((60, 200), np.uint8)), (cand,),
+    ...                     np.zeros((1, 1, 32, 32), np.float32))
+    >>> light = without_pixels(page)
+    >>> light.field.image.shape, light.field.bbox, light.n_candidates
+    ((0, 0), BBox(x=0, y=0, w=200, h=60), 1)
+    >>> light.candidates[0].image.shape, light.candidates[0].bbox
+    ((0, 0), BBox(x=30, y=10, w=20, h=35))
+    """
     field = prepared.field
     if field is not None:
         field = dataclasses.replace(field, image=_NO_PIXELS, color=None)
@@ -963,6 +1009,17 @@ def open_sink(path, columns: list[str], *, resume: bool = False, keep=None) -> "
     streamed to standard output; None: memory).
 
     ``keep`` (digits file): on resume, keep only rows whose ``(source, page)`` is in ``keep``.
+
+    >>> sink = open_sink(None, ["source", "page"])        # in memory
+    >>> sink.write({"source": "a.png", "page": 1}); sink.close(); sink.frame().values.tolist()
+    [['a.png', 1]]
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "r.csv"
+    >>> for resume, source in ((False, "a.png"), (True, "b.png")):   # a run, then one resumed
+    ...     sink = open_sink(path, ["source", "page"], resume=resume)
+    ...     sink.write({"source": source, "page": 1}); sink.close()
+    >>> path.read_text().splitlines()
+    ['source,page', 'a.png,1', 'b.png,1']
     """
     if path is None:
         return _Sink(columns)
