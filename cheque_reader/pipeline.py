@@ -145,6 +145,10 @@ class PreparedPage:
     and ``field_input_box`` the part of the field it was cut from; ``fraction_cents``: the amount
     ends in ``xx/100`` (the sweep stops at its '/', so the field reader reads no denominator);
     ``stamped``: a red stamp across the field was read as paper (the read goes to review).
+
+    >>> page = PreparedPage("scan.png", 2, STATUS_NO_FIELD)   # a page whose field was not found
+    >>> page.status, page.candidates, page.n_candidates
+    ('no_field', (), 0)
     """
 
     source: str
@@ -171,7 +175,18 @@ class PreparedPage:
 
 
 def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPage:
-    """Locate, clean, segment and normalize one page. Page problems become a status, never raise."""
+    """Locate, clean, segment and normalize one page. Page problems become a status, never raise.
+
+    >>> import cv2
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> options = ReadOptions(layout="field")
+    >>> prepared = prepare_page(Page("f.png", 1, img), options)
+    >>> prepared.status, [c.kind for c in prepared.candidates], prepared.tensors.shape, prepared.field_input.shape[0]
+    ('ok', ['digit', 'digit', 'digit', 'digit'], (4, 1, 32, 32), 32)
+    >>> prepare_page(Page("blank.png", 1, np.full((60, 200), 255, np.uint8)), options).status
+    'no_digits'
+    """
     t0 = time.perf_counter()
     extra = dict(page.extra)
 
@@ -321,7 +336,19 @@ def finish_page(
     classify_ms: float = 0.0,
     field_read: sdnn.FieldRead | None = None,
 ) -> ChequeResult:
-    """Choose the digits from the predictions (and the SDNN's reading), form the amount and set the review flags."""
+    """Choose the digits from the predictions (and the SDNN's reading), form the amount and set the review flags.
+
+    >>> import cv2
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> options = ReadOptions(layout="field")
+    >>> prepared = prepare_page(Page("f.png", 1, img), options)
+    >>> classifier = get_classifier(options)
+    >>> [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    >>> result = finish_page(prepared, reads.predictions, classifier, options, reads.classify_ms, reads.field_read)
+    >>> result.status, result.digits, result.amount, result.model == run_model_id(classifier, options)
+    ('ok', '1500', '1500.00', True)
+    """
     t0 = time.perf_counter()
     field = prepared.field
     common = dict(
@@ -396,6 +423,12 @@ def guessed_field(field: Field | None) -> bool:
     none read right, 2 accepted ``5000`` for ``275000``); none of the IDRBT scans, their robustness
     moves or 1,000 synthetic cheques is read from such a field. A ``.toml`` layout's field is where
     its user says, and ``--layout field`` the whole page.
+
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> (guessed_field(Field(BBox(0, 0, 200, 60), img, layout="us")),                           # no box found there
+    ...  guessed_field(Field(BBox(0, 0, 200, 60), img, layout="us", box=BBox(0, 0, 200, 60))),  # the printed box
+    ...  guessed_field(Field(BBox(0, 0, 200, 60), img)))                                        # --layout field
+    (True, False, False)
     """
     return field is not None and field.box is None and field.layout in locate.LAYOUTS
 
@@ -403,7 +436,19 @@ def guessed_field(field: Field | None) -> bool:
 def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen: tuple[int, ...] | None,
               field_read: sdnn.FieldRead | None, layout: str):
     """The amount and digit reads of a path; with ``field_read``, its digits label the path's digit candidates
-    (or, when no path spells them, stand alone with boxes from the columns they were read in)."""
+    (or, when no path spells them, stand alone with boxes from the columns they were read in).
+
+    >>> import cv2
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> options = ReadOptions(layout="field")
+    >>> prepared = prepare_page(Page("f.png", 1, img), options)
+    >>> classifier = get_classifier(options)
+    >>> [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    >>> read, digit_reads = assemble_read(prepared, reads.predictions, (0, 1, 2, 3), reads.field_read, "field")
+    >>> read.text, [d.label for d in digit_reads], [d.bbox for d in digit_reads] == [c.bbox for c in prepared.candidates]
+    ('1500', [1, 5, 0, 0], True)
+    """
     forced = field_read.digits if field_read is not None and field_read.digits else None
     tokens, reads = [], []
     if chosen is None:  # the segmentation cannot spell the SDNN's string
@@ -452,7 +497,19 @@ def column_boxes(prepared: PreparedPage, field_read: sdnn.FieldRead) -> list[BBo
     how high and how tall each digit stands, which superscript cents need. On 2,000 synthetic cheques
     (seeds 4 and 5) they found the superscript cents of 7 reads no path spelled (two joined cents one
     piece) and of 4 whose path was cut wrong (a scrap of a digit read as a cent); no read of the 1,080
-    ORAND fields or the 40 IDRBT cheques changed."""
+    ORAND fields or the 40 IDRBT cheques changed.
+
+    >>> import cv2
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> options = ReadOptions(layout="field")
+    >>> prepared = prepare_page(Page("f.png", 1, img), options)
+    >>> classifier = get_classifier(options)
+    >>> [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    >>> boxes = column_boxes(prepared, reads.field_read)            # one box a digit, under the piece read there
+    >>> [c.bbox.x <= b.x + b.w // 2 < c.bbox.x2 for b, c in zip(boxes, prepared.candidates)]
+    [True, True, True, True]
+    """
     sweep = prepared.field_input_box
     width = prepared.field_input.shape[1] if prepared.field_input is not None else 1
     return [ink_box(BBox(sweep.x + int(a * sweep.w / width), sweep.y, max(1, int((b - a) * sweep.w / width)), sweep.h),
@@ -663,6 +720,21 @@ def repair_grammar(read, reads: Sequence[DigitRead], field_read: sdnn.FieldRead,
 
     The 1998 paper's cheque reader composed its recognizer with the amount grammar; here the
     grammar picks among the readings one digit away from the field reader's best.
+
+    >>> from cheque_reader.sdnn import BLANK, string_probability
+    >>> p = np.full((13, 11), 0.01); p[:, BLANK] = 0.9
+    >>> for col, d in zip((1, 3, 5, 7, 9, 11), (3, 0, 0, 2, 0, 0)):
+    ...     p[col, [d, BLANK]] = 0.9, 0.01
+    >>> p[7, [2, BLANK]] = 0.3, 0.6                                # the "2" is faint: maybe a scrap
+    >>> field_read = sdnn.FieldRead("300200", string_probability(np.log(p), "300200"), (0.9, 0.9, 0.9, 0.3, 0.9, 0.9),
+    ...                             tuple((c, c + 1) for c in (1, 3, 5, 7, 9, 11)), 1.0, (np.log(p),), ("300200",))
+    >>> reads = [DigitRead(d, 0.9, 0, 0.05, BBox(10 + 20 * i, 5, 15, 30)) for i, d in enumerate((3, 0, 0, 2, 0, 0))]
+    >>> read = assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "30,0200/-"], "in")   # no Indian grouping
+    >>> new_read, new_reads, new_field_read = repair_grammar(read, reads, field_read, "in")
+    >>> new_read.text, new_read.grammar_ok, [r.label for r in new_reads], new_field_read.digits
+    ('30,000/-', True, [3, 0, 0, 0, 0], '30000')
+    >>> repair_grammar(assemble_amount([(c, 0.9) for c in "300200"]), reads, field_read, "in") is None   # parses
+    True
     """
     if read.digits != field_read.digits or len(reads) != len(read.digits):
         return None
@@ -722,7 +794,12 @@ class AmountEvidence:
     share of the SDNN's views that read the same string, whether the text obeys the grammar, and
     how many digits were read (the SDNN's string probability falls with each digit faster than its
     accuracy does: on the held-out ORAND fields 6-digit reads score 0.66 on average against 0.77-0.79
-    for 3 to 5 digits, and are right about as often, 83% against 81-90%)."""
+    for 3 to 5 digits, and are right about as often, 83% against 81-90%).
+
+    >>> evidence = AmountEvidence(sdnn_confidence=0.9, segment_confidence=0.8, readers_agree=True, n_digits=4)
+    >>> evidence.features(["logit_sdnn_confidence", "readers_agree", "grammar_ok"]).round(3).tolist()
+    [2.197, 1.0, 1.0]
+    """
 
     sdnn_confidence: float
     segment_confidence: float
@@ -752,7 +829,14 @@ AMOUNT_FEATURES = {
 
 
 def amount_evidence(field_read: sdnn.FieldRead, read, agree: bool) -> AmountEvidence:
-    """The :class:`AmountEvidence` of a page from the SDNN's reading and the assembled read."""
+    """The :class:`AmountEvidence` of a page from the SDNN's reading and the assembled read.
+
+    >>> field_read = sdnn.FieldRead("1500", 0.7, (0.9,) * 4, ((1, 2), (4, 5), (7, 8), (10, 11)), views_agree=0.75)
+    >>> read = assemble_amount([(c, 0.9) for c in "1500"])      # the segmenter's: 0.9 ** 4
+    >>> e = amount_evidence(field_read, read, agree=True)
+    >>> e.sdnn_confidence, round(e.segment_confidence, 4), e.readers_agree, e.views_agree, e.grammar_ok, e.n_digits
+    (0.7, 0.6561, True, 0.75, True, 4)
+    """
     return AmountEvidence(field_read.confidence, read.confidence, bool(agree), field_read.views_agree, read.grammar_ok,
                           len(read.digits))
 
@@ -790,6 +874,19 @@ def choose_path(
     path is the best one that spells it (``None`` when none does). On ``xx/100`` cents
     (``prepared.fraction_cents``) the SDNN reads up to the '/', and the segmentation's digits
     are compared up to there too: the denominator's are printed, not read.
+
+    >>> import cv2
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> options = ReadOptions(layout="field")
+    >>> prepared = prepare_page(Page("f.png", 1, img), options)
+    >>> classifier = get_classifier(options)
+    >>> [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    >>> choose_path(prepared, reads.predictions, reads.field_read)      # both read 1500
+    ((0, 1, 2, 3), True)
+    >>> other = sdnn.FieldRead("15000", 0.5, (0.9,) * 5, ((4, 8), (28, 36), (52, 60), (76, 84), (90, 92)))
+    >>> choose_path(prepared, reads.predictions, other)                  # no path of four pieces spells five digits
+    (None, False)
     """
     chosen = segment.best_path(prepared.candidates, predictions)
     if field_read is None or not field_read.digits:
@@ -812,13 +909,25 @@ def choose_path(
 def run_model_id(classifier: DigitClassifier, options: ReadOptions = ReadOptions()) -> str:
     """The ``model`` of every row read with ``classifier`` and ``options``: the classifier's id, with
     the field reader's after a ``+`` when it reads (``lenet5-v1-038ad551+sdnn-v2-f55fbe18-int8``), on
-    the pages it had nothing to read on too (no field, no digits, errors)."""
+    the pages it had nothing to read on too (no field, no digits, errors).
+
+    >>> classifier = get_classifier(ReadOptions())
+    >>> run_model_id(classifier, ReadOptions(field_reader=False)) == classifier.model_id
+    True
+    >>> run_model_id(classifier).split("+") == [classifier.model_id, get_field_reader().model_id]
+    True
+    """
     reader = get_field_reader(options)
     return classifier.model_id if reader is None else f"{classifier.model_id}+{reader.model_id}"
 
 
 def error_result(source: str, page: int, message: str, elapsed_ms: float = 0.0, model: str = "") -> ChequeResult:
-    """The row for a page (or file) that could not be read."""
+    """The row for a page (or file) that could not be read.
+
+    >>> row = error_result("scan.pdf", 3, "scan.pdf: cannot decode page 3", model="lenet5-v1")
+    >>> row.status, row.page, row.error, row.amount, row.needs_review, row.review_reasons
+    ('error', 3, 'scan.pdf: cannot decode page 3', None, True, ('error',))
+    """
     return ChequeResult(
         source=source,
         page=page,
@@ -832,7 +941,15 @@ def error_result(source: str, page: int, message: str, elapsed_ms: float = 0.0, 
 
 
 def get_classifier(options: ReadOptions = ReadOptions()) -> DigitClassifier:
-    """The classifier ``options`` ask for (loaded once per process)."""
+    """The classifier ``options`` ask for (loaded once per process).
+
+    >>> import cv2
+    >>> crops = [np.full((44, 32), 255, np.uint8) for _ in range(2)]
+    >>> _ = cv2.putText(crops[0], "3", (2, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    >>> _ = cv2.putText(crops[1], "7", (2, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    >>> get_classifier(ReadOptions()).predict(crops).labels.tolist()
+    [3, 7]
+    """
     return DigitClassifier(
         model_path=options.model_path, device=options.device, backend=options.backend, batch_size=options.batch_size
     )
@@ -845,7 +962,17 @@ _FIELD_READERS_LOCK = threading.Lock()  # threads asking at once (a web server's
 
 def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader | None:
     """The SDNN field reader (one per process), or ``None`` when ``options.field_reader`` is off
-    or no SDNN weights are shipped next to the classifier's."""
+    or no SDNN weights are shipped next to the classifier's.
+
+    >>> import cv2
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> _ = cv2.putText(img, "260", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> reader = get_field_reader(ReadOptions())
+    >>> reader is get_field_reader(ReadOptions()), reader.read([sdnn.field_input(img)])[0].digits
+    (True, '260')
+    >>> get_field_reader(ReadOptions(field_reader=False)) is None
+    True
+    """
     if not options.field_reader:
         return None
     path = field_reader_path(options)
@@ -865,7 +992,16 @@ def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader |
 
 def field_reader_path(options: ReadOptions = ReadOptions()) -> Path | None:
     """The SDNN weights to read with: the one a ``--model`` sidecar names (``"field_reader"``, a file
-    beside it, written by ``finetune``), else the shipped one; ``None`` when there are none."""
+    beside it, written by ``finetune``), else the shipped one; ``None`` when there are none.
+
+    >>> import tempfile
+    >>> field_reader_path(ReadOptions()) == sdnn.default_sdnn_path()   # the shipped weights
+    True
+    >>> model = Path(tempfile.mkdtemp()) / "tuned.pt"    # a fine-tuned model's sidecar names its own
+    >>> _ = model.with_suffix(".json").write_text(json.dumps({"field_reader": "tuned-sdnn.pt"}))
+    >>> field_reader_path(ReadOptions(model_path=str(model))).name
+    'tuned-sdnn.pt'
+    """
     named = _named_field_reader(options.model_path) if options.model_path else None
     if named:
         return Path(options.model_path).parent / named
@@ -891,7 +1027,18 @@ def _rows(pred: DigitPredictions, a: int, b: int) -> DigitPredictions:
 
 @dataclass(frozen=True)
 class PageReads:
-    """What the networks said about one prepared page: LeNet-5 on each candidate, the SDNN on the field."""
+    """What the networks said about one prepared page: LeNet-5 on each candidate, the SDNN on the field.
+
+    >>> import cv2
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> options = ReadOptions(layout="field")
+    >>> prepared = prepare_page(Page("f.png", 1, img), options)
+    >>> classifier = get_classifier(options)
+    >>> [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    >>> reads.predictions.labels.tolist(), reads.field_read.digits, reads.classify_ms > 0
+    ([1, 5, 0, 0], '1500', True)
+    """
 
     predictions: DigitPredictions | None
     field_read: sdnn.FieldRead | None
@@ -901,7 +1048,20 @@ class PageReads:
 def classify_pages(
     prepared: list[PreparedPage], classifier: DigitClassifier, field_reader: sdnn.FieldReader | None = None
 ) -> list[PageReads]:
-    """Run both networks over many prepared pages in large batches (one call per network)."""
+    """Run both networks over many prepared pages in large batches (one call per network).
+
+    >>> import cv2
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> options = ReadOptions(layout="field")
+    >>> prepared = prepare_page(Page("f.png", 1, img), options)
+    >>> blank = prepare_page(Page("blank.png", 1, np.full((60, 200), 255, np.uint8)), options)
+    >>> reads = classify_pages([prepared, blank], get_classifier(options), get_field_reader(options))
+    >>> reads[0].predictions.labels.tolist(), reads[0].field_read.digits
+    ([1, 5, 0, 0], '1500')
+    >>> reads[1].predictions, reads[1].field_read      # nothing to read on the blank page
+    (None, None)
+    """
     todo = [i for i, p in enumerate(prepared) if p.status == STATUS_OK and p.n_candidates]
     preds: dict[int, DigitPredictions] = {}
     reads: dict[int, sdnn.FieldRead] = {}
