@@ -871,7 +871,9 @@ def choose_path(
     """The candidates kept, and whether the two readers agree.
 
     The segmentation's best path; when the SDNN read other digits, its string wins and the
-    path is the best one that spells it (``None`` when none does). On ``xx/100`` cents
+    path is the best cover with one digit piece per digit it read, each taken as that digit
+    (:func:`~cheque_reader.segment.best_path_for`: the classifier may read the pieces otherwise;
+    ``None`` only when no cover has that many digit pieces). On ``xx/100`` cents
     (``prepared.fraction_cents``) the SDNN reads up to the '/', and the segmentation's digits
     are compared up to there too: the denominator's are printed, not read.
 
