@@ -177,9 +177,7 @@ class PreparedPage:
 def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPage:
     """Locate, clean, segment and normalize one page. Page problems become a status, never raise.
 
-    >>> import cv2
-    >>> img = np.full((60, 200), 255, np.uint8)
-    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> img = _example_field("1500")  # "1500" printed in a 60 x 200 field (finish_page's example draws it)
     >>> options = ReadOptions(layout="field")
     >>> prepared = prepare_page(Page("f.png", 1, img), options)
     >>> prepared.status, [c.kind for c in prepared.candidates], prepared.tensors.shape, prepared.field_input.shape[0]
@@ -438,13 +436,7 @@ def assemble_read(prepared: PreparedPage, predictions: DigitPredictions, chosen:
     """The amount and digit reads of a path; with ``field_read``, its digits label the path's digit candidates
     (or, when no path spells them, stand alone with boxes from the columns they were read in).
 
-    >>> import cv2
-    >>> img = np.full((60, 200), 255, np.uint8)
-    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
-    >>> options = ReadOptions(layout="field")
-    >>> prepared = prepare_page(Page("f.png", 1, img), options)
-    >>> classifier = get_classifier(options)
-    >>> [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    >>> prepared, reads, classifier, options = _example_reads("1500")  # as finish_page's example, step by step
     >>> read, digit_reads = assemble_read(prepared, reads.predictions, (0, 1, 2, 3), reads.field_read, "field")
     >>> read.text, [d.label for d in digit_reads], [d.bbox for d in digit_reads] == [c.bbox for c in prepared.candidates]
     ('1500', [1, 5, 0, 0], True)
@@ -499,13 +491,7 @@ def column_boxes(prepared: PreparedPage, field_read: sdnn.FieldRead) -> list[BBo
     piece) and of 4 whose path was cut wrong (a scrap of a digit read as a cent); no read of the 1,080
     ORAND fields or the 40 IDRBT cheques changed.
 
-    >>> import cv2
-    >>> img = np.full((60, 200), 255, np.uint8)
-    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
-    >>> options = ReadOptions(layout="field")
-    >>> prepared = prepare_page(Page("f.png", 1, img), options)
-    >>> classifier = get_classifier(options)
-    >>> [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    >>> prepared, reads, classifier, options = _example_reads("1500")  # as finish_page's example, step by step
     >>> boxes = column_boxes(prepared, reads.field_read)            # one box a digit, under the piece read there
     >>> [c.bbox.x <= b.x + b.w // 2 < c.bbox.x2 for b, c in zip(boxes, prepared.candidates)]
     [True, True, True, True]
@@ -877,13 +863,7 @@ def choose_path(
     (``prepared.fraction_cents``) the SDNN reads up to the '/', and the segmentation's digits
     are compared up to there too: the denominator's are printed, not read.
 
-    >>> import cv2
-    >>> img = np.full((60, 200), 255, np.uint8)
-    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
-    >>> options = ReadOptions(layout="field")
-    >>> prepared = prepare_page(Page("f.png", 1, img), options)
-    >>> classifier = get_classifier(options)
-    >>> [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    >>> prepared, reads, classifier, options = _example_reads("1500")  # as finish_page's example, step by step
     >>> choose_path(prepared, reads.predictions, reads.field_read)      # both read 1500
     ((0, 1, 2, 3), True)
     >>> other = sdnn.FieldRead("15000", 0.5, (0.9,) * 5, ((4, 8), (28, 36), (52, 60), (76, 84), (90, 92)))
@@ -1031,13 +1011,7 @@ def _rows(pred: DigitPredictions, a: int, b: int) -> DigitPredictions:
 class PageReads:
     """What the networks said about one prepared page: LeNet-5 on each candidate, the SDNN on the field.
 
-    >>> import cv2
-    >>> img = np.full((60, 200), 255, np.uint8)
-    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
-    >>> options = ReadOptions(layout="field")
-    >>> prepared = prepare_page(Page("f.png", 1, img), options)
-    >>> classifier = get_classifier(options)
-    >>> [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    >>> prepared, reads, classifier, options = _example_reads("1500")  # as finish_page's example, step by step
     >>> reads.predictions.labels.tolist(), reads.field_read.digits, reads.classify_ms > 0
     ([1, 5, 0, 0], '1500', True)
     """
@@ -1052,9 +1026,7 @@ def classify_pages(
 ) -> list[PageReads]:
     """Run both networks over many prepared pages in large batches (one call per network).
 
-    >>> import cv2
-    >>> img = np.full((60, 200), 255, np.uint8)
-    >>> _ = cv2.putText(img, "1500", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> img = _example_field("1500")  # "1500" printed in a 60 x 200 field (finish_page's example draws it)
     >>> options = ReadOptions(layout="field")
     >>> prepared = prepare_page(Page("f.png", 1, img), options)
     >>> blank = prepare_page(Page("blank.png", 1, np.full((60, 200), 255, np.uint8)), options)
@@ -1082,6 +1054,26 @@ def classify_pages(
                 reads[i] = r
         ms = (time.perf_counter() - t0) * 1000 / len(todo)
     return [PageReads(preds.get(i), reads.get(i), ms if i in preds else 0.0) for i in range(len(prepared))]
+
+
+def _example_field(text: str) -> np.ndarray:
+    """The docstrings' example field: ``text`` printed in a 60 x 200 white field, as
+    :func:`finish_page`'s example draws it."""
+    import cv2
+
+    img = np.full((60, 200), 255, np.uint8)
+    cv2.putText(img, text, (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    return img
+
+
+def _example_reads(text: str):
+    """The docstrings' example read, as :func:`finish_page`'s example makes it step by step:
+    ``(prepared, reads, classifier, options)`` for :func:`_example_field` ``(text)`` read as a field."""
+    options = ReadOptions(layout="field")
+    prepared = prepare_page(Page("f.png", 1, _example_field(text)), options)
+    classifier = get_classifier(options)
+    [reads] = classify_pages([prepared], classifier, get_field_reader(options))
+    return prepared, reads, classifier, options
 
 
 def check_options(options: ReadOptions) -> ReadOptions:

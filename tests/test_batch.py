@@ -949,25 +949,10 @@ def test_a_temporary_output_file_takes_the_umask_without_the_process_umask_being
     assert Path(tmp).parent == tmp_path and Path(tmp).name.startswith(".new.parquet.")
 
 
-def test_an_x937_items_row_says_whether_the_amount_read_is_its_micr_amount(tmp_path):
+def test_an_x937_items_row_says_whether_the_amount_read_is_its_micr_amount_and_a_mismatch_goes_to_review(tmp_path):
     """The MICR amount stood beside the read with nothing comparing them: a bank looking for encoding
-    errors, or for reads that lost a decimal point, had to compare the two columns itself."""
-    from cheque_reader.x937 import X937Item, write_x937
-
-    root = tmp_path / "scans"
-    root.mkdir()
-    items = [X937Item(field_image("305", 0), amount_cents=30500, sequence="000000000000001"),  # encoded right
-             X937Item(field_image("72", 1), amount_cents=2700, sequence="000000000000002"),  # encoded 27.00
-             X937Item(field_image("72", 2), amount_cents=0, sequence="000000000000003")]  # no amount encoded
-    write_x937(root / "cash.x937", items)
-    df = batch.read_folder([root], options=FIELD)
-    assert df["amount"].tolist() == ["305.00", "72.00", "72.00"], df[["digits", "text", "amount"]]
-    assert df["micr_amount"].tolist() == ["305.00", "27.00", "0.00"]
-    assert df["micr_match"].tolist() == ["true", "false", ""]
-
-
-def test_an_x937_item_whose_read_is_not_its_micr_amount_goes_to_review_with_its_confidence_kept(tmp_path):
-    """``micr_match`` false (an encoding error, or a misread: a lost decimal point pays 100 times the
+    errors, or for reads that lost a decimal point, had to compare the two columns itself. And
+    ``micr_match`` false (an encoding error, or a misread: a lost decimal point pays 100 times the
     amount) left ``needs_review`` false on a confident read, though a person should see the item: it
     is sent to review with the reason ``micr_mismatch``; its confidence, the read's, stays as it was."""
     from cheque_reader.x937 import X937Item, write_x937
@@ -976,9 +961,11 @@ def test_an_x937_item_whose_read_is_not_its_micr_amount_goes_to_review_with_its_
     root.mkdir()
     items = [X937Item(field_image("305", 0), amount_cents=30500, sequence="000000000000001"),  # encoded right
              X937Item(field_image("305", 0), amount_cents=3050, sequence="000000000000002"),  # encoded 30.50
-             X937Item(field_image("305", 0), amount_cents=0, sequence="000000000000003")]  # no amount encoded
+             X937Item(field_image("72", 2), amount_cents=0, sequence="000000000000003")]  # no amount encoded
     write_x937(root / "cash.x937", items)
     df = batch.read_folder([root], options=FIELD)
+    assert df["amount"].tolist() == ["305.00", "305.00", "72.00"], df[["digits", "text", "amount"]]
+    assert df["micr_amount"].tolist() == ["305.00", "30.50", "0.00"]
     assert df["micr_match"].tolist() == ["true", "false", ""]
     reasons = [r.split(";") if r else [] for r in df["review_reasons"]]
     assert "micr_mismatch" not in reasons[0] and "micr_mismatch" not in reasons[2]
