@@ -27,7 +27,7 @@ import shutil
 import tempfile
 from decimal import Decimal
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,14 @@ import pandas as pd
 from . import io, locate, preprocess
 from .config import DEFAULT_REVIEW_THRESHOLD, ReadOptions
 from .errors import UsageError
-from .types import REVIEW_REASONS, STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, BBox
+from .types import (
+    REVIEW_REASONS,
+    STATUS_ERROR,
+    STATUS_NO_DIGITS,
+    STATUS_NO_FIELD,
+    BBox,
+    ChequeResult,
+)
 
 log = logging.getLogger("cheque_reader")
 
@@ -336,7 +343,7 @@ def _check_out_dir(results: pd.DataFrame, out: Path, root: Path) -> None:
 
 
 def write_review_page(
-    results: pd.DataFrame,
+    results: pd.DataFrame | Sequence[ChequeResult],
     out_dir: str | Path,
     *,
     digits: pd.DataFrame | None = None,
@@ -345,6 +352,10 @@ def write_review_page(
     title: str = "cheque-reader review",
 ) -> Path:
     """Write a static HTML review page of the reads that need review; return its path.
+
+    ``results``: a results frame (``read_folder``'s, :func:`~cheque_reader.report.read_results`'), or
+    the :class:`~cheque_reader.types.ChequeResult` objects of ``read_cheque`` calls (their digit reads
+    give the boxes when ``digits`` is not given).
 
     ``out_dir/index.html`` holds the page and ``out_dir/crops/item-NNNNN.png`` the
     amount-field crops (generated names: the user's file names never become paths).
@@ -366,6 +377,7 @@ def write_review_page(
         page = write_review_page(results, "review/", digits=load_digits("digits.csv"), image_root="scans/")
         # open review/index.html, correct, Export -> corrections.csv (load_corrections)
     """
+    results, digits = _results_and_digits(results, digits)
     out = Path(out_dir)
     root = Path(image_root) if image_root is not None else Path(".")
     _check_out_dir(results, out, root)
@@ -383,6 +395,36 @@ def write_review_page(
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _results_and_digits(results, digits: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``results`` as a frame: a DataFrame as it is (``read_folder``'s, :func:`~cheque_reader.report.read_results`'),
+    or the :class:`~cheque_reader.types.ChequeResult` objects of ``read_cheque`` calls, whose own digit
+    reads give the boxes when ``digits`` is ``None``; anything else raises ``TypeError`` saying what is
+    taken (a list of dicts raised ``AttributeError: 'list' object has no attribute 'columns'``).
+
+    >>> from cheque_reader.types import DigitRead
+    >>> r = ChequeResult("a.png", 1, "ok", digits="7", digit_reads=(DigitRead(7, 0.9, 1, 0.05, BBox(3, 4, 10, 20)),))
+    >>> frame, digits = _results_and_digits([r], None)
+    >>> frame["source"].tolist(), digits[["label", "x", "w"]].values.tolist()
+    (['a.png'], [[7, 3, 10]])
+    >>> _results_and_digits([{"source": "a.png"}], None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: results is a DataFrame (read_folder's, report.read_results') or a list of ChequeResult (read_cheque's), not a list of dict
+    """
+    if isinstance(results, pd.DataFrame):
+        return results, digits
+    from .report import DIGIT_COLUMNS, digit_rows, results_frame
+
+    rows = list(results) if isinstance(results, (list, tuple)) else None
+    if rows is None or not all(isinstance(r, ChequeResult) for r in rows):
+        what = type(results).__name__ if rows is None else f"a {type(results).__name__} of " + ", ".join(
+            sorted({type(r).__name__ for r in rows if not isinstance(r, ChequeResult)}))
+        raise TypeError("results is a DataFrame (read_folder's, report.read_results') or a list of ChequeResult "
+                        f"(read_cheque's), not {what}")
+    if digits is None:
+        digits = pd.DataFrame([d for r in rows for d in digit_rows(r)], columns=list(DIGIT_COLUMNS))
+    return results_frame(rows), digits
 
 
 def _uncertain_field_note(status: str) -> str:

@@ -591,3 +591,30 @@ def test_a_page_of_every_read_marks_the_reads_that_need_no_review(tmp_path):
     assert "accepted" not in meta["doubt.png"]
     only_review = write_review_page(results, tmp_path / "r2", image_root=scans).read_text(encoding="utf-8")
     assert 'class="accepted"' not in only_review
+
+
+def test_a_page_of_read_cheque_results_shows_their_digit_boxes_and_other_lists_are_refused(tmp_path):
+    """A bank's code calling ``read_cheque`` page by page had to build a results frame and a digits
+    file to make a review page; a list of dicts raised ``AttributeError: 'list' object has no attribute
+    'columns'``. The results of ``read_cheque`` are taken as they are (their own digit reads give the
+    boxes: one box a digit read), the same page as the frame and digits of ``read_folder`` give."""
+    from pathlib import Path
+
+    from cheque_reader import read_cheque
+    from cheque_reader.batch import read_folder
+    from cheque_reader.report import digit_rows
+
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    results = [read_cheque(samples / name, source=name) for name in ("cheque_03.png", "cheque_06.jpg")]
+    n_boxes = sum(len(r.digit_reads) for r in results)
+    assert n_boxes >= 6 and all(r.field is not None for r in results)
+    page = write_review_page(results, tmp_path / "rv", image_root=samples, everything=True).read_text(encoding="utf-8")
+    assert page.count('class="box"') == n_boxes and page.count("crops/item-") >= 2
+    df = read_folder([samples / "cheque_03.png", samples / "cheque_06.jpg"])
+    df["source"] = ["cheque_03.png", "cheque_06.jpg"]
+    digits = pd.DataFrame([d for r in results for d in digit_rows(r)])
+    framed = write_review_page(df, tmp_path / "rv2", digits=digits, image_root=samples, everything=True)
+    assert framed.read_text(encoding="utf-8").count('class="box"') == n_boxes
+    with pytest.raises(TypeError, match=r"a list of ChequeResult \(read_cheque's\), not a list of dict"):
+        write_review_page([{"source": "a.png", "digits": "12"}], tmp_path / "rv3")
+    assert not (tmp_path / "rv3").exists()
