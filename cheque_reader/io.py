@@ -399,6 +399,8 @@ def _file_data(path: str | Path, options: ReadOptions, source: str | None, may_m
     source = source if source is not None else os.fspath(path)
     if "\0" in os.fspath(path):  # os.stat raises ValueError: a traceback, or an 'internal error' row
         raise InputError(f"{source}: not a file name (it holds a NUL byte)")
+    if not os.fspath(path):  # ': no such file' named nothing (an empty cell of a list of paths)
+        raise InputError(f"{source}: an empty path names no file" if source else "an empty path names no file")
     try:
         st = os.stat(path)
     except OSError as exc:

@@ -875,3 +875,16 @@ def test_bitonal_array_equals_numpys_booleans_times_255(arrow, monkeypatch, tmp_
         got = cio.bitonal_array(img)
         want = np.asarray(img).astype(np.uint8) * np.uint8(255)
         assert got.dtype == np.uint8 and got.shape == want.shape and np.array_equal(got, want)
+
+
+def test_an_empty_path_is_an_error_saying_so():
+    """``read_cheque("")`` and an empty input of ``read_folder`` (an empty cell of a list of paths)
+    gave the error ': no such file', which names nothing."""
+    from cheque_reader import read_cheque, read_folder
+
+    assert read_cheque("").error == "an empty path names no file"
+    assert read_cheque("", source="row 17").error == "row 17: an empty path names no file"
+    row = read_folder([""]).iloc[0]
+    assert row["status"] == "error" and row["error"] == "an empty path names no file"
+    with pytest.raises(InputError, match="^an empty path names no file$"):
+        cio.load_pages("")
