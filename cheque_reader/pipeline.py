@@ -861,7 +861,8 @@ def choose_path(
     (:func:`~cheque_reader.segment.best_path_for`: the classifier may read the pieces otherwise;
     ``None`` only when no cover has that many digit pieces). On ``xx/100`` cents
     (``prepared.fraction_cents``) the SDNN reads up to the '/', and the segmentation's digits
-    are compared up to there too: the denominator's are printed, not read.
+    are compared up to there too: the denominator's are printed, not read; when they agree, the
+    segmentation's own path is kept, its digits after the '/' left out.
 
     >>> prepared, reads, classifier, options = _example_reads("1500")  # as finish_page's example, step by step
     >>> choose_path(prepared, reads.predictions, reads.field_read)      # both read 1500
@@ -878,7 +879,9 @@ def choose_path(
         end = prepared.field_input_box.x2
         before = [i for i in digits if prepared.candidates[i].bbox.x + prepared.candidates[i].bbox.w / 2 < end]
         if "".join(str(int(predictions.probs[i].argmax())) for i in before) == field_read.digits:
-            return segment.best_path_for(prepared.candidates, predictions, field_read.digits), True
+            # its own path, the printed denominator's digits left out: the path that spelled them anew
+            # could take a cent from the denominator's ink, and that digit's box lay on the '100'
+            return tuple(i for i in chosen if i in before or prepared.candidates[i].kind != "digit"), True
     seg_digits = "".join(str(int(predictions.probs[i].argmax())) for i in digits)
     if seg_digits == field_read.digits:
         return chosen, True

@@ -1182,3 +1182,20 @@ def test_a_path_given_as_bytes_says_that_bytes_are_a_files_content():
     assert result.status == STATUS_ERROR
     assert "the name of a file" in result.error and "str or pathlib.Path" in result.error, result.error
     assert "name of a file" not in pipeline.read_cheque(b"total,1234").error  # other text: as before
+
+
+def test_fraction_cents_boxes_lie_before_the_slash_not_on_the_printed_denominator():
+    """``4856 20/100`` (sample cheque_03): the readers agree on ``485620`` up to the '/', and the path
+    that spelled those digits anew took the cents' ``0`` from the printed ``100``: the last digit box
+    (``digits.csv``, the review page) lay on the denominator. The segmenter's own path, up to the '/',
+    is kept (synthetic fraction cheques with a digit box past the '/': 34 -> 16 of 92 on seed 4, 34 -> 14
+    on seed 5)."""
+    path = Path(__file__).resolve().parent.parent / "samples" / "cheque_03.png"
+    result = pipeline.read_cheque(path)
+    assert (result.digits, result.amount) == ("485620", "4856.20")
+    options = ReadOptions()
+    prepared = pipeline.prepare_page(io.load_pages(path)[0], options)
+    assert prepared.fraction_cents
+    [slash] = [prepared.field.unzoomed(c.bbox) for c in prepared.candidates if c.kind == "/"]
+    assert len(result.digit_reads) == 6
+    assert all(d.bbox.x + d.bbox.w <= slash.x + 2 for d in result.digit_reads), [d.bbox for d in result.digit_reads]
