@@ -315,6 +315,21 @@ def _random_amount(rng: np.random.Generator, layout: str, kind: str) -> str:
 _WHOLE_FORMATS = ("dash", "in-grouped", "in-plain", "eu-dash")
 
 
+#: How the formats written as plain text (one glyph a character) write ``integer`` and ``cents``.
+_WRITTEN = {
+    "comma": lambda i, c: f"{_group(i, False)}.{c}",
+    "plain": lambda i, c: f"{i}.{c}",
+    "dash": lambda i, c: f"{i}.-",
+    "in-grouped": lambda i, c: f"{_group(i, True)}/-",
+    "in-plain": lambda i, c: f"{i}/-",
+    "in-decimal": lambda i, c: f"{_group(i, True)}.{c}",
+    "eu-grouped": lambda i, c: f"{_group(i, False).replace(',', '.')},{c}",
+    "eu-plain": lambda i, c: f"{i},{c}",
+    "eu-dash": lambda i, c: f"{_group(i, False).replace(',', '.')},-",
+    "uk-dash": lambda i, c: f"{i}-{c}",
+}
+
+
 def _amount_tokens(amount: str, fmt: str) -> tuple[list[tuple], str, str, str]:
     """Handwriting tokens ``(kind, char, scale, raise)``, digits, text and value of an amount.
 
@@ -328,35 +343,16 @@ def _amount_tokens(amount: str, fmt: str) -> tuple[list[tuple], str, str, str]:
     value = f"{int(integer)}.{cents}"
     d = lambda s, scale=1.0, up=0.0: [("d", c, scale, up) for c in s]  # noqa: E731
     s = lambda c: [("s", c, 1.0, 0.0)]  # noqa: E731
-    if fmt == "comma":
-        text = f"{_group(integer, False)}.{cents}"
-    elif fmt in ("plain",):
-        text = f"{integer}.{cents}"
-    elif fmt == "fraction":
+    if fmt == "fraction":
         text = f"{integer} {cents}/100"
         toks = d(integer) + s(" ") + d(cents, 0.78) + s("/") + [("x", c, 0.62, 0.0) for c in "100"]
         return toks, integer + cents, text, value
-    elif fmt == "dash":
-        text = f"{integer}.-"
-    elif fmt == "superscript":
+    if fmt == "superscript":
         toks = d(integer) + [("s", "gap", 1.0, 0.0)] + d(cents, 0.62, 0.38) + [("u", "", 1.0, 0.0)]
         return toks, integer + cents, f"{integer}.{cents}", value
-    elif fmt == "in-grouped":
-        text = f"{_group(integer, True)}/-"
-    elif fmt == "in-plain":
-        text = f"{integer}/-"
-    elif fmt == "in-decimal":
-        text = f"{_group(integer, True)}.{cents}"
-    elif fmt == "eu-grouped":
-        text = f"{_group(integer, False).replace(',', '.')},{cents}"
-    elif fmt == "eu-plain":
-        text = f"{integer},{cents}"
-    elif fmt == "eu-dash":
-        text = f"{_group(integer, False).replace(',', '.')},-"
-    elif fmt == "uk-dash":
-        text = f"{integer}-{cents}"
-    else:
+    if fmt not in _WRITTEN:
         raise ValueError(f"unknown amount format {fmt!r}: one of {US_FORMATS + IN_FORMATS + EU_FORMATS + UK_FORMATS}")
+    text = _WRITTEN[fmt](integer, cents)
     toks = []
     for c in text:
         toks += d(c) if c.isdigit() else s(c)
