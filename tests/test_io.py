@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io as _io
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -209,12 +210,29 @@ def test_an_lzw_page_with_damaged_data_is_an_error_naming_what_libtiff_found(tmp
     assert "tempfile.tif" not in capfd.readouterr().err
 
 
-def _cheque_jpeg(*params: int) -> bytes:
+def _cheque_gray() -> np.ndarray:
     g = np.full((300, 900), 235, np.uint8)
     g += np.random.default_rng(3).integers(0, 20, g.shape, np.uint8)  # paper grain: data all down the scan
     for k in range(5):
         cv2.putText(g, "1234.56", (10, 50 + 55 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
-    return cv2.imencode(".jpg", g, [cv2.IMWRITE_JPEG_QUALITY, 90, *params])[1].tobytes()
+    return g
+
+
+def _cheque_jpeg(*params: int) -> bytes:
+    return cv2.imencode(".jpg", _cheque_gray(), [cv2.IMWRITE_JPEG_QUALITY, 90, *params])[1].tobytes()
+
+
+def _damaged_scan_is_an_error(path, capfd, data: bytes, mid: int, damage: str, what: str) -> None:
+    """Write ``data`` with 60 bytes from ``mid`` damaged (zeros, else random) to ``path``: loading it
+    raises the damaged-data error naming libjpeg's message and ``what``, and writes nothing to stderr."""
+    data = bytearray(data)
+    data[mid : mid + 60] = bytes(60) if damage != "random" else np.random.default_rng(1).integers(0, 256, 60, np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    capfd.readouterr()
+    with pytest.raises(InputError, match=rf"^{re.escape(path.name)}: damaged image data in {what} \(libjpeg: Corrupt JPEG "
+                                         r"data: .*\): the pixels decoded are not the ones scanned$"):
+        cio.load_pages(path, source=path.name)
+    assert capfd.readouterr().err == ""
 
 
 @pytest.mark.parametrize("damage", ["zeros", "random", "restart"])
@@ -222,15 +240,8 @@ def test_a_jpeg_with_damaged_data_is_an_error_naming_what_libjpeg_found(tmp_path
     """libjpeg decodes a JPEG whose compressed data is damaged in the middle all the same (the rest
     of the page shifted and smeared), and wrote "Corrupt JPEG data: premature end of data segment"
     to the terminal with no file name: the page was read as a cheque."""
-    data = bytearray(_cheque_jpeg(*((cv2.IMWRITE_JPEG_RST_INTERVAL, 4) if damage == "restart" else ())))
-    mid = len(data) // 2
-    data[mid : mid + 60] = bytes(60) if damage != "random" else np.random.default_rng(1).integers(0, 256, 60, np.uint8).tobytes()
-    (tmp_path / "scan.jpg").write_bytes(bytes(data))
-    capfd.readouterr()
-    with pytest.raises(InputError, match=r"^scan\.jpg: damaged image data in JPEG image \(libjpeg: Corrupt JPEG data: .*\): "
-                                         r"the pixels decoded are not the ones scanned$"):
-        cio.load_pages(tmp_path / "scan.jpg", source="scan.jpg")
-    assert capfd.readouterr().err == ""
+    data = _cheque_jpeg(*((cv2.IMWRITE_JPEG_RST_INTERVAL, 4) if damage == "restart" else ()))
+    _damaged_scan_is_an_error(tmp_path / "scan.jpg", capfd, data, len(data) // 2, damage, "JPEG image")
 
 
 def test_bytes_before_a_jpeg_end_marker_are_no_damage_and_go_to_the_log(caplog):
@@ -826,27 +837,16 @@ def test_a_jpeg_compressed_tiff_page_with_damaged_data_is_an_error_naming_what_l
     """A TIFF page whose strips are JPEG data (compression 7, gray scans of capture systems) decoded
     all the same when that data was damaged (libtiff, inside Pillow, said nothing), and the page was
     read as a cheque; the same damage in a .jpg was an error row."""
-    g = np.full((300, 900), 235, np.uint8)
-    g += np.random.default_rng(3).integers(0, 20, g.shape, np.uint8)
-    for k in range(5):
-        cv2.putText(g, "1234.56", (10, 50 + 55 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    g = _cheque_gray()
     buf = _io.BytesIO()
     Image.fromarray(g).save(buf, format="TIFF", compression="jpeg", quality=90)
     whole = buf.getvalue()
     (tmp_path / "whole.tif").write_bytes(whole)
     assert cio.load_pages(tmp_path / "whole.tif", source="whole.tif")[0].image.shape == g.shape  # undamaged: read
-    data = bytearray(whole)
     tags = Image.open(_io.BytesIO(whole)).tag_v2
     assert tags[259] == 7
     start, length = tags[273][0], tags[279][0]  # the first strip
-    mid = start + length // 2
-    data[mid : mid + 60] = bytes(60) if damage == "zeros" else np.random.default_rng(1).integers(0, 256, 60, np.uint8).tobytes()
-    (tmp_path / "scan.tif").write_bytes(bytes(data))
-    capfd.readouterr()
-    with pytest.raises(InputError, match=r"^scan\.tif: damaged image data in TIFF page 1 \(libjpeg: Corrupt JPEG data: "
-                                         r".*\): the pixels decoded are not the ones scanned$"):
-        cio.load_pages(tmp_path / "scan.tif", source="scan.tif")
-    assert capfd.readouterr().err == ""
+    _damaged_scan_is_an_error(tmp_path / "scan.tif", capfd, whole, start + length // 2, damage, "TIFF page 1")
 
 
 @pytest.mark.parametrize("arrow", [True, False])
