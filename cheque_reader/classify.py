@@ -406,7 +406,13 @@ def _load(model_path: str | None, device: str, backend: str) -> _Loaded:
 
 
 def clear_cache() -> None:
-    """Forget loaded models (tests)."""
+    """Forget loaded models (tests); the next classifier loads its weights again.
+
+    >>> first = DigitClassifier(backend="torch")
+    >>> clear_cache()
+    >>> DigitClassifier(backend="torch")._loaded is first._loaded
+    False
+    """
     with _LOCK:
         _CACHE.clear()
 
@@ -511,6 +517,11 @@ def onnx_session(model_bytes: bytes):
 
     Small convolutions scale poorly across threads inside one run: callers run one thread per
     run and, for big batches, several runs at a time.
+
+    >>> import torch
+    >>> session = onnx_session(onnx_bytes(torch.nn.Linear(3, 2), torch.zeros(1, 3), {}))
+    >>> session.run(None, {"x": np.ones((1, 3), np.float32)})[0].shape
+    (1, 2)
     """
     try:
         import onnxruntime as ort
@@ -529,7 +540,13 @@ def onnx_session(model_bytes: bytes):
 
 def onnx_cache_dir() -> Path:
     """Where ONNX exports of weights without a shipped ``.onnx`` are kept: ``$CHEQUE_READER_CACHE``,
-    else ``$XDG_CACHE_HOME/cheque_reader``, else ``~/.cache/cheque_reader``."""
+    else ``$XDG_CACHE_HOME/cheque_reader``, else ``~/.cache/cheque_reader``.
+
+    >>> os.environ["CHEQUE_READER_CACHE"] = "/var/cache/cheques"
+    >>> onnx_cache_dir()
+    PosixPath('/var/cache/cheques')
+    >>> del os.environ["CHEQUE_READER_CACHE"]
+    """
     if os.environ.get("CHEQUE_READER_CACHE"):
         return Path(os.environ["CHEQUE_READER_CACHE"])
     if os.environ.get("XDG_CACHE_HOME"):
@@ -545,6 +562,14 @@ def cached_onnx_session(name: str, export):
     ``export()``'s, then kept there (written atomically; a cache entry that cannot be read, written
     or opened is replaced or skipped). ``name`` must identify the weights (their sha256), so that
     new weights never meet an old export.
+
+    >>> import tempfile, torch
+    >>> os.environ["CHEQUE_READER_CACHE"] = tempfile.mkdtemp()
+    >>> export = lambda: onnx_bytes(torch.nn.Linear(3, 2), torch.zeros(1, 3), {})
+    >>> _ = cached_onnx_session("linear-3x2", export)
+    >>> (onnx_cache_dir() / "linear-3x2.onnx").is_file()  # kept: the next session reads it back
+    True
+    >>> del os.environ["CHEQUE_READER_CACHE"]
     """
     path = onnx_cache_dir() / f"{name}.onnx"
     try:
@@ -620,7 +645,13 @@ def export_onnx(net) -> bytes:
 
 
 def onnx_bytes(model, example, dynamic_axes: dict) -> bytes:
-    """``model`` exported to ONNX (input ``x``, output ``logits``, opset 17) from ``example``."""
+    """``model`` exported to ONNX (input ``x``, output ``logits``, opset 17) from ``example``.
+
+    >>> import onnx, torch
+    >>> model = onnx.load_from_string(onnx_bytes(torch.nn.Linear(3, 2), torch.zeros(1, 3), {}))
+    >>> [t.name for t in model.graph.input], [t.name for t in model.graph.output], model.opset_import[0].version
+    (['x'], ['logits'], 17)
+    """
     import torch
 
     buf = io.BytesIO()

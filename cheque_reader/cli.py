@@ -101,6 +101,13 @@ def main(verbose: int) -> None:
       cheque-reader read scans/ -o results.csv          # every scan in a folder
       cheque-reader evaluate results.csv --truth truth.csv
       cheque-reader review results.csv --images scans/ --out review/   # a page to correct the doubtful reads
+
+    \f
+    From Python (as the tests call it; ``\\f`` above ends what ``--help`` shows):
+
+    >>> from click.testing import CliRunner
+    >>> CliRunner().invoke(main, ["--version"], prog_name="cheque-reader").output.startswith("cheque-reader, version ")
+    True
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")

@@ -97,6 +97,10 @@ class ReadOptions:
     - ``keep_digit_reads``: keep each digit's read in ``ChequeResult.digit_reads`` (``--digits-out``).
     - ``field_reader``: add the second reader, the SDNN that reads the whole field without cutting it
       (:mod:`cheque_reader.sdnn`), when its weights are there; off, the segmenting reader alone.
+
+    >>> options = ReadOptions(layout="field", review_threshold=0.9)
+    >>> options.target_error, options.replace(workers=2).workers, options.workers
+    (0.01, 2, 1)
     """
 
     layout: str = "auto"
@@ -113,5 +117,9 @@ class ReadOptions:
     field_reader: bool = True
 
     def replace(self, **changes) -> "ReadOptions":
-        """A copy with ``changes`` applied."""
+        """A copy with ``changes`` applied (the options are frozen).
+
+        >>> ReadOptions().replace(layout="us").layout
+        'us'
+        """
         return dataclasses.replace(self, **changes)

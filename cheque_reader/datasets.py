@@ -67,14 +67,32 @@ def require(path: Path) -> Path:
 
 
 def load_mnist(root: Path | None = None) -> dict[str, np.ndarray]:
-    """MNIST as in ``mnist.npz``: ``x_train``, ``y_train``, ``x_test``, ``y_test`` (light ink on dark)."""
+    """MNIST as in ``mnist.npz``: ``x_train``, ``y_train``, ``x_test``, ``y_test`` (light ink on dark).
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "mnist").mkdir()
+    >>> digits = np.zeros((3, 28, 28), np.uint8)
+    >>> np.savez(root / "mnist" / "mnist.npz", x_train=digits, y_train=np.arange(3), x_test=digits[:1], y_test=[7])
+    >>> mnist = load_mnist(root)
+    >>> mnist["x_train"].shape, mnist["y_test"].tolist()
+    ((3, 28, 28), [7])
+    """
     path = require((root or data_dir()) / "mnist" / "mnist.npz")
     with np.load(path) as npz:
         return {k: npz[k] for k in ("x_train", "y_train", "x_test", "y_test")}
 
 
 def orand_dir(root: Path | None = None) -> Path:
-    """The ORAND CAR-A folder."""
+    """The ORAND CAR-A folder; a ``FileNotFoundError`` naming where the data is looked for when absent.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> orand_dir(root)
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: ...orand_car_a not found: development data is read from ../shared/data or $CHEQUE_READER_DATA
+    """
     return require((root or data_dir()) / "orand_car_a")
 
 
@@ -83,6 +101,13 @@ def load_orand_labels(root: Path | None = None, audited: bool = False) -> pd.Dat
 
     With ``audited``, the strings of :data:`ORAND_LABEL_AUDIT` are replaced by what is written
     (only where the file still holds the string the audit saw).
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "orand_car_a").mkdir()
+    >>> _ = (root / "orand_car_a" / "labels.csv").write_text("file,amount_string\\na_car_000340.jpg,7397\\n")
+    >>> load_orand_labels(root).values.tolist(), load_orand_labels(root, audited=True)["amount_string"].tolist()
+    ([['a_car_000340.jpg', '7397', 'val']], ['7393'])
     """
     df = pd.read_csv(orand_dir(root) / "labels.csv", dtype={"file": str, "amount_string": str})
     df["fold"] = df["file"].map(orand_fold)
@@ -98,6 +123,14 @@ def load_orand_digits(root: Path | None = None, audited: bool = False) -> pd.Dat
     With ``audited``, the boxes of :data:`ORAND_LABEL_AUDIT`'s files carry the digits written:
     ``labels.csv`` is their digits sorted left to right, so the k-th box from the left takes the
     k-th digit of the correction (only where they still spell the string the audit saw).
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "orand_car_a").mkdir()
+    >>> rows = "".join(f"a_car_000340.jpg,{d},{x},0,10,20\\n" for d, x in [(7, 0), (3, 10), (9, 20), (7, 30)])
+    >>> _ = (root / "orand_car_a" / "digits.csv").write_text("file,digit,x,y,w,h\\n" + rows)
+    >>> load_orand_digits(root, audited=True)["digit"].tolist()
+    [7, 3, 9, 3]
     """
     df = pd.read_csv(orand_dir(root) / "digits.csv", dtype={"file": str})
     df["fold"] = df["file"].map(orand_fold)
@@ -110,10 +143,18 @@ def load_orand_digits(root: Path | None = None, audited: bool = False) -> pd.Dat
 
 
 def idrbt_dir(root: Path | None = None) -> Path:
-    """The IDRBT whole-cheque folder."""
+    """The IDRBT whole-cheque folder (see :func:`orand_dir` for a missing one)."""
     return require((root or data_dir()) / "cheques_idrbt")
 
 
 def load_idrbt_labels(root: Path | None = None) -> pd.DataFrame:
-    """IDRBT ``labels.csv``; ``amount_digits`` kept as text."""
+    """IDRBT ``labels.csv``; ``amount_digits`` kept as text.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "cheques_idrbt").mkdir()
+    >>> _ = (root / "cheques_idrbt" / "labels.csv").write_text("file,amount_digits\\nCheque_1.jpg,0500\\n")
+    >>> load_idrbt_labels(root)["amount_digits"].tolist()
+    ['0500']
+    """
     return pd.read_csv(idrbt_dir(root) / "labels.csv", dtype={"file": str, "amount_digits": str})

@@ -30,6 +30,11 @@ class DaskExecutor(cf.Executor):
 
     Each ``submit`` becomes a Dask task (``pure=False``: never deduplicated); its result
     arrives through an ordinary :class:`concurrent.futures.Future`.
+
+    >>> from distributed import Client
+    >>> with Client(processes=False, n_workers=1, dashboard_address=None) as client:
+    ...     DaskExecutor(client).submit(sum, [1, 2, 3]).result()
+    6
     """
 
     def __init__(self, client):

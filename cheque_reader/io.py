@@ -376,7 +376,12 @@ MAP_MIN_BYTES = 16 * 2**20
 
 def close_mapped(data) -> None:
     """Close ``data`` if it is a mapped file (a view of it still alive, e.g. in a traceback: left to
-    the garbage collector)."""
+    the garbage collector); anything else is left alone.
+
+    >>> mapped = mmap.mmap(-1, 16)
+    >>> close_mapped(mapped), mapped.closed, close_mapped(b"bytes")
+    (None, True, None)
+    """
     if isinstance(data, mmap.mmap):
         try:
             data.close()
