@@ -379,9 +379,9 @@ def match_truth(
             row["needs_review"] = _as_bool(r.get("needs_review"))
             if has_truth_box:
                 tb = [t[c] for c in FIELD_COLUMNS]
-                if all(v is not None and v != "" and not pd.isna(v) for v in tb):
+                if all(_given(v) for v in tb):
                     rb = [r[c] for c in FIELD_COLUMNS]
-                    if all(v is not None and v != "" and not pd.isna(v) for v in rb):
+                    if all(_given(v) for v in rb):
                         row["iou"] = _iou([float(v) for v in tb], [float(v) for v in rb])
                     else:
                         row["iou"] = 0.0
@@ -392,6 +392,19 @@ def match_truth(
                                       "matched", "correct", "distance", "iou", "amount_right", "layout_right"])
     out.attrs["n_extra_results"] = len(res) - len(used)
     return out
+
+
+def _given(value) -> bool:
+    """Whether a cell holds a value: not ``None``, ``NaN``, ``pd.NA`` or blank text (``pd.NA`` is tested
+    first: ``pd.NA != ""`` is ``pd.NA``, whose truth raised "boolean value of NA is ambiguous" for a
+    results row without a field box, read back by :func:`~cheque_reader.report.read_results`).
+
+    >>> _given(3), _given(pd.NA), _given(float("nan")), _given(" "), _given(None)
+    (True, False, False, False, False)
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return not (isinstance(value, str) and not value.strip())
 
 
 def _page_number(value, source: str, where: str) -> int:

@@ -534,3 +534,22 @@ def test_a_page_that_is_no_number_is_named_with_its_row(four):
     res.loc[2, "page"] = "p3"
     with pytest.raises(ValueError, match=r"the results' page 'p3' for scans/c.png is not a page number"):
         evaluate_results(res, truth.assign(page="1"), truth_source="file", truth_digits="amount_string")
+
+
+def test_a_result_without_a_field_box_counts_iou_zero_against_a_truth_with_boxes(tmp_path):
+    """A ``no_field`` or ``error`` row read back by ``read_results`` has ``<NA>`` field cells: evaluating it
+    against a truth with field boxes raised "boolean value of NA is ambiguous" (a traceback from
+    ``cheque-reader evaluate``); it is a field missed, IoU 0."""
+    from cheque_reader.report import read_results
+
+    (tmp_path / "r.csv").write_text(
+        "source,page,status,digits,text,amount,confidence,needs_review,review_reasons,field_x,field_y,field_w,"
+        "field_h,n_digits,model,elapsed_ms,error\n"
+        "a.png,1,ok,12,12,12,0.99,false,,0,0,10,10,2,m,1,\n"
+        "b.png,1,no_field,,,,0.0,true,no_field,,,,,0,m,1,\n"
+    )
+    truth = pd.DataFrame({"source": ["a.png", "b.png"], "digits": ["12", "34"], "field_x": [0, 0],
+                          "field_y": [0, 0], "field_w": [10, 10], "field_h": [10, 10]})
+    rep = evaluate_results(read_results(tmp_path / "r.csv"), truth)
+    assert rep.n_field == 2 and rep.field_iou_mean == 0.5 and rep.field_iou_share_050 == 0.5
+    assert rep.string_accuracy == 0.5
