@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import collections
 import csv
+import io
 import json
+import logging
 import math
 import os
 
@@ -22,6 +24,8 @@ import pandas as pd
 from .errors import OutputError, UsageError
 from .types import ChequeResult
 from .x937 import micr_match
+
+log = logging.getLogger("cheque_reader")
 
 #: Columns of ``results.csv``, in order (DESIGN.md).
 RESULT_COLUMNS = (
@@ -417,7 +421,7 @@ def results_format(path) -> str:
     return "parquet" if suffix in PARQUET_SUFFIXES else "jsonl" if suffix in JSONL_SUFFIXES else "csv"
 
 
-def _first_bad_number(source) -> str | None:
+def _first_bad_number(source, name=None) -> str | None:
     """Where a results CSV holds a value that is no number in a numeric column, as a message
     (``"r.csv: field_x 'abc' on line 3 is not a whole number"``); ``None`` when it holds none.
 
@@ -431,7 +435,8 @@ def _first_bad_number(source) -> str | None:
         raw = pd.read_csv(source, dtype=str, keep_default_na=False, encoding_errors="surrogateescape")
     except (OSError, ValueError):
         return None
-    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<CSV text>"
+    if name is None:
+        name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<CSV text>"
     return _first_bad_value(raw, name, where="on line", first=2)  # line 1 is the header
 
 
@@ -470,6 +475,9 @@ def read_results(source) -> pd.DataFrame:
     ('0072', True)
     """
     fmt = results_format(source) if isinstance(source, (str, os.PathLike)) else "csv"
+    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+    if fmt != "parquet" and name is not None:
+        source = _without_cut_last_row(source, fmt)
     if fmt == "csv":
         try:
             return pd.read_csv(source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES),
@@ -479,7 +487,7 @@ def read_results(source) -> pd.DataFrame:
             raise ValueError(_no_header(source)) from None
         except (ValueError, TypeError) as exc:  # pandas named neither the column nor the line: "Unable to parse
             # string 'abc' at position 1"; a 2.5 in an integer column raised TypeError (a traceback from evaluate)
-            raise ValueError(_first_bad_number(source) or str(exc)) from None
+            raise ValueError(_first_bad_number(source, name) or str(exc)) from None
     if fmt == "parquet":
         try:
             df = pd.read_parquet(source)
@@ -493,6 +501,49 @@ def read_results(source) -> pd.DataFrame:
     try:
         df = df.astype({c: RESULT_DTYPES.get(c, "string") for c in df.columns})
     except (ValueError, TypeError) as exc:  # a 2.5 in an integer column raised TypeError: a traceback from evaluate
-        raise ValueError(_first_bad_value(df, source) or str(exc)) from None
+        raise ValueError(_first_bad_value(df, name or "<JSON lines>") or str(exc)) from None
     text = [c for c in df.columns if RESULT_DTYPES.get(c, "string") == "string"]
     return df.fillna({c: "" for c in text})  # as from a CSV: a missing text is empty
+
+
+def _without_cut_last_row(path, fmt: str):
+    """``path``, or its text less a last row cut off (a run stopped while writing it, a copy taken while it
+    ran) as a text buffer, with a warning naming the file. ``read`` ends every row of a ``.csv`` or
+    ``.jsonl`` output with a newline: a last line without one that holds fewer fields than the header, or
+    no complete JSON object, is cut off. Such a row was evaluated as a read (``cheque_05.jpg,1,ok,1``: the
+    digits ``1``, a wrong read), and a ``.jsonl`` file could not be read at all ("not a results file").
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> p = Path(tempfile.mkdtemp()) / "r.csv"
+    >>> _ = p.write_text("source,page,digits\\na.png,1,12\\nb.png,1")
+    >>> _without_cut_last_row(p, "csv").getvalue()
+    'source,page,digits\\na.png,1,12\\n'
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return path  # pandas says what is wrong
+    if not raw or raw.endswith(b"\n") or b"\n" not in raw:
+        return path
+    keep, last = raw[: raw.rindex(b"\n") + 1], raw[raw.rindex(b"\n") + 1 :]
+    text = last.decode("utf-8", errors="surrogateescape")
+    if fmt == "jsonl":
+        try:
+            cut = not isinstance(json.loads(text), dict)
+        except ValueError:
+            cut = True
+    else:
+        header = next(csv.reader([keep.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+                                  .split("\n", 1)[0].rstrip("\r")]), [])
+        try:
+            cut = len(next(csv.reader([text], strict=True), [])) < len(header)
+        except csv.Error:  # an unterminated quote at the cut
+            cut = True
+    if not cut:
+        return path  # a complete last row a person saved without a final newline
+    log.warning("%s: its last row is cut off (%d bytes without a line end: a run stopped while writing it?); "
+                "it is left out", os.fspath(path), len(last))
+    return io.StringIO(keep.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff"))
+

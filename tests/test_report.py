@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 
 from cheque_reader.batch import open_sink
-from cheque_reader.report import RESULT_COLUMNS, RESULT_DTYPES, check_outputs, digit_rows, read_results, result_row, results_frame
+from cheque_reader.report import (RESULT_COLUMNS, RESULT_DTYPES, check_outputs, digit_rows, read_results, result_row,
+                                  results_frame, write_table)
 from cheque_reader.types import BBox, ChequeResult, DigitRead
 
 
@@ -203,3 +204,27 @@ def test_resume_onto_results_of_another_format_than_its_suffix_says_which(tmp_pa
     (tmp_path / f"r{written}").rename(tmp_path / f"r{named}")
     with pytest.raises(UsageError, match=f"not a results file \\(it holds {said}, as a .* results file does: give it"):
         check_outputs(str(tmp_path / f"r{named}"), None, resume=True)
+
+
+@pytest.mark.parametrize("cut", ["a.png,1,ok,1", 'a.png,1,ok,12,"1', ""])
+def test_read_results_leaves_out_a_last_row_cut_off(tmp_path, caplog, cut):
+    """A run stopped while writing a row (or a copy taken while it ran) leaves a last line without a line
+    end: it was read as a row (digits ``1``, evaluated as a wrong read), and a cut ``.jsonl`` line made the
+    whole file unreadable ("not a results file of `read`"). It is left out, with a warning naming the file;
+    a complete last row saved without a final newline is kept."""
+    full = results_frame([ChequeResult("z.png", 1, "ok", digits="0125", text="1.25", confidence=0.9),
+                          ChequeResult("a.png", 1, "ok", digits="1250", text="12.50", confidence=0.8)])
+    csv_text = full.to_csv(index=False, lineterminator="\n")
+    first = csv_text[: csv_text.index("\na.png") + 1]
+    (tmp_path / "r.csv").write_text(first + cut)
+    write_table(full, tmp_path / "w.jsonl")
+    jsonl = (tmp_path / "w.jsonl").read_text()
+    (tmp_path / "r.jsonl").write_text(jsonl[: jsonl.index('{"source":"a.png"')] + '{"source":"a.png","pa'[: len(cut)])
+    for name in ("r.csv", "r.jsonl"):
+        caplog.clear()
+        df = read_results(tmp_path / name)
+        assert df["source"].tolist() == ["z.png"] and df["digits"].tolist() == ["0125"], name
+        assert ("cut off" in caplog.text and name in caplog.text) == bool(cut), name
+    (tmp_path / "whole.csv").write_text(csv_text.rstrip("\n"))  # complete, no final newline: kept
+    caplog.clear()
+    assert read_results(tmp_path / "whole.csv")["digits"].tolist() == ["0125", "1250"] and "cut off" not in caplog.text
