@@ -390,12 +390,41 @@ def read_text_csv(path, **kwargs) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         byte = exc.object[exc.start : exc.start + 1].hex()
         raise ValueError(f"{path}: not UTF-8 text (byte 0x{byte}): save it as UTF-8 (Excel: \"CSV UTF-8\")") from None
-    for sep, name in ((";", "semicolons"), ("\t", "tabs")):
-        # (its error was "truth has no column 'source' (columns: source;page;digits)")
-        if len(df.columns) == 1 and sep in str(df.columns[0]):
-            raise ValueError(f"{path}: its columns are separated by {name}, not commas (Excel's CSV where the decimal "
-                             f"mark is a comma): save it with commas, and amounts with a decimal point")
+    except pd.errors.ParserError as exc:  # a semicolon file whose rows hold commas ("1,234.56") does not parse:
+        # pandas' "Error tokenizing data. C error: Expected 1 fields in line 3, saw 2" named neither file nor cause
+        header = _first_line(path)
+        raise ValueError(_separator_message(path, header) if "," not in header and _separator_message(path, header)
+                         else f"{path}: not a CSV table ({str(exc).strip()})") from None
+    # (its error was "truth has no column 'source' (columns: source;page;digits)")
+    if len(df.columns) == 1 and _separator_message(path, str(df.columns[0])):
+        raise ValueError(_separator_message(path, str(df.columns[0])))
     return df
+
+
+def _separator_message(path, header: str) -> str | None:
+    """What to say of a CSV whose ``header`` line is split by semicolons or tabs, not commas; else ``None``.
+
+    >>> _separator_message("t.csv", "source;page;digits")[:55]
+    't.csv: its columns are separated by semicolons, not com'
+    """
+    for sep, name in ((";", "semicolons"), ("\t", "tabs")):
+        if sep in header:
+            return (f"{os.fspath(path) if isinstance(path, (str, os.PathLike)) else '<CSV text>'}: its columns are "
+                    f"separated by {name}, not commas (Excel's CSV where the decimal mark is a comma): save it with "
+                    "commas, and amounts with a decimal point")
+    return None
+
+
+def _first_line(path) -> str:
+    """The first line of a CSV file or text buffer (``""`` when it cannot be read)."""
+    try:
+        if isinstance(path, (str, os.PathLike)):
+            with open(path, encoding="utf-8-sig", errors="replace") as f:
+                return f.readline()
+        path.seek(0)
+        return path.readline()
+    except (OSError, AttributeError, ValueError):
+        return ""
 
 
 def _no_header(path) -> str:

@@ -177,6 +177,27 @@ def test_a_persons_csv_separated_by_semicolons_says_so(tmp_path, sep, said):
     assert read_text_csv(path, dtype=str).values.tolist() == [["a.png", "1", "123"]]
 
 
+def test_a_semicolon_csv_whose_amounts_hold_commas_says_it_is_separated_by_semicolons(tmp_path):
+    """Excel's semicolon CSV (a comma decimal mark) whose amount cells hold commas ('"1,234.56"') does not
+    parse at all: the message was pandas' "Error tokenizing data. C error: Expected 1 fields in line 3, saw 2",
+    naming neither the file nor the cause (the test above covers files that parse as one column)."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+    from cheque_reader.report import read_text_csv
+
+    path = tmp_path / "truth.csv"
+    path.write_bytes(b'\xef\xbb\xbfsource;page;digits;amount\r\na.png;1;123;1,23\r\nb.png;1;"1,234.56";"1,234.56"\r\n')
+    with pytest.raises(ValueError, match="truth.csv: its columns are separated by semicolons, not commas"):
+        read_text_csv(path, dtype=str)
+    (tmp_path / "r.csv").write_text("source,page,digits\na.png,1,123\n")
+    res = CliRunner().invoke(main, ["evaluate", str(tmp_path / "r.csv"), "--truth", str(path)])
+    assert res.exit_code == 2 and "separated by semicolons" in res.output and "C error" not in res.output
+    path.write_text('source,page,digits\na.png,1,123\nb.png,1,"12\n')  # a comma CSV broken otherwise: named
+    with pytest.raises(ValueError, match="truth.csv: not a CSV table"):
+        read_text_csv(path, dtype=str)
+
+
 def test_an_empty_csv_given_as_a_table_says_which_file_is_empty(tmp_path):
     """A zero-byte corrections, truth or results file gave pandas' "No columns to parse from file",
     naming no file (`finetune --corrections empty.csv` said only that)."""
