@@ -398,7 +398,11 @@ def read_text_csv(path, **kwargs) -> pd.DataFrame:
     # (its error was "truth has no column 'source' (columns: source;page;digits)")
     if len(df.columns) == 1 and _separator_message(path, str(df.columns[0])):
         raise ValueError(_separator_message(path, str(df.columns[0])))
-    return df
+    # rows with no value in any cell: Excel saves emptied rows as ",,,", which pandas keeps (it skips only
+    # lines with no character); a truth held them as pages named "" ("more than one row for  page 1"), and
+    # corrections as a page finetune found no result for
+    blank = df.apply(lambda col: col.isna() | col.astype(str).str.strip().eq("")).all(axis=1)
+    return df[~blank].reset_index(drop=True) if blank.any() else df
 
 
 def _separator_message(path, header: str) -> str | None:

@@ -198,6 +198,24 @@ def test_a_semicolon_csv_whose_amounts_hold_commas_says_it_is_separated_by_semic
         read_text_csv(path, dtype=str)
 
 
+def test_rows_a_spreadsheet_left_empty_are_no_rows(tmp_path):
+    """Excel saves the rows a person emptied as ',,,' lines: a truth table held them as pages named ''
+    (evaluate: "the truth has more than one row for  page 1"), corrections as a page with no result
+    (finetune: "not used: no result row 1"). They are left out, in the truth and in the corrections."""
+    from cheque_reader.evaluate import evaluate_results, load_truth
+    from cheque_reader.review import load_corrections
+
+    path = tmp_path / "truth.csv"
+    path.write_text("source,page,digits,amount\r\na.png,1,0125,1.25\r\n,,,\r\n , ,,\r\nb.png,,70,70.00\r\n,,,\r\n")
+    truth = load_truth(path)
+    assert truth[["source", "digits"]].values.tolist() == [["a.png", "0125"], ["b.png", "70"]]
+    res = pd.DataFrame({"source": ["a.png", "b.png"], "page": [1, 1], "digits": ["0125", "71"],
+                        "confidence": [0.9, 0.8], "needs_review": ["false", "false"]})
+    assert evaluate_results(res, truth).string_accuracy == 0.5
+    path.write_text("source,page,digits\r\na.png,1,125\r\n,,\r\n,,\r\n")
+    assert load_corrections(path).values.tolist() == [["a.png", 1, "125"]]
+
+
 def test_an_empty_csv_given_as_a_table_says_which_file_is_empty(tmp_path):
     """A zero-byte corrections, truth or results file gave pandas' "No columns to parse from file",
     naming no file (`finetune --corrections empty.csv` said only that)."""
