@@ -350,10 +350,14 @@ def match_truth(
     seen: set[tuple[str, int]] = set()
     for _, t in truth.iterrows():
         src = _norm_path(t[truth_source])
-        page = t[truth_page] if truth_page is not None else 1
-        page = 1 if page is None or page == "" or pd.isna(page) else _page_number(page, src, "truth")
+        given = truth_page is not None and _given(t[truth_page])
+        page = _page_number(t[truth_page], src, "truth") if given else 1
         if (src, page) in seen:
-            raise ValueError(f"the truth has more than one row for {src} page {page}: keep one per page")
+            why = ("keep one per page" if given else
+                   "the truth has no page column, so each of its rows is page 1: give a file of several pages a "
+                   "page column (1, 2, ...)" if truth_page is None else
+                   "a blank page cell is page 1: fill in the pages (1, 2, ...)")
+            raise ValueError(f"the truth has more than one row for {src} page {page}: {why}")
         seen.add((src, page))
         want = clean_digits(t[truth_digits])
         if "amount" in truth.columns:

@@ -553,3 +553,17 @@ def test_a_result_without_a_field_box_counts_iou_zero_against_a_truth_with_boxes
     rep = evaluate_results(read_results(tmp_path / "r.csv"), truth)
     assert rep.n_field == 2 and rep.field_iou_mean == 0.5 and rep.field_iou_share_050 == 0.5
     assert rep.string_accuracy == 0.5
+
+
+def test_a_truth_without_pages_for_a_file_of_several_says_why_its_rows_are_one_page():
+    """A truth made without a page column (or with its page cells left blank) for a multi-page TIFF holds
+    every row as page 1: it was refused as "more than one row for batch.tif page 1: keep one per page",
+    as if the rows were duplicates; the message now says that the page column is missing, or blank."""
+    res = pd.DataFrame({"source": ["batch.tif"] * 2, "page": [1, 2], "digits": ["12", "34"],
+                        "confidence": [0.9, 0.9], "needs_review": ["false", "false"]})
+    with pytest.raises(ValueError, match="batch.tif page 1: the truth has no page column, so each of its rows is page 1"):
+        evaluate_results(res, pd.DataFrame({"source": ["batch.tif"] * 2, "digits": ["12", "34"]}))
+    with pytest.raises(ValueError, match="batch.tif page 1: a blank page cell is page 1: fill in the pages"):
+        evaluate_results(res, pd.DataFrame({"source": ["batch.tif"] * 2, "page": ["", ""], "digits": ["12", "34"]}))
+    truth = pd.DataFrame({"source": ["batch.tif"] * 2, "page": pd.array([pd.NA, 2], dtype="Int64"), "digits": ["12", "34"]})
+    assert evaluate_results(res, truth).string_accuracy == 1.0  # an <NA> page is page 1 (it raised on NA's truth)
