@@ -274,6 +274,52 @@ def same_amount(a, b) -> bool | None:
     return None if want is None else value(a) == want
 
 
+class SourceIndex:
+    """The rows of a results frame by page, found as :func:`match_truth` finds a truth row's (and
+    :func:`~cheque_reader.finetune.collect_digits` a correction's): by the path as written (``./`` and
+    backslashes aside), then by a path one of the two ends with, then by the file name alone when
+    one page of the results has it.
+
+    >>> index = SourceIndex(["scans/a.png", "scans/b.png", "old/b.png"], [1, 1, 1])
+    >>> index.find("./scans/a.png", 1), index.find("/data/scans/a.png", 1), index.find("a.png", 1), index.find("a.png", 2)
+    (0, 0, 0, None)
+    >>> index.find("b.png", 1) is None, index.find("old/b.png", 1)  # two results named b.png: not by name
+    (True, 2)
+    """
+
+    def __init__(self, sources: Iterable, pages: Iterable | None = None, *, what: str = "truth"):
+        self.what = what
+        self.sources = [_norm_path(s) for s in sources]
+        pages = [1] * len(self.sources) if pages is None else list(pages)
+        self.pages = [_page_number(p, s, "results") if _given(p) else 1 for p, s in zip(pages, self.sources)]
+        self.exact: dict[tuple[str, int], int] = {}
+        self.by_name: dict[tuple[str, int], list[int]] = {}
+        self.twice = 0  # rows of a page already indexed (the first is found)
+        for i, (s, p) in enumerate(zip(self.sources, self.pages)):
+            if (s, p) in self.exact:
+                self.twice += 1
+                continue
+            self.exact[(s, p)] = i
+            self.by_name.setdefault((PurePosixPath(s).name, p), []).append(i)
+
+    def find(self, src: str, page: int) -> int | None:
+        """The row of ``src`` (a path as a person wrote it) page ``page``; ``None`` when none, or when its
+        name is more than one result's and no path tells them apart (a warning)."""
+        src = _norm_path(src)
+        if (src, page) in self.exact:
+            return self.exact[(src, page)]
+        names = self.by_name.get((PurePosixPath(src).name, page), [])
+        res_src = self.sources
+        suffix = [i for i in names if res_src[i].endswith("/" + src) or src.endswith("/" + res_src[i])]
+        if len(suffix) == 1:
+            return suffix[0]
+        if len(names) == 1:
+            return names[0]
+        if len(names) > 1:
+            log.warning("%s %s page %d matches %d results by file name; not matched", self.what, src, page, len(names))
+        return None
+
+
 def match_truth(
     results: pd.DataFrame,
     truth: pd.DataFrame,
@@ -311,34 +357,11 @@ def match_truth(
             raise KeyError(f"results have no column {col!r}: not a results file of `read` "
                            f"(columns: {', '.join(map(str, results.columns))})")
     res = results.reset_index(drop=True)
-    res_src = [_norm_path(s) for s in res["source"]]
-    res_page = [_page_number(p, s, "results") if not pd.isna(p) else 1
-                for p, s in zip(res.get("page", pd.Series([1] * len(res))), res_src)]
-    exact: dict[tuple[str, int], int] = {}
-    by_name: dict[tuple[str, int], list[int]] = {}
-    twice = 0
-    for i, (s, p) in enumerate(zip(res_src, res_page)):
-        if (s, p) in exact:
-            twice += 1
-            continue
-        exact[(s, p)] = i
-        by_name.setdefault((PurePosixPath(s).name, p), []).append(i)
-    if twice:  # two runs put together, or a file given twice: the other rows were counted as extra, silently
+    index = SourceIndex(res["source"], res["page"] if "page" in res.columns else None)
+    if index.twice:  # two runs put together, or a file given twice: the other rows were counted as extra, silently
         log.warning("the results hold %d %s of pages already in them (two runs put together?): the first row "
-                    "of each page is evaluated", twice, "row" if twice == 1 else "rows")
-
-    def find(src: str, page: int) -> int | None:
-        if (src, page) in exact:
-            return exact[(src, page)]
-        names = by_name.get((PurePosixPath(src).name, page), [])
-        suffix = [i for i in names if res_src[i].endswith("/" + src) or src.endswith("/" + res_src[i])]
-        if len(suffix) == 1:
-            return suffix[0]
-        if len(names) == 1:
-            return names[0]
-        if len(names) > 1:
-            log.warning("truth %s page %d matches %d results by file name; not matched", src, page, len(names))
-        return None
+                    "of each page is evaluated", index.twice, "row" if index.twice == 1 else "rows")
+    find = index.find
 
     has_layouts = "layout" in truth.columns and "layout" in res.columns
     # results without a column measure nothing of it (they counted as every amount wrong, every field

@@ -88,9 +88,12 @@ def collect_digits(
     options = (options or ReadOptions()).replace(layout="field")
     classifier = classifier or get_classifier(options)
     root = Path(image_root) if image_root is not None else Path(".")
-    by_key = {}
-    for _, r in results.iterrows():
-        by_key.setdefault(_key(r["source"], r.get("page")), r)
+    from .evaluate import SourceIndex
+
+    # a correction names its page as the results do, or as a person wrote it (./a.png, an absolute path,
+    # scans/a.png): found as evaluate finds a truth row's (every such correction was 'no result row')
+    rows = results.reset_index(drop=True)
+    index = SourceIndex(rows["source"], rows["page"] if "page" in rows.columns else None, what="correction")
     xs, ys, pages, others = [], [], [], []
     fields: list[np.ndarray] = []
     field_digits: list[str] = []
@@ -104,10 +107,12 @@ def collect_digits(
     for _, c in corrections.iterrows():
         src, page = _key(c["source"], c.get("page"))
         want = str(c["digits"])
-        r = by_key.get((src, page))
-        if r is None:
+        i = index.find(src, page)
+        if i is None:
             skip("no result row")
             continue
+        r = rows.iloc[i]
+        src = str(r["source"])  # the scan's path as `read` named it (relative to image_root)
         box = [r.get(k) for k in FIELD_BOX]
         if any(v is None or pd.isna(v) or v == "" for v in box) or not want:  # <NA> first: NA == "" is NA
             skip("no field or no digits")

@@ -283,3 +283,17 @@ def test_collect_digits_skips_a_corrected_page_without_a_field(corrected, tmp_pa
     corr = pd.concat([corrections.iloc[:1], pd.DataFrame([{"source": "blank.png", "page": 1, "digits": "500"}])])
     data = collect_digits(corr, read_results(path), image_root=tmp)
     assert data.skipped == {"no field or no digits": 1}
+
+
+def test_collect_digits_finds_corrections_whose_paths_are_written_otherwise(corrected):
+    """Corrections made by hand, or from a spreadsheet, name the pages otherwise than the results' source:
+    ``./f00.png``, the scan's absolute path, ``scans\\f01.png``. evaluate matched such names to the results
+    (by path, path suffix, then unique file name); finetune took only the exact text, and every such page
+    was 'no result row'. They are found as evaluate finds them, and the scan is opened by the results' name."""
+    tmp, results, corrections = corrected
+    written = corrections.iloc[:4].copy()
+    written["source"] = ["./f00.png", str(tmp / "f01.png"), "scans\\f02.png", "other/f03.png"]
+    exact = collect_digits(corrections.iloc[:4], results, image_root=tmp)
+    data = collect_digits(written, results, image_root=tmp)
+    assert "no result row" not in data.skipped and data.n_pages == exact.n_pages >= 3, data.skipped
+    assert data.y.tolist() == exact.y.tolist()
