@@ -166,6 +166,25 @@ def test_corrections_survive_reload(browser, review_page):
     context.close()
 
 
+def test_a_reopened_page_goes_on_at_the_first_read_not_yet_done(browser, review_page):
+    """A reviewer who closed the page after two reads and opened it again had the focus on read #1,
+    already done: Enter there accepted it again and moved on through done reads. The focus is now on
+    the first read not yet done."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(review_page.as_uri())
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.dataset.id") == "3"
+    page.reload()
+    page.wait_for_load_state("load")
+    if page.inner_text("#progress") == "0 of 3 done":
+        pytest.skip("this chromium gives file:// pages no localStorage")
+    assert page.inner_text("#progress") == "2 of 3 done"
+    assert page.evaluate("document.activeElement.dataset.id") == "3"
+    context.close()
+
+
 def test_a_page_of_every_read_can_show_only_those_that_need_review(browser, tmp_path):
     page = browser.new_page()
     page.goto(_write_page(tmp_path, everything=True).as_uri())
