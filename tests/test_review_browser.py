@@ -190,11 +190,14 @@ def test_a_page_of_every_read_can_show_only_those_that_need_review(browser, tmp_
     page.goto(_write_page(tmp_path, everything=True).as_uri())
     page.wait_for_load_state("load")
     assert page.locator(".item").count() == 4
+    assert "(4 of 4 reads shown)" in page.inner_text("header")
     page.select_option("#filter", ":review")  # d.png, read with confidence 0.99, needs none
     assert page.locator(".item:visible").count() == 3
     assert "d.png" not in page.inner_text("main")
+    assert "(3 of 4 reads shown)" in page.inner_text("header")  # it said 4 of 4 whatever the menu showed
     page.select_option("#filter", "")
     assert page.locator(".item:visible").count() == 4
+    assert "(4 of 4 reads shown)" in page.inner_text("header")
     page.close()
 
 
