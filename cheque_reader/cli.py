@@ -486,7 +486,10 @@ def finetune(corrections, results_csv, output, image_root, base_model, epochs, s
 
     The corrected pages' digits are cut again from their scans (where the number of
     digits found matches the corrected string) and the model is trained on them; the
-    field reader learns the corrected fields too (it needs no cut).
+    field reader learns the corrected fields too (it needs no cut). The new model
+    keeps its base model's review thresholds (--target-error) and amount
+    calibration, not measured for it: evaluate it on pages it did not learn from
+    before reading with it (a few corrections can lose reads as well as gain them).
 
     \b
     Examples:
@@ -516,6 +519,9 @@ def finetune(corrections, results_csv, output, image_root, base_model, epochs, s
         click.echo(summary(json.loads(Path(out).with_suffix(".json").read_text())), err=True)
     except (OSError, ValueError):
         pass
+    from .finetune import UNMEASURED_NOTE
+
+    click.echo(UNMEASURED_NOTE, err=True)
 
 
 class _ProgressBar:

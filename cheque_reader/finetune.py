@@ -376,6 +376,13 @@ def finetune(
     return out
 
 
+#: What ``finetune`` says after its :func:`summary`: the new model reads with its base model's review
+#: thresholds (``--target-error``'s tables) and amount calibration, which were not measured for it.
+UNMEASURED_NOTE = ("its review thresholds (--target-error) and amount confidence are the base model's, not "
+                   "measured for this one: run `evaluate` on pages it did not learn from before reading with it "
+                   "(--review-threshold sets a threshold of your own)")
+
+
 def summary(side: dict) -> str:
     """One line on what a fine-tuning learnt from, from its sidecar's ``finetune`` entry (``side``
     is the sidecar): how many corrected pages gave digits, why the others did not, how many

@@ -174,6 +174,8 @@ def test_cli_finetune(corrected, tmp_path):
             in res.stderr)
     assert "not used: no result row 1" in res.stderr
     assert f"the field reader on {meta['field_reader_fields']} fields" in res.stderr
+    # the thresholds and calibration it reads with were measured for the base model, and it says so
+    assert "review thresholds (--target-error) and amount confidence are the base model's" in res.stderr
     corrections.iloc[-1:].to_csv(tmp_path / "none.csv", index=False)
     res = CliRunner().invoke(main, args[:2] + [str(tmp_path / "none.csv")] + args[3:])
     assert res.exit_code == 2 and "no usable corrected digits" in res.output
