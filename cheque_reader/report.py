@@ -383,6 +383,10 @@ def read_text_csv(path, **kwargs) -> pd.DataFrame:
     Traceback (most recent call last):
     ValueError: ...truth.csv: not UTF-8 text (byte 0xe8): save it as UTF-8 (Excel: "CSV UTF-8")
     """
+    # "source, page, digits": a space after each comma, as people write a CSV by hand, made columns named
+    # " page" and " digits" ("corrections need columns source,page,digits (missing digits)") and values
+    # " 1"; a quoted value keeps its spaces (the review page quotes a file name that begins with one)
+    kwargs.setdefault("skipinitialspace", True)
     try:
         df = pd.read_csv(path, encoding="utf-8", **kwargs)
     except pd.errors.EmptyDataError:  # pandas' "No columns to parse from file" named no file

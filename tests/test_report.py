@@ -216,6 +216,26 @@ def test_rows_a_spreadsheet_left_empty_are_no_rows(tmp_path):
     assert load_corrections(path).values.tolist() == [["a.png", 1, "125"]]
 
 
+def test_a_csv_written_by_hand_with_a_space_after_each_comma_is_read(tmp_path):
+    """'source, page, digits' (a space after each comma, as people type a CSV) made columns named ' page'
+    and ' digits': corrections were refused as 'missing digits' and a truth as having no column 'digits'
+    (columns: source,  digits). Spaces after a comma are skipped; a quoted name keeps its own."""
+    from cheque_reader.evaluate import evaluate_results, load_truth
+    from cheque_reader.review import load_corrections
+
+    path = tmp_path / "corrections.csv"
+    path.write_text('source, page, digits\na.png, 2, 0125\n" b.png", 1, 70\n')
+    assert load_corrections(path).values.tolist() == [["a.png", 2, "0125"], [" b.png", 1, "70"]]
+    path = tmp_path / "truth.csv"
+    path.write_text("source, page, digits, amount\na.png, 1, 0125, 1.25\n")
+    truth = load_truth(path)
+    assert truth[["source", "digits"]].values.tolist() == [["a.png", "0125"]]
+    res = pd.DataFrame({"source": ["a.png"], "page": [1], "digits": ["0125"], "amount": ["1.25"],
+                        "confidence": [0.9], "needs_review": ["false"]})
+    rep = evaluate_results(res, truth)
+    assert rep.string_accuracy == 1.0 and rep.amount_accuracy == 1.0
+
+
 def test_an_empty_csv_given_as_a_table_says_which_file_is_empty(tmp_path):
     """A zero-byte corrections, truth or results file gave pandas' "No columns to parse from file",
     naming no file (`finetune --corrections empty.csv` said only that)."""
