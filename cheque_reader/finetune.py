@@ -247,7 +247,7 @@ def finetune(
 
         model = finetune(load_corrections("corrections.csv"), read_results("results.csv"),
                          out_path="bank_model.pt", image_root="scans/")
-        read_folder(["scans/"], ReadOptions(model_path=model), output="again.csv")
+        read_folder(["scans/"], options=ReadOptions(model_path=model), output="again.csv")
     """
     if Path(out_path).suffix.lower() != ".pt":
         raise ValueError(f"{out_path}: the fine-tuned weights are a .pt file (their .json sidecar goes beside "
