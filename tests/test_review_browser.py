@@ -185,6 +185,23 @@ def test_a_reopened_page_goes_on_at_the_first_read_not_yet_done(browser, review_
     context.close()
 
 
+def test_the_show_menu_is_reached_from_the_first_read_by_keyboard(browser, review_page):
+    """Shift+Tab on the first read did nothing, so a reviewer without a mouse reached the Show menu only by
+    tabbing through every read (hundreds) to Export. It now goes to Export, and Shift+Tab again to Show."""
+    page = browser.new_page()
+    page.goto(review_page.as_uri())
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.activeElement.dataset.id") == "1"
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "export"
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "filter"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # back into the reads
+    assert page.evaluate("document.activeElement.dataset.id") == "1"
+    page.close()
+
+
 def test_a_page_of_every_read_can_show_only_those_that_need_review(browser, tmp_path):
     page = browser.new_page()
     page.goto(_write_page(tmp_path, everything=True).as_uri())
