@@ -98,6 +98,7 @@ def collect_digits(
     fields: list[np.ndarray] = []
     field_digits: list[str] = []
     skipped: dict[str, int] = {}
+    unmatched: list[tuple[str, int]] = []
     n_pages = 0
     scans = io.PageReader(options)
 
@@ -110,6 +111,7 @@ def collect_digits(
         i = index.find(src, page)
         if i is None:
             skip("no result row")
+            unmatched.append((src, page))
             continue
         r = rows.iloc[i]
         src = str(r["source"])  # the scan's path as `read` named it (relative to image_root)
@@ -162,6 +164,11 @@ def collect_digits(
             others.append(prepared.tensors[rest])
         n_pages += 1
     scans.close()
+    if unmatched:  # the summary counted them ('no result row 158'), naming none: which results, which pages?
+        src, page = unmatched[0]
+        log.warning("finetune: %d corrected %s no row in the results (the first: %s page %d): corrections of "
+                    "another run's results, or of pages named otherwise?", len(unmatched),
+                    "page has" if len(unmatched) == 1 else "pages have", src, page)
     empty = np.zeros((0, 1, INPUT_SIZE, INPUT_SIZE), np.float32)
     return CorrectionDigits(
         x=np.concatenate(xs).astype(np.float32) if xs else empty,

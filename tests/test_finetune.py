@@ -39,10 +39,12 @@ def corrected(tmp_path_factory):
     return tmp_path, pd.DataFrame(rows), pd.DataFrame(corr)
 
 
-def test_collect_digits_labels_the_chosen_digits(corrected):
+def test_collect_digits_labels_the_chosen_digits(corrected, caplog):
     tmp, results, corrections = corrected
     data = collect_digits(corrections, results, image_root=tmp)
     assert data.skipped.get("no result row") == 1
+    # which page had none is said (the count alone named none: another run's results given?)
+    assert "1 corrected page has no row in the results (the first: missing.png page 1)" in caplog.text
     assert data.n_pages >= 6, data.skipped  # clean printed fields segment into 4 digits
     assert data.x.shape == (len(data.y), 1, 32, 32) and len(data.y) == 4 * data.n_pages
     truth = np.concatenate([[(int(c) + 1) % 10 for c in d] for d in corrections["digits"][:-1]])
