@@ -449,8 +449,10 @@ def review(results, out_dir, digits_csv, image_root, everything):
 
     try:
         df = read_results(results)
-    except ValueError as exc:  # pandas' and pyarrow's parse errors
-        _fail(UsageError(f"cannot read {results}: not a results file of `read` ({exc})"))
+    except ValueError as exc:  # pandas' and pyarrow's parse errors; read_results' own name the file and the cause
+        said = str(exc)
+        _fail(UsageError(said if said.startswith(f"{results}: ") else
+                         f"cannot read {results}: not a results file of `read` ({said})"))
     missing = [c for c in ("source", "status", "needs_review") if c not in df.columns]
     if missing:  # a digits file has a source column too: its page was one item a digit
         hint = ": a digits file? give it as --digits" if {"index", "label"} <= set(df.columns) else ""

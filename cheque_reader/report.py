@@ -430,7 +430,9 @@ def _first_line(path) -> str:
             with open(path, encoding="utf-8-sig", errors="replace") as f:
                 return f.readline()
         path.seek(0)
-        return path.readline()
+        line = path.readline()
+        path.seek(0)
+        return line
     except (OSError, AttributeError, ValueError):
         return ""
 
@@ -516,6 +518,11 @@ def read_results(source) -> pd.DataFrame:
     if fmt != "parquet" and name is not None:
         source = _without_cut_last_row(source, fmt)
     if fmt == "csv":
+        header = _first_line(source)
+        if "," not in header and _separator_message(name, header):  # a results file saved again by a
+            # spreadsheet whose decimal mark is a comma: "Error tokenizing data. C error: Expected 1 fields in
+            # line 3, saw 2", or "no column 'source' (columns: source;page;status;...)"
+            raise ValueError(_separator_message(name, header))
         try:
             return pd.read_csv(source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES),
                                keep_default_na=False, encoding_errors="surrogateescape",

@@ -198,6 +198,31 @@ def test_a_semicolon_csv_whose_amounts_hold_commas_says_it_is_separated_by_semic
         read_text_csv(path, dtype=str)
 
 
+def test_a_results_file_saved_again_with_semicolons_says_so(tmp_path):
+    """A results.csv opened and saved again by a spreadsheet whose decimal mark is a comma has semicolons
+    between its columns: evaluate and finetune said pandas' "Error tokenizing data. C error: Expected 1
+    fields in line 3, saw 2", and review that it was "not a results file of `read`"."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    df = results_frame([ChequeResult("a.png", 1, "ok", digits="125", text="1,25", amount="1.25", confidence=0.9),
+                        ChequeResult("b.png", 1, "ok", digits="70", text="70", amount="70", confidence=0.5)])
+    path = tmp_path / "results.csv"
+    df.to_csv(path, sep=";", index=False, encoding="utf-8-sig", lineterminator="\r\n", decimal=",")
+    with pytest.raises(ValueError, match="results.csv: its columns are separated by semicolons, not commas"):
+        read_results(path)
+    (tmp_path / "truth.csv").write_text("source,digits\na.png,125\n")
+    (tmp_path / "corrections.csv").write_text("source,page,digits\na.png,1,125\n")
+    for args in (["evaluate", str(path), "--truth", str(tmp_path / "truth.csv")],
+                 ["review", str(path), "--out", str(tmp_path / "review")],
+                 ["finetune", "--corrections", str(tmp_path / "corrections.csv"), "--results", str(path),
+                  "-o", str(tmp_path / "m.pt")]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2 and "separated by semicolons" in res.output, (args[0], res.output)
+        assert "not a results file" not in res.output, (args[0], res.output)
+
+
 def test_rows_a_spreadsheet_left_empty_are_no_rows(tmp_path):
     """Excel saves the rows a person emptied as ',,,' lines: a truth table held them as pages named ''
     (evaluate: "the truth has more than one row for  page 1"), corrections as a page with no result
