@@ -150,7 +150,9 @@ def main(verbose: int) -> None:
                    "run about 1.1x faster, the same reads on the held-out ORAND fields); auto: onnx-int8 when the device is cpu and onnxruntime is "
                    "installed, else torch.")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False),
-              help="Weights file to use instead of the shipped model (e.g. from `finetune`).")
+              help="Weights file to use instead of the shipped model (e.g. from `finetune`: its .json sidecar and "
+                   "field reader files beside it). A fine-tuned model reads with its base model's review "
+                   "thresholds and amount calibration, not measured for it.")
 @click.option("--resume", is_flag=True,
               help="Skip pages already in the output file and append the rest (a .csv or .jsonl row cut off "
                    "by a kill is read again). A .parquet output is rewritten whole; a stopped run leaves none "
@@ -353,10 +355,13 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
     Prints string accuracy (digits exact), digit accuracy (1 - edit distance / truth
     digits), field IoU where the truth has field_x..field_h, the share read
     automatically at 0.1%, 0.5%, 1% and 2% error (risk-coverage), the confidence
-    threshold for each, and the ECE of the confidence. Where the truth has an `amount`
+    threshold for each (what `read --review-threshold` would take to read so on these
+    pages), the ECE of the confidence, and the share the run itself accepted
+    (needs_review false) with their error. Where the truth has an `amount`
     column (a decimal value, 1234.56; thousands separators, 1,234.56, are dropped), also the share of amounts whose value is right,
     cents included, and of the accepted reads whose value is wrong. Truth sources may be
-    bare file names; they are matched by path, then by file name. Truth rows that match
+    bare file names; they are matched by path, then by a path one of the two ends with,
+    then by file name (as finetune matches corrections). Truth rows that match
     no result are warned about on stderr (how many of how many).
 
     \b
