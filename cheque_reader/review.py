@@ -560,18 +560,21 @@ def load_digits(path: str | Path) -> pd.DataFrame:
     >>> load_digits(path)[["source", "label", "w"]].values.tolist()
     [['a.png', 7, 10]]
     """
-    from .report import results_format
+    from .report import _without_cut_last_row, results_format
 
     fmt = results_format(path)
+    # a run stopped while writing a row leaves it cut off: its blank box raised "could not convert string
+    # to float: ''", a traceback from `review --digits`
+    source = path if fmt == "parquet" else _without_cut_last_row(path, fmt)
     try:
         if fmt == "parquet":
             df = pd.read_parquet(path)
         elif fmt == "jsonl" and not Path(path).stat().st_size:  # a run that read no digit wrote no line
             df = pd.DataFrame(columns=list(DIGIT_BOX_COLUMNS))
         elif fmt == "jsonl":
-            df = pd.read_json(path, lines=True, dtype={"source": str})
+            df = pd.read_json(source, lines=True, dtype={"source": str})
         else:
-            df = pd.read_csv(path, dtype={"source": str}, keep_default_na=False, encoding_errors="surrogateescape")
+            df = pd.read_csv(source, dtype={"source": str}, keep_default_na=False, encoding_errors="surrogateescape")
     except ImportError as exc:
         raise UsageError("reading Parquet needs pyarrow: pip install 'cheque-reader[parquet]'") from exc
     except ValueError as exc:  # pandas' and pyarrow's parse errors are ValueErrors
@@ -579,6 +582,11 @@ def load_digits(path: str | Path) -> pd.DataFrame:
     missing = [c for c in DIGIT_BOX_COLUMNS if c not in df.columns]
     if missing:
         raise UsageError(f"{path}: not a digits file from read --digits-out (missing columns {', '.join(missing)})")
+    for col in ("x", "y", "w", "h"):  # a box the page cannot draw: say which row, not a traceback
+        bad = pd.to_numeric(df[col], errors="coerce").isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise UsageError(f"{path}: {col} {df[col].iloc[row]!r} of the digit on row {row + 1} is not a number")
     return df
 
 

@@ -618,3 +618,23 @@ def test_a_page_of_read_cheque_results_shows_their_digit_boxes_and_other_lists_a
     with pytest.raises(TypeError, match=r"a list of ChequeResult \(read_cheque's\), not a list of dict"):
         write_review_page([{"source": "a.png", "digits": "12"}], tmp_path / "rv3")
     assert not (tmp_path / "rv3").exists()
+
+
+def test_a_digits_file_cut_off_by_a_stopped_run_draws_its_whole_rows(tmp_path, caplog):
+    """The digits file of a run stopped while writing a row ends in a cut row: `review --digits` raised
+    "ValueError: could not convert string to float: ''" (a traceback). The cut row is left out with a
+    warning; a box that is no number is a usage error naming its row."""
+    from cheque_reader.errors import UsageError
+    from cheque_reader.review import load_digits
+
+    head = "source,page,index,label,confidence,alt_label,alt_confidence,x,y,w,h\n"
+    path = tmp_path / "digits.csv"
+    path.write_text(head + "a.png,1,0,7,0.9,1,0.05,3,4,10,20\na.png,1,1,2,0.8,7,0.1,15,4,")
+    df = load_digits(path)
+    assert df[["label", "x", "w"]].values.tolist() == [[7, 3, 10]] and "cut off" in caplog.text
+    results = pd.DataFrame({"source": ["a.png"], "page": [1], "digits": ["72"], "confidence": [0.5],
+                            "needs_review": ["true"]})
+    assert [b["x"] for b in review_items(results, digits=df)[0]["boxes"]] == [3.0]
+    path.write_text(head + "a.png,1,0,7,0.9,1,0.05,3,4,,20\n")
+    with pytest.raises(UsageError, match="digits.csv: w '' of the digit on row 1 is not a number"):
+        load_digits(path)
