@@ -524,9 +524,10 @@ def read_results(source) -> pd.DataFrame:
             # line 3, saw 2", or "no column 'source' (columns: source;page;status;...)"
             raise ValueError(_separator_message(name, header))
         try:
-            return pd.read_csv(source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES),
-                               keep_default_na=False, encoding_errors="surrogateescape",
-                               na_values={c: [""] for c, t in RESULT_DTYPES.items() if t in ("float64", "Int64")})
+            return _digits_as_written(pd.read_csv(
+                source, dtype=collections.defaultdict(lambda: "string", RESULT_DTYPES), keep_default_na=False,
+                encoding_errors="surrogateescape",
+                na_values={c: [""] for c, t in RESULT_DTYPES.items() if t in ("float64", "Int64")}), name)
         except pd.errors.EmptyDataError:
             raise ValueError(_no_header(source)) from None
         except (ValueError, TypeError) as exc:  # pandas named neither the column nor the line: "Unable to parse
@@ -547,7 +548,30 @@ def read_results(source) -> pd.DataFrame:
     except (ValueError, TypeError) as exc:  # a 2.5 in an integer column raised TypeError: a traceback from evaluate
         raise ValueError(_first_bad_value(df, name or "<JSON lines>") or str(exc)) from None
     text = [c for c in df.columns if RESULT_DTYPES.get(c, "string") == "string"]
-    return df.fillna({c: "" for c in text})  # as from a CSV: a missing text is empty
+    return _digits_as_written(df.fillna({c: "" for c in text}), name)  # as from a CSV: a missing text is empty
+
+
+def _digits_as_written(df: pd.DataFrame, name) -> pd.DataFrame:
+    """``df`` with ``digits`` such as ``5890.0`` read as ``5890``, with a warning naming the file: a results
+    file read and written again by a tool that took the column for numbers (pandas' default ``read_csv``,
+    a spreadsheet) holds them so, and they were evaluated as ``58900``, every read wrong, and put in the
+    review page's boxes, where Enter exported ``58900`` as the correction. ``read`` writes digits alone.
+
+    >>> _digits_as_written(pd.DataFrame({"digits": ["5890.0", "0125", ""]}), "r.csv")["digits"].tolist()
+    ['5890', '0125', '']
+    """
+    if "digits" not in df.columns or not len(df):
+        return df
+    digits = df["digits"].astype("string")
+    floated = digits.str.fullmatch(r"\d+\.0+").fillna(False).astype(bool)
+    if not floated.any():
+        return df
+    log.warning("%s: its digits column holds numbers written as decimals (%s): a tool read it as numbers and wrote "
+                "it back; they are read as digits (%s), but leading zeros such a tool dropped cannot be restored",
+                name or "the results", digits[floated].iloc[0], digits[floated].iloc[0].split(".")[0])
+    df = df.copy()
+    df["digits"] = digits.where(~floated, digits.str.replace(r"\.0+$", "", regex=True))
+    return df
 
 
 def _without_cut_last_row(path, fmt: str):

@@ -312,3 +312,24 @@ def test_read_results_leaves_out_a_last_row_cut_off(tmp_path, caplog, cut):
     (tmp_path / "whole.csv").write_text(csv_text.rstrip("\n"))  # complete, no final newline: kept
     caplog.clear()
     assert read_results(tmp_path / "whole.csv")["digits"].tolist() == ["0125", "1250"] and "cut off" not in caplog.text
+
+
+def test_results_written_again_by_a_tool_that_took_digits_for_numbers(tmp_path, caplog):
+    """A results.csv filtered or sorted with pandas' default read_csv and written back holds its digits as
+    decimals ('5890.0': the column has blanks, so pandas made it float): evaluate counted every read wrong
+    ('58900' against '5890', 0% right) and the review page put '5890.0' in its boxes, where Enter exported
+    '58900'. They are read as the digits, with a warning."""
+    from cheque_reader.evaluate import evaluate_results
+    from cheque_reader.review import review_items
+
+    df = results_frame([ChequeResult("a.png", 1, "ok", digits="5890", text="58.90", amount="58.90", confidence=0.5,
+                                     needs_review=True),
+                        ChequeResult("b.png", 1, "error", error="bad file", needs_review=True)])
+    df.to_csv(tmp_path / "r.csv", index=False)
+    pd.read_csv(tmp_path / "r.csv").to_csv(tmp_path / "again.csv", index=False)  # a tool's default round trip
+    assert "5890.0" in (tmp_path / "again.csv").read_text()
+    back = read_results(tmp_path / "again.csv")
+    assert back["digits"].tolist() == ["5890", ""] and "5890.0" in caplog.text
+    truth = pd.DataFrame({"source": ["a.png", "b.png"], "digits": ["5890", "12"]})
+    assert evaluate_results(back, truth).string_accuracy == 0.5
+    assert review_items(back)[-1]["digits"] == "5890"
