@@ -610,6 +610,11 @@ def load_corrections(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("source", "digits") if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: corrections need columns source,page,digits (missing {', '.join(missing)})")
+    if {"status", "needs_review"} <= set(df.columns):  # a results file has source,page,digits too: every read,
+        # right or wrong, reviewed or not, was learnt as a correction (finetune --corrections results.csv)
+        raise ValueError(f"{path}: a results file of `read` (it has status and needs_review columns), not "
+                         "corrections: give the review page's export (corrections.csv), or keep only the "
+                         "source, page and digits of the pages a person checked")
     if "page" not in df.columns:
         df["page"] = "1"
     page = df["page"].str.strip().replace("", "1")

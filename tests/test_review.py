@@ -638,3 +638,22 @@ def test_a_digits_file_cut_off_by_a_stopped_run_draws_its_whole_rows(tmp_path, c
     path.write_text(head + "a.png,1,0,7,0.9,1,0.05,3,4,,20\n")
     with pytest.raises(UsageError, match="digits.csv: w '' of the digit on row 1 is not a number"):
         load_digits(path)
+
+
+def test_a_results_file_given_as_the_corrections_is_refused(tmp_path):
+    """A results file has source, page and digits columns: `finetune --corrections results.csv` learnt
+    every read as a correction, the wrong ones and those no person saw ('fine-tuned on 14 digits from 2
+    of 40 corrected pages' on IDRBT, 7 of whose 40 reads are wrong). It is refused, saying what to give."""
+    from click.testing import CliRunner
+
+    from cheque_reader.cli import main
+
+    path = tmp_path / "results.csv"
+    path.write_text("source,page,status,digits,text,confidence,needs_review\na.png,1,ok,12,12,0.9,false\n")
+    with pytest.raises(ValueError, match="results.csv: a results file of `read` .*, not corrections"):
+        load_corrections(path)
+    res = CliRunner().invoke(main, ["finetune", "--corrections", str(path), "--results", str(path),
+                                    "-o", str(tmp_path / "m.pt")])
+    assert res.exit_code == 2 and "not corrections" in res.output and not (tmp_path / "m.pt").exists()
+    path.write_text("source,page,digits,note\na.png,1,12,checked by J.\n")  # other columns of a person's own
+    assert load_corrections(path).values.tolist() == [["a.png", 1, "12"]]
