@@ -355,9 +355,10 @@ def evaluate(results, truth, truth_source, truth_page, truth_digits, plot, json_
     Prints string accuracy (digits exact), digit accuracy (1 - edit distance / truth
     digits), field IoU where the truth has field_x..field_h, the share read
     automatically at 0.1%, 0.5%, 1% and 2% error (risk-coverage), the confidence
-    threshold for each (what `read --review-threshold` would take to read so on these
-    pages), the ECE of the confidence, and the share the run itself accepted
-    (needs_review false) with their error. Where the truth has an `amount`
+    threshold for each (`read --review-threshold` takes such a threshold, but a read
+    also goes to review for its other reasons, the readers' disagreement or the
+    grammar, so a run at that threshold accepts fewer), the ECE of the confidence, and the share the run itself accepted (needs_review false) with
+    their error. Where the truth has an `amount`
     column (a decimal value, 1234.56; thousands separators, 1,234.56, are dropped), also the share of amounts whose value is right,
     cents included, and of the accepted reads whose value is wrong. Truth sources may be
     bare file names; they are matched by path, then by a path one of the two ends with,

@@ -595,8 +595,9 @@ def test_read_dash_with_another_use_of_standard_input_or_resume_is_a_usage_error
 
 def test_help_says_what_the_loop_options_give():
     """read --model said only 'weights file to use instead of the shipped model', nothing of the thresholds
-    a fine-tuned model reads with; evaluate --help did not say its printed thresholds are what
-    read --review-threshold takes, nor what its 'auto-accepted' line is."""
+    a fine-tuned model reads with; evaluate --help did not say how its printed thresholds stand to
+    read --review-threshold (a run accepts fewer: its other review reasons), nor what its 'auto-accepted'
+    line is."""
     from click.testing import CliRunner
 
     from cheque_reader.cli import main
@@ -604,7 +605,7 @@ def test_help_says_what_the_loop_options_give():
     read_help = " ".join(CliRunner().invoke(main, ["read", "--help"]).output.split())
     assert "reads with its base model's review thresholds and amount calibration, not measured for it" in read_help
     evaluate_help = " ".join(CliRunner().invoke(main, ["evaluate", "--help"]).output.split())
-    assert "what `read --review-threshold` would take" in evaluate_help
+    assert "`read --review-threshold` takes such a threshold, but a read also goes to review for its other" in evaluate_help
     assert "the share the run itself accepted (needs_review false) with their error" in evaluate_help
     finetune_help = " ".join(CliRunner().invoke(main, ["finetune", "--help"]).output.split())
     assert "keeps its base model's review thresholds (--target-error) and amount calibration" in finetune_help
