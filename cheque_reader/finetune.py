@@ -99,6 +99,7 @@ def collect_digits(
     field_digits: list[str] = []
     skipped: dict[str, int] = {}
     unmatched: list[tuple[str, int]] = []
+    corrected: dict[int, str] = {}  # results row -> its correction
     n_pages = 0
     scans = io.PageReader(options)
 
@@ -113,6 +114,12 @@ def collect_digits(
             skip("no result row")
             unmatched.append((src, page))
             continue
+        if i in corrected:  # one page named two ways (a.png, ./a.png): learnt twice, perhaps as two amounts
+            skip("page corrected twice")
+            log.warning("finetune: %s page %d is corrected again (as %r, first as %r): the first correction is used",
+                        src, page, want, corrected[i])
+            continue
+        corrected[i] = want
         r = rows.iloc[i]
         src = str(r["source"])  # the scan's path as `read` named it (relative to image_root)
         box = [r.get(k) for k in FIELD_BOX]

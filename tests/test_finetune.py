@@ -301,3 +301,7 @@ def test_collect_digits_finds_corrections_whose_paths_are_written_otherwise(corr
     data = collect_digits(written, results, image_root=tmp)
     assert "no result row" not in data.skipped and data.n_pages == exact.n_pages >= 3, data.skipped
     assert data.y.tolist() == exact.y.tolist()
+    # one page named two ways is one page: learnt once (the first), not as two amounts
+    twice = pd.concat([corrections.iloc[:1], written.iloc[:1].assign(digits="9999")], ignore_index=True)
+    once = collect_digits(twice, results, image_root=tmp)
+    assert once.skipped == {"page corrected twice": 1} and once.y.tolist() == exact.y[:4].tolist()
