@@ -203,7 +203,7 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
             return done(STATUS_NO_FIELD)
         if not bitonal:  # black and white shows no grey ramp to measure a smear by
             field = preprocess.unsmeared(field)
-        ink, dots, candidates, stamp, specks, line = _clean_and_segment(field)
+        gray, ink, dots, candidates, stamp, specks, line = _clean_and_segment(field)
         if not candidates:
             return done(STATUS_NO_DIGITS, field=field)
         # a dithered page, read through a blur, is gray now: its dots are no broken strokes
@@ -213,7 +213,7 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         sweep, box = None, None
         if options.field_reader:
             # the crop is set by the ink without its dots
-            sweep, box = sdnn.field_input_with_box(preprocess.to_gray(field, _paper(stamp, line)), (ink < 128) & ~dots,
+            sweep, box = sdnn.field_input_with_box(preprocess.with_paper(gray, _paper(stamp, line)), (ink < 128) & ~dots,
                                                    rows, end)
         return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
                     field_input_box=box, fraction_cents=fraction, stamped=stamp is not None, unread=unread)
@@ -241,21 +241,23 @@ def closing_slash_as_digit(candidates: tuple[DigitCandidate, ...]) -> tuple[Digi
 
 
 def _clean_and_segment(field: Field):
-    """The field's ink, its kept dots, its candidates, the mask of the red stamp read as paper
-    (``None``: no stamp; see :data:`STAMP_MIN_INK_LEFT`), the mask of the specks dropped and that of
-    the line under superscript cents taken off the ink (``None``: none; see
+    """The field's gray (:func:`~cheque_reader.preprocess.to_gray`, no paper set), its ink, its kept
+    dots, its candidates, the mask of the red stamp read as paper (``None``: no stamp; see
+    :data:`STAMP_MIN_INK_LEFT`), the mask of the specks dropped and that of the line under
+    superscript cents taken off the ink (``None``: none; see
     :func:`~cheque_reader.segment.superscript_underline`)."""
     stamp = preprocess.red_stamp(field)
-    kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field)
+    gray = preprocess.to_gray(field)
+    kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field, gray=gray)
     kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink)
     if stamp is None:
-        return kept_ink, kept_dots, kept, None, kept_specks, kept_line
-    ink, dots, specks = preprocess.clean_field_parts(field, stamp)
+        return gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line
+    ink, dots, specks = preprocess.clean_field_parts(field, stamp, gray=gray)
     ink, line, candidates = segment.segment_without_underline(ink)
     left = int((ink < 128).sum()) / max(1, int((kept_ink < 128).sum()))
     if left >= STAMP_MIN_INK_LEFT and STAMP_MIN_DIGITS <= _n_digit_pieces(candidates) <= _n_digit_pieces(kept):
-        return ink, dots, candidates, stamp, specks, line
-    return kept_ink, kept_dots, kept, None, kept_specks, kept_line   # the red was the pen
+        return gray, ink, dots, candidates, stamp, specks, line
+    return gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line   # the red was the pen
 
 
 def _paper(stamp: np.ndarray | None, line: np.ndarray | None) -> np.ndarray | None:

@@ -201,6 +201,18 @@ def to_gray(field: Field, paper: np.ndarray | None = None) -> np.ndarray:
         color = without_cast(color)
         # channel by channel: numpy's min over the last (interleaved) axis is about 25 times slower
         gray = functools.reduce(np.minimum, (color[..., c] for c in range(1, color.shape[2])), color[..., 0])
+    return with_paper(gray, paper)
+
+
+def with_paper(gray: np.ndarray, paper: np.ndarray | None) -> np.ndarray:
+    """``gray`` (a field's :func:`to_gray` without ``paper``) with the pixels of mask ``paper`` set to
+    the paper's level (a copy; ``gray`` itself when the mask is ``None`` or empty): the field's gray
+    made once serves its reads with and without a stamp (0.45 ms of a colour field's 657 x 227).
+
+    >>> g = np.array([[200, 40, 210, 205]], np.uint8)   # the stamp's pixel to the paper's level (a high percentile)
+    >>> with_paper(g, np.array([[False, True, False, False]])).tolist(), with_paper(g, None) is g
+    ([[200, 208, 210, 205]], True)
+    """
     if paper is not None and paper.any():
         gray = gray.copy()
         gray[paper] = np.percentile(gray, PAPER_PERCENTILE)
@@ -259,9 +271,11 @@ def red_stamp(field: Field) -> np.ndarray | None:
     color = _field_color(field)
     if color is None or color.shape[2] != 3:
         return None
-    b, g, r = (color[..., c].astype(np.int16) for c in range(3))
-    red = ((r - np.maximum(g, b)) >= STAMP_REDNESS).astype(np.uint8)
-    if red.mean() < STAMP_MIN_SHARE:
+    # red - max(green, blue) >= STAMP_REDNESS by OpenCV's saturating subtraction (no red above them: 0),
+    # a 0/255 mask: 0.26 against 0.57 ms in int16 numpy on a 657 x 227 field, most of them stampless
+    b, g, r = cv2.split(np.ascontiguousarray(color))
+    red = cv2.compare(cv2.subtract(r, cv2.max(g, b)), STAMP_REDNESS, cv2.CMP_GE)
+    if cv2.countNonZero(red) / red.size < STAMP_MIN_SHARE:
         return None
     h, w = red.shape
     lines = (cv2.morphologyEx(red, cv2.MORPH_OPEN, _rect(max(3, int(LINE_H_FRACTION * w)), 1))
@@ -360,8 +374,8 @@ def threshold_sauvola(image: np.ndarray, window_size: int, k: float = SAUVOLA_K,
     x = image.astype(np.float64)
     size = (int(window_size), int(window_size))
     m = cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT_101)
-    np.multiply(x, x, out=x)
-    s = cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT_101)
+    # the box filter of x * x: the same sums (squares made in the filter's rows, not in a pass before it)
+    s = cv2.sqrBoxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT_101)
     # the same arithmetic as m * (1 + k * (sqrt(max(m2 - m * m, 0)) / r - 1)), in place (0.7x the time)
     np.subtract(s, np.multiply(m, m, out=x), out=s)
     np.clip(s, 0, None, out=s)
@@ -386,9 +400,13 @@ def threshold_otsu(image: np.ndarray, nbins: int = 256) -> float:
         return lo
     x -= lo  # in place: (x - lo) * (nbins / (hi - lo))
     x *= nbins / (hi - lo)
-    idx = x.astype(np.intp)
-    np.clip(idx, 0, nbins - 1, out=idx)
-    counts = np.bincount(idx, minlength=nbins).astype(np.float32)  # as skimage does
+    if nbins <= 256:  # the bins as bytes, counted by OpenCV's histogram (float32 counts, exact below 2**24)
+        np.minimum(x, nbins - 1, out=x)
+        counts = cv2.calcHist([x.astype(np.uint8).reshape(1, -1)], [0], None, [nbins], [0, nbins]).ravel()
+    else:
+        idx = x.astype(np.intp)
+        np.clip(idx, 0, nbins - 1, out=idx)
+        counts = np.bincount(idx, minlength=nbins).astype(np.float32)  # as skimage does
     edges = np.linspace(lo, hi, nbins + 1)
     centers = (edges[:-1] + edges[1:]) / 2.0
     w1 = np.cumsum(counts)
@@ -1214,9 +1232,11 @@ def clean_field_and_dots(field: Field, paper: np.ndarray | None = None) -> tuple
     return clean_field_parts(field, paper)[:2]
 
 
-def clean_field_parts(field: Field, paper: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def clean_field_parts(field: Field, paper: np.ndarray | None = None,
+                      gray: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`clean_field_and_dots`'s ink and dots, and the mask of the specks it dropped (a faint
-    stroke that a black-and-white scan broke into pieces leaves its pieces there).
+    stroke that a black-and-white scan broke into pieces leaves its pieces there). ``gray``: the
+    field's ``to_gray(field)`` when made already (``paper`` is then set on it).
 
     >>> import cv2
     >>> img = np.full((100, 300), 230, np.uint8)
@@ -1226,7 +1246,7 @@ def clean_field_parts(field: Field, paper: np.ndarray | None = None) -> tuple[np
     >>> np.argwhere(specks).tolist(), int(ink[30, 200]), bool(dots.any())
     ([[30, 200], [30, 201]], 255, False)
     """
-    gray = to_gray(field, paper)
+    gray = to_gray(field, paper) if gray is None else with_paper(gray, paper)
     h, w = gray.shape[:2]
     if h == 0 or w == 0:
         return np.full(gray.shape[:2], 255, np.uint8), np.zeros(gray.shape[:2], bool), np.zeros(gray.shape[:2], bool)

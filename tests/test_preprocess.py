@@ -576,3 +576,68 @@ def test_side_remnants_found_in_strips_are_those_of_the_whole_field():
         ink = rng.random((h, w)) < rng.uniform(0.02, 0.4)
         box = BBox(int(rng.integers(-3, w // 2)), 0, int(rng.integers(1, w + 4)), h)
         assert np.array_equal(preprocess.drop_side_remnants(ink, box), whole_field(ink, box))
+
+
+def test_thresholds_are_those_of_numpy_bins_and_squares_filtered_before():
+    """threshold_otsu counts its bins by OpenCV's histogram and threshold_sauvola squares inside
+    sqrBoxFilter: the very values of np.bincount's bins and of a box filter over ``x * x``."""
+    def otsu_bincount(image, nbins=256):
+        x = image.ravel().astype(np.float64)
+        lo, hi = float(x.min()), float(x.max())
+        if lo == hi:
+            return lo
+        idx = np.clip(((x - lo) * (nbins / (hi - lo))).astype(np.intp), 0, nbins - 1)
+        counts = np.bincount(idx, minlength=nbins).astype(np.float32)
+        centers = (np.linspace(lo, hi, nbins + 1)[:-1] + np.linspace(lo, hi, nbins + 1)[1:]) / 2.0
+        w1, w2 = np.cumsum(counts), np.cumsum(counts[::-1])[::-1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m1 = np.cumsum(counts * centers) / w1
+            m2 = (np.cumsum((counts * centers)[::-1]) / w2[::-1])[::-1]
+        return float(centers[int(np.nanargmax(w1[:-1] * w2[1:] * (m1[:-1] - m2[1:]) ** 2))])
+
+    def sauvola_squared_first(image, window, k=0.2, r=0.5):
+        x = image.astype(np.float64)
+        m = cv2.boxFilter(x, -1, (window, window), borderType=cv2.BORDER_REFLECT_101)
+        s = cv2.boxFilter(x * x, -1, (window, window), borderType=cv2.BORDER_REFLECT_101)
+        return (m * (1 + k * (np.sqrt(np.clip(s - m * m, 0, None)) / r - 1))).astype(np.float32)
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        h, w = int(rng.integers(3, 120)), int(rng.integers(3, 400))
+        img = (rng.random((h, w)) ** rng.uniform(0.3, 4)).astype(np.float32)
+        if rng.random() < 0.2:  # few levels: many pixels at the top bin's edge
+            img = np.round(img * 4) / 4
+        for nbins in (256, 64):
+            assert preprocess.threshold_otsu(img, nbins) == otsu_bincount(img, nbins)
+        win = int(rng.integers(3, 80)) | 1
+        assert np.array_equal(preprocess.threshold_sauvola(img, win), sauvola_squared_first(img, win))
+
+
+def test_red_stamp_mask_is_that_of_int16_differences():
+    """red_stamp's saturating uint8 difference marks the pixels int16 arithmetic marks, stamp or not."""
+    def int16_red(color):
+        b, g, r = (color[..., c].astype(np.int16) for c in range(3))
+        red = ((r - np.maximum(g, b)) >= preprocess.STAMP_REDNESS).astype(np.uint8)
+        if red.mean() < preprocess.STAMP_MIN_SHARE:
+            return None
+        h, w = red.shape
+        rect = preprocess._rect
+        lines = (cv2.morphologyEx(red, cv2.MORPH_OPEN, rect(max(3, int(preprocess.LINE_H_FRACTION * w)), 1))
+                 | cv2.morphologyEx(red, cv2.MORPH_OPEN, rect(1, max(3, int(preprocess.LINE_V_FRACTION * h)))))
+        if (red.astype(bool) & (cv2.dilate(lines, rect(5, 5)) == 0)).mean() < preprocess.STAMP_MIN_SHARE:
+            return None
+        return (cv2.dilate(red, rect(3, 3)) > 0) & (r >= preprocess.STAMP_MIN_RED)
+
+    rng = np.random.default_rng(5)
+    stamps = 0
+    for _ in range(300):
+        h, w = int(rng.integers(2, 80)), int(rng.integers(2, 200))
+        bgr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        if rng.random() < 0.5:  # mostly paper and a pen, a few red blobs at times
+            bgr[rng.random((h, w)) < rng.uniform(0.5, 1.0)] = (200, 225, 235)
+        got, want = preprocess.red_stamp(field(bgr[..., 1].copy(), bgr)), int16_red(bgr)
+        assert (got is None) == (want is None)
+        if got is not None:
+            stamps += 1
+            assert np.array_equal(got, want)
+    assert stamps > 20
