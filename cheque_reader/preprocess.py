@@ -720,7 +720,7 @@ def _leaning_sides(u8: np.ndarray, min_len: int, hor_rows: np.ndarray, max_w: in
     for x0 in sorted({0, w - strip}):
         part = np.ascontiguousarray(u8[:, x0 : x0 + strip])
         bridged = cv2.dilate(cv2.morphologyEx(part, cv2.MORPH_CLOSE, _rect(1, 3)), _rect(LEAN_BRIDGE, 1))
-        opened = cv2.morphologyEx(bridged, cv2.MORPH_OPEN, _rect(1, min_len))
+        opened = _open_cols(bridged, min_len)
         n, lab, stats, _ = connected_components(opened)
         if n < 2:
             continue
@@ -773,6 +773,19 @@ def _open_rows(u8: np.ndarray, length: int) -> np.ndarray:
     if len(rows):  # the kernel is one row high: each row is opened alone
         out[rows] = cv2.morphologyEx(u8[rows], cv2.MORPH_OPEN, _rect(length, 1))
     return out
+
+
+def _open_cols(u8: np.ndarray, length: int) -> np.ndarray:
+    """``cv2.morphologyEx(u8, cv2.MORPH_OPEN, _rect(1, length))``, as :func:`_open_rows` of the
+    image turned on its side: the opening runs only on the columns that hold enough ink. A field's
+    edge strips (:func:`_leaning_sides`), a few of whose columns hold a box's side: 0.36 against 0.12
+    ms a colour JPEG field (the bench's, two strips each).
+
+    >>> m = np.zeros((30, 4), np.uint8); m[2:28, 1] = 1; m[::2, 2] = 1; m[:12, 3] = 1
+    >>> bool(np.array_equal(_open_cols(m, 20), cv2.morphologyEx(m, cv2.MORPH_OPEN, _rect(1, 20))))
+    True
+    """
+    return np.ascontiguousarray(_open_rows(np.ascontiguousarray(u8.T), length).T)
 
 
 def _horizontal_lines(u8: np.ndarray, min_len: int, wander: bool = False) -> np.ndarray:

@@ -641,3 +641,16 @@ def test_red_stamp_mask_is_that_of_int16_differences():
             stamps += 1
             assert np.array_equal(got, want)
     assert stamps > 20
+
+
+def test_open_cols_is_opencvs_upright_opening():
+    """_open_cols (the opening on the columns with ink enough only) gives OpenCV's opening by an upright line."""
+    rng = np.random.default_rng(9)
+    for _ in range(300):
+        h, w = int(rng.integers(1, 120)), int(rng.integers(1, 60))
+        m = (rng.random((h, w)) < rng.uniform(0.05, 0.98)).astype(np.uint8)
+        if rng.random() < 0.3:
+            m[:, int(rng.integers(0, w))] = 1  # a whole column, as a box's side
+        length = int(rng.integers(1, 2 * h + 2))
+        want = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+        assert np.array_equal(preprocess._open_cols(m, length), want)
