@@ -94,10 +94,15 @@ def ink_bounds(ink: np.ndarray) -> tuple[int, int, int, int] | None:
     >>> ink_bounds(ink), ink_bounds(np.zeros((5, 5), bool))
     ((17, 43, 47, 93), None)
     """
-    ys, xs = np.nonzero(ink)
-    if len(ys) < 5:
+    # the ink's rows and columns, sorted, from its counts a row and a column (OpenCV's sums): the same
+    # numbers np.nonzero gives, sorted, for the percentiles (0.30 against 0.76 ms a JPEG field of the bench)
+    u8 = np.ascontiguousarray(ink.view(np.uint8) if ink.dtype == bool else (ink != 0).astype(np.uint8))
+    per_row = cv2.reduce(u8, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    if int(per_row.sum()) < 5:
         return None
     h, w = ink.shape
+    ys = np.repeat(np.arange(h), per_row)
+    xs = np.repeat(np.arange(w), cv2.reduce(u8, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel())
     # both ends of each in one call (one partition; the same numbers as a call for each: 0.16 against 0.28 ms)
     top, bottom = np.percentile(ys, (1, 99))
     left, right = np.percentile(xs, (0.5, 99.5))

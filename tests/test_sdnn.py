@@ -495,3 +495,4 @@ def test_ink_bounds_are_the_inks_percentiles_with_a_margin():
         m = sdnn.INK_MARGIN * max(bottom - top, 8)
         expected = (int(max(0, top - m)), int(min(h, bottom + m)), int(max(0, left - m)), int(min(w, right + m)))
         assert sdnn.ink_bounds(ink) == expected
+        assert sdnn.ink_bounds(ink.astype(np.uint8) * np.uint8(255)) == expected   # a 0 / 255 mask alike
