@@ -212,9 +212,12 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
         rows, end, fraction = _sweep_limits(candidates)
         sweep, box = None, None
         if options.field_reader:
-            # the crop is set by the ink without its dots
-            sweep, box = sdnn.field_input_with_box(preprocess.with_paper(gray, _paper(stamp, line)), (ink < 128) & ~dots,
-                                                   rows, end)
+            # the crop is set by the ink without its dots, and on a black-and-white page the pieces
+            # of a faint digit the scan broke into specks (see UNREAD_DIGIT_HEIGHT)
+            mask = (ink < 128) & ~dots
+            if unread >= UNREAD_DIGIT_HEIGHT:  # (a black-and-white page's: 0.0 on others)
+                mask, rows = _with_faint_digits(mask, rows, specks, candidates)
+            sweep, box = sdnn.field_input_with_box(preprocess.with_paper(gray, _paper(stamp, line)), mask, rows, end)
         return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
                     field_input_box=box, fraction_cents=fraction, stamped=stamp is not None, unread=unread)
     except ChequeReaderError as exc:
@@ -222,6 +225,31 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
     except Exception as exc:  # a bug or a pathological page: one error row, the batch goes on
         log.exception("page %s:%s failed", page.source, page.page)
         return done(STATUS_ERROR, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _with_faint_digits(mask: np.ndarray, rows: tuple[int, int], specks: np.ndarray,
+                       candidates: tuple[DigitCandidate, ...]) -> tuple[np.ndarray, tuple[int, int]]:
+    """The field reader's crop ``mask`` and ``rows`` widened to the specks of a faint digit that a
+    black-and-white scan broke into pieces (:func:`~cheque_reader.segment.unread_specks`, as tall as
+    :data:`UNREAD_DIGIT_HEIGHT` to :data:`UNREAD_DIGIT_MAX`): the ink's pieces alone set the crop, and
+    a faint first or last digit was cut off it (``7400000`` read for ``47400000``). Such a read goes
+    to review all the same (``segmentation``). 1,000 synthetic cheques as Group 4 TIFFs
+    (``scripts/eval_real.py --synth 1000 --bitonal``): strings 904 -> 906 (seed 4), 906 -> 906 (seed 5).
+
+    >>> mask = np.zeros((60, 200), bool); mask[20:50, 100:160] = True   # a digit 30 rows tall ...
+    >>> cands = (DigitCandidate(BBox(100, 20, 25, 30), mask[:1, :1], "digit", 0, 1),)
+    >>> specks = np.zeros((60, 200), bool)
+    >>> for y in range(16, 40, 4):                        # ... and left of it the 2 x 2 pieces of a faint one
+    ...     specks[y : y + 2, 60:62] = True
+    >>> wider, rows = _with_faint_digits(mask, (20, 50), specks, cands)
+    >>> bool(wider[:, 60].any()), rows
+    (True, (16, 50))
+    """
+    faint = segment.unread_specks(specks, candidates, UNREAD_DIGIT_HEIGHT, UNREAD_DIGIT_MAX)
+    if not faint.any():
+        return mask, rows
+    ys = np.flatnonzero(faint.any(axis=1))
+    return mask | faint, (min(rows[0], int(ys[0])), max(rows[1], int(ys[-1]) + 1))
 
 
 def closing_slash_as_digit(candidates: tuple[DigitCandidate, ...]) -> tuple[DigitCandidate, ...]:

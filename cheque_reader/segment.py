@@ -1028,23 +1028,53 @@ def unread_height(specks: np.ndarray, candidates: Sequence[DigitCandidate]) -> f
     >>> unread_height(specks, cands), unread_height(np.roll(specks, 35, axis=1), cands)   # left of the digit; in its columns
     (0.6, 0.0)
     """
+    groups = _unread_groups(specks, candidates)
+    return max((h for h in groups[1].values()), default=0.0) if groups is not None else 0.0
+
+
+def unread_specks(specks: np.ndarray, candidates: Sequence[DigitCandidate], low: float, high: float) -> np.ndarray:
+    """The mask of the ``specks`` in the groups :func:`unread_height` measures that stand ``low`` to
+    ``high`` digit heights tall: the pieces of a faint digit the candidates leave out (empty when none).
+
+    >>> import numpy as np
+    >>> from cheque_reader.types import BBox, DigitCandidate
+    >>> cands = [DigitCandidate(BBox(40, 10, 20, 40), np.zeros((40, 20), np.uint8), "digit", 0, 1)]
+    >>> specks = np.zeros((60, 120), bool); specks[12:16, 10:13] = specks[20:24, 12:15] = specks[28:32, 11:14] = True
+    >>> specks[40:42, 100:102] = True                    # a lone speck right of the digit: no digit's pieces
+    >>> found = unread_specks(specks, cands, 0.45, 1.2)
+    >>> int(found.sum()), bool(found[:, 60:].any())
+    (36, False)
+    """
+    groups = _unread_groups(specks, candidates)
+    if groups is None:
+        return np.zeros(specks.shape, bool)
+    labels, heights = groups
+    keep = np.zeros(int(labels.max()) + 1, bool)
+    for label, h in heights.items():
+        keep[label] = low <= h <= high
+    return keep[labels] & specks
+
+
+def _unread_groups(specks: np.ndarray, candidates: Sequence[DigitCandidate]) -> tuple[np.ndarray, dict[int, float]] | None:
+    """The joined specks' labels and, for each group on the digit band outside the candidates'
+    columns, its height in digit heights (:func:`unread_height`); ``None`` without specks or digits."""
     digits = [c.bbox for c in candidates if c.kind == "digit" and c.end == c.start + 1]
     if not digits or not specks.any():
-        return 0.0
+        return None
     top, bottom = small_median([b.y for b in digits]), small_median([b.y2 for b in digits])
     height = max(1.0, small_median([b.h for b in digits]))
     k = max(3, round(SPECK_JOIN * height))
     joined = cv2.dilate(specks.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    stats = cv2.connectedComponentsWithStats(joined)[2]
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(joined)
     covered = np.zeros(specks.shape[1], bool)
     for c in candidates:
         covered[c.bbox.x : c.bbox.x2] = True
-    tallest = 0.0
-    for x, y, w, h, _ in stats[1:]:
+    heights = {}
+    for label, (x, y, w, h, _) in enumerate(stats[1:], 1):
         if y + h < top - 0.2 * height or y > bottom + 0.2 * height or covered[x : x + w].mean() > 0.5:
             continue
-        tallest = max(tallest, round(float(h) / height, 2))
-    return tallest
+        heights[label] = round(float(h) / height, 2)
+    return labels, heights
 
 
 def candidate_scores(candidates: Sequence[DigitCandidate], predictions) -> tuple[np.ndarray, np.ndarray]:

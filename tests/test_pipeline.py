@@ -233,6 +233,23 @@ def test_a_faint_digit_a_black_and_white_scan_broke_into_specks_sends_the_read_t
     assert "segmentation" not in pipeline.read_cheque(clean, layout="field").review_reasons
 
 
+def test_the_field_readers_crop_takes_in_a_faint_digit_a_black_and_white_scan_broke_into_specks():
+    # "4205" printed clear, and before it a faint "7" left as specks: the ink's pieces alone set the
+    # crop, which began at the 4 and cut the 7 off
+    gray = np.full((80, 300), 250, np.uint8)
+    cv2.putText(gray, "4205", (90, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 20, 4, cv2.LINE_AA)
+    bitonal = np.where(gray < 128, 0, 255).astype(np.uint8)
+    for y in range(26, 60, 5):
+        bitonal[y : y + 2, 40 + (60 - y) // 3 : 42 + (60 - y) // 3] = 0
+    bitonal[26:28, 42:62:5] = 0
+    prepared = pipeline.prepare_page(Page("bw", 1, bitonal), ReadOptions(layout="field"))
+    assert prepared.field_input_box.x <= 42 and prepared.field_input_box.y <= 26
+    # the same specks on a gray page are no broken strokes: its crop is the ink's
+    grayed = np.where(bitonal == 0, 20, 250).astype(np.uint8)
+    grayed[0, 0] = 128
+    assert pipeline.prepare_page(Page("gray", 1, grayed), ReadOptions(layout="field")).field_input_box.x >= 85
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     h=st.integers(1, 300),
