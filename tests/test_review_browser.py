@@ -151,16 +151,21 @@ def test_correct_two_reads_and_export(browser, review_page, tmp_path):
     context.close()
 
 
+def _reload_keeping_corrections(page) -> None:
+    """Open the review page again (its corrections kept in localStorage); skip where file:// has none."""
+    page.reload()
+    page.wait_for_load_state("load")
+    if page.inner_text("#progress") == "0 of 3 done":
+        pytest.skip("this chromium gives file:// pages no localStorage")
+
+
 def test_corrections_survive_reload(browser, review_page):
     context = browser.new_context()
     page = context.new_page()
     page.goto(review_page.as_uri())
     page.keyboard.type("5")
     page.keyboard.press("Enter")
-    page.reload()
-    page.wait_for_load_state("load")
-    if page.inner_text("#progress") == "0 of 3 done":
-        pytest.skip("this chromium gives file:// pages no localStorage")
+    _reload_keeping_corrections(page)
     assert page.inner_text("#progress") == "1 of 3 done"
     assert page.input_value("#item-1 .fix") == "5"
     context.close()
@@ -176,10 +181,7 @@ def test_a_reopened_page_goes_on_at_the_first_read_not_yet_done(browser, review_
     page.keyboard.press("Enter")
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.dataset.id") == "3"
-    page.reload()
-    page.wait_for_load_state("load")
-    if page.inner_text("#progress") == "0 of 3 done":
-        pytest.skip("this chromium gives file:// pages no localStorage")
+    _reload_keeping_corrections(page)
     assert page.inner_text("#progress") == "2 of 3 done"
     assert page.evaluate("document.activeElement.dataset.id") == "3"
     context.close()
