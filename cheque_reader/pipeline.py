@@ -38,7 +38,7 @@ from . import io, locate, preprocess, sdnn, segment
 from .amount import assemble_amount, grammatical_edits, is_unmarked, parse_amount, separator_edits
 from .classify import DigitClassifier, DigitPredictions, resolve_backend, weights_version
 from .config import ReadOptions
-from .errors import ChequeReaderError, UsageError
+from .errors import ChequeReaderError, ModelError, UsageError
 from .normalize import normalize_batch
 from .review import check_review_threshold, check_target_error, resolve_threshold, review_reasons
 from .types import (
@@ -991,6 +991,12 @@ def get_field_reader(options: ReadOptions = ReadOptions()) -> sdnn.FieldReader |
     if not options.field_reader:
         return None
     path = field_reader_path(options)
+    if options.model_path and path is not None and not path.is_file():  # a fine-tuned model copied without it:
+        # "model weights not found: .../tuned_sdnn.pt" named a file the user never gave
+        side = Path(options.model_path).with_suffix(".json")
+        raise ModelError(f"{path}: the field reader named by {side} is not there: finetune writes it beside "
+                         f"{Path(options.model_path).name}; keep {path.name} and {path.with_suffix('.json').name} "
+                         "with the model, or read with the shipped model")
     backend = resolve_backend(options.backend, options.device)
     key = (str(path), weights_version(path) if path else (), options.device, backend)  # written again: loaded again
     with _FIELD_READERS_LOCK:

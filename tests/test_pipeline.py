@@ -1216,3 +1216,17 @@ def test_fraction_cents_boxes_lie_before_the_slash_not_on_the_printed_denominato
     [slash] = [prepared.field.unzoomed(c.bbox) for c in prepared.candidates if c.kind == "/"]
     assert len(result.digit_reads) == 6
     assert all(d.bbox.x + d.bbox.w <= slash.x + 2 for d in result.digit_reads), [d.bbox for d in result.digit_reads]
+
+
+def test_a_fine_tuned_model_whose_field_reader_is_missing_says_which_sidecar_names_it(tmp_path):
+    """A fine-tuned model copied without its field reader said only "model weights not found:
+    .../tuned_sdnn.pt", a file the user never named: the message now says that tuned.json names it and
+    that finetune's files travel together."""
+    import json
+
+    from cheque_reader.errors import ModelError
+
+    model = tmp_path / "tuned.pt"
+    model.with_suffix(".json").write_text(json.dumps({"field_reader": "tuned_sdnn.pt"}))
+    with pytest.raises(ModelError, match=r"tuned_sdnn\.pt.* named by .*tuned\.json.* is not there.*tuned_sdnn\.json"):
+        pipeline.get_field_reader(ReadOptions(model_path=str(model)))
