@@ -143,7 +143,14 @@ def load_orand_digits(root: Path | None = None, audited: bool = False) -> pd.Dat
 
 
 def idrbt_dir(root: Path | None = None) -> Path:
-    """The IDRBT whole-cheque folder (see :func:`orand_dir` for a missing one)."""
+    """The IDRBT whole-cheque folder (see :func:`orand_dir` for a missing one).
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "cheques_idrbt").mkdir()
+    >>> idrbt_dir(root) == root / "cheques_idrbt"
+    True
+    """
     return require((root or data_dir()) / "cheques_idrbt")
 
 

@@ -47,6 +47,11 @@ class CorrectionDigits:
     ``x`` ``(N, 1, 32, 32)`` float32 and ``y`` ``(N,)`` int64 are the chosen digits;
     ``page_of`` ``(N,)`` numbers the page each came from; ``other`` holds the pages'
     remaining candidates (for distillation). ``skipped`` counts pages not used, by reason.
+
+    >>> none = CorrectionDigits(np.zeros((0, 1, 32, 32), np.float32), np.zeros(0, np.int64), np.zeros(0, int),
+    ...                         np.zeros((0, 1, 32, 32), np.float32), 0, {"no result row": 2})
+    >>> none.n_pages, len(none.y), none.skipped   # what collect_digits gives when no correction could be used
+    (0, 0, {'no result row': 2})
     """
 
     x: np.ndarray
@@ -438,6 +443,15 @@ def finetune_field_reader(
     ``inputs`` are :func:`cheque_reader.sdnn.field_input` arrays, ``digits`` their corrected strings.
     Batch-norm statistics stay the base model's; each field is stretched 0.85-1.2x in width and
     given a little noise each epoch.
+
+    >>> import cv2, tempfile
+    >>> from cheque_reader import sdnn
+    >>> img = np.full((60, 200), 255, np.uint8)
+    >>> _ = cv2.putText(img, "260", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    >>> out = Path(tempfile.mkdtemp()) / "tuned_sdnn.pt"
+    >>> tuned = finetune_field_reader([sdnn.field_input(img)], ["260"], sdnn.default_sdnn_path(), out, epochs=1)
+    >>> tuned == out, out.with_suffix(".json").is_file(), sdnn.FieldReader(tuned).read([sdnn.field_input(img)])[0].digits
+    (True, True, '260')
     """
     import copy
     import hashlib
