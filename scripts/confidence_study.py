@@ -19,6 +19,7 @@ curve (AURC, lower is better). No parameter is fitted, so both sets are pooled.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def aurc(conf, ok) -> float:
     return float(np.sum(np.diff(cov) * risk))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     torch.set_num_threads(1)
     labels = pd.concat([val_labels().assign(set="val"), cal_labels().assign(set="cal")], ignore_index=True)
     images = orand_dir() / "images"
