@@ -14,9 +14,11 @@ Data (read from ../shared/data or $CHEQUE_READER_DATA, never copied into the rep
   normalized: the cuts on the path that spells the true digits as those digits, the wrong cuts
   around them as "not_digit" (``scripts/context_crops.py``; LeCun et al. 1998's "rubbish").
 
-Augmentation (per epoch, precomputed with OpenCV): the paper's distortions (translation, scaling,
-squeezing, shearing) on the normalized input, elastic distortion, stroke width, and scan effects
-(blur, JPEG, binarization, speckle, box-line fragments) on the crop before normalization.
+Augmentation: made once with OpenCV, on the crop before normalization, elastic distortion, stroke
+width and scan effects (blur, JPEG, binarization, speckle, box-line fragments) for the scan-distorted
+MNIST variants and the ORAND variants; then at every step, on the normalized inputs, fresh geometric
+distortions in one ``grid_sample`` (:func:`batch_augment`: the paper's translation, scaling, squeezing,
+shearing and rotation, and for a share of the inputs, ``--elastic``, a smooth elastic field).
 
 Examples::
 
