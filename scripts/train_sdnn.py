@@ -28,7 +28,10 @@ The calibration images choose nothing during training; after it, they fit the te
 The validation fold is only read at the end, for the figure in the sidecar. The shipped
 reader is four such networks put together by ensemble_sdnn.py, all at ``--width 24,48,200,128``
 with ``--lakh-share 0.25 --epochs 40`` (``--model-seed 33``, ``34``, ``39`` and ``40``: the four
-best of seeds 31-40 on the calibration images); see the model card:
+best of seeds 31-40 on the calibration images), then each fine-tuned from its weights (``--init``)
+with ``--synth-fields 5000`` (session 8; each member's exact command is in the shipped sidecar's
+``training.members``); see the model card. Name ``--out``: its default is the package's weights
+folder, and a run without it writes over the shipped ``sdnn.pt`` and ``sdnn.json``:
 
     PYTHONPATH=. python scripts/train_sdnn.py --epochs 40 --steps 100 --threads 2 --model-seed 33 --width 24,48,200,128 --lakh-share 0.25 --out /tmp/m33
     (add --device cuda on a GPU: 5.5 minutes on an H200, five at once; on 2 CPU cores about 40
