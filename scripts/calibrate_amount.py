@@ -4,9 +4,10 @@ Step 1 lists the images, step 2 reads them with the CLI, step 3 measures:
 
     python scripts/calibrate_amount.py list --which val -o /tmp/val.txt
     python scripts/calibrate_amount.py list --which cal -o /tmp/cal.txt
-    python scripts/calibrate_amount.py truth --which val --audited -o /tmp/val_truth.csv   # for `evaluate --truth`
+    python scripts/calibrate_amount.py truth --which val --audited -o /tmp/val_truth.csv   # for `evaluate --truth` (below)
     cheque-reader read --layout field --from-list /tmp/val.txt -o /tmp/val.csv
     cheque-reader read --layout field --from-list /tmp/cal.txt -o /tmp/cal.csv
+    cheque-reader evaluate /tmp/val.csv --truth /tmp/val_truth.csv --truth-source file --truth-digits amount_string
     python scripts/calibrate_amount.py measure /tmp/val.csv --fit /tmp/cal.csv [--plot /tmp/val.png] \
         [--sidecar-json /tmp/cal.json]
 
@@ -199,7 +200,8 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=1998, help="train_lenet.py's --seed")
     p.set_defaults(func=cmd_list)
     p = sub.add_parser("truth", help="write the labels of those images (file,amount_string), "
-                                     "for `cheque-reader evaluate --truth`")
+                                     "for `cheque-reader evaluate --truth FILE --truth-source file "
+                                     "--truth-digits amount_string`")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--which", choices=("val", "cal"), default="val")
     p.add_argument("--seed", type=int, default=1998, help="train_lenet.py's --seed")
