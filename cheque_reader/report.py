@@ -590,10 +590,16 @@ def _without_cut_last_row(path, fmt: str):
     """
     try:
         with open(path, "rb") as f:
+            if f.seek(0, os.SEEK_END) == 0:
+                return path
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) == b"\n":  # every file `read` wrote whole: its last byte alone is read here
+                return path
+            f.seek(0)
             raw = f.read()
     except OSError:
         return path  # pandas says what is wrong
-    if not raw or raw.endswith(b"\n") or b"\n" not in raw:
+    if b"\n" not in raw:
         return path
     keep, last = raw[: raw.rindex(b"\n") + 1], raw[raw.rindex(b"\n") + 1 :]
     text = last.decode("utf-8", errors="surrogateescape")
