@@ -243,6 +243,16 @@ def separator_edits(text: str, prefer: str | None = None) -> list[tuple[str, str
     return sorted(edits, key=lambda e: len(e[0]) < len(text))  # marks changed before marks dropped
 
 
+def text_digits(text: str) -> str:
+    """The amount digits of ``text``: its digits, but for the printed ``/100`` of fraction cents.
+
+    >>> text_digits("1,234 56/100"), text_digits("1,234.56"), text_digits("4955-2/100")
+    ('123456', '123456', '49552100')
+    """
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return digits[:-3] if _fraction(text) else digits
+
+
 def assemble_amount(tokens: Sequence[tuple[str, float]], prefer: str | None = None) -> AmountRead:
     """Join ``(character, confidence)`` tokens left to right into an :class:`AmountRead`.
 

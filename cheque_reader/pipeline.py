@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from . import io, locate, preprocess, sdnn, segment
-from .amount import assemble_amount, grammatical_edits, is_unmarked, parse_amount, separator_edits
+from .amount import assemble_amount, grammatical_edits, is_unmarked, parse_amount, separator_edits, text_digits
 from .classify import DigitClassifier, DigitPredictions, resolve_backend, weights_version
 from .config import ReadOptions
 from .errors import ChequeReaderError, ModelError, UsageError
@@ -675,7 +675,8 @@ def with_separator_edit(read, prefer: str | None = None):
     """The read with one of its marks between digits changed or dropped when every such edit that
     makes its text parse in the layout's convention ``prefer`` gives the same value
     (:func:`~cheque_reader.amount.separator_edits`: ``22,39.000.00`` -> ``22,39,000.00``), else
-    ``None``. The digits stay as read.
+    ``None``. The digits stay as read, less the printed ``/100`` of the fraction cents an edit
+    leaves (``4955-2/100``, the top bar of a 5 cut off: ``49552/100``, the digits ``49552``).
 
     Only where the layout sets the convention: on the ORAND fields (``--layout field``) stray marks
     read as separators made decimals of whole amounts (``1.7.1`` -> ``1.71`` for 171).
@@ -689,6 +690,8 @@ def with_separator_edit(read, prefer: str | None = None):
     True
     >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "50-00/-"]), "in") is None   # not 50.00
     True
+    >>> with_separator_edit(assemble_amount([(c, 0.9) for c in "4955-2/100"]), "us").digits
+    '49552'
     """
     if prefer is None:  # stray marks in a field of unknown convention would put cents into whole amounts
         return None
@@ -700,7 +703,8 @@ def with_separator_edit(read, prefer: str | None = None):
         return None
     text, value = edits[0]
     parsed = parse_amount(text, prefer)
-    return dataclasses.replace(read, text=text, amount=value, grammar_ok=True, convention=parsed.convention)
+    return dataclasses.replace(read, digits=text_digits(text), text=text, amount=value, grammar_ok=True,
+                               convention=parsed.convention)
 
 
 def with_missed_point(read, prefer: str | None = None):

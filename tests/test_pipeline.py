@@ -472,6 +472,17 @@ def test_a_misread_separator_is_corrected_when_the_layouts_convention_leaves_one
     assert pipeline.with_separator_edit(stray, "in") is None and stray.amount == "5000.00"
 
 
+def test_a_separator_edit_that_leaves_fraction_cents_drops_their_denominator_from_the_digits(monkeypatch):
+    # synthetic cheque 671 (seed 5): the top bar of the cents' 5 cut off as a '-'; without it the text is
+    # "49552/100", whose digits are 49552 (the printed 100 is no amount digit), as its amount 495.52 says
+    _, reads, field_read = _grammar_case(faint=0.4)
+    split = amount.assemble_amount([(c, 0.9 if c.isdigit() else 1.0) for c in "4955-2/100"])
+    assert not split.grammar_ok and split.digits == "49552100"
+    result = _finish_with(monkeypatch, split, reads[:5], dataclasses.replace(field_read, digits="49552"), convention="us")
+    assert (result.digits, result.text, result.amount, result.n_digits) == ("49552", "49552/100", "495.52", 5)
+    assert "grammar" in result.review_reasons
+
+
 def test_a_repaired_read_still_goes_to_review_for_its_grammar(monkeypatch):
     read, reads, field_read = _grammar_case(faint=0.4)
     result = _finish_with(monkeypatch, read, reads, field_read)
