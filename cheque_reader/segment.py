@@ -63,6 +63,12 @@ CUT_MAX_INK = 0.45
 #: A terminator '/' is a thin straight stroke: minor/major axis ratio at most this.
 SLASH_MAX_ELONGATION = 0.3
 
+#: A terminator '/' encloses no paper: a piece holding a loop of at least this share of the band's
+#: height squared holds a digit too (a last ``0`` written into its ``/-``, IDRBT 120618's
+#: ``55,60,000/-``, read ``555000``); the strokes taken for '/' on the 40 IDRBT cheques enclose
+#: at most 0.001 of it (a pen's blot), that ``0/`` 0.16.
+SLASH_MAX_HOLE = 0.02
+
 #: best_path: log-score taken from a digit reading per unit of height below 0.55 of the band.
 SMALL_DIGIT_PENALTY = 4.0
 
@@ -480,6 +486,19 @@ def _has_hole(mask: np.ndarray) -> bool:
     return bool(paper.any())
 
 
+def _largest_hole(mask: np.ndarray) -> int:
+    """The area in pixels of the largest patch of paper the ink encloses (0: none; see :func:`_has_hole`).
+
+    >>> ring = np.ones((7, 7), bool); ring[2:5, 2:5] = False
+    >>> _largest_hole(ring), _largest_hole(np.ones((7, 7), bool))
+    (9, 0)
+    """
+    paper = np.pad(~mask, 1, constant_values=True).astype(np.uint8)
+    cv2.floodFill(paper, None, (0, 0), 0)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    return int(stats[1:, cv2.CC_STAT_AREA].max()) if n > 1 else 0
+
+
 def _round_dot(p: _Piece) -> bool:
     """Whether a piece is a filled round dot: about as wide as tall, its ink filling most of its box
     (a small 0 is a ring, a scrap of a stroke a thin arc).
@@ -552,6 +571,8 @@ def is_terminator_slash(p: _Piece, band: Band, before_dash: bool) -> bool:
     (True, False, False)
     """
     H = band.height
+    if _largest_hole(p.mask) >= SLASH_MAX_HOLE * H * H:
+        return False  # a digit's loop written into the stroke
     tall_before_dash = before_dash and p.h > 1.1 * H
     if _elongation(p) > (SLASH_MAX_ELONGATION + 0.15 if tall_before_dash else SLASH_MAX_ELONGATION):
         return False  # a digit's loop or bend, not a single stroke

@@ -441,3 +441,17 @@ def test_superscript_underline_leaves_other_lines_alone():
     for ink in (under, seven, dash, slash_dash, two, zeros):
         assert not segment.superscript_underline(ink).any()
     assert not segment.superscript_underline(blank()).any()
+
+
+def test_a_digit_written_into_the_closing_slash_is_no_slash():
+    """A last 0 whose loop touches the '/' of '/-' makes one piece: the '/' test must not take the 0 with it."""
+    band = segment.Band(top=10, bottom=40, height=30, digit_width=18)
+    stroke = np.zeros((70, 36), np.uint8)
+    cv2.line(stroke, (34, 1), (10, 68), 1, 2)                   # a '/' twice the digits' height
+    slash = segment._Piece(stroke.astype(bool), 0, 0)
+    with_zero = stroke.copy()
+    cv2.ellipse(with_zero, (9, 50), (6, 10), 0, 0, 360, 1, 2)   # a 0 written into its foot
+    zero_slash = segment._Piece(with_zero.astype(bool), 0, 0)
+    assert segment._elongation(zero_slash) < segment.SLASH_MAX_ELONGATION   # thin enough to pass for a stroke
+    assert segment.is_terminator_slash(slash, band, True)
+    assert not segment.is_terminator_slash(zero_slash, band, True)
