@@ -203,23 +203,24 @@ def prepare_page(page: Page, options: ReadOptions = ReadOptions()) -> PreparedPa
             return done(STATUS_NO_FIELD)
         if not bitonal:  # black and white shows no grey ramp to measure a smear by
             field = preprocess.unsmeared(field)
-        gray, ink, dots, candidates, stamp, specks, line = _clean_and_segment(field)
+        cleaned = _clean_and_segment(field)
+        candidates = cleaned.candidates
         if not candidates:
             return done(STATUS_NO_DIGITS, field=field)
         # a dithered page, read through a blur, is gray now: its dots are no broken strokes
-        unread = segment.unread_height(specks, candidates) if bitonal and not dithered else 0.0
+        unread = segment.unread_height(cleaned.specks, candidates) if bitonal and not dithered else 0.0
         tensors = normalize_batch([c.image for c in candidates])
         rows, end, fraction = _sweep_limits(candidates)
         sweep, box = None, None
         if options.field_reader:
             # the crop is set by the ink without its dots, and on a black-and-white page the pieces
             # of a faint digit the scan broke into specks (see UNREAD_DIGIT_HEIGHT)
-            mask = (ink < 128) & ~dots
+            mask = (cleaned.ink < 128) & ~cleaned.dots
             if unread >= UNREAD_DIGIT_HEIGHT:  # (a black-and-white page's: 0.0 on others)
-                mask, rows = _with_faint_digits(mask, rows, specks, candidates)
-            sweep, box = sdnn.field_input_with_box(preprocess.with_paper(gray, _paper(stamp, line)), mask, rows, end)
+                mask, rows = _with_faint_digits(mask, rows, cleaned.specks, candidates)
+            sweep, box = sdnn.field_input_with_box(preprocess.with_paper(cleaned.gray, cleaned.paper), mask, rows, end)
         return done(STATUS_OK, field=field, candidates=candidates, tensors=tensors, field_input=sweep,
-                    field_input_box=box, fraction_cents=fraction, stamped=stamp is not None, unread=unread)
+                    field_input_box=box, fraction_cents=fraction, stamped=cleaned.stamp is not None, unread=unread)
     except ChequeReaderError as exc:
         return done(STATUS_ERROR, error=str(exc))
     except Exception as exc:  # a bug or a pathological page: one error row, the batch goes on
@@ -268,31 +269,60 @@ def closing_slash_as_digit(candidates: tuple[DigitCandidate, ...]) -> tuple[Digi
     return tuple(dataclasses.replace(c, kind="digit") if closing(c) else c for c in candidates)
 
 
-def _clean_and_segment(field: Field):
-    """The field's gray (:func:`~cheque_reader.preprocess.to_gray`, no paper set), its ink, its kept
-    dots, its candidates, the mask of the red stamp read as paper (``None``: no stamp; see
+@dataclass(frozen=True)
+class CleanedField:
+    """An amount field cleaned and cut (:func:`_clean_and_segment`): its gray
+    (:func:`~cheque_reader.preprocess.to_gray`, no paper set), its ink, its kept dots, its digit
+    and separator candidates, the mask of a red stamp read as paper (``None``: no stamp; see
     :data:`STAMP_MIN_INK_LEFT`), the mask of the specks dropped and that of the line under
     superscript cents taken off the ink (``None``: none; see
-    :func:`~cheque_reader.segment.superscript_underline`)."""
+    :func:`~cheque_reader.segment.superscript_underline`).
+
+    >>> blank = np.zeros((2, 2), bool)
+    >>> cleaned = CleanedField(np.full((2, 2), 255, np.uint8), np.full((2, 2), 255, np.uint8), blank, (), None, blank, None)
+    >>> cleaned.paper is None, len(cleaned.candidates)
+    (True, 0)
+    """
+
+    gray: np.ndarray
+    ink: np.ndarray
+    dots: np.ndarray
+    candidates: tuple[DigitCandidate, ...]
+    stamp: np.ndarray | None
+    specks: np.ndarray
+    line: np.ndarray | None
+
+    @property
+    def paper(self) -> np.ndarray | None:
+        """The pixels the field reader reads as paper: the red stamp's and the line under superscript cents."""
+        if self.line is None:
+            return self.stamp
+        return self.line if self.stamp is None else self.stamp | self.line
+
+
+def _clean_and_segment(field: Field) -> CleanedField:
+    """The field cleaned (:func:`~cheque_reader.preprocess.clean_field_parts`) and cut into candidates
+    (:func:`~cheque_reader.segment.segment_without_underline`), with a red stamp across it read as
+    paper when what is left of the ink without it still holds the digits.
+
+    >>> img = _example_field("1500")
+    >>> cleaned = _clean_and_segment(Field(BBox(0, 0, 200, 60), img))
+    >>> [c.kind for c in cleaned.candidates], cleaned.stamp is None, cleaned.ink.shape == img.shape
+    (['digit', 'digit', 'digit', 'digit'], True, True)
+    """
     stamp = preprocess.red_stamp(field)
     gray = preprocess.to_gray(field)
     kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field, gray=gray)
     kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink)
+    without_stamp = CleanedField(gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line)
     if stamp is None:
-        return gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line
+        return without_stamp
     ink, dots, specks = preprocess.clean_field_parts(field, stamp, gray=gray)
     ink, line, candidates = segment.segment_without_underline(ink)
     left = int((ink < 128).sum()) / max(1, int((kept_ink < 128).sum()))
     if left >= STAMP_MIN_INK_LEFT and STAMP_MIN_DIGITS <= _n_digit_pieces(candidates) <= _n_digit_pieces(kept):
-        return gray, ink, dots, candidates, stamp, specks, line
-    return gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line   # the red was the pen
-
-
-def _paper(stamp: np.ndarray | None, line: np.ndarray | None) -> np.ndarray | None:
-    """The pixels the field reader reads as paper: the red stamp's and the line under superscript cents."""
-    if line is None:
-        return stamp
-    return line if stamp is None else stamp | line
+        return CleanedField(gray, ink, dots, candidates, stamp, specks, line)
+    return without_stamp   # the red was the pen
 
 
 def _n_digit_pieces(candidates: tuple[DigitCandidate, ...]) -> int:
