@@ -21,7 +21,10 @@
   amount field; with ``--on-a4 N``, N synthetic cheques turned a little on a whole A4 page (a
   flatbed's white lid, a dark bed); with ``--world N``, N synthetic cheques of other countries'
   layouts (``synth.WORLD_LAYOUTS``: European, the amount box at the top right or right middle after
-  a printed euro sign, ``1.234,56``; British, a pound sign's box at the right middle, ``1234-56``).
+  a printed euro sign, ``1.234,56``; British, a pound sign's box at the right middle, ``1234-56``);
+  with ``--printed N``, N machine-printed amount fields (``--layout field``) in the TrueType fonts
+  this machine has, half with the check-protection asterisks cheque-writing software prints
+  before the amount (``**1,234.56``).
 
 Usage::
 
@@ -483,6 +486,42 @@ def world_rows(n: int, seed: int, classifier, verbose: bool, ann: Path | None,
     return rows
 
 
+#: Where ``--printed`` looks for TrueType fonts (Debian's fonts-dejavu and fonts-liberation).
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
+
+
+def printed_rows(n: int, seed: int, classifier, verbose: bool) -> list[tuple[str, str, str]]:
+    """Table rows for ``n`` machine-printed amount fields (``--layout field``), each in one of the
+    machine's TrueType fonts at 28-44 pixels, ``1,234.56``, ``1234.56`` or ``1.50``; every other
+    one after two to six check-protection asterisks: strings right and reads auto-accepted (wrong
+    among them), with and without the asterisks."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    fonts = sorted(str(f) for d in FONT_DIRS if Path(d).is_dir() for f in Path(d).rglob("*.ttf"))
+    if not fonts:
+        return [("machine-printed amounts (--printed)", "not measured", "no TrueType font under " + ", ".join(FONT_DIRS))]
+    rng = np.random.default_rng(seed)
+    tally = {False: np.zeros(4, int), True: np.zeros(4, int)}  # right, accepted, accepted wrong, n
+    for i in range(n):
+        dollars, cents = int(rng.choice([rng.integers(1, 1000), rng.integers(1000, 100000)])), int(rng.integers(0, 100))
+        text = f"{dollars:,}.{cents:02d}" if rng.random() < 0.5 else f"{dollars}.{cents:02d}"
+        stars = i % 2 == 1
+        shown = "*" * int(rng.integers(2, 7)) + text if stars else text
+        font = ImageFont.truetype(fonts[int(rng.integers(len(fonts)))], int(rng.integers(28, 45)))
+        img = Image.new("L", (460, 70), 255)
+        ImageDraw.Draw(img).text((int(rng.integers(8, 30)), 12), shown, font=font, fill=int(rng.integers(0, 60)))
+        res, _, _ = read(Page(f"printed{i:05d}", 1, np.asarray(img)), "field", classifier, None, f"printed{i:05d}")
+        truth = "".join(ch for ch in text if ch.isdigit())
+        right, accepted = res.digits == truth, not res.needs_review
+        tally[stars] += (right, accepted, accepted and not right, 1)
+        if verbose and not right:
+            print(f"PRINTED {i} {Path(font.path).name} truth={shown} read={res.text}")
+    name = f"machine-printed amounts ({n}, seed {seed}, {len(fonts)} fonts, --layout field)"
+    return [(name, f"{label}: strings right; auto-accepted (wrong among them)",
+             f"{t[0]}/{t[3]} = {t[0] / max(1, t[3]):.1%}; {t[1]} ({t[2]})")
+            for label, t in (("plain", tally[False]), ("after check-protection asterisks", tally[True]))]
+
+
 def read_as_bitonal(ch, path: Path, classifier) -> tuple[bool, bool, bool]:
     """A synthetic cheque written as a Group 4 bitonal TIFF at ``path``, decoded and read: whether
     its field was found, its digit string read right, and the read auto-accepted."""
@@ -570,6 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--world", type=int, default=0, metavar="N",
                     help="also read N synthetic cheques of other countries' layouts (European with a euro sign, "
                          "British with a pound sign; seed --synth-seed) with --layout auto")
+    ap.add_argument("--printed", type=int, default=0, metavar="N",
+                    help="also read N machine-printed amount fields (the machine's TrueType fonts; every other "
+                         "one after check-protection asterisks, **1,234.56) with --layout field (seed --synth-seed)")
     args = ap.parse_args(argv)
 
     try:
@@ -754,6 +796,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(on_a4_rows(args.on_a4, classifier))
     if args.world and classifier is not None:
         rows.extend(world_rows(args.world, args.synth_seed, classifier, args.verbose, ann, kinds))
+    if args.printed and classifier is not None:
+        rows.extend(printed_rows(args.printed, args.synth_seed, classifier, args.verbose))
 
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
