@@ -291,13 +291,15 @@ class CleanedField:
     stamp: np.ndarray | None
     specks: np.ndarray
     line: np.ndarray | None
+    #: check-protection asterisks taken off the ink (``None``: none; :func:`~cheque_reader.preprocess.asterisks`)
+    stars: np.ndarray | None = None
 
     @property
     def paper(self) -> np.ndarray | None:
-        """The pixels the field reader reads as paper: the red stamp's and the line under superscript cents."""
-        if self.line is None:
-            return self.stamp
-        return self.line if self.stamp is None else self.stamp | self.line
+        """The pixels the field reader reads as paper: the red stamp's, the line under superscript
+        cents and check-protection asterisks."""
+        masks = [m for m in (self.stamp, self.line, self.stars) if m is not None]
+        return functools.reduce(np.logical_or, masks) if masks else None
 
 
 def _clean_and_segment(field: Field) -> CleanedField:
@@ -313,16 +315,24 @@ def _clean_and_segment(field: Field) -> CleanedField:
     stamp = preprocess.red_stamp(field)
     gray = preprocess.to_gray(field)
     kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field, gray=gray)
+    kept_ink, kept_stars = _without_asterisks(kept_ink)
     kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink)
-    without_stamp = CleanedField(gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line)
+    without_stamp = CleanedField(gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line, kept_stars)
     if stamp is None:
         return without_stamp
     ink, dots, specks = preprocess.clean_field_parts(field, stamp, gray=gray)
+    ink, stars = _without_asterisks(ink)
     ink, line, candidates = segment.segment_without_underline(ink)
     left = int((ink < 128).sum()) / max(1, int((kept_ink < 128).sum()))
     if left >= STAMP_MIN_INK_LEFT and STAMP_MIN_DIGITS <= _n_digit_pieces(candidates) <= _n_digit_pieces(kept):
-        return CleanedField(gray, ink, dots, candidates, stamp, specks, line)
+        return CleanedField(gray, ink, dots, candidates, stamp, specks, line, stars)
     return without_stamp   # the red was the pen
+
+
+def _without_asterisks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``ink`` (paper 255, ink 0) without its check-protection asterisks, and their mask (``None``: none)."""
+    stars = preprocess.asterisks(ink < 128)
+    return (ink, None) if stars is None else (np.where(stars, 255, ink).astype(np.uint8), stars)
 
 
 def _n_digit_pieces(candidates: tuple[DigitCandidate, ...]) -> int:

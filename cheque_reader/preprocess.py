@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import logging
 
 import cv2
@@ -79,6 +80,20 @@ SIGN_BARS_TOP = 0.4
 #: Synthetic European and British cheques (``synth.WORLD_LAYOUTS``) with the sign inside the box: its
 #: right edge at 0.13-0.17 of the field's width.
 SIGN_SHAPE_MAX_RIGHT = 0.2
+
+#: Check-protection asterisks (``**1,234.56``, ``*****30.97``: cheque-writing software fills the space
+#: before, sometimes after, a printed amount so that no digit can be added): a run of at least
+#: ``ASTERISK_MIN_RUN`` stars side by side, each as tall as ``ASTERISK_HEIGHT`` of the field's
+#: tallest piece of ink (the printed stars of 38 fonts 0.50-0.67), alike in size and top, each with
+#: at least ``ASTERISK_MIN_SPOKES`` spokes on two of three circles about its middle and one fewer
+#: at least on the third (``ASTERISK_RADII``, shares of its half size; those stars 5 or 6 spokes, a
+#: small one's filled middle 4 on the inner circle), as many on every circle within 2. Read as
+#: digits they were 4s and 8s (``**666.48`` read ``34666.48``); no piece of ink in the 1,080 ORAND
+#: fields is taken for them.
+ASTERISK_MIN_RUN = 2
+ASTERISK_HEIGHT = (0.35, 0.8)
+ASTERISK_MIN_SPOKES = 5
+ASTERISK_RADII = (0.55, 0.7, 0.85)
 
 #: :func:`drop_side_remnants`: a hairline left where a printed box's left or right side was removed
 #: (1 pixel wide, 45-53 pixels tall, 1 pixel inside the side, on a synthetic cheque whose ``100.00``
@@ -995,6 +1010,108 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
     if not darker and not shaped and not two_top_bars(piece):
         return ink  # the pen's own shade and no sign's shape: a handwritten first digit
     return ink & ~sign
+
+
+def asterisks(ink: np.ndarray) -> np.ndarray | None:
+    """The mask of the check-protection asterisks in ``ink`` (bool, ink True), ``None`` when it has none.
+
+    The components in runs of ``ASTERISK_MIN_RUN`` or more stars side by side, each
+    ``ASTERISK_HEIGHT`` of the tallest piece's height and star-shaped (:func:`spokes`), alike in
+    size and top (printed from one glyph: within a tenth, or 2 pixels), at most a star's width apart.
+
+    >>> import cv2
+    >>> ink = np.zeros((60, 300), np.uint8)
+    >>> for x in (20, 42):                                   # "**" ...
+    ...     for angle in (0, 60, 120):
+    ...         d = np.array([np.sin(np.radians(angle)), np.cos(np.radians(angle))]) * 8
+    ...         _ = cv2.line(ink, (int(x - d[0]), int(22 - d[1])), (int(x + d[0]), int(22 + d[1])), 1, 2)
+    >>> _ = cv2.putText(ink, "25", (60, 52), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 1, 3)   # ... then "25"
+    >>> stars = asterisks(ink.astype(bool))
+    >>> int(stars[:, :55].sum()), bool(stars[:, 55:].any()), asterisks(ink[:, 31:].astype(bool)) is None   # one star alone: none
+    (280, False, True)
+    """
+    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
+    if n < 1 + ASTERISK_MIN_RUN:
+        return None
+    tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max())
+    low, high = ASTERISK_HEIGHT
+    found = []
+    for i in range(1, n):
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        if not low * tallest <= h <= high * tallest:
+            continue
+        if 0.6 <= w / h <= 1.6 and _star_shaped(lab[y : y + h, x : x + w] == i):
+            found.append((x, y, w, h, i))
+        elif w > 1.6 * h:  # stars printed close, joined by their side arms: each part between the joins a star
+            parts = _joined_parts(lab[y : y + h, x : x + w] == i)
+            if len(parts) >= ASTERISK_MIN_RUN and all(0.6 <= (b - a) / h <= 1.6 and _star_shaped(m) for a, b, m in parts):
+                found.extend((x + a, y, b - a, h, i) for a, b, _ in parts)
+    found.sort()
+    runs, run = [], found[:1]
+    for a, b in itertools.pairwise(found):
+        # printed from one glyph: the same size and top, to a pixel or two
+        tol = max(2.0, 0.1 * max(a[3], b[3]))
+        alike = abs(b[3] - a[3]) <= tol and abs(b[1] - a[1]) <= tol and abs(b[2] - a[2]) <= max(2.0, 0.1 * max(a[2], b[2]))
+        if alike and b[0] - (a[0] + a[2]) <= max(a[2], b[2]):
+            run.append(b)
+        else:
+            runs.append(run)
+            run = [b]
+    runs.append(run)
+    stars = [c[4] for r in runs if len(r) >= ASTERISK_MIN_RUN for c in r]
+    if not stars:
+        return None
+    keep = np.zeros(n, bool)
+    keep[stars] = True
+    return label_lookup(keep, lab)
+
+
+def _star_shaped(mask: np.ndarray) -> bool:
+    """Whether a piece has an asterisk's spokes (:func:`spokes`): at least ``ASTERISK_MIN_SPOKES``
+    on two of the circles ``ASTERISK_RADII`` and one fewer at least on the third, as many on each
+    within 2."""
+    counts = [spokes(mask, r) for r in ASTERISK_RADII]
+    return (sum(c >= ASTERISK_MIN_SPOKES for c in counts) >= 2 and min(counts) >= ASTERISK_MIN_SPOKES - 1
+            and max(counts) - min(counts) <= 2)
+
+
+def _joined_parts(mask: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
+    """A piece cut at its thin joins (columns of at most two pixels, or a fifth of its height):
+    ``(first column, end column, the part's mask)`` for each part between them, the joins spread
+    over the parts on either side."""
+    thin = mask.sum(axis=0) <= max(2, mask.shape[0] // 5)
+    runs, start = [], None
+    for c, t in enumerate(thin):
+        if not t and start is None:
+            start = c
+        elif t and start is not None:
+            runs.append([start, c])
+            start = None
+    if start is not None:
+        runs.append([start, len(thin)])
+    for left, right in itertools.pairwise(runs):  # a join's columns split between its two parts
+        mid = (left[1] + right[0]) // 2
+        left[1], right[0] = mid, mid
+    if runs:
+        runs[0][0], runs[-1][1] = 0, len(thin)
+    return [(a, b, mask[:, a:b]) for a, b in runs]
+
+
+def spokes(mask: np.ndarray, radius: float) -> int:
+    """How many strokes cross the circle about the middle of ``mask`` of ``radius`` times its half
+    size (the smaller side's): an asterisk's spokes.
+
+    >>> star = np.zeros((21, 21), bool); star[10, :] = star[:, 10] = True
+    >>> spokes(star, 0.8), spokes(np.ones((21, 21), bool), 0.8)
+    (4, 0)
+    """
+    h, w = mask.shape
+    angles = np.linspace(0.0, 2 * np.pi, 96, endpoint=False)
+    r = radius * min(h, w) / 2
+    ys = np.clip(np.round((h - 1) / 2 + r * np.sin(angles)).astype(int), 0, h - 1)
+    xs = np.clip(np.round((w - 1) / 2 + r * np.cos(angles)).astype(int), 0, w - 1)
+    ring = mask[ys, xs].astype(np.int8)
+    return int((np.diff(np.concatenate([ring, ring[:1]])) == 1).sum())
 
 
 def two_top_bars(mask: np.ndarray) -> bool:

@@ -1241,3 +1241,15 @@ def test_a_fine_tuned_model_whose_field_reader_is_missing_says_which_sidecar_nam
     model.with_suffix(".json").write_text(json.dumps({"field_reader": "tuned_sdnn.pt"}))
     with pytest.raises(ModelError, match=r"tuned_sdnn\.pt.* named by .*tuned\.json.* is not there.*tuned_sdnn\.json"):
         pipeline.get_field_reader(ReadOptions(model_path=str(model)))
+
+
+def test_check_protection_asterisks_before_a_printed_amount_are_not_read_as_digits():
+    img = np.full((60, 260), 255, np.uint8)
+    for x in (20, 42):   # "**1500", as cheque-writing software prints it
+        for angle in (0, 60, 120):
+            dx, dy = 8 * np.sin(np.radians(angle)), 8 * np.cos(np.radians(angle))
+            cv2.line(img, (int(x - dx), int(22 - dy)), (int(x + dx), int(22 + dy)), 0, 2)
+    cv2.putText(img, "1500", (66, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    result = pipeline.read_cheque(img, layout="field")
+    assert (result.digits, result.text) == ("1500", "1500")
+    assert result.digit_reads[0].bbox.x > 60   # the first digit box is the 1's, past the stars

@@ -654,3 +654,28 @@ def test_open_cols_is_opencvs_upright_opening():
         length = int(rng.integers(1, 2 * h + 2))
         want = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
         assert np.array_equal(preprocess._open_cols(m, length), want)
+
+
+def _asterisk(img: np.ndarray, x: int, y: int, arm: int = 8, value: int = 1, thick: int = 2) -> None:
+    """Draw a printed six-armed asterisk centred at (x, y)."""
+    for angle in (0, 60, 120):
+        dx, dy = arm * np.sin(np.radians(angle)), arm * np.cos(np.radians(angle))
+        cv2.line(img, (int(x - dx), int(y - dy)), (int(x + dx), int(y + dy)), value, thick)
+
+
+def test_check_protection_asterisks_are_found_and_digits_are_not():
+    ink = np.zeros((60, 320), np.uint8)
+    for x in (20, 42, 64):
+        _asterisk(ink, x, 22)
+    cv2.putText(ink, "1,234", (84, 52), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 1, 3)
+    stars = preprocess.asterisks(ink.astype(bool))
+    assert stars is not None and stars[:, :76].sum() == ink[:, :76].sum() and not stars[:, 76:].any()
+    # one star alone is no fill, and digits alone hold none
+    assert preprocess.asterisks(ink[:, 53:].astype(bool)) is None
+    assert preprocess.asterisks(ink[:, 76:].astype(bool)) is None
+    # stars as tall as the digits are no check-protection stars
+    tall = np.zeros((60, 200), np.uint8)
+    for x in (20, 60):
+        _asterisk(tall, x, 30, arm=24, thick=3)
+    cv2.putText(tall, "7", (100, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1, 3)
+    assert preprocess.asterisks(tall.astype(bool)) is None
