@@ -494,11 +494,18 @@ def _profile_sharpness(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray, pad: 
     return np.einsum("ij,ij->i", counts, counts)
 
 
-def _skew_small(small: np.ndarray, max_angle: float, around: float = 0.0, paper: float | None = None) -> float:
-    """:func:`estimate_skew` on an already shrunk page, searched within ``max_angle`` of ``around``
-    (``paper``: ``_median_u8(small)`` when known already)."""
+def _skew_points(small: np.ndarray, paper: float | None = None) -> tuple[np.ndarray, ...]:
+    """The points :func:`_skew_small` lines up on the shrunk page ``small``: the columns (from the
+    middle) and rows of its dark structure, float32; ``()`` when there are too few (``paper``:
+    ``_median_u8(small)`` when known already).
+
+    >>> page = np.full((100, 300), 255, np.uint8); page[50, 20:280] = 0   # a printed rule
+    >>> xs, ys = _skew_points(page)
+    >>> len(xs), float(xs.min()), float(xs.max()), set(ys.tolist()), _skew_points(np.full((100, 300), 255, np.uint8))
+    (260, -130.0, 129.0, {50.0}, ())
+    """
     ink = _ink_mask(small, 15)
-    h, w = ink.shape
+    w = ink.shape[1]
     paper = _median_u8(small) if paper is None else paper
     # printed rules and text are dark; tints and security patterns are not (OpenCV's threshold:
     # a uint8 page against a float cut is a float64 comparison in numpy, 10x slower)
@@ -509,9 +516,19 @@ def _skew_small(small: np.ndarray, max_angle: float, around: float = 0.0, paper:
         ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, _rect(5, 1))
         ys, xs = _nonzero(ink)
         if len(xs) < 10:
-            return 0.0
-    xs = xs.astype(np.float32) - w / 2.0
-    ys = ys.astype(np.float32)
+            return ()
+    return xs.astype(np.float32) - w / 2.0, ys.astype(np.float32)
+
+
+def _skew_small(small: np.ndarray, max_angle: float, around: float = 0.0, paper: float | None = None,
+                points: tuple[np.ndarray, ...] | None = None) -> float:
+    """:func:`estimate_skew` on an already shrunk page, searched within ``max_angle`` of ``around``
+    (``paper``: ``_median_u8(small)``, ``points``: ``_skew_points(small, paper)``, when known already)."""
+    points = _skew_points(small, paper) if points is None else points
+    if not points:
+        return 0.0
+    xs, ys = points
+    h, w = small.shape
     pad = int(w * np.tan(np.radians(abs(around) + max_angle)) / 2.0) + 2
     # coarse to fine: 1 degree steps on a quarter of the points in 3-pixel rows, then 0.2 and
     # 0.05 degree steps around the best (measured on 80 rendered scans: 0.04 degree mean error)
@@ -995,17 +1012,18 @@ class _View:
 
 
 def _cheque_views(page: Page, shrunk: tuple[np.ndarray, int], on_bed: _OnBed | None,
-                  paper: float | None = None) -> list[_View]:
+                  paper: float | None = None, known: dict | None = None) -> list[_View]:
     """Deskewed upright and upside-down views of the cheque, shrunk (see :data:`WORK_MAX_SIDE`).
     ``shrunk`` is ``_shrink(page.image)`` (``paper``: its ``_median_u8``, when known already),
-    ``on_bed`` the cheque found on a bed there, if any. A
+    ``on_bed`` the cheque found on a bed there, if any; ``known`` keeps what :func:`_wide_views`
+    searches again (see :func:`_darkest`, :func:`_page_skew`). A
     page taller than wide (a cheque standing on its side, with no EXIF orientation to say so) is
     also viewed turned a quarter, both ways.
 
     Only the shrunk page is ever resampled: the field alone is cropped at full resolution.
     """
     mean, k = shrunk  # block means: the cheque's outline and the skew
-    small = _shrink(page.image, darkest=True)[0] if k > 1 else mean  # block minima: thin printed lines stay dark
+    small = _darkest(page, shrunk, known)  # block minima: thin printed lines stay dark
     H, W = small.shape
     if on_bed is not None:
         corners, angle, cheques = on_bed.corners / k, on_bed.angle, on_bed.cheques
@@ -1018,39 +1036,72 @@ def _cheque_views(page: Page, shrunk: tuple[np.ndarray, int], on_bed: _OnBed | N
         if abs(rest) >= MIN_DESKEW:
             angle += rest
         return [dataclasses.replace(v, outline=True, cheques=cheques) for v in _views_at(small, k, angle, corners)]
-    views = _views_at(small, k, _page_skew(mean, 0.0, paper=paper), None)
+    views = _views_at(small, k, _page_skew(mean, 0.0, paper=paper, known=known), None)
     if H > W:
-        views += _views_at(small, k, _page_skew(mean, 90.0, paper=paper), None)
+        views += _views_at(small, k, _page_skew(mean, 90.0, paper=paper, known=known), None)
     return views
 
 
-def _page_skew(mean: np.ndarray, turn: float, max_skew: float = MAX_SKEW, paper: float | None = None) -> float:
+def _darkest(page: Page, shrunk: tuple[np.ndarray, int], known: dict | None = None) -> np.ndarray:
+    """``page`` shrunk as ``shrunk`` is, each block by its darkest pixel (``shrunk`` itself when not
+    shrunk); kept in ``known`` (and taken from it) when given."""
+    mean, k = shrunk
+    if k == 1:
+        return mean
+    if known is not None and "darkest" in known:
+        return known["darkest"]
+    small = _shrink(page.image, darkest=True)[0]
+    if known is not None:
+        known["darkest"] = small
+    return small
+
+
+def _page_skew(mean: np.ndarray, turn: float, max_skew: float = MAX_SKEW, paper: float | None = None,
+               known: dict | None = None) -> float:
     """The angle that straightens the page ``mean`` once turned ``turn`` degrees (0 or 90,
     anticlockwise): ``turn`` plus its skew (up to ``max_skew``), when that is worth resampling for
-    (``paper``: ``_median_u8(mean)``, when known already: a turned page has the same)."""
+    (``paper``: ``_median_u8(mean)``, when known already: a turned page has the same). ``known``
+    keeps the points of each turn and the skew of each search (and takes them from there), for
+    more searches of the same page with the same ``paper``.
+
+    >>> page = np.full((300, 800), 255, np.uint8); _ = cv2.line(page, (50, 100), (750, 160), 0, 2)
+    >>> known = {}
+    >>> angle = _page_skew(page, 0.0, known=known)
+    >>> 4.0 < angle < 5.5, sorted(k[:2] for k in known), _page_skew(page, 0.0, known=known) == angle
+    (True, [('points', 0.0), ('skew', 0.0)], True)
+    """
+    known = {} if known is None else known
     view = np.ascontiguousarray(np.rot90(mean)) if turn else mean
     paper = _median_u8(view) if paper is None else paper
-    skew = _skew_small(view, max_skew, paper=paper)
+
+    def skew_within(max_angle: float) -> float:
+        if ("skew", turn, max_angle) not in known:
+            if ("points", turn) not in known:
+                known[("points", turn)] = _skew_points(view, paper)
+            known[("skew", turn, max_angle)] = _skew_small(view, max_angle, paper=paper, points=known[("points", turn)])
+        return known[("skew", turn, max_angle)]
+
+    skew = skew_within(max_skew)
     if max_skew < WIDE_SKEW and abs(skew) >= max_skew - 1.0:  # at the edge: the cheque may be turned further
-        skew = _skew_small(view, WIDE_SKEW, paper=paper)
+        skew = skew_within(WIDE_SKEW)
     return turn + (skew if abs(skew) >= MIN_DESKEW else 0.0)
 
 
 def _wide_views(page: Page, shrunk: tuple[np.ndarray, int], views: list[_View],
-                paper: float | None = None) -> list[_View]:
+                paper: float | None = None, known: dict | None = None) -> list[_View]:
     """More views of the cheque, at the skew searched up to :data:`WIDE_SKEW` degrees, where that
     differs from the angles of ``views`` by more than a degree; none for a cheque on a bed
-    (``paper``: the shrunk page's ``_median_u8``, when known already)."""
+    (``paper``: the shrunk page's ``_median_u8``, when known already; ``known``: what
+    :func:`_cheque_views` kept, with the same ``paper``)."""
     if any(v.outline for v in views):
         return []
     mean, k = shrunk
     H, W = mean.shape
     more: list[_View] = []
     for turn in (0.0, 90.0) if H > W else (0.0,):
-        angle = _page_skew(mean, turn, WIDE_SKEW, paper)
+        angle = _page_skew(mean, turn, WIDE_SKEW, paper, known)
         if all(abs(angle - v.angle) > 1.0 for v in views + more):
-            small = _shrink(page.image, darkest=True)[0] if k > 1 else mean
-            more += _views_at(small, k, angle, None)
+            more += _views_at(_darkest(page, shrunk, known), k, angle, None)
     return more
 
 
@@ -1318,12 +1369,13 @@ def _find_field(page: Page, layout: str, flatten: bool) -> Field | None:
     on_bed = _cheque_small(*shrunk)
     if flatten and on_bed is not None and _in_perspective(on_bed.outline):
         return _field_flattened(page, layout, on_bed)
-    views = _cheque_views(page, shrunk, on_bed, paper)
+    known: dict = {}  # the searches _wide_views would make again: the skew's points, the darkest shrink
+    views = _cheque_views(page, shrunk, on_bed, paper, known)
     layouts = [lay] if isinstance(lay, Layout) else [LAYOUTS[name] for name in AUTO_LAYOUTS]
     # every layout is searched, only the best one's field is cropped
     found = [(each, _best_box(page, each, views)) for each in layouts]
     if max(f[1][0] for f in found) < AUTO_CLEAR_SCORE:
-        more = _wide_views(page, shrunk, views, paper)  # turned further than MAX_SKEW?
+        more = _wide_views(page, shrunk, views, paper, known)  # turned further than MAX_SKEW?
         if more:
             views = views + more
             found = [(each, max(f, _best_box(page, each, more), key=lambda r: r[0])) for each, f in found]

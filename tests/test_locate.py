@@ -120,6 +120,27 @@ def test_darkest_shrink_is_each_blocks_minimum(shape):
     assert k > 1 and small.shape == (h, w) and small.flags.c_contiguous
     assert np.array_equal(small, eroded)
 
+@pytest.mark.parametrize("angle", [3.0, 14.5, 30.0])
+def test_skew_searched_again_takes_what_the_first_search_kept(angle):
+    # _wide_views searches the skew again up to WIDE_SKEW: with what _cheque_views kept (the points,
+    # the search at the edge of MAX_SKEW, the darkest shrink), the same angles and views as afresh
+    skewed, _ = rotate(cheque_page(), angle)
+    page = Page("p", 1, np.ascontiguousarray(skewed))
+    shrunk = locate._shrink(page.image)
+    assert shrunk[1] == 2
+    paper = locate._median_u8(shrunk[0])
+    known: dict = {}
+    views = locate._cheque_views(page, shrunk, None, paper, known)
+    assert ("points", 0.0) in known and "darkest" in known
+    assert [v.angle for v in views] == [v.angle for v in locate._cheque_views(page, shrunk, None, paper)]
+    for max_skew in (locate.MAX_SKEW, locate.WIDE_SKEW):
+        assert locate._page_skew(shrunk[0], 0.0, max_skew, paper, known) == locate._page_skew(shrunk[0], 0.0, max_skew, paper)
+    afresh = locate._wide_views(page, shrunk, views[:1], paper)
+    kept = locate._wide_views(page, shrunk, views[:1], paper, known)
+    assert [(v.angle, v.flipped) for v in kept] == [(v.angle, v.flipped) for v in afresh]
+    assert all(np.array_equal(a.image, b.image) and np.array_equal(a.m, b.m) for a, b in zip(kept, afresh))
+
+
 def test_field_layout_is_whole_image():
     img = np.full((50, 160), 255, np.uint8)
     f = locate.find_amount_field(Page("f", 1, img), "field")
