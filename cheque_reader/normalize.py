@@ -64,6 +64,14 @@ def ink_map(crop: np.ndarray) -> np.ndarray:
     a = 255.0 - img.astype(np.float32)
     flat = a.ravel()
     k = int(0.02 * (flat.size - 1))
+    if _black_and_white(img) and cv2.countNonZero(img) > k:
+        # a cleaned candidate's 0 and 255 (every one the reader makes), paper the 2nd percentile: 0
+        # ink 1 (255 * float32(1 / 255)), above every floor of Otsu's split (at most OTSU_SHARE)
+        peak = float(a.max())
+        if peak < MIN_CONTRAST:
+            return np.zeros(img.shape, np.float32)
+        a *= 1.0 / peak
+        return _drop_specks(a)
     paper = min(float(np.partition(flat, k)[k]), MAX_PAPER_INK)  # 2nd percentile: the paper level
     a -= paper
     peak = float(a.max())
@@ -77,6 +85,15 @@ def ink_map(crop: np.ndarray) -> np.ndarray:
     floor = max(NOISE_FLOOR, OTSU_SHARE * otsu / 255.0)
     a[a < floor] = 0.0
     return _drop_specks(a)
+
+
+def _black_and_white(img: np.ndarray) -> bool:
+    """Whether the ``uint8`` image ``img`` holds no level but 0 and 255.
+
+    >>> _black_and_white(np.array([[0, 255]], np.uint8)), _black_and_white(np.array([[0, 254]], np.uint8))
+    (True, False)
+    """
+    return cv2.countNonZero(cv2.inRange(img, 1, 254)) == 0
 
 
 def _drop_specks(a: np.ndarray) -> np.ndarray:

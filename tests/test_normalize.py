@@ -129,3 +129,31 @@ def test_normalize_is_always_a_finite_32x32_input(h, w, seed, kind):
     assert x.shape == (32, 32) and x.dtype == np.float32
     assert np.isfinite(x).all()
     assert x.min() >= BACKGROUND_VALUE - 1e-6 and x.max() <= INK_VALUE + 1e-6
+
+
+def _ink_map_by_levels(crop: np.ndarray) -> np.ndarray:
+    # ink_map's arithmetic for any crop: the paper at the 2nd percentile, Otsu's floor
+    import cv2
+
+    from cheque_reader import normalize
+
+    a = 255.0 - crop.astype(np.float32)
+    k = int(0.02 * (a.size - 1))
+    a -= min(float(np.partition(a.ravel(), k)[k]), normalize.MAX_PAPER_INK)
+    peak = float(a.max())
+    if peak < normalize.MIN_CONTRAST:
+        return np.zeros(crop.shape, np.float32)
+    a *= 1.0 / peak
+    otsu, _ = cv2.threshold((a * 255.0).astype(np.uint8), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    a[a < max(normalize.NOISE_FLOOR, normalize.OTSU_SHARE * otsu / 255.0)] = 0.0
+    return normalize._drop_specks(a)
+
+
+@pytest.mark.parametrize("ink_share", [0.0, 0.05, 0.3, 0.97, 0.985, 0.99, 1.0])
+def test_a_black_and_white_crop_is_mapped_as_any_crop(ink_share):
+    # every candidate the reader makes is 0 and 255: its paper and Otsu's floor known, not searched
+    rng = np.random.default_rng(int(ink_share * 1000))
+    for h, w in ((44, 30), (7, 90), (1, 1), (60, 61)):
+        crop = np.where(rng.random((h, w)) < ink_share, 0, 255).astype(np.uint8)
+        expected = _ink_map_by_levels(crop)
+        assert ink_map(crop).view(np.uint32).tolist() == expected.view(np.uint32).tolist()
