@@ -325,11 +325,19 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
     H = band.height
     mid = 0.5 * (band.top + band.bottom)
     cy = p.y + 0.5 * p.h
-    e = _elongation(p)
+    # the ink's elongation (its covariance's eigenvalues), last in each test and made at most once: most
+    # digits' shapes and places decide without it
+    elongation: list[float] = []
+
+    def e() -> float:
+        if not elongation:
+            elongation.append(_elongation(p))
+        return elongation[0]
+
     flat = (p.h <= SEPARATOR_HEIGHT * H and p.w >= 1.6 * p.h and p.w >= 0.3 * H) or (
-        p.w >= 2.5 * p.h and p.h < 0.7 * H and e < 0.35
+        p.w >= 2.5 * p.h and p.h < 0.7 * H and e() < 0.35
     )
-    if not flat and e < 0.25 and p.w >= 0.6 * H and abs(_slant(p)) > 50:
+    if not flat and p.w >= 0.6 * H and e() < 0.25 and abs(_slant(p)) > 50:
         flat = True  # a thin stroke closer to horizontal than vertical: a tail or strike
     if flat:
         # a dash or tail lies across the band; thin scraps above or below are left-over printed lines
@@ -346,16 +354,16 @@ def separator_kind(p: _Piece, band: Band) -> str | None:
         if cy > mid:
             return "."
         return "noise"  # a stray mark above the digits
-    if p.h <= 0.65 * H and p.w <= 0.45 * H and e < 0.45 and p.y >= band.top + 0.35 * H and p.y2 >= band.bottom - 0.1 * H:
+    if p.h <= 0.65 * H and p.w <= 0.45 * H and p.y >= band.top + 0.35 * H and p.y2 >= band.bottom - 0.1 * H and e() < 0.45:
         return ","
     if (0.3 * H <= p.h <= 0.6 * H and p.w <= 0.4 * H and p.h >= 1.3 * p.w and float(p.mask.mean()) >= SOLID_COMMA_FILL
             and p.y >= mid and p.y2 >= band.bottom + 0.15 * H and not _has_hole(p.mask)):
         return ","  # a thick pen's comma: a solid blob with a short tail, hanging below the baseline
-    if p.h <= 0.95 * H and p.w <= 0.5 * H and e < 0.4 and p.y >= band.top + 0.3 * H and p.y2 >= band.bottom + 0.15 * H:
+    if p.h <= 0.95 * H and p.w <= 0.5 * H and p.y >= band.top + 0.3 * H and p.y2 >= band.bottom + 0.15 * H and e() < 0.4:
         return ","  # a long comma hanging well below the baseline
-    if p.h <= 1.15 * H and e < 0.25 and p.y >= band.top + 0.25 * H and p.y2 >= band.bottom + 0.25 * H:
+    if p.h <= 1.15 * H and p.y >= band.top + 0.25 * H and p.y2 >= band.bottom + 0.25 * H and e() < 0.25:
         return ","  # a long straight comma stroke, starting low and ending well below the digits
-    if p.h <= 2.0 * H and e < 0.25 and p.y >= band.top + 0.5 * H and p.y2 >= band.bottom + 0.4 * H:
+    if p.h <= 2.0 * H and p.y >= band.top + 0.5 * H and p.y2 >= band.bottom + 0.4 * H and e() < 0.25:
         return ","  # no digit starts in the lower half of the band and plunges far below it
     if p.y >= band.bottom:
         return "noise"  # wholly below the digits

@@ -455,3 +455,17 @@ def test_a_digit_written_into_the_closing_slash_is_no_slash():
     assert segment._elongation(zero_slash) < segment.SLASH_MAX_ELONGATION   # thin enough to pass for a stroke
     assert segment.is_terminator_slash(slash, band, True)
     assert not segment.is_terminator_slash(zero_slash, band, True)
+
+
+def test_a_digit_sized_piece_is_no_separator_without_its_elongation(monkeypatch):
+    # the ink's covariance is made only for the shapes and places whose test needs it
+    band = segment.Band(top=10, bottom=40, height=30, digit_width=18)
+    made = []
+    elongation = segment._elongation
+    monkeypatch.setattr(segment, "_elongation", lambda p: made.append(p) or elongation(p))
+    digit = np.zeros((30, 16), bool)
+    digit[:, 6:10] = True
+    assert segment.separator_kind(segment._Piece(digit, 0, 10), band) is None and made == []
+    comma = np.eye(14, 5, dtype=bool)
+    comma[:, 2] = True    # a short thin stroke low in the band, reaching below the baseline
+    assert segment.separator_kind(segment._Piece(comma, 0, 30), band) == "," and len(made) == 1
