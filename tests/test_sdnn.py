@@ -419,6 +419,62 @@ def test_string_probabilities_match_torch_ctc():
     assert np.allclose(got, expected, rtol=1e-4, atol=1e-30)
 
 
+def _string_probabilities_stepped_to_the_end(pairs):
+    # the forward algorithm as string_probabilities made it before: every pair stepped (and
+    # rescaled) to the longest field's end, in the given order
+    full = [k for k, (_, d) in enumerate(pairs) if d]
+    out = np.zeros(len(pairs))
+    n, t_len = len(full), np.array([len(pairs[k][0]) for k in full])
+    s_len = np.array([len(pairs[k][1]) for k in full])
+    steps, width = int(t_len.max()), 2 * int(s_len.max()) + 1
+    ext = np.full((n, width), sdnn.BLANK, np.int64)
+    emit = np.zeros((n, steps, width))
+    for j, k in enumerate(full):
+        a, d = pairs[k]
+        ext[j, 1 : 2 * len(d) : 2] = [int(c) for c in d]
+        emit[j, : len(a), : 2 * len(d) + 1] = np.exp(np.asarray(a, float))[:, ext[j, : 2 * len(d) + 1]]
+    skip = np.zeros((n, width))
+    skip[:, 2:] = (ext[:, 2:] != sdnn.BLANK) & (ext[:, 2:] != ext[:, :-2])
+    alpha = np.zeros((n, width))
+    alpha[:, :2] = emit[:, 0, :2]
+    log_scale = np.zeros(n)
+    for t in range(steps):
+        if t:
+            step = alpha.copy()
+            step[:, 1:] += alpha[:, :-1]
+            step[:, 2:] += alpha[:, :-2] * skip[:, 2:]
+            step *= emit[:, t]
+            alpha = np.where((t < t_len)[:, None], step, alpha)
+        total = alpha.sum(axis=1)
+        scale = np.where(total > 0, total, 1.0)
+        alpha /= scale[:, None]
+        log_scale += np.log(scale)
+    rows = np.arange(n)
+    out[full] = (alpha[rows, 2 * s_len] + alpha[rows, 2 * s_len - 1]) * np.exp(log_scale)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_string_probabilities_step_each_pair_to_its_own_end_with_the_same_numbers(seed):
+    # fields of many lengths (a pair read to its end is only rescaled until its scale is 1): the
+    # same bits as stepping every pair to the longest field's end
+    rng = np.random.default_rng(seed)
+    views = []
+    for i in range(8):  # three short fields: strings too long for them are impossible
+        z = rng.normal(0, 3, (int(rng.integers(1, 6 if i < 3 else 90)), sdnn.BLANK + 1))
+        z[:, sdnn.BLANK] += rng.uniform(0, 4)
+        views.append(sdnn.log_softmax(z.astype(np.float32)))
+    pairs = []
+    for _ in range(120):
+        digits = "".join(map(str, rng.integers(0, 10, int(rng.integers(0, 12)))))
+        pairs.append((views[int(rng.integers(0, len(views)))], digits[:1] * len(digits) if rng.random() < 0.2 else digits))
+    pairs += [(lp, sdnn.greedy_decode(lp)[0]) for lp in views]  # each view's own reading: likely strings
+    got, expected = sdnn.string_probabilities(pairs), _string_probabilities_stepped_to_the_end(pairs)
+    expected[[k for k, (_, d) in enumerate(pairs) if not d]] = got[[k for k, (_, d) in enumerate(pairs) if not d]]
+    assert (got > 0).sum() > 20 and (got == 0).sum() > 5  # possible strings and impossible ones
+    assert got.view(np.uint64).tolist() == expected.view(np.uint64).tolist()
+
+
 def test_onnx_backend_reads_like_torch(reader):
     pytest.importorskip("onnxruntime")
     fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "62", "7")]
