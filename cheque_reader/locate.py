@@ -880,16 +880,16 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
             left_of[x] = integral[1:, x] - integral[:-1, x]
         return left_of[x]
 
-    n, _, stats, _ = connected_components(ver)
-    # (centre column, top, bottom, the image's right edge, the edge of a wider piece)
-    sides = [(int(x + w // 2), int(y), int(y + h), False, False) for x, y, w, h, _ in stats[1:]]
+    pieces = _piece_boxes(ver)
+    # (centre column, top, bottom, the image's right edge, the edge of a wider piece), sorted below
+    sides = [(x + w // 2, y, y + h, False, False) for x, y, w, h in pieces]
     beyond = px(3)  # how far beyond the sides' ends their box's lines are looked for
     if smeared:
         # a smear (a phone moved sideways) thins the sides where they meet the lines and runs them
         # into a barcode or bar beside them: each edge of an upright piece wider than a line
         # stands for a side too (as tall as the side facing it), and the lines are looked for
         # further beyond the sides' ends
-        sides += [(int(e), int(y), int(y + h), False, True) for x, y, w, h, _ in stats[1:] if px(15) < w <= px(75)
+        sides += [(e, y, y + h, False, True) for x, y, w, h in pieces if px(15) < w <= px(75)
                   for e in (x + 1, x + w - 2)]
         beyond = px(24)
     sides.sort()
@@ -937,6 +937,22 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
             if best is None or score > best.score:
                 best = _Found(box, float(score))
     return best
+
+
+def _piece_boxes(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The boxes ``(x, y, w, h)`` of the 8-connected pieces of the ``uint8`` ``mask``, in no set order:
+    those of the outer contours of its pieces (OpenCV's contours of two levels, a piece inside
+    another's hole among the outer ones), the boxes ``connected_components``' stats give, 3x as fast
+    on a sparse mask (0.29 against 0.09 ms a Group 4 page: a box search's upright lines).
+
+    >>> m = np.zeros((9, 12), np.uint8); m[1:8, 1:8] = 255; m[3:6, 3:6] = 0; m[4, 4] = 255; m[2:5, 10] = 1
+    >>> sorted(_piece_boxes(m))
+    [(1, 1, 7, 7), (4, 4, 1, 1), (10, 2, 1, 3)]
+    """
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return []
+    return [cv2.boundingRect(c) for c, (_, _, _, parent) in zip(contours, hierarchy[0]) if parent < 0]
 
 
 def _dividers(darker: np.ndarray, x0: int, x1: int, top: int, bottom: int, line: int, side: int) -> int:

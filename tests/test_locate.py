@@ -141,6 +141,23 @@ def test_skew_searched_again_takes_what_the_first_search_kept(angle):
     assert all(np.array_equal(a.image, b.image) and np.array_equal(a.m, b.m) for a, b in zip(kept, afresh))
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_piece_boxes_are_the_connected_components_boxes(seed):
+    # random masks of every density (pieces in other pieces' holes among them) and a box's upright lines
+    from cheque_reader.preprocess import connected_components
+
+    rng = np.random.default_rng(seed)
+    masks = [(rng.random((int(rng.integers(1, 70)), int(rng.integers(1, 70)))) < rng.uniform(0.02, 0.8)).astype(np.uint8) * 255
+             for _ in range(300)]
+    ring = np.zeros((40, 60), np.uint8)
+    cv2.rectangle(ring, (5, 5), (50, 30), 255, 2)
+    ring[15:20, 20:25] = 255  # inside the ring's hole
+    ring[:, 58] = 1
+    for m in masks + [ring, np.zeros((5, 5), np.uint8)]:
+        stats = connected_components(m)[2]
+        assert sorted(locate._piece_boxes(m)) == sorted(tuple(int(v) for v in row[:4]) for row in stats[1:])
+
+
 def test_field_layout_is_whole_image():
     img = np.full((50, 160), 255, np.uint8)
     f = locate.find_amount_field(Page("f", 1, img), "field")
