@@ -377,20 +377,31 @@ def label_lookup(table: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.take(table, labels)
 
 
-def threshold_sauvola(image: np.ndarray, window_size: int, k: float = SAUVOLA_K, r: float = 0.5) -> np.ndarray:
+def threshold_sauvola(image: np.ndarray, window_size: int, k: float = SAUVOLA_K, r: float = 0.5,
+                      where: np.ndarray | None = None) -> np.ndarray:
     """Sauvola's local threshold ``m * (1 + k * (s / r - 1))`` (mean ``m`` and deviation ``s`` over a
-    centred ``window_size`` square, borders reflected): skimage's, by OpenCV box filters.
+    centred ``window_size`` square, borders reflected): skimage's, by OpenCV box filters. ``where``:
+    the pixels (a mask) it is wanted at, the same numbers there and 0 elsewhere (its arithmetic
+    after the filters on those alone: 0.49 -> 0.40 ms a Group 4 field, where 12% can be ink, the mask made).
 
     >>> img = np.random.default_rng(0).random((30, 40)).astype(np.float32)
     >>> from skimage.filters import threshold_sauvola as sk
     >>> bool(np.allclose(threshold_sauvola(img, 11, 0.2, 0.5), sk(img, window_size=11, k=0.2, r=0.5), atol=1e-5))
     True
+    >>> some = threshold_sauvola(img, 11, 0.2, 0.5, where=img < 0.3)
+    >>> bool(np.array_equal(some[img < 0.3], threshold_sauvola(img, 11, 0.2, 0.5)[img < 0.3])), float(some[img >= 0.3].max())
+    (True, 0.0)
     """
     x = image.astype(np.float64)
     size = (int(window_size), int(window_size))
     m = cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT_101)
     # the box filter of x * x: the same sums (squares made in the filter's rows, not in a pass before it)
     s = cv2.sqrBoxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT_101)
+    dtype = image.dtype if image.dtype.kind == "f" else np.float64
+    if where is not None:  # each pixel's arithmetic is its own: those wanted alone
+        at = np.flatnonzero(where)
+        m, s = m.ravel()[at], s.ravel()[at]
+        x = np.empty_like(m)
     # the same arithmetic as m * (1 + k * (sqrt(max(m2 - m * m, 0)) / r - 1)), in place (0.7x the time)
     np.subtract(s, np.multiply(m, m, out=x), out=s)
     np.clip(s, 0, None, out=s)
@@ -400,7 +411,11 @@ def threshold_sauvola(image: np.ndarray, window_size: int, k: float = SAUVOLA_K,
     s *= k
     s += 1
     s *= m
-    return s.astype(image.dtype if image.dtype.kind == "f" else np.float64)
+    if where is None:
+        return s.astype(dtype)
+    out = np.zeros(image.shape, dtype)
+    out.ravel()[at] = s
+    return out
 
 
 def threshold_otsu(image: np.ndarray, nbins: int = 256) -> float:
@@ -624,7 +639,8 @@ def is_bitonal_field(gray: np.ndarray) -> bool:
 
 def binarize_levels(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """The flat-fielded field (float, paper 1, faded ink restored) and its Sauvola threshold, which
-    :func:`binarize` compares; ``None`` for a field under 3 pixels high or wide.
+    :func:`binarize` compares, where the field is dark enough to be ink (:data:`MIN_DARKNESS` below
+    the paper), 0 on the rest (no ink whatever the threshold); ``None`` for a field under 3 pixels high or wide.
 
     >>> flat, t = binarize_levels(np.full((20, 20), 200, np.uint8))
     >>> flat.shape == t.shape == (20, 20)
@@ -636,7 +652,8 @@ def binarize_levels(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     stroke = max(2, int(round(h / 8)))
     flat = _restore_faded(flatten_background(gray, stroke))
     window = max(11, (h // 3) | 1)
-    return flat, threshold_sauvola(flat, window_size=window, k=SAUVOLA_K, r=0.5)
+    # binarize's ink is at least MIN_DARKNESS darker than the paper (the same bound as there)
+    return flat, threshold_sauvola(flat, window_size=window, k=SAUVOLA_K, r=0.5, where=flat < 1.0 - MIN_DARKNESS)
 
 
 def binarize(gray: np.ndarray, otsu_bound: bool = True,

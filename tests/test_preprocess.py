@@ -611,6 +611,23 @@ def test_thresholds_are_those_of_numpy_bins_and_squares_filtered_before():
             assert preprocess.threshold_otsu(img, nbins) == otsu_bincount(img, nbins)
         win = int(rng.integers(3, 80)) | 1
         assert np.array_equal(preprocess.threshold_sauvola(img, win), sauvola_squared_first(img, win))
+        dark = img < rng.uniform(0, 1)  # only where wanted: the same bits there, 0 elsewhere
+        some = preprocess.threshold_sauvola(img, win, where=dark)
+        assert np.array_equal(some, np.where(dark, sauvola_squared_first(img, win), np.float32(0)))
+
+
+def test_binarize_compares_the_sauvola_threshold_where_ink_can_be():
+    # binarize_levels makes the threshold only where the field is MIN_DARKNESS darker than its paper:
+    # both masks are those of the threshold made everywhere
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        h, w = int(rng.integers(3, 90)), int(rng.integers(3, 300))
+        gray = np.clip(rng.normal(rng.uniform(120, 240), rng.uniform(5, 80), (h, w)), 0, 255).astype(np.uint8)
+        flat, t = preprocess.binarize_levels(gray)
+        full = preprocess.threshold_sauvola(flat, max(11, (h // 3) | 1), preprocess.SAUVOLA_K, 0.5)
+        for otsu_bound in (True, False):
+            assert np.array_equal(preprocess.binarize(gray, otsu_bound, levels=(flat, t)),
+                                  preprocess.binarize(gray, otsu_bound, levels=(flat, full)))
 
 
 def test_red_stamp_mask_is_that_of_int16_differences():
