@@ -432,8 +432,37 @@ def _torch_model(meta: dict, data: bytes, path: Path):
     return net
 
 
+_FORK_HOOK_LOCK = threading.Lock()
+_fork_hook_registered = False
+
+
+def one_torch_thread_after_fork() -> None:
+    """Have every process forked from this one run torch on one thread (registered once, when this
+    package first loads torch networks). torch's CPU wheels run a network's operations on OpenMP
+    threads, which a forked child has not: a process that had read a field on torch, then forked
+    (gunicorn ``--preload``, a Celery or ``multiprocessing`` pool on Linux), hung for ever in each
+    child's first field (``torch.utils.data.DataLoader`` sets its workers to one thread likewise).
+
+    >>> one_torch_thread_after_fork(); one_torch_thread_after_fork()   # registered once, whatever the calls
+    """
+    global _fork_hook_registered
+    with _FORK_HOOK_LOCK:
+        if _fork_hook_registered or not hasattr(os, "register_at_fork"):
+            return
+        os.register_at_fork(after_in_child=_one_torch_thread)
+        _fork_hook_registered = True
+
+
+def _one_torch_thread() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 def _torch_runner(net, device: str):
     import torch
+
+    one_torch_thread_after_fork()
 
     model = net.fused() if hasattr(net, "fused") else net
     try:

@@ -796,9 +796,10 @@ def _load_sdnn(path: Path, device: str):
 
     import torch
 
-    from .classify import load_metadata, weights_version
+    from .classify import load_metadata, one_torch_thread_after_fork, weights_version
     from .errors import ModelError
 
+    one_torch_thread_after_fork()  # a forked child's first field hung on the parent's OpenMP threads
     key = (str(path.resolve()), weights_version(path), str(device))
     with _LOCK:
         if key in _CACHE:

@@ -552,3 +552,31 @@ def test_ink_bounds_are_the_inks_percentiles_with_a_margin():
         expected = (int(max(0, top - m)), int(min(h, bottom + m)), int(max(0, left - m)), int(min(w, right + m)))
         assert sdnn.ink_bounds(ink) == expected
         assert sdnn.ink_bounds(ink.astype(np.uint8) * np.uint8(255)) == expected   # a 0 / 255 mask alike
+
+
+def _digits_in_child(inputs: list) -> list[str]:
+    return [r.digits for r in sdnn.FieldReader(backend="torch").read(inputs)]
+
+
+def test_a_forked_child_reads_fields_with_torch_after_its_parent_did():
+    """A web service that read a cheque on torch (the backend where ONNX Runtime is not installed,
+    ``pip install cheque-reader`` without the ``onnx`` extra), then forked its workers (gunicorn
+    ``--preload``, a Celery or ``multiprocessing`` pool on Linux), hung for ever in each child's first
+    field: the parent's OpenMP threads ran the networks' convolutions, and a child has none of them."""
+    import multiprocessing
+
+    torch = pytest.importorskip("torch")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    if not sdnn.default_sdnn_path().is_file():
+        pytest.skip("no shipped SDNN weights (cheque_reader/weights/sdnn.pt)")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the convolutions run on 2 OpenMP threads, on any machine
+    try:
+        inputs = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817")]
+        here = [r.digits for r in sdnn.FieldReader(backend="torch").read(inputs)]
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            there = pool.apply_async(_digits_in_child, (inputs,)).get(timeout=60)
+        assert there == here
+    finally:
+        torch.set_num_threads(before)
