@@ -46,10 +46,11 @@ DEFAULT_MODEL = "lenet5.pt"
 BACKENDS = ("torch", "onnx")
 
 
-def resolve_backend(backend: str, device: str = "cpu") -> str:
+def resolve_backend(backend: str, device: str | None = "cpu") -> str:
     """The backend ``"auto"`` stands for: on the CPU, when the ``onnx`` extra is installed, ONNX
     Runtime with the field reader's networks in 8 bits (``"onnx-int8"``; in ``scripts/bench.py``
     ``"onnx"`` ran at about 1.2x torch's pages/s with the same reads), else torch; other names pass through.
+    ``device=None`` is the CPU, as :class:`DigitClassifier` takes it.
 
     ONNX Runtime runs here on the CPU only: ``"onnx"`` on a GPU is refused, as torch on a missing
     GPU is, rather than silently run on the CPU.
@@ -61,6 +62,7 @@ def resolve_backend(backend: str, device: str = "cpu") -> str:
     ...
     cheque_reader.errors.UsageError: backend 'onnx' runs on the CPU only: use backend 'torch' (or 'auto') with device 'cuda'
     """
+    device = "cpu" if device is None else device  # ReadOptions(device=None) read the field on torch
     if backend.startswith("onnx") and str(device) != "cpu":
         raise UsageError(f"backend {backend!r} runs on the CPU only: use backend 'torch' (or 'auto') with device {device!r}")
     if backend != "auto":

@@ -167,6 +167,21 @@ def test_device_none_is_the_default_device():
     assert FieldReader(device=None).backend == FieldReader().backend
 
 
+def test_device_none_in_the_read_options_is_the_default_device_too():
+    """``ReadOptions(device=None)`` read the digits on ONNX Runtime but the field on torch (imported, ~0.5 s
+    and 100 MB more; the float networks, not the 8-bit ones: another model id), and refused ``backend="onnx"``
+    ('runs on the CPU only ... with device None'): the field reader's backend was resolved for device None."""
+    from cheque_reader import ReadOptions, read_cheque
+    from cheque_reader.classify import resolve_backend
+
+    assert resolve_backend("auto", None) == resolve_backend("auto") and resolve_backend("onnx", None) == "onnx"
+    field = np.full((60, 200), 255, np.uint8)
+    cv2.putText(field, "260", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.4, 0, 3)
+    default = read_cheque(field, layout="field")
+    none = read_cheque(field, options=ReadOptions(layout="field", device=None))
+    assert (none.model, none.text, none.confidence) == (default.model, default.text, default.confidence)
+
+
 def test_bad_backend_is_a_usage_error():
     with pytest.raises(UsageError):
         DigitClassifier(backend="tensorflow")
