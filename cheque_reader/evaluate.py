@@ -53,6 +53,8 @@ import numpy as np
 import pandas as pd
 
 from .calibrate import calibration_error, reliability
+from .report import as_results_frame
+from .types import ChequeResult
 
 log = logging.getLogger("cheque_reader")
 
@@ -653,7 +655,7 @@ MIN_MATCHED_SHARE = 0.5
 
 
 def evaluate_results(
-    results: pd.DataFrame,
+    results: pd.DataFrame | Sequence[ChequeResult],
     truth: pd.DataFrame,
     *,
     truth_source: str = "source",
@@ -662,7 +664,8 @@ def evaluate_results(
     targets: Sequence[float] = ERROR_TARGETS,
     ignore_missing: bool = False,
 ) -> EvaluationReport:
-    """Measure a run (``results.csv`` as a DataFrame) against ground truth.
+    """Measure a run (``results.csv`` as a DataFrame, ``read_folder``'s frame, or the
+    :class:`~cheque_reader.types.ChequeResult` objects of ``read_cheque`` calls) against ground truth.
 
     ``truth_*`` name the truth columns (:func:`match_truth`); read truth digits as text (:func:`load_truth`)
     so that leading zeros survive. Truth rows without a result count as wrong reads,
@@ -680,6 +683,7 @@ def evaluate_results(
     >>> report.string_accuracy, round(report.digit_accuracy, 3), report.read_rate["0.01"]
     (0.5, 0.857, 0.5)
     """
+    results = as_results_frame(results)  # a list of read_cheque's results: 'list' object has no attribute 'columns'
     if len(truth) == 0:
         raise ValueError("the truth table has no rows")
     lacking = [c for c in ("confidence", "needs_review", "amount", *FIELD_COLUMNS)

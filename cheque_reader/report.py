@@ -167,6 +167,29 @@ def results_frame(results: list[ChequeResult]) -> pd.DataFrame:
     return df.astype({k: v for k, v in RESULT_DTYPES.items() if k in df.columns})
 
 
+def as_results_frame(results) -> pd.DataFrame:
+    """``results`` as a results frame: a DataFrame as it is (``read_folder``'s, :func:`read_results`'), or
+    the :class:`~cheque_reader.types.ChequeResult` objects of ``read_cheque`` calls (:func:`results_frame`);
+    anything else raises ``TypeError`` saying what is taken (a list of dicts raised ``AttributeError: 'list'
+    object has no attribute 'columns'`` from deep inside).
+
+    >>> as_results_frame([ChequeResult("a.png", 1, "ok", digits="7")])[["source", "digits"]].values.tolist()
+    [['a.png', '7']]
+    >>> as_results_frame([{"source": "a.png"}])
+    Traceback (most recent call last):
+    TypeError: results is a DataFrame (read_folder's, report.read_results') or a list of ChequeResult (read_cheque's), not a list of dict
+    """
+    if isinstance(results, pd.DataFrame):
+        return results
+    rows = list(results) if isinstance(results, (list, tuple)) else None
+    if rows is None or not all(isinstance(r, ChequeResult) for r in rows):
+        what = type(results).__name__ if rows is None else f"a {type(results).__name__} of " + ", ".join(
+            sorted({type(r).__name__ for r in rows if not isinstance(r, ChequeResult)}))
+        raise TypeError("results is a DataFrame (read_folder's, report.read_results') or a list of ChequeResult "
+                        f"(read_cheque's), not {what}")
+    return results_frame(rows)
+
+
 def _to_bool(value):
     if isinstance(value, (bool, np.bool_)):
         return bool(value)

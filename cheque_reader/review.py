@@ -412,19 +412,14 @@ def _results_and_digits(results, digits: pd.DataFrame | None) -> tuple[pd.DataFr
     Traceback (most recent call last):
     TypeError: results is a DataFrame (read_folder's, report.read_results') or a list of ChequeResult (read_cheque's), not a list of dict
     """
-    if isinstance(results, pd.DataFrame):
-        return results, digits
-    from .report import DIGIT_COLUMNS, digit_rows, results_frame
+    from .report import DIGIT_COLUMNS, as_results_frame, digit_rows
 
-    rows = list(results) if isinstance(results, (list, tuple)) else None
-    if rows is None or not all(isinstance(r, ChequeResult) for r in rows):
-        what = type(results).__name__ if rows is None else f"a {type(results).__name__} of " + ", ".join(
-            sorted({type(r).__name__ for r in rows if not isinstance(r, ChequeResult)}))
-        raise TypeError("results is a DataFrame (read_folder's, report.read_results') or a list of ChequeResult "
-                        f"(read_cheque's), not {what}")
+    frame = as_results_frame(results)
+    if frame is results:
+        return results, digits
     if digits is None:
-        digits = pd.DataFrame([d for r in rows for d in digit_rows(r)], columns=list(DIGIT_COLUMNS))
-    return results_frame(rows), digits
+        digits = pd.DataFrame([d for r in results for d in digit_rows(r)], columns=list(DIGIT_COLUMNS))
+    return frame, digits
 
 
 def _uncertain_field_note(status: str) -> str:

@@ -567,3 +567,21 @@ def test_a_truth_without_pages_for_a_file_of_several_says_why_its_rows_are_one_p
         evaluate_results(res, pd.DataFrame({"source": ["batch.tif"] * 2, "page": ["", ""], "digits": ["12", "34"]}))
     truth = pd.DataFrame({"source": ["batch.tif"] * 2, "page": pd.array([pd.NA, 2], dtype="Int64"), "digits": ["12", "34"]})
     assert evaluate_results(res, truth).string_accuracy == 1.0  # an <NA> page is page 1 (it raised on NA's truth)
+
+
+def test_the_results_of_read_cheque_calls_are_evaluated_as_their_frame():
+    """A developer who read cheques one by one (``read_cheque``) and passed the results to ``evaluate_results``,
+    as ``write_review_page`` takes them, got ``AttributeError: 'list' object has no attribute 'columns'``."""
+    from cheque_reader.report import results_frame
+    from cheque_reader.types import ChequeResult
+
+    results = [ChequeResult("scans/a.png", 1, "ok", digits="125", text="125", amount="125", confidence=0.99,
+                            needs_review=False),
+               ChequeResult("scans/b.png", 1, "ok", digits="30", text="30", amount="30", confidence=0.6,
+                            needs_review=True, review_reasons=("low_confidence",))]
+    truth = pd.DataFrame({"source": ["a.png", "b.png"], "digits": ["125", "300"]})
+    report = evaluate_results(results, truth)
+    assert report == evaluate_results(results_frame(results), truth)
+    assert (report.n, report.string_accuracy, report.auto_rate, report.auto_error) == (2, 0.5, 0.5, 0.0)
+    with pytest.raises(TypeError, match="a list of ChequeResult .read_cheque's., not a list of dict"):
+        evaluate_results([{"source": "a.png", "digits": "125"}], truth)
