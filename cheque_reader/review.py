@@ -360,7 +360,9 @@ def write_review_page(
     ``out_dir/index.html`` holds the page and ``out_dir/crops/item-NNNNN.png`` the
     amount-field crops (generated names: the user's file names never become paths).
     Nothing is written outside ``out_dir``. Scans are found at ``image_root / source``
-    (``source`` as in the results; ``image_root`` defaults to the current folder).
+    (``source`` as in the results; ``image_root`` defaults to the current folder): for
+    ``read_folder``'s frame of a folder, that folder, whose files its sources are relative to. A
+    read of bytes, a file object or an array names no file: it is listed without its crop.
     Digit boxes from ``digits`` (``digits.csv``) are in the pixels of the field as read:
     deskewed and turned upright (:func:`~cheque_reader.locate.refind_field`), which is what
     the crop shows; a ``.toml`` layout's field, not found again, is shown as it lies on
@@ -500,7 +502,7 @@ def _write_review_page(results, out: Path, staging: Path, root: Path, digits, ev
     pages.close()
     if tried and not loaded:
         raise UsageError(f"none of the {len(tried)} scans to review could be loaded from {root.resolve()} "
-                         f"(the first: {tried[0]}): give the folder they were read from (--images DIR)")
+                         f"(the first: {tried[0]}): give the folder they were read from (image_root; --images DIR on the command line)")
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("cheque_reader", "templates"),
         autoescape=True,

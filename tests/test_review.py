@@ -657,3 +657,27 @@ def test_a_results_file_given_as_the_corrections_is_refused(tmp_path):
     assert res.exit_code == 2 and "not corrections" in res.output and not (tmp_path / "m.pt").exists()
     path.write_text("source,page,digits,note\na.png,1,12,checked by J.\n")  # other columns of a person's own
     assert load_corrections(path).values.tolist() == [["a.png", 1, "12"]]
+
+
+def test_the_readme_library_example_runs_as_written(tmp_path, monkeypatch):
+    """The README's Library section, run in a folder holding the samples (``blob`` and ``digit_crop`` are
+    the reader's own): its review page of ``read_folder(["samples/"])`` was given ``image_root="."``, where
+    the frame's sources are relative to the folder read, and raised 'none of the 1 scans to review could
+    be loaded'."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Library\n", 1)[1].split("\n## ", 1)[0]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shutil.copytree(root / "samples", tmp_path / "samples")
+    monkeypatch.chdir(tmp_path)
+    crop = np.full((40, 30), 255, np.uint8)
+    cv2.line(crop, (15, 5), (15, 34), 0, 3)  # a one
+    namespace = {"blob": (tmp_path / "samples" / "cheque_05.jpg").read_bytes(), "digit_crop": crop}
+    exec(compile(code, "README.md (Library)", "exec"), namespace)
+    page = (tmp_path / "review" / "index.html").read_text(encoding="utf-8")
+    assert "cheque_10.tif" in page  # the sample that needs review, its crop loaded
+    assert list((tmp_path / "review" / "crops").glob("item-*.png"))
+    assert namespace["pred"].labels.tolist() == [1]
