@@ -1304,7 +1304,7 @@ def read_cheque(
     Returns a :class:`~cheque_reader.types.ChequeResult`, one row of ``results.csv``: ``text``
     (``1,234.56``), ``digits``, ``amount`` (``1234.56``), ``confidence``, ``needs_review``,
     ``review_reasons``. A file that cannot be read gives ``status == "error"`` and the reason in
-    ``error``; bad arguments raise: ``TypeError`` or ``ValueError`` for what is no image,
+    ``error`` (so does a ``str`` that is a file's content read as text, not a path: source ``<str>``); bad arguments raise: ``TypeError`` or ``ValueError`` for what is no image,
     :class:`~cheque_reader.errors.UsageError` for bad options, :class:`~cheque_reader.errors.ModelError`
     for weights that cannot be loaded.
 
@@ -1344,8 +1344,15 @@ def read_cheque(
         path = os.fspath(image_or_path)
         if isinstance(path, bytes):  # os.fspath of a bytes path-like: a path, not a file's content
             path = os.fsdecode(path)
-        source = source if source is not None else path
-        page = _first_page(source, lambda: io.open_document(path, options, source))
+        if isinstance(path, str) and _is_content_not_path(path):  # an upload read as text: its row was the whole
+            # content twice (source and error, 291 KB for a sample PNG), saying 'it holds a NUL byte'
+            source = source if source is not None else "<str>"
+            page = error_result(source, 1, f"{source}: not a path but {len(path):,} characters of text (a str is read "
+                                           "as a file's path): give a file's content as bytes (a file opened with 'rb'; "
+                                           "base64 text decoded, base64.b64decode(text))")
+        else:
+            source = source if source is not None else path
+            page = _first_page(source, lambda: io.open_document(path, options, source))
     else:
         raise TypeError("read_cheque takes an image array, a Pillow image, a file's bytes or a path (or a binary "
                         f"file object), not {type(image_or_path).__name__}")
@@ -1354,6 +1361,22 @@ def read_cheque(
     if source is not None and page.source != source:
         page = dataclasses.replace(page, source=source)
     return read_page(page, classifier, options)
+
+
+#: Longer paths Linux does not take (``PATH_MAX``); a name holding a NUL byte is longer than a file name may be
+#: (``NAME_MAX``): such a str given to :func:`read_cheque` is a file's content read as text.
+PATH_MAX = 4096
+NAME_MAX = 255
+
+
+def _is_content_not_path(text: str) -> bool:
+    """Whether ``text`` is no path but a file's content read as text: longer than :data:`PATH_MAX`, or
+    longer than :data:`NAME_MAX` with a NUL byte (a short name with one is named in its row as it is).
+
+    >>> _is_content_not_path("scans/a.png"), _is_content_not_path("a\\0b.png"), _is_content_not_path("\\x89PNG\\0" * 60)
+    (False, False, True)
+    """
+    return len(text) > PATH_MAX or (len(text) > NAME_MAX and "\0" in text)
 
 
 def _first_page(source: str, open_document) -> Page | ChequeResult:

@@ -944,6 +944,25 @@ def test_a_binary_file_object_is_read_from_its_bytes(tmp_path):
         pipeline.read_cheque(text, layout="field")
 
 
+def test_a_str_holding_a_files_content_is_named_so_not_echoed_whole():
+    """An upload read as text (a web framework's ``get_data(as_text=True)``, ``open(p).read()``, base64 text)
+    was taken for a path: its row's ``source`` and ``error`` were the whole content (291 KB each for a sample
+    PNG, into a log or a JSON answer), the error 'not a file name (it holds a NUL byte)' or 'no such file'."""
+    import base64
+
+    gray = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    png = cv2.imencode(".png", np.tile(gray, (4, 4)))[1].tobytes()
+    assert len(png) > 4096
+    for text in (png.decode("latin-1"), base64.b64encode(png).decode("ascii"), png[:1000].decode("latin-1")):
+        result = pipeline.read_cheque(text, layout="field")
+        assert (result.status, result.source) == (STATUS_ERROR, "<str>")
+        assert len(result.error) < 400 and "give a file's content as bytes" in result.error, result.error
+    assert pipeline.read_cheque(png.decode("latin-1"), source="upload 3").error.startswith("upload 3: ")
+    # a path as ever: a short name, or one with a NUL byte, is named in its row
+    assert pipeline.read_cheque("no-such-scan.png").error == "no-such-scan.png: no such file"
+    assert pipeline.read_cheque("a\0b.png").error == "a\0b.png: not a file name (it holds a NUL byte)"
+
+
 def test_a_classifier_of_a_fine_tuned_model_reads_with_its_field_reader(tmp_path):
     """read_cheque(classifier=DigitClassifier(model_path=ft)) read with the shipped field reader (whose
     string wins), not the one finetune wrote beside ft.pt, as ReadOptions(model_path=ft) does."""
