@@ -41,7 +41,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -132,7 +132,7 @@ def keep_freed_memory() -> bool:
 
 
 def read_folder(
-    inputs: Sequence[str | os.PathLike] | str | os.PathLike,
+    inputs: Iterable[str | os.PathLike] | str | os.PathLike,
     *,
     options: ReadOptions | None = None,
     output: str | os.PathLike | None = None,
@@ -147,7 +147,7 @@ def read_folder(
 
     Parameters
     ----------
-    inputs : paths, folders (recursive, sorted) or glob patterns.
+    inputs : paths, folders (recursive, sorted) or glob patterns: one, or any iterable of them (a list, a generator).
     options : :class:`ReadOptions` (``None``: the defaults); ``options.workers`` worker processes (1: in this
         process; so too, with a warning, in a daemonic process, such as a ``multiprocessing.Pool`` worker).
     output : results file; the format follows the extension: ``.csv`` or ``.jsonl`` (streamed,

@@ -193,7 +193,7 @@ class DigitClassifier:
     1
     """
 
-    def __init__(self, model_path: str | None = None, device: str | None = "cpu", backend: str = "auto",
+    def __init__(self, model_path: str | os.PathLike[str] | None = None, device: str | None = "cpu", backend: str = "auto",
                  batch_size: int = DEFAULT_BATCH_SIZE):
         device = "cpu" if device is None else device  # None: the default, not torch's "no device" on ONNX's CPU
         backend = resolve_backend(backend, device)

@@ -103,12 +103,12 @@ class ReadOptions:
     (0.01, 2, 1)
     """
 
-    layout: str = "auto"
+    layout: str | os.PathLike[str] = "auto"
     target_error: float | None = DEFAULT_TARGET_ERROR
     review_threshold: float | None = None
     device: str = "cpu"
     backend: str = "auto"
-    model_path: str | None = None
+    model_path: str | os.PathLike[str] | None = None
     batch_size: int = DEFAULT_BATCH_SIZE
     workers: int = 1
     max_pixels: int = MAX_PIXELS

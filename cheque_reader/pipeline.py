@@ -30,7 +30,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import IO, TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -1276,9 +1276,9 @@ def _page_from_pil(img, source: str = "<image>") -> Page | ChequeResult:
 
 
 def read_cheque(
-    image_or_path: np.ndarray | str | Path | bytes | PIL.Image.Image,
+    image_or_path: np.ndarray | str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | PIL.Image.Image,
     *,
-    layout: str | None = None,
+    layout: str | os.PathLike[str] | None = None,
     options: ReadOptions | None = None,
     classifier: DigitClassifier | None = None,
     source: str | None = None,

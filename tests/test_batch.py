@@ -989,3 +989,15 @@ def test_pages_ready_are_classified_once_a_worker_has_nothing_left_to_do():
     assert engine._batch_due(ready, now, [], 1) and engine._batch_due(ready, now, [], 0)
     assert engine._batch_due(ready, now - batch.MAX_HOLD_S - 0.1, ["more"], 2)   # held long enough
     assert engine._batch_due(ready * 11, now, ["more"], 2)                       # a batch's worth of pages
+
+
+def test_read_folders_annotation_takes_any_iterable_of_inputs():
+    """``read_folder`` reads a generator of paths (``Path("scans").glob("*.tif")``, a database query's) as a
+    list, but its annotation said ``Sequence``: a type checker held such a call for an error (``py.typed``)."""
+    import typing
+    from collections.abc import Iterable
+
+    from cheque_reader.batch import read_folder
+
+    inputs = typing.get_type_hints(read_folder)["inputs"]
+    assert any(typing.get_origin(a) is Iterable for a in typing.get_args(inputs)), inputs

@@ -963,6 +963,21 @@ def test_a_str_holding_a_files_content_is_named_so_not_echoed_whole():
     assert pipeline.read_cheque("a\0b.png").error == "a\0b.png: not a file name (it holds a NUL byte)"
 
 
+def test_read_cheques_annotation_names_every_input_it_documents():
+    """The package ships ``py.typed``: a type checker held a web service's ``read_cheque(upload.file)``
+    (``IO[bytes]``), ``read_cheque(bytearray_blob)`` and ``layout=Path("bank.toml")`` for errors, the
+    annotation naming only ``np.ndarray | str | Path | bytes | PIL.Image.Image``."""
+    import os
+    import typing
+
+    import PIL.Image
+
+    hints = typing.get_type_hints(pipeline.read_cheque, localns={"PIL": PIL})
+    taken = set(typing.get_args(hints["image_or_path"]))
+    assert {np.ndarray, str, os.PathLike[str], bytes, bytearray, memoryview, typing.IO[bytes], PIL.Image.Image} <= taken
+    assert os.PathLike[str] in typing.get_args(hints["layout"])
+
+
 def test_a_classifier_of_a_fine_tuned_model_reads_with_its_field_reader(tmp_path):
     """read_cheque(classifier=DigitClassifier(model_path=ft)) read with the shipped field reader (whose
     string wins), not the one finetune wrote beside ft.pt, as ReadOptions(model_path=ft) does."""
