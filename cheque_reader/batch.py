@@ -157,7 +157,8 @@ def read_folder(
         ``None``: only return the frame.
     resume : skip the pages already in ``output`` (and ``digits_output``) and append the rest; it
         needs an ``output`` file (a UsageError without one, or with standard output).
-    progress : called as ``progress(pages_done, pages_total_or_None)``.
+    progress : called as ``progress(pages_done, pages_total)`` after each page: ``pages_total`` counts a
+        file not yet opened as one page, so it grows as multi-page files are opened (never ``None``).
     digits_output : optional per-digit CSV (``report.DIGIT_COLUMNS``); ``"-"`` as for ``output`` (not both).
     annotate_dir : write one annotated PNG per page there.
     classifier : a :class:`DigitClassifier` to use (default: the one ``options`` describe).

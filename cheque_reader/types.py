@@ -192,7 +192,19 @@ class AmountRead:
 
 @dataclass(frozen=True)
 class ChequeResult:
-    """Everything read from one page: one row of ``results.csv``.
+    """Everything read from one page: one row of ``results.csv`` (:func:`~cheque_reader.report.result_row`;
+    the README's Results section says what each column holds).
+
+    ``source``, ``page`` (1-based); ``status``: ``ok``, ``no_field``, ``no_digits`` or ``error``;
+    ``digits`` (the digits alone, ``"123456"``), ``text`` (as written, ``"1,234.56"``), ``amount`` (the
+    decimal value as text, ``"1234.56"``, ``None`` when none can be formed); ``confidence``: the calibrated
+    probability that ``digits`` is right; ``needs_review`` (a bool here, ``true``/``false`` text in the CSV
+    and in ``read_folder``'s frame) and ``review_reasons`` (a tuple of :data:`REVIEW_REASONS` codes, ``;``-joined
+    in the CSV); ``field``: the amount field's :class:`BBox` in page pixels (``None``: none found);
+    ``n_digits``; ``model``; ``elapsed_ms``; ``error``: the message of an ``error`` row; ``digit_reads``: one
+    :class:`DigitRead` a digit (``digits.csv``'s rows, empty with ``ReadOptions(keep_digit_reads=False)``);
+    ``layout``: the layout whose field was read; ``extra``: an X9.37 item's columns (``item_sequence``,
+    ``micr_amount``). Plain Python values throughout: ``json.dumps(dataclasses.asdict(result))`` works.
 
     >>> from pathlib import Path
     >>> from cheque_reader import read_cheque
