@@ -529,13 +529,17 @@ def read_results(source) -> pd.DataFrame:
     (``item_sequence``, ``micr_amount``) are text, empty numbers are missing.
 
     ``source`` is a path in any format ``read`` writes (by its suffix: ``.csv``, ``.parquet``,
-    ``.jsonl``; :func:`results_format`) or a CSV text buffer.
+    ``.jsonl``; :func:`results_format`) or a CSV file object, text or binary (``open(p, "rb")``,
+    ``io.BytesIO``, an object store's or an upload's stream: UTF-8, as ``read`` writes it).
 
     >>> import io
     >>> df = read_results(io.StringIO("source,page,digits,field_x\\na.png,1,0072,\\n"))
     >>> df.loc[0, "digits"], pd.isna(df.loc[0, "field_x"])
     ('0072', True)
     """
+    if not isinstance(source, (str, os.PathLike)) and isinstance(getattr(source, "read", None) and source.read(0), bytes):
+        # a binary stream: 'a bytes-like object is required, not str' from the header's check (as text, as a file is read)
+        source = io.StringIO(source.read().decode("utf-8-sig", errors="surrogateescape"))
     fmt = results_format(source) if isinstance(source, (str, os.PathLike)) else "csv"
     name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
     if fmt != "parquet" and name is not None:

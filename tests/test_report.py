@@ -333,3 +333,19 @@ def test_results_written_again_by_a_tool_that_took_digits_for_numbers(tmp_path, 
     truth = pd.DataFrame({"source": ["a.png", "b.png"], "digits": ["5890", "12"]})
     assert evaluate_results(back, truth).string_accuracy == 0.5
     assert review_items(back)[-1]["digits"] == "5890"
+
+
+def test_a_results_file_opened_for_bytes_is_read_as_its_path_is(tmp_path):
+    """A results file from object storage or an upload (a binary stream: ``open(p, "rb")``, ``io.BytesIO``,
+    an S3 body) raised ``TypeError: a bytes-like object is required, not 'str'`` from inside read_results."""
+    import io
+
+    rows = [result_row(ChequeResult("a.png", 1, "ok", digits="0072", text="0072", confidence=0.9, needs_review=False)),
+            result_row(ChequeResult("chèque b.png", 2, "error", error="chèque b.png: no such file"))]
+    path = tmp_path / "results.csv"
+    pd.DataFrame(rows, columns=list(RESULT_COLUMNS)).to_csv(path, index=False)
+    expected = read_results(path)
+    with open(path, "rb") as f:
+        pd.testing.assert_frame_equal(read_results(f), expected)
+    pd.testing.assert_frame_equal(read_results(io.BytesIO(path.read_bytes())), expected)
+    assert read_results(io.BytesIO(path.read_bytes()))["digits"].tolist() == ["0072", ""]
