@@ -456,9 +456,9 @@ def one_torch_thread_after_fork() -> None:
 
 
 def _one_torch_thread() -> None:
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
+    set_num_threads = getattr(sys.modules.get("torch"), "set_num_threads", None)
+    if set_num_threads is not None:
+        set_num_threads(1)
 
 
 def _torch_runner(net, device: str):
@@ -629,8 +629,9 @@ def cached_onnx_session(name: str, export):
 
 def _thread_limit() -> int:
     """The caller's thread limit: torch's when torch is in use, else the cores this process may use."""
-    if "torch" in sys.modules:
-        return max(1, sys.modules["torch"].get_num_threads())
+    get_num_threads = getattr(sys.modules.get("torch"), "get_num_threads", None)  # None: torch still being imported
+    if get_num_threads is not None:
+        return max(1, get_num_threads())
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else max(1, os.cpu_count() or 1)
 
 

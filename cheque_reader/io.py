@@ -1010,7 +1010,7 @@ def bitonal_array(img) -> np.ndarray:
     import cv2
 
     pa = sys.modules.get("pyarrow")  # imported with pandas where installed: not imported here for this alone
-    if pa is not None and hasattr(img, "__arrow_c_array__"):
+    if hasattr(pa, "ArrowException") and hasattr(img, "__arrow_c_array__"):  # (not one still being imported)
         try:
             flat = pa.array(img).to_numpy(zero_copy_only=True)
         except (TypeError, ValueError, NotImplementedError, pa.ArrowException):

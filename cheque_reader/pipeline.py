@@ -1415,6 +1415,8 @@ def _is_binary_stream(obj) -> bool:
 
 
 def _is_pil_image(obj) -> bool:
-    """Whether ``obj`` is a Pillow image (without importing Pillow when it was never loaded)."""
-    image = sys.modules.get("PIL.Image")
-    return image is not None and isinstance(obj, image.Image)
+    """Whether ``obj`` is a Pillow image (without importing Pillow when it was never loaded). A module
+    another thread is still importing has no ``Image`` yet (and no image of it can exist): a first request
+    raised ``AttributeError: partially initialized module 'PIL.Image'`` while another decoded a scan."""
+    image_class = getattr(sys.modules.get("PIL.Image"), "Image", None)
+    return image_class is not None and isinstance(obj, image_class)

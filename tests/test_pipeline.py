@@ -978,6 +978,20 @@ def test_read_cheques_annotation_names_every_input_it_documents():
     assert os.PathLike[str] in typing.get_args(hints["layout"])
 
 
+def test_a_pillow_module_still_being_imported_by_another_thread_is_no_error(monkeypatch):
+    """A web service's first requests, read at once on a thread pool: one thread importing Pillow to decode
+    its scan left ``PIL.Image`` half made in ``sys.modules``, and another's ``read_cheque`` raised
+    ``AttributeError: partially initialized module 'PIL.Image' has no attribute 'Image'`` (seen with 6
+    threads reading the samples in a fresh process)."""
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "PIL.Image", types.ModuleType("PIL.Image"))  # as it is mid-import
+    assert pipeline._is_pil_image(object()) is False
+    result = pipeline.read_cheque("no-such-scan.png")
+    assert (result.status, result.error) == (STATUS_ERROR, "no-such-scan.png: no such file")
+
+
 def test_a_classifier_of_a_fine_tuned_model_reads_with_its_field_reader(tmp_path):
     """read_cheque(classifier=DigitClassifier(model_path=ft)) read with the shipped field reader (whose
     string wins), not the one finetune wrote beside ft.pt, as ReadOptions(model_path=ft) does."""
