@@ -50,6 +50,10 @@ PDF_DPI_RANGE = (100, 600)
 
 _GLOB_CHARS = set("*?[")
 _STDERR_LOCK = threading.Lock()  # native_stderr: file descriptor 2 swapped by one thread at a time
+#: PDFium is not thread-safe, not even across documents (pypdfium2's documentation: simultaneous calls
+#: "would crash or corrupt the process"): every call into it is made holding this lock, so that
+#: ``read_cheque`` of PDFs on a thread pool (a web service's uploads) renders one page at a time.
+_PDFIUM_LOCK = threading.RLock()
 #: A line as libtiff's default handlers write it: its function's name, a colon (``TIFFFillStrip: ...``).
 _LIBTIFF_LINE = re.compile(r"[A-Za-z_]\w*: ")
 
@@ -819,6 +823,10 @@ class _PdfDocument(Document):
                 f"{source}: reading PDF needs pypdfium2: pip install 'cheque-reader[pdf]'"
             ) from exc
         self.options = options
+        with _PDFIUM_LOCK:
+            self._open(pdfium, source, data)
+
+    def _open(self, pdfium, source: str, data: bytes) -> None:
         try:
             self.pdf = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as exc:
@@ -840,20 +848,27 @@ class _PdfDocument(Document):
         import pypdfium2 as pdfium
 
         what = f"PDF page {index + 1}"
-        try:
-            pg = self.pdf[index]
-            dpi = _pdf_render_dpi(pg)
-            scale = dpi / 72.0
-            w_pt, h_pt = pg.get_size()
-            check_pixels(self.source, round(w_pt * scale), round(h_pt * scale), self.options, what)
-            bitmap = pg.render(scale=scale)
-            arr = bitmap.to_numpy().copy()  # BGR(A), pdfium's native order
-        except pdfium.PdfiumError as exc:
-            raise InputError(f"{self.source}: cannot render {what}: {exc}") from exc
+        with _PDFIUM_LOCK:
+            pg = bitmap = None
+            try:
+                pg = self.pdf[index]
+                dpi = _pdf_render_dpi(pg)
+                scale = dpi / 72.0
+                w_pt, h_pt = pg.get_size()
+                check_pixels(self.source, round(w_pt * scale), round(h_pt * scale), self.options, what)
+                bitmap = pg.render(scale=scale)
+                arr = bitmap.to_numpy().copy()  # BGR(A), pdfium's native order
+            except pdfium.PdfiumError as exc:
+                raise InputError(f"{self.source}: cannot render {what}: {exc}") from exc
+            finally:  # closed here, holding the lock, not by a finalizer in whatever thread drops them
+                for handle in (bitmap, pg):
+                    if handle is not None:
+                        handle.close()
         return _page(self.source, index + 1, arr, dpi, rgb=False)
 
     def close(self) -> None:
-        self.pdf.close()
+        with _PDFIUM_LOCK:
+            self.pdf.close()
 
 
 def _pdf_render_dpi(pg) -> float:

@@ -888,3 +888,43 @@ def test_an_empty_path_is_an_error_saying_so():
     assert row["status"] == "error" and row["error"] == "an empty path names no file"
     with pytest.raises(InputError, match="^an empty path names no file$"):
         cio.load_pages("")
+
+
+def test_pdfium_is_called_by_one_thread_at_a_time(monkeypatch):
+    """PDFium is not thread-safe, not even across documents (pypdfium2: simultaneous calls "would crash or
+    corrupt the process"), and a web service's read_cheque of PDF uploads on a thread pool opened and
+    rendered them in several threads at once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    pdfium = pytest.importorskip("pypdfium2")
+    buf = _io.BytesIO()
+    Image.new("L", (200, 100), 255).save(buf, "PDF", resolution=100)
+    data = buf.getvalue()
+    inside, most, lock = [0], [0], threading.Lock()
+
+    def watched(fn):
+        def call(*args, **kwargs):
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            try:
+                time.sleep(0.005)  # a wide window for another thread's call
+                return fn(*args, **kwargs)
+            finally:
+                with lock:
+                    inside[0] -= 1
+        return call
+
+    monkeypatch.setattr(pdfium.PdfDocument, "__init__", watched(pdfium.PdfDocument.__init__))
+    monkeypatch.setattr(pdfium.PdfPage, "render", watched(pdfium.PdfPage.render))
+
+    def first_page(i):
+        with cio.open_bytes(data, ReadOptions(), f"up{i}.pdf") as doc:
+            return doc.page(0).image.shape
+
+    with ThreadPoolExecutor(4) as pool:
+        shapes = list(pool.map(first_page, range(16)))
+    assert set(shapes) == {(100, 200)} and most[0] == 1, most
