@@ -25,7 +25,6 @@ import os
 import sys
 import tempfile
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -36,6 +35,7 @@ import numpy as np
 
 from .config import DEFAULT_BATCH_SIZE, INPUT_SIZE
 from .errors import ModelError, UsageError
+from .io import quiet_warnings
 from .normalize import normalize_batch
 
 log = logging.getLogger("cheque_reader")
@@ -529,10 +529,9 @@ def frozen_for_cpu(model, probes: list):
     import torch
 
     try:
-        with torch.inference_mode(), warnings.catch_warnings():
-            # TorchScript is deprecated in recent torch but still the fastest CPU path for these
-            # networks; without it, the eager model runs
-            warnings.simplefilter("ignore", DeprecationWarning)
+        # TorchScript is deprecated in recent torch but still the fastest CPU path for these
+        # networks; without it, the eager model runs (the notices quieted as io quiets Pillow's: thread-safe)
+        with torch.inference_mode(), quiet_warnings(DeprecationWarning):
             frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, probes[0])))
             for probe in probes:
                 if not torch.allclose(frozen(probe), model(probe), atol=1e-4, rtol=1e-4):
@@ -687,8 +686,7 @@ def onnx_bytes(model, example, dynamic_axes: dict) -> bytes:
     import torch
 
     buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+    with quiet_warnings():  # the TorchScript exporter's deprecation notices
         torch.onnx.export(model, (example,), buf, input_names=["x"], output_names=["logits"],
                           dynamic_axes=dynamic_axes, opset_version=17, dynamo=False)
     return buf.getvalue()

@@ -54,6 +54,27 @@ _STDERR_LOCK = threading.Lock()  # native_stderr: file descriptor 2 swapped by o
 #: "would crash or corrupt the process"): every call into it is made holding this lock, so that
 #: ``read_cheque`` of PDFs on a thread pool (a web service's uploads) renders one page at a time.
 _PDFIUM_LOCK = threading.RLock()
+#: Python's warnings filters and Pillow's pixel limit are process-wide, and the blocks that change them
+#: for a moment (:func:`quiet_warnings`, :func:`_pil_open`) put back what they found on the way out: run
+#: in several threads at once, their restores crossed, and the process kept another thread's state for
+#: good (8 threads reading TIFFs: an 'ignore' filter for every warning left in 1 of 3 runs, the host
+#: application's own warnings silenced; Pillow's decompression-bomb limit could be left off likewise).
+#: They run one at a time.
+_GLOBALS_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def quiet_warnings(category: type[Warning] = Warning) -> Iterator[None]:
+    """Ignore the warnings of ``category`` while the block runs (Pillow's "Corrupt EXIF data", a
+    deprecation notice), one such block at a time in the process (:data:`_GLOBALS_LOCK`): unlike
+    ``warnings.catch_warnings`` alone, safe when several threads read at once.
+
+    >>> with quiet_warnings():
+    ...     warnings.warn("not shown")
+    """
+    with _GLOBALS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", category)
+        yield
 #: A line as libtiff's default handlers write it: its function's name, a colon (``TIFFFillStrip: ...``).
 _LIBTIFF_LINE = re.compile(r"[A-Za-z_]\w*: ")
 
@@ -621,19 +642,19 @@ class _MappedFile:
 def _pil_open(source: str, data, what: str):
     from PIL import Image, UnidentifiedImageError
 
-    limit = Image.MAX_IMAGE_PIXELS
-    try:
-        # our own limit (check_pixels, configurable) replaces Pillow's fixed one
-        Image.MAX_IMAGE_PIXELS = None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "Corrupt EXIF data" and the like
-            return Image.open(_MappedFile(data) if isinstance(data, mmap.mmap) else BytesIO(data))
-    except UnidentifiedImageError as exc:
-        raise InputError(f"{source}: corrupt or truncated {what}: its header cannot be read") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise InputError(f"{source}: corrupt or truncated {what}: {exc}") from exc
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+    with _GLOBALS_LOCK:  # another thread's restore must not cross this one's
+        limit = Image.MAX_IMAGE_PIXELS
+        try:
+            # our own limit (check_pixels, configurable) replaces Pillow's fixed one
+            Image.MAX_IMAGE_PIXELS = None
+            with quiet_warnings():  # "Corrupt EXIF data" and the like
+                return Image.open(_MappedFile(data) if isinstance(data, mmap.mmap) else BytesIO(data))
+        except UnidentifiedImageError as exc:
+            raise InputError(f"{source}: corrupt or truncated {what}: its header cannot be read") from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise InputError(f"{source}: corrupt or truncated {what}: {exc}") from exc
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
 
 
 #: What a PNG that holds an orientation holds: an eXIf chunk, ImageMagick's EXIF text, XMP (Pillow reads each).
@@ -992,8 +1013,7 @@ def _decoder_said(source: str, what: str, lines: list[str]) -> None:
 def _pil_decode(source: str, img, what: str) -> np.ndarray:
     """Pillow image -> numpy (gray 2-D, or RGB / RGBA 3-D), 16-bit and odd modes handled."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with quiet_warnings():
             img.load()
         mode = img.mode
         if mode == "1":  # bitonal (Group 4)

@@ -928,3 +928,43 @@ def test_pdfium_is_called_by_one_thread_at_a_time(monkeypatch):
     with ThreadPoolExecutor(4) as pool:
         shapes = list(pool.map(first_page, range(16)))
     assert set(shapes) == {(100, 200)} and most[0] == 1, most
+
+
+def test_decodes_in_two_threads_leave_the_warnings_filters_as_they_were(monkeypatch):
+    """Each decode quieted Pillow's warnings with ``warnings.catch_warnings()``, which saves the process's
+    filters on the way in and puts them back on the way out: a second thread's block begun inside the
+    first's saved the first's 'ignore' and put it back last, and every warning of the host application was
+    silenced from then on (8 threads reading the sample TIFFs: 1 run of 3)."""
+    import threading
+    import warnings
+
+    from PIL import Image
+
+    first_in, second_in, first_done = threading.Event(), threading.Event(), threading.Event()
+    real_load = Image.Image.load
+
+    def load(self):
+        if threading.current_thread().name == "first":
+            first_in.set()
+            second_in.wait(1.0)  # the second decode begins inside this one (where nothing keeps it out)
+        else:
+            second_in.set()
+            first_done.wait(1.0)  # ... and ends after it
+        return real_load(self)
+
+    monkeypatch.setattr(Image.Image, "load", load)
+    before = list(warnings.filters)
+
+    def decode(done=None):
+        cio._pil_decode("a.png", Image.new("L", (4, 3), 255), "image")
+        if done is not None:
+            done.set()
+
+    first = threading.Thread(target=decode, args=(first_done,), name="first")
+    second = threading.Thread(target=decode, name="second")
+    first.start()
+    assert first_in.wait(5)
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert list(warnings.filters) == before
