@@ -973,6 +973,9 @@ def _libtiff_said(source: str, what: str, lines: list[str]) -> None:
     """
     said = [(line.removeprefix(_PILLOW_TIFF_NAME), line.startswith(_PILLOW_TIFF_NAME) or bool(_LIBTIFF_LINE.match(line)))
             for line in lines]  # (the line, whether libtiff wrote it)
+    for line, libtiff in said:
+        if not libtiff and line.strip():  # another thread's, written while the page decoded (before a raise: it
+            sys.stderr.write(line + "\n")   # was lost with a damaged page's error)
     damage = [line for line, _ in said if LIBTIFF_DAMAGE.match(line)]
     if damage:
         more = f" and {len(damage) - 1} more such errors" if len(damage) > 1 else ""
@@ -981,8 +984,6 @@ def _libtiff_said(source: str, what: str, lines: list[str]) -> None:
     for line, libtiff in said:
         if libtiff:
             log.info("%s: %s: libtiff: %s", source, what, line)
-        elif line.strip():  # another thread's, written while the page decoded
-            sys.stderr.write(line + "\n")
 
 
 def _decoder_said(source: str, what: str, lines: list[str]) -> None:
@@ -998,6 +999,9 @@ def _decoder_said(source: str, what: str, lines: list[str]) -> None:
     ...
     cheque_reader.errors.InputError: a.jpg: damaged image data in JPEG image (libjpeg: Corrupt JPEG data: premature end of data segment): the pixels decoded are not the ones scanned
     """
+    for line in lines:  # another thread's lines first: they were lost with a damaged file's error
+        if not _DECODER_LINE.match(line) and line.strip():
+            sys.stderr.write(line + "\n")
     damage = [line for line in lines if JPEG_DAMAGE.match(line)]
     if damage:
         more = f" and {len(damage) - 1} more such errors" if len(damage) > 1 else ""
@@ -1006,8 +1010,6 @@ def _decoder_said(source: str, what: str, lines: list[str]) -> None:
     for line in lines:
         if _DECODER_LINE.match(line):
             log.info("%s: %s: %s", source, what, line)
-        elif line.strip():
-            sys.stderr.write(line + "\n")
 
 
 def _pil_decode(source: str, img, what: str) -> np.ndarray:

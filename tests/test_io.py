@@ -968,3 +968,15 @@ def test_decodes_in_two_threads_leave_the_warnings_filters_as_they_were(monkeypa
     first.join(10)
     second.join(10)
     assert list(warnings.filters) == before
+
+
+def test_another_threads_stderr_lines_caught_with_a_damaged_page_are_written_back(capsys):
+    """What other threads wrote to standard error while a page decoded (a web service's log lines) is caught
+    with the decoder's words and written back; with a damaged page's error it was lost."""
+    theirs = "GET /cheques/17 200 (a log line of the host application)"
+    with pytest.raises(InputError, match="damaged image data"):
+        cio._libtiff_said("a.tif", "TIFF page 1", ["Fax4Decode: Bad code word at line 3 of strip 0 (x 5).", theirs])
+    with pytest.raises(InputError, match="damaged image data"):
+        cio._decoder_said("a.jpg", "JPEG image", ["Corrupt JPEG data: premature end of data segment", theirs])
+    err = capsys.readouterr().err
+    assert err == f"{theirs}\n{theirs}\n"
