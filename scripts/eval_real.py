@@ -23,8 +23,9 @@
   layouts (``synth.WORLD_LAYOUTS``: European, the amount box at the top right or right middle after
   a printed euro sign, ``1.234,56``; British, a pound sign's box at the right middle, ``1234-56``);
   with ``--printed N``, N machine-printed amount fields (``--layout field``) in the TrueType fonts
-  this machine has, half with the check-protection asterisks cheque-writing software prints
-  before the amount (``**1,234.56``).
+  this machine has and N/2 synthetic US cheques with such an amount in their box (``--layout auto``),
+  half with the check-protection asterisks cheque-writing software prints before the amount
+  (``**1,234.56``).
 
 Usage::
 
@@ -492,34 +493,65 @@ FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 
 def printed_rows(n: int, seed: int, classifier, verbose: bool) -> list[tuple[str, str, str]]:
     """Table rows for ``n`` machine-printed amount fields (``--layout field``), each in one of the
-    machine's TrueType fonts at 28-44 pixels, ``1,234.56``, ``1234.56`` or ``1.50``; every other
-    one after two to six check-protection asterisks: strings right and reads auto-accepted (wrong
-    among them), with and without the asterisks."""
+    machine's TrueType fonts at 28-44 pixels, ``1,234.56`` or ``1234.56``, and for ``n // 2`` synthetic
+    US cheques (``--layout auto``, MNIST test digits) whose amount box holds such a printed amount
+    instead of the handwritten one (a business or payroll cheque); every other one after two to six
+    check-protection asterisks: strings right and reads auto-accepted (wrong among them), with and
+    without the asterisks."""
     from PIL import Image, ImageDraw, ImageFont
+
+    from cheque_reader import synth
 
     fonts = sorted(str(f) for d in FONT_DIRS if Path(d).is_dir() for f in Path(d).rglob("*.ttf"))
     if not fonts:
         return [("machine-printed amounts (--printed)", "not measured", "no TrueType font under " + ", ".join(FONT_DIRS))]
     rng = np.random.default_rng(seed)
-    tally = {False: np.zeros(4, int), True: np.zeros(4, int)}  # right, accepted, accepted wrong, n
-    for i in range(n):
+
+    def amount(i: int) -> tuple[str, str, bool]:  # the digits, the amount as printed, whether after asterisks
         dollars, cents = int(rng.choice([rng.integers(1, 1000), rng.integers(1000, 100000)])), int(rng.integers(0, 100))
         text = f"{dollars:,}.{cents:02d}" if rng.random() < 0.5 else f"{dollars}.{cents:02d}"
         stars = i % 2 == 1
-        shown = "*" * int(rng.integers(2, 7)) + text if stars else text
-        font = ImageFont.truetype(fonts[int(rng.integers(len(fonts)))], int(rng.integers(28, 45)))
-        img = Image.new("L", (460, 70), 255)
-        ImageDraw.Draw(img).text((int(rng.integers(8, 30)), 12), shown, font=font, fill=int(rng.integers(0, 60)))
-        res, _, _ = read(Page(f"printed{i:05d}", 1, np.asarray(img)), "field", classifier, None, f"printed{i:05d}")
-        truth = "".join(ch for ch in text if ch.isdigit())
-        right, accepted = res.digits == truth, not res.needs_review
-        tally[stars] += (right, accepted, accepted and not right, 1)
-        if verbose and not right:
-            print(f"PRINTED {i} {Path(font.path).name} truth={shown} read={res.text}")
-    name = f"machine-printed amounts ({n}, seed {seed}, {len(fonts)} fonts, --layout field)"
-    return [(name, f"{label}: strings right; auto-accepted (wrong among them)",
-             f"{t[0]}/{t[3]} = {t[0] / max(1, t[3]):.1%}; {t[1]} ({t[2]})")
-            for label, t in (("plain", tally[False]), ("after check-protection asterisks", tally[True]))]
+        return "".join(ch for ch in text if ch.isdigit()), "*" * int(rng.integers(2, 7)) * stars + text, stars
+
+    rows = []
+    for whole in (False, True):
+        tally = {False: np.zeros(4, int), True: np.zeros(4, int)}  # right, accepted, accepted wrong, n
+        source = synth.mnist_test_digits() if whole else None
+        for i in range(n // 2 if whole else n):
+            truth, shown, stars = amount(i)
+            font_path = fonts[int(rng.integers(len(fonts)))]
+            if whole:  # a US cheque's amount box emptied to its paper, the amount printed in it
+                style = dataclasses.replace(synth.random_style(rng, ("us",), 0.5), skew=0.0)
+                ch = synth.render_cheque(source, rng, style=style)
+                f, img = ch.field, ch.image.copy()
+                inside = img[f.y + 4 : f.y2 - 4, f.x + 4 : f.x2 - 4]  # within the box's border (1-3 pixels)
+                inside[:] = np.percentile(inside.reshape(-1, 3), 90, axis=0).astype(np.uint8)
+                margin = max(8, int(0.05 * f.w))
+                font = ImageFont.truetype(font_path, int(0.7 * f.h * rng.uniform(0.55, 0.8)))
+                canvas = Image.fromarray(img[:, :, ::-1])
+                width = ImageDraw.Draw(canvas).textlength(shown, font=font)
+                if width > f.w - 2 * margin:
+                    font = ImageFont.truetype(font_path, int(font.size * (f.w - 2 * margin) / width))
+                ImageDraw.Draw(canvas).text((f.x + margin, f.y + (f.h - font.size) // 2 - 2), shown, font=font,
+                                            fill=(20, 20, 20))
+                color = np.ascontiguousarray(np.asarray(canvas)[:, :, ::-1])
+                page = Page(f"printed_cheque{i:05d}", 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color)
+            else:
+                font = ImageFont.truetype(font_path, int(rng.integers(28, 45)))
+                img = Image.new("L", (460, 70), 255)
+                ImageDraw.Draw(img).text((int(rng.integers(8, 30)), 12), shown, font=font, fill=int(rng.integers(0, 60)))
+                page = Page(f"printed{i:05d}", 1, np.asarray(img))
+            res, _, _ = read(page, "auto" if whole else "field", classifier, None, page.source)
+            right, accepted = res.digits == truth, not res.needs_review
+            tally[stars] += (right, accepted, accepted and not right, 1)
+            if verbose and not right:
+                print(f"PRINTED {page.source} {Path(font_path).name} truth={shown} read={res.text}")
+        name = (f"machine-printed amounts on US cheques ({n // 2}, seed {seed}, --layout auto)" if whole else
+                f"machine-printed amounts ({n}, seed {seed}, {len(fonts)} fonts, --layout field)")
+        rows += [(name, f"{label}: strings right; auto-accepted (wrong among them)",
+                  f"{t[0]}/{t[3]} = {t[0] / max(1, t[3]):.1%}; {t[1]} ({t[2]})")
+                 for label, t in (("plain", tally[False]), ("after check-protection asterisks", tally[True]))]
+    return rows
 
 
 def read_as_bitonal(ch, path: Path, classifier) -> tuple[bool, bool, bool]:
@@ -611,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
                          "British with a pound sign; seed --synth-seed) with --layout auto")
     ap.add_argument("--printed", type=int, default=0, metavar="N",
                     help="also read N machine-printed amount fields (the machine's TrueType fonts; every other "
-                         "one after check-protection asterisks, **1,234.56) with --layout field (seed --synth-seed)")
+                         "one after check-protection asterisks, **1,234.56) with --layout field, and N/2 synthetic US "
+                         "cheques with such an amount in their box with --layout auto (seed --synth-seed)")
     args = ap.parse_args(argv)
 
     try:
