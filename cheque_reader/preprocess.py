@@ -978,17 +978,17 @@ def drop_microtext(ink: np.ndarray) -> np.ndarray:
     return ink & ~label_lookup(drop, lab)
 
 
-def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
+def drop_left_sign(ink: np.ndarray, gray: np.ndarray, rupee: bool = True) -> np.ndarray:
     """Drop a printed currency sign standing alone at the left edge of a boxed field.
 
     The sign is the leftmost component when it ends within ``SIGN_MAX_RIGHT`` of the
     width, is 15-70% of the field height, not a thin stroke at any slant (a ``1``: ink
     elongation below ``SIGN_MIN_ELONGATION``), printed darker than the rest of the ink in
     ``gray`` (by ``SIGN_DARKER_BY``: a handwritten first digit has the pen's shade) or, when a
-    black pen matches the print's shade, with a rupee's two bars at its top
-    (:func:`two_top_bars`), and no other ink starts left of its right edge. A piece shaped as a
-    euro or pound sign (:func:`euro_bars`, :func:`pound_bars`) is dropped whatever its shade, when
-    it ends within ``SIGN_SHAPE_MAX_RIGHT`` of the width.
+    black pen matches the print's shade and ``rupee`` (the field may hold one), with a rupee's two
+    bars at its top (:func:`two_top_bars`), and no other ink starts left of its right edge. A piece
+    shaped as a euro or pound sign (:func:`euro_bars`, :func:`pound_bars`) is dropped whatever its
+    shade, when it ends within ``SIGN_SHAPE_MAX_RIGHT`` of the width.
 
     >>> gray = np.full((60, 200), 230, np.uint8)
     >>> gray[20:40, 8:22] = 20                           # a printed sign, darker than ...
@@ -1024,7 +1024,7 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray) -> np.ndarray:
         return ink
     sign = lab == first
     darker = np.median(gray[sign]) <= np.median(gray[ink & ~sign]) - SIGN_DARKER_BY
-    if not darker and not shaped and not two_top_bars(piece):
+    if not darker and not shaped and not (rupee and two_top_bars(piece)):
         return ink  # the pen's own shade and no sign's shape: a handwritten first digit
     return ink & ~sign
 
@@ -1419,7 +1419,9 @@ def clean_field_parts(field: Field, paper: np.ndarray | None = None,
         ink, dots = drop_beyond_box(ink, field.box), drop_beyond_box(dots, field.box)
         ink = drop_side_remnants(ink, field.box)
     if field.layout != "field":
-        ink = drop_left_sign(ink, gray)
+        # a US cheque's box holds no rupee sign, and a bold printed 5 or 8 shows its two top bars (a
+        # business cheque's printed 57937.77 lost its 5 and was auto-accepted as 7937.77)
+        ink = drop_left_sign(ink, gray, rupee=field.layout != "us")
     # a fine pen's decimal point is speck-sized: solid dots stay unless they line up as micro-text
     if dots.any():
         dots &= drop_microtext(ink | dots)

@@ -157,9 +157,10 @@ def test_print_beyond_the_printed_box_goes_and_a_tail_over_its_side_stays():
     assert without_box[30:81, 430:].any()  # what the box's position changes
 
 
-def _left_sign_field(first: str, shade: int) -> np.ndarray:
-    """A boxed field: ``first`` ('1' slanted, '7', 'crossed 7', a printed 'S', 'rupee', 'euro' or 'pound', or a
-    written '2' or '4') near the left in ``shade``, then a handwritten '5' and '0' in pen gray 90."""
+def _left_sign_field(first: str, shade: int, layout: str = "us") -> np.ndarray:
+    """A boxed field of ``layout``: ``first`` ('1' slanted, '7', 'crossed 7', a printed 'S', 'rupee', 'euro'
+    or 'pound', a written '2' or '4', or a bold printed 'bold 5') near the left in ``shade``, then a
+    handwritten '5' and '0' in pen gray 90."""
     img = np.full((120, 440), 245, np.uint8)
     cv2.rectangle(img, (4, 8), (436, 110), 40, 2)
     if first == "1":
@@ -180,11 +181,14 @@ def _left_sign_field(first: str, shade: int) -> np.ndarray:
         (synth._euro if first == "euro" else synth._pound)(img, 30, 34, 50, shade, 5)
     elif first in ("2", "4"):
         cv2.putText(img, first, (16, 84), cv2.FONT_HERSHEY_SIMPLEX, 1.9, shade, 5)
+    elif first == "bold 5":  # a bold font's 5: its top bar and its bowl's flat top, two bars as a rupee's
+        for x0, y0, x1, y1 in ((16, 30, 42, 37), (16, 37, 23, 50), (16, 47, 40, 53), (34, 53, 42, 78), (16, 78, 40, 86)):
+            cv2.rectangle(img, (x0, y0), (x1, y1), shade, -1)
     else:
         cv2.putText(img, "S", (16, 80), cv2.FONT_HERSHEY_DUPLEX, 1.6, shade, 4)
     cv2.putText(img, "5", (110, 86), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 90, 5)
     cv2.circle(img, (210, 60), 24, 90, 5)
-    return preprocess.clean_field(field(img, layout="us")) == 0
+    return preprocess.clean_field(field(img, layout=layout)) == 0
 
 
 def test_left_sign_dropped_only_when_printed_darker_than_the_pen():
@@ -200,11 +204,19 @@ def test_left_sign_dropped_only_when_printed_darker_than_the_pen():
 
 
 def test_a_rupee_sign_in_the_pen_s_shade_is_dropped_by_its_two_bars():
-    same_shade = _left_sign_field("rupee", shade=90)   # a black pen: the sign is no darker
+    same_shade = _left_sign_field("rupee", shade=90, layout="in-cts")   # a black pen: the sign is no darker
     assert not same_shade[20:95, 10:66].any(), "the two bars at the top make it a printed rupee sign"
     for first in ("7", "crossed 7"):
-        ink = _left_sign_field(first, shade=90)
+        ink = _left_sign_field(first, shade=90, layout="in-cts")
         assert ink[30:90, 14:56].sum() > 150, f"a handwritten first {first!r} is kept (one bar at the top)"
+
+
+def test_a_bold_first_digit_with_two_top_bars_is_kept_on_a_us_cheque():
+    # a business cheque's printed amount: its bold 5 as dark as the rest, its top bar and its bowl's top
+    # two bars as a rupee's; a US cheque's box holds no rupee sign (57937.77 was read 7937.77, auto-accepted)
+    us = _left_sign_field("bold 5", shade=90)
+    assert us[30:90, 14:44].sum() > 400, "the 5 is kept"
+    assert not _left_sign_field("rupee", shade=10)[20:95, 10:66].any(), "a printed sign darker than the pen still goes"
 
 
 def test_euro_and_pound_signs_in_the_pen_s_shade_are_dropped_by_their_shape():
