@@ -93,7 +93,8 @@ class ReadOptions:
     - ``model_path``: weights to read with instead of the shipped ones (``finetune``'s ``.pt``).
     - ``batch_size``: digits per forward pass. ``workers``: worker processes of
       :func:`~cheque_reader.batch.read_folder`, at least 1 (1: in this process; ``read_cheque`` reads in this one).
-    - ``max_pixels``, ``max_file_bytes``: a bigger input is refused (an ``error`` row) before it is decoded.
+    - ``max_pixels``, ``max_file_bytes``: a bigger input is refused (an ``error`` row) before it is decoded;
+      an image given to ``read_cheque`` as a numpy array or a Pillow image, of more than ``max_pixels``, too.
     - ``keep_digit_reads``: keep each digit's read in ``ChequeResult.digit_reads`` (``--digits-out``).
     - ``field_reader``: add the second reader, the SDNN that reads the whole field without cutting it
       (:mod:`cheque_reader.sdnn`), when its weights are there; off, the segmenting reader alone.

@@ -1304,7 +1304,8 @@ def read_cheque(
     Returns a :class:`~cheque_reader.types.ChequeResult`, one row of ``results.csv``: ``text``
     (``1,234.56``), ``digits``, ``amount`` (``1234.56``), ``confidence``, ``needs_review``,
     ``review_reasons``. A file that cannot be read gives ``status == "error"`` and the reason in
-    ``error`` (so does a ``str`` that is a file's content read as text, not a path: source ``<str>``); bad arguments raise: ``TypeError`` or ``ValueError`` for what is no image,
+    ``error`` (so does a ``str`` that is a file's content read as text, not a path: source ``<str>``, and an
+    array or Pillow image of more than ``options.max_pixels`` pixels, as a file of that size); bad arguments raise: ``TypeError`` or ``ValueError`` for what is no image,
     :class:`~cheque_reader.errors.UsageError` for bad options, :class:`~cheque_reader.errors.ModelError`
     for weights that cannot be loaded.
 
@@ -1325,6 +1326,10 @@ def read_cheque(
     if layout is not None and isinstance(options, ReadOptions):
         options = options.replace(layout=layout)
     check_options(options)
+    if isinstance(image_or_path, np.ndarray) or _is_pil_image(image_or_path):
+        too_large = _too_large(image_or_path, source, options)
+        if too_large is not None:  # (a file of that size is refused before it is decoded)
+            return too_large
     if isinstance(image_or_path, np.ndarray):
         page = _page_from_array(image_or_path)
     elif _is_pil_image(image_or_path):
@@ -1361,6 +1366,29 @@ def read_cheque(
     if source is not None and page.source != source:
         page = dataclasses.replace(page, source=source)
     return read_page(page, classifier, options)
+
+
+def _too_large(image, source: str | None, options: ReadOptions) -> ChequeResult | None:
+    """The error row of an in-memory image (a numpy array, a Pillow image) of more than
+    ``options.max_pixels`` pixels, as a file of that size gives; ``None`` for one within the limit.
+
+    >>> _too_large(np.zeros((3, 4), np.uint8), None, ReadOptions(max_pixels=10)).error
+    '<array>: image is 4x3 = 12 pixels, more than the limit of 10 (ReadOptions.max_pixels)'
+    >>> _too_large(np.zeros((3, 3), np.uint8), None, ReadOptions(max_pixels=10)) is None
+    True
+    """
+    if isinstance(image, np.ndarray):
+        if image.ndim < 2:  # no image: _page_from_array says so
+            return None
+        name = "<array>" if source is None else source
+        height, width = image.shape[:2]
+    else:
+        name = "<image>" if source is None else source
+        width, height = image.size
+    if width * height <= options.max_pixels:
+        return None
+    return error_result(name, 1, f"{name}: image is {width}x{height} = {width * height} pixels, more than the limit "
+                                 f"of {options.max_pixels} (ReadOptions.max_pixels)")
 
 
 #: Longer paths Linux does not take (``PATH_MAX``); a name holding a NUL byte is longer than a file name may be

@@ -1301,3 +1301,17 @@ def test_check_protection_asterisks_before_a_printed_amount_are_not_read_as_digi
     result = pipeline.read_cheque(img, layout="field")
     assert (result.digits, result.text) == ("1500", "1500")
     assert result.digit_reads[0].bbox.x > 60   # the first digit box is the 1's, past the stars
+
+
+def test_an_in_memory_image_over_max_pixels_is_an_error_row_as_a_file_is(tmp_path):
+    options = ReadOptions(max_pixels=1000)
+    big = np.full((40, 30), 255, np.uint8)   # 1,200 pixels
+    cv2.imwrite(str(tmp_path / "big.png"), big)
+    from_file = pipeline.read_cheque(tmp_path / "big.png", options=options)
+    from PIL import Image
+
+    for image, name in ((big, "<array>"), (Image.fromarray(big), "<image>")):
+        result = pipeline.read_cheque(image, options=options)
+        assert (result.status, result.source) == (STATUS_ERROR, name) == (from_file.status, name)
+        assert "1200 pixels, more than the limit of 1000" in result.error and result.needs_review
+    assert pipeline.read_cheque(big[:30], options=options).status != STATUS_ERROR   # 900 pixels: read
