@@ -1373,7 +1373,7 @@ def _too_large(image, source: str | None, options: ReadOptions) -> ChequeResult 
     ``options.max_pixels`` pixels, as a file of that size gives; ``None`` for one within the limit.
 
     >>> _too_large(np.zeros((3, 4), np.uint8), None, ReadOptions(max_pixels=10)).error
-    '<array>: image is 4x3 = 12 pixels, more than the limit of 10 (ReadOptions.max_pixels)'
+    '<array>: image is 4x3 = 12 pixels, more than the limit of 10 (ReadOptions.max_pixels); refused before decoding'
     >>> _too_large(np.zeros((3, 3), np.uint8), None, ReadOptions(max_pixels=10)) is None
     True
     """
@@ -1385,10 +1385,13 @@ def _too_large(image, source: str | None, options: ReadOptions) -> ChequeResult 
     else:
         name = "<image>" if source is None else source
         width, height = image.size
-    if width * height <= options.max_pixels:
+    if width == 0 or height == 0:  # no pixels: _page_from_array says so
         return None
-    return error_result(name, 1, f"{name}: image is {width}x{height} = {width * height} pixels, more than the limit "
-                                 f"of {options.max_pixels} (ReadOptions.max_pixels)")
+    try:
+        io.check_pixels(name, width, height, options)  # as a file's header is checked
+    except ChequeReaderError as exc:
+        return error_result(name, 1, str(exc))
+    return None
 
 
 #: Longer paths Linux does not take (``PATH_MAX``); a name holding a NUL byte is longer than a file name may be

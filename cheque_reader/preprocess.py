@@ -1097,15 +1097,7 @@ def _joined_parts(mask: np.ndarray) -> list[tuple[int, int, np.ndarray]]:
     ``(first column, end column, the part's mask)`` for each part between them, the joins spread
     over the parts on either side."""
     thin = mask.sum(axis=0) <= max(2, mask.shape[0] // 5)
-    runs, start = [], None
-    for c, t in enumerate(thin):
-        if not t and start is None:
-            start = c
-        elif t and start is not None:
-            runs.append([start, c])
-            start = None
-    if start is not None:
-        runs.append([start, len(thin)])
+    runs = [[first, last + 1] for first, last in _bars(~thin)]
     for left, right in itertools.pairwise(runs):  # a join's columns split between its two parts
         mid = (left[1] + right[0]) // 2
         left[1], right[0] = mid, mid
