@@ -245,6 +245,21 @@ def mnist_test_digits(root: Path | None = None) -> DigitSource:
     return DigitSource.from_arrays(data["x_test"], data["y_test"])
 
 
+#: Where :func:`truetype_fonts` looks (Debian's fonts-dejavu and fonts-liberation install under the first).
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
+
+
+def truetype_fonts() -> list[str]:
+    """The machine's TrueType font files (``*.ttf`` under :data:`FONT_DIRS`), sorted: the printed
+    amounts measured by ``scripts/eval_real.py --printed`` and ``scripts/train_lenet.py --evaluate``
+    (the digit classifier trains on OpenCV's Hershey fonts, none of these).
+
+    >>> all(path.endswith(".ttf") for path in truetype_fonts())
+    True
+    """
+    return sorted(str(f) for d in FONT_DIRS if Path(d).is_dir() for f in Path(d).rglob("*.ttf"))
+
+
 # ----------------------------------------------------------------------------- amounts
 
 _ONES = (

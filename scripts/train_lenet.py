@@ -10,6 +10,9 @@ Data (read from ../shared/data or $CHEQUE_READER_DATA, never copied into the rep
   reported on;
 - generated negatives for the "not_digit" class: separators (comma, dot, dash, slash, "/-"), box
   and line fragments, noise blobs, halves of digits, two touching digits;
+- optionally (``--printed N``), N machine-printed digits in OpenCV's Hershey vector fonts, cut to
+  their ink (:func:`printed_digits`; business cheques print their amounts). ``--evaluate`` reports
+  digits printed in the machine's TrueType fonts, none of them trained on (:func:`truetype_digits`);
 - optionally (``--context-crops``), the segmenter's own cuts of real training fields, already
   normalized: the cuts on the path that spells the true digits as those digits, the wrong cuts
   around them as "not_digit" (``scripts/context_crops.py``; LeCun et al. 1998's "rubbish").
@@ -46,7 +49,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cheque_reader import datasets  # noqa: E402
+from cheque_reader import datasets, synth  # noqa: E402
 from cheque_reader.calibrate import expected_calibration_error, fit_temperature, softmax  # noqa: E402
 from cheque_reader.classify import DigitPredictions, export_onnx  # noqa: E402
 from cheque_reader.config import INPUT_SIZE  # noqa: E402
@@ -312,6 +315,43 @@ def make_negatives(n: int, rng: np.random.Generator, digits: np.ndarray, labels:
     return out
 
 
+# --------------------------------------------------------------------------- printed digits
+
+#: OpenCV's Hershey vector fonts, the printed digits of ``--printed`` (upright and italic). None is a
+#: TrueType font, so the 38 TrueType fonts of ``eval_real.py --printed`` stay unseen in training.
+HERSHEY_FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_PLAIN, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX,
+                 cv2.FONT_HERSHEY_TRIPLEX, cv2.FONT_HERSHEY_COMPLEX_SMALL, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+                 cv2.FONT_HERSHEY_SCRIPT_COMPLEX)
+
+
+def printed_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
+    """A machine-printed ``digit`` as the segmenter cuts it: a dark-on-light crop of its ink, in a
+    Hershey font at 18-50 pixels high, a stroke 4-16% of that, upright or italic, anti-aliased or not.
+
+    >>> crop = printed_digit(4, np.random.default_rng(0))
+    >>> crop.dtype.name, bool(crop.min() < 128 < crop.max())
+    ('uint8', True)
+    """
+    font = HERSHEY_FONTS[int(rng.integers(len(HERSHEY_FONTS)))] | (cv2.FONT_ITALIC if rng.random() < 0.3 else 0)
+    height = int(rng.integers(18, 51))
+    (_, h), _ = cv2.getTextSize(str(digit), font, 1.0, 1)
+    thickness = max(1, round(height * float(rng.uniform(0.04, 0.16))))
+    canvas = np.full((3 * height, 3 * height), 255, np.uint8)
+    cv2.putText(canvas, str(digit), (height // 2, 2 * height), font, height / max(h, 1), int(rng.integers(0, 90)),
+                thickness, cv2.LINE_AA if rng.random() < 0.7 else cv2.LINE_8)
+    ys, xs = np.nonzero(canvas < 170)
+    return canvas[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy()
+
+
+def printed_digits(n: int, rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
+    """``n`` printed digit crops (:func:`printed_digit`, labels in turn 0-9), half as rendered and
+    half padded, stroke-changed and scan-distorted as the other crops (:func:`distort_crop`)."""
+    labels = np.arange(n, dtype=np.int64) % 10
+    crops = [printed_digit(int(d), rng) for d in labels]
+    crops = [distort_crop(c, rng, 0.5) if i % 2 else c for i, c in enumerate(crops)]
+    return crops, labels
+
+
 # --------------------------------------------------------------------------- epochs
 
 
@@ -371,8 +411,9 @@ class TrainingSet:
     @classmethod
     def build(cls, rng, mnist_x, mnist_y, orand_crops, orand_y, *, scan_pool: int, crop_strength: float,
               orand_variants: int, neg_pool: int, binarize: float = 0.0,
-              context: tuple[np.ndarray, np.ndarray] | None = None) -> "TrainingSet":
-        """``context``: normalized (N, 1, 32, 32) inputs and labels added as they are (group ``"context"``)."""
+              context: tuple[np.ndarray, np.ndarray] | None = None, printed: int = 0) -> "TrainingSet":
+        """``context``: normalized (N, 1, 32, 32) inputs and labels added as they are (group ``"context"``);
+        ``printed``: that many machine-printed digits (:func:`printed_digits`, group ``"printed"``)."""
         parts, labels, groups, at = [], [], {}, 0
 
         def add(name, x, y):
@@ -403,6 +444,9 @@ class TrainingSet:
                 add(f"orand_{v}", normalize_batch(xs), orand_y)
         if neg_pool:
             add("neg", normalize_batch(make_negatives(neg_pool, rng, mnist_x, mnist_y)), np.full(neg_pool, NOT_DIGIT))
+        if printed:
+            printed_crops, printed_labels = printed_digits(printed, rng)
+            add("printed", normalize_batch(printed_crops), printed_labels)
         if context is not None and len(context[1]):
             cx, cy = context
             if cx.shape[1:] != (1, INPUT_SIZE, INPUT_SIZE) or len(cx) != len(cy):
@@ -411,10 +455,12 @@ class TrainingSet:
         log.info("training inputs ready: %s (%.0f s)", {k: len(v) for k, v in groups.items()}, time.time() - t0)
         return cls(np.concatenate(parts), np.concatenate(labels), groups)
 
-    def epoch(self, rng, *, scan_share: float, orand_repeat: int, n_neg: int, context_repeat: int = 0) -> np.ndarray:
+    def epoch(self, rng, *, scan_share: float, orand_repeat: int, n_neg: int, context_repeat: int = 0,
+              printed_share: float = 0.0) -> np.ndarray:
         """Row indices of one epoch, shuffled: all clean MNIST, ``scan_share`` times as many
         scan-distorted MNIST rows, ``orand_repeat`` passes over the ORAND crops (a random variant
-        each time), ``n_neg`` negatives and ``context_repeat`` passes over the in-context cuts."""
+        each time), ``n_neg`` negatives, ``context_repeat`` passes over the in-context cuts and
+        ``printed_share`` times as many printed digits as clean MNIST rows."""
         g = self.groups
         idx = [g["mnist"]]
         if "mnist_scan" in g and scan_share > 0:
@@ -428,6 +474,9 @@ class TrainingSet:
             idx.append(rng.choice(g["neg"], size=min(n_neg, len(g["neg"])), replace=False))
         if "context" in g:
             idx.extend([g["context"]] * context_repeat)
+        if "printed" in g and printed_share > 0:
+            idx.append(rng.choice(g["printed"], size=min(len(g["printed"]), int(printed_share * len(g["mnist"]))),
+                                  replace=False))
         return rng.permutation(np.concatenate(idx))
 
 
@@ -498,10 +547,29 @@ def error_rate(logits: np.ndarray, y: np.ndarray) -> float:
     return float((logits[:, :10].argmax(1) != y).mean())
 
 
+def truetype_digits(sizes: tuple[int, ...] = (20, 28, 40)) -> tuple[list[np.ndarray], np.ndarray]:
+    """Digits 0-9 printed in each of the machine's TrueType fonts (:func:`cheque_reader.synth.truetype_fonts`,
+    none of them in training) at ``sizes`` pixels, each cut to its ink as the segmenter cuts it: crops, labels."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    crops, labels = [], []
+    for path in synth.truetype_fonts():
+        for size in sizes:
+            font = ImageFont.truetype(path, size)
+            for digit in range(10):
+                img = Image.new("L", (3 * size, 3 * size), 255)
+                ImageDraw.Draw(img).text((size // 2, size // 2), str(digit), font=font, fill=30)
+                a = np.asarray(img)
+                ys, xs = np.nonzero(a < 170)
+                crops.append(a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy())
+                labels.append(digit)
+    return crops, np.array(labels, np.int64)
+
+
 def evaluate(model_path: str | None, backend: str = "torch") -> dict:
     """The shipped figures through ``DigitClassifier`` (normalization included): MNIST test error
     and ECE, ORAND CAR-A val-fold digit accuracy (crops cut with the given boxes) and ECE, as cut and
-    Otsu-binarized."""
+    Otsu-binarized, and digits printed in the machine's TrueType fonts (:func:`truetype_digits`)."""
     from cheque_reader.classify import DigitClassifier
 
     clf = DigitClassifier(model_path=model_path, backend=backend)
@@ -523,6 +591,11 @@ def evaluate(model_path: str | None, backend: str = "torch") -> dict:
     p = clf.predict([maybe_binarize(c, np.random.default_rng(0), 1.0) for c in crops])
     out["orand_val_fold_binarized"] = {"n": int(len(y)), "accuracy": float((p.labels == y).mean()),
                                        "ece": expected_calibration_error(p.probs, y)}
+    crops, y = truetype_digits()
+    if len(y):
+        p = clf.predict(crops)
+        out["printed_truetype"] = {"n": len(y), "fonts": len(synth.truetype_fonts()), "accuracy": float((p.labels == y).mean()),
+                                   "ece": expected_calibration_error(p.probs, y)}
     return out
 
 
@@ -549,6 +622,10 @@ def main(argv=None) -> int:
     ap.add_argument("--context-crops", default=None, metavar="NPZ",
                     help="the segmenter's own cuts of real training fields (scripts/context_crops.py), mixed in")
     ap.add_argument("--context-repeat", type=int, default=2, help="passes over the --context-crops per epoch")
+    ap.add_argument("--printed", type=int, default=0, metavar="N",
+                    help="N machine-printed digits in OpenCV's Hershey fonts, made once (0: none)")
+    ap.add_argument("--printed-share", type=float, default=0.1,
+                    help="printed digits per epoch, share of MNIST train (with --printed)")
     ap.add_argument("--init", default=None, help="start from these weights (.pt of the same architecture)")
     ap.add_argument("--strength", type=float, default=1.0, help="the paper's geometric distortions, per step")
     ap.add_argument("--elastic", type=float, default=0.5, help="share of inputs given an elastic distortion per step")
@@ -634,10 +711,12 @@ def main(argv=None) -> int:
         log.info("context crops %s", context_info)
     train = TrainingSet.build(data_rng, xtr, ytr, otr_crops, otr_y, scan_pool=args.scan_pool,
                               crop_strength=args.crop_strength, orand_variants=max(1, args.orand_variants),
-                              neg_pool=args.neg_pool if modern else 0, binarize=args.binarize, context=context)
+                              neg_pool=args.neg_pool if modern else 0, binarize=args.binarize, context=context,
+                              printed=args.printed)
     n_neg = int(args.neg_share * len(xtr)) if modern else 0
     epoch_kw = dict(scan_share=args.scan_share, orand_repeat=args.orand_repeat if use_orand else 0, n_neg=n_neg,
-                    context_repeat=args.context_repeat if context is not None else 0)
+                    context_repeat=args.context_repeat if context is not None else 0,
+                    printed_share=args.printed_share if args.printed else 0.0)
     steps_per_epoch = len(train.epoch(np.random.default_rng(0), **epoch_kw)) // args.batch_size
     t_data = time.time() - t_start
 
@@ -757,7 +836,8 @@ def main(argv=None) -> int:
                              "scan_share": args.scan_share, "orand_variants": args.orand_variants,
                              "binarize": args.binarize,
                              "orand_repeat": args.orand_repeat if use_orand else 0,
-                             "context_repeat": args.context_repeat if context is not None else 0},
+                             "context_repeat": args.context_repeat if context is not None else 0,
+                             "printed_share": args.printed_share if args.printed else 0.0},
             "distillation": ({"teachers": [{"path": t, "sha256": hashlib.sha256(Path(t).read_bytes()).hexdigest()}
                                            for t in args.teacher.split(",")],
                               "weight": args.kd_weight, "temperature": args.kd_temperature} if teachers else None),
@@ -778,6 +858,8 @@ def main(argv=None) -> int:
                              "val_fold_crops_reported_only": int(len(ov_y))} if use_orand else None),
             "negatives": {"kinds": sorted(set(NEG_KINDS)), "per_epoch": n_neg},
             "context_crops": context_info,
+            "printed": ({"source": "scripts/train_lenet.py printed_digits: OpenCV's Hershey fonts, rendered",
+                         "digits": args.printed} if args.printed else None),
         },
         "calibration": {"method": "temperature scaling (NLL over the 11 logits)",
                         "fitted_on": " + ".join(["MNIST val"] + (["ORAND calibration images"] if use_orand else [])

@@ -52,3 +52,24 @@ def test_context_cuts_must_be_classifier_inputs(tmp_path):
     assert (info["n"], info["positives"], info["negatives"]) == (5, 3, 2)
     assert info["command"].startswith("PYTHONPATH=. python scripts/context_crops.py") and info["seed"] == 1998
     assert len(info["sha256"]) == 64
+
+
+def test_printed_digits_are_cut_to_their_ink_and_mixed_into_epochs_at_their_share():
+    T = load_script("train_lenet")
+    crops, labels = T.printed_digits(20, np.random.default_rng(0))
+    assert labels.tolist() == list(range(10)) * 2
+    for crop in crops[::2]:  # as rendered: dark ink on light paper, cut to the ink on all four sides
+        assert crop.dtype == np.uint8 and crop.max() > 200
+        assert min(crop[0].min(), crop[-1].min(), crop[:, 0].min(), crop[:, -1].min()) < 170
+    mnist = np.zeros((12, 28, 28), np.uint8)
+    mnist[:, 6:22, 12:16] = 255
+    train = T.TrainingSet.build(np.random.default_rng(0), mnist, np.arange(12) % 10, [], np.zeros(0, np.int64),
+                                scan_pool=0, crop_strength=0.0, orand_variants=1, neg_pool=0, printed=30)
+    rows = train.groups["printed"]
+    assert len(rows) == 30 and train.y[rows].tolist() == list(range(10)) * 3
+    assert train.x[rows].shape == (30, 1, 32, 32)   # normalized as every other input
+    kw = {"scan_share": 0.0, "orand_repeat": 0, "n_neg": 0}
+    epoch = train.epoch(np.random.default_rng(1), printed_share=0.5, **kw)
+    counts = np.bincount(epoch, minlength=len(train.y))
+    assert len(epoch) == 12 + 6 and counts[rows].sum() == 6 and counts[rows].max() == 1
+    assert not np.isin(train.epoch(np.random.default_rng(1), **kw), rows).any()  # share 0: left out
