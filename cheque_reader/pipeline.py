@@ -967,7 +967,7 @@ def choose_path(
 
 def run_model_id(classifier: DigitClassifier, options: ReadOptions = ReadOptions()) -> str:
     """The ``model`` of every row read with ``classifier`` and ``options``: the classifier's id, with
-    the field reader's after a ``+`` when it reads (``lenet5-v1-038ad551+sdnn-v2-f55fbe18-int8``), on
+    the field reader's after a ``+`` when it reads (``lenet5-v1-d18b601a+sdnn-v2-f55fbe18-int8``), on
     the pages it had nothing to read on too (no field, no digits, errors).
 
     >>> classifier = get_classifier(ReadOptions())
