@@ -27,10 +27,9 @@ import shutil
 import tempfile
 from decimal import Decimal
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from . import io, locate, preprocess
 from .config import DEFAULT_REVIEW_THRESHOLD, ReadOptions
@@ -43,6 +42,9 @@ from .types import (
     BBox,
     ChequeResult,
 )
+
+if TYPE_CHECKING:  # pandas is imported where a frame is read or made, not with the module:
+    import pandas as pd  # read_cheque's pipeline imports this module for its flags (pandas took 0.27 s)
 
 log = logging.getLogger("cheque_reader")
 
@@ -224,12 +226,16 @@ def _truthy(value) -> bool:
 
 
 def _text(value) -> str:
+    import pandas as pd
+
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
     return str(value)
 
 
 def _int_or_none(value) -> int | None:
+    import pandas as pd
+
     try:
         if value is None or value is pd.NA or value == "" or pd.isna(value):
             return None
@@ -246,12 +252,15 @@ def review_items(results: pd.DataFrame, *, digits: pd.DataFrame | None = None, e
     item's ``micr_amount`` and ``micr_match`` (empty for other pages) and ``boxes``: the digit boxes of ``digits`` (a ``digits.csv`` frame) for that page,
     as dicts ``label, confidence, x, y, w, h`` in field pixels.
 
+    >>> import pandas as pd
     >>> df = pd.DataFrame({"source": ["a.png", "b.png"], "page": [1, 1], "digits": ["12", "7"],
     ...                    "confidence": [0.95, 0.2], "needs_review": ["false", "true"],
     ...                    "review_reasons": ["", "low_confidence"]})
     >>> [(i["source"], i["reasons"]) for i in review_items(df)]
     [('b.png', ['low_confidence'])]
     """
+    import pandas as pd
+
     boxes: dict[tuple[str, int], list[dict]] = {}
     if digits is not None and len(digits):
         for _, d in digits.sort_values(["index"] if "index" in digits.columns else []).iterrows():
@@ -414,6 +423,8 @@ def _results_and_digits(results, digits: pd.DataFrame | None) -> tuple[pd.DataFr
     Traceback (most recent call last):
     TypeError: results is a DataFrame (read_folder's, report.read_results') or a list of ChequeResult (read_cheque's), not a list of dict
     """
+    import pandas as pd
+
     from .report import DIGIT_COLUMNS, as_results_frame, digit_rows
 
     frame = as_results_frame(results)
@@ -557,6 +568,8 @@ def load_digits(path: str | Path) -> pd.DataFrame:
     >>> load_digits(path)[["source", "label", "w"]].values.tolist()
     [['a.png', 7, 10]]
     """
+    import pandas as pd
+
     from .report import _without_cut_last_row, results_format
 
     fmt = results_format(path)
