@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from . import io as cio
+from .classify import set_torch_threads_here
 from .config import ReadOptions
 from .errors import ChequeReaderError, OutputError, UsageError
 from .report import (DIGIT_COLUMNS, RESULT_COLUMNS, RESULT_DTYPES, check_output_format, check_outputs, digit_rows,
@@ -745,9 +746,7 @@ class _Engine:
         if not self.inline and "torch" in sys.modules:
             # the worker processes use every core: one classifier thread here (measured on 2 busy
             # cores: 20k digits/s with 1 thread, 4k with 2)
-            torch = sys.modules["torch"]
-            self.torch_threads = torch.get_num_threads()
-            torch.set_num_threads(1)
+            self.torch_threads = set_torch_threads_here(1)  # this thread's only (others' are left alone)
 
     def close(self) -> None:
         """Stop the workers started by :meth:`start` (idempotent)."""
@@ -759,7 +758,7 @@ class _Engine:
         if close_run is not None:  # an executor whose workers are other processes (DaskExecutor)
             close_run(self.run_id)
         if self.torch_threads is not None:
-            sys.modules["torch"].set_num_threads(self.torch_threads)
+            set_torch_threads_here(self.torch_threads)
             self.torch_threads = None
 
     def run(self) -> Iterator[ChequeResult]:

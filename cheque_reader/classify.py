@@ -95,10 +95,13 @@ _LOCK = threading.Lock()
 class _ThreadPool:
     """A ``ThreadPoolExecutor`` of ``n`` threads, made again in a forked child: a child has none of its
     parent's threads, and a ``map`` on the parent's executor waited for them for ever (a process that
-    had read a folder, then forked: ``multiprocessing.Pool`` on Linux, a Celery or gunicorn worker)."""
+    had read a folder, then forked: ``multiprocessing.Pool`` on Linux, a Celery or gunicorn worker).
+    ``initializer`` runs first in each of its threads, all started with the executor (not one by one
+    as tasks arrive)."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, initializer=None):
         self.n = n
+        self._initializer = initializer
         self._pid = None
         self._executor = None
         self._lock = threading.Lock()
@@ -106,9 +109,57 @@ class _ThreadPool:
     def map(self, fn, items):
         with self._lock:
             if self._pid != os.getpid():
-                self._executor, self._pid = ThreadPoolExecutor(self.n), os.getpid()
+                self._executor, self._pid = ThreadPoolExecutor(self.n, initializer=self._initializer), os.getpid()
+                if self._initializer is not None:
+                    everyone = threading.Barrier(self.n)
+                    list(self._executor.map(lambda _: everyone.wait(), range(self.n)))
             executor = self._executor
         return executor.map(fn, items)
+
+
+#: Held while this package changes torch's thread count (:func:`set_torch_threads_here`).
+_TORCH_THREADS_LOCK = threading.Lock()
+
+
+def _in_new_thread(fn, *args):
+    out = []
+    t = threading.Thread(target=lambda: out.append(fn(*args)), name="cheque_reader-torch-threads")
+    t.start()
+    t.join()
+    return out[0] if out else None
+
+
+def set_torch_threads_here(n: int) -> int:
+    """Run torch on ``n`` threads in the calling thread only; returns its count before.
+
+    ``torch.set_num_threads`` sets the calling thread's count, and also the count that every thread
+    takes when it first runs a torch operation, process-wide: a count lowered for a moment by one
+    thread was taken for good by any thread starting then (the classifier lowered it to 1 for each
+    small batch: other threads' classifiers and networks ran on one core). Here that process-wide
+    count is read before and put back after (from a new thread: torch's API has no other way), one
+    caller at a time (a module lock). A thread that runs its first torch operation in the few
+    microseconds between may still take ``n``.
+
+    >>> import torch
+    >>> before = set_torch_threads_here(1)
+    >>> torch.get_num_threads(), _in_new_thread(torch.get_num_threads) == before
+    (1, True)
+    >>> set_torch_threads_here(before)
+    1
+    """
+    torch = sys.modules["torch"]
+    with _TORCH_THREADS_LOCK:
+        mine = torch.get_num_threads()
+        if mine != n:
+            others = _in_new_thread(torch.get_num_threads)
+            torch.set_num_threads(n)
+            if others != n:
+                _in_new_thread(torch.set_num_threads, others)
+    return mine
+
+
+def _one_torch_thread_in_pool() -> None:
+    set_torch_threads_here(1)
 
 
 @dataclass(frozen=True)
@@ -473,14 +524,11 @@ def _torch_runner(net, device: str):
         raise UsageError(f"device {device!r} is not available: {exc}") from exc
     cpu = str(device) == "cpu"
     state = {"model": model, "optimized": not cpu, "pool": None}
+    pool_lock = threading.Lock()
 
     def forward(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return state["model"](torch.from_numpy(x).to(device)).float().cpu().numpy()
-
-    def one_thread(x: np.ndarray) -> np.ndarray:
-        torch.set_num_threads(1)
-        return forward(x)
 
     def run(x: np.ndarray) -> np.ndarray:
         if not state["optimized"] and len(x) >= TORCH_OPTIMIZE_MIN:
@@ -491,16 +539,15 @@ def _torch_runner(net, device: str):
             return forward(x)
         # Small convolutions scale badly inside one op (OpenMP barriers cost more than they save,
         # and collapse when another process holds a core): run one torch thread per chunk instead,
-        # big batches split over ``threads`` concurrent chunks (the ops release the GIL).
-        try:
-            if len(x) < TORCH_SPLIT_MIN:
-                return one_thread(x)
-            if state["pool"] is None or state["pool"].n != threads:
-                state["pool"] = _ThreadPool(threads)
-            parts = np.array_split(x, threads)
-            return np.concatenate(list(state["pool"].map(one_thread, parts)), axis=0)
-        finally:
-            torch.set_num_threads(threads)
+        # big batches split over ``threads`` concurrent chunks (the ops release the GIL). The chunks
+        # run in a pool whose threads were set to one torch thread once (the caller's count, and
+        # other threads', are left alone: set_torch_threads_here).
+        with pool_lock:
+            pool = state["pool"]
+            if pool is None or pool.n != threads:
+                pool = state["pool"] = _ThreadPool(threads, initializer=_one_torch_thread_in_pool)
+        parts = [x] if len(x) < TORCH_SPLIT_MIN else np.array_split(x, threads)
+        return np.concatenate(list(pool.map(forward, parts)), axis=0)
 
     return run
 

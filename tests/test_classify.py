@@ -374,3 +374,52 @@ def test_weights_written_again_at_the_same_path_are_loaded_again(tmp_path):
     assert DigitClassifier(model_path=str(tmp_path / "m.pt")).model_id.startswith("m-v1-")
     (tmp_path / "m.json").write_text(json.dumps(dict(meta, name="m", version=12)))
     assert DigitClassifier(model_path=str(tmp_path / "m.pt")).model_id.startswith("m-v12-")
+
+
+def _in_a_new_thread(fn, *args):
+    import threading
+
+    out = []
+    t = threading.Thread(target=lambda: out.append(fn(*args)))
+    t.start()
+    t.join()
+    return out[0]
+
+
+def test_torch_classifiers_in_threads_leave_the_thread_count_of_other_threads_alone():
+    """torch.set_num_threads sets the calling thread's count and the count every thread takes when it
+    first runs torch: a classifier lowering it to 1 for a moment (each small batch did) gave any
+    thread starting then one thread for good (and an ONNX classifier made there a pool of one)."""
+    import threading
+
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-0.1, 1.175, (7, 1, 32, 32)).astype(np.float32)
+    clf = DigitClassifier(backend="torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)                            # also the count new threads take
+    clf.logits(x)                                       # its first use on 2 threads (it may set up threads)
+    stop, seen, errors = threading.Event(), [], []
+
+    def classify():
+        try:
+            torch.set_num_threads(2)
+            while not stop.is_set():
+                clf.logits(x)
+            seen.append(torch.get_num_threads())         # its own count is left as it was
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    workers = [threading.Thread(target=classify) for _ in range(2)]
+    try:
+        for w in workers:
+            w.start()
+        counts = [_in_a_new_thread(torch.get_num_threads) for _ in range(300)]
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+        torch.set_num_threads(before)
+    assert not errors and seen == [2, 2]
+    assert counts == [2] * len(counts), f"{counts.count(1)} of {len(counts)} new threads took one thread"
+    np.testing.assert_allclose(clf.logits(x), DigitClassifier(backend="torch").logits(x))
