@@ -754,7 +754,7 @@ class _TiffDocument(Document):
             raise InputError(f"{self.source}: truncated or corrupt TIFF: page {index + 1} cannot be found (the file "
                              f"is cut short or damaged before it ends); it and any page after it are lost")
         try:
-            with native_stderr() as said:  # libtiff writes there what is wrong with the page, and goes on
+            with libtiff_errors() as said:  # libtiff says there what is wrong with the page, and goes on
                 try:
                     self.img.seek(index)
                 except Exception as exc:  # EOFError, OSError, TypeError ("Missing dimensions"): a broken directory
@@ -927,11 +927,14 @@ def _empty_page_tree(data: bytes) -> bool:
 
 @contextlib.contextmanager
 def native_stderr() -> Iterator[list[str]]:
-    """The lines native code (libtiff, inside Pillow) writes to standard error while the block runs,
-    taken off the terminal into a list: libtiff writes a damaged Group 4 strip's "Bad code word at
-    line 261" there with no file name, and decodes on. File descriptor 2 is process-wide: one block
-    runs at a time in a process (threads wait: a lock), and what another thread writes to it meanwhile
-    is caught too (a decode is milliseconds; :func:`_libtiff_said` writes back what is not libtiff's).
+    """The lines native code writes to standard error while the block runs, taken off the terminal into
+    a list: libjpeg inside OpenCV writes a damaged JPEG's "Corrupt JPEG data: premature end of data
+    segment" there with no file name (with ``fprintf``: OpenCV's log level, ``cv2.utils.logging``, does
+    not reach it, and OpenCV gives no other way to learn of it), and decodes on; so does libtiff where
+    :func:`libtiff_errors` cannot set its handler. File descriptor 2 is process-wide: one block runs at
+    a time in a process (threads wait: a lock, ``_STDERR_LOCK``), and what another thread writes to it
+    meanwhile is caught too, then written back after the block, out of its place (a decode is
+    milliseconds; :func:`_decoder_said` and :func:`_libtiff_said` write back what is not the decoder's).
 
     >>> with native_stderr() as said:
     ...     _ = os.write(2, b"Fax4Decode: Bad code word at line 3 of strip 0 (x 5).\\n")
@@ -956,6 +959,101 @@ def native_stderr() -> Iterator[list[str]]:
             os.close(saved)
             sink.seek(0)
             said.extend(sink.read().decode("utf-8", "replace").splitlines())
+
+
+class _LibtiffErrors:
+    """libtiff's error messages, taken by a handler of its own (``TIFFSetErrorHandler``, through
+    ctypes) rather than off file descriptor 2: each thread's decode gets its own lines, no lock is
+    held, and other threads' standard error is left alone. libtiff formats them as its default handler
+    does (``module: message.``); in a thread not collecting, they go on to standard error so.
+
+    Only where Pillow's libtiff is found among the libraries this process has loaded (Linux:
+    ``/proc/self/maps``) and takes the handler; elsewhere :func:`libtiff_errors` is :func:`native_stderr`.
+    """
+
+    def __init__(self):
+        self.local = threading.local()
+        self.lib = self.handler = self.address = None
+        self.lock = threading.Lock()
+        self.tried = self.installed = False
+
+    def install(self) -> bool:
+        """Whether the handler is in place (set again if another library replaced it)."""
+        with self.lock:
+            if not self.tried:
+                self.tried = True
+                try:
+                    self._load()
+                except (OSError, AttributeError, ValueError) as exc:  # no such library or symbol: stderr it is
+                    log.debug("libtiff's error handler cannot be set (%s): its messages are read off stderr", exc)
+                    self.lib = None
+            if self.lib is None:
+                return False
+            previous = self.lib.TIFFSetErrorHandler(self.address)
+            if self.installed and previous != self.address:
+                log.debug("libtiff's error handler had been replaced: set again")
+            self.installed = True
+            return True
+
+    def _load(self) -> None:
+        import ctypes
+
+        import PIL
+        from PIL import Image
+
+        Image.init()  # Pillow's C module, and the libtiff it links, loaded
+        site = os.path.dirname(os.path.dirname(PIL.__file__))  # the wheel's own libraries: site/pillow.libs
+        with open("/proc/self/maps") as maps:
+            paths = {line.split(maxsplit=5)[-1].strip() for line in maps if "libtiff" in line}
+        ours = sorted(p for p in paths if os.path.basename(p).startswith("libtiff")
+                      and os.path.dirname(p) == os.path.join(site, "pillow.libs"))
+        if len(ours) != 1:
+            raise OSError(f"Pillow's libtiff not found among {sorted(paths)}")
+        lib = ctypes.CDLL(ours[0])
+        libc = ctypes.CDLL(None)
+        libc.vsnprintf.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_void_p]
+        lib.TIFFSetErrorHandler.restype = ctypes.c_void_p
+        lib.TIFFSetErrorHandler.argtypes = [ctypes.c_void_p]
+
+        def handler(module, fmt, args) -> None:  # libtiff's TIFFErrorHandler(module, fmt, va_list)
+            buf = ctypes.create_string_buffer(1024)
+            libc.vsnprintf(buf, len(buf), fmt, args)
+            line = (f"{module.decode('utf-8', 'replace')}: " if module else "") + buf.value.decode("utf-8", "replace")
+            said = getattr(self.local, "said", None)
+            if said is None:
+                os.write(2, (line + ".\n").encode())
+            else:
+                said.append(line + ".")
+
+        self.handler = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p)(handler)
+        self.address = ctypes.cast(self.handler, ctypes.c_void_p).value
+        self.lib = lib
+
+
+_LIBTIFF = _LibtiffErrors()
+
+
+@contextlib.contextmanager
+def libtiff_errors() -> Iterator[list[str]]:
+    """The error messages libtiff gives while the block runs, in this thread, as :func:`native_stderr`
+    gives what native code writes to standard error (which it is where libtiff's handler cannot be set).
+
+    >>> with libtiff_errors() as said:
+    ...     pass
+    >>> said
+    []
+    """
+    if not _LIBTIFF.install():
+        with native_stderr() as said:
+            yield said
+        return
+    said: list[str] = []
+    outer = getattr(_LIBTIFF.local, "said", None)
+    _LIBTIFF.local.said = said
+    try:
+        yield said
+    finally:
+        _LIBTIFF.local.said = outer
 
 
 def _libtiff_said(source: str, what: str, lines: list[str]) -> None:

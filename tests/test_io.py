@@ -191,6 +191,47 @@ def test_a_group4_page_with_damaged_data_is_an_error_naming_what_libtiff_found(t
     assert np.array_equal(page.image, np.where(g >= 128, 255, 0).astype(np.uint8)) and capfd.readouterr().err == ""
 
 
+def test_a_tiff_decode_in_one_thread_leaves_standard_error_to_the_others(tmp_path, capfd):
+    """libtiff's complaints were taken off file descriptor 2, swapped process-wide under a lock: a
+    TIFF page waited for any other thread's JPEG decode, and what other threads wrote meanwhile was
+    caught, then written back after the page, out of its place. They come through libtiff's own
+    error handler now (io.libtiff_errors), in the thread that decodes."""
+    import threading
+
+    g = np.full((200, 600), 255, np.uint8)
+    for k in range(4):
+        cv2.putText(g, "1234.56", (10, 45 + 45 * k), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    path = tmp_path / "item.tif"
+    path.write_bytes(damaged_group4(g))
+    errors: list[str] = []
+
+    def decode(n: int) -> None:
+        for _ in range(n):
+            try:
+                cio.load_pages(path, source="item.tif")
+            except InputError as exc:
+                errors.append(str(exc))
+
+    libtiff = getattr(cio, "_LIBTIFF", None)
+    if libtiff is not None and not libtiff.install():
+        pytest.skip("libtiff's error handler cannot be set here: its messages are read off stderr, under the lock")
+    with cio._STDERR_LOCK:  # as while another thread decodes a JPEG
+        t = threading.Thread(target=decode, args=(1,))
+        t.start()
+        t.join(timeout=20)
+        finished = not t.is_alive()
+    t.join()
+    assert finished, "the TIFF page waited for standard error's lock"
+    capfd.readouterr()
+    t = threading.Thread(target=decode, args=(30,))
+    t.start()
+    for k in range(300):  # another thread's own lines, while pages decode
+        os.write(2, f"line {k}\n".encode())
+    t.join()
+    assert capfd.readouterr().err == "".join(f"line {k}\n" for k in range(300))  # all there, in order
+    assert len(errors) == 31 and all("damaged image data in TIFF page 1 (libtiff: Fax4Decode: " in e for e in errors)
+
+
 def test_an_lzw_page_with_damaged_data_is_an_error_naming_what_libtiff_found(tmp_path, capfd):
     """libtiff's LZW decoder says what is wrong under the name Pillow gives it the file by
     (``tempfile.tif: Using code not yet in table.``), not its function's: that line went to the
