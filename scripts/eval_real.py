@@ -490,6 +490,9 @@ def world_rows(n: int, seed: int, classifier, verbose: bool, ann: Path | None,
 #: Where ``--printed`` looks for TrueType fonts (Debian's fonts-dejavu and fonts-liberation).
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
 
+#: The printed currency signs ``--printed`` puts before an amount, in turn (``$*``: a ``$`` then asterisks).
+PRINTED_SIGNS = ("$", "$*", "USD ", "US$")
+
 
 def printed_rows(n: int, seed: int, classifier, verbose: bool) -> list[tuple[str, str, str]]:
     """Table rows for ``n`` machine-printed amount fields (``--layout field``), each in one of the
@@ -497,7 +500,9 @@ def printed_rows(n: int, seed: int, classifier, verbose: bool) -> list[tuple[str
     US cheques (``--layout auto``, MNIST test digits) whose amount box holds such a printed amount
     instead of the handwritten one (a business or payroll cheque); every other one after two to six
     check-protection asterisks: strings right and reads auto-accepted (wrong among them), with and
-    without the asterisks."""
+    without the asterisks. Then as many fields and cheques again, drawn from their own stream (the
+    first ones' draws stay as they were), with a printed currency sign before the amount, each of
+    :data:`PRINTED_SIGNS` in turn: ``$1,234.56``, ``$***1,234.56``, ``USD 1,234.56``, ``US$1,234.56``."""
     from PIL import Image, ImageDraw, ImageFont
 
     from cheque_reader import synth
@@ -505,20 +510,27 @@ def printed_rows(n: int, seed: int, classifier, verbose: bool) -> list[tuple[str
     fonts = sorted(str(f) for d in FONT_DIRS if Path(d).is_dir() for f in Path(d).rglob("*.ttf"))
     if not fonts:
         return [("machine-printed amounts (--printed)", "not measured", "no TrueType font under " + ", ".join(FONT_DIRS))]
-    rng = np.random.default_rng(seed)
 
-    def amount(i: int) -> tuple[str, str, bool]:  # the digits, the amount as printed, whether after asterisks
+    def amount(rng, i: int, signed: bool) -> tuple[str, str, str]:  # the digits, the amount as printed, its kind
         dollars, cents = int(rng.choice([rng.integers(1, 1000), rng.integers(1000, 100000)])), int(rng.integers(0, 100))
         text = f"{dollars:,}.{cents:02d}" if rng.random() < 0.5 else f"{dollars}.{cents:02d}"
+        n_stars = int(rng.integers(2, 7))
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if signed:
+            sign = PRINTED_SIGNS[i % len(PRINTED_SIGNS)]
+            return digits, sign.replace("*", "*" * n_stars) + text, f"after a printed {sign.strip().replace('*', '**')}"
         stars = i % 2 == 1
-        return "".join(ch for ch in text if ch.isdigit()), "*" * int(rng.integers(2, 7)) * stars + text, stars
+        return digits, "*" * n_stars * stars + text, "after check-protection asterisks" if stars else "plain"
 
     rows = []
-    for whole in (False, True):
-        tally = {False: np.zeros(4, int), True: np.zeros(4, int)}  # right, accepted, accepted wrong, n
+    # the printed signs' draws have their own stream, so that the rows without a sign draw as before
+    streams = {False: np.random.default_rng(seed), True: np.random.default_rng([seed, 1])}
+    for signed, whole in ((False, False), (False, True), (True, False), (True, True)):
+        rng = streams[signed]
+        tally = {}  # kind: right, accepted, accepted wrong, n
         source = synth.mnist_test_digits() if whole else None
         for i in range(n // 2 if whole else n):
-            truth, shown, stars = amount(i)
+            truth, shown, kind = amount(rng, i, signed)
             font_path = fonts[int(rng.integers(len(fonts)))]
             if whole:  # a US cheque's amount box emptied to its paper, the amount printed in it
                 style = dataclasses.replace(synth.random_style(rng, ("us",), 0.5), skew=0.0)
@@ -535,22 +547,23 @@ def printed_rows(n: int, seed: int, classifier, verbose: bool) -> list[tuple[str
                 ImageDraw.Draw(canvas).text((f.x + margin, f.y + (f.h - font.size) // 2 - 2), shown, font=font,
                                             fill=(20, 20, 20))
                 color = np.ascontiguousarray(np.asarray(canvas)[:, :, ::-1])
-                page = Page(f"printed_cheque{i:05d}", 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color)
+                page = Page(f"printed_cheque{'_sign' * signed}{i:05d}", 1, cv2.cvtColor(color, cv2.COLOR_BGR2GRAY), color)
             else:
                 font = ImageFont.truetype(font_path, int(rng.integers(28, 45)))
                 img = Image.new("L", (460, 70), 255)
                 ImageDraw.Draw(img).text((int(rng.integers(8, 30)), 12), shown, font=font, fill=int(rng.integers(0, 60)))
-                page = Page(f"printed{i:05d}", 1, np.asarray(img))
+                page = Page(f"printed{'_sign' * signed}{i:05d}", 1, np.asarray(img))
             res, _, _ = read(page, "auto" if whole else "field", classifier, None, page.source)
             right, accepted = res.digits == truth, not res.needs_review
-            tally[stars] += (right, accepted, accepted and not right, 1)
+            tally.setdefault(kind, np.zeros(4, int))
+            tally[kind] += (right, accepted, accepted and not right, 1)
             if verbose and not right:
                 print(f"PRINTED {page.source} {Path(font_path).name} truth={shown} read={res.text}")
         name = (f"machine-printed amounts on US cheques ({n // 2}, seed {seed}, --layout auto)" if whole else
                 f"machine-printed amounts ({n}, seed {seed}, {len(fonts)} fonts, --layout field)")
         rows += [(name, f"{label}: strings right; auto-accepted (wrong among them)",
                   f"{t[0]}/{t[3]} = {t[0] / max(1, t[3]):.1%}; {t[1]} ({t[2]})")
-                 for label, t in (("plain", tally[False]), ("after check-protection asterisks", tally[True]))]
+                 for label, t in tally.items()]
     return rows
 
 
