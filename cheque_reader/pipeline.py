@@ -291,14 +291,14 @@ class CleanedField:
     stamp: np.ndarray | None
     specks: np.ndarray
     line: np.ndarray | None
-    #: check-protection asterisks taken off the ink (``None``: none; :func:`~cheque_reader.preprocess.asterisks`)
-    stars: np.ndarray | None = None
+    #: printed marks left of the amount taken off the ink (``None``: none; :func:`_without_printed_marks`)
+    marks: np.ndarray | None = None
 
     @property
     def paper(self) -> np.ndarray | None:
         """The pixels the field reader reads as paper: the red stamp's, the line under superscript
-        cents and check-protection asterisks."""
-        masks = [m for m in (self.stamp, self.line, self.stars) if m is not None]
+        cents and the printed marks left of the amount (check-protection asterisks, a dollar sign)."""
+        masks = [m for m in (self.stamp, self.line, self.marks) if m is not None]
         return functools.reduce(np.logical_or, masks) if masks else None
 
 
@@ -315,24 +315,33 @@ def _clean_and_segment(field: Field) -> CleanedField:
     stamp = preprocess.red_stamp(field)
     gray = preprocess.to_gray(field)
     kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field, gray=gray)
-    kept_ink, kept_stars = _without_asterisks(kept_ink)
+    kept_ink, kept_marks = _without_printed_marks(kept_ink)
     kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink)
-    without_stamp = CleanedField(gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line, kept_stars)
+    without_stamp = CleanedField(gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line, kept_marks)
     if stamp is None:
         return without_stamp
     ink, dots, specks = preprocess.clean_field_parts(field, stamp, gray=gray)
-    ink, stars = _without_asterisks(ink)
+    ink, marks = _without_printed_marks(ink)
     ink, line, candidates = segment.segment_without_underline(ink)
     left = int((ink < 128).sum()) / max(1, int((kept_ink < 128).sum()))
     if left >= STAMP_MIN_INK_LEFT and STAMP_MIN_DIGITS <= _n_digit_pieces(candidates) <= _n_digit_pieces(kept):
-        return CleanedField(gray, ink, dots, candidates, stamp, specks, line, stars)
+        return CleanedField(gray, ink, dots, candidates, stamp, specks, line, marks)
     return without_stamp   # the red was the pen
 
 
-def _without_asterisks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """``ink`` (paper 255, ink 0) without its check-protection asterisks, and their mask (``None``: none)."""
+def _without_printed_marks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``ink`` (paper 255, ink 0) without the marks printed left of its amount, and their mask
+    (``None``: none): check-protection asterisks (:func:`~cheque_reader.preprocess.asterisks`), then a
+    dollar sign and what stands left of it (:func:`~cheque_reader.preprocess.dollar_sign`), or else
+    the letters ``USD`` (:func:`~cheque_reader.preprocess.usd_letters`), looked for among the pieces
+    the asterisks leave."""
     stars = preprocess.asterisks(ink < 128)
-    return (ink, None) if stars is None else (np.where(stars, 255, ink).astype(np.uint8), stars)
+    rest = ink < 128 if stars is None else (ink < 128) & ~stars
+    sign = preprocess.dollar_sign(rest)
+    if sign is None:
+        sign = preprocess.usd_letters(rest)
+    marks = stars if sign is None else sign if stars is None else stars | sign
+    return (ink, None) if marks is None else (np.where(marks, 255, ink).astype(np.uint8), marks)
 
 
 def _n_digit_pieces(candidates: tuple[DigitCandidate, ...]) -> int:

@@ -95,6 +95,20 @@ ASTERISK_HEIGHT = (0.35, 0.8)
 ASTERISK_MIN_SPOKES = 5
 ASTERISK_RADII = (0.55, 0.7, 0.85)
 
+#: A dollar sign printed left of a printed amount (``$1,234.56``, ``$**1,234.56``, ``US$1,234.56``;
+#: :func:`dollar_sign`): an S with a bar through it, enclosing two holes, the upper one's middle in
+#: ``DOLLAR_UPPER_HOLE`` of its height and the lower one's in ``DOLLAR_LOWER_HOLE``, the lower one
+#: right of the upper (the 38 fonts of ``eval_real.py --printed`` at 24-44 pixels: 0.21-0.32 and
+#: 0.59-0.71, 0.08-0.36 of its width further right); the bar's foot a narrow stroke (its lowest
+#: rows at most ``DOLLAR_FOOT_WIDTH`` of its width, those fonts 0.06-0.2); and taller than the
+#: amount's digits by ``DOLLAR_TALLER`` (those fonts 1.17-1.25), reaching below them. No digit
+#: has two holes so set but an 8 leaning back, whose foot is a loop.
+DOLLAR_UPPER_HOLE = (0.12, 0.42)
+DOLLAR_LOWER_HOLE = (0.55, 0.82)
+DOLLAR_FOOT_WIDTH = 0.24
+DOLLAR_TALLER = 1.08
+DOLLAR_BAR = 0.9
+
 #: :func:`drop_side_remnants`: a hairline left where a printed box's left or right side was removed
 #: (1 pixel wide, 45-53 pixels tall, 1 pixel inside the side, on a synthetic cheque whose ``100.00``
 #: was read ``100.00.,``) is at most this wide, and lies wholly within this reach of the side's column.
@@ -1081,6 +1095,177 @@ def asterisks(ink: np.ndarray) -> np.ndarray | None:
     keep = np.zeros(n, bool)
     keep[stars] = True
     return label_lookup(keep, lab)
+
+
+def dollar_sign(ink: np.ndarray) -> np.ndarray | None:
+    """The mask of a dollar sign printed left of the amount in ``ink`` (bool, ink True) and of all the
+    ink wholly left of it (``US$``), ``None`` when there is none.
+
+    The sign is a piece with a dollar's two holes and foot (:func:`dollar_shaped`), at least
+    ``DOLLAR_TALLER`` times the height of the pieces right of it at least half its height (at least
+    two of them: the amount's digits; their median), its foot lower than theirs, and at most three
+    such pieces wholly left of it (``US``) and none reaching under it. A handwritten first digit
+    is not dropped for it: it has no such holes, or no such foot below the others.
+
+    >>> import cv2
+    >>> ink = np.zeros((60, 200), np.uint8)
+    >>> _ = cv2.putText(ink, "25", (60, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 1, 3)    # the amount ...
+    >>> ink[14:52, 20:40] = 1; ink[20:27, 24:29] = ink[38:45, 31:36] = 0             # ... after a $'s holes
+    >>> ink[14:17, 20:28] = ink[14:17, 32:40] = ink[49:52, 20:28] = ink[49:52, 32:40] = 0   # and bar's ends
+    >>> sign = dollar_sign(ink.astype(bool))
+    >>> bool((sign == ink.astype(bool))[:, :45].all()), bool(sign[:, 45:].any()), dollar_sign(ink[:, 45:].astype(bool))
+    (True, False, None)
+    """
+    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
+    if n < 4:
+        return None
+    tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max())
+    big = [i for i in np.argsort(stats[1:, cv2.CC_STAT_LEFT], kind="stable") + 1
+           if stats[i, cv2.CC_STAT_HEIGHT] >= 0.3 * tallest]
+    for k, i in enumerate(big[:4]):
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        right = [j for j in big[k + 1 :] if stats[j, cv2.CC_STAT_LEFT] > x + w // 2
+                 and stats[j, cv2.CC_STAT_HEIGHT] >= 0.5 * h]
+        if len(right) < 2 or any(stats[j, cv2.CC_STAT_LEFT] + stats[j, cv2.CC_STAT_WIDTH] > x for j in big[:k]):
+            continue
+        heights = stats[right, cv2.CC_STAT_HEIGHT]
+        foot = float(np.median(stats[right, cv2.CC_STAT_TOP] + heights))
+        if h < DOLLAR_TALLER * float(np.median(heights)) or y + h < foot + 1:
+            continue
+        if not dollar_shaped(lab[y : y + h, x : x + w] == i):
+            continue
+        left = np.zeros(n, bool)
+        left[1:] = stats[1:, cv2.CC_STAT_LEFT] + stats[1:, cv2.CC_STAT_WIDTH] <= x + 1
+        left[i] = True
+        return label_lookup(left, lab)
+    return None
+
+
+def dollar_shaped(mask: np.ndarray) -> bool:
+    """Whether a piece (cropped) has a printed dollar sign's two holes, the upper one left of the
+    lower (:data:`DOLLAR_UPPER_HOLE`, :data:`DOLLAR_LOWER_HOLE`), and its bar's narrow foot at the
+    bottom (:data:`DOLLAR_FOOT_WIDTH`, near its middle). An 8's two loops are one above the other,
+    or the upper one to the right as a hand slants it, and its foot is a loop's round bottom.
+
+    >>> dollar = np.ones((40, 20), bool); dollar[8:16, 4:9] = dollar[24:32, 11:16] = False
+    >>> dollar[:3, :9] = dollar[:3, 12:] = dollar[-3:, :9] = dollar[-3:, 12:] = False
+    >>> eight = dollar.copy(); eight[-3:] = True                                       # a round foot
+    >>> dollar_shaped(dollar), dollar_shaped(eight), dollar_shaped(dollar[:, ::-1])   # leaning back
+    (True, False, False)
+    """
+    h, w = mask.shape
+    holes = _holes(mask)
+    if len(holes) != 2:
+        return False
+    (ux, uy), (lx, ly) = sorted(((cx / w, cy / h) for cx, cy in holes), key=lambda c: c[1])
+    if not (DOLLAR_UPPER_HOLE[0] <= uy <= DOLLAR_UPPER_HOLE[1] and DOLLAR_LOWER_HOLE[0] <= ly <= DOLLAR_LOWER_HOLE[1]
+            and lx > ux + 0.04):
+        return False
+    k = max(2, round(0.06 * h))
+    top, foot = np.flatnonzero(mask[:k].any(axis=0)), np.flatnonzero(mask[-k:].any(axis=0))
+    if not (foot[-1] - foot[0] + 1 <= DOLLAR_FOOT_WIDTH * w and 0.25 * w <= (foot[0] + foot[-1] + 1) / 2 <= 0.7 * w):
+        return False
+    # the bar: ink all the way down the line from its top's middle to its foot's, which an 8's loops cross
+    rows = np.arange(h)
+    xs = np.rint((top[0] + top[-1]) / 2 + ((foot[0] + foot[-1]) / 2 - (top[0] + top[-1]) / 2) * rows / max(1, h - 1)).astype(int)
+    on_bar = mask[rows, np.clip(xs, 0, w - 1)] | mask[rows, np.clip(xs - 1, 0, w - 1)] | mask[rows, np.clip(xs + 1, 0, w - 1)]
+    return bool(on_bar.mean() >= DOLLAR_BAR)
+
+
+def usd_letters(ink: np.ndarray) -> np.ndarray | None:
+    """The mask of the letters ``USD`` printed left of the amount in ``ink`` (bool, ink True) and of all
+    the ink wholly left of them, ``None`` when there are none.
+
+    Three pieces side by side, the first ones of the field (with at least two more right of them),
+    of one height and top (within a tenth: printed capitals), the first a ``U`` (:func:`u_shaped`)
+    and the third a ``D`` (:func:`d_shaped`). No digit is either, nor a handwritten one both.
+
+    >>> import cv2
+    >>> ink = np.zeros((60, 300), np.uint8)
+    >>> _ = cv2.putText(ink, "USD 25", (10, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 1, 3)
+    >>> letters = usd_letters(ink.astype(bool))
+    >>> bool((letters == ink.astype(bool))[:, :80].all()), bool(letters[:, 95:].any()), usd_letters(ink[:, 95:].astype(bool))
+    (True, False, None)
+    """
+    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
+    if n < 6:
+        return None
+    tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max())
+    big = [i for i in np.argsort(stats[1:, cv2.CC_STAT_LEFT], kind="stable") + 1
+           if stats[i, cv2.CC_STAT_HEIGHT] >= 0.3 * tallest]
+    if len(big) < 5:
+        return None
+    u, _, d = big[:3]
+    tops, heights = stats[big[:3], cv2.CC_STAT_TOP], stats[big[:3], cv2.CC_STAT_HEIGHT]
+    tol = max(2.0, 0.1 * float(heights.max()))
+    if heights.max() - heights.min() > tol or tops.max() - tops.min() > tol:
+        return None
+    pieces = [lab[y : y + h, x : x + w] == i for i in (u, d) for x, y, w, h in [stats[i, :4]]]
+    if not (u_shaped(pieces[0]) and d_shaped(pieces[1])):
+        return None
+    left = np.zeros(n, bool)
+    left[1:] = stats[1:, cv2.CC_STAT_LEFT] + stats[1:, cv2.CC_STAT_WIDTH] <= stats[d, cv2.CC_STAT_LEFT] + stats[d, cv2.CC_STAT_WIDTH]
+    return label_lookup(left, lab)
+
+
+def u_shaped(mask: np.ndarray) -> bool:
+    """Whether a piece (cropped) is a ``U``: no hole, two arms up its sides, nothing between them in its
+    top half, its bottom joining them across its middle.
+
+    >>> u = np.zeros((30, 20), bool); u[:, :4] = u[:, 16:] = u[26:] = True
+    >>> four = u.copy(); four[26:, :12] = False; four[16:19] = True   # an open 4: a bar across, its stem on the right
+    >>> u_shaped(u), u_shaped(four)
+    (True, False)
+    """
+    h, w = mask.shape
+    if h < 8 or w < 6 or _holes(mask):
+        return False
+    middle = slice(int(0.4 * w), int(np.ceil(0.6 * w)))
+    top = max(1, int(0.2 * h))
+    return bool(not mask[int(0.12 * h) : int(0.6 * h), middle].any() and mask[int(0.8 * h) :, middle].any()
+                and mask[:top, : int(np.ceil(0.3 * w))].any() and mask[:top, int(0.7 * w) :].any())
+
+
+def d_shaped(mask: np.ndarray) -> bool:
+    """Whether a piece (cropped) is a ``D``: one hole, its left side a straight stroke (the left edge
+    of its rows from a tenth to nine tenths of its height on a line, to ``max(1.5, 0.08 * width)``
+    pixels) from which its top and bottom bars start, and those bars round off short of its right
+    side (their right end at most 0.85 of its width). A 0's left side is round, its top in its middle.
+
+    >>> d = np.zeros((30, 20), np.uint8); d[:, :3] = 1                       # a stem, then a half ring
+    >>> _ = cv2.ellipse(d, (2, 14), (15, 13), 0, -90, 90, 1, 3)
+    >>> zero = np.zeros((30, 20), np.uint8); _ = cv2.ellipse(zero, (10, 15), (8, 13), 0, 0, 360, 1, 3)
+    >>> d, zero = d.astype(bool), zero.astype(bool)
+    >>> d_shaped(d), d_shaped(zero)
+    (True, False)
+    """
+    h, w = mask.shape
+    if h < 8 or w < 6 or len(_holes(mask)) != 1:
+        return False
+    rows = np.arange(int(0.1 * h), int(np.ceil(0.9 * h)))
+    if not mask[rows].any(axis=1).all():
+        return False
+    lefts = np.array([np.flatnonzero(mask[r])[0] for r in rows], float)
+    line = np.polyfit(rows, lefts, 1)
+    if np.abs(lefts - np.polyval(line, rows)).max() > max(1.5, 0.08 * w):
+        return False
+    for r in (0, h - 1):  # the top and bottom bars
+        cols = np.flatnonzero(mask[r])
+        if cols[0] > np.polyval(line, r) + max(2.0, 0.15 * w) or cols[-1] > 0.85 * w:
+            return False
+    return True
+
+
+def _holes(mask: np.ndarray) -> list[tuple[float, float]]:
+    """The middle ``(x, y)`` of each patch of paper the ink of ``mask`` encloses (4-connected).
+
+    >>> ring = np.ones((7, 7), bool); ring[2:5, 2:5] = False
+    >>> _holes(ring), _holes(np.ones((7, 7), bool))
+    ([(3.0, 3.0)], [])
+    """
+    paper = np.pad(~mask, 1, constant_values=True).astype(np.uint8)
+    n, lab, _, cent = connected_components(paper, connectivity=4)
+    return [(float(cx) - 1, float(cy) - 1) for i, (cx, cy) in enumerate(cent[1:n], 1) if i != lab[0, 0]]
 
 
 def _star_shaped(mask: np.ndarray) -> bool:

@@ -1358,3 +1358,18 @@ def test_importing_and_reading_one_cheque_leaves_pandas_unloaded(tmp_path):
                          capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == "False"  # after the import
     assert out[1] == "ok" and out[2].isdigit() and out[3] == "False"  # after reading a cheque
+
+
+@pytest.mark.parametrize("shown", ["$1,234.56", "USD 1,234.56", "$***1,234.56"])
+def test_a_currency_sign_printed_before_a_printed_amount_is_not_read_as_digits(shown):
+    """A business cheque's amount printed after a ``$`` (``USD``, a ``$`` then asterisks): in this
+    serif font the ``$`` was read as an 8 (``81,234.56``), ``USD`` as ``150``."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    fonts = sorted(Path("/usr/share/fonts").rglob("LiberationSerif-Regular.ttf"))
+    if not fonts:
+        pytest.skip("no LiberationSerif-Regular.ttf under /usr/share/fonts")
+    img = Image.new("L", (460, 70), 255)
+    ImageDraw.Draw(img).text((14, 12), shown, font=ImageFont.truetype(str(fonts[0]), 36), fill=20)
+    result = pipeline.read_cheque(np.asarray(img), layout="field")
+    assert (result.digits, result.text.replace(",", "")) == ("123456", "1234.56")   # (the comma can be lost)

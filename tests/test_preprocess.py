@@ -708,3 +708,69 @@ def test_check_protection_asterisks_are_found_and_digits_are_not():
         _asterisk(tall, x, 30, arm=24, thick=3)
     cv2.putText(tall, "7", (100, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1, 3)
     assert preprocess.asterisks(tall.astype(bool)) is None
+
+
+def _printed(text: str, font_name: str, size: int = 36) -> np.ndarray:
+    """``text`` printed in one of the machine's TrueType fonts (skip when it is not there): ink True."""
+    from pathlib import Path
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    paths = sorted(Path("/usr/share/fonts").rglob(font_name))
+    if not paths:
+        pytest.skip(f"no {font_name} under /usr/share/fonts")
+    img = Image.new("L", (460, 70), 255)
+    ImageDraw.Draw(img).text((12, 12), text, font=ImageFont.truetype(str(paths[0]), size), fill=0)
+    return np.asarray(img) < 128
+
+
+@pytest.mark.parametrize("font", ["DejaVuSans.ttf", "LiberationSerif-Regular.ttf", "DejaVuSerif-Italic.ttf"])
+def test_a_printed_dollar_sign_and_the_letters_left_of_it_are_found_and_no_digit(font):
+    for shown, start in (("$1,234.56", "1"), ("US$905.10", "9"), ("USD 8,000.00", "8")):
+        ink = _printed(shown, font)
+        first = _printed(shown[shown.index(start):], font)   # where the amount's first digit starts
+        first_x = int(np.flatnonzero(first.any(axis=0))[0]) + _printed_width(shown[: shown.index(start)], font)
+        sign = preprocess.dollar_sign(ink) if "$" in shown else preprocess.usd_letters(ink)
+        assert sign is not None, shown
+        assert sign[:, : first_x - 1].sum() == ink[:, : first_x - 1].sum() > 0, shown   # the sign, the letters
+        assert not sign[:, first_x + 1 :].any(), shown                                   # not the amount
+    for shown in ("1,234.56", "8,234.56", "81,234.56", "0,234.56", "4,234.56"):
+        assert preprocess.dollar_sign(_printed(shown, font)) is None
+        assert preprocess.usd_letters(_printed(shown, font)) is None
+
+
+def _printed_width(text: str, font_name: str, size: int = 36) -> int:
+    from pathlib import Path
+
+    from PIL import ImageFont
+
+    return int(ImageFont.truetype(str(min(Path("/usr/share/fonts").rglob(font_name))), size).getlength(text))
+
+
+def test_a_handwritten_first_8_taller_and_lower_than_the_rest_is_kept():
+    """No MNIST test 8 written first, 1.25 times the height of the two digits after it and reaching
+    below them (a first digit written large, as a printed $ stands), is taken for a dollar sign."""
+    from cheque_reader import synth
+
+    source = synth.mnist_test_digits()
+
+    def ink(i: int, height: int) -> np.ndarray:   # the digit's ink cut to its box, ``height`` rows tall
+        img = np.asarray(source.images[i], np.float32).reshape(28, 28)
+        ys, xs = np.nonzero(img > 100)
+        cut = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        width = max(2, round(cut.shape[1] * height / cut.shape[0]))
+        return cv2.resize(cut, (width, height)) > 100
+
+    eights = np.flatnonzero(source.labels == 8)
+    others = [ink(i, 28) for i in np.flatnonzero(source.labels == 2)[:2]]
+    taken = 0
+    for i in eights:
+        field = np.zeros((80, 200), bool)
+        eight = ink(i, 35)
+        field[6:41, 4 : 4 + eight.shape[1]] = eight                         # the 8, rows 6-40 ...
+        x = 8 + eight.shape[1]
+        for other in others:                                               # ... the 2s after it 10-37
+            field[10:38, x : x + other.shape[1]] = other
+            x += other.shape[1] + 4
+        taken += preprocess.dollar_sign(field) is not None
+    assert len(eights) > 900 and taken == 0
