@@ -1209,21 +1209,25 @@ def usd_letters(ink: np.ndarray) -> np.ndarray | None:
 
 
 def u_shaped(mask: np.ndarray) -> bool:
-    """Whether a piece (cropped) is a ``U``: no hole, two arms up its sides, nothing between them in its
-    top half, its bottom joining them across its middle.
+    """Whether a piece (cropped) is a ``U``: no hole, two arms apart (each row from an eighth to
+    three fifths of its height two runs of ink, at least a fifth of its width between them, however
+    it slants), joined at the bottom across (the ink of its lowest rows spans 0.45 of its width at
+    least). An open 4's arm and stem are apart too, but its foot is the stem alone.
 
     >>> u = np.zeros((30, 20), bool); u[:, :4] = u[:, 16:] = u[26:] = True
-    >>> four = u.copy(); four[26:, :12] = False; four[16:19] = True   # an open 4: a bar across, its stem on the right
+    >>> four = np.zeros((30, 20), bool); four[:19, :4] = four[16:19] = four[:, 13:17] = True   # an open 4
     >>> u_shaped(u), u_shaped(four)
     (True, False)
     """
     h, w = mask.shape
     if h < 8 or w < 6 or _holes(mask):
         return False
-    middle = slice(int(0.4 * w), int(np.ceil(0.6 * w)))
-    top = max(1, int(0.2 * h))
-    return bool(not mask[int(0.12 * h) : int(0.6 * h), middle].any() and mask[int(0.8 * h) :, middle].any()
-                and mask[:top, : int(np.ceil(0.3 * w))].any() and mask[:top, int(0.7 * w) :].any())
+    for row in mask[int(0.12 * h) : int(0.6 * h)]:
+        runs = _bars(row)
+        if len(runs) != 2 or runs[1][0] - runs[0][1] - 1 < 0.2 * w:
+            return False
+    foot = np.flatnonzero(mask[int(0.85 * h) :].any(axis=0))
+    return bool(foot[-1] - foot[0] + 1 >= 0.45 * w)
 
 
 def d_shaped(mask: np.ndarray) -> bool:

@@ -774,3 +774,23 @@ def test_a_handwritten_first_8_taller_and_lower_than_the_rest_is_kept():
             x += other.shape[1] + 4
         taken += preprocess.dollar_sign(field) is not None
     assert len(eights) > 900 and taken == 0
+
+
+def test_no_run_of_handwritten_digits_is_taken_for_the_letters_usd():
+    """MNIST's test digits five at a time, each cut to its ink and written 28 rows tall on one line (the
+    same height and top, as printed capitals stand): no first three taken for ``USD``."""
+    from cheque_reader import synth
+
+    source = synth.mnist_test_digits()
+    taken = 0
+    for start in range(0, 10000, 5):
+        field, x = np.zeros((40, 220), bool), 4
+        for i in range(start, start + 5):
+            img = np.asarray(source.images[i], np.float32).reshape(28, 28)
+            ys, xs = np.nonzero(img > 100)
+            cut = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+            digit = cv2.resize(cut, (max(2, round(cut.shape[1] * 28 / cut.shape[0])), 28)) > 100
+            field[6:34, x : x + digit.shape[1]] = digit
+            x += digit.shape[1] + 5
+        taken += preprocess.usd_letters(field) is not None
+    assert taken == 0
