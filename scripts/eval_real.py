@@ -25,7 +25,9 @@
   with ``--printed N``, N machine-printed amount fields (``--layout field``) in the TrueType fonts
   this machine has and N/2 synthetic US cheques with such an amount in their box (``--layout auto``),
   half with the check-protection asterisks cheque-writing software prints before the amount
-  (``**1,234.56``).
+  (``**1,234.56``), and as many fields and cheques again (their own random stream: the first ones
+  draw as before) with a printed currency sign before the amount, ``$1,234.56``, ``$***1,234.56``,
+  ``USD 1,234.56`` and ``US$1,234.56`` in turn (``PRINTED_SIGNS``).
 
 Usage::
 
