@@ -38,6 +38,7 @@ import numpy as np
 
 from .preprocess import (
     connected_components,
+    enclosed_paper,
     ink_elongation,
     point_cov,
     small_median,
@@ -482,14 +483,6 @@ def _thick_point(p: _Piece, band: Band) -> bool:
             and p.y + 0.5 * p.h >= band.bottom - THICK_POINT_LOW * H)
 
 
-def _enclosed_paper(mask: np.ndarray) -> np.ndarray:
-    """The paper the ink of ``mask`` encloses (a 0, a loop), which the paper around it cannot reach:
-    ``uint8``, padded by a pixel each side, 1 there."""
-    paper = np.pad(~mask, 1, constant_values=True).astype(np.uint8)
-    cv2.floodFill(paper, None, (0, 0), 0)
-    return paper
-
-
 def _has_hole(mask: np.ndarray) -> bool:
     """Whether the ink encloses paper (a 0, a loop) that the paper around it cannot reach.
 
@@ -497,7 +490,7 @@ def _has_hole(mask: np.ndarray) -> bool:
     >>> _has_hole(ring), _has_hole(np.ones((7, 7), bool))
     (True, False)
     """
-    return bool(_enclosed_paper(mask).any())
+    return bool(enclosed_paper(mask).any())
 
 
 def _largest_hole(mask: np.ndarray) -> int:
@@ -507,7 +500,7 @@ def _largest_hole(mask: np.ndarray) -> int:
     >>> _largest_hole(ring), _largest_hole(np.ones((7, 7), bool))
     (9, 0)
     """
-    n, _, stats, _ = cv2.connectedComponentsWithStats(_enclosed_paper(mask), connectivity=4)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(enclosed_paper(mask), connectivity=4)
     return int(stats[1:, cv2.CC_STAT_AREA].max()) if n > 1 else 0
 
 

@@ -489,9 +489,6 @@ def world_rows(n: int, seed: int, classifier, verbose: bool, ann: Path | None,
     return rows
 
 
-#: Where ``--printed`` looks for TrueType fonts (Debian's fonts-dejavu and fonts-liberation).
-FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
-
 #: The printed currency signs ``--printed`` puts before an amount, in turn (``$*``: a ``$`` then asterisks).
 PRINTED_SIGNS = ("$", "$*", "USD ", "US$")
 
@@ -509,9 +506,9 @@ def printed_rows(n: int, seed: int, classifier, verbose: bool) -> list[tuple[str
 
     from cheque_reader import synth
 
-    fonts = sorted(str(f) for d in FONT_DIRS if Path(d).is_dir() for f in Path(d).rglob("*.ttf"))
+    fonts = synth.truetype_fonts()
     if not fonts:
-        return [("machine-printed amounts (--printed)", "not measured", "no TrueType font under " + ", ".join(FONT_DIRS))]
+        return [("machine-printed amounts (--printed)", "not measured", "no TrueType font under " + ", ".join(synth.FONT_DIRS))]
 
     def amount(rng, i: int, signed: bool) -> tuple[str, str, str]:  # the digits, the amount as printed, its kind
         dollars, cents = int(rng.choice([rng.integers(1, 1000), rng.integers(1000, 100000)])), int(rng.integers(0, 100))
