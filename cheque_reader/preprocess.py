@@ -1116,12 +1116,9 @@ def dollar_sign(ink: np.ndarray) -> np.ndarray | None:
     >>> bool((sign == ink.astype(bool))[:, :45].all()), bool(sign[:, 45:].any()), dollar_sign(ink[:, 45:].astype(bool))
     (True, False, None)
     """
-    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
+    n, lab, stats, big = _tall_pieces(ink)
     if n < 4:
         return None
-    tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max())
-    big = [i for i in np.argsort(stats[1:, cv2.CC_STAT_LEFT], kind="stable") + 1
-           if stats[i, cv2.CC_STAT_HEIGHT] >= 0.3 * tallest]
     for k, i in enumerate(big[:4]):
         x, y, w, h = (int(v) for v in stats[i, :4])
         right = [j for j in big[k + 1 :] if stats[j, cv2.CC_STAT_LEFT] > x + w // 2
@@ -1139,6 +1136,23 @@ def dollar_sign(ink: np.ndarray) -> np.ndarray | None:
         left[i] = True
         return label_lookup(left, lab)
     return None
+
+
+def _tall_pieces(ink: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, list[int]]:
+    """The pieces of ``ink`` (bool, ink True) as :func:`connected_components` gives them, and the
+    labels of those at least 0.3 of the tallest one's height, left to right (``[]``: no ink).
+
+    >>> ink = np.zeros((20, 30), bool); ink[1:18, 20:23] = ink[2:18, 5:8] = ink[16:18, 12:14] = True
+    >>> _tall_pieces(ink)[3]   # the bar at the left (labelled second), then the right one; the dot is too short
+    [2, 1]
+    """
+    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
+    if n < 2:
+        return n, lab, stats, []
+    tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max())
+    big = [int(i) for i in np.argsort(stats[1:, cv2.CC_STAT_LEFT], kind="stable") + 1
+           if stats[i, cv2.CC_STAT_HEIGHT] >= 0.3 * tallest]
+    return n, lab, stats, big
 
 
 def dollar_shaped(mask: np.ndarray) -> bool:
@@ -1187,12 +1201,7 @@ def usd_letters(ink: np.ndarray) -> np.ndarray | None:
     >>> bool((letters == ink.astype(bool))[:, :80].all()), bool(letters[:, 95:].any()), usd_letters(ink[:, 95:].astype(bool))
     (True, False, None)
     """
-    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
-    if n < 6:
-        return None
-    tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max())
-    big = [i for i in np.argsort(stats[1:, cv2.CC_STAT_LEFT], kind="stable") + 1
-           if stats[i, cv2.CC_STAT_HEIGHT] >= 0.3 * tallest]
+    n, lab, stats, big = _tall_pieces(ink)
     if len(big) < 5:
         return None
     u, _, d = big[:3]
