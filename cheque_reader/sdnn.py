@@ -711,6 +711,90 @@ class _OnnxNet:
         return self.session.run(None, {"x": x})[0]
 
 
+def unrolled_first_conv(model: bytes) -> bytes:
+    """``model`` (an 8-bit QDQ network of ``scripts/quantize_sdnn.py``) with its first convolution,
+    one input channel ``kh`` x ``kw``, made a 1 x 1 convolution over ``kh * kw`` channels: the
+    quantized input's shifted copies (padded with its zero point, as the convolution pads), cut
+    and stacked in the graph, ``kx`` then ``ky``. ONNX Runtime convolves one channel by gathering
+    each output pixel's ``kh * kw`` values apart; over the stacked channels the 1 x 1 convolution
+    is one matrix product. The same integer sums and requantization: the same bytes out. ``model``
+    itself when it holds no such convolution, or without the ``onnx`` package.
+
+    >>> unrolled_first_conv(b"not a model") == b"not a model"
+    True
+    """
+    try:
+        import onnx
+        from google.protobuf.message import DecodeError
+        from onnx import helper, numpy_helper
+    except ImportError:
+        return model
+    try:
+        m = onnx.load_from_string(model)
+    except DecodeError:  # not a model: ONNX Runtime says what is wrong with it
+        return model
+    g = m.graph
+    users: dict[str, list] = {}
+    for n in g.node:
+        for name in n.input:
+            users.setdefault(name, []).append(n)
+    inits = {i.name: i for i in g.initializer}
+    makers = {o: n for n in g.node for o in n.output}
+    if len(g.input) != 1 or len(users.get(g.input[0].name, [])) != 1:
+        return model
+    quant = users[g.input[0].name][0]
+    if quant.op_type != "QuantizeLinear" or len(quant.input) != 3 or len(users.get(quant.output[0], [])) != 1:
+        return model
+    dequant = users[quant.output[0]][0]
+    if dequant.op_type != "DequantizeLinear" or len(users.get(dequant.output[0], [])) != 1:
+        return model
+    conv = users[dequant.output[0]][0]
+    weight = makers.get(conv.input[1]) if conv.op_type == "Conv" and len(conv.input) > 1 else None
+    if weight is None or weight.op_type != "DequantizeLinear" or weight.input[0] not in inits:
+        return model
+    w = numpy_helper.to_array(inits[weight.input[0]])
+    attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+    if w.ndim != 4 or w.shape[1] != 1 or any(len(users.get(n, [])) != 1 for n in (conv.input[1], weight.input[0])):
+        return model
+    kh, kw = w.shape[2:]
+    if (attrs.get("group", 1) != 1 or set(attrs.get("strides", [1])) != {1} or set(attrs.get("dilations", [1])) != {1}
+            or kh % 2 == 0 or kw % 2 == 0 or list(attrs.get("pads", [0] * 4)) != [kh // 2, kw // 2] * 2
+            or attrs.get("auto_pad", b"NOTSET") != b"NOTSET"):
+        return model
+    inits[weight.input[0]].CopyFrom(numpy_helper.from_array(w.reshape(len(w), kh * kw, 1, 1), weight.input[0]))
+    for a in conv.attribute:
+        if a.name == "kernel_shape":
+            a.ints[:] = [1, 1]
+        elif a.name == "pads":
+            a.ints[:] = [0, 0, 0, 0]
+
+    def const(name: str, values) -> str:
+        g.initializer.append(numpy_helper.from_array(np.array(values, np.int64), name))
+        return name
+
+    def cut(src: str, axis: int, size: int, prefix: str) -> list[str]:  # the ``size`` shifts of ``src`` along ``axis``
+        names = []
+        for i in range(size):
+            # ends counted from the end: the input's width is whatever the field's
+            ends = const(f"{prefix}{i}_end", [-(size - 1 - i) or np.iinfo(np.int64).max])
+            nodes.append(helper.make_node("Slice", [src, const(f"{prefix}{i}_start", [i]), ends,
+                                                    const(f"{prefix}{i}_axis", [axis])], [f"{prefix}{i}"]))
+            names.append(f"{prefix}{i}")
+        return names
+
+    pads = const("unrolled_pads", [0, 0, kh // 2, kw // 2, 0, 0, kh // 2, kw // 2])
+    nodes = [helper.make_node("Pad", [quant.output[0], pads, quant.input[2]], ["unrolled_padded"], mode="constant")]
+    # the kw shifts along the rows first (channel kx), then the kh shifts of those down the columns
+    nodes.append(helper.make_node("Concat", cut("unrolled_padded", 3, kw, "unrolled_x"), ["unrolled_rows"], axis=1))
+    nodes.append(helper.make_node("Concat", cut("unrolled_rows", 2, kh, "unrolled_y"), ["unrolled_columns"], axis=1))
+    dequant.input[0] = "unrolled_columns"
+    at = list(g.node).index(quant) + 1
+    order = list(g.node[:at]) + nodes + list(g.node[at:])
+    del g.node[:]
+    g.node.extend(order)
+    return m.SerializeToString()
+
+
 def int8_path(weights: Path, member: int) -> Path:
     """The 8-bit ONNX file of network ``member`` of ``weights`` (``scripts/quantize_sdnn.py`` writes it).
 
@@ -774,7 +858,7 @@ def _onnx_sdnn(path: Path, int8: bool = False) -> tuple[list, dict]:
                 data = (path.parent / member["file"]).read_bytes()
                 if hashlib.sha256(data).hexdigest() != member["sha256"]:
                     raise ModelError(f"{member['file']}: sha256 does not match {int8_sidecar_path(path).name}")
-                nets.append(_OnnxNet(onnx_session(data)))
+                nets.append(_OnnxNet(onnx_session(unrolled_first_conv(data))))
             _ONNX[key] = (nets, meta)
         else:
             n = len(meta.get("architecture", {}).get("members") or [None])

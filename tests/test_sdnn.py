@@ -496,6 +496,33 @@ def test_the_8_bit_networks_read_like_the_float_ones():
         assert abs(a.confidence - b.confidence) < 0.05 and a.confidence != b.confidence  # close, yet other networks
 
 
+
+def test_the_8_bit_networks_first_convolution_unrolled_gives_the_same_bytes():
+    pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    import json
+
+    from cheque_reader.classify import onnx_session
+
+    shipped = sdnn.default_sdnn_path()
+    rng = np.random.default_rng(3)
+    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "1,500")]
+    fields += [rng.uniform(BACKGROUND_VALUE, INK_VALUE, (sdnn.INPUT_HEIGHT, int(w))).astype(np.float32)
+               for w in rng.integers(1, 300, 12)]
+    fields += [rng.choice(np.float32([BACKGROUND_VALUE, INK_VALUE]), (sdnn.INPUT_HEIGHT, int(w))) for w in (3, 40, 257)]
+    for member in json.loads(sdnn.int8_sidecar_path(shipped).read_text())["members"]:
+        data = (shipped.parent / member["file"]).read_bytes()
+        unrolled = sdnn.unrolled_first_conv(data)
+        first = next(n for n in onnx.load_from_string(unrolled).graph.node if n.op_type == "Conv")
+        assert [list(a.ints) for a in first.attribute if a.name == "kernel_shape"] == [[1, 1]]
+        a, b = onnx_session(data), onnx_session(unrolled)
+        for idx in sdnn.width_batches([x.shape[1] for x in fields], 8):
+            x, _ = sdnn.stack_inputs([fields[i] for i in idx])
+            assert a.run(None, {"x": x})[0].tobytes() == b.run(None, {"x": x})[0].tobytes()
+    float_net = sdnn.export_onnx(sdnn.build_sdnn())  # no 8-bit convolution: left as it is
+    assert sdnn.unrolled_first_conv(float_net) == float_net
+
+
 def test_the_8_bit_networks_are_used_only_with_the_weights_they_were_made_from(tmp_path):
     pytest.importorskip("onnxruntime")
     import json
