@@ -1373,3 +1373,23 @@ def test_a_currency_sign_printed_before_a_printed_amount_is_not_read_as_digits(s
     ImageDraw.Draw(img).text((14, 12), shown, font=ImageFont.truetype(str(fonts[0]), 36), fill=20)
     result = pipeline.read_cheque(np.asarray(img), layout="field")
     assert (result.digits, result.text.replace(",", "")) == ("123456", "1234.56")   # (the comma can be lost)
+
+
+def test_the_segmentation_takes_the_pieces_the_asterisk_search_labelled(monkeypatch):
+    from cheque_reader import segment
+
+    labelled = []
+    real = segment.connected_components
+
+    def counted(mask, *args, **kwargs):
+        labelled.append(mask.astype(bool).tobytes())
+        return real(mask, *args, **kwargs)
+
+    monkeypatch.setattr(segment, "connected_components", counted)
+    img = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
+    cleaned = pipeline._clean_and_segment(Field(BBox(0, 0, img.shape[1], img.shape[0]), img))
+    assert [c.kind for c in cleaned.candidates].count("digit") >= 4 and cleaned.marks is None
+    assert (cleaned.ink < 128).tobytes() not in labelled   # the segmentation labelled no piece of its own
+    again = segment.segment_without_underline(cleaned.ink)  # the same pieces labelled apart
+    assert [(c.bbox, c.kind, c.start, c.end) for c in again[2]] == [(c.bbox, c.kind, c.start, c.end) for c in cleaned.candidates]
+    assert all(np.array_equal(a.image, c.image) for a, c in zip(again[2], cleaned.candidates))
