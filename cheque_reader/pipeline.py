@@ -314,14 +314,15 @@ def _clean_and_segment(field: Field) -> CleanedField:
     """
     stamp = preprocess.red_stamp(field)
     gray = preprocess.to_gray(field)
-    kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field, gray=gray)
-    kept_ink, kept_marks, pieces = _without_printed_marks(kept_ink)
+    label = preprocess.LastLabelled()  # a step that dropped nothing hands the next ink labelled already
+    kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field, gray=gray, label=label)
+    kept_ink, kept_marks, pieces = _without_printed_marks(kept_ink, label)
     kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink, pieces)
     without_stamp = CleanedField(gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line, kept_marks)
     if stamp is None:
         return without_stamp
-    ink, dots, specks = preprocess.clean_field_parts(field, stamp, gray=gray)
-    ink, marks, pieces = _without_printed_marks(ink)
+    ink, dots, specks = preprocess.clean_field_parts(field, stamp, gray=gray, label=label)
+    ink, marks, pieces = _without_printed_marks(ink, label)
     ink, line, candidates = segment.segment_without_underline(ink, pieces)
     left = int((ink < 128).sum()) / max(1, int((kept_ink < 128).sum()))
     if left >= STAMP_MIN_INK_LEFT and STAMP_MIN_DIGITS <= _n_digit_pieces(candidates) <= _n_digit_pieces(kept):
@@ -329,11 +330,12 @@ def _clean_and_segment(field: Field) -> CleanedField:
     return without_stamp   # the red was the pen
 
 
-def _without_printed_marks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, tuple | None]:
+def _without_printed_marks(ink: np.ndarray, label=preprocess.connected_components
+                           ) -> tuple[np.ndarray, np.ndarray | None, tuple | None]:
     """``ink`` (paper 255, ink 0) without the marks printed left of its amount, their mask (``None``:
-    none) and, when it had none, the pieces of its ink that were searched for them
-    (``connected_components`` of ``(ink < 128).astype(np.uint8)``: the segmentation's, labelled once,
-    not twice; ``None`` otherwise). The marks: check-protection asterisks
+    none) and, when it had none, the pieces of its ink that were searched for them (``label``, by
+    default ``connected_components``, of ``(ink < 128).astype(np.uint8)``: the segmentation's,
+    labelled once, not twice; ``None`` otherwise). The marks: check-protection asterisks
     (:func:`~cheque_reader.preprocess.asterisks`), then a dollar sign and what stands left of it
     (:func:`~cheque_reader.preprocess.dollar_sign`), or else the letters ``USD``
     (:func:`~cheque_reader.preprocess.usd_letters`), looked for among the pieces the asterisks leave.
@@ -344,7 +346,7 @@ def _without_printed_marks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray | No
     (True, None, 3)
     """
     mask = ink < 128
-    pieces = preprocess.connected_components(mask.view(np.uint8))
+    pieces = label(mask.view(np.uint8))
     stars = preprocess.asterisks(mask, pieces)
     rest, rest_pieces = (mask, pieces) if stars is None else (mask & ~stars, None)
     sign = preprocess.dollar_sign(rest, rest_pieces)

@@ -375,6 +375,35 @@ def connected_components(mask: np.ndarray, connectivity: int = 8):
     return cv2.connectedComponentsWithStats(mask, connectivity=connectivity, ltype=ltype)
 
 
+class LastLabelled:
+    """:func:`connected_components` (8-connected) that keeps the last mask it labelled and its answer:
+    a mask labelled again unchanged (a step of the cleaning that dropped nothing hands the next the
+    same ink: 2.7 labellings of 6 a page of the bench's Group 4 and JPEG pages) is compared
+    (``np.array_equal``), not labelled again. The answer is shared: its callers only read it.
+
+    >>> label = LastLabelled()
+    >>> m = np.zeros((5, 9), np.uint8); m[1:4, 1:3] = 1
+    >>> a = label(m); b = label(m.copy()); c = label(1 - m); d = label(1 - m, connectivity=4)
+    >>> a is b, a[0], c[0], label.labelled
+    (True, 2, 2, 3)
+    """
+
+    def __init__(self) -> None:
+        self.mask: np.ndarray | None = None
+        self.answer: tuple | None = None
+        self.labelled = 0
+
+    def __call__(self, mask: np.ndarray, connectivity: int = 8) -> tuple:
+        if connectivity != 8:
+            self.labelled += 1
+            return connected_components(mask, connectivity)
+        if (self.mask is None or self.mask.shape != mask.shape or self.mask.dtype != mask.dtype
+                or not np.array_equal(self.mask, mask)):
+            self.labelled += 1
+            self.mask, self.answer = mask.copy(), connected_components(mask)
+        return self.answer
+
+
 def label_lookup(table: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """``table[labels]`` (a value per component, for each pixel's label): a boolean table of at most
     256 components by OpenCV's lookup table (6x numpy's indexing on a 151 x 437 field), else
@@ -957,8 +986,9 @@ def drop_currency_cell(ink: np.ndarray, ruled: np.ndarray | None = None) -> np.n
     return out
 
 
-def drop_microtext(ink: np.ndarray) -> np.ndarray:
-    """Drop rows of many tiny components (pre-printed micro-text lines along the box).
+def drop_microtext(ink: np.ndarray, label=connected_components) -> np.ndarray:
+    """Drop rows of many tiny components (pre-printed micro-text lines along the box); ``label``
+    labels the ink's pieces (:func:`connected_components`, or a :class:`LastLabelled`).
 
     A band counts when it holds at least ``MICROTEXT_MIN_COUNT`` components shorter than
     ``MICROTEXT_HEIGHT`` of the field height, spread over at least 40% of the width.
@@ -972,7 +1002,7 @@ def drop_microtext(ink: np.ndarray) -> np.ndarray:
     (False, True)
     """
     h, w = ink.shape
-    n, lab, stats, cent = connected_components(ink.astype(np.uint8))
+    n, lab, stats, cent = label(ink.astype(np.uint8))
     if n <= MICROTEXT_MIN_COUNT:
         return ink
     tiny = np.nonzero(stats[1:, cv2.CC_STAT_HEIGHT] < MICROTEXT_HEIGHT * h)[0] + 1
@@ -992,7 +1022,7 @@ def drop_microtext(ink: np.ndarray) -> np.ndarray:
     return ink & ~label_lookup(drop, lab)
 
 
-def drop_left_sign(ink: np.ndarray, gray: np.ndarray, rupee: bool = True) -> np.ndarray:
+def drop_left_sign(ink: np.ndarray, gray: np.ndarray, rupee: bool = True, label=connected_components) -> np.ndarray:
     """Drop a printed currency sign standing alone at the left edge of a boxed field.
 
     The sign is the leftmost component when it ends within ``SIGN_MAX_RIGHT`` of the
@@ -1002,7 +1032,8 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray, rupee: bool = True) -> np.
     black pen matches the print's shade and ``rupee`` (the field may hold one), with a rupee's two
     bars at its top (:func:`two_top_bars`), and no other ink starts left of its right edge. A piece
     shaped as a euro or pound sign (:func:`euro_bars`, :func:`pound_bars`) is dropped whatever its
-    shade, when it ends within ``SIGN_SHAPE_MAX_RIGHT`` of the width.
+    shade, when it ends within ``SIGN_SHAPE_MAX_RIGHT`` of the width. ``label`` labels the ink's
+    pieces (:func:`connected_components`, or a :class:`LastLabelled`).
 
     >>> gray = np.full((60, 200), 230, np.uint8)
     >>> gray[20:40, 8:22] = 20                           # a printed sign, darker than ...
@@ -1015,7 +1046,7 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray, rupee: bool = True) -> np.
     True
     """
     h, w = ink.shape
-    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
+    n, lab, stats, _ = label(ink.astype(np.uint8))
     if n <= 2:
         return ink
     cy = stats[1:, cv2.CC_STAT_TOP] + stats[1:, cv2.CC_STAT_HEIGHT] / 2.0
@@ -1456,16 +1487,18 @@ def point_cov(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return c
 
 
-def split_specks(ink: np.ndarray, min_area: int, dot_min_area: int) -> tuple[np.ndarray, np.ndarray]:
+def split_specks(ink: np.ndarray, min_area: int, dot_min_area: int,
+                 label=connected_components) -> tuple[np.ndarray, np.ndarray]:
     """``ink`` without its specks (components under ``min_area`` pixels), and those of the specks that
-    are solid dots (:func:`solid_dot`) of at least ``dot_min_area`` pixels: one labelling for both.
+    are solid dots (:func:`solid_dot`) of at least ``dot_min_area`` pixels: one labelling for both
+    (``label``: :func:`connected_components`, or a :class:`LastLabelled`).
 
     >>> ink = np.zeros((12, 30), bool); ink[2:5, 2:5] = True; ink[2, 10:16] = True; ink[6:12, 20:29] = True
     >>> kept, dots = split_specks(ink, 20, 6)
     >>> int(kept.sum()), np.argwhere(dots).min(axis=0).tolist(), int(dots.sum())
     (54, [2, 2], 9)
     """
-    n, lab, stats, _ = connected_components(ink.astype(np.uint8))
+    n, lab, stats, _ = label(ink.astype(np.uint8))
     area, w, h = stats[:, cv2.CC_STAT_AREA], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     small = area < min_area
     small[0] = False
@@ -1585,10 +1618,12 @@ def clean_field_and_dots(field: Field, paper: np.ndarray | None = None) -> tuple
 
 
 def clean_field_parts(field: Field, paper: np.ndarray | None = None,
-                      gray: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      gray: np.ndarray | None = None, label=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`clean_field_and_dots`'s ink and dots, and the mask of the specks it dropped (a faint
     stroke that a black-and-white scan broke into pieces leaves its pieces there). ``gray``: the
-    field's ``to_gray(field)`` when made already (``paper`` is then set on it).
+    field's ``to_gray(field)`` when made already (``paper`` is then set on it); ``label``: the
+    :class:`LastLabelled` the ink's pieces are labelled by (a new one when ``None``; the caller's
+    labels the ink handed back once more unlabelled, when it is the last one labelled).
 
     >>> import cv2
     >>> img = np.full((100, 300), 230, np.uint8)
@@ -1599,6 +1634,7 @@ def clean_field_parts(field: Field, paper: np.ndarray | None = None,
     ([[30, 200], [30, 201]], 255, False)
     """
     gray = to_gray(field, paper) if gray is None else with_paper(gray, paper)
+    label = LastLabelled() if label is None else label
     h, w = gray.shape[:2]
     if h == 0 or w == 0:
         return np.full(gray.shape[:2], 255, np.uint8), np.zeros(gray.shape[:2], bool), np.zeros(gray.shape[:2], bool)
@@ -1617,18 +1653,18 @@ def clean_field_parts(field: Field, paper: np.ndarray | None = None,
             cut = drop_currency_cell(ink, binarize(gray, otsu_bound=False, levels=levels) | ink)
         ink = cut
     whole = remove_lines(ink, wander=field.angle != 0 or field.layout != "field", ruled=ruled)
-    ink, dots = split_specks(whole, speck_area(h), DOT_MIN_AREA)
+    ink, dots = split_specks(whole, speck_area(h), DOT_MIN_AREA, label)
     specks = whole & ~ink & ~dots
-    ink = drop_microtext(ink)
+    ink = drop_microtext(ink, label)
     if field.box is not None:
         ink, dots = drop_beyond_box(ink, field.box), drop_beyond_box(dots, field.box)
         ink = drop_side_remnants(ink, field.box)
     if field.layout != "field":
         # a US cheque's box holds no rupee sign, and a bold printed 5 or 8 shows its two top bars (a
         # business cheque's printed 57937.77 lost its 5 and was auto-accepted as 7937.77)
-        ink = drop_left_sign(ink, gray, rupee=field.layout != "us")
+        ink = drop_left_sign(ink, gray, rupee=field.layout != "us", label=label)
     # a fine pen's decimal point is speck-sized: solid dots stay unless they line up as micro-text
     if dots.any():
-        dots &= drop_microtext(ink | dots)
+        dots &= drop_microtext(ink | dots, label)
         ink = ink | dots
     return np.where(ink, 0, 255).astype(np.uint8), dots, specks

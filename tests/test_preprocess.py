@@ -794,3 +794,24 @@ def test_no_run_of_handwritten_digits_is_taken_for_the_letters_usd():
             x += digit.shape[1] + 5
         taken += preprocess.usd_letters(field) is not None
     assert taken == 0
+
+
+def test_the_cleaning_labels_an_ink_no_step_changed_once(monkeypatch):
+    img = np.full((90, 330), 235, np.uint8)
+    cv2.putText(img, "4072", (70, 65), cv2.FONT_HERSHEY_SIMPLEX, 1.8, 40, 5)
+    cv2.rectangle(img, (10, 10), (320, 80), 90, 1)  # the printed box
+    field = Field(BBox(0, 0, 330, 90), img, layout="in-cts")
+    apart = preprocess.clean_field_parts(field, label=preprocess.connected_components)  # each step labels its own
+    labelled = []
+    real = preprocess.connected_components
+
+    def counted(mask, *args, **kwargs):
+        labelled.append(mask.astype(bool).tobytes())
+        return real(mask, *args, **kwargs)
+
+    monkeypatch.setattr(preprocess, "connected_components", counted)
+    ink, dots, specks = preprocess.clean_field_parts(field)
+    assert not dots.any() and (ink[20:70, 60:300] < 128).sum() > 500
+    assert labelled.count((ink < 128).tobytes()) == 1   # the micro-text's search, the sign's: one labelling
+    for a, b in zip(apart, (ink, dots, specks)):
+        assert np.array_equal(a, b)
