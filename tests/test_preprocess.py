@@ -815,3 +815,15 @@ def test_the_cleaning_labels_an_ink_no_step_changed_once(monkeypatch):
     assert labelled.count((ink < 128).tobytes()) == 1   # the micro-text's search, the sign's: one labelling
     for a, b in zip(apart, (ink, dots, specks)):
         assert np.array_equal(a, b)
+
+
+def test_a_page_is_bitonal_when_every_sampled_pixel_is_0_or_255():
+    rng = np.random.default_rng(11)
+    for level in range(256):  # one gray pixel on a black-and-white page, where the sample (every 4th) sees it
+        page = rng.choice(np.uint8([0, 255]), (40, 64))
+        page[12, 20] = level
+        assert preprocess.is_bitonal(page) == (level in (0, 255))
+        assert preprocess.is_bitonal(page.astype(np.float32)) == (level in (0, 255))
+        page[13, 21] = 128  # off the sample: not looked at
+        assert preprocess.is_bitonal(page) == (level in (0, 255))
+    assert not preprocess.is_bitonal(np.zeros((0, 5), np.uint8))
