@@ -52,6 +52,20 @@ def load_script(name: str):
     return mod
 
 
+def record_labelling(monkeypatch, module) -> list[bytes]:
+    """The masks ``module.connected_components`` labels while the test runs, each as its bool mask's
+    bytes (it still labels them)."""
+    labelled = []
+    real = module.connected_components
+
+    def counted(mask, *args, **kwargs):
+        labelled.append(mask.astype(bool).tobytes())
+        return real(mask, *args, **kwargs)
+
+    monkeypatch.setattr(module, "connected_components", counted)
+    return labelled
+
+
 def printed_field(text: str, h: int = 64, w: int = 240) -> np.ndarray:
     """An amount field with ``text`` printed on white (``uint8`` gray), for batch and fault tests."""
     g = np.full((h, w), 255, np.uint8)

@@ -11,7 +11,7 @@ from cheque_reader import amount, io, locate, pipeline, preprocess
 from cheque_reader.config import ReadOptions
 from cheque_reader.types import STATUS_ERROR, STATUS_NO_DIGITS, STATUS_NO_FIELD, STATUS_OK, BBox, Field, Page
 
-from conftest import load_script, needs_data
+from conftest import load_script, needs_data, record_labelling
 
 STATUSES = {STATUS_OK, STATUS_NO_FIELD, STATUS_NO_DIGITS, STATUS_ERROR}
 
@@ -1378,14 +1378,7 @@ def test_a_currency_sign_printed_before_a_printed_amount_is_not_read_as_digits(s
 def test_the_segmentation_takes_the_pieces_the_asterisk_search_labelled(monkeypatch):
     from cheque_reader import segment
 
-    labelled = []
-    real = segment.connected_components
-
-    def counted(mask, *args, **kwargs):
-        labelled.append(mask.astype(bool).tobytes())
-        return real(mask, *args, **kwargs)
-
-    monkeypatch.setattr(segment, "connected_components", counted)
+    labelled = record_labelling(monkeypatch, segment)
     img = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
     cleaned = pipeline._clean_and_segment(Field(BBox(0, 0, img.shape[1], img.shape[0]), img))
     assert [c.kind for c in cleaned.candidates].count("digit") >= 4 and cleaned.marks is None

@@ -802,14 +802,9 @@ def test_the_cleaning_labels_an_ink_no_step_changed_once(monkeypatch):
     cv2.rectangle(img, (10, 10), (320, 80), 90, 1)  # the printed box
     field = Field(BBox(0, 0, 330, 90), img, layout="in-cts")
     apart = preprocess.clean_field_parts(field, label=preprocess.connected_components)  # each step labels its own
-    labelled = []
-    real = preprocess.connected_components
+    from conftest import record_labelling
 
-    def counted(mask, *args, **kwargs):
-        labelled.append(mask.astype(bool).tobytes())
-        return real(mask, *args, **kwargs)
-
-    monkeypatch.setattr(preprocess, "connected_components", counted)
+    labelled = record_labelling(monkeypatch, preprocess)
     ink, dots, specks = preprocess.clean_field_parts(field)
     assert not dots.any() and (ink[20:70, 60:300] < 128).sum() > 500
     assert labelled.count((ink < 128).tobytes()) == 1   # the micro-text's search, the sign's: one labelling
