@@ -316,14 +316,14 @@ def _clean_and_segment(field: Field) -> CleanedField:
     gray = preprocess.to_gray(field)
     label = preprocess.LastLabelled()  # a step that dropped nothing hands the next ink labelled already
     kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field, gray=gray, label=label)
-    kept_ink, kept_marks, pieces = _without_printed_marks(kept_ink, label)
-    kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink, pieces)
+    kept_ink, kept_marks = _without_printed_marks(kept_ink, label)
+    kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink, label)
     without_stamp = CleanedField(gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line, kept_marks)
     if stamp is None:
         return without_stamp
     ink, dots, specks = preprocess.clean_field_parts(field, stamp, gray=gray, label=label)
-    ink, marks, pieces = _without_printed_marks(ink, label)
-    ink, line, candidates = segment.segment_without_underline(ink, pieces)
+    ink, marks = _without_printed_marks(ink, label)
+    ink, line, candidates = segment.segment_without_underline(ink, label)
     left = int((ink < 128).sum()) / max(1, int((kept_ink < 128).sum()))
     if left >= STAMP_MIN_INK_LEFT and STAMP_MIN_DIGITS <= _n_digit_pieces(candidates) <= _n_digit_pieces(kept):
         return CleanedField(gray, ink, dots, candidates, stamp, specks, line, marks)
@@ -331,29 +331,28 @@ def _clean_and_segment(field: Field) -> CleanedField:
 
 
 def _without_printed_marks(ink: np.ndarray, label=preprocess.connected_components
-                           ) -> tuple[np.ndarray, np.ndarray | None, tuple | None]:
-    """``ink`` (paper 255, ink 0) without the marks printed left of its amount, their mask (``None``:
-    none) and, when it had none, the pieces of its ink that were searched for them (``label``, by
-    default ``connected_components``, of ``(ink < 128).astype(np.uint8)``: the segmentation's,
-    labelled once, not twice; ``None`` otherwise). The marks: check-protection asterisks
-    (:func:`~cheque_reader.preprocess.asterisks`), then a dollar sign and what stands left of it
-    (:func:`~cheque_reader.preprocess.dollar_sign`), or else the letters ``USD``
-    (:func:`~cheque_reader.preprocess.usd_letters`), looked for among the pieces the asterisks leave.
+                           ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``ink`` (paper 255, ink 0) without the marks printed left of its amount, and their mask
+    (``None``: none): check-protection asterisks (:func:`~cheque_reader.preprocess.asterisks`), then
+    a dollar sign and what stands left of it (:func:`~cheque_reader.preprocess.dollar_sign`), or else
+    the letters ``USD`` (:func:`~cheque_reader.preprocess.usd_letters`), looked for among the pieces
+    the asterisks leave. ``label`` labels the ink's pieces: the field's
+    :class:`~cheque_reader.preprocess.LastLabelled` labels an ink once for the cleaning, these
+    searches and the segmentation, when none of them changed it.
 
     >>> ink = np.full((40, 60), 255, np.uint8); ink[5:35, 10:14] = ink[5:35, 40:44] = 0
-    >>> out, marks, pieces = _without_printed_marks(ink)
-    >>> out is ink, marks, pieces[0]   # the paper and two strokes
-    (True, None, 3)
+    >>> out, marks = _without_printed_marks(ink)
+    >>> out is ink, marks
+    (True, None)
     """
     mask = ink < 128
-    pieces = label(mask.view(np.uint8))
-    stars = preprocess.asterisks(mask, pieces)
-    rest, rest_pieces = (mask, pieces) if stars is None else (mask & ~stars, None)
-    sign = preprocess.dollar_sign(rest, rest_pieces)
+    stars = preprocess.asterisks(mask, label)
+    rest = mask if stars is None else mask & ~stars
+    sign = preprocess.dollar_sign(rest, label)
     if sign is None:
-        sign = preprocess.usd_letters(rest, rest_pieces)
+        sign = preprocess.usd_letters(rest, label)
     marks = stars if sign is None else sign if stars is None else stars | sign
-    return (ink, None, pieces) if marks is None else (np.where(marks, 255, ink).astype(np.uint8), marks, None)
+    return (ink, None) if marks is None else (np.where(marks, 255, ink).astype(np.uint8), marks)
 
 
 def _n_digit_pieces(candidates: tuple[DigitCandidate, ...]) -> int:

@@ -1078,9 +1078,9 @@ def drop_left_sign(ink: np.ndarray, gray: np.ndarray, rupee: bool = True, label=
     return ink & ~sign
 
 
-def asterisks(ink: np.ndarray, components: tuple | None = None) -> np.ndarray | None:
+def asterisks(ink: np.ndarray, label=connected_components) -> np.ndarray | None:
     """The mask of the check-protection asterisks in ``ink`` (bool, ink True), ``None`` when it has none
-    (``components``: ``connected_components(ink.astype(np.uint8))``, when made already).
+    (``label`` labels the ink's pieces: :func:`connected_components`, or a :class:`LastLabelled`).
 
     The components in runs of ``ASTERISK_MIN_RUN`` or more stars side by side, each
     ``ASTERISK_HEIGHT`` of the tallest piece's height and star-shaped (:func:`spokes`), alike in
@@ -1097,7 +1097,7 @@ def asterisks(ink: np.ndarray, components: tuple | None = None) -> np.ndarray | 
     >>> int(stars[:, :55].sum()), bool(stars[:, 55:].any()), asterisks(ink[:, 31:].astype(bool)) is None   # one star alone: none
     (280, False, True)
     """
-    n, lab, stats, _ = connected_components(ink.astype(np.uint8)) if components is None else components
+    n, lab, stats, _ = label(ink.astype(np.uint8))
     if n < 1 + ASTERISK_MIN_RUN:
         return None
     tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max())
@@ -1133,10 +1133,9 @@ def asterisks(ink: np.ndarray, components: tuple | None = None) -> np.ndarray | 
     return label_lookup(keep, lab)
 
 
-def dollar_sign(ink: np.ndarray, components: tuple | None = None) -> np.ndarray | None:
+def dollar_sign(ink: np.ndarray, label=connected_components) -> np.ndarray | None:
     """The mask of a dollar sign printed left of the amount in ``ink`` (bool, ink True) and of all the
-    ink wholly left of it (``US$``), ``None`` when there is none (``components``:
-    ``connected_components(ink.astype(np.uint8))``, when made already).
+    ink wholly left of it (``US$``), ``None`` when there is none (``label``: as :func:`asterisks`').
 
     The sign is a piece with a dollar's two holes and foot (:func:`dollar_shaped`), at least
     ``DOLLAR_TALLER`` times the height of the pieces right of it at least half its height (at least
@@ -1153,7 +1152,7 @@ def dollar_sign(ink: np.ndarray, components: tuple | None = None) -> np.ndarray 
     >>> bool((sign == ink.astype(bool))[:, :45].all()), bool(sign[:, 45:].any()), dollar_sign(ink[:, 45:].astype(bool))
     (True, False, None)
     """
-    n, lab, stats, big = _tall_pieces(ink, components)
+    n, lab, stats, big = _tall_pieces(ink, label)
     if n < 4:
         return None
     for k, i in enumerate(big[:4]):
@@ -1175,16 +1174,16 @@ def dollar_sign(ink: np.ndarray, components: tuple | None = None) -> np.ndarray 
     return None
 
 
-def _tall_pieces(ink: np.ndarray, components: tuple | None = None) -> tuple[int, np.ndarray, np.ndarray, list[int]]:
-    """The pieces of ``ink`` (bool, ink True) as :func:`connected_components` gives them (``components``,
-    when made already), and the labels of those at least 0.3 of the tallest one's height, left to
+def _tall_pieces(ink: np.ndarray, label=connected_components) -> tuple[int, np.ndarray, np.ndarray, list[int]]:
+    """The pieces of ``ink`` (bool, ink True) as ``label`` gives them (:func:`connected_components`, or a
+    :class:`LastLabelled`), and the labels of those at least 0.3 of the tallest one's height, left to
     right (``[]``: no ink).
 
     >>> ink = np.zeros((20, 30), bool); ink[1:18, 20:23] = ink[2:18, 5:8] = ink[16:18, 12:14] = True
     >>> _tall_pieces(ink)[3]   # the bar at the left (labelled second), then the right one; the dot is too short
     [2, 1]
     """
-    n, lab, stats, _ = connected_components(ink.astype(np.uint8)) if components is None else components
+    n, lab, stats, _ = label(ink.astype(np.uint8))
     if n < 2:
         return n, lab, stats, []
     tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max())
@@ -1224,9 +1223,9 @@ def dollar_shaped(mask: np.ndarray) -> bool:
     return bool(on_bar.mean() >= DOLLAR_BAR)
 
 
-def usd_letters(ink: np.ndarray, components: tuple | None = None) -> np.ndarray | None:
+def usd_letters(ink: np.ndarray, label=connected_components) -> np.ndarray | None:
     """The mask of the letters ``USD`` printed left of the amount in ``ink`` (bool, ink True) and of all
-    the ink wholly left of them, ``None`` when there are none (``components``: as :func:`dollar_sign`'s).
+    the ink wholly left of them, ``None`` when there are none (``label``: as :func:`asterisks`').
 
     Three pieces side by side, the first ones of the field (with at least two more right of them),
     of one height and top (within a tenth: printed capitals), the first a ``U`` (:func:`u_shaped`)
@@ -1239,7 +1238,7 @@ def usd_letters(ink: np.ndarray, components: tuple | None = None) -> np.ndarray 
     >>> bool((letters == ink.astype(bool))[:, :80].all()), bool(letters[:, 95:].any()), usd_letters(ink[:, 95:].astype(bool))
     (True, False, None)
     """
-    n, lab, stats, big = _tall_pieces(ink, components)
+    n, lab, stats, big = _tall_pieces(ink, label)
     if len(big) < 5:
         return None
     u, _, d = big[:3]

@@ -238,10 +238,11 @@ def _merge(a: _Piece, b: _Piece) -> _Piece:
     return _Piece(m, x, y, a.kind)
 
 
-def _components(ink: np.ndarray, components: tuple | None = None) -> list[_Piece]:
-    """The pieces of ink of ``ink`` (paper 255, ink 0); ``components``: ``connected_components`` of
-    ``(ink < 128).astype(np.uint8)``, when made already."""
-    n, lab, stats, _ = connected_components((ink < 128).astype(np.uint8)) if components is None else components
+def _components(ink: np.ndarray, label=None) -> list[_Piece]:
+    """The pieces of ink of ``ink`` (paper 255, ink 0), labelled by ``label`` (``None``:
+    :func:`connected_components`; or a :class:`~cheque_reader.preprocess.LastLabelled` that may have
+    labelled them already)."""
+    n, lab, stats, _ = (label or connected_components)((ink < 128).astype(np.uint8))
     out = []
     for i in range(1, n):
         x, y, w, h, _ = stats[i]
@@ -764,11 +765,11 @@ def _without_underline(p: _Piece, band: Band) -> list[_Piece]:
     return out or [p]
 
 
-def _pieces_and_band(ink: np.ndarray, components: tuple | None = None) -> tuple[list[_Piece], list[_Piece], Band] | None:
+def _pieces_and_band(ink: np.ndarray, label=None) -> tuple[list[_Piece], list[_Piece], Band] | None:
     """The ink's pieces and its specks (under the speck size the digit band sets, and the cleaning's
     own: a speck is a dot kept for a decimal point, a point only on the baseline between digits), and
-    the digit band of the pieces; ``None`` without a piece (``components``: see :func:`_components`)."""
-    pieces = _components(ink, components)
+    the digit band of the pieces; ``None`` without a piece (``label``: see :func:`_components`)."""
+    pieces = _components(ink, label)
     if not pieces:
         return None
     band = digit_band(pieces)
@@ -920,19 +921,19 @@ def _attach_hats(pieces: list[_Piece], band: Band) -> list[_Piece]:
     return [q for q in out if id(q) not in hosts] + big
 
 
-def segment_without_underline(ink: np.ndarray, components: tuple | None = None
+def segment_without_underline(ink: np.ndarray, label=None
                               ) -> tuple[np.ndarray, np.ndarray | None, tuple[DigitCandidate, ...]]:
     """:func:`segment_field` of ``ink`` with the line under superscript cents taken off first
     (:func:`superscript_underline`): the ink as segmented, the line's mask (``None``: none) and the
-    candidates. The ink's pieces are found once where it has no such line (most fields), from
-    ``components`` (``connected_components((ink < 128).astype(np.uint8))``) when made already.
+    candidates. The ink's pieces are found once where it has no such line (most fields), by ``label``
+    (see :func:`_components`: the cleaning's labeller hands back the pieces it labelled last).
 
     >>> ink = np.full((40, 60), 255, np.uint8); ink[5:35, 10:14] = ink[5:35, 40:44] = 0
     >>> out, line, cands = segment_without_underline(ink)
     >>> out is ink, line, len(cands) == len(segment_field(ink))
     (True, None, True)
     """
-    found = _pieces_and_band(ink, components) if ink.ndim == 2 and ink.size else None
+    found = _pieces_and_band(ink, label) if ink.ndim == 2 and ink.size else None
     line = superscript_underline(ink, found)
     if not line.any():
         return ink, None, tuple(segment_field(ink, found=found))

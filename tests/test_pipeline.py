@@ -1379,10 +1379,12 @@ def test_the_segmentation_takes_the_pieces_the_asterisk_search_labelled(monkeypa
     from cheque_reader import segment
 
     labelled = record_labelling(monkeypatch, segment)
+    by_cleaning = record_labelling(monkeypatch, preprocess)
     img = cv2.cvtColor(_field_with_digits("4072"), cv2.COLOR_BGR2GRAY)
     cleaned = pipeline._clean_and_segment(Field(BBox(0, 0, img.shape[1], img.shape[0]), img))
     assert [c.kind for c in cleaned.candidates].count("digit") >= 4 and cleaned.marks is None
     assert (cleaned.ink < 128).tobytes() not in labelled   # the segmentation labelled no piece of its own
+    assert by_cleaning.count((cleaned.ink < 128).tobytes()) == 1   # the final ink labelled once in all
     again = segment.segment_without_underline(cleaned.ink)  # the same pieces labelled apart
     assert [(c.bbox, c.kind, c.start, c.end) for c in again[2]] == [(c.bbox, c.kind, c.start, c.end) for c in cleaned.candidates]
     assert all(np.array_equal(a.image, c.image) for a, c in zip(again[2], cleaned.candidates))
