@@ -523,6 +523,65 @@ def test_the_8_bit_networks_first_convolution_unrolled_gives_the_same_bytes():
     assert sdnn.unrolled_first_conv(float_net) == float_net
 
 
+def test_the_8_bit_networks_merged_in_one_graph_give_the_four_networks_outputs():
+    pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    import json
+
+    from cheque_reader.classify import onnx_session
+
+    shipped = sdnn.default_sdnn_path()
+    rng = np.random.default_rng(5)
+    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "1,500")]
+    fields += [rng.uniform(BACKGROUND_VALUE, INK_VALUE, (sdnn.INPUT_HEIGHT, int(w))).astype(np.float32)
+               for w in rng.integers(1, 300, 10)]
+    members = [sdnn.unrolled_first_conv((shipped.parent / m["file"]).read_bytes())
+               for m in json.loads(sdnn.int8_sidecar_path(shipped).read_text())["members"]]
+    merged = sdnn.merged_networks(members)
+    graph = onnx.load_from_string(merged).graph
+    # the field quantized and its shifted copies stacked once, not once a network
+    assert len(graph.node) < sum(len(onnx.load_from_string(m).graph.node) for m in members)
+    assert sum(n.op_type == "QuantizeLinear" and n.input[0] == "x" for n in graph.node) == 1
+    assert sum(n.op_type == "Conv" for n in graph.node) == sum(
+        n.op_type == "Conv" for m in members for n in onnx.load_from_string(m).graph.node)
+    alone, together = [onnx_session(m) for m in members], sdnn._OnnxEnsemble(onnx_session(merged))
+    assert together.outputs == [f"logits{i}" for i in range(len(members))]
+    for idx in sdnn.width_batches([x.shape[1] for x in fields], 8):
+        x, _ = sdnn.stack_inputs([fields[i] for i in idx])
+        for a, b in zip(alone, together(x), strict=True):
+            expected = a.run(None, {"x": x})[0]
+            assert b.shape == expected.shape and np.abs(b - expected).max() <= 1e-5
+        assert np.abs(sdnn._OnnxMember(together, 2)(x) - alone[2].run(None, {"x": x})[0]).max() <= 1e-5
+
+
+def test_the_8_bit_reader_runs_its_networks_once_a_batch(monkeypatch):
+    pytest.importorskip("onnxruntime")
+    import json
+
+    from cheque_reader.classify import onnx_session
+
+    reader = sdnn.FieldReader(backend="onnx-int8")
+    assert reader.backend == "onnx-int8" and len(reader.nets) == 4
+    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "62", "7", "1,500", "48,250")]
+    runs = []
+    real_call = sdnn._OnnxEnsemble.__call__
+    monkeypatch.setattr(sdnn._OnnxEnsemble, "__call__", lambda self, x: runs.append(len(x)) or real_call(self, x))
+    together = reader.read(fields)
+    # every view of every field in one run for the four networks
+    assert runs and sum(runs) * len(reader.nets) == sum(len(r.view_log_probs) for r in together)
+    shipped = sdnn.default_sdnn_path()
+    monkeypatch.setattr(reader, "_fast", [
+        sdnn._OnnxNet(onnx_session(sdnn.unrolled_first_conv((shipped.parent / m["file"]).read_bytes())))
+        for m in json.loads(sdnn.int8_sidecar_path(shipped).read_text())["members"]])
+    n = len(runs)
+    alone = reader.read(fields)  # the four networks one by one: the same reads
+    assert len(runs) == n
+    for a, b in zip(alone, together, strict=True):
+        assert (a.digits, a.columns, a.views_agree, a.view_bests) == (b.digits, b.columns, b.views_agree, b.view_bests)
+        assert abs(a.confidence - b.confidence) <= 1e-6
+        assert all(np.abs(x - y).max() <= 1e-5 for x, y in zip(a.view_log_probs, b.view_log_probs, strict=True))
+
+
 def test_the_8_bit_networks_are_used_only_with_the_weights_they_were_made_from(tmp_path):
     pytest.importorskip("onnxruntime")
     import json
