@@ -976,6 +976,11 @@ def _onnx_sdnn(path: Path, int8: bool = False) -> tuple[list, dict]:
                 if hashlib.sha256(data).hexdigest() != member["sha256"]:
                     raise ModelError(f"{member['file']}: sha256 does not match {int8_sidecar_path(path).name}")
                 nets.append(unrolled_first_conv(data))
+            try:
+                import onnx  # noqa: F401  (merged_networks edits the graphs with it)
+            except ImportError:  # onnxruntime alone: a session a network
+                _ONNX[key] = ([_OnnxNet(onnx_session(data)) for data in nets], meta)
+                return _ONNX[key]
             # one session for all the networks: one run a batch (0.3 ms a Group 4 page less than four)
             ensemble = _OnnxEnsemble(onnx_session(merged_networks(nets)))
             _ONNX[key] = ([_OnnxMember(ensemble, i) for i in range(ensemble.size)], meta)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -580,6 +581,21 @@ def test_the_8_bit_reader_runs_its_networks_once_a_batch(monkeypatch):
         assert (a.digits, a.columns, a.views_agree, a.view_bests) == (b.digits, b.columns, b.views_agree, b.view_bests)
         assert abs(a.confidence - b.confidence) <= 1e-6
         assert all(np.abs(x - y).max() <= 1e-5 for x, y in zip(a.view_log_probs, b.view_log_probs, strict=True))
+
+
+def test_the_8_bit_reader_without_the_onnx_package_runs_a_session_a_network(monkeypatch):
+    """onnxruntime installed without onnx (merged_networks and unrolled_first_conv need it): the
+    four shipped files as they are, one session each, and the same reads."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "1,500")]
+    merged = sdnn.FieldReader(backend="onnx-int8").read(fields)
+    monkeypatch.setattr(sdnn, "_ONNX", {})
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    reader = sdnn.FieldReader(backend="onnx-int8")
+    assert reader.backend == "onnx-int8" and all(isinstance(n, sdnn._OnnxNet) for n in reader.nets)
+    for a, b in zip(reader.read(fields), merged, strict=True):
+        assert a.digits == b.digits and abs(a.confidence - b.confidence) <= 1e-5
 
 
 def test_the_8_bit_networks_are_used_only_with_the_weights_they_were_made_from(tmp_path):
