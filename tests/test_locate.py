@@ -402,6 +402,49 @@ def test_a_box_printed_in_faint_grey_lines_is_found(monkeypatch):
     assert locate.find_amount_field(Page("p", 1, page), "us").score == locate.PRIOR_SCORE
 
 
+def dashed_box_page(dash: int = 20, gap: int = 20, side_dash: int = 14, side_gap: int = 14) -> np.ndarray:
+    """A black-and-white cheque whose courtesy box's 1-pixel lines a threshold broke into dashes
+    (``gap`` pixels between ``dash``-long pieces along its lines, ``side_gap`` along its sides)."""
+    page = np.full((H, W), 255, np.uint8)
+    cv2.putText(page, "FIRST BANK OF NOWHERE", (40, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 3)
+    cv2.line(page, (40, 200), (860, 200), 0, 2)
+    cv2.line(page, (40, 280), (1150, 280), 0, 2)
+    cv2.putText(page, "$", (862, 215), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 0, 3)
+    for x in range(BOX.x, BOX.x2 + 1, dash + gap):
+        page[[BOX.y, BOX.y2], x : min(x + dash, BOX.x2 + 1)] = 0
+    for y in range(BOX.y, BOX.y2 + 1, side_dash + side_gap):
+        page[y : min(y + side_dash, BOX.y2 + 1), [BOX.x, BOX.x2]] = 0
+    cv2.putText(page, "1,234.56", (915, 212), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.3, 0, 2)
+    return page
+
+
+def test_a_box_whose_lines_a_black_and_white_scan_broke_into_dashes_is_found(monkeypatch):
+    page = dashed_box_page()
+    f = locate.find_amount_field(Page("p", 1, page), "us")
+    assert f.score > locate.PRIOR_SCORE and not f.upside_down
+    box = f.box.shift(f.bbox.x, f.bbox.y)
+    assert abs(box.x - BOX.x) <= 3 and abs(box.x2 - BOX.x2) <= 3 and box.iou(BOX) > 0.8
+    # the gaps the usual search bridges do not join these dashes: the prior rectangle was taken
+    monkeypatch.setattr(locate, "DASHED_BOX_LINE_GAP", 15)
+    monkeypatch.setattr(locate, "DASHED_BOX_SIDE_GAP", 9)
+    assert locate.find_amount_field(Page("p", 1, page), "us").score == locate.PRIOR_SCORE
+
+
+def test_a_dashed_box_far_narrower_than_the_prior_is_not_taken(monkeypatch):
+    # the same dashes drawn as a box half the prior's width: digit strokes bridged into "sides" look so
+    page = dashed_box_page()
+    page[BOX.y - 2 : BOX.y2 + 3, BOX.x + BOX.w // 2 - 2 : BOX.x2 + 3] = 255
+    half = BBox(BOX.x, BOX.y, BOX.w // 2, BOX.h)
+    for x in range(half.x, half.x2 + 1, 40):
+        page[[half.y, half.y2], x : min(x + 20, half.x2 + 1)] = 0
+    for y in range(half.y, half.y2 + 1, 28):
+        page[y : min(y + 14, half.y2 + 1), [half.x, half.x2]] = 0
+    assert locate.find_amount_field(Page("p", 1, page), "us").score == locate.PRIOR_SCORE
+    monkeypatch.setattr(locate, "DASHED_BOX_MIN_SIZE", 0.4)   # the size bound is what refuses it
+    f = locate.find_amount_field(Page("p", 1, page), "us")
+    assert f.score > locate.PRIOR_SCORE and f.box.shift(f.bbox.x, f.bbox.y).iou(half) > 0.8
+
+
 def test_no_box_falls_back_to_prior():
     page = np.full((H, W), 250, np.uint8)
     cv2.putText(page, "123", (950, 210), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 20, 3)
@@ -605,6 +648,21 @@ def test_a_box_moved_off_the_search_by_a_cheque_cropped_through_its_left_side_is
     assert BOX.x - 450 < prior.x - 0.5 * prior.w  # beyond the first search
     f = locate.find_amount_field(Page("p", 1, page), "us")
     assert f.box is not None
+    box = f.box.shift(f.bbox.x, f.bbox.y)
+    assert abs(box.x - (BOX.x - 450)) <= 3 and abs(box.x2 - (BOX.x2 - 450)) <= 3
+
+
+def test_a_box_moved_off_the_search_is_found_before_dashes_near_the_prior():
+    """The page of the test above with a dashed rectangle where the box should be: the dashed search
+    comes last, after the wider one (first, it took the dashes: IDRBT cheques cut through their left
+    third, 28 -> 25 amounts right, one accepted wrong)."""
+    page = cheque_page()[:, 450:]
+    prior = locate.LAYOUTS["us"].rect(page.shape[1], page.shape[0])
+    for x in range(prior.x, prior.x2 + 1, 40):
+        page[[prior.y, prior.y2], x : min(x + 20, prior.x2 + 1)] = 0
+    for y in range(prior.y, prior.y2 + 1, 28):
+        page[y : min(y + 14, prior.y2 + 1), [prior.x, prior.x2]] = 0
+    f = locate.find_amount_field(Page("p", 1, page), "us")
     box = f.box.shift(f.bbox.x, f.bbox.y)
     assert abs(box.x - (BOX.x - 450)) <= 3 and abs(box.x2 - (BOX.x2 - 450)) <= 3
 
