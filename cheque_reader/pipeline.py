@@ -315,15 +315,16 @@ def _clean_and_segment(field: Field) -> CleanedField:
     stamp = preprocess.red_stamp(field)
     gray = preprocess.to_gray(field)
     label = preprocess.LastLabelled()  # a step that dropped nothing hands the next ink labelled already
+    dashes = field.layout in LAYOUT_CONVENTION  # a dash drawn on from a digit: where its convention is known
     kept_ink, kept_dots, kept_specks = preprocess.clean_field_parts(field, gray=gray, label=label)
     kept_ink, kept_marks = _without_printed_marks(kept_ink, label)
-    kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink, label)
+    kept_ink, kept_line, kept = segment.segment_without_underline(kept_ink, label, joined_dashes=dashes)
     without_stamp = CleanedField(gray, kept_ink, kept_dots, kept, None, kept_specks, kept_line, kept_marks)
     if stamp is None:
         return without_stamp
     ink, dots, specks = preprocess.clean_field_parts(field, stamp, gray=gray, label=label)
     ink, marks = _without_printed_marks(ink, label)
-    ink, line, candidates = segment.segment_without_underline(ink, label)
+    ink, line, candidates = segment.segment_without_underline(ink, label, joined_dashes=dashes)
     left = int((ink < 128).sum()) / max(1, int((kept_ink < 128).sum()))
     if left >= STAMP_MIN_INK_LEFT and STAMP_MIN_DIGITS <= _n_digit_pieces(candidates) <= _n_digit_pieces(kept):
         return CleanedField(gray, ink, dots, candidates, stamp, specks, line, marks)

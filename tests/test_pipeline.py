@@ -1078,6 +1078,23 @@ def test_a_dithered_black_and_white_cheque_is_read_as_its_gray():
         assert pipeline.prepare_page(Page("bw", 1, dots)).bitonal  # still held to the bitonal table
 
 
+def test_british_pence_after_a_dash_drawn_on_from_a_digit_are_read_as_pence():
+    """``60-00`` on a cheque whose layout sets a convention (here the US box): the dash, joined to the 0
+    before it, had been cut off as a digit piece and dropped (``6000``, 6,000.00); it is read as the
+    dash before pence (60.00). The same field read alone (``--layout field``, no convention) keeps
+    the joined stroke a digit's (a crossed 7's bar looks the same)."""
+    page = np.full((460, 1000), 250, np.uint8)
+    cv2.rectangle(page, (700, 135), (975, 215), 30, 3)
+    cv2.putText(page, "60", (730, 195), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 20, 4, cv2.LINE_AA)
+    cv2.putText(page, "00", (845, 195), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 20, 4, cv2.LINE_AA)
+    cv2.line(page, (790, 176), (828, 176), 20, 5, cv2.LINE_AA)  # the dash, drawn on from the 0
+    result = pipeline.read_cheque(page, layout="us")
+    assert (result.digits, result.text, result.amount) == ("6000", "60-00", "60.00")
+    assert "grammar" not in result.review_reasons
+    alone = pipeline.read_cheque(page[140:210, 705:970], layout="field")
+    assert alone.digits == "6000" and "-" not in alone.text
+
+
 def test_a_field_cut_where_the_box_usually_lies_with_no_box_found_always_goes_to_review():
     """A cheque cropped through its box (its left third cut off) moves the box off the search: the
     field is the layout's prior rectangle, a guess that may hold part of the amount (IDRBT: ``5000``

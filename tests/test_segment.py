@@ -118,6 +118,39 @@ def test_a_low_stroke_between_digits_is_no_dash():
     assert [c.kind for c in cands if c.end == c.start + 1] == ["digit", "digit", "digit", "-"]
 
 
+def _zeros_with_a_joined_dash() -> np.ndarray:
+    """"00-00" (digits 57 rows tall) whose dash, at mid-height, is drawn on from the 0 before it."""
+    ink = np.full((90, 240), 255, np.uint8)
+    for cx in (30, 70, 140, 180):
+        cv2.ellipse(ink, (cx, 40), (14, 26), 0, 0, 360, 0, 4, cv2.LINE_AA)
+    cv2.line(ink, (84, 42), (108, 40), 0, 6)
+    return ink
+
+
+def test_a_dash_drawn_on_from_a_digit_is_cut_off_as_a_dash_where_asked():
+    """British pence after a dash (``60-00``): a dash joined to the digit before it was cut off as a
+    digit piece, which the path dropped; with ``joined_dashes`` (a field whose convention is known) it
+    is a ``-``, and the 0 keeps its ink."""
+    ink = _zeros_with_a_joined_dash()
+    assert cv2.connectedComponents((ink < 128).astype(np.uint8))[0] - 1 == 4   # the dash is joined to a 0
+    cands = [c for c in segment.segment_field(ink, joined_dashes=True) if c.end == c.start + 1]
+    assert "-" in kinds(cands)
+    dash = cands[kinds(cands).index("-")].bbox
+    assert 84 <= dash.x and dash.x2 <= 112 and 34 <= dash.y and dash.y2 <= 48
+    assert [c for c in cands if c.kind == "digit" and c.bbox.x2 <= dash.x + 1 and c.bbox.x >= 50]   # the 0 before it
+    assert "-" not in kinds(segment.segment_field(ink))   # a field of unknown convention: a 7's bar looks the same
+
+
+@pytest.mark.parametrize("y", [26, 62])
+def test_a_stroke_cut_off_a_digit_high_or_low_is_no_joined_dash(y):
+    """A bar cut off a digit's end near its top (a 7's, a 5's) or its foot (a joining stroke) is no dash."""
+    ink = np.full((90, 240), 255, np.uint8)
+    for cx in (30, 70, 140, 180):
+        cv2.ellipse(ink, (cx, 40), (14, 26), 0, 0, 360, 0, 4, cv2.LINE_AA)
+    cv2.line(ink, (84, y), (108, y), 0, 6)
+    assert "-" not in kinds(segment.segment_field(ink, joined_dashes=True))
+
+
 def test_comma_hanging_below_is_separator():
     ink = blank(50)
     ring(ink, 20)
