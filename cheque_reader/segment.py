@@ -97,6 +97,11 @@ POINT_UNDER_INK = 0.25
 #: the digits' feet) is not a separator.
 LOW_DASH = 0.15
 
+#: A ``-`` before the last digit at least this many band heights tall is a digit: a 1 leaning so far
+#: that its stroke lies closer to horizontal than vertical (:func:`separator_kind` takes such strokes
+#: for a dash or a tail); a dash is flat.
+TALL_DASH = 0.7
+
 #: A final thin stroke with no dash after it is a '/' only when this many band heights tall.
 SLASH_ALONE_HEIGHT = 1.3
 
@@ -566,6 +571,9 @@ def _drop_scraps_of_digits(pieces: list[_Piece], kinds: list[str | None], band: 
                     break
         elif k == "-":
             cy = p.y + 0.5 * p.h
+            if p.x2 < last and p.h >= TALL_DASH * band.height:
+                out[i] = None  # a leaning 1
+                continue
             if first < p.x and p.x2 < last and cy >= band.bottom - LOW_DASH * band.height:
                 out[i] = "noise"
                 continue

@@ -107,6 +107,22 @@ def test_the_bar_across_a_digit_is_no_dash():
     assert [c.kind for c in cands if c.end == c.start + 1] == ["digit", "digit", "-", "digit"]
 
 
+def test_a_one_leaning_flatter_than_upright_before_the_last_digit_is_a_digit_not_a_dash():
+    """A 1 leaning over 50 degrees (separator_kind takes such a thin stroke for a dash or a tail) as
+    tall as the digits and before the last one is a digit (``91394,14`` had been read ``9-1394,14``)."""
+    ink = np.full((46, 170), 255, np.uint8)
+    for cx in (20, 55, 140):
+        ring(ink, cx, 22)
+    cv2.line(ink, (76, 34), (112, 10), 0, 3)   # 56 degrees off upright
+    cands = [c for c in segment.segment_field(ink) if c.end == c.start + 1]
+    assert kinds(cands) == ["digit"] * 4
+    flat = np.full((46, 170), 255, np.uint8)    # the same stroke flatter, a third as tall: a dash
+    for cx in (20, 55, 140):
+        ring(flat, cx, 22)
+    cv2.line(flat, (76, 25), (112, 17), 0, 3)
+    assert kinds([c for c in segment.segment_field(flat) if c.end == c.start + 1]) == ["digit", "digit", "-", "digit"]
+
+
 def test_a_low_stroke_between_digits_is_no_dash():
     ink = blank(46)
     ring(ink, 20)
