@@ -78,7 +78,11 @@ LAYOUT_CONVENTION = {"us": "us", "in-cts": "in"}
 #: the '/' of a closing '/-' may be a digit, and is one where the field reader read one there (a final
 #: 1, a thin 8: ``34.71-`` had been read ``347.1/-``; :func:`choose_path`, :func:`closing_slash_as_digit`).
 #: Only on the path that spells the field reader's digits: the segmenter's own reading keeps its '/'
-#: (an Indian cheque taken for a US one still reads ``145/-``).
+#: (an Indian cheque taken for a US one still reads ``145/-``). On a field of unknown convention
+#: (``--layout field``, ``top-right``) only when no cover of the pieces spells the field reader's digits
+#: otherwise: the last 1 or crossed 7 of ``22.422,01-`` or ``2677-`` had been read as a '/' beside the
+#: digit read there (``22.422,01/-``, no European amount; 2 of the --world cheques of seeds 4 and 5,
+#: 3 ORAND texts; on an Indian cheque the '/' is written, and a digit read there a misread).
 SLASH_DIGIT_CONVENTIONS = ("us",)
 
 #: Red ink over a field (:func:`~cheque_reader.preprocess.red_stamp`) is a stamp, and read as paper,
@@ -981,9 +985,13 @@ def choose_path(
     if seg_digits == field_read.digits:
         return chosen, True
     candidates = prepared.candidates
-    if prepared.field is not None and LAYOUT_CONVENTION.get(prepared.field.layout) in SLASH_DIGIT_CONVENTIONS:
+    convention = LAYOUT_CONVENTION.get(prepared.field.layout) if prepared.field is not None else None
+    if convention in SLASH_DIGIT_CONVENTIONS:
         candidates = closing_slash_as_digit(candidates)   # no '/-' written: a closing '/' may be a digit
-    return segment.best_path_for(candidates, predictions, field_read.digits), False
+    path = segment.best_path_for(candidates, predictions, field_read.digits)
+    if path is None and convention is None:  # no cover has a piece for each digit read: the closing '/' is one
+        path = segment.best_path_for(closing_slash_as_digit(candidates), predictions, field_read.digits)
+    return path, False
 
 
 def run_model_id(classifier: DigitClassifier, options: ReadOptions = ReadOptions()) -> str:

@@ -831,6 +831,42 @@ def test_a_closing_slash_the_field_reader_read_as_a_digit_is_one_where_no_slash_
     assert pipeline.segment.best_path(cands, predictions) == (0, 1, 2, 3)
 
 
+def test_a_closing_slash_is_the_digit_read_there_in_a_field_of_unknown_convention_when_no_other_cover_spells_them():
+    """``22.422,01-`` read ``22.422,01/-`` (no European amount, its value 100 times too large): on a field
+    of unknown convention (``--layout field``, ``top-right``) a closing '/' is the field reader's last
+    digit when no other cover of the pieces spells its digits; a path that does keeps the '/'."""
+    from cheque_reader import sdnn
+    from cheque_reader.classify import DigitPredictions
+
+    ink = np.full((40, 120), 255, np.uint8)              # "00", a slanted final stroke ('/' or '1'), a dash
+    for cx in (20, 46):
+        cv2.ellipse(ink, (cx, 20), (7, 13), 0, 0, 360, 0, 3)
+    cv2.line(ink, (62, 34), (72, 6), 0, 3)
+    ink[18:22, 82:104] = 0
+    cands = pipeline.segment.segment_field(ink)
+    assert [c.kind for c in cands] == ["digit", "digit", "/", "-"]
+    probs = np.full((4, 10), 0.02)
+    probs[:, 0] = probs[:, 1] = 0.41
+    predictions = DigitPredictions(probs.argmax(1), probs, np.full(4, 0.05))
+
+    def read(layout: str, digits: str):
+        columns = ((10, 12), (30, 32), (50, 52))[: len(digits)]
+        field_read = sdnn.FieldRead(digits, 0.9, (0.9,) * len(digits), columns)
+        prepared = pipeline.PreparedPage("x", 1, STATUS_OK, field=Field(BBox(0, 0, 120, 40), ink, layout=layout),
+                                         candidates=cands, field_input=np.zeros((32, 120), np.float32),
+                                         field_input_box=BBox(0, 0, 120, 40))
+        chosen, _ = pipeline.choose_path(prepared, predictions, field_read)
+        return chosen, pipeline.assemble_read(prepared, predictions, chosen, field_read, layout)[0]
+
+    for layout in ("field", "top-right"):
+        chosen, read3 = read(layout, "001")              # three digits, two digit pieces: the '/' is the 1
+        assert chosen == (0, 1, 2, 3) and (read3.digits, read3.text) == ("001", "001-")
+        chosen, read2 = read(layout, "01")               # a cover spells them: the '/' stays one
+        assert chosen is not None and "/" in read2.text
+    chosen, rupees = read("in-cts", "001")               # a rupee amount closes '/-': the '/' is written
+    assert chosen is None and "/" in rupees.text
+
+
 def test_read_cheque_uses_the_layout_of_its_options_unless_given_one(tmp_path):
     field = np.full((60, 200), 255, np.uint8)
     assert pipeline.read_cheque(field, options=ReadOptions(layout="field")).layout == "field"
