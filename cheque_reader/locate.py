@@ -291,10 +291,14 @@ FAINT_BOX_LINE_DARKNESS = 25
 #: right, 13 -> 14 accepted (0 wrong). Searched before the wide search (:data:`WIDE_REACH`), it
 #: took a box near the prior of IDRBT cheques cut through their left third (28 -> 25 right, 1
 #: accepted wrong). Gaps 45 along the lines, 21 or 31 along the sides, or no size bound: 898-907
-#: strings, false boxes (date cells, digit strokes) taken.
+#: strings, false boxes (date cells, digit strokes) taken. Its height must be the prior's to within
+#: :data:`DASHED_BOX_MIN_HEIGHT`: without that bound, a US cheque in colour on an A4 page (``--on-a4
+#: 200``, white lid) took the date's underline and the box's bottom for one (1.9 times the prior's
+#: height) and read the date (found 200 -> 199, right 184 -> 183); the IDRBT box found so is 0.69.
 DASHED_BOX_LINE_GAP = 31
 DASHED_BOX_SIDE_GAP = 15
 DASHED_BOX_MIN_SIZE = 0.8
+DASHED_BOX_MIN_HEIGHT = 0.6
 
 #: The cheque, its skew and the printed box are searched on a view of the page shrunk by a
 #: whole factor (OpenCV's fast area averaging) to at most this many pixels on its longer side;
@@ -944,6 +948,8 @@ def _find_box(gray: np.ndarray, prior: BBox, k: int = 1, darkness: int = BOX_LIN
             cov_top, cov_bot = float(cover[top]), float(cover[bot])
             h = bot - top
             if not 0.45 * prior.h <= h <= 2.2 * prior.h:
+                continue
+            if dashed and min(h / prior.h, prior.h / h) < DASHED_BOX_MIN_HEIGHT:
                 continue
             if min(cov_top, cov_bot) < 0.4 or cov_top + cov_bot < 1.4:
                 continue

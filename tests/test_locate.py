@@ -445,6 +445,22 @@ def test_a_dashed_box_far_narrower_than_the_prior_is_not_taken(monkeypatch):
     assert f.score > locate.PRIOR_SCORE and f.box.shift(f.bbox.x, f.bbox.y).iou(half) > 0.8
 
 
+def test_a_dashed_box_far_taller_than_the_prior_is_not_taken(monkeypatch):
+    # dashes of a box as wide as the prior but 1.8 times as tall (an A4 page's US cheque in colour:
+    # the date's underline and the box's bottom taken for one, the date read for the amount)
+    page = dashed_box_page()
+    page[BOX.y - 2 : BOX.y2 + 3, BOX.x - 2 : BOX.x2 + 3] = 255
+    tall = BBox(BOX.x, BOX.y - int(0.8 * BOX.h), BOX.w, int(1.8 * BOX.h))
+    for x in range(tall.x, tall.x2 + 1, 40):
+        page[[tall.y, tall.y2], x : min(x + 20, tall.x2 + 1)] = 0
+    for y in range(tall.y, tall.y2 + 1, 28):
+        page[y : min(y + 14, tall.y2 + 1), [tall.x, tall.x2]] = 0
+    assert locate.find_amount_field(Page("p", 1, page), "us").score == locate.PRIOR_SCORE
+    monkeypatch.setattr(locate, "DASHED_BOX_MIN_HEIGHT", 0.4)   # the height bound is what refuses it
+    f = locate.find_amount_field(Page("p", 1, page), "us")
+    assert f.score > locate.PRIOR_SCORE and f.box.shift(f.bbox.x, f.bbox.y).iou(tall) > 0.8
+
+
 def test_no_box_falls_back_to_prior():
     page = np.full((H, W), 250, np.uint8)
     cv2.putText(page, "123", (950, 210), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 20, 3)
