@@ -583,19 +583,47 @@ def test_the_8_bit_reader_runs_its_networks_once_a_batch(monkeypatch):
         assert all(np.abs(x - y).max() <= 1e-5 for x, y in zip(a.view_log_probs, b.view_log_probs, strict=True))
 
 
-def test_the_8_bit_reader_without_the_onnx_package_runs_a_session_a_network(monkeypatch):
-    """onnxruntime installed without onnx (merged_networks and unrolled_first_conv need it): the
-    four shipped files as they are, one session each, and the same reads."""
+def test_the_8_bit_reader_without_the_onnx_package_runs_a_session_a_network(monkeypatch, tmp_path):
+    """onnxruntime installed without onnx (merged_networks and unrolled_first_conv need it), and no
+    merged graph in the cache: the four shipped files as they are, one session each, and the same reads."""
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
     fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "1,500")]
     merged = sdnn.FieldReader(backend="onnx-int8").read(fields)
     monkeypatch.setattr(sdnn, "_ONNX", {})
+    monkeypatch.setenv("CHEQUE_READER_CACHE", str(tmp_path))  # an empty cache
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
     reader = sdnn.FieldReader(backend="onnx-int8")
     assert reader.backend == "onnx-int8" and all(isinstance(n, sdnn._OnnxNet) for n in reader.nets)
     for a, b in zip(reader.read(fields), merged, strict=True):
         assert a.digits == b.digits and abs(a.confidence - b.confidence) <= 1e-5
+
+
+def test_the_merged_8_bit_graph_is_cached_and_read_back_without_the_onnx_package(monkeypatch, tmp_path):
+    """The first reader merges the 8-bit networks (with onnx) and keeps the graph in the cache; a
+    later process finds it there: one session of the four, no onnx needed, the same reads."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("CHEQUE_READER_CACHE", str(tmp_path))
+    monkeypatch.setattr(sdnn, "_ONNX", {})
+    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "1,500")]
+    first = sdnn.FieldReader(backend="onnx-int8").read(fields)
+    [kept] = tmp_path.glob("sdnn-int8-merged-*.onnx")
+    monkeypatch.setattr(sdnn, "_ONNX", {})  # a new process
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    reader = sdnn.FieldReader(backend="onnx-int8")
+    assert reader.backend == "onnx-int8" and all(isinstance(n, sdnn._OnnxMember) for n in reader.nets)
+    assert len(reader.nets) == 4 and reader.nets[0].ensemble.size == 4
+    for a, b in zip(reader.read(fields), first, strict=True):
+        assert (a.digits, a.confidence, a.columns) == (b.digits, b.confidence, b.columns)
+        assert all(np.array_equal(x, y) for x, y in zip(a.view_log_probs, b.view_log_probs, strict=True))
+    kept.write_bytes(b"not a model")  # a broken entry: merged again (onnx back) and replaced
+    monkeypatch.setattr(sdnn, "_ONNX", {})
+    monkeypatch.undo()
+    monkeypatch.setenv("CHEQUE_READER_CACHE", str(tmp_path))
+    monkeypatch.setattr(sdnn, "_ONNX", {})
+    assert [r.digits for r in sdnn.FieldReader(backend="onnx-int8").read(fields)] == [r.digits for r in first]
+    assert kept.read_bytes() != b"not a model"
 
 
 def test_the_8_bit_networks_are_used_only_with_the_weights_they_were_made_from(tmp_path):
