@@ -450,6 +450,51 @@ def test_a_device_that_is_not_there_fails_before_the_output_is_emptied(tmp_path,
     assert out.read_bytes() == before
 
 
+@pytest.mark.skipif(batch._pool_context().get_start_method() != "fork", reason="the workers inherit the patches by fork")
+def test_the_workers_read_while_the_networks_load_but_not_on_resume(tmp_path, monkeypatch):
+    """The first tasks go to the worker processes before the main process loads the networks
+    (which took ~0.2 s in which the workers waited); on resume, whose pages to skip are known only
+    once the output is read, after them."""
+    import time
+
+    from cheque_reader import pipeline
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(6):
+        cv2.imwrite(str(folder / f"f{i}.png"), field_image(str(100 + i), seed=i))
+    marker = tmp_path / "a worker read"
+    prepare = batch.prepare_chunk
+
+    def prepare_chunk(task, options):  # in the workers (forked with this patch)
+        marker.touch()
+        return prepare(task, options)
+
+    seen = []
+    get_classifier = pipeline.get_classifier
+
+    def loading(options):  # the networks load: has a worker read a file meanwhile?
+        t = time.monotonic()
+        while not marker.exists() and time.monotonic() - t < 5:
+            time.sleep(0.01)
+        seen.append(marker.exists())
+        return get_classifier(options)
+
+    monkeypatch.setattr(batch, "prepare_chunk", prepare_chunk)
+    monkeypatch.setattr(pipeline, "get_classifier", loading)
+    opts = ReadOptions(layout="field", workers=2)
+    first = batch.read_folder([folder], options=opts, output=tmp_path / "a.csv")
+    assert seen == [True]
+    marker.unlink()
+    (tmp_path / "b.csv").write_bytes((tmp_path / "a.csv").read_bytes())
+    lines = (tmp_path / "b.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "b.csv").write_text("".join(lines[:4]))  # header and 3 rows kept
+    resumed = batch.read_folder([folder], options=opts, output=tmp_path / "b.csv", resume=True)
+    assert seen == [True, False] and resumed.attrs["pages_read_now"] == 3
+    same = [c for c in first.columns if not c.endswith("_ms")]  # not the timings
+    pd.testing.assert_frame_equal(resumed[same], first[same])
+
+
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
 def test_an_onnx_backend_on_a_gpu_is_refused_not_run_on_the_cpu(tmp_path, backend):
     from cheque_reader.errors import UsageError
