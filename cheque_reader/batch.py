@@ -733,8 +733,8 @@ class _Engine:
     def start(self, submit: bool = False) -> None:
         """Start the workers, then load the networks (a device, model or backend that cannot be
         used raises its usage error here); :meth:`close` undoes it. :meth:`run` starts if needed.
-        ``submit``: the first tasks go to the worker processes before the networks load (about
-        0.2 s at start, in which the workers had waited); the pages to skip must be set already.
+        ``submit``: the first tasks go to the worker processes (of its own pool) before the networks
+        load (0.1-0.2 s at start, in which the workers had waited); the pages to skip must be set already.
 
         >>> import tempfile, cv2
         >>> path = os.path.join(tempfile.mkdtemp(), "blank.png")
@@ -755,7 +755,7 @@ class _Engine:
             if isinstance(self.pool, cf.ProcessPoolExecutor):
                 # fork the workers now, before the networks are loaded here: they never need torch, and
                 # a worker forked after it holds (and slowly touches) ~90 MB more of its pages
-                if submit:
+                if submit and self.external is None:  # our own workers (an executor given may be shared)
                     self.queue = collections.deque(self._task(i, 0) for i in range(len(self.files)))
                     while self.queue and len(self.in_flight) < self.window:  # as run's first submissions
                         group = self._next_group(self.queue)
