@@ -464,6 +464,8 @@ def finish_page(
         )
 
     chosen, agree = choose_path(prepared, predictions, field_read)
+    # one piece that is surely two digits to the segmenter, and plausibly to the field reader: reviewed
+    split = agree and split_reading(prepared, predictions, chosen or (), field_read) is not None
     read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
     repaired = False
     prefer = LAYOUT_CONVENTION.get(common["layout"])
@@ -490,7 +492,7 @@ def finish_page(
     unmarked = prefer is not None and is_unmarked(read.text)
     reasons = review_reasons(status, confidence=confidence, threshold=threshold,
                              grammar_ok=read.grammar_ok and not repaired and not unmarked,
-                             segmentation_ok=agree and not prepared.stamped and not UNREAD_DIGIT_HEIGHT <= prepared.unread <= UNREAD_DIGIT_MAX,
+                             segmentation_ok=agree and not split and not prepared.stamped and not UNREAD_DIGIT_HEIGHT <= prepared.unread <= UNREAD_DIGIT_MAX,
                              field_ok=prepared.field.cheques == 1 and not guessed_field(field),
                              micr_ok=micr_match(read.amount, common["extra"].get("micr_amount")) != "false")
     elapsed = prepared.elapsed_ms + classify_ms + (time.perf_counter() - t0) * 1000
@@ -992,6 +994,58 @@ def choose_path(
     if path is None and convention is None:  # no cover has a piece for each digit read: the closing '/' is one
         path = segment.best_path_for(closing_slash_as_digit(candidates), predictions, field_read.digits)
     return path, False
+
+
+#: A digit piece of the chosen cut is ambiguous in count (:func:`split_reading`) when the primitives
+#: it spans are each read as a digit at least this surely, as tall as a digit (this share of the
+#: digits' height) and not as noise, ...
+SPLIT_PART_MIN_CONFIDENCE = 0.9
+SPLIT_PART_MIN_HEIGHT = 0.6
+#: ... and the field reader gives the longer string at least this share of its read's probability.
+SPLIT_MIN_FIELD_RATIO = 0.05
+
+
+def split_reading(prepared: PreparedPage, predictions: DigitPredictions, chosen: Sequence[int],
+                  field_read: sdnn.FieldRead | None) -> str | None:
+    """The digits the chosen cut spells with one of its digit pieces cut into the primitives it
+    spans, when each of them is surely a digit of its own, they spell one of the read's digits
+    twice, and the field reader finds that longer string plausible (:data:`SPLIT_PART_MIN_CONFIDENCE`,
+    :data:`SPLIT_MIN_FIELD_RATIO`); ``None`` otherwise. Two digits written close (``11`` of ``110142``) are one piece to both readers: the
+    segmenter's wider piece reads as one digit, and the field reader's CTC merges a repeat with no
+    blank column between; the two readers then agree on a digit too few.
+
+    >>> prepared, reads, classifier, options = _example_reads("1500")  # as finish_page's example
+    >>> chosen, _ = choose_path(prepared, reads.predictions, reads.field_read)
+    >>> split_reading(prepared, reads.predictions, chosen, reads.field_read) is None   # four pieces, four digits
+    True
+    """
+    if field_read is None or not field_read.digits or not chosen:
+        return None
+    cands = prepared.candidates
+    digits = [i for i in chosen if cands[i].kind == "digit"]
+    labels = [str(int(predictions.probs[i].argmax())) for i in digits]
+    if "".join(labels) != field_read.digits:
+        return None
+    single = {c.start: i for i, c in enumerate(cands) if c.end == c.start + 1}
+    band = preprocess.small_median([cands[i].bbox.h for i in digits])
+    options = []
+    for k, i in enumerate(digits):
+        c = cands[i]
+        if c.end - c.start < 2:
+            continue
+        parts = [single.get(s) for s in range(c.start, c.end)]
+        if any(p is None or cands[p].kind != "digit" or predictions.probs[p].max() < SPLIT_PART_MIN_CONFIDENCE
+               or predictions.not_digit[p] >= 0.5 or cands[p].bbox.h < SPLIT_PART_MIN_HEIGHT * band for p in parts):
+            continue
+        options.append("".join(labels[:k] + [str(int(predictions.probs[p].argmax())) for p in parts] + labels[k + 1 :]))
+    # a digit written twice, as the segmenter's parts read: a 4 of two strokes reads "14" (144988 as 1414988)
+    doubled = {field_read.digits[: k + 1] + field_read.digits[k:] for k in range(len(field_read.digits))}
+    options = [text for text in options if text in doubled]
+    if not options:
+        return None
+    probs = field_read.probabilities(options)
+    k = int(np.argmax(probs))
+    return options[k] if probs[k] > 0 and probs[k] >= SPLIT_MIN_FIELD_RATIO * field_read.confidence else None
 
 
 def run_model_id(classifier: DigitClassifier, options: ReadOptions = ReadOptions()) -> str:

@@ -1441,3 +1441,48 @@ def test_the_segmentation_takes_the_pieces_the_asterisk_search_labelled(monkeypa
     again = segment.segment_without_underline(cleaned.ink)  # the same pieces labelled apart
     assert [(c.bbox, c.kind, c.start, c.end) for c in again[2]] == [(c.bbox, c.kind, c.start, c.end) for c in cleaned.candidates]
     assert all(np.array_equal(a.image, c.image) for a, c in zip(again[2], cleaned.candidates))
+
+
+def _two_ones_touching(part_confidence: float, second_one: float):
+    """A field "110" whose first two 1s the segmenter also took as one piece read "1" (the chosen
+    cut), each of them read ``part_confidence`` on its own; the field reader read "10", its second
+    view of the 1 ``second_one`` likely (a second 1 without a blank column between)."""
+    from types import SimpleNamespace
+
+    from cheque_reader import sdnn
+    from cheque_reader.classify import DigitPredictions
+    from cheque_reader.types import DigitCandidate
+
+    img = np.zeros((40, 10), np.uint8)
+    cands = (DigitCandidate(BBox(0, 0, 8, 40), img, "digit", 0, 1), DigitCandidate(BBox(9, 0, 8, 38), img, "digit", 1, 2),
+             DigitCandidate(BBox(0, 0, 17, 40), img, "digit", 0, 2), DigitCandidate(BBox(20, 0, 20, 40), img, "digit", 2, 3))
+    probs = np.full((4, 10), 0.001)
+    probs[0, 1] = probs[1, 1] = part_confidence
+    probs[2, 1], probs[3, 0] = 0.95, 0.99
+    predictions = DigitPredictions(probs.argmax(1), probs, np.full(4, 0.01))
+    lp = _views({1: (1, 0.95), 2: (1, 0.5), 3: (1, second_one), 5: (0, 0.95)})
+    field_read = sdnn.FieldRead("10", float(sdnn.string_probability(lp, "10")), (0.95, 0.95), ((4, 16), (20, 24)),
+                                1.0, (lp,), ("10",))
+    return SimpleNamespace(candidates=cands), predictions, (2, 3), field_read
+
+
+def test_a_piece_the_segmenter_could_cut_into_two_sure_digits_spells_the_longer_read(monkeypatch):
+    # synthetic cheque 774 (seed 4): "110142" read "10142" by both readers, accepted at 0.945
+    prepared, predictions, chosen, field_read = _two_ones_touching(part_confidence=0.99, second_one=0.6)
+    assert field_read.probabilities(["110"])[0] >= pipeline.SPLIT_MIN_FIELD_RATIO * field_read.confidence
+    assert pipeline.split_reading(prepared, predictions, chosen, field_read) == "110"
+    assert pipeline.split_reading(prepared, predictions, (0, 1, 3), field_read) is None   # a piece per primitive
+    # not when a part is no sure digit of its own, nor when the field reader is sure of one 1
+    unsure = _two_ones_touching(part_confidence=0.6, second_one=0.6)
+    assert pipeline.split_reading(*unsure) is None
+    one = _two_ones_touching(part_confidence=0.99, second_one=0.001)
+    assert one[3].probabilities(["110"])[0] < pipeline.SPLIT_MIN_FIELD_RATIO * one[3].confidence
+    assert pipeline.split_reading(*one) is None
+    # nor when the parts spell no digit twice: a 4 of two strokes reads "1" and "4" (144988 as 1414988)
+    prepared, predictions, chosen, field_read = _two_ones_touching(part_confidence=0.99, second_one=0.6)
+    probs = predictions.probs.copy()
+    probs[0, [1, 7]] = probs[0, [7, 1]]                     # the first part reads "7": "710"
+    seven = dataclasses.replace(predictions, labels=probs.argmax(1), probs=probs)
+    monkeypatch.setattr(pipeline, "SPLIT_MIN_FIELD_RATIO", 0.0)   # however likely the field reader finds it
+    assert pipeline.split_reading(prepared, predictions, chosen, field_read) == "110"
+    assert pipeline.split_reading(prepared, seven, chosen, field_read) is None
