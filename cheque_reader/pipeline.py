@@ -464,8 +464,15 @@ def finish_page(
         )
 
     chosen, agree = choose_path(prepared, predictions, field_read)
-    # one piece that is surely two digits to the segmenter, and plausibly to the field reader: reviewed
-    split = agree and split_reading(prepared, predictions, chosen or (), field_read) is not None
+    # one piece that is surely two digits to the segmenter, and plausibly to the field reader: read as
+    # the two (the field reader's digit doubled, on the segmenter's cut that spells them), and reviewed
+    doubled = split_reading(prepared, predictions, chosen or (), field_read) if agree else None
+    split = doubled is not None
+    if doubled is not None and field_read is not None:
+        path = segment.best_path_for(prepared.candidates, predictions, doubled)
+        if path is not None:
+            k = next(k for k in range(len(doubled)) if field_read.digits[: k + 1] + field_read.digits[k:] == doubled)
+            chosen, field_read, agree = path, field_read.with_digit_doubled(k), False
     read, reads = assemble_read(prepared, predictions, chosen, field_read, common["layout"])
     repaired = False
     prefer = LAYOUT_CONVENTION.get(common["layout"])

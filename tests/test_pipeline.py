@@ -1486,3 +1486,31 @@ def test_a_piece_the_segmenter_could_cut_into_two_sure_digits_spells_the_longer_
     monkeypatch.setattr(pipeline, "SPLIT_MIN_FIELD_RATIO", 0.0)   # however likely the field reader finds it
     assert pipeline.split_reading(prepared, predictions, chosen, field_read) == "110"
     assert pipeline.split_reading(prepared, seven, chosen, field_read) is None
+
+
+def test_a_read_whose_piece_is_surely_two_digits_is_read_with_the_digit_doubled_and_reviewed(monkeypatch):
+    # both readers read "10" where the segmenter's cut also spells "110" (split_reading): the read is
+    # the doubled one, on the cut that spells it, and goes to review (neither reader's own best)
+    from cheque_reader import sdnn
+
+    _, _, _, field_read = _two_ones_touching(part_confidence=0.99, second_one=0.6)
+    prepared = pipeline.prepare_page(pipeline._page_from_array(_field_with_digits("110")), ReadOptions(layout="field"))
+    classifier = pipeline.get_classifier()
+    predictions = classifier.predict_tensors(np.zeros((0, 1, 32, 32), np.float32))
+    seen = {}
+
+    def assemble(prepared, predictions, chosen, field_read, layout):
+        seen.update(chosen=chosen, field_read=field_read)
+        return amount.assemble_amount([(c, 0.99) for c in field_read.digits]), []
+
+    monkeypatch.setattr(pipeline, "choose_path", lambda *a: ((2, 3), True))
+    monkeypatch.setattr(pipeline, "split_reading", lambda *a: "110")
+    monkeypatch.setattr(pipeline.segment, "best_path_for", lambda c, p, digits: (0, 1, 3) if digits == "110" else None)
+    monkeypatch.setattr(pipeline, "assemble_read", assemble)
+    result = pipeline.finish_page(prepared, predictions, classifier, ReadOptions(review_threshold=0.0), field_read=field_read)
+    assert seen["chosen"] == (0, 1, 3) and isinstance(seen["field_read"], sdnn.FieldRead)
+    assert seen["field_read"].digits == "110" and seen["field_read"].columns == ((4, 10), (10, 16), (20, 24))
+    assert result.digits == "110" and result.review_reasons == ("segmentation",)
+    monkeypatch.setattr(pipeline, "split_reading", lambda *a: None)      # no such piece: the read as both read it
+    result = pipeline.finish_page(prepared, predictions, classifier, ReadOptions(review_threshold=0.0), field_read=field_read)
+    assert seen["chosen"] == (2, 3) and result.digits == "10" and result.review_reasons == ()
