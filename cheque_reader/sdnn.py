@@ -959,9 +959,14 @@ def merged_int8_name(sha256s: Sequence[str]) -> str:
     import hashlib
     import inspect
 
+    from . import __version__
+
     h = hashlib.sha256()
     for f in (unrolled_first_conv, merged_networks):
-        h.update(inspect.getsource(f).encode())
+        try:
+            h.update(inspect.getsource(f).encode())
+        except (OSError, TypeError):  # no source shipped (a frozen or .pyc-only install): the version
+            h.update(__version__.encode())
     h.update(repr(list(sha256s)).encode())
     return f"sdnn-int8-merged-{h.hexdigest()[:16]}"
 

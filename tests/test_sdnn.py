@@ -743,3 +743,17 @@ def test_train_sdnn_writes_outside_the_package_unless_told(tmp_path, monkeypatch
     assert (tmp_path / "runs" / "sdnn" / "sdnn.pt").is_file() and (tmp_path / "runs" / "sdnn" / "sdnn.json").is_file()
     assert T.main([*tiny, "--out", str(package)]) == 0          # named: written there
     assert (package / "sdnn.pt").is_file() and (package / "sdnn.json").is_file()
+
+
+def test_the_merged_graphs_cache_name_needs_no_source_code(monkeypatch):
+    """A frozen or .pyc-only install has no source for inspect to read: the name then comes from the
+    package's version, and the networks' sha256s still tell graphs apart."""
+    import inspect
+
+    def no_source(obj):
+        raise OSError("could not get source code")
+
+    monkeypatch.setattr(inspect, "getsource", no_source)
+    name = sdnn.merged_int8_name(["a1", "b2"])
+    assert name.startswith("sdnn-int8-merged-") and name == sdnn.merged_int8_name(["a1", "b2"])
+    assert name != sdnn.merged_int8_name(["b2", "a1"])
