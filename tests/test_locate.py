@@ -418,6 +418,14 @@ def dashed_box_page(dash: int = 20, gap: int = 20, side_dash: int = 14, side_gap
     return page
 
 
+def dashed_rectangle(page: np.ndarray, box: BBox) -> None:
+    """Draw ``box`` on ``page`` in dashes: 20 pixels on, 20 off along its lines, 14 and 14 along its sides."""
+    for x in range(box.x, box.x2 + 1, 40):
+        page[[box.y, box.y2], x : min(x + 20, box.x2 + 1)] = 0
+    for y in range(box.y, box.y2 + 1, 28):
+        page[y : min(y + 14, box.y2 + 1), [box.x, box.x2]] = 0
+
+
 def test_a_box_whose_lines_a_black_and_white_scan_broke_into_dashes_is_found(monkeypatch):
     page = dashed_box_page()
     f = locate.find_amount_field(Page("p", 1, page), "us")
@@ -435,10 +443,7 @@ def test_a_dashed_box_far_narrower_than_the_prior_is_not_taken(monkeypatch):
     page = dashed_box_page()
     page[BOX.y - 2 : BOX.y2 + 3, BOX.x + BOX.w // 2 - 2 : BOX.x2 + 3] = 255
     half = BBox(BOX.x, BOX.y, BOX.w // 2, BOX.h)
-    for x in range(half.x, half.x2 + 1, 40):
-        page[[half.y, half.y2], x : min(x + 20, half.x2 + 1)] = 0
-    for y in range(half.y, half.y2 + 1, 28):
-        page[y : min(y + 14, half.y2 + 1), [half.x, half.x2]] = 0
+    dashed_rectangle(page, half)
     assert locate.find_amount_field(Page("p", 1, page), "us").score == locate.PRIOR_SCORE
     monkeypatch.setattr(locate, "DASHED_BOX_MIN_SIZE", 0.4)   # the size bound is what refuses it
     f = locate.find_amount_field(Page("p", 1, page), "us")
@@ -451,10 +456,7 @@ def test_a_dashed_box_far_taller_than_the_prior_is_not_taken(monkeypatch):
     page = dashed_box_page()
     page[BOX.y - 2 : BOX.y2 + 3, BOX.x - 2 : BOX.x2 + 3] = 255
     tall = BBox(BOX.x, BOX.y - int(0.8 * BOX.h), BOX.w, int(1.8 * BOX.h))
-    for x in range(tall.x, tall.x2 + 1, 40):
-        page[[tall.y, tall.y2], x : min(x + 20, tall.x2 + 1)] = 0
-    for y in range(tall.y, tall.y2 + 1, 28):
-        page[y : min(y + 14, tall.y2 + 1), [tall.x, tall.x2]] = 0
+    dashed_rectangle(page, tall)
     assert locate.find_amount_field(Page("p", 1, page), "us").score == locate.PRIOR_SCORE
     monkeypatch.setattr(locate, "DASHED_BOX_MIN_HEIGHT", 0.4)   # the height bound is what refuses it
     f = locate.find_amount_field(Page("p", 1, page), "us")
@@ -674,10 +676,7 @@ def test_a_box_moved_off_the_search_is_found_before_dashes_near_the_prior():
     third, 28 -> 25 amounts right, one accepted wrong)."""
     page = cheque_page()[:, 450:]
     prior = locate.LAYOUTS["us"].rect(page.shape[1], page.shape[0])
-    for x in range(prior.x, prior.x2 + 1, 40):
-        page[[prior.y, prior.y2], x : min(x + 20, prior.x2 + 1)] = 0
-    for y in range(prior.y, prior.y2 + 1, 28):
-        page[y : min(y + 14, prior.y2 + 1), [prior.x, prior.x2]] = 0
+    dashed_rectangle(page, prior)
     f = locate.find_amount_field(Page("p", 1, page), "us")
     box = f.box.shift(f.bbox.x, f.bbox.y)
     assert abs(box.x - (BOX.x - 450)) <= 3 and abs(box.x2 - (BOX.x2 - 450)) <= 3

@@ -799,11 +799,12 @@ def test_superscript_cents_are_found_in_the_columns_the_field_reader_read_them_i
     assert (read.digits, read.text, read.amount) == ("407200", "4072.00", "4072.00")
 
 
-def test_a_closing_slash_the_field_reader_read_as_a_digit_is_one_where_no_slash_is_written():
-    from cheque_reader import sdnn
+def _zeros_and_a_closing_stroke():
+    """``00``, a slanted final stroke (a '/' or a 1) and a dash: the ink, its candidates and
+    predictions that read each digit piece 0 or 1 alike."""
     from cheque_reader.classify import DigitPredictions
 
-    ink = np.full((40, 120), 255, np.uint8)              # "00", a slanted final stroke ('/' or '1'), a dash
+    ink = np.full((40, 120), 255, np.uint8)
     for cx in (20, 46):
         cv2.ellipse(ink, (cx, 20), (7, 13), 0, 0, 360, 0, 3)
     cv2.line(ink, (62, 34), (72, 6), 0, 3)
@@ -812,7 +813,13 @@ def test_a_closing_slash_the_field_reader_read_as_a_digit_is_one_where_no_slash_
     assert [c.kind for c in cands] == ["digit", "digit", "/", "-"]
     probs = np.full((4, 10), 0.02)
     probs[:, 0] = probs[:, 1] = 0.41
-    predictions = DigitPredictions(probs.argmax(1), probs, np.full(4, 0.05))
+    return ink, cands, DigitPredictions(probs.argmax(1), probs, np.full(4, 0.05))
+
+
+def test_a_closing_slash_the_field_reader_read_as_a_digit_is_one_where_no_slash_is_written():
+    from cheque_reader import sdnn
+
+    ink, cands, predictions = _zeros_and_a_closing_stroke()
     field_read = sdnn.FieldRead("001", 0.9, (0.9,) * 3, ((10, 12), (30, 32), (50, 52)))
 
     def read(layout: str):
@@ -836,18 +843,8 @@ def test_a_closing_slash_is_the_digit_read_there_in_a_field_of_unknown_conventio
     of unknown convention (``--layout field``, ``top-right``) a closing '/' is the field reader's last
     digit when no other cover of the pieces spells its digits; a path that does keeps the '/'."""
     from cheque_reader import sdnn
-    from cheque_reader.classify import DigitPredictions
 
-    ink = np.full((40, 120), 255, np.uint8)              # "00", a slanted final stroke ('/' or '1'), a dash
-    for cx in (20, 46):
-        cv2.ellipse(ink, (cx, 20), (7, 13), 0, 0, 360, 0, 3)
-    cv2.line(ink, (62, 34), (72, 6), 0, 3)
-    ink[18:22, 82:104] = 0
-    cands = pipeline.segment.segment_field(ink)
-    assert [c.kind for c in cands] == ["digit", "digit", "/", "-"]
-    probs = np.full((4, 10), 0.02)
-    probs[:, 0] = probs[:, 1] = 0.41
-    predictions = DigitPredictions(probs.argmax(1), probs, np.full(4, 0.05))
+    ink, cands, predictions = _zeros_and_a_closing_stroke()
 
     def read(layout: str, digits: str):
         columns = ((10, 12), (30, 32), (50, 52))[: len(digits)]

@@ -498,6 +498,13 @@ def test_the_8_bit_networks_read_like_the_float_ones():
 
 
 
+def _amounts_and_noise(rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    """Field inputs of four drawn amounts and ``n`` of uniform noise 1-299 columns wide."""
+    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "1,500")]
+    return fields + [rng.uniform(BACKGROUND_VALUE, INK_VALUE, (sdnn.INPUT_HEIGHT, int(w))).astype(np.float32)
+                     for w in rng.integers(1, 300, n)]
+
+
 def test_the_8_bit_networks_first_convolution_unrolled_gives_the_same_bytes():
     pytest.importorskip("onnxruntime")
     onnx = pytest.importorskip("onnx")
@@ -507,9 +514,7 @@ def test_the_8_bit_networks_first_convolution_unrolled_gives_the_same_bytes():
 
     shipped = sdnn.default_sdnn_path()
     rng = np.random.default_rng(3)
-    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "1,500")]
-    fields += [rng.uniform(BACKGROUND_VALUE, INK_VALUE, (sdnn.INPUT_HEIGHT, int(w))).astype(np.float32)
-               for w in rng.integers(1, 300, 12)]
+    fields = _amounts_and_noise(rng, 12)
     fields += [rng.choice(np.float32([BACKGROUND_VALUE, INK_VALUE]), (sdnn.INPUT_HEIGHT, int(w))) for w in (3, 40, 257)]
     for member in json.loads(sdnn.int8_sidecar_path(shipped).read_text())["members"]:
         data = (shipped.parent / member["file"]).read_bytes()
@@ -532,10 +537,7 @@ def test_the_8_bit_networks_merged_in_one_graph_give_the_four_networks_outputs()
     from cheque_reader.classify import onnx_session
 
     shipped = sdnn.default_sdnn_path()
-    rng = np.random.default_rng(5)
-    fields = [sdnn.field_input(*_strip(t)) for t in ("125", "3400", "90817", "1,500")]
-    fields += [rng.uniform(BACKGROUND_VALUE, INK_VALUE, (sdnn.INPUT_HEIGHT, int(w))).astype(np.float32)
-               for w in rng.integers(1, 300, 10)]
+    fields = _amounts_and_noise(np.random.default_rng(5), 10)
     members = [sdnn.unrolled_first_conv((shipped.parent / m["file"]).read_bytes())
                for m in json.loads(sdnn.int8_sidecar_path(shipped).read_text())["members"]]
     merged = sdnn.merged_networks(members)
