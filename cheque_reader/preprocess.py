@@ -995,15 +995,14 @@ def drop_currency_cell(ink: np.ndarray, ruled: np.ndarray | None = None, dash_ga
     u8 = ink.astype(np.uint8) if ruled is None else ruled.astype(np.uint8)
     lw = max(1, int(0.3 * w))
     left = np.ascontiguousarray(u8[:, :lw])
-    rows = np.nonzero(_horizontal_lines(u8, max(15, w // 3)).any(axis=1))[0]
-    ver = _vertical_rules(left, max(9, int(0.4 * h)), rows)
-    # the box's own left side sits at the very left: the cell rule is further in
-    cols = np.nonzero(ver[:, int(0.04 * w) + 1 :].any(axis=0))[0] + int(0.04 * w) + 1
-    if len(cols) == 0 and dash_gap > 1:  # a black-and-white scan's rule and lines in dashes
-        rows = np.nonzero(_horizontal_lines(_bridged(u8, dash_gap, 1), max(15, w // 3)).any(axis=1))[0]
-        ver = _vertical_rules(_rules_bridged(left, dash_gap), max(9, int(0.4 * h)), rows)
-        ver = _alone_in_their_column(ver, left, rows)
-        cols = np.nonzero(ver[:, int(0.04 * w) + 1 :].any(axis=0))[0] + int(0.04 * w) + 1
+    line_len, rule_len = max(15, w // 3), max(9, int(0.4 * h))
+    inner = int(0.04 * w) + 1  # the box's own left side sits at the very left: the cell rule is further in
+    rows = np.nonzero(_horizontal_lines(u8, line_len).any(axis=1))[0]
+    ver = _vertical_rules(left, rule_len, rows)
+    if not ver[:, inner:].any() and dash_gap > 1:  # a black-and-white scan's rule and lines in dashes
+        rows = np.nonzero(_horizontal_lines(_bridged(u8, dash_gap, 1), line_len).any(axis=1))[0]
+        ver = _alone_in_their_column(_vertical_rules(_rules_bridged(left, dash_gap), rule_len, rows), left, rows)
+    cols = np.nonzero(ver[:, inner:].any(axis=0))[0] + inner
     if len(cols) == 0:
         return ink
     out = ink.copy()

@@ -835,17 +835,16 @@ def unrolled_first_conv(model: bytes) -> bytes:
     and stacked in the graph, ``kx`` then ``ky``. ONNX Runtime convolves one channel by gathering
     each output pixel's ``kh * kw`` values apart; over the stacked channels the 1 x 1 convolution
     is one matrix product. The same integer sums and requantization: the same bytes out. ``model``
-    itself when it holds no such convolution, or without the ``onnx`` package.
+    itself when it holds no such convolution; ImportError without the ``onnx`` package (the reader
+    then runs the shipped files as they are, :func:`_onnx_sdnn`).
 
     >>> unrolled_first_conv(b"not a model") == b"not a model"
     True
     """
-    try:
-        import onnx
-        from google.protobuf.message import DecodeError
-        from onnx import helper, numpy_helper
-    except ImportError:
-        return model
+    import onnx
+    from google.protobuf.message import DecodeError
+    from onnx import helper, numpy_helper
+
     try:
         m = onnx.load_from_string(model)
     except DecodeError:  # not a model: ONNX Runtime says what is wrong with it
@@ -1003,8 +1002,6 @@ def _onnx_sdnn(path: Path, int8: bool = False) -> tuple[list, dict]:
                 sha256s.append(member["sha256"])
 
             def merge() -> bytes:  # ImportError without the onnx package
-                import onnx  # noqa: F401  (merged_networks edits the graphs with it)
-
                 return merged_networks([unrolled_first_conv(data) for data in members])
 
             try:
